@@ -1,0 +1,2 @@
+// Public API of the digest security package: explicit named exports only.
+export {};

@@ -1,0 +1,217 @@
+/**
+ * Stable error codes. Every failure that leaves the engine carries one of these codes and a fixed
+ * message: no token bytes, user names or passwords ever appear in an error or in a log line.
+ *
+ * Each code has a `kind` that says what the adapter should answer. Only the authenticator and the
+ * adapters turn a kind into an HTTP status (see `statusForKind`):
+ *  - `malformed`   400: the request is not well-formed (bad header grammar, undecodable token)
+ *  - `denied`      401: well-formed credentials that do not authenticate (a new challenge follows)
+ *  - `forbidden`   403: authenticated, but policy refuses this principal
+ *  - `unavailable` 503: a dependency (store, domain controller) cannot answer; retry later
+ *  - `config`      thrown at start-up for invalid options; never reaches a client
+ *
+ * The table in docs/errors.md documents every code; a test keeps the two in step.
+ */
+export type ErrorKind = 'malformed' | 'denied' | 'forbidden' | 'unavailable' | 'config';
+
+interface ErrorSpec {
+  readonly kind: ErrorKind;
+  readonly message: string;
+}
+
+function spec(kind: ErrorKind, message: string): ErrorSpec {
+  return { kind, message };
+}
+
+export const ERROR_CODES = {
+  // --- HTTP framing (RFC 9110 §11) ---
+  ERR_HTTPAUTH_CREDENTIALS_REQUIRED: spec('denied', 'Authentication is required'),
+  ERR_HTTPAUTH_HANDSHAKE_CONTINUE: spec(
+    'denied',
+    'The authentication handshake continues: answer the challenge',
+  ),
+  ERR_HTTPAUTH_HEADER_MALFORMED: spec('malformed', 'The authorization header is not well-formed'),
+  ERR_HTTPAUTH_HEADER_TOO_LARGE: spec('malformed', 'The authorization header is too large'),
+  ERR_HTTPAUTH_MULTIPLE_CREDENTIALS: spec(
+    'malformed',
+    'More than one set of credentials was sent in one request',
+  ),
+  ERR_HTTPAUTH_SCHEME_UNSUPPORTED: spec('denied', 'The authentication scheme is not offered here'),
+  ERR_HTTPAUTH_CONNECTION_REQUIRED: spec(
+    'malformed',
+    'This scheme authenticates a connection and cannot be used over HTTP/2 (HTTP_1_1_REQUIRED)',
+  ),
+  ERR_HTTPAUTH_TOO_MANY_HANDSHAKES: spec(
+    'unavailable',
+    'Too many authentication handshakes are pending; try again later',
+  ),
+  ERR_HTTPAUTH_HANDSHAKE_EXPIRED: spec(
+    'denied',
+    'The authentication handshake on this connection expired or was never started',
+  ),
+  ERR_HTTPAUTH_INSECURE_TRANSPORT: spec(
+    'denied',
+    'This scheme is refused over an unencrypted connection',
+  ),
+  ERR_HTTPAUTH_STORE_UNAVAILABLE: spec(
+    'unavailable',
+    'The replay and nonce store cannot be reached; try again later',
+  ),
+  ERR_HTTPAUTH_INTERNAL: spec('unavailable', 'The authentication engine failed unexpectedly'),
+
+  // --- Options (thrown at registration) ---
+  ERR_HTTPAUTH_INVALID_OPTIONS: spec('config', 'The authentication options are invalid'),
+
+  // --- Credentials (any package) ---
+  ERR_HTTPAUTH_BAD_CREDENTIALS: spec('denied', 'The credentials were not accepted'),
+  ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED: spec(
+    'unavailable',
+    'The credential source failed to answer',
+  ),
+
+  // --- Digest (RFC 7616) ---
+  ERR_HTTPAUTH_DIGEST_PARAMS: spec('malformed', 'The Digest credentials lack a required parameter'),
+  ERR_HTTPAUTH_DIGEST_ALGORITHM: spec('denied', 'The Digest algorithm is not offered here'),
+  ERR_HTTPAUTH_DIGEST_QOP: spec('denied', 'The Digest quality of protection is not offered here'),
+  ERR_HTTPAUTH_DIGEST_URI_MISMATCH: spec(
+    'malformed',
+    'The Digest uri does not match the request target',
+  ),
+  ERR_HTTPAUTH_DIGEST_NONCE_INVALID: spec(
+    'denied',
+    'The Digest nonce was not issued by this server',
+  ),
+  ERR_HTTPAUTH_DIGEST_NONCE_STALE: spec('denied', 'The Digest nonce has expired'),
+  ERR_HTTPAUTH_DIGEST_NC_REPLAY: spec(
+    'denied',
+    'The Digest nonce count did not increase (replayed request)',
+  ),
+  ERR_HTTPAUTH_DIGEST_OPAQUE_MISMATCH: spec('denied', 'The Digest opaque value does not match'),
+  ERR_HTTPAUTH_DIGEST_REALM_MISMATCH: spec('denied', 'The Digest realm does not match'),
+
+  // --- Basic (RFC 7617) ---
+  ERR_HTTPAUTH_BASIC_MALFORMED: spec('malformed', 'The Basic credentials are not well-formed'),
+
+  // --- NTLM (MS-NLMP) ---
+  ERR_HTTPAUTH_NTLM_MALFORMED: spec('malformed', 'The NTLM message is not well-formed'),
+  ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE: spec(
+    'denied',
+    'The NTLM message arrived out of order for this connection',
+  ),
+  ERR_HTTPAUTH_NTLM_V1_REFUSED: spec('denied', 'NTLMv1 and LM responses are refused'),
+  ERR_HTTPAUTH_NTLM_ANONYMOUS_REFUSED: spec('denied', 'Anonymous NTLM authentication is refused'),
+  ERR_HTTPAUTH_NTLM_MIC_MISSING: spec(
+    'denied',
+    'The NTLM message integrity code is missing although announced',
+  ),
+  ERR_HTTPAUTH_NTLM_MIC_INVALID: spec('denied', 'The NTLM message integrity code is wrong'),
+  ERR_HTTPAUTH_NTLM_TIMESTAMP_SKEW: spec(
+    'denied',
+    'The NTLM client timestamp is outside the allowed window',
+  ),
+  ERR_HTTPAUTH_NTLM_TIMESTAMP_MISSING: spec(
+    'denied',
+    'The NTLMv2 response carries no timestamp although channel binding is required',
+  ),
+  ERR_HTTPAUTH_NTLM_TARGET_NAME: spec(
+    'denied',
+    'The NTLM target name does not name a service of this server',
+  ),
+
+  // --- Channel bindings (RFC 5929, Extended Protection) ---
+  ERR_HTTPAUTH_CHANNEL_BINDING_MISSING: spec(
+    'denied',
+    'Channel binding is required but the client sent none',
+  ),
+  ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH: spec(
+    'denied',
+    'The channel binding does not match this connection',
+  ),
+
+  // --- ASN.1 and Kerberos (RFC 4120, RFC 4121) ---
+  ERR_HTTPAUTH_ASN1_MALFORMED: spec('malformed', 'The ASN.1 structure is not well-formed DER'),
+  ERR_HTTPAUTH_GSS_MALFORMED: spec('malformed', 'The GSS-API token is not well-formed'),
+  ERR_HTTPAUTH_KRB_NO_KEY: spec('denied', 'No key in the keytab matches the ticket'),
+  ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED: spec('denied', 'The Kerberos encryption type is refused'),
+  ERR_HTTPAUTH_KRB_MODIFIED: spec(
+    'denied',
+    'The Kerberos message failed its integrity check (KRB_AP_ERR_MODIFIED)',
+  ),
+  ERR_HTTPAUTH_KRB_SKEW: spec('denied', 'The Kerberos clock skew is too great (KRB_AP_ERR_SKEW)'),
+  ERR_HTTPAUTH_KRB_TICKET_EXPIRED: spec(
+    'denied',
+    'The Kerberos ticket has expired (KRB_AP_ERR_TKT_EXPIRED)',
+  ),
+  ERR_HTTPAUTH_KRB_TICKET_NOT_YET_VALID: spec(
+    'denied',
+    'The Kerberos ticket is not yet valid (KRB_AP_ERR_TKT_NYV)',
+  ),
+  ERR_HTTPAUTH_KRB_REPLAY: spec(
+    'denied',
+    'The Kerberos authenticator was replayed (KRB_AP_ERR_REPEAT)',
+  ),
+  ERR_HTTPAUTH_KRB_WRONG_SERVICE: spec(
+    'denied',
+    'The Kerberos ticket is for another service (KRB_AP_ERR_NOT_US)',
+  ),
+  ERR_HTTPAUTH_KRB_BAD_MATCH: spec(
+    'denied',
+    'The Kerberos authenticator does not match the ticket (KRB_AP_ERR_BADMATCH)',
+  ),
+  ERR_HTTPAUTH_KRB_PAC_INVALID: spec('denied', 'The Kerberos PAC failed verification'),
+  ERR_HTTPAUTH_SPNEGO_MALFORMED: spec('malformed', 'The SPNEGO token is not well-formed'),
+  ERR_HTTPAUTH_SPNEGO_NO_MECH: spec('denied', 'No offered SPNEGO mechanism is acceptable'),
+  ERR_HTTPAUTH_SPNEGO_MIC_INVALID: spec('denied', 'The SPNEGO mechListMIC is missing or wrong'),
+
+  // --- Authorization and impersonation ---
+  ERR_HTTPAUTH_FORBIDDEN: spec('forbidden', 'The authenticated principal is not allowed here'),
+  ERR_HTTPAUTH_IMPERSONATION_DENIED: spec(
+    'forbidden',
+    'Impersonation of this principal is not allowed by policy',
+  ),
+  ERR_HTTPAUTH_IMPERSONATION_UNMAPPED: spec(
+    'forbidden',
+    'The principal does not map to a local user',
+  ),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error type the engine throws. Parsers and verifiers never throw anything else. */
+export class HttpAuthError extends Error {
+  override readonly name = 'HttpAuthError';
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+
+  constructor(code: ErrorCode, options?: { cause?: unknown }) {
+    const entry = ERROR_CODES[code];
+    super(entry.message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.kind = entry.kind;
+  }
+}
+
+export function isHttpAuthError(value: unknown): value is HttpAuthError {
+  return value instanceof HttpAuthError;
+}
+
+/** The HTTP status an adapter answers for an error kind (`config` never reaches a client). */
+export function statusForKind(kind: ErrorKind): 400 | 401 | 403 | 503 | 500 {
+  switch (kind) {
+    case 'malformed':
+      return 400;
+    case 'denied':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'unavailable':
+      return 503;
+    case 'config':
+      return 500;
+  }
+}
+
+/** Shorthand used by parsers: `fail('ERR_HTTPAUTH_NTLM_MALFORMED')` throws the typed error. */
+export function fail(code: ErrorCode, cause?: unknown): never {
+  throw new HttpAuthError(code, cause === undefined ? undefined : { cause });
+}

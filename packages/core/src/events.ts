@@ -1,0 +1,50 @@
+/**
+ * Audit and metrics events through node:diagnostics_channel. Subscribers get the outcome, the
+ * mechanism, the principal name on success and the stable error code on failure: never a token,
+ * a password, a nonce or a session key.
+ *
+ *   import { subscribe } from 'node:diagnostics_channel';
+ *   subscribe('httpauth:failure', (event) => log.warn(event));
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { ErrorCode } from './errors.js';
+
+export const CHANNEL_SUCCESS = 'httpauth:success';
+export const CHANNEL_FAILURE = 'httpauth:failure';
+export const CHANNEL_CHALLENGE = 'httpauth:challenge';
+
+export interface SuccessEvent {
+  readonly mechanism: string;
+  readonly scheme: string;
+  readonly name: string;
+  /** True when a persisted connection authentication or a session answered, without a handshake. */
+  readonly reused: boolean;
+}
+
+export interface FailureEvent {
+  readonly scheme: string | undefined;
+  readonly code: ErrorCode;
+  readonly status: number;
+}
+
+export interface ChallengeEvent {
+  readonly scheme: string | undefined;
+  /** 'initial' (no credentials), 'continue' (a handshake leg). */
+  readonly step: 'initial' | 'continue';
+}
+
+const success = channel(CHANNEL_SUCCESS);
+const failure = channel(CHANNEL_FAILURE);
+const challenge = channel(CHANNEL_CHALLENGE);
+
+export function publishSuccess(event: SuccessEvent): void {
+  if (success.hasSubscribers) success.publish(event);
+}
+
+export function publishFailure(event: FailureEvent): void {
+  if (failure.hasSubscribers) failure.publish(event);
+}
+
+export function publishChallenge(event: ChallengeEvent): void {
+  if (challenge.hasSubscribers) challenge.publish(event);
+}

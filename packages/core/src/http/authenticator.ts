@@ -1,0 +1,310 @@
+/**
+ * The challenge loop: Authorization header in, decision out. Framework-free; the adapters only
+ * translate a request into an AuthRequest and a decision into a response.
+ *
+ *   no credentials          -> 401 with every package's challenges, in the configured order
+ *   credentials, continue   -> 401 with `<scheme> <token>` (one leg of NTLM)
+ *   credentials, complete   -> authenticated (+ mutual-auth token / Authentication-Info)
+ *   credentials, reject     -> 401 + challenges (denied), 400 (malformed), 403, 503
+ *
+ * Proxy mode (RFC 9110 §11.7) reads Proxy-Authorization and answers 407 / Proxy-Authenticate /
+ * Proxy-Authentication-Info instead.
+ */
+import { ChannelBindingCache, tlsServerEndPoint } from '../channel-binding.js';
+import { publishChallenge, publishFailure, publishSuccess } from '../events.js';
+import { HttpAuthError, isHttpAuthError, statusForKind } from '../errors.js';
+import type { ImpersonationContext } from '../impersonation/context.js';
+import { identifyContext } from '../impersonation/context.js';
+import type {
+  AcceptContext,
+  AcceptResult,
+  AuthRequest,
+  Credentials,
+  SecurityContextData,
+  SecurityPackage,
+} from '../package.js';
+import type { Principal } from '../principal.js';
+import { MemoryStore } from '../store/memory.js';
+import type { KeyValueStore } from '../store/types.js';
+import { DEFAULT_MAX_HEADER_BYTES, parseCredentials, singleHeader } from './authorization.js';
+import type { ConnectionLimits } from './connections.js';
+import { ConnectionRegistry } from './connections.js';
+
+export type Header = readonly [name: string, value: string];
+
+/** What a request that got through carries: `req.auth`, `request.auth`, `ctx.state.auth`. */
+export interface AuthInfo {
+  readonly principal: Principal;
+  readonly impersonation: ImpersonationContext;
+  /** Keys and credentials the package produced (session key, delegated credential). */
+  readonly context: SecurityContextData | undefined;
+}
+
+export type AuthDecision =
+  | {
+      readonly type: 'authenticated';
+      readonly auth: AuthInfo;
+      /** Headers for the successful response (mutual authentication, Authentication-Info). */
+      readonly headers: readonly Header[];
+    }
+  | {
+      readonly type: 'respond';
+      readonly status: number;
+      readonly headers: readonly Header[];
+      readonly error: HttpAuthError;
+    };
+
+/** Builds the impersonation context for an authenticated principal (the impersonation policy). */
+export type ImpersonationFactory = (
+  principal: Principal,
+  context: SecurityContextData | undefined,
+) => Promise<ImpersonationContext> | ImpersonationContext;
+
+export interface AuthenticatorOptions {
+  /** The security packages, in the order their challenges are offered. */
+  readonly packages: readonly SecurityPackage[];
+  /** Act as a proxy: Proxy-Authorization in, 407 and Proxy-Authenticate out. */
+  readonly proxy?: boolean;
+  /** Nonce counts and replay cache; defaults to a bounded in-memory store. */
+  readonly store?: KeyValueStore;
+  /** Largest credentials header accepted (default 64 KiB, enough for large AD PACs). */
+  readonly maxHeaderBytes?: number;
+  readonly connections?: ConnectionLimits;
+  /**
+   * Behind a TLS-terminating proxy: the certificate the proxy presents to clients (DER or PEM),
+   * so packages can verify channel bindings against it.
+   */
+  readonly channelBindingCertificate?: Buffer | string;
+  readonly impersonation?: ImpersonationFactory;
+  /** Clock in milliseconds, for tests. */
+  readonly now?: () => number;
+}
+
+export interface Authenticator {
+  authenticate(request: AuthRequest): Promise<AuthDecision>;
+  /** The packages, for adapters that need to know (HTTP/2 warnings, metrics). */
+  readonly packages: readonly SecurityPackage[];
+  readonly proxy: boolean;
+  /** Pending connection-bound handshakes in this process. */
+  readonly pendingHandshakes: number;
+  close(): Promise<void>;
+}
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  if (!Array.isArray(options.packages) || options.packages.length === 0) {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  const packages = [...options.packages];
+  const byScheme = new Map<string, SecurityPackage>();
+  for (const pkg of packages) {
+    const key = pkg.scheme.toLowerCase();
+    if (byScheme.has(key)) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    byScheme.set(key, pkg);
+  }
+  const proxy = options.proxy === true;
+  const store = options.store ?? new MemoryStore();
+  const maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const clock = options.now ?? Date.now;
+  const registry = new ConnectionRegistry(options.connections);
+  const bindings = new ChannelBindingCache();
+  const fixedBinding =
+    options.channelBindingCertificate === undefined
+      ? undefined
+      : tlsServerEndPoint(options.channelBindingCertificate);
+  const makeImpersonation = options.impersonation ?? identifyContext;
+
+  const credentialsHeader = proxy ? 'proxy-authorization' : 'authorization';
+  const challengeHeader = proxy ? 'proxy-authenticate' : 'www-authenticate';
+  const infoHeader = proxy ? 'proxy-authentication-info' : 'authentication-info';
+  const challengeStatus = proxy ? 407 : 401;
+
+  function connectionUsable(request: AuthRequest): boolean {
+    return request.connection !== undefined && request.httpVersionMajor < 2;
+  }
+
+  function challengesFor(
+    request: AuthRequest,
+    now: number,
+    replace?: { pkg: SecurityPackage; challenges: readonly string[] },
+  ): Header[] {
+    const headers: Header[] = [];
+    const usable = connectionUsable(request);
+    for (const pkg of packages) {
+      if (pkg.connectionBound && !usable) continue;
+      const values =
+        replace !== undefined && replace.pkg === pkg
+          ? replace.challenges
+          : pkg.challenges(request, now);
+      for (const value of values) headers.push([challengeHeader, value]);
+    }
+    return headers;
+  }
+
+  function respond(
+    request: AuthRequest,
+    now: number,
+    error: HttpAuthError,
+    scheme: string | undefined,
+    replace?: { pkg: SecurityPackage; challenges: readonly string[] },
+  ): AuthDecision {
+    const status = error.kind === 'denied' ? challengeStatus : statusForKind(error.kind);
+    const headers: Header[] = error.kind === 'denied' ? challengesFor(request, now, replace) : [];
+    if (error.kind === 'unavailable') headers.push(['retry-after', '5']);
+    if (error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED') {
+      publishChallenge({ scheme, step: 'initial' });
+    } else {
+      publishFailure({ scheme, code: error.code, status });
+    }
+    return { type: 'respond', status, headers, error };
+  }
+
+  async function authenticated(
+    principal: Principal,
+    context: SecurityContextData | undefined,
+    headers: Header[],
+    scheme: string,
+    reused: boolean,
+  ): Promise<AuthDecision> {
+    const impersonation = await makeImpersonation(principal, context);
+    publishSuccess({ mechanism: principal.mechanism, scheme, name: principal.name, reused });
+    return { type: 'authenticated', auth: { principal, impersonation, context }, headers };
+  }
+
+  function channelBindingFor(request: AuthRequest): Buffer | undefined {
+    if (fixedBinding !== undefined) return fixedBinding;
+    if (request.localCertificate === undefined || request.localCertificate.length === 0) {
+      return undefined;
+    }
+    try {
+      return bindings.applicationData(request.localCertificate);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function handle(request: AuthRequest, now: number): Promise<AuthDecision> {
+    const raw = singleHeader(request.headers[credentialsHeader], maxHeaderBytes);
+    const connection = connectionUsable(request) ? request.connection : undefined;
+
+    if (raw === undefined || raw.trim() === '') {
+      const persisted = connection === undefined ? undefined : registry.authenticated(connection);
+      if (persisted !== undefined) {
+        return authenticated(
+          persisted.principal,
+          persisted.context,
+          [],
+          persisted.packageName,
+          true,
+        );
+      }
+      return respond(
+        request,
+        now,
+        new HttpAuthError('ERR_HTTPAUTH_CREDENTIALS_REQUIRED'),
+        undefined,
+      );
+    }
+
+    const credentials: Credentials = parseCredentials(raw);
+    const pkg = byScheme.get(credentials.scheme.toLowerCase());
+    if (pkg === undefined) {
+      return respond(
+        request,
+        now,
+        new HttpAuthError('ERR_HTTPAUTH_SCHEME_UNSUPPORTED'),
+        credentials.scheme,
+      );
+    }
+    if (pkg.connectionBound && connection === undefined) {
+      return respond(
+        request,
+        now,
+        new HttpAuthError('ERR_HTTPAUTH_CONNECTION_REQUIRED'),
+        pkg.scheme,
+      );
+    }
+    // New credentials on a connection replace whatever authenticated it before (IIS does the same).
+    if (connection !== undefined) registry.setAuthenticated(connection, undefined);
+
+    const handshake =
+      connection === undefined ? undefined : registry.slot(connection, pkg.name, now);
+    const context: AcceptContext = {
+      request,
+      handshake,
+      channelBinding: channelBindingFor(request),
+      store,
+      now,
+    };
+
+    let result: AcceptResult;
+    try {
+      result = await pkg.accept(credentials, context);
+    } catch (error) {
+      handshake?.clear();
+      throw error;
+    }
+
+    switch (result.type) {
+      case 'continue':
+        publishChallenge({ scheme: pkg.scheme, step: 'continue' });
+        return {
+          type: 'respond',
+          status: challengeStatus,
+          headers: [[challengeHeader, `${pkg.scheme} ${result.token}`]],
+          error: new HttpAuthError('ERR_HTTPAUTH_HANDSHAKE_CONTINUE'),
+        };
+      case 'complete': {
+        handshake?.clear();
+        const headers: Header[] = [];
+        if (result.token !== undefined)
+          headers.push([challengeHeader, `${pkg.scheme} ${result.token}`]);
+        if (result.authenticationInfo !== undefined)
+          headers.push([infoHeader, result.authenticationInfo]);
+        if (result.persist === true && connection !== undefined) {
+          registry.setAuthenticated(connection, {
+            principal: result.principal,
+            context: result.context,
+            packageName: pkg.scheme,
+          });
+        }
+        return authenticated(result.principal, result.context, headers, pkg.scheme, false);
+      }
+      case 'reject':
+        handshake?.clear();
+        return respond(
+          request,
+          now,
+          result.error,
+          pkg.scheme,
+          result.challenges === undefined ? undefined : { pkg, challenges: result.challenges },
+        );
+    }
+  }
+
+  return {
+    packages,
+    proxy,
+    get pendingHandshakes() {
+      return registry.pendingHandshakes;
+    },
+    async authenticate(request: AuthRequest): Promise<AuthDecision> {
+      const now = clock();
+      try {
+        return await handle(request, now);
+      } catch (error) {
+        const typed = isHttpAuthError(error)
+          ? error
+          : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+        return respond(request, now, typed, undefined);
+      }
+    },
+    async close() {
+      await store.close?.();
+    },
+  };
+}
+
+/** The JSON body adapters send with a non-success decision: a stable code and a fixed message. */
+export function errorBody(error: HttpAuthError): { error: string; message: string } {
+  return { error: error.code, message: error.message };
+}

@@ -1,0 +1,187 @@
+/**
+ * The Authorization / Proxy-Authorization header grammar, RFC 9110 §11:
+ *
+ *   credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
+ *   auth-param  = token BWS "=" BWS ( token / quoted-string )
+ *   token68     = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+ *
+ * One request carries one set of credentials: a second header, or a second auth-scheme after a
+ * comma, is ERR_HTTPAUTH_MULTIPLE_CREDENTIALS. Parameter names are case-insensitive and may appear
+ * once each. The parser is a single left-to-right scan with no backtracking and no regular
+ * expression over the whole header, so its cost is linear in the header size.
+ */
+import { fail } from '../errors.js';
+import type { Credentials } from '../package.js';
+
+/** Default cap on the header size: large Active Directory PACs make Kerberos tokens ~64 KiB. */
+export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+
+// RFC 9110 §5.6.2 tchar.
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+
+// token68 characters, without the trailing "=" padding.
+const T68 = new Uint8Array(128);
+for (const c of '-._~+/') T68[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) T68[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) T68[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) T68[c] = 1;
+
+function isTchar(code: number): boolean {
+  return code < 128 && TCHAR[code] === 1;
+}
+
+function isWs(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/** qdtext and quoted-pair octets (RFC 9110 §5.6.4): HTAB, SP, VCHAR, obs-text. */
+function isQuotable(code: number): boolean {
+  return code === 0x09 || (code >= 0x20 && code !== 0x7f && code <= 0xff);
+}
+
+/**
+ * Reduce the header as Node delivers it (a string, or the list of repeated headers) to the single
+ * credentials string, refusing repeats and oversized values.
+ */
+export function singleHeader(
+  value: string | readonly string[] | undefined,
+  maxBytes = DEFAULT_MAX_HEADER_BYTES,
+): string | undefined {
+  if (value === undefined) return undefined;
+  let text: string;
+  if (typeof value === 'string') {
+    text = value;
+  } else {
+    if (value.length === 0) return undefined;
+    if (value.length > 1) fail('ERR_HTTPAUTH_MULTIPLE_CREDENTIALS');
+    text = value[0] as string;
+  }
+  if (text.length > maxBytes) fail('ERR_HTTPAUTH_HEADER_TOO_LARGE');
+  return text;
+}
+
+/** Parse one credentials value. Throws HttpAuthError on anything outside the grammar. */
+export function parseCredentials(header: string): Credentials {
+  const s = header;
+  const n = s.length;
+  let i = 0;
+  while (i < n && isWs(s.charCodeAt(i))) i++;
+  const schemeStart = i;
+  while (i < n && isTchar(s.charCodeAt(i))) i++;
+  if (i === schemeStart) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+  const scheme = s.slice(schemeStart, i);
+  if (i === n) return { scheme };
+  if (!isWs(s.charCodeAt(i))) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+  while (i < n && isWs(s.charCodeAt(i))) i++;
+  if (i === n) return { scheme };
+
+  // token68: the rest (up to trailing whitespace) is token68 chars then "=" padding only.
+  const token68 = matchToken68(s, i);
+  if (token68 !== undefined) return { scheme, token68 };
+
+  return { scheme, params: parseParams(s, i) };
+}
+
+function matchToken68(s: string, start: number): string | undefined {
+  const n = s.length;
+  let i = start;
+  while (i < n) {
+    const c = s.charCodeAt(i);
+    if (c < 128 && T68[c] === 1) i++;
+    else break;
+  }
+  if (i === start) return undefined;
+  while (i < n && s.charCodeAt(i) === 0x3d) i++;
+  const end = i;
+  while (i < n && isWs(s.charCodeAt(i))) i++;
+  // "token68, Scheme ..." is a second set of credentials after the first.
+  if (i < n && s.charCodeAt(i) === 0x2c) fail('ERR_HTTPAUTH_MULTIPLE_CREDENTIALS');
+  if (i !== n) return undefined;
+  return s.slice(start, end);
+}
+
+function parseParams(s: string, start: number): Map<string, string> {
+  const params = new Map<string, string>();
+  const n = s.length;
+  let i = start;
+  for (;;) {
+    // #rule: empty list elements and OWS around commas are allowed.
+    while (i < n && (isWs(s.charCodeAt(i)) || s.charCodeAt(i) === 0x2c)) i++;
+    if (i >= n) break;
+    const nameStart = i;
+    while (i < n && isTchar(s.charCodeAt(i))) i++;
+    if (i === nameStart) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+    const name = s.slice(nameStart, i).toLowerCase();
+    let j = i;
+    while (j < n && isWs(s.charCodeAt(j))) j++;
+    if (j >= n || s.charCodeAt(j) !== 0x3d) {
+      // "token SP something" after a comma is the start of a second credentials.
+      if (j > i && j < n && params.size > 0) fail('ERR_HTTPAUTH_MULTIPLE_CREDENTIALS');
+      fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+    }
+    i = j + 1;
+    while (i < n && isWs(s.charCodeAt(i))) i++;
+    let value: string;
+    if (i < n && s.charCodeAt(i) === 0x22) {
+      i++;
+      let out = '';
+      let segment = i;
+      for (;;) {
+        if (i >= n) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+        const c = s.charCodeAt(i);
+        if (c === 0x22) {
+          out += s.slice(segment, i);
+          i++;
+          break;
+        }
+        if (c === 0x5c) {
+          out += s.slice(segment, i);
+          if (i + 1 >= n || !isQuotable(s.charCodeAt(i + 1))) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+          out += s[i + 1];
+          i += 2;
+          segment = i;
+          continue;
+        }
+        if (!isQuotable(c)) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+        i++;
+      }
+      value = out;
+    } else {
+      const valueStart = i;
+      while (i < n && isTchar(s.charCodeAt(i))) i++;
+      if (i === valueStart) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+      value = s.slice(valueStart, i);
+    }
+    if (params.has(name)) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+    params.set(name, value);
+    while (i < n && isWs(s.charCodeAt(i))) i++;
+    if (i >= n) break;
+    if (s.charCodeAt(i) !== 0x2c) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+  }
+  if (params.size === 0) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+  return params;
+}
+
+/** Quote a value as an RFC 9110 quoted-string, escaping `"` and `\`. */
+export function quote(value: string): string {
+  return '"' + value.replace(/["\\]/g, (c) => '\\' + c) + '"';
+}
+
+/** Build a challenge `Scheme a=b, c="d"` from ordered parameters; `quoted` false for tokens. */
+export function formatChallenge(
+  scheme: string,
+  params: ReadonlyArray<readonly [name: string, value: string, quoted?: boolean]>,
+): string {
+  if (params.length === 0) return scheme;
+  return (
+    scheme +
+    ' ' +
+    params
+      .map(([name, value, quoted = true]) => `${name}=${quoted ? quote(value) : value}`)
+      .join(', ')
+  );
+}

@@ -1,0 +1,56 @@
+/**
+ * @httpauth/core: the public API. Explicit named exports only; everything else is internal.
+ */
+export { ERROR_CODES, HttpAuthError, isHttpAuthError, statusForKind } from './errors.js';
+export type { ErrorCode, ErrorKind } from './errors.js';
+
+export type { LogonInfo, Mechanism, Principal } from './principal.js';
+export { splitKerberosName } from './principal.js';
+
+export type {
+  AcceptContext,
+  AcceptResult,
+  AuthRequest,
+  Connection,
+  Credentials,
+  HandshakeSlot,
+  HeaderBag,
+  SecurityContextData,
+  SecurityPackage,
+} from './package.js';
+
+export { createAuthenticator, errorBody } from './http/authenticator.js';
+export type {
+  AuthDecision,
+  AuthInfo,
+  Authenticator,
+  AuthenticatorOptions,
+  Header,
+  ImpersonationFactory,
+} from './http/authenticator.js';
+export {
+  DEFAULT_MAX_HEADER_BYTES,
+  formatChallenge,
+  parseCredentials,
+  quote,
+} from './http/authorization.js';
+export type { ConnectionLimits } from './http/connections.js';
+
+export type { KeyValueStore } from './store/types.js';
+export { MemoryStore } from './store/memory.js';
+export type { MemoryStoreOptions } from './store/memory.js';
+
+export { channelBindingHash, tlsServerEndPoint } from './channel-binding.js';
+export type { ChannelBindingMode, ChannelBindingOptions } from './channel-binding.js';
+
+export { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS } from './events.js';
+export type { ChallengeEvent, FailureEvent, SuccessEvent } from './events.js';
+
+export { identifyContext } from './impersonation/context.js';
+export type { ImpersonationContext, ImpersonationLevel } from './impersonation/context.js';
+
+export * from './digest/index.js';
+export * from './basic/index.js';
+export * from './ntlm/index.js';
+export * from './kerberos/index.js';
+export * from './negotiate/index.js';

@@ -1,0 +1,2 @@
+// Public API of the kerberos security package: explicit named exports only.
+export {};

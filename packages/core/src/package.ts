@@ -1,0 +1,124 @@
+/**
+ * The security-package interface: the SSPI mirror (DESIGN.md). Each package answers one HTTP
+ * auth-scheme; `accept()` plays AcceptSecurityContext: given the client's token and the state
+ * kept for this connection, it answers continue (send this token back), complete (here is who it
+ * is) or reject (a stable error code).
+ */
+import type { HttpAuthError } from './errors.js';
+import type { Principal } from './principal.js';
+import type { KeyValueStore } from './store/types.js';
+
+/** Header values as Node gives them: lower-case names, a string or the list of repeated values. */
+export type HeaderBag = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** The TCP connection a request arrived on. A `net.Socket` satisfies this. */
+export interface Connection {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+export interface AuthRequest {
+  readonly method: string;
+  /** The request-target exactly as sent on the request line (Digest compares its `uri` to it). */
+  readonly target: string;
+  readonly headers: HeaderBag;
+  /** The transport connection; without it connection-bound schemes (NTLM) are not offered. */
+  readonly connection?: Connection | undefined;
+  /** 1 for HTTP/1.x, 2 for HTTP/2: connection-bound schemes cannot work over HTTP/2 (RFC 7540 §8.1.1). */
+  readonly httpVersionMajor: number;
+  /** True when the client connection is TLS (terminated here, or by a trusted proxy). */
+  readonly secure: boolean;
+  /** DER of the certificate this server presented on the TLS connection, for channel bindings. */
+  readonly localCertificate?: Buffer | undefined;
+  /** The request body, for Digest qop=auth-int; adapters supply it when configured to. */
+  readonly body?: (() => Promise<Buffer>) | undefined;
+}
+
+/** One parsed set of credentials (RFC 9110 §11.4): a token68 or a list of auth-params. */
+export interface Credentials {
+  /** The auth-scheme as the client spelled it. */
+  readonly scheme: string;
+  readonly token68?: string;
+  /** Parameter names lower-cased; values unquoted and unescaped. */
+  readonly params?: ReadonlyMap<string, string>;
+}
+
+/**
+ * A per-connection, per-package slot for partial handshake state (NTLM between Type 2 and
+ * Type 3). Values set here count towards the pending-handshake bound and expire after the
+ * handshake timeout; the slot is dropped when the socket closes.
+ */
+export interface HandshakeSlot<T = unknown> {
+  get(): T | undefined;
+  /** Throws ERR_HTTPAUTH_TOO_MANY_HANDSHAKES when the process-wide bound is reached. */
+  set(value: T): void;
+  clear(): void;
+}
+
+export interface AcceptContext {
+  readonly request: AuthRequest;
+  /** Present only for connection-bound packages on an HTTP/1.x connection. */
+  readonly handshake: HandshakeSlot | undefined;
+  /**
+   * The RFC 5929 tls-server-end-point channel-binding application data
+   * (`tls-server-end-point:` + certificate hash) for this connection, when known.
+   */
+  readonly channelBinding: Buffer | undefined;
+  readonly store: KeyValueStore;
+  /** Current time in milliseconds (injectable for tests). */
+  readonly now: number;
+}
+
+/** What the package hands on besides the principal: keys and credentials for later use. */
+export interface SecurityContextData {
+  /** The exported session key (NTLM) or the negotiated subkey (Kerberos). */
+  readonly sessionKey?: Buffer;
+  /** A forwarded TGT as an MIT credential ready to be written to a ccache (Kerberos delegation). */
+  readonly delegatedCredential?: unknown;
+  /** Anything else a package exposes (negotiated flags, sign/seal keys). */
+  readonly [key: string]: unknown;
+}
+
+export type AcceptResult =
+  | {
+      readonly type: 'continue';
+      /** The token sent back in `WWW-Authenticate: <scheme> <token>`. */
+      readonly token: string;
+    }
+  | {
+      readonly type: 'complete';
+      readonly principal: Principal;
+      /** A final token for mutual authentication (`WWW-Authenticate: Negotiate <token>` on success). */
+      readonly token?: string;
+      /** The Authentication-Info header value (RFC 9110 §11.6.3), for Digest. */
+      readonly authenticationInfo?: string;
+      readonly context?: SecurityContextData;
+      /** Keep the connection authenticated for later requests (NTLM, as IIS does). */
+      readonly persist?: boolean;
+    }
+  | {
+      readonly type: 'reject';
+      readonly error: HttpAuthError;
+      /**
+       * Challenges that replace this package's usual ones in the 401 (Digest `stale=true`; a
+       * Negotiate KRB-ERROR token). Full header values, scheme included.
+       */
+      readonly challenges?: readonly string[];
+    };
+
+export interface SecurityPackage {
+  /** Package name, as SSPI names them: 'Negotiate', 'Kerberos', 'NTLM', 'Digest', 'Basic'. */
+  readonly name: string;
+  /** The HTTP auth-scheme it answers (compared case-insensitively). */
+  readonly scheme: string;
+  /** The GSS-API mechanism OID when the package can run under Negotiate. */
+  readonly mechOid?: string;
+  /** True when the handshake spans several requests on one TCP connection. */
+  readonly connectionBound: boolean;
+  /**
+   * The challenges for a 401 (full header values, scheme first). Several for Digest (one per
+   * algorithm). May return none, when the package cannot be offered for this request.
+   */
+  challenges(request: AuthRequest, now: number): readonly string[];
+  /** AcceptSecurityContext. Throws only HttpAuthError; any other throw is a bug. */
+  accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult>;
+}

@@ -1,0 +1,59 @@
+/**
+ * Who the client proved to be. Every security package produces one; adapters attach it to the
+ * request. Fields beyond `name`/`user`/`mechanism` are filled only when the token proved them.
+ */
+export type Mechanism = 'Kerberos' | 'NTLM' | 'Digest' | 'Basic' | 'Session';
+
+export interface LogonInfo {
+  /** NetBIOS name of the logon domain (MS-PAC KERB_VALIDATION_INFO LogonDomainName). */
+  readonly logonDomainName?: string;
+  /** Logon server (MS-PAC LogonServer). */
+  readonly logonServer?: string;
+  /** Full name of the account (MS-PAC FullName). */
+  readonly fullName?: string;
+  /** Primary group SID (MS-PAC PrimaryGroupId resolved against the domain SID). */
+  readonly primaryGroupSid?: string;
+  /** MS-PAC UserFlags. */
+  readonly userFlags?: number;
+}
+
+export interface Principal {
+  /** Canonical name: `user@REALM` (Kerberos), `DOMAIN\user` (NTLM), or the user name (Digest, Basic). */
+  readonly name: string;
+  /** The user part alone, as the client's realm or domain knows it. */
+  readonly user: string;
+  /** Kerberos realm, NTLM domain, or Digest/Basic realm. */
+  readonly realm?: string;
+  /** Which security package authenticated the request. */
+  readonly mechanism: Mechanism;
+  /** NTLM: the workstation name the client reported (not proven). */
+  readonly workstation?: string;
+  /** Windows SID of the user, when a PAC or a domain controller proved it. */
+  readonly userSid?: string;
+  /** Group SIDs proven by a PAC or a domain controller (includes extra SIDs and resource groups). */
+  readonly groupSids?: readonly string[];
+  /** Group names, when the credential source knows them. */
+  readonly groups?: readonly string[];
+  /** User principal name from the PAC UPN_DNS_INFO buffer. */
+  readonly upn?: string;
+  /** DNS domain name from the PAC UPN_DNS_INFO buffer. */
+  readonly dnsDomain?: string;
+  /** More of what the PAC LOGON_INFO buffer said. */
+  readonly logonInfo?: LogonInfo;
+  /** End of validity of what was proven (Kerberos ticket end time). Sessions never outlive it. */
+  readonly expiresAt?: Date;
+  /** True when the client delegated credentials (a forwarded TGT) with this authentication. */
+  readonly delegated?: boolean;
+  /** True when the client's token carried a channel binding that matched this connection. */
+  readonly channelBound?: boolean;
+}
+
+/** Split `user@REALM` at the last unescaped `@`, as krb5_parse_name does. */
+export function splitKerberosName(name: string): { user: string; realm?: string } {
+  for (let i = name.length - 1; i >= 0; i--) {
+    if (name[i] === '@' && (i === 0 || name[i - 1] !== '\\')) {
+      return { user: name.slice(0, i), realm: name.slice(i + 1) };
+    }
+  }
+  return { user: name };
+}

@@ -1,0 +1,75 @@
+// Installs the Debian packages the test suite and the benchmarks drive (real KDCs, clients and
+// servers), when any is missing. `apt-get update` runs once, and only when something is missing.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/** Debian packages the test suite needs, grouped by what uses them. */
+export const TEST_PACKAGES = [
+  // HTTP clients
+  'curl',
+  'python3-requests',
+  'python3-requests-ntlm',
+  'python3-requests-kerberos',
+  'python3-gssapi',
+  'python3-impacket',
+  'gss-ntlmssp',
+  'chromium',
+  // Credential files
+  'apache2-utils',
+  // MIT Kerberos
+  'krb5-kdc',
+  'krb5-admin-server',
+  'krb5-user',
+  'libkrb5-dev',
+  // Samba AD DC
+  'samba',
+  'samba-ad-dc',
+  'winbind',
+  'smbclient',
+  'ldap-utils',
+  'ldb-tools',
+  // Shared state and the gateway
+  'redis-server',
+  'nginx',
+];
+
+export function missingPackages(packages) {
+  const result = spawnSync('dpkg-query', ['-W', '-f=${Package} ${Status}\n', ...packages], {
+    encoding: 'utf8',
+  });
+  const installed = new Set(
+    result.stdout
+      .split('\n')
+      .filter((line) => line.endsWith(' install ok installed'))
+      .map((line) => line.split(' ')[0]),
+  );
+  return packages.filter((name) => !installed.has(name));
+}
+
+export function ensurePackages(packages) {
+  const missing = missingPackages(packages);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`Missing Debian packages (run as root to install): ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.log(`Installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
+  // Debian starts some daemons on install; the tests run their own instances on private ports.
+  for (const service of [
+    'krb5-kdc',
+    'krb5-admin-server',
+    'redis-server',
+    'nginx',
+    'samba-ad-dc',
+    'smbd',
+    'nmbd',
+    'winbind',
+  ]) {
+    spawnSync('service', [service, 'stop'], { stdio: 'ignore' });
+  }
+}

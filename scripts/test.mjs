@@ -1,0 +1,50 @@
+// The whole test suite in one node:test run: unit tests of every package and the end-to-end
+// tests under test/, which start their own KDC, Samba DC and Redis on loopback.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePackages, TEST_PACKAGES } from './system-deps.mjs';
+
+ensurePackages(TEST_PACKAGES);
+
+function testFiles(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.test.ts'))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+const only = process.argv.slice(2);
+const files =
+  only.length > 0
+    ? only
+    : [
+        ...readdirSync('packages').flatMap((pkg) => testFiles(join('packages', pkg, 'test'))),
+        ...testFiles('test'),
+      ];
+
+mkdirSync('.test-tmp', { recursive: true });
+const tapFile = join('.test-tmp', 'results.tap');
+const result = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
+  { stdio: 'inherit' },
+);
+// One plain closing line over the whole run, for readers that do not parse TAP or spec output.
+const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+console.log(
+  `\ntests: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`,
+);
+process.exit(result.status ?? 1);
