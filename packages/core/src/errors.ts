@@ -58,6 +58,14 @@ export const ERROR_CODES = {
     'The replay and nonce store cannot be reached; try again later',
   ),
   ERR_HTTPAUTH_INTERNAL: spec('unavailable', 'The authentication engine failed unexpectedly'),
+  ERR_HTTPAUTH_BODY_TOO_LARGE: spec(
+    'malformed',
+    'The request body is too large to check its integrity (Digest auth-int)',
+  ),
+  ERR_HTTPAUTH_BODY_UNREADABLE: spec(
+    'malformed',
+    'The request body could not be read to check its integrity (Digest auth-int)',
+  ),
 
   // --- Options (thrown at registration) ---
   ERR_HTTPAUTH_INVALID_OPTIONS: spec('config', 'The authentication options are invalid'),
