@@ -116,6 +116,8 @@ function run(
         resolve({ stdout: String(stdout), stderr: String(stderr) });
       },
     );
+    // A client that fails before reading its prompt closes stdin: ignore the EPIPE.
+    child.stdin?.on('error', () => undefined);
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
