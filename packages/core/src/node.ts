@@ -1,0 +1,139 @@
+/**
+ * @httpauth/core/node: a request listener for plain node:http (and the HTTP/2 compatibility
+ * API), for servers without a framework.
+ *
+ *   import { createServer } from 'node:http';
+ *   import { digest } from '@httpauth/core';
+ *   import { createHandler } from '@httpauth/core/node';
+ *
+ *   const handler = createHandler({ packages: [digest({ ... })] }, (req, res, auth) => {
+ *     res.end(`hello ${auth.principal.name}`);
+ *   });
+ *   createServer(handler).listen(8080, '127.0.0.1');
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { HttpAuthError } from './errors.js';
+import type { AuthInfo, Authenticator } from './http/authenticator.js';
+import type { AdapterOptions, AuthenticatorSource, BodyLoader } from './http/adapter-support.js';
+import {
+  applySuccessHeaders,
+  createBodyLoader,
+  disposeWhenDone,
+  resolveAdapterOptions,
+  resolveAuthenticator,
+  sendChallenge,
+  toAuthRequest,
+} from './http/adapter-support.js';
+
+// The shared adapter layer: @httpauth/express, /fastify and /koa are built on these, and so can
+// adapters for other frameworks.
+export {
+  applySuccessHeaders,
+  challengeResponse,
+  createBodyLoader,
+  DEFAULT_INTEGRITY_BODY_BYTES,
+  DEFAULT_MAX_DRAIN_BYTES,
+  disposeWhenDone,
+  drainRequestBody,
+  groupHeaders,
+  isAuthenticator,
+  keepsConnection,
+  resolveAdapterOptions,
+  resolveAuthenticator,
+  sendChallenge,
+  toAuthRequest,
+} from './http/adapter-support.js';
+export type {
+  AdapterOptions,
+  AuthenticatorSource,
+  BodyLoader,
+  ChallengeResponse,
+  NodeRequest,
+  NodeResponse,
+  ResolvedAdapterOptions,
+} from './http/adapter-support.js';
+
+type AnyRequest = IncomingMessage | Http2ServerRequest;
+type AnyResponse = ServerResponse | Http2ServerResponse;
+
+/** The request as the application handler sees it: the raw body is kept when auth-int read it. */
+export type AuthenticatedRequest<Req extends AnyRequest = AnyRequest> = Req & {
+  auth: AuthInfo;
+  /** The request body, when Digest auth-int had to read it (the stream is then consumed). */
+  rawBody?: Buffer;
+};
+
+export type AuthenticatedHandler<
+  Req extends AnyRequest = IncomingMessage,
+  Res extends AnyResponse = ServerResponse,
+> = (req: AuthenticatedRequest<Req>, res: Res, auth: AuthInfo) => unknown;
+
+export interface NodeHandlerOptions extends AdapterOptions {
+  /** Called with anything the application handler throws (after a 500 is sent). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export type NodeHandler<Req extends AnyRequest, Res extends AnyResponse> = ((
+  req: Req,
+  res: Res,
+) => void) & { readonly authenticator: Authenticator };
+
+/**
+ * Build a request listener that authenticates every request and calls `handler` only for those
+ * that got through; the others receive the challenge or error response here.
+ */
+export function createHandler<
+  Req extends AnyRequest = IncomingMessage,
+  Res extends AnyResponse = ServerResponse,
+>(
+  source: AuthenticatorSource,
+  handler: AuthenticatedHandler<Req, Res>,
+  options: NodeHandlerOptions = {},
+): NodeHandler<Req, Res> {
+  if (typeof handler !== 'function') throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  const adapterOptions = resolveAdapterOptions(options);
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  const { authenticator } = resolveAuthenticator(source);
+  const onError = options.onError;
+
+  const fail = (res: AnyResponse, error: unknown): void => {
+    onError?.(error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.statusCode = 500;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.end('Internal Server Error');
+  };
+
+  const listener = (req: Req, res: Res): void => {
+    const body: BodyLoader | undefined =
+      adapterOptions.integrityBodyMaxBytes > 0
+        ? createBodyLoader(req, req, adapterOptions.integrityBodyMaxBytes)
+        : undefined;
+    authenticator.authenticate(toAuthRequest(req, adapterOptions, body)).then(
+      async (decision) => {
+        if (decision.type === 'respond') {
+          sendChallenge(req, res, decision, adapterOptions, body);
+          return;
+        }
+        applySuccessHeaders(res, decision.headers);
+        disposeWhenDone(res, decision.auth, onError);
+        const authed = req as AuthenticatedRequest<Req>;
+        authed.auth = decision.auth;
+        if (body?.body !== undefined) authed.rawBody = body.body;
+        try {
+          await handler(authed, res, decision.auth);
+        } catch (error) {
+          fail(res, error);
+        }
+      },
+      (error: unknown) => fail(res, error),
+    );
+  };
+  return Object.assign(listener, { authenticator });
+}
