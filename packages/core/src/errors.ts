@@ -96,6 +96,10 @@ export const ERROR_CODES = {
   ),
   ERR_HTTPAUTH_DIGEST_OPAQUE_MISMATCH: spec('denied', 'The Digest opaque value does not match'),
   ERR_HTTPAUTH_DIGEST_REALM_MISMATCH: spec('denied', 'The Digest realm does not match'),
+  ERR_HTTPAUTH_DIGEST_BODY_UNAVAILABLE: spec(
+    'malformed',
+    'The request body needed for Digest qop=auth-int could not be read',
+  ),
 
   // --- Basic (RFC 7617) ---
   ERR_HTTPAUTH_BASIC_MALFORMED: spec('malformed', 'The Basic credentials are not well-formed'),
@@ -144,6 +148,10 @@ export const ERROR_CODES = {
   ERR_HTTPAUTH_KRB_MODIFIED: spec(
     'denied',
     'The Kerberos message failed its integrity check (KRB_AP_ERR_MODIFIED)',
+  ),
+  ERR_HTTPAUTH_KRB_KEY_INVALID: spec(
+    'denied',
+    'The Kerberos key does not match its encryption type',
   ),
   ERR_HTTPAUTH_KRB_SKEW: spec('denied', 'The Kerberos clock skew is too great (KRB_AP_ERR_SKEW)'),
   ERR_HTTPAUTH_KRB_TICKET_EXPIRED: spec(

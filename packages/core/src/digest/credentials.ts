@@ -1,0 +1,137 @@
+/**
+ * The Digest credentials, RFC 7616 §3.4 (Authorization / Proxy-Authorization):
+ *
+ *   credentials = "Digest" username | username*, realm, nonce, uri, response, [algorithm],
+ *                 [cnonce], [opaque], [qop], [nc], [userhash]
+ *
+ * decode() checks presence and syntax only; whether the values are right for this server is the
+ * verifier's job (verify.ts). The header grammar itself (quoted-strings, repeated parameters) was
+ * already enforced by http/authorization.ts.
+ */
+import { fail } from '../errors.js';
+import { quote } from '../http/authorization.js';
+import { decodeExtValue, decodeHeaderText, encodeExtValue, encodeHeaderText } from './ext-value.js';
+
+/** No Digest parameter a real client sends comes near this; longer ones are refused unread. */
+const MAX_PARAM_LENGTH = 4096;
+/** The longest response: 64 hex digits (SHA-256, SHA-512-256). */
+const MAX_RESPONSE_LENGTH = 128;
+
+export interface DigestCredentials {
+  /** The user name (decoded from `username*` or as UTF-8 header text), or the userhash. */
+  readonly username: string;
+  /** True when `username` is H(user ":" realm) (§3.4.4). */
+  readonly userhash: boolean;
+  /** True when the name came from `username*`. */
+  readonly extendedUsername: boolean;
+  readonly realm: string;
+  readonly nonce: string;
+  readonly uri: string;
+  /** Lower-case hex. */
+  readonly response: string;
+  /** The algorithm token as sent; absent means MD5 (RFC 2617 §3.2.2). */
+  readonly algorithm: string | undefined;
+  readonly qop: string | undefined;
+  readonly nc: string | undefined;
+  readonly cnonce: string | undefined;
+  readonly opaque: string | undefined;
+}
+
+function param(params: ReadonlyMap<string, string>, name: string): string | undefined {
+  const value = params.get(name);
+  if (value !== undefined && value.length > MAX_PARAM_LENGTH) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  return value;
+}
+
+function required(params: ReadonlyMap<string, string>, name: string): string {
+  const value = param(params, name);
+  if (value === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  return value;
+}
+
+export function decodeCredentials(params: ReadonlyMap<string, string>): DigestCredentials {
+  const plainName = param(params, 'username');
+  const extName = param(params, 'username*');
+  // §3.4.4: exactly one of username and username*; username* never with userhash.
+  if ((plainName === undefined) === (extName === undefined)) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+
+  const userhashRaw = param(params, 'userhash')?.toLowerCase();
+  if (userhashRaw !== undefined && userhashRaw !== 'true' && userhashRaw !== 'false') {
+    fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  }
+  const userhash = userhashRaw === 'true';
+  if (userhash && extName !== undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+
+  const username =
+    extName !== undefined ? decodeExtValue(extName) : decodeHeaderText(plainName ?? '');
+
+  const response = required(params, 'response').toLowerCase();
+  if (
+    response.length === 0 ||
+    response.length > MAX_RESPONSE_LENGTH ||
+    !/^[0-9a-f]+$/.test(response)
+  ) {
+    fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  }
+
+  const qop = param(params, 'qop');
+  const nc = param(params, 'nc');
+  const cnonce = param(params, 'cnonce');
+  if (qop !== undefined) {
+    // §3.4: with qop, cnonce and nc are mandatory; nc is exactly 8 hex digits.
+    if (nc === undefined || cnonce === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+    if (!/^[0-9A-Fa-f]{8}$/.test(nc)) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  } else if (nc !== undefined || cnonce !== undefined) {
+    fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  }
+
+  return {
+    username,
+    userhash,
+    extendedUsername: extName !== undefined,
+    realm: decodeHeaderText(required(params, 'realm')),
+    nonce: required(params, 'nonce'),
+    uri: required(params, 'uri'),
+    response,
+    algorithm: param(params, 'algorithm'),
+    qop,
+    nc,
+    cnonce,
+    opaque: param(params, 'opaque'),
+  };
+}
+
+/** Values for encodeCredentials: what a client sends. */
+export interface DigestCredentialsInput {
+  readonly username: string;
+  readonly realm: string;
+  readonly nonce: string;
+  readonly uri: string;
+  readonly response: string;
+  readonly algorithm?: string | undefined;
+  readonly qop?: string | undefined;
+  readonly nc?: string | undefined;
+  readonly cnonce?: string | undefined;
+  readonly opaque?: string | undefined;
+  readonly userhash?: boolean | undefined;
+  /** Send the name as `username*` (RFC 8187) instead of `username`. */
+  readonly extendedUsername?: boolean | undefined;
+}
+
+/** The Authorization header value a client sends (RFC 7616 §3.4). */
+export function encodeCredentials(input: DigestCredentialsInput): string {
+  const parts: string[] = [];
+  if (input.extendedUsername === true) parts.push(`username*=${encodeExtValue(input.username)}`);
+  else parts.push(`username=${quote(encodeHeaderText(input.username))}`);
+  parts.push(`realm=${quote(encodeHeaderText(input.realm))}`);
+  parts.push(`uri=${quote(input.uri)}`);
+  if (input.algorithm !== undefined) parts.push(`algorithm=${input.algorithm}`);
+  parts.push(`nonce=${quote(input.nonce)}`);
+  if (input.nc !== undefined) parts.push(`nc=${input.nc}`);
+  if (input.cnonce !== undefined) parts.push(`cnonce=${quote(input.cnonce)}`);
+  if (input.qop !== undefined) parts.push(`qop=${input.qop}`);
+  parts.push(`response=${quote(input.response)}`);
+  if (input.opaque !== undefined) parts.push(`opaque=${quote(input.opaque)}`);
+  if (input.userhash !== undefined) parts.push(`userhash=${input.userhash ? 'true' : 'false'}`);
+  return 'Digest ' + parts.join(', ');
+}
