@@ -189,6 +189,14 @@ export const ERROR_CODES = {
     'forbidden',
     'The principal does not map to a local user',
   ),
+  ERR_HTTPAUTH_USER_LOOKUP_FAILED: spec(
+    'unavailable',
+    'The system user database did not answer; try again later',
+  ),
+  ERR_HTTPAUTH_CCACHE_MALFORMED: spec(
+    'malformed',
+    'The Kerberos credential cache is not a well-formed version 4 file',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
