@@ -26,6 +26,8 @@ import type {
 import type { Principal } from '../principal.js';
 import { MemoryStore } from '../store/memory.js';
 import type { KeyValueStore } from '../store/types.js';
+import type { SessionOptions } from '../session/session-cookie.js';
+import { SessionCookies } from '../session/session-cookie.js';
 import { DEFAULT_MAX_HEADER_BYTES, parseCredentials, singleHeader } from './authorization.js';
 import type { ConnectionLimits } from './connections.js';
 import { ConnectionRegistry } from './connections.js';
@@ -38,6 +40,8 @@ export interface AuthInfo {
   readonly impersonation: ImpersonationContext;
   /** Keys and credentials the package produced (session key, delegated credential). */
   readonly context: SecurityContextData | undefined;
+  /** The authentication session (cookie) this request was authenticated by, or issued with. */
+  readonly session?: { readonly id: string; readonly expiresAt: number; readonly reused: boolean };
 }
 
 export type AuthDecision =
@@ -76,6 +80,14 @@ export interface AuthenticatorOptions {
    */
   readonly channelBindingCertificate?: Buffer | string;
   readonly impersonation?: ImpersonationFactory;
+  /**
+   * Authentication sessions (like mod_auth_gssapi's GssapiUseSessions): an encrypted cookie that
+   * carries the principal so later requests skip the handshake. Off unless configured.
+   */
+  readonly sessions?: SessionOptions & {
+    /** Check every session against a revocation list in the store (one store read per request). */
+    readonly revocable?: boolean;
+  };
   /** Clock in milliseconds, for tests. */
   readonly now?: () => number;
 }
@@ -87,6 +99,8 @@ export interface Authenticator {
   readonly proxy: boolean;
   /** Pending connection-bound handshakes in this process. */
   readonly pendingHandshakes: number;
+  /** Revoke an authentication session by id (needs `sessions.revocable`). */
+  revokeSession(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,6 +126,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       ? undefined
       : tlsServerEndPoint(options.channelBindingCertificate);
   const makeImpersonation = options.impersonation ?? identifyContext;
+  const sessions =
+    options.sessions === undefined ? undefined : new SessionCookies(options.sessions);
+  const sessionsRevocable = options.sessions?.revocable === true;
+  const sessionMaxAgeMs = options.sessions?.maxAgeMs ?? 3_600_000;
+  const revokedKey = (id: string) => `session:revoked:${id}`;
 
   const credentialsHeader = proxy ? 'proxy-authorization' : 'authorization';
   const challengeHeader = proxy ? 'proxy-authenticate' : 'www-authenticate';
@@ -164,10 +183,33 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     headers: Header[],
     scheme: string,
     reused: boolean,
+    session?: AuthInfo['session'],
   ): Promise<AuthDecision> {
     const impersonation = await makeImpersonation(principal, context);
     publishSuccess({ mechanism: principal.mechanism, scheme, name: principal.name, reused });
-    return { type: 'authenticated', auth: { principal, impersonation, context }, headers };
+    const auth: AuthInfo =
+      session === undefined
+        ? { principal, impersonation, context }
+        : { principal, impersonation, context, session };
+    return { type: 'authenticated', auth, headers };
+  }
+
+  /** A valid session cookie authenticates the request without a handshake. */
+  async function fromSession(
+    request: AuthRequest,
+    now: number,
+  ): Promise<AuthDecision | 'invalid' | undefined> {
+    if (sessions === undefined) return undefined;
+    const value = sessions.find(request.headers['cookie']);
+    if (value === undefined) return undefined;
+    const data = sessions.open(value, now);
+    if (data === undefined) return 'invalid';
+    if (sessionsRevocable && (await store.get(revokedKey(data.id))) !== undefined) return 'invalid';
+    return authenticated(data.principal, undefined, [], 'Session', true, {
+      id: data.id,
+      expiresAt: data.expiresAt,
+      reused: true,
+    });
   }
 
   function channelBindingFor(request: AuthRequest): Buffer | undefined {
@@ -197,12 +239,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           true,
         );
       }
-      return respond(
+      const session = await fromSession(request, now);
+      if (session !== undefined && session !== 'invalid') return session;
+      const decision = respond(
         request,
         now,
         new HttpAuthError('ERR_HTTPAUTH_CREDENTIALS_REQUIRED'),
         undefined,
       );
+      // A tampered, expired, revoked or foreign cookie is removed, and the client is challenged.
+      if (session === 'invalid' && sessions !== undefined && decision.type === 'respond') {
+        const clear: Header = ['set-cookie', sessions.clearCookie(request.secure)];
+        return { ...decision, headers: [...decision.headers, clear] };
+      }
+      return decision;
     }
 
     const credentials: Credentials = parseCredentials(raw);
@@ -267,6 +317,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             packageName: pkg.scheme,
           });
         }
+        const issued = sessions?.issue(result.principal, now);
+        if (issued !== undefined) {
+          headers.push(['set-cookie', issued.setCookie(request.secure)]);
+          return authenticated(result.principal, result.context, headers, pkg.scheme, false, {
+            id: issued.data.id,
+            expiresAt: issued.data.expiresAt,
+            reused: false,
+          });
+        }
         return authenticated(result.principal, result.context, headers, pkg.scheme, false);
       }
       case 'reject':
@@ -297,6 +356,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
         return respond(request, now, typed, undefined);
       }
+    },
+    async revokeSession(id: string) {
+      if (!sessionsRevocable) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+      await store.add(revokedKey(id), '1', sessionMaxAgeMs);
     },
     async close() {
       await store.close?.();
