@@ -46,6 +46,9 @@ export type { ChannelBindingMode, ChannelBindingOptions } from './channel-bindin
 export { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS } from './events.js';
 export type { ChallengeEvent, FailureEvent, SuccessEvent } from './events.js';
 
+export { SessionCookies } from './session/session-cookie.js';
+export type { SessionData, SessionKey, SessionOptions } from './session/session-cookie.js';
+
 export { identifyContext } from './impersonation/context.js';
 export type { ImpersonationContext, ImpersonationLevel } from './impersonation/context.js';
 
