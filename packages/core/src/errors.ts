@@ -153,6 +153,14 @@ export const ERROR_CODES = {
     'denied',
     'The Kerberos key does not match its encryption type',
   ),
+  ERR_HTTPAUTH_KEYTAB_INVALID: spec(
+    'unavailable',
+    'The Kerberos keytab cannot be read or is not a valid keytab',
+  ),
+  ERR_HTTPAUTH_KRB_DELEGATION_INVALID: spec(
+    'denied',
+    'The delegated Kerberos credential is not valid',
+  ),
   ERR_HTTPAUTH_KRB_SKEW: spec('denied', 'The Kerberos clock skew is too great (KRB_AP_ERR_SKEW)'),
   ERR_HTTPAUTH_KRB_TICKET_EXPIRED: spec(
     'denied',
