@@ -1,2 +1,7 @@
 // Public API of the basic security package: explicit named exports only.
-export {};
+export { basic } from './basic.js';
+export type { BasicOptions, BasicVerifier } from './basic.js';
+export { decodeBasicToken, encodeBasicToken } from './credentials.js';
+export type { BasicCredentials } from './credentials.js';
+export { htpasswdFile } from './htpasswd.js';
+export { apr1 } from './apr1.js';
