@@ -1,2 +1,37 @@
 // Public API of the ntlm security package: explicit named exports only.
-export {};
+export { ntlm, NTLMSSP_MECH_OID, decodeNtlmToken } from './package.js';
+export type { NtlmOptions } from './package.js';
+export {
+  NtlmAcceptor,
+  challengeFlagsFor,
+  ntlmMessageType,
+  MAX_NEGOTIATE_BYTES,
+} from './acceptor.js';
+export type {
+  NtlmAcceptorOptions,
+  NtlmChannelBindingMode,
+  NtlmHandshakeState,
+  NtlmName,
+  NtlmSessionContext,
+  NtlmStepInput,
+  NtlmStepResult,
+} from './acceptor.js';
+export { ntHashVerifier } from './credentials.js';
+export type {
+  NtHashEntry,
+  NtHashLookup,
+  NtlmLogonRequest,
+  NtlmLogonResult,
+  NtlmVerifier,
+} from './credentials.js';
+export { smbpasswdFile, parseSmbpasswd } from './smbpasswd.js';
+export type { SmbpasswdOptions, SmbpasswdSource } from './smbpasswd.js';
+export { ntowfv1, ntowfv2, signKey, sealKey } from './keys.js';
+export { isNtlmssp } from './wire.js';
+export { decodeNegotiateMessage, encodeNegotiateMessage } from './negotiate-message.js';
+export type { NegotiateMessage } from './negotiate-message.js';
+export { decodeChallengeMessage, encodeChallengeMessage } from './challenge-message.js';
+export type { ChallengeMessage } from './challenge-message.js';
+export { decodeAuthenticateMessage, encodeAuthenticateMessage } from './authenticate-message.js';
+export type { AuthenticateMessage } from './authenticate-message.js';
+export * as ntlmFlags from './flags.js';

@@ -1,0 +1,532 @@
+/**
+ * The NTLM acceptor (MS-NLMP 3.2, server side), independent of HTTP.
+ *
+ * API
+ * ---
+ *   const acceptor = new NtlmAcceptor({ domain: 'EXAMPLE', credentials: smbpasswdFile(path) });
+ *
+ *   const first = await acceptor.step(negotiateBytes, undefined, { now: Date.now() });
+ *   // first = { type: 'continue', token: challengeBytes, state }       keep `state` (small, < 2 KiB)
+ *
+ *   const last = await acceptor.step(authenticateBytes, first.state, { now, channelBinding });
+ *   // last  = { type: 'complete', principal, sessionKey, context }     or a thrown HttpAuthError
+ *
+ * `step` takes the raw NTLMSSP token, the state returned by the previous step of the same
+ * handshake (undefined for none), and the connection facts: the current time and the RFC 5929
+ * tls-server-end-point application data when the connection is TLS. A NEGOTIATE always starts a
+ * new handshake, whatever the state; an AUTHENTICATE without this server's CHALLENGE in the
+ * state fails with ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE. Every failure is an HttpAuthError with
+ * a stable code. `context` holds the exported session key and the MS-NLMP 3.4.5 signing and
+ * sealing keys, which SPNEGO (mechListMIC) and message security need.
+ *
+ * The HTTP `NTLM` package (./package.ts) and the Negotiate package (raw NTLMSSP and SPNEGO-wrapped
+ * NTLM) both drive this class.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hostname } from 'node:os';
+import { channelBindingHash } from '../channel-binding.js';
+import { HttpAuthError, fail } from '../errors.js';
+import type { Principal } from '../principal.js';
+import type { AvPair } from './av-pairs.js';
+import {
+  MSV_AV_FLAG_MIC_PRESENT,
+  MsvAvChannelBindings,
+  MsvAvDnsComputerName,
+  MsvAvDnsDomainName,
+  MsvAvDnsTreeName,
+  MsvAvNbComputerName,
+  MsvAvNbDomainName,
+  MsvAvTargetName,
+  MsvAvTimestamp,
+  avFlags,
+  avPairString,
+  avString,
+  encodeAvPairs,
+  fileTime,
+  fileTimeToMs,
+  findAvPair,
+} from './av-pairs.js';
+import type { AuthenticateMessage } from './authenticate-message.js';
+import { decodeAuthenticateMessage, withZeroedMic } from './authenticate-message.js';
+import {
+  SERVER_CHALLENGE_LENGTH,
+  SERVER_CHALLENGE_OFFSET,
+  encodeChallengeMessage,
+} from './challenge-message.js';
+import type { NtHashLookup, NtlmLogonResult, NtlmVerifier } from './credentials.js';
+import { toVerifier } from './credentials.js';
+import {
+  NTLMSSP_NEGOTIATE_128,
+  NTLMSSP_NEGOTIATE_56,
+  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
+  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
+  NTLMSSP_NEGOTIATE_IDENTIFY,
+  NTLMSSP_NEGOTIATE_KEY_EXCH,
+  NTLMSSP_NEGOTIATE_NTLM,
+  NTLMSSP_NEGOTIATE_SEAL,
+  NTLMSSP_NEGOTIATE_SIGN,
+  NTLMSSP_NEGOTIATE_TARGET_INFO,
+  NTLMSSP_NEGOTIATE_UNICODE,
+  NTLMSSP_NEGOTIATE_VERSION,
+  NTLMSSP_REQUEST_TARGET,
+  NTLMSSP_TARGET_TYPE_DOMAIN,
+  NTLM_NEGOTIATE_OEM,
+  hasFlag,
+} from './flags.js';
+import {
+  exportedSessionKey,
+  keyExchangeKeyV1,
+  messageIntegrityCode,
+  sealKey,
+  signKey,
+} from './keys.js';
+import { decodeNegotiateMessage } from './negotiate-message.js';
+import type { Ntlmv2Response } from './ntlmv2-response.js';
+import { NTLMV1_RESPONSE_LENGTH, decodeNtlmv2Response } from './ntlmv2-response.js';
+import { SERVER_VERSION } from './version.js';
+import {
+  MESSAGE_TYPE_AUTHENTICATE,
+  MESSAGE_TYPE_CHALLENGE,
+  MESSAGE_TYPE_NEGOTIATE,
+  messageType,
+  ownCopy,
+} from './wire.js';
+
+/** A NetBIOS name and a DNS name; a plain string gives the NetBIOS name. */
+export interface NtlmName {
+  readonly netbios: string;
+  readonly dns?: string;
+}
+
+export type NtlmChannelBindingMode = 'none' | 'allow' | 'require';
+
+export interface NtlmAcceptorOptions {
+  /** The domain the accounts belong to (default 'WORKGROUP'). Principals are `DOMAIN\user`. */
+  readonly domain?: string | NtlmName;
+  /** This server's name in the CHALLENGE (default: the host name). */
+  readonly computerName?: string | NtlmName;
+  /** Who checks the responses: a verifier (smbpasswdFile, a DC) or `(user, domain) => NT hash`. */
+  readonly credentials: NtlmVerifier | NtHashLookup;
+  /** Accept NTLMv1 responses (default false: they fall to an offline DES attack). */
+  readonly allowNtlmV1?: boolean;
+  /** Accept LM-only responses (default false). */
+  readonly allowLm?: boolean;
+  /** Accept anonymous NTLM (default false). */
+  readonly allowAnonymous?: boolean;
+  /** Extended Protection: 'none', 'allow' (default; verify when sent) or 'require'. */
+  readonly channelBinding?: { readonly mode?: NtlmChannelBindingMode };
+  /** When set, MsvAvTargetName must be present and name one of these SPNs (case-insensitive). */
+  readonly targetNames?: readonly string[];
+  /** Largest accepted distance of the client's NTLMv2 timestamp from now (default 5 minutes). */
+  readonly timestampWindowMs?: number;
+}
+
+/** What a pending handshake keeps between CHALLENGE and AUTHENTICATE. */
+export interface NtlmHandshakeState {
+  /** NEGOTIATE || CHALLENGE exactly as exchanged (the MIC covers both), in its own memory. */
+  readonly transcript: Buffer;
+  readonly negotiateLength: number;
+}
+
+export interface NtlmStepInput {
+  readonly now: number;
+  /** RFC 5929 tls-server-end-point application data of this connection, when TLS. */
+  readonly channelBinding?: Buffer | undefined;
+}
+
+/** Keys and facts of a completed NTLM context (MS-NLMP 3.4.5). */
+export interface NtlmSessionContext {
+  readonly [key: string]: unknown;
+  readonly sessionKey: Buffer;
+  readonly exportedSessionKey: Buffer;
+  readonly negotiatedFlags: number;
+  /** Undefined without extended session security (MS-NLMP 3.4.5.2). */
+  readonly clientSigningKey: Buffer | undefined;
+  readonly serverSigningKey: Buffer | undefined;
+  readonly clientSealingKey: Buffer;
+  readonly serverSealingKey: Buffer;
+  /** 2 for NTLMv2, 1 for NTLMv1 or LM, 0 for anonymous. */
+  readonly ntlmVersion: 0 | 1 | 2;
+  /** True when the client sent a MIC and it verified. */
+  readonly micVerified: boolean;
+}
+
+export type NtlmStepResult =
+  | { readonly type: 'continue'; readonly token: Buffer; readonly state: NtlmHandshakeState }
+  | {
+      readonly type: 'complete';
+      readonly principal: Principal;
+      readonly sessionKey: Buffer;
+      readonly context: NtlmSessionContext;
+    };
+
+/** The NEGOTIATE is kept until the AUTHENTICATE; real ones are under 100 bytes. */
+export const MAX_NEGOTIATE_BYTES = 1024;
+const DEFAULT_TIMESTAMP_WINDOW_MS = 5 * 60 * 1000;
+
+/** Flags echoed from the client's NEGOTIATE when it asks for them (MS-NLMP 3.2.5.1.1). */
+const ECHOED_FLAGS = [
+  NTLMSSP_NEGOTIATE_SIGN,
+  NTLMSSP_NEGOTIATE_SEAL,
+  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
+  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
+  NTLMSSP_NEGOTIATE_IDENTIFY,
+  NTLMSSP_NEGOTIATE_VERSION,
+  NTLMSSP_NEGOTIATE_128,
+  NTLMSSP_NEGOTIATE_56,
+  NTLMSSP_NEGOTIATE_KEY_EXCH,
+  NTLMSSP_REQUEST_TARGET,
+];
+
+function toName(value: string | NtlmName | undefined, fallback: string): Required<NtlmName> {
+  if (value === undefined) return { netbios: fallback, dns: fallback.toLowerCase() };
+  if (typeof value === 'string') return { netbios: value, dns: value.toLowerCase() };
+  return { netbios: value.netbios, dns: value.dns ?? value.netbios.toLowerCase() };
+}
+
+function validNetbios(name: string): boolean {
+  return name.length > 0 && name.length <= 15 && !/[\\/:*?"<>|]/.test(name);
+}
+
+function isZero(bytes: Buffer): boolean {
+  for (const byte of bytes) if (byte !== 0) return false;
+  return true;
+}
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The CHALLENGE flags for a client's NEGOTIATE flags. */
+export function challengeFlagsFor(clientFlags: number): number {
+  let flags = NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO | NTLMSSP_TARGET_TYPE_DOMAIN;
+  // Character set: UNICODE when offered, else OEM (MS-NLMP 3.2.5.1.1).
+  flags |= hasFlag(clientFlags, NTLMSSP_NEGOTIATE_UNICODE)
+    ? NTLMSSP_NEGOTIATE_UNICODE
+    : NTLM_NEGOTIATE_OEM;
+  for (const flag of ECHOED_FLAGS) if (hasFlag(clientFlags, flag)) flags |= flag;
+  return flags >>> 0;
+}
+
+export class NtlmAcceptor {
+  readonly domain: Required<NtlmName>;
+  readonly computer: Required<NtlmName>;
+  readonly #verifier: NtlmVerifier;
+  readonly #allowNtlmV1: boolean;
+  readonly #allowLm: boolean;
+  readonly #allowAnonymous: boolean;
+  readonly #bindingMode: NtlmChannelBindingMode;
+  readonly #targetNames: ReadonlySet<string> | undefined;
+  readonly #timestampWindowMs: number;
+  /** The AV pairs that do not change between handshakes (everything but the timestamp). */
+  readonly #fixedTargetInfo: readonly AvPair[];
+
+  constructor(options: NtlmAcceptorOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.domain = toName(options.domain, 'WORKGROUP');
+    const host = hostname().split('.')[0]?.toUpperCase().slice(0, 15) || 'HTTPAUTH';
+    this.computer = toName(options.computerName, host);
+    if (!validNetbios(this.domain.netbios) || !validNetbios(this.computer.netbios)) {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.#verifier = toVerifier(options.credentials);
+    this.#allowNtlmV1 = options.allowNtlmV1 === true;
+    this.#allowLm = options.allowLm === true;
+    this.#allowAnonymous = options.allowAnonymous === true;
+    const mode = options.channelBinding?.mode ?? 'allow';
+    if (mode !== 'none' && mode !== 'allow' && mode !== 'require') {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.#bindingMode = mode;
+    if (options.targetNames !== undefined) {
+      if (!Array.isArray(options.targetNames) || options.targetNames.length === 0) {
+        throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+      }
+      this.#targetNames = new Set(options.targetNames.map((name) => String(name).toLowerCase()));
+    }
+    const window = options.timestampWindowMs ?? DEFAULT_TIMESTAMP_WINDOW_MS;
+    if (typeof window !== 'number' || !(window > 0)) {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.#timestampWindowMs = window;
+    // Windows' order: NetBIOS domain and computer, DNS domain, computer and tree, then the time.
+    this.#fixedTargetInfo = [
+      { id: MsvAvNbDomainName, value: avString(this.domain.netbios.toUpperCase()) },
+      { id: MsvAvNbComputerName, value: avString(this.computer.netbios.toUpperCase()) },
+      { id: MsvAvDnsDomainName, value: avString(this.domain.dns) },
+      { id: MsvAvDnsComputerName, value: avString(this.computer.dns) },
+      { id: MsvAvDnsTreeName, value: avString(this.domain.dns) },
+    ];
+  }
+
+  /** One leg of the handshake; see the API notes at the top of this file. */
+  async step(
+    token: Buffer,
+    state: NtlmHandshakeState | undefined,
+    input: NtlmStepInput,
+  ): Promise<NtlmStepResult> {
+    switch (messageType(token)) {
+      case MESSAGE_TYPE_NEGOTIATE:
+        return this.challenge(token, input.now);
+      case MESSAGE_TYPE_AUTHENTICATE:
+        if (state === undefined) fail('ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE');
+        return this.authenticate(token, state, input);
+      case MESSAGE_TYPE_CHALLENGE:
+        fail('ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE');
+      // falls through: fail() never returns
+      default:
+        fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+    }
+  }
+
+  /** NEGOTIATE -> CHALLENGE (MS-NLMP 3.2.5.1.1). */
+  challenge(negotiateToken: Buffer, now: number): NtlmStepResult & { type: 'continue' } {
+    if (negotiateToken.length > MAX_NEGOTIATE_BYTES) fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+    const negotiate = decodeNegotiateMessage(negotiateToken);
+    const flags = challengeFlagsFor(negotiate.flags);
+    const serverChallenge = randomBytes(SERVER_CHALLENGE_LENGTH);
+    const targetInfo = encodeAvPairs([
+      ...this.#fixedTargetInfo,
+      { id: MsvAvTimestamp, value: fileTime(now) },
+    ]);
+    const challenge = encodeChallengeMessage({
+      flags,
+      targetName: this.domain.netbios.toUpperCase(),
+      serverChallenge,
+      targetInfo,
+      ...(hasFlag(flags, NTLMSSP_NEGOTIATE_VERSION) ? { version: SERVER_VERSION } : {}),
+    });
+    const transcript = ownCopy(Buffer.concat([negotiateToken, challenge]));
+    return {
+      type: 'continue',
+      token: challenge,
+      state: { transcript, negotiateLength: negotiateToken.length },
+    };
+  }
+
+  /** AUTHENTICATE -> verdict (MS-NLMP 3.2.5.1.2). */
+  async authenticate(
+    token: Buffer,
+    state: NtlmHandshakeState,
+    input: NtlmStepInput,
+  ): Promise<NtlmStepResult & { type: 'complete' }> {
+    if (
+      !Buffer.isBuffer(state.transcript) ||
+      !Number.isInteger(state.negotiateLength) ||
+      state.negotiateLength < 16 ||
+      state.transcript.length < state.negotiateLength + SERVER_CHALLENGE_OFFSET + 8
+    ) {
+      fail('ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE');
+    }
+    const negotiateMessage = state.transcript.subarray(0, state.negotiateLength);
+    const challengeMessage = state.transcript.subarray(state.negotiateLength);
+    const serverChallenge = challengeMessage.subarray(
+      SERVER_CHALLENGE_OFFSET,
+      SERVER_CHALLENGE_OFFSET + SERVER_CHALLENGE_LENGTH,
+    );
+    const challengeFlags = challengeMessage.readUInt32LE(20);
+
+    const message = decodeAuthenticateMessage(token);
+    const nt = message.ntChallengeResponse;
+    const lm = message.lmChallengeResponse;
+
+    // MS-NLMP 3.2.5.1.2: an empty user with no NT response and an empty or Z(1) LM is anonymous.
+    if (
+      message.user === '' &&
+      nt.length === 0 &&
+      (lm.length === 0 || (lm.length === 1 && lm[0] === 0))
+    ) {
+      if (!this.#allowAnonymous) fail('ERR_HTTPAUTH_NTLM_ANONYMOUS_REFUSED');
+      return this.#anonymous(message, challengeFlags);
+    }
+    if (message.user === '') fail('ERR_HTTPAUTH_BAD_CREDENTIALS');
+
+    let v2: Ntlmv2Response | undefined;
+    if (nt.length > NTLMV1_RESPONSE_LENGTH) {
+      v2 = decodeNtlmv2Response(nt);
+    } else if (nt.length === NTLMV1_RESPONSE_LENGTH) {
+      if (!this.#allowNtlmV1) fail('ERR_HTTPAUTH_NTLM_V1_REFUSED');
+    } else if (nt.length === 0 && lm.length === NTLMV1_RESPONSE_LENGTH) {
+      if (!this.#allowLm) fail('ERR_HTTPAUTH_NTLM_V1_REFUSED');
+    } else {
+      fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+    }
+
+    const negotiatedFlags = (message.flags & challengeFlags) >>> 0;
+    const logon = await this.#verifier.verify({
+      user: message.user,
+      domain: message.domain,
+      workstation: message.workstation,
+      flags: negotiatedFlags,
+      serverChallenge: Buffer.from(serverChallenge),
+      lmChallengeResponse: lm,
+      ntChallengeResponse: nt,
+      negotiateMessage: Buffer.from(negotiateMessage),
+      challengeMessage: Buffer.from(challengeMessage),
+      authenticateMessage: Buffer.from(token),
+    });
+    if (logon === undefined) fail('ERR_HTTPAUTH_BAD_CREDENTIALS');
+    if (!Buffer.isBuffer(logon.sessionBaseKey) || logon.sessionBaseKey.length !== 16) {
+      fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
+    }
+
+    // Everything below reads AV pairs the NTProofStr just authenticated (they are inside it).
+    let micVerified = false;
+    const keyExchangeKey =
+      v2 !== undefined
+        ? Buffer.from(logon.sessionBaseKey)
+        : keyExchangeKeyV1(negotiatedFlags, logon.sessionBaseKey, serverChallenge, lm);
+    const exported = exportedSessionKey(
+      hasFlag(negotiatedFlags, NTLMSSP_NEGOTIATE_KEY_EXCH),
+      keyExchangeKey,
+      message.encryptedRandomSessionKey,
+    );
+    keyExchangeKey.fill(0);
+    let channelBound = false;
+
+    if (v2 !== undefined) {
+      const pairs = v2.avPairs;
+      // CVE-2019-1040: a client that says it sent a MIC must have sent a valid one.
+      if (hasFlag(avFlags(pairs), MSV_AV_FLAG_MIC_PRESENT)) {
+        if (message.mic === undefined || isZero(message.mic)) fail('ERR_HTTPAUTH_NTLM_MIC_MISSING');
+        const expected = messageIntegrityCode(
+          exported,
+          negotiateMessage,
+          challengeMessage,
+          withZeroedMic(token),
+        );
+        if (!sameBytes(expected, message.mic)) fail('ERR_HTTPAUTH_NTLM_MIC_INVALID');
+        micVerified = true;
+      }
+      this.#checkTimestamp(v2, input.now);
+      channelBound = this.#checkChannelBinding(pairs, input.channelBinding);
+      this.#checkTargetName(pairs);
+    } else {
+      // NTLMv1 and LM carry no AV pairs: nothing can bind them to a channel or a service.
+      if (this.#bindingMode === 'require') fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
+      if (this.#targetNames !== undefined) fail('ERR_HTTPAUTH_NTLM_TARGET_NAME');
+    }
+
+    const user = logon.user ?? message.user;
+    const domain = logon.domain ?? this.domain.netbios.toUpperCase();
+    const principal: Principal = {
+      name: `${domain}\\${user}`,
+      user,
+      realm: domain,
+      mechanism: 'NTLM',
+      ...(message.workstation === '' ? {} : { workstation: message.workstation }),
+      ...(logon.userSid === undefined ? {} : { userSid: logon.userSid }),
+      ...(logon.groupSids === undefined ? {} : { groupSids: [...logon.groupSids] }),
+      ...(logon.groups === undefined ? {} : { groups: [...logon.groups] }),
+      channelBound,
+    };
+    const context = this.#sessionContext(
+      exported,
+      negotiatedFlags,
+      v2 === undefined ? 1 : 2,
+      micVerified,
+    );
+    return { type: 'complete', principal, sessionKey: exported, context };
+  }
+
+  #anonymous(
+    message: AuthenticateMessage,
+    challengeFlags: number,
+  ): NtlmStepResult & { type: 'complete' } {
+    // MS-NLMP 3.3.1/3.3.2: the anonymous session base key is Z(16).
+    const negotiatedFlags = (message.flags & challengeFlags) >>> 0;
+    const exported = exportedSessionKey(
+      hasFlag(negotiatedFlags, NTLMSSP_NEGOTIATE_KEY_EXCH) &&
+        message.encryptedRandomSessionKey.length === 16,
+      Buffer.alloc(16),
+      message.encryptedRandomSessionKey,
+    );
+    const principal: Principal = {
+      name: 'NT AUTHORITY\\ANONYMOUS LOGON',
+      user: 'ANONYMOUS LOGON',
+      realm: 'NT AUTHORITY',
+      mechanism: 'NTLM',
+      userSid: 'S-1-5-7',
+      ...(message.workstation === '' ? {} : { workstation: message.workstation }),
+    };
+    return {
+      type: 'complete',
+      principal,
+      sessionKey: exported,
+      context: this.#sessionContext(exported, negotiatedFlags, 0, false),
+    };
+  }
+
+  #sessionContext(
+    exported: Buffer,
+    flags: number,
+    ntlmVersion: 0 | 1 | 2,
+    micVerified: boolean,
+  ): NtlmSessionContext {
+    return {
+      sessionKey: exported,
+      exportedSessionKey: exported,
+      negotiatedFlags: flags,
+      clientSigningKey: signKey(flags, exported, 'client'),
+      serverSigningKey: signKey(flags, exported, 'server'),
+      clientSealingKey: sealKey(flags, exported, 'client'),
+      serverSealingKey: sealKey(flags, exported, 'server'),
+      ntlmVersion,
+      micVerified,
+    };
+  }
+
+  #checkTimestamp(response: Ntlmv2Response, now: number): void {
+    const clientTime = fileTimeToMs(Buffer.from(response.timestamp));
+    if (Math.abs(now - clientTime) > this.#timestampWindowMs) {
+      fail('ERR_HTTPAUTH_NTLM_TIMESTAMP_SKEW');
+    }
+  }
+
+  /** Extended Protection (MS-NLMP 3.2.5.1.2, MsvAvChannelBindings). Returns true when bound. */
+  #checkChannelBinding(pairs: readonly AvPair[], applicationData: Buffer | undefined): boolean {
+    if (this.#bindingMode === 'none') return false;
+    const sent = findAvPair(pairs, MsvAvChannelBindings);
+    const absent = sent === undefined || isZero(sent);
+    if (this.#bindingMode === 'require') {
+      // A client that echoes no MsvAvTimestamp predates channel bindings (MS-NLMP 3.1.5.1.2).
+      if (findAvPair(pairs, MsvAvTimestamp) === undefined)
+        fail('ERR_HTTPAUTH_NTLM_TIMESTAMP_MISSING');
+      if (applicationData === undefined || absent) fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
+    } else if (absent) {
+      return false;
+    }
+    // Over plain HTTP there is nothing a non-zero binding could match: it was made for another channel.
+    if (applicationData === undefined) fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
+    if (!sameBytes(channelBindingHash(applicationData), sent as Buffer)) {
+      fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
+    }
+    return true;
+  }
+
+  /** Service binding: MsvAvTargetName must name one of our SPNs when a list is configured. */
+  #checkTargetName(pairs: readonly AvPair[]): void {
+    if (this.#targetNames === undefined) return;
+    const raw = findAvPair(pairs, MsvAvTargetName);
+    const name = raw === undefined ? '' : avPairString(raw).toLowerCase();
+    if (name === '' || !this.#targetNames.has(name)) fail('ERR_HTTPAUTH_NTLM_TARGET_NAME');
+  }
+}
+
+/** Helper for packages that drive the acceptor: what kind of message a token is. */
+export function ntlmMessageType(token: Buffer): 'negotiate' | 'challenge' | 'authenticate' {
+  switch (messageType(token)) {
+    case MESSAGE_TYPE_NEGOTIATE:
+      return 'negotiate';
+    case MESSAGE_TYPE_CHALLENGE:
+      return 'challenge';
+    case MESSAGE_TYPE_AUTHENTICATE:
+      return 'authenticate';
+    default:
+      fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+  }
+}
+
+export type { NtlmLogonResult };

@@ -1,0 +1,151 @@
+/**
+ * Where NTLM gets its verdict: the verifier interface, and the local sources built on it.
+ *
+ * An NTLM acceptor never sees a password. Either it holds the account's NT hash (NTOWFv1, what
+ * Samba's smbpasswd and Windows' SAM store) and recomputes the client's proof itself, or it hands
+ * the exchange to a domain controller (DESIGN.md "NTLM against a domain controller"): winbind's
+ * ntlm_auth, NETLOGON's NetrLogonSamLogonEx, which check the proof and answer with the session
+ * base key and, for NETLOGON, the user's SIDs. Both shapes implement `NtlmVerifier`, so the
+ * acceptor (MIC, key exchange, channel binding, policy) is the same whichever answers.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { md4 } from '../crypto/md4.js';
+import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
+import { desl, ntlmv1Challenge, ntowfv2, ntProofStr, sessionBaseKeyV2 } from './keys.js';
+import { NTLMV1_RESPONSE_LENGTH, NT_PROOF_LENGTH } from './ntlmv2-response.js';
+
+/** What a verifier receives: the whole exchange, as a domain controller needs it. */
+export interface NtlmLogonRequest {
+  /** User name as the client sent it (not proven until verified). */
+  readonly user: string;
+  /** Domain name as the client sent it; part of the NTLMv2 proof, may be empty. */
+  readonly domain: string;
+  /** Workstation name as the client sent it (never proven). */
+  readonly workstation: string;
+  /** The flags both sides agreed on (AUTHENTICATE flags masked by this server's CHALLENGE flags). */
+  readonly flags: number;
+  readonly serverChallenge: Buffer;
+  readonly lmChallengeResponse: Buffer;
+  readonly ntChallengeResponse: Buffer;
+  /** Raw NEGOTIATE, CHALLENGE and AUTHENTICATE messages, for verifiers that relay them. */
+  readonly negotiateMessage: Buffer;
+  readonly challengeMessage: Buffer;
+  readonly authenticateMessage: Buffer;
+}
+
+/** What a verifier answers when the proof is right. */
+export interface NtlmLogonResult {
+  /**
+   * The session base key (MS-NLMP 3.3): HMAC-MD5(ResponseKeyNT, NTProofStr) for NTLMv2,
+   * MD4(NT hash) for NTLMv1 (winbind calls it User-Session-Key). The acceptor derives the
+   * exported key and checks the MIC with it, so a verifier cannot skip the MIC.
+   */
+  readonly sessionBaseKey: Buffer;
+  /** The account name as the source spells it (case may differ from what the client typed). */
+  readonly user?: string;
+  /** The account's NetBIOS domain, when the source knows it (a domain controller does). */
+  readonly domain?: string;
+  readonly userSid?: string;
+  readonly groupSids?: readonly string[];
+  readonly groups?: readonly string[];
+}
+
+/**
+ * Checks an NTLM response. Resolve `undefined` when the credentials do not authenticate
+ * (unknown user, wrong password, disabled account: the client must not learn which); throw
+ * HttpAuthError('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED') when the source cannot answer.
+ */
+export interface NtlmVerifier {
+  verify(request: NtlmLogonRequest): Promise<NtlmLogonResult | undefined>;
+}
+
+/** One account of a local source. */
+export interface NtHashEntry {
+  /** NTOWFv1 (MD4 of the UTF-16LE password), 16 bytes. */
+  readonly ntHash: Buffer;
+  /** LMOWFv1, 16 bytes; only used when LM responses are explicitly allowed. */
+  readonly lmHash?: Buffer;
+  readonly disabled?: boolean;
+  /** Canonical account name. */
+  readonly user?: string;
+  readonly groups?: readonly string[];
+}
+
+/** A callback source: the NT hash (or a fuller entry) of `user`, or undefined when unknown. */
+export type NtHashLookup = (
+  user: string,
+  domain: string,
+) => Buffer | NtHashEntry | undefined | Promise<Buffer | NtHashEntry | undefined>;
+
+// Unknown and disabled accounts are checked against this so they cost what a real check costs.
+const DUMMY_HASH = randomBytes(16);
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * A verifier over NT hashes: NTLMv2 (and NTLMv1 / LM when the acceptor lets those through).
+ * The acceptor applies the version policy before calling it.
+ */
+export function ntHashVerifier(lookup: NtHashLookup): NtlmVerifier {
+  return {
+    async verify(request) {
+      let found: Buffer | NtHashEntry | undefined;
+      try {
+        found = await lookup(request.user, request.domain);
+      } catch (error) {
+        if (isHttpAuthError(error)) throw error;
+        throw new HttpAuthError('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', { cause: error });
+      }
+      const entry: NtHashEntry | undefined = Buffer.isBuffer(found) ? { ntHash: found } : found;
+      const usable = entry !== undefined && entry.disabled !== true && entry.ntHash.length === 16;
+      const ntHash = usable ? entry.ntHash : DUMMY_HASH;
+      const nt = request.ntChallengeResponse;
+      const lm = request.lmChallengeResponse;
+      let sessionBaseKey: Buffer | undefined;
+
+      if (nt.length > NTLMV1_RESPONSE_LENGTH) {
+        // NTLMv2 (MS-NLMP 3.3.2): the user name is upper-cased inside NTOWFv2, the domain is not.
+        const responseKey = ntowfv2(ntHash, request.user, request.domain);
+        const proof = ntProofStr(
+          responseKey,
+          request.serverChallenge,
+          nt.subarray(NT_PROOF_LENGTH),
+        );
+        if (sameBytes(proof, nt.subarray(0, NT_PROOF_LENGTH))) {
+          sessionBaseKey = sessionBaseKeyV2(responseKey, proof);
+        }
+        responseKey.fill(0);
+      } else if (nt.length === NTLMV1_RESPONSE_LENGTH) {
+        // NTLMv1 (MS-NLMP 3.3.1), with or without extended session security.
+        const expected = desl(ntHash, ntlmv1Challenge(request.flags, request.serverChallenge, lm));
+        if (sameBytes(expected, nt)) sessionBaseKey = md4(ntHash);
+      } else if (lm.length === NTLMV1_RESPONSE_LENGTH) {
+        // LM only: the weakest form, reachable only with allowLm.
+        const lmHash = usable && entry.lmHash?.length === 16 ? entry.lmHash : DUMMY_HASH;
+        const expected = desl(lmHash, request.serverChallenge);
+        if (sameBytes(expected, lm) && lmHash !== DUMMY_HASH) {
+          sessionBaseKey = Buffer.concat([lmHash.subarray(0, 8), Buffer.alloc(8)]);
+        }
+      } else {
+        fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+      }
+      if (!usable || sessionBaseKey === undefined) return undefined;
+      return {
+        sessionBaseKey,
+        ...(entry.user === undefined ? {} : { user: entry.user }),
+        ...(entry.groups === undefined ? {} : { groups: entry.groups }),
+      };
+    },
+  };
+}
+
+/** Accepts a verifier or a callback, as the `credentials` option does. */
+export function toVerifier(source: NtlmVerifier | NtHashLookup): NtlmVerifier {
+  if (typeof source === 'function') return ntHashVerifier(source);
+  if (source !== null && typeof source === 'object' && typeof source.verify === 'function') {
+    return source;
+  }
+  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+}

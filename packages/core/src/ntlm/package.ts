@@ -1,0 +1,98 @@
+/**
+ * The `NTLM` HTTP authentication scheme (MS-NTHT): three legs on one keep-alive connection.
+ *
+ *   GET /            ->  401  WWW-Authenticate: NTLM
+ *   NTLM <NEGOTIATE> ->  401  WWW-Authenticate: NTLM <CHALLENGE>     (state kept on the connection)
+ *   NTLM <AUTHENTICATE> -> 200, and the connection stays authenticated (IIS's behaviour)
+ *
+ * NTLM authenticates a TCP connection, not a request, so it is never offered over HTTP/2
+ * (RFC 7540 §9.2.1 HTTP_1_1_REQUIRED); the authenticator skips connection-bound packages there.
+ */
+import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
+import type {
+  AcceptContext,
+  AcceptResult,
+  AuthRequest,
+  Credentials,
+  SecurityPackage,
+} from '../package.js';
+import type { NtlmAcceptorOptions, NtlmHandshakeState } from './acceptor.js';
+import { NtlmAcceptor } from './acceptor.js';
+import { MAX_MESSAGE_BYTES } from './wire.js';
+
+/** MS-NLMP's OID for NTLMSSP as a GSS mechanism (used under SPNEGO). */
+export const NTLMSSP_MECH_OID = '1.3.6.1.4.1.311.2.2.10';
+
+export interface NtlmOptions extends NtlmAcceptorOptions {
+  /**
+   * Keep the connection authenticated after a successful handshake (default true, as IIS does).
+   * False: every request on the connection must authenticate again.
+   */
+  readonly persistOnConnection?: boolean;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Strict base64 of an NTLM token (token68 also allows "-._~", which NTLM never uses). */
+export function decodeNtlmToken(token68: string | undefined): Buffer {
+  if (token68 === undefined || token68.length === 0) fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+  if (token68.length > Math.ceil(MAX_MESSAGE_BYTES / 3) * 4 || !BASE64.test(token68)) {
+    fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+  }
+  if (token68.length % 4 !== 0 && token68.includes('=')) fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+  return Buffer.from(token68, 'base64');
+}
+
+function isHandshakeState(value: unknown): value is NtlmHandshakeState {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    Buffer.isBuffer((value as NtlmHandshakeState).transcript) &&
+    typeof (value as NtlmHandshakeState).negotiateLength === 'number'
+  );
+}
+
+/** The NTLM security package for createAuthenticator({ packages: [ntlm({...})] }). */
+export function ntlm(options: NtlmOptions): SecurityPackage & { readonly acceptor: NtlmAcceptor } {
+  const acceptor = new NtlmAcceptor(options);
+  const persist = options.persistOnConnection ?? true;
+  if (typeof persist !== 'boolean') throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+
+  return {
+    name: 'NTLM',
+    scheme: 'NTLM',
+    mechOid: NTLMSSP_MECH_OID,
+    connectionBound: true,
+    acceptor,
+    challenges(request: AuthRequest): readonly string[] {
+      return request.httpVersionMajor >= 2 ? [] : ['NTLM'];
+    },
+    async accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
+      try {
+        if (context.handshake === undefined) fail('ERR_HTTPAUTH_CONNECTION_REQUIRED');
+        const token = decodeNtlmToken(credentials.token68);
+        const pending = context.handshake.get();
+        const state = isHandshakeState(pending) ? pending : undefined;
+        const result = await acceptor.step(token, state, {
+          now: context.now,
+          channelBinding: context.channelBinding,
+        });
+        if (result.type === 'continue') {
+          context.handshake.set(result.state);
+          return { type: 'continue', token: result.token.toString('base64') };
+        }
+        context.handshake.clear();
+        return {
+          type: 'complete',
+          principal: result.principal,
+          context: result.context,
+          persist,
+        };
+      } catch (error) {
+        if (!isHttpAuthError(error)) throw error;
+        context.handshake?.clear();
+        return { type: 'reject', error };
+      }
+    },
+  };
+}

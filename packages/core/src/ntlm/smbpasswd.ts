@@ -1,0 +1,134 @@
+/**
+ * Samba smbpasswd files (smbpasswd(5)) as an NTLM credential source:
+ *
+ *   username:uid:LMHASH:NTHASH:[account flags]:LCT-hexseconds:
+ *
+ * Hashes are 32 hex digits, or X's / "NO PASSWORD" when absent. Account flags inside the
+ * brackets: U user, D disabled, N no password required, L auto-locked, W/S/I machine and trust
+ * accounts. Only enabled user accounts with an NT hash can log on here; machine and trust
+ * accounts never can. The file is re-read when it changes (checked at most once per
+ * `reloadCheckMs`); a failed re-read keeps the last good copy.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { HttpAuthError } from '../errors.js';
+import type { NtHashEntry, NtlmVerifier } from './credentials.js';
+import { ntHashVerifier } from './credentials.js';
+
+export interface SmbpasswdOptions {
+  /** How often, at most, to look for a changed file (default 1000 ms; 0 = on every logon). */
+  readonly reloadCheckMs?: number;
+}
+
+export interface SmbpasswdSource extends NtlmVerifier {
+  /** The account entry for a user name (case-insensitive, as Samba's are). */
+  lookup(user: string): Promise<NtHashEntry | undefined>;
+  /** Number of accounts that can log on. */
+  readonly size: number;
+}
+
+const HASH_PATTERN = /^[0-9A-Fa-f]{32}$/;
+
+function parseHash(field: string): Buffer | undefined {
+  return HASH_PATTERN.test(field) ? Buffer.from(field, 'hex') : undefined;
+}
+
+/** Parses smbpasswd text into usable accounts keyed by lower-cased name; bad lines are skipped. */
+export function parseSmbpasswd(text: string): Map<string, NtHashEntry> {
+  const accounts = new Map<string, NtHashEntry>();
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const fields = line.split(':');
+    if (fields.length < 6) continue;
+    const [user, uid, lmField, ntField, flagField] = fields as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (user === '' || !/^\d+$/.test(uid)) continue;
+    const flagsMatch = /^\[([A-Z ]*)\]$/.exec(flagField);
+    if (flagsMatch === null) continue;
+    const accountFlags = flagsMatch[1] as string;
+    // Machine (W), server (S) and interdomain (I) trust accounts are not people.
+    if (/[WSI]/.test(accountFlags) || !accountFlags.includes('U')) continue;
+    const ntHash = parseHash(ntField);
+    if (ntHash === undefined) continue;
+    const lmHash = parseHash(lmField);
+    const key = user.toLowerCase();
+    if (accounts.has(key)) continue; // first entry wins, as in Samba's lookup
+    accounts.set(key, {
+      user,
+      ntHash,
+      ...(lmHash === undefined ? {} : { lmHash }),
+      disabled: /[DL]/.test(accountFlags),
+    });
+  }
+  return accounts;
+}
+
+interface FileIdentity {
+  readonly mtimeMs: number;
+  readonly size: number;
+  readonly ino: number;
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
+}
+
+/** An smbpasswd file as a verifier. Throws ERR_HTTPAUTH_INVALID_OPTIONS when it cannot be read. */
+export function smbpasswdFile(path: string, options: SmbpasswdOptions = {}): SmbpasswdSource {
+  const reloadCheckMs = options.reloadCheckMs ?? 1000;
+  let accounts: Map<string, NtHashEntry>;
+  let identity: FileIdentity;
+  try {
+    identity = statSync(path);
+    accounts = parseSmbpasswd(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { cause: error });
+  }
+  let lastCheck = Date.now();
+  let reloading: Promise<void> | undefined;
+
+  async function reload(): Promise<void> {
+    try {
+      const current = await stat(path);
+      if (sameFile(current, identity)) return;
+      const text = await readFile(path, 'utf8');
+      accounts = parseSmbpasswd(text);
+      identity = current;
+    } catch {
+      // Keep serving the last good copy: a file being replaced must not lock everyone out.
+    }
+  }
+
+  async function fresh(): Promise<Map<string, NtHashEntry>> {
+    const now = Date.now();
+    if (now - lastCheck >= reloadCheckMs) {
+      lastCheck = now;
+      reloading ??= reload().finally(() => {
+        reloading = undefined;
+      });
+    }
+    if (reloading !== undefined) await reloading;
+    return accounts;
+  }
+
+  async function lookup(user: string): Promise<NtHashEntry | undefined> {
+    return (await fresh()).get(user.toLowerCase());
+  }
+
+  const verifier = ntHashVerifier((user) => lookup(user));
+  return {
+    verify: (request) => verifier.verify(request),
+    lookup,
+    get size() {
+      let count = 0;
+      for (const entry of accounts.values()) if (entry.disabled !== true) count++;
+      return count;
+    },
+  };
+}
