@@ -205,6 +205,10 @@ export const ERROR_CODES = {
     'malformed',
     'The Kerberos credential cache is not a well-formed version 4 file',
   ),
+  ERR_HTTPAUTH_IMPERSONATION_FAILED: spec(
+    'unavailable',
+    'Acting as the user failed: the identity switch or the credential cache could not be set up',
+  ),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
