@@ -14,13 +14,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { HttpAuthError } from './errors.js';
-import type { AuthInfo, Authenticator } from './http/authenticator.js';
+import type { AuthInfo, Authenticator, AuthenticatorOptions } from './http/authenticator.js';
 import type { AdapterOptions, AuthenticatorSource, BodyLoader } from './http/adapter-support.js';
 import {
   applySuccessHeaders,
   createBodyLoader,
   disposeWhenDone,
-  resolveAdapterOptions,
+  resolveAdapterOptionsFrom,
   resolveAuthenticator,
   sendChallenge,
   toAuthRequest,
@@ -40,6 +40,7 @@ export {
   isAuthenticator,
   keepsConnection,
   resolveAdapterOptions,
+  resolveAdapterOptionsFrom,
   resolveAuthenticator,
   sendChallenge,
   toAuthRequest,
@@ -87,12 +88,12 @@ export function createHandler<
   Req extends AnyRequest = IncomingMessage,
   Res extends AnyResponse = ServerResponse,
 >(
-  source: AuthenticatorSource,
+  source: AuthenticatorSource | (AuthenticatorOptions & AdapterOptions),
   handler: AuthenticatedHandler<Req, Res>,
   options: NodeHandlerOptions = {},
 ): NodeHandler<Req, Res> {
   if (typeof handler !== 'function') throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
-  const adapterOptions = resolveAdapterOptions(options);
+  const adapterOptions = resolveAdapterOptionsFrom(source, options);
   if (options.onError !== undefined && typeof options.onError !== 'function') {
     throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
   }

@@ -99,6 +99,27 @@ export function resolveAdapterOptions(options: AdapterOptions = {}): ResolvedAda
 }
 
 /**
+ * Adapter options given inline with the authenticator options (`httpAuth({ packages, trustProxy
+ * })`), overridden by those given separately; an Authenticator carries none.
+ */
+export function resolveAdapterOptionsFrom(
+  source: AuthenticatorSource | (AuthenticatorOptions & AdapterOptions),
+  override: AdapterOptions = {},
+): ResolvedAdapterOptions {
+  if (typeof override !== 'object' || override === null) invalidOptions();
+  const inline: AdapterOptions =
+    typeof source === 'object' && source !== null && !isAuthenticator(source)
+      ? (source as AdapterOptions)
+      : {};
+  const merged: { -readonly [K in keyof AdapterOptions]: AdapterOptions[K] } = {};
+  for (const key of ['trustProxy', 'integrityBody', 'maxDrainBytes'] as const) {
+    const value = override[key] ?? inline[key];
+    if (value !== undefined) Object.assign(merged, { [key]: value });
+  }
+  return resolveAdapterOptions(merged);
+}
+
+/**
  * The authenticator to use: the one given, or a new one built from options (then the adapter
  * owns it and closes it when the framework shuts down, where the framework has such a hook).
  */
@@ -271,6 +292,8 @@ export function toAuthRequest(
   req: NodeRequest,
   options: ResolvedAdapterOptions,
   body?: BodyLoader,
+  /** The request-target as received, when a router has rewritten `req.url` (Express mounts). */
+  target?: string,
 ): AuthRequest {
   const httpVersionMajor = req.httpVersionMajor;
   const socket = req.socket as object | null;
@@ -278,7 +301,7 @@ export function toAuthRequest(
   return {
     method: req.method ?? 'GET',
     // The raw request-target, not a router's rewritten path: Digest compares its uri to it.
-    target: req.url ?? '/',
+    target: target ?? req.url ?? '/',
     headers: headerBagOf(req),
     // A connection only means something for HTTP/1.x; over HTTP/2 many requests share one.
     connection:
