@@ -1,0 +1,524 @@
+/**
+ * RedisStore: core's KeyValueStore on Redis, so several nodes share one Kerberos replay cache,
+ * one set of Digest nonce counts and one session revocation list.
+ *
+ *   add            SET key value PX ttl NX                  (one command)
+ *   get            GET key
+ *   compareAndSet  Lua script, EVALSHA / EVAL               (one atomic step)
+ *   advance        Lua script, EVALSHA / EVAL               (one atomic step)
+ *   delete         DEL key
+ *
+ * Failure policy (docs/several-nodes.md). Every operation is bounded by `commandTimeoutMs`: a
+ * Redis that is down, unreachable or stuck makes the operation reject with
+ * HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE'), which the authenticator answers with 503 and
+ * Retry-After. A replay is never accepted because the store could not be asked. With
+ * `fallback: 'local'` the node instead serves from a local MemoryStore during the outage (a loud
+ * warning once per outage, a diagnostics_channel event), writes what it recorded back to Redis
+ * and returns to Redis by itself once Redis answers a probe again.
+ */
+import type { KeyValueStore, MemoryStoreOptions } from '@httpauth/core';
+import { HttpAuthError, MemoryStore } from '@httpauth/core';
+import type { ClusterNode, ClusterOptions, RedisOptions, SentinelAddress } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { StoreFailureReason } from './events.js';
+import { publishStoreState } from './events.js';
+import { checkKeyPrefix, DEFAULT_KEY_PREFIX, redisKey } from './keys.js';
+import type { LuaScript } from './scripts.js';
+import { ADVANCE, COMPARE_AND_SET } from './scripts.js';
+
+export type RedisClient = Redis | Cluster;
+
+/** What the store does when Redis cannot answer. */
+export type StoreFallback = 'none' | 'local';
+
+export interface RedisStoreOptions {
+  /** A connection URL: `redis://[:password@]host:port[/db]`, `rediss://` for TLS. */
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: number;
+  /** Redis Sentinel: the sentinels and the master `name`, passed through to ioredis. */
+  readonly sentinels?: readonly Partial<SentinelAddress>[];
+  /** The Sentinel master name. */
+  readonly name?: string;
+  /** Redis Cluster start-up nodes: an ioredis Cluster is created when given. */
+  readonly cluster?: readonly ClusterNode[];
+  /** Further ioredis options (TLS, password, db), merged over this store's defaults. */
+  readonly redisOptions?: RedisOptions;
+  /** Further ioredis Cluster options, merged over this store's defaults. */
+  readonly clusterOptions?: ClusterOptions;
+  /** Prefix of every key (default 'httpauth:'); must not contain braces. */
+  readonly keyPrefix?: string;
+  /** Upper bound of one store operation in milliseconds (default 500). */
+  readonly commandTimeoutMs?: number;
+  /** Connection attempt timeout in milliseconds (default 2000). */
+  readonly connectTimeoutMs?: number;
+  /** 'none' (default): fail closed with 503. 'local': serve from memory during an outage. */
+  readonly fallback?: StoreFallback;
+  /** Bounds of the local fallback store. */
+  readonly localStore?: MemoryStoreOptions;
+  /** How often an unavailable Redis is probed with PING, in milliseconds (default 1000). */
+  readonly probeIntervalMs?: number;
+  /** Where the once-per-outage warnings go (default console.warn). */
+  readonly warn?: (message: string) => void;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
+const DEFAULT_PROBE_INTERVAL_MS = 1000;
+/** Reconnection backoff ceiling: a returning Redis is found within this time. */
+const MAX_RECONNECT_DELAY_MS = 1000;
+
+/** The few commands used here, typed once for both Redis and Cluster. */
+interface Commands {
+  set(key: string, value: string, px: 'PX', ttl: number, nx: 'NX'): Promise<string | null>;
+  get(key: string): Promise<string | null>;
+  del(key: string): Promise<number>;
+  ping(): Promise<string>;
+  evalsha(sha1: string, keys: number, ...args: string[]): Promise<unknown>;
+  eval(source: string, keys: number, ...args: string[]): Promise<unknown>;
+}
+
+/** An operation that failed on Redis, with a reason that carries no key and no value. */
+class RedisFailure extends Error {
+  override readonly name = 'RedisFailure';
+  constructor(readonly reason: StoreFailureReason) {
+    super(`Redis ${reason}`);
+  }
+}
+
+/** Reply errors that mean the server cannot serve now, rather than a problem with one key. */
+const UNAVAILABLE_REPLY =
+  /^(?:LOADING|BUSY|READONLY|CLUSTERDOWN|MASTERDOWN|OOM|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+
+interface Classified {
+  readonly reason: StoreFailureReason;
+  /** True when Redis as a whole is unavailable (an outage), not just this one command. */
+  readonly outage: boolean;
+}
+
+function classify(error: unknown): Classified {
+  if (error instanceof RedisFailure) return { reason: error.reason, outage: true };
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : '';
+  if (/timed? ?out/i.test(message)) return { reason: 'timeout', outage: true };
+  // ioredis ReplyError: the server answered with an error.
+  if (name === 'ReplyError') return { reason: 'reply', outage: UNAVAILABLE_REPLY.test(message) };
+  return { reason: 'connection', outage: true };
+}
+
+function isClient(value: unknown): value is RedisClient {
+  return (
+    value instanceof Redis ||
+    value instanceof Cluster ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as { evalsha?: unknown }).evalsha === 'function' &&
+      typeof (value as { status?: unknown }).status === 'string')
+  );
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0)
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  return value;
+}
+
+/** PX takes a positive integer; the memory store likewise keeps an entry at least 1 ms. */
+function ttlArgument(ttlMs: number): number {
+  if (typeof ttlMs !== 'number' || Number.isNaN(ttlMs))
+    throw new HttpAuthError('ERR_HTTPAUTH_INTERNAL');
+  return Math.max(1, Math.min(Math.ceil(ttlMs), Number.MAX_SAFE_INTEGER));
+}
+
+/** Exponential reconnection backoff, capped so a returning Redis is picked up quickly. */
+function reconnectDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS);
+}
+
+function createClient(options: RedisStoreOptions, commandTimeout: number): RedisClient {
+  const connectTimeout = positive(options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+  // Commands are never queued while disconnected (they fail at once and the store answers
+  // unavailable), and never retried behind the caller's back: the caller decides.
+  const nodeDefaults: RedisOptions = {
+    connectTimeout,
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: true,
+  };
+  if (options.cluster !== undefined) {
+    if (options.cluster.length === 0) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    return new Cluster([...options.cluster], {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: reconnectDelay,
+      ...options.clusterOptions,
+      redisOptions: {
+        ...nodeDefaults,
+        ...options.clusterOptions?.redisOptions,
+        ...options.redisOptions,
+        commandTimeout,
+      },
+    });
+  }
+  const common: RedisOptions = {
+    ...nodeDefaults,
+    enableOfflineQueue: false,
+    retryStrategy: reconnectDelay,
+    ...options.redisOptions,
+    commandTimeout,
+  };
+  if (options.url !== undefined) return new Redis(options.url, common);
+  if (options.sentinels !== undefined) {
+    return new Redis({
+      ...common,
+      sentinels: [...options.sentinels],
+      ...(options.name === undefined ? {} : { name: options.name }),
+    });
+  }
+  return new Redis({
+    ...common,
+    host: options.host ?? common.host ?? '127.0.0.1',
+    port: options.port ?? common.port ?? 6379,
+  });
+}
+
+/** What the local fallback recorded during an outage, written back to Redis when it returns. */
+type JournalEntry =
+  | { readonly op: 'add' | 'set'; readonly value: string; readonly expiresAt: number }
+  | { readonly op: 'advance'; readonly value: number; readonly expiresAt: number }
+  | { readonly op: 'delete' };
+
+export class RedisStore implements KeyValueStore {
+  readonly #client: RedisClient;
+  readonly #commands: Commands;
+  readonly #ownsClient: boolean;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  readonly #probeIntervalMs: number;
+  readonly #policy: 'closed' | 'local';
+  readonly #localOptions: MemoryStoreOptions;
+  #local: MemoryStore | undefined;
+  readonly #localLimit: number;
+  readonly #journal = new Map<string, JournalEntry>();
+  readonly #warn: (message: string) => void;
+  #up = true;
+  #closed = false;
+  #probe: NodeJS.Timeout | undefined;
+  #probing = false;
+
+  /**
+   * @param source an ioredis `Redis` or `Cluster` (used as given, not closed by `close()`), or
+   *   options to create one.
+   * @param options store options when `source` is a client.
+   */
+  constructor(source: RedisClient | RedisStoreOptions = {}, options: RedisStoreOptions = {}) {
+    const settings = isClient(source) ? options : source;
+    this.#timeoutMs = positive(settings.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS);
+    this.#probeIntervalMs = positive(settings.probeIntervalMs, DEFAULT_PROBE_INTERVAL_MS);
+    this.#prefix = checkKeyPrefix(settings.keyPrefix ?? DEFAULT_KEY_PREFIX);
+    const fallback = settings.fallback ?? 'none';
+    if (fallback !== 'none' && fallback !== 'local') {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.#policy = fallback === 'local' ? 'local' : 'closed';
+    this.#localLimit = settings.localStore?.maxEntries ?? 100_000;
+    this.#localOptions = { ...settings.localStore, maxEntries: this.#localLimit };
+    this.#local = this.#policy === 'local' ? new MemoryStore(this.#localOptions) : undefined;
+    this.#warn = settings.warn ?? ((message) => console.warn(message));
+
+    if (isClient(source)) {
+      this.#client = source;
+      this.#ownsClient = false;
+    } else {
+      this.#client = createClient(settings, this.#timeoutMs);
+      this.#ownsClient = true;
+      // Without a listener ioredis prints every connection error; the store reports one
+      // warning per outage instead.
+      this.#client.on('error', () => undefined);
+    }
+    this.#commands = this.#client as unknown as Commands;
+    this.#client.on('close', () => this.#down('connection'));
+    this.#client.on('ready', () => {
+      if (!this.#up) this.#schedule(0);
+    });
+  }
+
+  /** The ioredis client, for health checks and shutdown by the application. */
+  get client(): RedisClient {
+    return this.#client;
+  }
+
+  /** False during an outage (requests fail closed, or go to the local store). */
+  get available(): boolean {
+    return this.#up;
+  }
+
+  /**
+   * Resolves once the connection is ready (commands sent earlier fail: nothing is queued while
+   * disconnected). Rejects with ERR_HTTPAUTH_STORE_UNAVAILABLE after `timeoutMs` (default 5 s).
+   */
+  async ready(timeoutMs = 5000): Promise<void> {
+    const client = this.#client;
+    if (client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.off('ready', onReady);
+        reject(new HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE'));
+      }, timeoutMs);
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      client.once('ready', onReady);
+      if (client.status === 'wait') client.connect().catch(() => undefined);
+    });
+  }
+
+  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    const ttl = ttlArgument(ttlMs);
+    return this.#run(
+      async (redis) => (await redis.set(this.#key(key), value, 'PX', ttl, 'NX')) === 'OK',
+      async (local) => {
+        const added = await local.add(key, value, ttl);
+        if (added) this.#record(key, { op: 'add', value, expiresAt: Date.now() + ttl });
+        return added;
+      },
+    );
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return this.#run(
+      async (redis) => (await redis.get(this.#key(key))) ?? undefined,
+      (local) => local.get(key),
+    );
+  }
+
+  async compareAndSet(
+    key: string,
+    expected: string | undefined,
+    value: string,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const ttl = ttlArgument(ttlMs);
+    const args =
+      expected === undefined ? ['0', '', value, String(ttl)] : ['1', expected, value, String(ttl)];
+    return this.#run(
+      async (redis) => (await this.#script(redis, COMPARE_AND_SET, key, args)) === 1,
+      async (local) => {
+        const replaced = await local.compareAndSet(key, expected, value, ttl);
+        if (replaced) this.#record(key, { op: 'set', value, expiresAt: Date.now() + ttl });
+        return replaced;
+      },
+    );
+  }
+
+  async advance(key: string, value: number, ttlMs: number): Promise<boolean> {
+    if (!Number.isSafeInteger(value)) throw new HttpAuthError('ERR_HTTPAUTH_INTERNAL');
+    const ttl = ttlArgument(ttlMs);
+    return this.#run(
+      async (redis) =>
+        (await this.#script(redis, ADVANCE, key, [String(value), String(ttl)])) === 1,
+      async (local) => {
+        const advanced = await local.advance(key, value, ttl);
+        if (advanced) this.#record(key, { op: 'advance', value, expiresAt: Date.now() + ttl });
+        return advanced;
+      },
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#run(
+      async (redis) => {
+        await redis.del(this.#key(key));
+      },
+      async (local) => {
+        await local.delete(key);
+        this.#record(key, { op: 'delete' });
+      },
+    );
+  }
+
+  /** Stops probing; quits the connection when this store created it. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#probe !== undefined) clearTimeout(this.#probe);
+    this.#probe = undefined;
+    await this.#local?.close();
+    this.#journal.clear();
+    if (!this.#ownsClient) return;
+    try {
+      await this.#bounded(this.#client.quit());
+    } catch {
+      // A dead or stuck Redis does not answer QUIT; drop the socket instead.
+    }
+    this.#client.disconnect();
+  }
+
+  #key(key: string): string {
+    return redisKey(this.#prefix, key);
+  }
+
+  /** EVALSHA first; the full script only when the server has not cached it (NOSCRIPT). */
+  async #script(
+    redis: Commands,
+    script: LuaScript,
+    key: string,
+    args: readonly string[],
+  ): Promise<unknown> {
+    const redisKeyName = this.#key(key);
+    try {
+      return await redis.evalsha(script.sha1, 1, redisKeyName, ...args);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+        return redis.eval(script.source, 1, redisKeyName, ...args);
+      }
+      throw error;
+    }
+  }
+
+  /** Rejects with a RedisFailure('timeout') when `operation` takes longer than the bound. */
+  #bounded<T>(operation: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RedisFailure('timeout')), this.#timeoutMs);
+      timer.unref();
+      operation.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new RedisFailure('connection'));
+        },
+      );
+    });
+  }
+
+  async #run<T>(
+    onRedis: (redis: Commands) => Promise<T>,
+    onLocal: (local: MemoryStore) => Promise<T>,
+  ): Promise<T> {
+    if (this.#closed) throw new HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE');
+    const local = this.#local;
+    // During an outage the local policy answers from memory at once instead of waiting for a
+    // timeout on every request; the probe brings the node back to Redis.
+    if (local !== undefined && !this.#up) return onLocal(local);
+    try {
+      const result = await this.#bounded(onRedis(this.#commands));
+      if (!this.#up && local === undefined) this.#markUp(0);
+      return result;
+    } catch (error) {
+      const { reason, outage } = classify(error);
+      // A reply error about one key (WRONGTYPE) is no outage: fail closed, keep the state.
+      if (outage) this.#down(reason);
+      if (outage && local !== undefined) return onLocal(local);
+      // The cause names only the coarse reason: ioredis errors carry the command's arguments
+      // (keys hold nonces and principal names), which must not reach logs.
+      throw new HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE', {
+        cause: new RedisFailure(reason),
+      });
+    }
+  }
+
+  #record(key: string, entry: JournalEntry): void {
+    // Bounded like the local store: past the bound the oldest record is dropped (it can only
+    // widen the cross-node replay window of this outage, which the local policy accepts).
+    this.#journal.delete(key);
+    if (this.#journal.size >= this.#localLimit) {
+      const oldest = this.#journal.keys().next();
+      if (oldest.done !== true) this.#journal.delete(oldest.value);
+    }
+    this.#journal.set(key, entry);
+  }
+
+  #down(reason: StoreFailureReason): void {
+    if (this.#closed || !this.#up) return;
+    this.#up = false;
+    publishStoreState({ store: 'redis', state: 'down', policy: this.#policy, reason });
+    this.#warn(
+      this.#policy === 'local'
+        ? `httpauth: Redis store unavailable (${reason}); FALLING BACK TO A LOCAL IN-MEMORY STORE: ` +
+            'replay protection and Digest nonce counts now cover this node only until Redis returns'
+        : `httpauth: Redis store unavailable (${reason}); authentication answers 503 until Redis returns`,
+    );
+    this.#schedule(this.#probeIntervalMs);
+  }
+
+  #markUp(reconciled: number): void {
+    if (this.#up) return;
+    this.#up = true;
+    if (this.#probe !== undefined) clearTimeout(this.#probe);
+    this.#probe = undefined;
+    publishStoreState({
+      store: 'redis',
+      state: 'up',
+      policy: this.#policy,
+      ...(this.#policy === 'local' ? { reconciled } : {}),
+    });
+    this.#warn(
+      this.#policy === 'local'
+        ? `httpauth: Redis store available again; ${reconciled} local entries written back, local fallback ended`
+        : 'httpauth: Redis store available again',
+    );
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed || this.#up) return;
+    if (this.#probe !== undefined) clearTimeout(this.#probe);
+    this.#probe = setTimeout(() => {
+      this.#probe = undefined;
+      void this.#probeOnce();
+    }, delayMs);
+    this.#probe.unref();
+  }
+
+  async #probeOnce(): Promise<void> {
+    if (this.#probing || this.#closed || this.#up) return;
+    this.#probing = true;
+    try {
+      await this.#bounded(this.#commands.ping());
+      await this.#reconcileAndReturn();
+    } catch {
+      this.#schedule(this.#probeIntervalMs);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  /**
+   * Writes what the local fallback recorded back to Redis, so entries accepted during the outage
+   * (replay-cache entries, nonce counts) protect every node again, then switches back to Redis.
+   * Existing Redis values win over local ones: SET NX for inserts, the advance script for
+   * counters. Requests keep going to the local store (and its journal) until the journal is
+   * empty; the switch happens synchronously after the last write, so no record is left behind.
+   */
+  async #reconcileAndReturn(): Promise<void> {
+    let written = 0;
+    for (;;) {
+      const next = this.#journal.entries().next();
+      if (next.done === true) break;
+      const [key, entry] = next.value;
+      const redisKeyName = this.#key(key);
+      if (entry.op === 'delete') {
+        await this.#bounded(this.#commands.del(redisKeyName));
+      } else {
+        const remaining = Math.ceil(entry.expiresAt - Date.now());
+        if (remaining > 0 && entry.op === 'advance') {
+          await this.#bounded(
+            this.#script(this.#commands, ADVANCE, key, [String(entry.value), String(remaining)]),
+          );
+        } else if (remaining > 0) {
+          await this.#bounded(
+            this.#commands.set(redisKeyName, String(entry.value), 'PX', remaining, 'NX'),
+          );
+        }
+      }
+      // A newer record for the same key, made while this write was in flight, stays queued.
+      if (this.#journal.get(key) === entry) this.#journal.delete(key);
+      written += 1;
+    }
+    // Redis now holds everything that matters; the old local copy would only go stale.
+    if (this.#local !== undefined) this.#local = new MemoryStore(this.#localOptions);
+    this.#markUp(written);
+  }
+}

@@ -1,0 +1,161 @@
+// RedisStore against one real redis-server on loopback: the shared store contract, then what is
+// particular to Redis (key layout, TTLs on the server, scripts after SCRIPT FLUSH, construction).
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { HttpAuthError, MemoryStore } from '@httpauth/core';
+import { Redis } from 'ioredis';
+import type { RedisServer } from '../../../test/harness/redis.js';
+import { startRedis } from '../../../test/harness/redis.js';
+import { RedisStore, RevocationList } from '../src/index.js';
+import { storeContract } from './store-contract.js';
+
+let redis: RedisServer;
+let admin: Redis;
+
+before(async () => {
+  redis = await startRedis();
+  admin = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
+  await admin.connect();
+});
+after(async () => {
+  admin.disconnect();
+  await redis.dispose();
+});
+
+storeContract('RedisStore (standalone redis-server)', async () => {
+  const store = new RedisStore({ host: redis.host, port: redis.port });
+  await store.ready();
+  return { store, dispose: () => store.close() };
+});
+
+storeContract('RedisStore over a caller-made ioredis client', async () => {
+  const client = new Redis({ host: redis.host, port: redis.port, enableOfflineQueue: false });
+  const store = new RedisStore(client, { keyPrefix: 'other-app:' });
+  await store.ready();
+  return {
+    store,
+    dispose: async () => {
+      await store.close();
+      // The store leaves a client it was given open: the caller still owns it.
+      assert.equal(client.status, 'ready');
+      client.disconnect();
+    },
+  };
+});
+
+describe('RedisStore on Redis', () => {
+  let store: RedisStore;
+  const warnings: string[] = [];
+  before(async () => {
+    store = new RedisStore({ url: redis.url, warn: (message) => warnings.push(message) });
+    await store.ready();
+  });
+  after(async () => {
+    await store.close();
+  });
+
+  it('keeps keys under the prefix, hash-tagged, with the TTL on the server', async () => {
+    const id = randomUUID();
+    assert.equal(await store.add(`krb:replay:${id}`, 'x', 60_000), true);
+    const ttl = await admin.pttl(`httpauth:{krb:replay:${id}}`);
+    assert.ok(ttl > 0 && ttl <= 60_000, `pttl ${ttl}`);
+    assert.equal(await admin.get(`httpauth:{krb:replay:${id}}`), 'x');
+  });
+
+  it('keeps a caller-chosen hash tag so keys about one nonce share a slot', async () => {
+    const nonce = randomUUID();
+    await store.advance(`digest:{${nonce}}:nc`, 3, 60_000);
+    await store.add(`digest:{${nonce}}:seen`, '1', 60_000);
+    assert.equal(await admin.get(`httpauth:digest:{${nonce}}:nc`), '3');
+    assert.equal(await admin.get(`httpauth:digest:{${nonce}}:seen`), '1');
+  });
+
+  it('a custom prefix separates two applications on one Redis', async () => {
+    const other = new RedisStore({ host: redis.host, port: redis.port, keyPrefix: 'app2:' });
+    await other.ready();
+    try {
+      const k = `shared-name:${randomUUID()}`;
+      assert.equal(await store.add(k, 'one', 60_000), true);
+      assert.equal(await other.add(k, 'two', 60_000), true);
+      assert.equal(await store.get(k), 'one');
+      assert.equal(await other.get(k), 'two');
+      assert.equal(await admin.get(`app2:{${k}}`), 'two');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('scripts still run after the server forgot them (SCRIPT FLUSH: NOSCRIPT, then EVAL)', async () => {
+    const k = `nc:${randomUUID()}`;
+    assert.equal(await store.advance(k, 1, 60_000), true);
+    await admin.script('FLUSH');
+    assert.equal(await store.advance(k, 2, 60_000), true);
+    assert.equal(await store.advance(k, 2, 60_000), false);
+    await admin.script('FLUSH');
+    assert.equal(await store.compareAndSet(k, '2', '5', 60_000), true);
+    assert.equal(await admin.get(`httpauth:{${k}}`), '5');
+  });
+
+  it('refuses to advance a counter that holds no number (fail closed)', async () => {
+    const k = `nc:${randomUUID()}`;
+    await store.add(k, 'not-a-number', 60_000);
+    assert.equal(await store.advance(k, 1, 60_000), false);
+    assert.equal(await store.get(k), 'not-a-number');
+  });
+
+  it('answers a wrongly typed key with ERR_HTTPAUTH_STORE_UNAVAILABLE, never a success', async () => {
+    const k = `wrongtype:${randomUUID()}`;
+    await admin.hset(`httpauth:{${k}}`, 'field', 'value');
+    await assert.rejects(store.get(k), (error: Error) => {
+      assert.ok(error instanceof HttpAuthError);
+      assert.equal(error.code, 'ERR_HTTPAUTH_STORE_UNAVAILABLE');
+      // The cause names a reason, never the key or the command arguments.
+      assert.ok(!String((error.cause as Error).message).includes(k));
+      return true;
+    });
+    // One bad key is not an outage.
+    assert.equal(store.available, true);
+    assert.deepEqual(warnings, []);
+    await store.delete(k);
+  });
+
+  it('rejects invalid arguments with HttpAuthError only', async () => {
+    await assert.rejects(store.advance('k', 1.5, 1000), HttpAuthError);
+    await assert.rejects(store.advance('k', Number.NaN, 1000), HttpAuthError);
+    await assert.rejects(store.add('k', 'v', Number.NaN), HttpAuthError);
+    assert.throws(
+      () => new RedisStore({ keyPrefix: 'a{b}:', host: redis.host, port: redis.port }),
+      HttpAuthError,
+    );
+    assert.throws(() => new RedisStore({ commandTimeoutMs: 0 }), HttpAuthError);
+    assert.throws(() => new RedisStore({ cluster: [] }), HttpAuthError);
+  });
+
+  it('a session revoked through one store is refused through another', async () => {
+    const second = new RedisStore({ host: redis.host, port: redis.port });
+    await second.ready();
+    try {
+      const nodeA = new RevocationList(store);
+      const nodeB = new RevocationList(second);
+      const session = randomUUID();
+      assert.equal(await nodeB.isRevoked(session), false);
+      await nodeA.revoke(session, 60_000);
+      assert.equal(await nodeB.isRevoked(session), true);
+      // Only a digest of the session id is stored: the id itself appears in no key.
+      const keys = await admin.keys('*');
+      assert.ok(keys.every((name) => !name.includes(session)));
+      await nodeB.reinstate(session);
+      assert.equal(await nodeA.isRevoked(session), false);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('the revocation list works on the memory store too', async () => {
+    const list = new RevocationList(new MemoryStore());
+    await list.revoke('s1', 60_000);
+    assert.equal(await list.isRevoked('s1'), true);
+    assert.equal(await list.isRevoked('s2'), false);
+  });
+});
