@@ -387,6 +387,28 @@ describe('RC4-HMAC (RFC 4757; MIT vectors)', () => {
     assert.deepEqual(asRep, tgsRep);
     assert.notDeepEqual(asRep, authenticator);
   });
+
+  it('keeps usage 9 as 9 (RFC 4757 erratum, as MIT) and still decrypts the old 8 mapping', () => {
+    const rc4Key = makeKey(EncType.RC4_HMAC, fromHex(rc4.encrypt.key));
+    const rc4Profile = profile(EncType.RC4_HMAC);
+    const plain = Buffer.from('tgs-rep enc-part');
+    const conf = fromHex(rc4.encrypt.confounder);
+    const subkeyPart = rc4Profile.encrypt(rc4Key, KeyUsage.TGS_REP_ENCPART_SUBKEY, plain, conf);
+    const sessionPart = rc4Profile.encrypt(rc4Key, KeyUsage.TGS_REP_ENCPART_SESSION, plain, conf);
+    assert.notDeepEqual(subkeyPart, sessionPart);
+    assert.deepEqual(
+      rc4Profile.decrypt(rc4Key, KeyUsage.TGS_REP_ENCPART_SUBKEY, subkeyPart),
+      plain,
+    );
+    assert.deepEqual(
+      rc4Profile.decrypt(rc4Key, KeyUsage.TGS_REP_ENCPART_SUBKEY, sessionPart),
+      plain,
+    );
+    // The fallback is specific to usage 9: usage 8 does not accept a usage-9 ciphertext.
+    assert.throws(() => rc4Profile.decrypt(rc4Key, KeyUsage.TGS_REP_ENCPART_SESSION, subkeyPart), {
+      code: 'ERR_HTTPAUTH_KRB_MODIFIED',
+    });
+  });
 });
 
 describe('registry', () => {

@@ -21,14 +21,14 @@ const MAC_BYTES = 16;
 const SIGNATURE_KEY_LABEL = Buffer.from('signaturekey\0', 'ascii');
 
 /**
- * RFC 4757 §3: the message-type numbers RC4-HMAC uses in place of some RFC 4120 key usages
- * (both AS-REP and TGS-REP encrypted parts use 8; the GSS sign usage 23 becomes 13).
+ * RFC 4757 §3: the message-type numbers RC4-HMAC uses in place of some RFC 4120 key usages: the
+ * AS-REP encrypted part (3) uses 8 like the TGS-REP one, and the GSS sign usage 23 becomes 13.
+ * The RFC also maps 9 to 8, but its erratum (ID 4354, followed by MIT krb5 and Windows) keeps 9;
+ * decryption under usage 9 still accepts the old mapping (see `decrypt`).
  */
 export function rc4Usage(usage: number): number {
   switch (usage) {
     case 3:
-      return 8;
-    case 9:
       return 8;
     case 23:
       return 13;
@@ -36,6 +36,9 @@ export function rc4Usage(usage: number): number {
       return usage;
   }
 }
+
+const TGS_REP_ENCPART_SUBKEY = 9;
+const LEGACY_SUBKEY_USAGE = 8;
 
 function littleEndianUsage(usage: number): Buffer {
   const bytes = Buffer.allocUnsafe(4);
@@ -82,8 +85,20 @@ class Rc4HmacProfile implements EncryptionProfile {
   }
 
   decrypt(key: KerberosKey, usage: number, ciphertext: Uint8Array): Buffer {
-    const k1 = this.#usageKey(keyState(key, this.enctype), usage);
+    const state = keyState(key, this.enctype);
     if (ciphertext.length < this.overheadBytes) fail('ERR_HTTPAUTH_KRB_MODIFIED');
+    const message = this.#decryptWith(this.#usageKey(state, usage), ciphertext);
+    if (message !== undefined) return message;
+    // Peers that follow the unamended RFC 4757 encrypt the TGS-REP subkey part under usage 8.
+    if (usage === TGS_REP_ENCPART_SUBKEY) {
+      const legacy = this.#decryptWith(this.#usageKey(state, LEGACY_SUBKEY_USAGE), ciphertext);
+      if (legacy !== undefined) return legacy;
+    }
+    fail('ERR_HTTPAUTH_KRB_MODIFIED');
+  }
+
+  /** Decrypts under the usage key K1, or returns undefined when the HMAC does not verify. */
+  #decryptWith(k1: KeyObject, ciphertext: Uint8Array): Buffer | undefined {
     const mac = ciphertext.subarray(0, MAC_BYTES);
     const k3 = hmacMd5(k1, mac);
     const cipher = new Rc4(k3);
@@ -92,7 +107,7 @@ class Rc4HmacProfile implements EncryptionProfile {
     cipher.dispose();
     if (!timingSafeEqual(hmacMd5(k1, message), mac)) {
       message.fill(0);
-      fail('ERR_HTTPAUTH_KRB_MODIFIED');
+      return undefined;
     }
     return message.subarray(CONFOUNDER_BYTES);
   }
