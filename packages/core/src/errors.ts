@@ -187,6 +187,12 @@ export const ERROR_CODES = {
   ERR_HTTPAUTH_SPNEGO_NO_MECH: spec('denied', 'No offered SPNEGO mechanism is acceptable'),
   ERR_HTTPAUTH_SPNEGO_MIC_INVALID: spec('denied', 'The SPNEGO mechListMIC is missing or wrong'),
 
+  // --- Gateway ---
+  ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE: spec(
+    'unavailable',
+    'The upstream service cannot be reached (the gateway answers 502)',
+  ),
+
   // --- Authorization and impersonation ---
   ERR_HTTPAUTH_FORBIDDEN: spec('forbidden', 'The authenticated principal is not allowed here'),
   ERR_HTTPAUTH_IMPERSONATION_DENIED: spec(
