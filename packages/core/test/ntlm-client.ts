@@ -38,7 +38,7 @@ import { md4 } from '../src/crypto/md4.js';
 
 export const CHROMIUM_NEGOTIATE_FLAGS = 0x00088207;
 export const CURL_NEGOTIATE_FLAGS = 0x00088206;
-export const WINDOWS_NEGOTIATE_FLAGS = 0xe2088297;
+export const WINDOWS_NEGOTIATE_FLAGS = 0xe20882b7;
 
 export function negotiate(flags = WINDOWS_NEGOTIATE_FLAGS): Buffer {
   return encodeNegotiateMessage({ flags, domain: '', workstation: '' });
