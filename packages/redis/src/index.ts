@@ -3,8 +3,6 @@
  */
 export { RedisStore } from './store.js';
 export type { RedisClient, RedisStoreOptions, StoreFallback } from './store.js';
-export { RevocationList } from './revocation.js';
-export type { RevocationListOptions } from './revocation.js';
 export { CHANNEL_STORE } from './events.js';
 export type { StoreFailureReason, StoreStateEvent } from './events.js';
 export { DEFAULT_KEY_PREFIX, redisKey } from './keys.js';

@@ -1,0 +1,252 @@
+// The failure policy against a real redis-server that is stopped, restarted and frozen (SIGSTOP):
+// fail closed by default, bounded by commandTimeoutMs, the local fallback with its warning and
+// event, and recovery without a restart of the node.
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HttpAuthError } from '@httpauth/core';
+import { Redis } from 'ioredis';
+import type { RedisServer } from '../../../test/harness/redis.js';
+import { startRedis } from '../../../test/harness/redis.js';
+import type { StoreStateEvent } from '../src/index.js';
+import { CHANNEL_STORE, RedisStore } from '../src/index.js';
+
+/** Far above commandTimeoutMs: only tells a bounded rejection from a hang. */
+const HANG_GUARD_MS = 15_000;
+const POLL_LIMIT_MS = 30_000;
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_STORE_UNAVAILABLE';
+}
+
+/** Resolves with the settled outcome of `operation`, or 'hung' if it outlives the guard. */
+async function settle<T>(
+  operation: Promise<T>,
+): Promise<{ value: T } | { error: unknown } | 'hung'> {
+  let guard: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => {
+    guard = setTimeout(() => resolve('hung'), HANG_GUARD_MS);
+  });
+  try {
+    return await Promise.race([
+      operation.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      hung,
+    ]);
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+async function until(condition: () => Promise<boolean> | boolean): Promise<void> {
+  const deadline = Date.now() + POLL_LIMIT_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail('condition not reached while polling');
+    await sleep(25);
+  }
+}
+
+async function addOrUnavailable(store: RedisStore, key: string): Promise<boolean | 'unavailable'> {
+  try {
+    return await store.add(key, '1', 60_000);
+  } catch (error) {
+    if (isUnavailable(error)) return 'unavailable';
+    throw error;
+  }
+}
+
+describe('fail closed (the default)', () => {
+  let redis: RedisServer;
+  let store: RedisStore;
+  const warnings: string[] = [];
+  const events: StoreStateEvent[] = [];
+  const onEvent = (event: unknown): void => {
+    events.push(event as StoreStateEvent);
+  };
+
+  before(async () => {
+    // Append-only file with fsync on every write: a restarted Redis still knows every replay
+    // record (docs/several-nodes.md: persistence is part of the replay guarantee).
+    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    subscribe(CHANNEL_STORE, onEvent);
+    store = new RedisStore({
+      host: redis.host,
+      port: redis.port,
+      commandTimeoutMs: 200,
+      probeIntervalMs: 100,
+      warn: (message) => warnings.push(message),
+    });
+    await store.ready();
+  });
+  after(async () => {
+    unsubscribe(CHANNEL_STORE, onEvent);
+    await store.close();
+    await redis.dispose();
+  });
+
+  it('Redis stopped: every operation rejects with STORE_UNAVAILABLE, none accepts a replay', async () => {
+    const seen = `krb:replay:${randomUUID()}`;
+    assert.equal(await store.add(seen, '1', 60_000), true);
+    await store.advance('digest:nc:n1', 5, 60_000);
+    events.length = 0;
+    await redis.stop();
+
+    const operations: (() => Promise<unknown>)[] = [
+      () => store.add(seen, '1', 60_000),
+      () => store.add(`krb:replay:${randomUUID()}`, '1', 60_000),
+      () => store.get(seen),
+      () => store.advance('digest:nc:n1', 5, 60_000),
+      () => store.advance('digest:nc:n1', 6, 60_000),
+      () => store.compareAndSet(seen, '1', '2', 60_000),
+      () => store.delete(seen),
+    ];
+    for (const operation of operations) {
+      const outcome = await settle(operation());
+      assert.notEqual(outcome, 'hung');
+      assert.ok(typeof outcome === 'object' && 'error' in outcome, 'must reject');
+      assert.ok(isUnavailable(outcome.error));
+    }
+    assert.equal(store.available, false);
+    assert.deepEqual(
+      events.map((event) => [event.state, event.policy]),
+      [['down', 'closed']],
+    );
+    assert.equal(warnings.filter((message) => message.includes('unavailable')).length, 1);
+
+    // Back again on the same port: the store reconnects by itself, the old records still hold.
+    await redis.start();
+    await until(async () => (await addOrUnavailable(store, `probe:${randomUUID()}`)) === true);
+    assert.equal(await store.add(seen, '1', 60_000), false);
+    assert.equal(await store.advance('digest:nc:n1', 5, 60_000), false);
+    assert.equal(await store.advance('digest:nc:n1', 6, 60_000), true);
+    await until(() => store.available);
+    assert.deepEqual(
+      events.map((event) => event.state),
+      ['down', 'up'],
+    );
+  });
+
+  it('Redis frozen (SIGSTOP): operations reject within the timeout, then recover on SIGCONT', async () => {
+    const seen = `krb:replay:${randomUUID()}`;
+    assert.equal(await store.add(seen, '1', 60_000), true);
+    redis.pause();
+    try {
+      for (const operation of [
+        () => store.add(seen, '1', 60_000),
+        () => store.add(`krb:replay:${randomUUID()}`, '1', 60_000),
+        () => store.advance(`digest:nc:${randomUUID()}`, 1, 60_000),
+      ]) {
+        const outcome = await settle(operation());
+        assert.notEqual(outcome, 'hung', 'a frozen Redis must not hang the request');
+        assert.ok(typeof outcome === 'object' && 'error' in outcome, 'must reject');
+        assert.ok(isUnavailable(outcome.error));
+      }
+      assert.equal(store.available, false);
+    } finally {
+      redis.resume();
+    }
+    await until(async () => (await addOrUnavailable(store, `probe:${randomUUID()}`)) === true);
+    assert.equal(await store.add(seen, '1', 60_000), false);
+  });
+});
+
+describe("fallback: 'local'", () => {
+  let redis: RedisServer;
+  let store: RedisStore;
+  let admin: Redis;
+  const warnings: string[] = [];
+  const events: StoreStateEvent[] = [];
+  const onEvent = (event: unknown): void => {
+    events.push(event as StoreStateEvent);
+  };
+
+  before(async () => {
+    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    subscribe(CHANNEL_STORE, onEvent);
+    store = new RedisStore({
+      host: redis.host,
+      port: redis.port,
+      commandTimeoutMs: 200,
+      probeIntervalMs: 100,
+      fallback: 'local',
+      warn: (message) => warnings.push(message),
+    });
+    await store.ready();
+    admin = new Redis({
+      host: redis.host,
+      port: redis.port,
+      lazyConnect: true,
+      retryStrategy: () => 100,
+    });
+    admin.on('error', () => undefined);
+    await admin.connect();
+  });
+  after(async () => {
+    unsubscribe(CHANNEL_STORE, onEvent);
+    admin.disconnect();
+    await store.close();
+    await redis.dispose();
+  });
+
+  it('serves from memory during the outage with one loud warning, then writes back and returns', async () => {
+    const nonce = randomUUID();
+    const during = `krb:replay:${randomUUID()}`;
+    assert.equal(await store.advance(`digest:nc:${nonce}`, 1, 60_000), true);
+    events.length = 0;
+    warnings.length = 0;
+    await redis.stop();
+
+    // The first operation finds the outage and is answered locally; so are the next ones.
+    assert.equal(await store.add(during, '1', 60_000), true);
+    assert.equal(
+      await store.add(during, '1', 60_000),
+      false,
+      'a replay on this node is still refused',
+    );
+    assert.equal(await store.advance(`digest:nc:${nonce}`, 2, 60_000), true);
+    assert.equal(await store.advance(`digest:nc:${nonce}`, 2, 60_000), false);
+    assert.equal(await store.advance(`digest:nc:${nonce}`, 3, 60_000), true);
+    assert.equal(store.available, false);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /FALLING BACK TO A LOCAL IN-MEMORY STORE/);
+    assert.deepEqual(
+      events.map((event) => [event.state, event.policy]),
+      [['down', 'local']],
+    );
+
+    await redis.start();
+    await until(() => store.available);
+    const up = events.at(-1);
+    assert.equal(up?.state, 'up');
+    assert.equal(up?.reconciled, 2);
+    assert.equal(warnings.length, 2);
+    // What the node accepted alone is now known to every node.
+    await until(() => admin.status === 'ready');
+    assert.equal(await admin.get(`httpauth:{${during}}`), '1');
+    assert.equal(await admin.get(`httpauth:{digest:nc:${nonce}}`), '3');
+    assert.equal(await store.add(during, '1', 60_000), false);
+    assert.equal(await store.advance(`digest:nc:${nonce}`, 3, 60_000), false);
+    assert.equal(await store.advance(`digest:nc:${nonce}`, 4, 60_000), true);
+  });
+
+  it('a frozen Redis switches to memory within the timeout and back after SIGCONT', async () => {
+    warnings.length = 0;
+    redis.pause();
+    const key = `krb:replay:${randomUUID()}`;
+    try {
+      const outcome = await settle(store.add(key, '1', 60_000));
+      assert.deepEqual(outcome, { value: true });
+      assert.equal(store.available, false);
+      assert.equal(await store.add(key, '1', 60_000), false);
+    } finally {
+      redis.resume();
+    }
+    await until(() => store.available);
+    assert.equal(await store.add(key, '1', 60_000), false);
+    assert.equal(warnings.length, 2);
+  });
+});
