@@ -295,11 +295,12 @@ for case in json.load(sys.stdin):
     confounder = bytes(range(7, 7 + (8 if case['enctype'] == 23 else 16)))
     theirs = profile.encrypt(key, case['usage'], plaintext, confounder)
     checksum = _checksum_table[case['cksumtype']].checksum(key, case['usage'], plaintext)
-    out.append({'decrypted': decrypted.hex(), 'theirs': theirs.hex(), 'checksum': checksum.hex()})
+    prf = profile.prf(key, plaintext)
+    out.append({'decrypted': decrypted.hex(), 'theirs': theirs.hex(), 'checksum': checksum.hex(), 'prf': prf.hex()})
 json.dump(out, sys.stdout)
 `;
 
-  it('both directions agree for aes128/aes256-sha1 and rc4-hmac, all lengths 0..40 and several usages', () => {
+  it('encryption (both directions), checksums and PRF agree for aes128/aes256-sha1 and rc4-hmac, lengths 0..40', () => {
     const cases: Case[] = [];
     for (const enctype of [17, 18, 23]) {
       const enc = profile(enctype);
@@ -344,6 +345,8 @@ json.dump(out, sys.stdout)
       );
       const checksum = enc.checksum(key, testCase.usage, Buffer.from(testCase.plaintext, 'hex'));
       assert.equal(checksum.toString('hex'), answer.checksum, `checksum ${label}`);
+      const prf = enc.prf!(key, Buffer.from(testCase.plaintext, 'hex'));
+      assert.equal(prf.toString('hex'), answer.prf, `PRF ${label}`);
     }
   });
 });

@@ -136,7 +136,7 @@ class Rc4HmacProfile implements EncryptionProfile {
   }
 
   prf(key: KerberosKey, data: Uint8Array): Buffer {
-    // RFC 4757 §7 (PRF): HMAC-SHA1(base key, data).
+    // RFC 4757 gives no PRF; MIT krb5 and impacket use HMAC-SHA1(base key, data), so do we.
     return createHmac('sha1', keyState(key, this.enctype).base).update(data).digest();
   }
 }
