@@ -329,6 +329,7 @@ json.dump(out, sys.stdout)
       decrypted: string;
       theirs: string;
       checksum: string;
+      prf: string;
     }[];
     assert.equal(answers.length, cases.length);
     for (const [index, answer] of answers.entries()) {
