@@ -49,8 +49,56 @@ export type { ChallengeEvent, FailureEvent, SuccessEvent } from './events.js';
 export { SessionCookies } from './session/session-cookie.js';
 export type { SessionData, SessionKey, SessionOptions } from './session/session-cookie.js';
 
-export { identifyContext } from './impersonation/context.js';
-export type { ImpersonationContext, ImpersonationLevel } from './impersonation/context.js';
+export { actingContext, identifyContext } from './impersonation/context.js';
+export type {
+  ActingContext,
+  ImpersonationContext,
+  ImpersonationLevel,
+  ImpersonationReason,
+} from './impersonation/context.js';
+export { createImpersonation } from './impersonation/policy.js';
+export type {
+  ImpersonationAllowlist,
+  ImpersonationFactoryWithResources,
+  ImpersonationPolicy,
+} from './impersonation/policy.js';
+export { createPrincipalMapper, isValidLocalName } from './impersonation/mapping.js';
+export type { PrincipalMapper, PrincipalMappingOptions } from './impersonation/mapping.js';
+export { systemUserDatabase } from './impersonation/posix.js';
+export type {
+  CachingUserDatabase,
+  PosixIdentity,
+  SystemUserDatabaseOptions,
+  UserDatabase,
+} from './impersonation/posix.js';
+export type {
+  ExecResult,
+  ImpersonatedExecOptions,
+  ImpersonatedSpawnOptions,
+  RunAsSettings,
+} from './impersonation/run-as.js';
+export type { DelegatedTicket } from './impersonation/delegated.js';
+export {
+  CCACHE_FILE_FORMAT_V4,
+  TICKET_FLAGS,
+  decodeCcache,
+  encodeCcache,
+  formatPrincipalName,
+  parsePrincipalName,
+} from './kerberos/ccache.js';
+export type { Ccache, CcacheCredential, CcachePrincipal } from './kerberos/ccache.js';
+
+export {
+  allOf,
+  anyOf,
+  combineRules,
+  requireGroup,
+  requireMechanism,
+  requireRealm,
+  requireThat,
+  requireUser,
+} from './authorization.js';
+export type { AuthorizationRule, AuthorizationSubject } from './authorization.js';
 
 export * from './digest/index.js';
 export * from './basic/index.js';

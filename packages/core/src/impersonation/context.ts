@@ -3,18 +3,117 @@
  * SECURITY_IMPERSONATION_LEVEL: `identify` says who the client is; `impersonate` may act as the
  * user on this host (in child processes); `delegate` also holds the client's forwarded Kerberos
  * credentials. Without an impersonation policy every context is `identify`.
+ *
+ * The acting members (`spawn`, `execFile`, `access`, `credentialCache`) are optional in the type so
+ * that hand-made contexts (tests, custom factories) stay valid; every context this package builds
+ * (`identifyContext`, `createImpersonation`) has them, and below the level they need they throw
+ * the policy's reason: ERR_HTTPAUTH_IMPERSONATION_UNMAPPED, _DENIED, _FAILED or
+ * ERR_HTTPAUTH_USER_LOOKUP_FAILED. `actingContext()` narrows a context to the full interface.
  */
+import type { ChildProcess } from 'node:child_process';
+import type { ErrorCode } from '../errors.js';
+import { fail } from '../errors.js';
 import type { Principal } from '../principal.js';
+import type { PosixIdentity } from './posix.js';
+import type { ExecResult, ImpersonatedExecOptions, ImpersonatedSpawnOptions } from './run-as.js';
 
 export type ImpersonationLevel = 'identify' | 'impersonate' | 'delegate';
+
+/** Why a context is below the level the client granted (shown in toJSON as `reason`). */
+export type ImpersonationReason =
+  | 'disabled'
+  | 'unmapped'
+  | 'lookup-failed'
+  | 'system-account'
+  | 'not-allowed'
+  | 'server-unprivileged'
+  | 'no-delegated-credential'
+  | 'delegation-disabled'
+  | 'ccache-failed';
+
+const LEVEL_RANK: Record<ImpersonationLevel, number> = { identify: 0, impersonate: 1, delegate: 2 };
+
+/** The lower of two levels. */
+export function minLevel(a: ImpersonationLevel, b: ImpersonationLevel): ImpersonationLevel {
+  return LEVEL_RANK[a] <= LEVEL_RANK[b] ? a : b;
+}
+
+export function levelAtLeast(level: ImpersonationLevel, wanted: ImpersonationLevel): boolean {
+  return LEVEL_RANK[level] >= LEVEL_RANK[wanted];
+}
 
 export interface ImpersonationContext {
   readonly level: ImpersonationLevel;
   readonly principal: Principal;
+  /** The local user, when the principal mapped to one the policy allows (impersonate, delegate). */
+  readonly posix?: PosixIdentity | undefined;
+  /** Windows SID of the user and its group SIDs, when a PAC or a domain controller proved them. */
+  readonly userSid?: string | undefined;
+  readonly groupSids?: readonly string[] | undefined;
+  /** True when the context holds the client's delegated Kerberos credentials (level delegate). */
+  readonly delegated?: boolean;
+  /** Why the level is lower than what the client granted, if it is. */
+  readonly reason?: ImpersonationReason | undefined;
+  /**
+   * Start a child process as the user (uid, gid, supplementary groups; environment not inherited;
+   * KRB5CCNAME set at level delegate). Throws below level impersonate.
+   */
+  spawn?(
+    command: string,
+    args?: readonly string[],
+    options?: ImpersonatedSpawnOptions,
+  ): ChildProcess;
+  /** Run a child process as the user to completion (rejects as child_process.execFile does). */
+  execFile?(
+    command: string,
+    args?: readonly string[],
+    options?: ImpersonatedExecOptions,
+  ): Promise<ExecResult>;
+  /** Could the user access `path` with `mode` (fs.constants R_OK|W_OK|X_OK or F_OK)? Asks the OS. */
+  access?(path: string, mode?: number): Promise<boolean>;
+  /** Path of the private ccache holding the delegated TGT (level delegate only). */
+  credentialCache?(): string;
   /** The revert: releases delegated credentials and helper resources. Idempotent. */
   dispose(): Promise<void>;
   /** A JSON-friendly summary (the demo's /whoami uses it). */
   toJSON(): Record<string, unknown>;
+}
+
+/** An impersonation context with every acting member present. */
+export type ActingContext = ImpersonationContext &
+  Required<Pick<ImpersonationContext, 'spawn' | 'execFile' | 'access' | 'credentialCache'>>;
+
+/** Narrow a context to `ActingContext`; a hand-made context without them is refused (DENIED). */
+export function actingContext(context: ImpersonationContext): ActingContext {
+  if (
+    typeof context.spawn !== 'function' ||
+    typeof context.execFile !== 'function' ||
+    typeof context.access !== 'function' ||
+    typeof context.credentialCache !== 'function'
+  ) {
+    fail('ERR_HTTPAUTH_IMPERSONATION_DENIED');
+  }
+  return context as ActingContext;
+}
+
+/** Members of an identify-level context that refuse to act, each with the policy's reason. */
+export function refusingActions(
+  code: ErrorCode,
+): Pick<ActingContext, 'spawn' | 'execFile' | 'access' | 'credentialCache'> {
+  return {
+    spawn: () => fail(code),
+    execFile: () => Promise.reject(failure(code)),
+    access: () => Promise.reject(failure(code)),
+    credentialCache: () => fail(code),
+  };
+}
+
+function failure(code: ErrorCode): unknown {
+  try {
+    fail(code);
+  } catch (error) {
+    return error;
+  }
 }
 
 /** The identify-level context: who the client is, and nothing to release. */
@@ -22,6 +121,11 @@ export function identifyContext(principal: Principal): ImpersonationContext {
   return {
     level: 'identify',
     principal,
+    userSid: principal.userSid,
+    groupSids: principal.groupSids,
+    delegated: false,
+    reason: 'disabled',
+    ...refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED'),
     dispose: async () => {},
     toJSON: () => ({ level: 'identify' }),
   };

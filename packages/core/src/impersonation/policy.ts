@@ -1,0 +1,332 @@
+/**
+ * `createImpersonation(policy)`: the impersonation policy as the authenticator's factory.
+ *
+ * Off unless configured (like Vista restricting impersonation to chosen services): without an
+ * allowlist nobody is impersonated. For each authenticated principal:
+ *
+ *   granted  = delegate when the client forwarded a TGT, else impersonate
+ *   policy   = identify when the principal does not map to a local user, the user is a system
+ *              account (uid 0 and group 0 always; uid < minUid unless listed in allowSystemUsers;
+ *              deniedUsers / deniedGroups), or neither it nor one of its groups is allowlisted;
+ *              else maxLevel
+ *   level    = min(granted, policy)
+ *
+ * None of this fails a request: a principal that cannot be impersonated gets an identify-level
+ * context whose acting members throw the reason (UNMAPPED, DENIED, USER_LOOKUP_FAILED, FAILED).
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { ErrorCode } from '../errors.js';
+import { fail, HttpAuthError, isHttpAuthError } from '../errors.js';
+import type { SecurityContextData } from '../package.js';
+import type { Principal } from '../principal.js';
+import { groupMatches, principalMatches } from '../authorization.js';
+import { CcacheDirectory } from './ccache-store.js';
+import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
+import { levelAtLeast, minLevel, refusingActions } from './context.js';
+import { delegatedCcache } from './delegated.js';
+import type { PrincipalMappingOptions } from './mapping.js';
+import { createPrincipalMapper } from './mapping.js';
+import type { PosixIdentity, SystemUserDatabaseOptions, UserDatabase } from './posix.js';
+import { systemUserDatabase } from './posix.js';
+import type { RunAsSettings } from './run-as.js';
+import { DEFAULT_RUN_AS, accessAs, execFileAs, spawnAs } from './run-as.js';
+
+export interface ImpersonationAllowlist {
+  /** Principal names (`alice@EXAMPLE.TEST`, `EXAMPLE\alice`), UPNs or user SIDs. */
+  readonly principals?: readonly string[];
+  /** Group SIDs (from the PAC) or group names (credential source or the local user's groups). */
+  readonly groups?: readonly string[];
+  /** Every principal that maps to a non-system local user (the demo's HTTPAUTH_IMPERSONATE=1). */
+  readonly anyUser?: boolean;
+}
+
+export interface ImpersonationPolicy {
+  /** Highest level granted (default 'impersonate'; delegation must be asked for). */
+  readonly maxLevel?: ImpersonationLevel;
+  /** Who may be impersonated. Without it nobody is: every context is identify. */
+  readonly allow?: ImpersonationAllowlist;
+  /** Local users below this uid are system accounts and never impersonated (default 1000). */
+  readonly minUid?: number;
+  /** Local system accounts (uid < minUid) that may be impersonated anyway. Never root. */
+  readonly allowSystemUsers?: readonly string[];
+  /** Local users never impersonated (default ['nobody']). */
+  readonly deniedUsers?: readonly string[];
+  /** Local users in any of these groups (names or gids) are never impersonated. */
+  readonly deniedGroups?: readonly (string | number)[];
+  /** Principal -> local user mapping (default: strip the realm). */
+  readonly mapping?: PrincipalMappingOptions;
+  /** User database (default: NSS through getent/id, cached with `lookup`'s TTLs). */
+  readonly userDatabase?: UserDatabase;
+  readonly lookup?: SystemUserDatabaseOptions;
+  /** Directory for delegated credential caches (default: per-uid under os.tmpdir()). */
+  readonly ccacheDirectory?: string;
+  /** Child-process settings: setpriv and test(1) paths, PATH, no_new_privs. */
+  readonly runAs?: Partial<RunAsSettings>;
+}
+
+/** The factory for `createAuthenticator({ impersonation })`, with its resources. */
+export interface ImpersonationFactoryWithResources {
+  (principal: Principal, context: SecurityContextData | undefined): Promise<ImpersonationContext>;
+  /** The ccache directory in use (created on first delegation). */
+  readonly ccacheDirectory: string;
+  /** Delegated ccaches currently on disk. */
+  readonly liveCredentialCaches: number;
+  /** Remove every ccache still on disk. */
+  close(): Promise<void>;
+}
+
+const LEVELS: readonly ImpersonationLevel[] = ['identify', 'impersonate', 'delegate'];
+
+function checkPolicy(policy: ImpersonationPolicy): void {
+  if (policy === null || typeof policy !== 'object') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  if (policy.maxLevel !== undefined && !LEVELS.includes(policy.maxLevel)) {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  if (
+    policy.minUid !== undefined &&
+    (!Number.isInteger(policy.minUid) || policy.minUid < 1 || policy.minUid > 0xfffffffe)
+  ) {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  const allow = policy.allow;
+  for (const list of [
+    allow?.principals,
+    allow?.groups,
+    policy.allowSystemUsers,
+    policy.deniedUsers,
+  ]) {
+    if (list !== undefined && (!Array.isArray(list) || list.some((v) => typeof v !== 'string'))) {
+      fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+  }
+  if (policy.allowSystemUsers?.includes('root')) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+}
+
+interface Decision {
+  readonly level: ImpersonationLevel;
+  readonly reason?: ImpersonationReason;
+  /** The error acting members throw when the level is identify. */
+  readonly refusal?: ErrorCode;
+  readonly identity?: PosixIdentity;
+}
+
+export function createImpersonation(
+  policy: ImpersonationPolicy,
+): ImpersonationFactoryWithResources {
+  checkPolicy(policy);
+  const maxLevel = policy.maxLevel ?? 'impersonate';
+  const minUid = policy.minUid ?? 1000;
+  const allowSystem = new Set(policy.allowSystemUsers ?? []);
+  const deniedUsers = new Set(policy.deniedUsers ?? ['nobody']);
+  const deniedGroupNames = new Set(
+    (policy.deniedGroups ?? []).filter((g): g is string => typeof g === 'string'),
+  );
+  const deniedGroupIds = new Set(
+    (policy.deniedGroups ?? []).filter((g): g is number => typeof g === 'number'),
+  );
+  const allow = policy.allow ?? {};
+  const mapper = createPrincipalMapper(policy.mapping);
+  const database = policy.userDatabase ?? systemUserDatabase(policy.lookup);
+  const settings: RunAsSettings = { ...DEFAULT_RUN_AS, ...policy.runAs };
+  let directory: CcacheDirectory | undefined;
+  const directoryPath = policy.ccacheDirectory;
+  const ccacheDirectory = (): CcacheDirectory => {
+    directory ??= new CcacheDirectory(directoryPath);
+    return directory;
+  };
+  // Stale files from an earlier run go at start-up, not at the first delegation.
+  if (levelAtLeast(maxLevel, 'delegate')) ccacheDirectory();
+
+  function allowed(principal: Principal, identity: PosixIdentity): boolean {
+    if (allow.anyUser === true) return true;
+    if ((allow.principals ?? []).some((entry) => principalMatches(principal, entry))) return true;
+    return (allow.groups ?? []).some((entry) =>
+      groupMatches(principal, identity.groupNames, entry),
+    );
+  }
+
+  function systemAccount(identity: PosixIdentity): boolean {
+    // Root and the root group are never impersonated, whatever the lists say.
+    if (identity.uid === 0 || identity.gid === 0 || identity.groups.includes(0)) return true;
+    if (deniedUsers.has(identity.user)) return true;
+    if (identity.groups.some((gid) => deniedGroupIds.has(gid))) return true;
+    if (identity.groupNames.some((name) => deniedGroupNames.has(name))) return true;
+    return identity.uid < minUid && !allowSystem.has(identity.user);
+  }
+
+  async function decide(principal: Principal): Promise<Decision> {
+    if (maxLevel === 'identify') {
+      return {
+        level: 'identify',
+        reason: 'disabled',
+        refusal: 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
+      };
+    }
+    const local = mapper(principal);
+    if (local === undefined) {
+      return {
+        level: 'identify',
+        reason: 'unmapped',
+        refusal: 'ERR_HTTPAUTH_IMPERSONATION_UNMAPPED',
+      };
+    }
+    let identity: PosixIdentity | undefined;
+    try {
+      identity = await database.lookup(local);
+    } catch (error) {
+      const code = isHttpAuthError(error) ? error.code : 'ERR_HTTPAUTH_USER_LOOKUP_FAILED';
+      return { level: 'identify', reason: 'lookup-failed', refusal: code };
+    }
+    if (identity === undefined) {
+      return {
+        level: 'identify',
+        reason: 'unmapped',
+        refusal: 'ERR_HTTPAUTH_IMPERSONATION_UNMAPPED',
+      };
+    }
+    if (systemAccount(identity)) {
+      return {
+        level: 'identify',
+        reason: 'system-account',
+        refusal: 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
+      };
+    }
+    if (!allowed(principal, identity)) {
+      return {
+        level: 'identify',
+        reason: 'not-allowed',
+        refusal: 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
+      };
+    }
+    const self = process.getuid?.();
+    if (self !== 0 && self !== identity.uid) {
+      // Without root, setpriv cannot switch to another user: do not claim a level we cannot honour.
+      return {
+        level: 'identify',
+        reason: 'server-unprivileged',
+        refusal: 'ERR_HTTPAUTH_IMPERSONATION_FAILED',
+      };
+    }
+    return { level: maxLevel, identity };
+  }
+
+  const factory = async (
+    principal: Principal,
+    context: SecurityContextData | undefined,
+  ): Promise<ImpersonationContext> => {
+    const decision = await decide(principal);
+    const base = {
+      principal,
+      userSid: principal.userSid,
+      groupSids: principal.groupSids,
+    };
+    if (decision.identity === undefined) {
+      const reason = decision.reason;
+      return {
+        ...base,
+        level: 'identify',
+        delegated: false,
+        reason,
+        ...refusingActions(decision.refusal ?? 'ERR_HTTPAUTH_IMPERSONATION_DENIED'),
+        dispose: async () => {},
+        toJSON: () => ({ level: 'identify', reason }),
+      };
+    }
+    const identity = decision.identity;
+    const ccache = delegatedCcache(context?.delegatedCredential);
+    const granted: ImpersonationLevel = ccache === undefined ? 'impersonate' : 'delegate';
+    let level = minLevel(granted, decision.level);
+    let reason: ImpersonationReason | undefined =
+      ccache === undefined && decision.level === 'delegate'
+        ? 'no-delegated-credential'
+        : ccache !== undefined && decision.level !== 'delegate'
+          ? 'delegation-disabled'
+          : undefined;
+    let ccachePath: string | undefined;
+    if (level === 'delegate' && ccache !== undefined) {
+      try {
+        ccachePath = await ccacheDirectory().write(ccache, identity);
+      } catch {
+        level = 'impersonate';
+        reason = 'ccache-failed';
+      }
+    }
+    let disposed = false;
+    const live = (): void => {
+      if (disposed) fail('ERR_HTTPAUTH_IMPERSONATION_DENIED');
+    };
+    const self: ImpersonationContext = {
+      ...base,
+      level,
+      posix: identity,
+      delegated: ccachePath !== undefined,
+      reason,
+      spawn(command: string, args: readonly string[] = [], options = {}): ChildProcess {
+        live();
+        return spawnAs(identity, settings, ccachePath, command, args, options);
+      },
+      execFile(command: string, args: readonly string[] = [], options = {}) {
+        try {
+          live();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return execFileAs(identity, settings, ccachePath, command, args, options);
+      },
+      access(path: string, mode?: number) {
+        try {
+          live();
+          return accessAs(identity, settings, path, mode);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      },
+      credentialCache() {
+        live();
+        if (ccachePath === undefined) {
+          fail(
+            reason === 'ccache-failed'
+              ? 'ERR_HTTPAUTH_IMPERSONATION_FAILED'
+              : 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
+          );
+        }
+        return ccachePath;
+      },
+      async dispose() {
+        if (disposed) return;
+        disposed = true;
+        if (ccachePath !== undefined && directory !== undefined) {
+          const path = ccachePath;
+          try {
+            await directory.remove(path);
+          } catch (cause) {
+            throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause });
+          }
+        }
+      },
+      toJSON() {
+        return {
+          level,
+          user: identity.user,
+          uid: identity.uid,
+          gid: identity.gid,
+          groups: [...identity.groups],
+          groupNames: [...identity.groupNames],
+          delegated: ccachePath !== undefined,
+          ...(reason === undefined ? {} : { reason }),
+        };
+      },
+    };
+    return self;
+  };
+
+  return Object.defineProperties(factory, {
+    ccacheDirectory: { get: () => ccacheDirectory().path, enumerable: true },
+    liveCredentialCaches: { get: () => directory?.size ?? 0, enumerable: true },
+    close: {
+      value: async () => {
+        await directory?.close();
+      },
+    },
+  }) as ImpersonationFactoryWithResources;
+}
