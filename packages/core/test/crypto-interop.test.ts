@@ -4,7 +4,8 @@
  *    real service tickets issued by the MIT KDC decrypt (usage 2) with the service's keytab key for
  *    every enctype, yielding an EncTicketPart that holds the session key MIT put in the ccache;
  *  - impacket (Debian python3-impacket): encryption and checksums in both directions for the
- *    enctypes it implements (17, 18, 23; it has no RFC 8009).
+ *    enctypes it implements (17, 18, 23; it has no RFC 8009);
+ *  - the OpenSSL command line with its legacy provider: MD4 and RC4 on random inputs.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { md4 } from '../src/crypto/md4.js';
+import { Rc4, rc4 } from '../src/crypto/rc4.js';
 import { EncType, KeyUsage, encryptionProfile, makeKey } from '../src/kerberos/crypto/index.js';
 import type { EncryptionProfile } from '../src/kerberos/crypto/index.js';
 
@@ -348,6 +351,42 @@ json.dump(out, sys.stdout)
       assert.equal(checksum.toString('hex'), answer.checksum, `checksum ${label}`);
       const prf = enc.prf!(key, Buffer.from(testCase.plaintext, 'hex'));
       assert.equal(prf.toString('hex'), answer.prf, `PRF ${label}`);
+    }
+  });
+});
+
+describe('interop with OpenSSL (legacy provider, command line)', () => {
+  const legacy = ['-provider', 'legacy', '-provider', 'default'];
+  const openssl = (args: string[], input: Buffer): Buffer => {
+    const result = spawnSync('openssl', args, { input, timeout: 30_000 });
+    assert.equal(result.status, 0, result.stderr?.toString());
+    return result.stdout;
+  };
+
+  it('MD4 of random inputs of lengths around the block boundaries matches', () => {
+    for (const length of [0, 1, 54, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000]) {
+      const data = randomBytes(length);
+      const theirs = openssl(['dgst', '-md4', '-binary', ...legacy], data);
+      assert.equal(md4(data).toString('hex'), theirs.toString('hex'), `length ${length}`);
+    }
+  });
+
+  it('RC4 with random 128-bit keys matches, one-shot and streamed', () => {
+    for (const length of [1, 15, 16, 17, 255, 256, 257, 3000]) {
+      const key = randomBytes(16);
+      const data = randomBytes(length);
+      const theirs = openssl(
+        ['enc', '-rc4', '-nosalt', '-K', key.toString('hex'), ...legacy],
+        data,
+      );
+      assert.equal(rc4(key, data).toString('hex'), theirs.toString('hex'), `length ${length}`);
+      const stream = new Rc4(key);
+      const half = length >> 1;
+      const streamed = Buffer.concat([
+        stream.update(data.subarray(0, half)),
+        stream.update(data.subarray(half)),
+      ]);
+      assert.deepEqual(streamed, theirs);
     }
   });
 });
