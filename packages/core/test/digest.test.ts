@@ -764,3 +764,92 @@ describe('Digest credential files', () => {
     configError(() => digestFile(bad));
   });
 });
+
+describe('Digest robustness', () => {
+  it('maps misbehaving custom sources to stable codes', async () => {
+    const throwing = harness({
+      credentials: {
+        hashes: () => ['SHA-256', 'MD5'],
+        lookup: () => {
+          throw new TypeError('bug in source');
+        },
+      },
+    });
+    const c1 = pick(await throwing.send('/'), 'SHA-256');
+    assertRejected(
+      await throwing.send('/dir/index.html', answer(c1)),
+      'ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED',
+      503,
+    );
+    const badHa1 = harness({
+      credentials: { hashes: () => ['SHA-256', 'MD5'], lookup: () => ({ ha1: 'abc' }) },
+    });
+    const c2 = pick(await badHa1.send('/'), 'SHA-256');
+    assertRejected(
+      await badHa1.send('/dir/index.html', answer(c2)),
+      'ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED',
+      503,
+    );
+    // hashes() failing after start-up: nothing is offered, nothing crashes.
+    let broken = false;
+    const flaky = harness({
+      credentials: {
+        hashes: () => {
+          if (broken) throw new Error('gone');
+          return ['MD5'];
+        },
+        lookup: () => undefined,
+      },
+    });
+    broken = true;
+    const d = await flaky.send('/');
+    assertRejected(d, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED');
+    assert.equal(challenges(d).length, 0);
+  });
+
+  it('accepts long request targets', async () => {
+    const h = harness();
+    const target = '/search?q=' + 'x'.repeat(10_000);
+    const challenge = pick(await h.send(target), 'SHA-256');
+    assertAuthenticated(await h.send(target, answer(challenge, { uri: target })));
+  });
+
+  it('works in proxy mode (Proxy-Authorization in, Proxy-Authentication-Info out)', async () => {
+    const pkg = digest({ realm: REALM, credentials: passwordCallback });
+    const auth = createAuthenticator({ packages: [pkg], proxy: true });
+    const target = 'http://backend.example/dir/index.html';
+    const first = await auth.authenticate({
+      method: 'GET',
+      target,
+      headers: {},
+      httpVersionMajor: 1,
+      secure: false,
+    });
+    assertRejected(first, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED', 407);
+    const challenge = decodeChallenge(first.headers.find(([n]) => n === 'proxy-authenticate')![1]);
+    const d = await auth.authenticate({
+      method: 'GET',
+      target,
+      headers: { 'proxy-authorization': answer(challenge, { uri: target }) },
+      httpVersionMajor: 1,
+      secure: false,
+    });
+    assertAuthenticated(d);
+    assert.equal(header(d, 'proxy-authentication-info').length, 1);
+  });
+
+  it('sends a non-ASCII realm as UTF-8 octets and reads it back', async () => {
+    const realm = 'Zürich intranet';
+    const h = harness({
+      realm,
+      credentials: (user, r) => (user === 'Mufasa' && r === realm ? { password: 'pw' } : undefined),
+    });
+    const d = await h.send('/');
+    const raw = header(d, 'www-authenticate')[0]!;
+    assert.ok(raw.includes(Buffer.from(realm, 'utf8').toString('latin1')));
+    const challenge = pick(d, 'SHA-256');
+    assert.equal(challenge.realm, realm);
+    const ok = await h.send('/dir/index.html', answer(challenge, { password: 'pw' }));
+    assert.equal(ok.type, 'authenticated');
+  });
+});

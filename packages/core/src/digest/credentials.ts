@@ -14,6 +14,8 @@ import { decodeExtValue, decodeHeaderText, encodeExtValue, encodeHeaderText } fr
 
 /** No Digest parameter a real client sends comes near this; longer ones are refused unread. */
 const MAX_PARAM_LENGTH = 4096;
+/** The uri repeats the request-target, which may carry a long query string. */
+const MAX_URI_LENGTH = 32 * 1024;
 /** The longest response: 64 hex digits (SHA-256, SHA-512-256). */
 const MAX_RESPONSE_LENGTH = 128;
 
@@ -39,7 +41,8 @@ export interface DigestCredentials {
 
 function param(params: ReadonlyMap<string, string>, name: string): string | undefined {
   const value = params.get(name);
-  if (value !== undefined && value.length > MAX_PARAM_LENGTH) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  const limit = name === 'uri' ? MAX_URI_LENGTH : MAX_PARAM_LENGTH;
+  if (value !== undefined && value.length > limit) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
   return value;
 }
 

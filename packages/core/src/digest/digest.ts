@@ -23,7 +23,7 @@ import type {
 } from '../package.js';
 import type { Principal } from '../principal.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
-import { DIGEST_ALGORITHMS, HEX_LENGTH, algorithmInfo } from './algorithms.js';
+import { DIGEST_ALGORITHMS, HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';
 import { encodeAuthenticationInfo } from './authentication-info.js';
 import { encodeChallenge } from './challenge.js';
 import type { DigestQop } from './compute.js';
@@ -201,7 +201,13 @@ export function digest(options: DigestOptions): SecurityPackage {
   };
 
   function offeredAlgorithms(): DigestAlgorithm[] {
-    const served = cfg.source.hashes();
+    let served: readonly DigestHash[];
+    try {
+      served = cfg.source.hashes();
+    } catch {
+      // A broken custom source offers nothing rather than breaking every 401.
+      return [];
+    }
     return cfg.algorithms.filter((a) => served.includes((algorithmInfo(a) as AlgorithmInfo).hash));
   }
 
@@ -230,6 +236,16 @@ export function digest(options: DigestOptions): SecurityPackage {
       );
   }
 
+  /** Custom sources may throw anything; the client only ever sees a stable code. */
+  async function fromSource<T>(call: () => T | Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isHttpAuthError(error)) throw error;
+      return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', error);
+    }
+  }
+
   async function findSecret(
     creds: DigestCredentials,
     hash: DigestHash,
@@ -239,11 +255,21 @@ export function digest(options: DigestOptions): SecurityPackage {
       user =
         cfg.source.resolveUserhash === undefined
           ? undefined
-          : await cfg.source.resolveUserhash(creds.username, cfg.realm, hash);
+          : await fromSource(() => cfg.source.resolveUserhash?.(creds.username, cfg.realm, hash));
     }
-    const secret = user === undefined ? undefined : await cfg.source.lookup(user, cfg.realm, hash);
-    if (secret === undefined) return { user: undefined, ha1: dummyHa1[hash] };
-    if ('ha1' in secret) return { user, ha1: secret.ha1 };
+    const name = user;
+    const secret =
+      name === undefined
+        ? undefined
+        : await fromSource(() => cfg.source.lookup(name, cfg.realm, hash));
+    if (secret === undefined || secret === null) return { user: undefined, ha1: dummyHa1[hash] };
+    if (typeof secret !== 'object') fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
+    if ('ha1' in secret) {
+      const ha1 = typeof secret.ha1 === 'string' ? secret.ha1.toLowerCase() : '';
+      if (!isHashHex(hash, ha1)) fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
+      return { user, ha1 };
+    }
+    if (typeof secret.password !== 'string') fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
     return { user, ha1: computeHa1(hash, user as string, cfg.realm, secret.password) };
   }
 
