@@ -274,7 +274,7 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
     ): KinitResult => {
       clients += 1;
       const path = ccache ?? join(dir, `cc-${user.replace(/[^A-Za-z0-9]/g, '_')}-${clients}`);
-      const clientEnv = { ...env, KRB5CCNAME: `FILE:${path}` };
+      const clientEnv: NodeJS.ProcessEnv = { ...env, KRB5CCNAME: `FILE:${path}` };
       const tgs = kinitOptions?.tgsEnctypes;
       if (tgs !== undefined) {
         const conf = join(dir, `krb5-client-${clients}.conf`);

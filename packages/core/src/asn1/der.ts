@@ -1,0 +1,382 @@
+/**
+ * Strict, bounded DER (X.690 §10) for the Kerberos and GSS-API messages.
+ *
+ * Why a TLV walker and not a generic tree: the messages we accept are fixed shapes, so each
+ * decoder asks for exactly the fields it needs and nothing else is materialised (speed matters:
+ * an AP-REQ is decoded per request). asn1js is BER-lenient (indefinite lengths, non-minimal
+ * lengths); this reader enforces DER instead: definite minimal lengths, single-byte tags (every
+ * Kerberos tag is below 31), minimal INTEGERs, ascending unique context tags in SEQUENCEs, and a
+ * size cap. Every failure is ERR_HTTPAUTH_ASN1_MALFORMED; nothing else is ever thrown.
+ */
+import { fail } from '../errors.js';
+
+/** Largest DER input accepted: a header-carried token is capped at 64 KiB of base64 anyway. */
+export const MAX_DER_BYTES = 256 * 1024;
+/** Deepest nesting a recursive structure (AD-IF-RELEVANT inside AD-IF-RELEVANT...) may reach. */
+export const MAX_DER_DEPTH = 16;
+
+export const Tag = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  ENUMERATED: 0x0a,
+  UTF8_STRING: 0x0c,
+  GENERALIZED_TIME: 0x18,
+  GENERAL_STRING: 0x1b,
+  SEQUENCE: 0x30,
+} as const;
+
+/** [APPLICATION n] constructed tag byte. */
+export function applicationTag(n: number): number {
+  return 0x60 | n;
+}
+
+/** [n] constructed context tag byte (EXPLICIT tagging, as Kerberos uses). */
+export function contextTag(n: number): number {
+  return 0xa0 | n;
+}
+
+/** One TLV inside `buf`: the tag byte and where its contents start and end. */
+export interface DerNode {
+  readonly buf: Buffer;
+  readonly tag: number;
+  readonly start: number;
+  readonly contentStart: number;
+  readonly end: number;
+}
+
+function malformed(): never {
+  fail('ERR_HTTPAUTH_ASN1_MALFORMED');
+}
+
+/** Read the TLV at `offset`, which must end by `limit`. */
+export function readTlv(buf: Buffer, offset: number, limit: number): DerNode {
+  if (offset + 2 > limit) malformed();
+  const tag = buf[offset] as number;
+  // High tag numbers (0x1f) never occur in the messages we parse.
+  if ((tag & 0x1f) === 0x1f) malformed();
+  let lengthByte = buf[offset + 1] as number;
+  let pos = offset + 2;
+  let length: number;
+  if (lengthByte < 0x80) {
+    length = lengthByte;
+  } else {
+    const count = lengthByte & 0x7f;
+    // 0x80 is BER's indefinite length; more than 4 length octets cannot fit our size cap.
+    if (count === 0 || count > 4 || pos + count > limit) malformed();
+    length = 0;
+    for (let i = 0; i < count; i++) {
+      lengthByte = buf[pos + i] as number;
+      if (i === 0 && lengthByte === 0) malformed(); // leading zero: not minimal
+      length = length * 256 + lengthByte;
+    }
+    if (length < 0x80) malformed(); // long form for a short length: not minimal
+    pos += count;
+  }
+  if (length > limit - pos) malformed();
+  return { buf, tag, start: offset, contentStart: pos, end: pos + length };
+}
+
+/** Decode a whole buffer as exactly one TLV with `expectedTag` (no trailing bytes). */
+export function decodeDer(buf: Buffer, expectedTag: number, maxBytes = MAX_DER_BYTES): DerNode {
+  if (!Buffer.isBuffer(buf) || buf.length > maxBytes) malformed();
+  const node = readTlv(buf, 0, buf.length);
+  if (node.tag !== expectedTag || node.end !== buf.length) malformed();
+  return node;
+}
+
+/** Check the tag of a node. */
+export function expectTag(node: DerNode, tag: number): DerNode {
+  if (node.tag !== tag) malformed();
+  return node;
+}
+
+/** The contents of a constructed node as its list of child TLVs (which must fill it exactly). */
+export function children(node: DerNode): DerNode[] {
+  if ((node.tag & 0x20) === 0) malformed();
+  const out: DerNode[] = [];
+  let pos = node.contentStart;
+  while (pos < node.end) {
+    const child = readTlv(node.buf, pos, node.end);
+    out.push(child);
+    pos = child.end;
+  }
+  return out;
+}
+
+/** The single child of an EXPLICIT tag or APPLICATION wrapper, with its expected tag. */
+export function unwrap(node: DerNode, innerTag: number): DerNode {
+  if ((node.tag & 0x20) === 0) malformed();
+  const inner = readTlv(node.buf, node.contentStart, node.end);
+  if (inner.end !== node.end || inner.tag !== innerTag) malformed();
+  return inner;
+}
+
+/**
+ * The fields of a SEQUENCE of EXPLICIT context-tagged fields `[0] .. [maxTag]`, indexed by tag
+ * number, each already unwrapped to its inner TLV. DER requires ascending order; unknown tags and
+ * anything not context-constructed are rejected, as is a missing field listed in `required`.
+ */
+export function contextFields(
+  sequence: DerNode,
+  maxTag: number,
+  required: readonly number[],
+): (DerNode | undefined)[] {
+  expectTag(sequence, Tag.SEQUENCE);
+  const fields: (DerNode | undefined)[] = new Array<DerNode | undefined>(maxTag + 1);
+  let last = -1;
+  let pos = sequence.contentStart;
+  while (pos < sequence.end) {
+    const wrapper = readTlv(sequence.buf, pos, sequence.end);
+    const number = wrapper.tag - 0xa0;
+    if (number < 0 || number > maxTag || number <= last) malformed();
+    const inner = readTlv(wrapper.buf, wrapper.contentStart, wrapper.end);
+    if (inner.end !== wrapper.end) malformed();
+    fields[number] = inner;
+    last = number;
+    pos = wrapper.end;
+  }
+  for (const n of required) if (fields[n] === undefined) malformed();
+  return fields;
+}
+
+/** Bytes of a node's contents (a view, not a copy). */
+export function content(node: DerNode): Buffer {
+  return node.buf.subarray(node.contentStart, node.end);
+}
+
+/** The whole TLV's bytes (a view). */
+export function raw(node: DerNode): Buffer {
+  return node.buf.subarray(node.start, node.end);
+}
+
+/** A DER INTEGER as a bigint, minimal encoding enforced. */
+export function readBigInteger(node: DerNode): bigint {
+  expectTag(node, Tag.INTEGER);
+  const length = node.end - node.contentStart;
+  if (length === 0 || length > 16) malformed();
+  const first = node.buf[node.contentStart] as number;
+  if (length > 1) {
+    const second = node.buf[node.contentStart + 1] as number;
+    if ((first === 0x00 && second < 0x80) || (first === 0xff && second >= 0x80)) malformed();
+  }
+  let value = BigInt(first & 0x7f) - BigInt(first & 0x80);
+  for (let i = node.contentStart + 1; i < node.end; i++) {
+    value = value * 256n + BigInt(node.buf[i] as number);
+  }
+  return value;
+}
+
+/** A DER INTEGER within [min, max] (both safe integers), minimal encoding enforced. */
+export function readInteger(node: DerNode, min: number, max: number): number {
+  expectTag(node, Tag.INTEGER);
+  const length = node.end - node.contentStart;
+  if (length === 0 || length > 5) malformed();
+  const buf = node.buf;
+  const first = buf[node.contentStart] as number;
+  if (length > 1) {
+    const second = buf[node.contentStart + 1] as number;
+    if ((first === 0x00 && second < 0x80) || (first === 0xff && second >= 0x80)) malformed();
+  }
+  let value = (first & 0x80) !== 0 ? first - 256 : first;
+  for (let i = node.contentStart + 1; i < node.end; i++) value = value * 256 + (buf[i] as number);
+  if (value < min || value > max) malformed();
+  return value;
+}
+
+/** Int32 (RFC 4120 §5.2.4). */
+export function readInt32(node: DerNode): number {
+  return readInteger(node, -0x80000000, 0x7fffffff);
+}
+
+/**
+ * UInt32 (RFC 4120 §5.2.4). Some implementations encode nonces and sequence numbers as negative
+ * Int32 values (RFC 4120 §5.2.4 notes this); they are read back as the same 32 bits, unsigned.
+ */
+export function readUInt32(node: DerNode): number {
+  const value = readInteger(node, -0x80000000, 0xffffffff);
+  return value < 0 ? value + 0x100000000 : value;
+}
+
+/** Microseconds ::= INTEGER (0..999999). */
+export function readMicroseconds(node: DerNode): number {
+  return readInteger(node, 0, 999_999);
+}
+
+export function readOctetString(node: DerNode): Buffer {
+  return content(expectTag(node, Tag.OCTET_STRING));
+}
+
+/**
+ * KerberosString ::= GeneralString (IA5String) (RFC 4120 §5.2.1). Real clients send UTF-8 (Windows
+ * names) in it; we decode as UTF-8 and refuse NUL, which no principal or realm may contain.
+ */
+export function readKerberosString(node: DerNode): string {
+  expectTag(node, Tag.GENERAL_STRING);
+  const bytes = content(node);
+  if (bytes.includes(0)) malformed();
+  return bytes.toString('utf8');
+}
+
+/** KerberosTime ::= GeneralizedTime "YYYYMMDDHHMMSSZ" exactly (RFC 4120 §5.2.3). In ms. */
+export function readKerberosTime(node: DerNode): number {
+  expectTag(node, Tag.GENERALIZED_TIME);
+  if (node.end - node.contentStart !== 15 || node.buf[node.end - 1] !== 0x5a) malformed();
+  const digits: number[] = [];
+  for (let i = node.contentStart; i < node.end - 1; i++) {
+    const d = (node.buf[i] as number) - 0x30;
+    if (d < 0 || d > 9) malformed();
+    digits.push(d);
+  }
+  const n = (from: number, count: number): number => {
+    let v = 0;
+    for (let i = from; i < from + count; i++) v = v * 10 + (digits[i] as number);
+    return v;
+  };
+  const year = n(0, 4);
+  const month = n(4, 2);
+  const day = n(6, 2);
+  const hour = n(8, 2);
+  const minute = n(10, 2);
+  const second = n(12, 2);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    malformed();
+  }
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/**
+ * KerberosFlags ::= BIT STRING (RFC 4120 §5.2.8) as a 32-bit number, bit 0 being the most
+ * significant bit of the first octet. Senders may send more or fewer than 32 bits.
+ */
+export function readKerberosFlags(node: DerNode): number {
+  expectTag(node, Tag.BIT_STRING);
+  const length = node.end - node.contentStart;
+  if (length < 1) malformed();
+  const unused = node.buf[node.contentStart] as number;
+  if (unused > 7 || (length === 1 && unused !== 0)) malformed();
+  let flags = 0;
+  for (let i = 0; i < 4; i++) {
+    const byte = i + 1 < length ? (node.buf[node.contentStart + 1 + i] as number) : 0;
+    flags = flags * 256 + byte;
+  }
+  return flags >>> 0;
+}
+
+/** An OBJECT IDENTIFIER in dotted form. */
+export function readOid(node: DerNode): string {
+  expectTag(node, Tag.OID);
+  return decodeOidContent(content(node));
+}
+
+export function decodeOidContent(bytes: Buffer): string {
+  if (bytes.length === 0 || bytes.length > 64) malformed();
+  const arcs: number[] = [];
+  let value = 0;
+  let started = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (!started && byte === 0x80) malformed(); // non-minimal arc
+    started = true;
+    value = value * 128 + (byte & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 256) malformed();
+    if ((byte & 0x80) === 0) {
+      arcs.push(value);
+      value = 0;
+      started = false;
+    }
+  }
+  if (started) malformed(); // last arc unterminated
+  const first = arcs[0] as number;
+  const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80];
+  return [...head, ...arcs.slice(1)].join('.');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding. Encoders build DER from parts; they are only ever fed our own values.
+
+function encodeLength(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let v = length; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+export function encodeTlv(tag: number, ...contents: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const part of contents) length += part.length;
+  return Buffer.concat([Buffer.from([tag]), encodeLength(length), ...contents]);
+}
+
+export function encodeSequence(...items: readonly Buffer[]): Buffer {
+  return encodeTlv(Tag.SEQUENCE, ...items);
+}
+
+/** A SEQUENCE of EXPLICIT context-tagged fields; undefined entries are absent OPTIONAL fields. */
+export function encodeContextSequence(fields: readonly (Buffer | undefined)[]): Buffer {
+  const parts: Buffer[] = [];
+  fields.forEach((field, n) => {
+    if (field !== undefined) parts.push(encodeTlv(contextTag(n), field));
+  });
+  return encodeTlv(Tag.SEQUENCE, ...parts);
+}
+
+export function encodeInteger(value: number | bigint): Buffer {
+  let v = BigInt(value);
+  const bytes: number[] = [];
+  // Emit two's complement, then trim redundant leading 0x00 / 0xff octets.
+  do {
+    bytes.unshift(Number(v & 0xffn));
+    v >>= 8n;
+  } while (v !== 0n && v !== -1n);
+  const negative = BigInt(value) < 0n;
+  const top = bytes[0] as number;
+  if (!negative && (top & 0x80) !== 0) bytes.unshift(0);
+  if (negative && (top & 0x80) === 0) bytes.unshift(0xff);
+  return encodeTlv(Tag.INTEGER, Buffer.from(bytes));
+}
+
+export function encodeOctetString(bytes: Buffer): Buffer {
+  return encodeTlv(Tag.OCTET_STRING, bytes);
+}
+
+export function encodeKerberosString(value: string): Buffer {
+  return encodeTlv(Tag.GENERAL_STRING, Buffer.from(value, 'utf8'));
+}
+
+/** KerberosTime from milliseconds (the sub-second part is dropped, as the type demands). */
+export function encodeKerberosTime(ms: number): Buffer {
+  const text = new Date(Math.floor(ms / 1000) * 1000)
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
+  return encodeTlv(Tag.GENERALIZED_TIME, Buffer.from(text, 'ascii'));
+}
+
+/** KerberosFlags as a 32-bit BIT STRING (RFC 4120 §5.2.8 asks for at least 32 bits). */
+export function encodeKerberosFlags(flags: number): Buffer {
+  const body = Buffer.alloc(5);
+  body.writeUInt32BE(flags >>> 0, 1);
+  return encodeTlv(Tag.BIT_STRING, body);
+}
+
+export function encodeOidContent(oid: string): Buffer {
+  const arcs = oid.split('.').map((part) => Number(part));
+  const [a = 0, b = 0, ...rest] = arcs;
+  const bytes: number[] = [];
+  for (const arc of [a * 40 + b, ...rest]) {
+    const chunk: number[] = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) {
+      chunk.unshift(0x80 | (v & 0x7f));
+    }
+    bytes.push(...chunk);
+  }
+  return Buffer.from(bytes);
+}
+
+export function encodeOid(oid: string): Buffer {
+  return encodeTlv(Tag.OID, encodeOidContent(oid));
+}

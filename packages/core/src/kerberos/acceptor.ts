@@ -1,0 +1,570 @@
+/**
+ * The Kerberos GSS-API acceptor (RFC 4120 §3.2.3, RFC 4121, MS-KILE): verifies an AP-REQ against
+ * a keytab and answers who the client is, with an AP-REP for mutual authentication or a KRB-ERROR
+ * the client can act on. It keeps no per-connection state: Kerberos over HTTP is one round trip.
+ *
+ * Public API (the Negotiate package codes against these names):
+ *
+ *   new KerberosAcceptor(options?: KerberosAcceptorOptions)
+ *     keytab        path ('FILE:' prefix allowed) or a Keytab; default KRB5_KTNAME, else
+ *                   /etc/krb5.keytab; the file is re-read when it changes
+ *     principals    accepted service principals ('HTTP/host@REALM' or 'HTTP/host' for any realm);
+ *                   default: any principal in the keytab (MIT's GSS_C_NO_NAME acceptor)
+ *     clockSkewMs   default 300_000
+ *     allowRc4      RC4-HMAC tickets and session keys only when true; DES never
+ *     channelBinding { mode: 'none' | 'allow' | 'require' } (default 'allow')
+ *
+ *   acceptor.accept(token, { store, now, channelBinding }) -> Promise<KerberosAcceptResult>
+ *     token: a GSS initial context token (0x60, krb5 OID, 01 00, AP-REQ) or a bare AP-REQ
+ *     ok:    principal, mechOid, responseToken (GSS-framed AP-REP, 02 00, when the client asked for
+ *            mutual authentication), sessionKey (for MIC tokens: our acceptor subkey, else the
+ *            initiator's subkey, else the ticket session key), acceptorSubkey, gssFlags,
+ *            delegatedCredential (a forwarded TGT)
+ *     not ok: error (HttpAuthError) and, for failures the client can act on, a GSS-framed
+ *            KRB-ERROR (03 00) responseToken
+ *
+ *   gssGetMic / gssVerifyMic (gss-mic.ts): RFC 4121 MIC tokens for SPNEGO's mechListMIC.
+ *
+ * accept() never throws: every failure is in the result (a non-HttpAuthError is a bug, reported as
+ * ERR_HTTPAUTH_INTERNAL).
+ */
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
+import { fail, HttpAuthError, type ErrorCode } from '../errors.js';
+import type { LogonInfo, Principal } from '../principal.js';
+import type { KeyValueStore } from '../store/types.js';
+import { encryptionProfile, EncType, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
+import {
+  decodeGssChecksum,
+  GSS_CHECKSUM_TYPE,
+  GssFlags,
+  isZeroBinding,
+  type GssChecksum,
+} from './gss-checksum.js';
+import { decodeGssToken, encodeGssToken, KRB5_OID, TokenId } from './gss-token.js';
+import { Keytab, KeytabFile } from './keytab.js';
+import { ApOptions, AP_REQ_TAG, decodeApReq, type ApReq } from './messages/ap-req.js';
+import { encodeApRep } from './messages/ap-rep.js';
+import {
+  AdType,
+  apOptionsFromAuthorizationData,
+  flattenAuthorizationData,
+  KERB_AP_OPTIONS_CBT,
+} from './messages/authorization-data.js';
+import { decodeAuthenticator, type Authenticator } from './messages/authenticator.js';
+import { encodeEncApRepPart } from './messages/enc-ap-rep-part.js';
+import {
+  decodeEncTicketPart,
+  TicketFlags,
+  type EncTicketPart,
+} from './messages/enc-ticket-part.js';
+import { decodeEncKrbCredPart, decodeKrbCred, type KrbCredInfo } from './messages/krb-cred.js';
+import { encodeKrbError, KrbErrorCode } from './messages/krb-error.js';
+import {
+  parsePrincipal,
+  sameComponents,
+  unparsePrincipal,
+  type PrincipalName,
+} from './messages/principal-name.js';
+import { decodeClientInfo } from './pac/client-info.js';
+import { decodeLogonInfo, type KerbValidationInfo } from './pac/logon-info.js';
+import { decodePac, pacBuffer, PacBufferType, verifyPacServerSignature } from './pac/pac.js';
+import { decodeUpnDnsInfo, type UpnDnsInfo } from './pac/upn-dns-info.js';
+import { recordAuthenticator } from './replay-cache.js';
+
+export interface KerberosAcceptorOptions {
+  readonly keytab?: string | Keytab;
+  readonly principals?: readonly string[];
+  readonly clockSkewMs?: number;
+  readonly allowRc4?: boolean;
+  readonly channelBinding?: { readonly mode: ChannelBindingMode };
+}
+
+export interface KerberosAcceptContext {
+  readonly store: KeyValueStore;
+  /** Current time in ms (injectable for tests). */
+  readonly now: number;
+  /** RFC 5929 tls-server-end-point application data of this connection, when known. */
+  readonly channelBinding: Buffer | undefined;
+}
+
+/** A principal as the ccache format stores it. */
+export interface KerberosPrincipalName {
+  readonly realm: string;
+  readonly nameType: number;
+  readonly components: readonly string[];
+}
+
+/** One forwarded ticket and what KrbCredInfo says about it. */
+export interface DelegatedTicket {
+  /** The Ticket DER exactly as forwarded. */
+  readonly ticket: Buffer;
+  readonly key: KerberosKey;
+  readonly client: KerberosPrincipalName;
+  readonly server: KerberosPrincipalName;
+  /** TicketFlags (RFC 4120 §5.3) as a 32-bit word, bit 0 the most significant. */
+  readonly flags: number;
+  readonly authtime: number | undefined;
+  readonly starttime: number | undefined;
+  readonly endtime: number | undefined;
+  readonly renewTill: number | undefined;
+}
+
+/** The decrypted KRB-CRED of a delegating client: enough to write an MIT ccache. */
+export interface DelegatedCredential {
+  /** The client as 'user@REALM'. */
+  readonly client: string;
+  readonly clientName: KerberosPrincipalName;
+  readonly tickets: readonly DelegatedTicket[];
+}
+
+export type KerberosAcceptResult =
+  | {
+      readonly ok: true;
+      readonly principal: Principal;
+      readonly mechOid: string;
+      readonly responseToken: Buffer | undefined;
+      readonly sessionKey: KerberosKey;
+      readonly acceptorSubkey: boolean;
+      readonly gssFlags: number;
+      readonly delegatedCredential?: DelegatedCredential;
+      /** The accepted service principal ('HTTP/host@REALM'). */
+      readonly servicePrincipal: string;
+    }
+  | { readonly ok: false; readonly error: HttpAuthError; readonly responseToken?: Buffer };
+
+/** Errors the client can act on and the KRB-ERROR code that tells it (RFC 4120 §7.5.9). */
+const KRB_ERROR_FOR: Partial<Record<ErrorCode, number>> = {
+  ERR_HTTPAUTH_KRB_SKEW: KrbErrorCode.KRB_AP_ERR_SKEW,
+  ERR_HTTPAUTH_KRB_MODIFIED: KrbErrorCode.KRB_AP_ERR_MODIFIED,
+  ERR_HTTPAUTH_KRB_REPLAY: KrbErrorCode.KRB_AP_ERR_REPEAT,
+  ERR_HTTPAUTH_KRB_TICKET_EXPIRED: KrbErrorCode.KRB_AP_ERR_TKT_EXPIRED,
+  ERR_HTTPAUTH_KRB_TICKET_NOT_YET_VALID: KrbErrorCode.KRB_AP_ERR_TKT_NYV,
+  ERR_HTTPAUTH_KRB_WRONG_SERVICE: KrbErrorCode.KRB_AP_ERR_NOT_US,
+  ERR_HTTPAUTH_KRB_BAD_MATCH: KrbErrorCode.KRB_AP_ERR_BADMATCH,
+  ERR_HTTPAUTH_KRB_NO_KEY: KrbErrorCode.KRB_AP_ERR_NOKEY,
+  ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED: KrbErrorCode.KDC_ERR_ETYPE_NOSUPP,
+};
+
+const AES_ENCTYPES: readonly number[] = [
+  EncType.AES128_CTS_HMAC_SHA1_96,
+  EncType.AES256_CTS_HMAC_SHA1_96,
+  EncType.AES128_CTS_HMAC_SHA256_128,
+  EncType.AES256_CTS_HMAC_SHA384_192,
+];
+
+interface AllowedPrincipal {
+  readonly components: readonly string[];
+  readonly realm: string | undefined;
+}
+
+/** What a PAC proved, already verified. */
+interface PacFacts {
+  readonly logonInfo: KerbValidationInfo | undefined;
+  readonly upnDnsInfo: UpnDnsInfo | undefined;
+}
+
+export class KerberosAcceptor {
+  readonly #keytabSource: Keytab | KeytabFile;
+  readonly #allowed: readonly AllowedPrincipal[] | undefined;
+  readonly #skewMs: number;
+  readonly #enctypes: ReadonlySet<number>;
+  readonly #bindingMode: ChannelBindingMode;
+
+  constructor(options: KerberosAcceptorOptions = {}) {
+    const keytab = options.keytab ?? process.env.KRB5_KTNAME ?? '/etc/krb5.keytab';
+    this.#keytabSource = keytab instanceof Keytab ? keytab : new KeytabFile(keytab);
+    if (options.principals !== undefined) {
+      if (!Array.isArray(options.principals) || options.principals.length === 0) {
+        fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+      }
+      this.#allowed = options.principals.map((text) => {
+        if (typeof text !== 'string' || text.length === 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+        return parsePrincipal(text);
+      });
+    }
+    const skew = options.clockSkewMs ?? 300_000;
+    if (!Number.isFinite(skew) || skew < 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    this.#skewMs = skew;
+    this.#enctypes = new Set(
+      options.allowRc4 === true ? [...AES_ENCTYPES, EncType.RC4_HMAC] : AES_ENCTYPES,
+    );
+    const mode = options.channelBinding?.mode ?? 'allow';
+    if (mode !== 'none' && mode !== 'allow' && mode !== 'require') {
+      fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.#bindingMode = mode;
+  }
+
+  /** The keytab in use (re-read when the file changed). Throws ERR_HTTPAUTH_KEYTAB_INVALID. */
+  keytab(now = Date.now()): Keytab {
+    const source = this.#keytabSource;
+    return source instanceof Keytab ? source : source.current(now);
+  }
+
+  async accept(token: Buffer, ctx: KerberosAcceptContext): Promise<KerberosAcceptResult> {
+    let mechOid = KRB5_OID;
+    let apReq: ApReq | undefined;
+    try {
+      let message = token;
+      if (Buffer.isBuffer(token) && token[0] !== AP_REQ_TAG) {
+        const gss = decodeGssToken(token);
+        if (gss.tokenId !== TokenId.AP_REQ) fail('ERR_HTTPAUTH_GSS_MALFORMED');
+        mechOid = gss.mechOid;
+        message = gss.message;
+      }
+      apReq = decodeApReq(message);
+      return await this.#verify(apReq, mechOid, ctx);
+    } catch (error) {
+      const httpError =
+        error instanceof HttpAuthError
+          ? error
+          : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+      const code = KRB_ERROR_FOR[httpError.code];
+      if (code === undefined || apReq === undefined) return { ok: false, error: httpError };
+      const krbError = encodeKrbError({
+        stime: Math.floor(ctx.now / 1000) * 1000,
+        susec: (ctx.now % 1000) * 1000,
+        errorCode: code,
+        realm: apReq.ticket.realm,
+        sname: apReq.ticket.sname,
+      });
+      return {
+        ok: false,
+        error: httpError,
+        responseToken: encodeGssToken(TokenId.KRB_ERROR, krbError, mechOid),
+      };
+    }
+  }
+
+  #accepts(sname: PrincipalName, realm: string): boolean {
+    if (this.#allowed === undefined) return true;
+    return this.#allowed.some(
+      (p) =>
+        (p.realm === undefined || p.realm === realm) &&
+        sameComponents(p.components, sname.components),
+    );
+  }
+
+  #checkEnctype(enctype: number): void {
+    if (!this.#enctypes.has(enctype) || encryptionProfile(enctype) === undefined) {
+      fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
+    }
+  }
+
+  async #verify(
+    apReq: ApReq,
+    mechOid: string,
+    ctx: KerberosAcceptContext,
+  ): Promise<KerberosAcceptResult> {
+    const { ticket } = apReq;
+    // User-to-user tickets are encrypted in a TGT session key we do not hold.
+    if ((apReq.apOptions & ApOptions.USE_SESSION_KEY) !== 0) fail('ERR_HTTPAUTH_KRB_NO_KEY');
+
+    // 1. The service key: principal allowed and in the keytab, enctype allowed (RFC 4120 §3.2.3).
+    if (!this.#accepts(ticket.sname, ticket.realm)) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
+    const servicePrincipal = unparsePrincipal(ticket.sname, ticket.realm);
+    const keytab = this.keytab(ctx.now);
+    if (keytab.entriesFor(servicePrincipal).length === 0) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
+    this.#checkEnctype(ticket.encPart.etype);
+    const serviceKey = keytab.find(servicePrincipal, ticket.encPart.etype, ticket.encPart.kvno);
+    if (serviceKey === undefined) fail('ERR_HTTPAUTH_KRB_NO_KEY');
+
+    // 2. Ticket and authenticator, both authenticated encryptions (usages 2 and 11).
+    const ticketProfile = encryptionProfile(serviceKey.enctype);
+    if (ticketProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
+    const encTicket = decodeEncTicketPart(
+      ticketProfile.decrypt(serviceKey, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher),
+    );
+    this.#checkEnctype(encTicket.key.keytype);
+    const sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
+    if (apReq.authenticator.etype !== sessionKey.enctype) fail('ERR_HTTPAUTH_KRB_MODIFIED');
+    const sessionProfile = encryptionProfile(sessionKey.enctype);
+    if (sessionProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
+    const authenticator = decodeAuthenticator(
+      sessionProfile.decrypt(sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher),
+    );
+
+    // 3. The authenticator's client is the ticket's client.
+    if (
+      authenticator.crealm !== encTicket.crealm ||
+      !sameComponents(authenticator.cname.components, encTicket.cname.components)
+    ) {
+      fail('ERR_HTTPAUTH_KRB_BAD_MATCH');
+    }
+
+    // 4. Times: authenticator within the skew; ticket valid now, allowing for the skew.
+    const authenticatorTime = authenticator.ctime + Math.floor(authenticator.cusec / 1000);
+    if (Math.abs(ctx.now - authenticatorTime) > this.#skewMs) fail('ERR_HTTPAUTH_KRB_SKEW');
+    const start = encTicket.starttime ?? encTicket.authtime;
+    if (start - this.#skewMs > ctx.now || (encTicket.flags & TicketFlags.INVALID) !== 0) {
+      fail('ERR_HTTPAUTH_KRB_TICKET_NOT_YET_VALID');
+    }
+    if (encTicket.endtime + this.#skewMs < ctx.now) fail('ERR_HTTPAUTH_KRB_TICKET_EXPIRED');
+
+    // 5. The GSS checksum: flags, channel binding, delegation (RFC 4121 §4.1.1).
+    let checksum: GssChecksum | undefined;
+    if (authenticator.cksum !== undefined) {
+      if (authenticator.cksum.cksumtype !== GSS_CHECKSUM_TYPE) fail('ERR_HTTPAUTH_GSS_MALFORMED');
+      checksum = decodeGssChecksum(authenticator.cksum.checksum);
+    }
+    const gssFlags = checksum?.flags ?? 0;
+    const channelBound = this.#checkChannelBinding(checksum, authenticator, ctx.channelBinding);
+
+    // 6. PAC (MS-PAC): server signature with the service key.
+    const pac = this.#verifyPac(encTicket, serviceKey);
+
+    // 7. Delegation: the forwarded TGT.
+    let delegatedCredential: DelegatedCredential | undefined;
+    if ((gssFlags & GssFlags.DELEG) !== 0 && checksum?.delegation !== undefined) {
+      delegatedCredential = this.#decodeDelegation(
+        checksum.delegation,
+        sessionKey,
+        authenticator,
+        encTicket,
+      );
+    }
+
+    // 8. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3).
+    const client = unparsePrincipal(encTicket.cname, encTicket.crealm);
+    await recordAuthenticator(
+      ctx.store,
+      {
+        server: servicePrincipal,
+        client,
+        ctime: authenticator.ctime,
+        cusec: authenticator.cusec,
+        cipher: apReq.authenticator.cipher,
+      },
+      2 * this.#skewMs,
+    );
+
+    // 9. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
+    let responseToken: Buffer | undefined;
+    let contextKey: KerberosKey = sessionKey;
+    let acceptorSubkey = false;
+    if (authenticator.subkey !== undefined) {
+      this.#checkEnctype(authenticator.subkey.keytype);
+      contextKey = makeKey(authenticator.subkey.keytype, authenticator.subkey.keyvalue);
+    }
+    const mutual =
+      (gssFlags & GssFlags.MUTUAL) !== 0 || (apReq.apOptions & ApOptions.MUTUAL_REQUIRED) !== 0;
+    if (mutual) {
+      let subkey: KerberosKey | undefined;
+      // RFC 4121 §2: an acceptor subkey for the newer enctypes (RC4 keeps the RFC 1964 tokens).
+      if (contextKey.enctype !== EncType.RC4_HMAC) {
+        const profile = encryptionProfile(contextKey.enctype);
+        if (profile !== undefined)
+          subkey = makeKey(contextKey.enctype, randomBytes(profile.keyBytes));
+      }
+      const encPart = encodeEncApRepPart({
+        ctime: authenticator.ctime,
+        cusec: authenticator.cusec,
+        subkey:
+          subkey === undefined ? undefined : { keytype: subkey.enctype, keyvalue: subkey.bytes },
+        // MIT keeps sequence numbers below 2^30 so peers that treat them as signed agree.
+        seqNumber: randomInt(0, 0x40000000),
+      });
+      const apRep = encodeApRep({
+        encPart: {
+          etype: sessionKey.enctype,
+          kvno: undefined,
+          cipher: sessionProfile.encrypt(sessionKey, KeyUsage.AP_REP_ENCPART, encPart),
+        },
+      });
+      responseToken = encodeGssToken(
+        TokenId.AP_REP,
+        apRep,
+        mechOid === KRB5_OID ? KRB5_OID : mechOid,
+      );
+      if (subkey !== undefined) {
+        contextKey = subkey;
+        acceptorSubkey = true;
+      }
+    }
+
+    const principal = this.#principal(encTicket, client, pac, {
+      delegated: delegatedCredential !== undefined,
+      channelBound,
+    });
+    return {
+      ok: true,
+      principal,
+      mechOid,
+      responseToken,
+      sessionKey: contextKey,
+      acceptorSubkey,
+      gssFlags,
+      servicePrincipal,
+      ...(delegatedCredential === undefined ? {} : { delegatedCredential }),
+    };
+  }
+
+  /**
+   * Channel bindings, as IIS's Extended Protection: `none` ignores them; `allow` checks a binding
+   * the client sent, and refuses a missing one only when the client said it supports them
+   * (MS-KILE KERB_AP_OPTIONS_CBT); `require` refuses a missing one. Returns true when bound.
+   */
+  #checkChannelBinding(
+    checksum: GssChecksum | undefined,
+    authenticator: Authenticator,
+    serverBinding: Buffer | undefined,
+  ): boolean {
+    if (this.#bindingMode === 'none') return false;
+    const sent = checksum !== undefined && !isZeroBinding(checksum.bindings);
+    if (!sent) {
+      if (this.#bindingMode === 'require') fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
+      const cbtSupported =
+        (apOptionsFromAuthorizationData(authenticator.authorizationData) & KERB_AP_OPTIONS_CBT) !==
+        0;
+      if (cbtSupported && serverBinding !== undefined) fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
+      return false;
+    }
+    if (serverBinding === undefined) {
+      // A binding over a connection we cannot bind (plain HTTP): nothing to compare it with.
+      if (this.#bindingMode === 'require') fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
+      return false;
+    }
+    const expected = channelBindingHash(serverBinding);
+    if (!timingSafeEqual(expected, checksum.bindings))
+      fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
+    return true;
+  }
+
+  /**
+   * The PAC, when the ticket carries one inside AD-IF-RELEVANT (MS-PAC §2.3; MS-KILE §3.4.5.3):
+   * its server signature must verify with the service key. A PAC anywhere else, or two PACs, is
+   * refused. Ticket without a PAC (MIT without the PAC plugin): no PAC facts.
+   */
+  #verifyPac(encTicket: EncTicketPart, serviceKey: KerberosKey): PacFacts | undefined {
+    if (encTicket.authorizationData.length === 0) return undefined;
+    let pacBytes: Buffer | undefined;
+    for (const { entry, ifRelevant } of flattenAuthorizationData(encTicket.authorizationData)) {
+      if (entry.adType !== AdType.WIN2K_PAC) continue;
+      if (!ifRelevant || pacBytes !== undefined) fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
+      pacBytes = entry.adData;
+    }
+    if (pacBytes === undefined) return undefined;
+    const pac = decodePac(pacBytes);
+    verifyPacServerSignature(pac, serviceKey);
+    const clientInfo = pacBuffer(pac, PacBufferType.CLIENT_INFO);
+    if (clientInfo !== undefined) {
+      // MS-PAC §2.7: ClientId is the ticket's authtime; a mismatch means a PAC spliced from
+      // another ticket.
+      const info = decodeClientInfo(clientInfo);
+      if (Math.floor(info.clientId / 1000) !== Math.floor(encTicket.authtime / 1000)) {
+        fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
+      }
+    }
+    const logon = pacBuffer(pac, PacBufferType.LOGON_INFO);
+    const upn = pacBuffer(pac, PacBufferType.UPN_DNS_INFO);
+    return {
+      logonInfo: logon === undefined ? undefined : decodeLogonInfo(logon),
+      upnDnsInfo: upn === undefined ? undefined : decodeUpnDnsInfo(upn),
+    };
+  }
+
+  /**
+   * The KRB-CRED of RFC 4121 §4.1.1 (DlgOpt 1): EncKrbCredPart encrypted in the ticket session key
+   * with usage 14 (MIT and Windows), or carried unencrypted with etype 0 (RFC 6448, which MIT
+   * accepts and some initiators send).
+   */
+  #decodeDelegation(
+    der: Buffer,
+    sessionKey: KerberosKey,
+    authenticator: Authenticator,
+    encTicket: EncTicketPart,
+  ): DelegatedCredential {
+    try {
+      const cred = decodeKrbCred(der);
+      let plain: Buffer;
+      if (cred.encPart.etype === 0) {
+        plain = cred.encPart.cipher;
+      } else {
+        const keys: KerberosKey[] = [sessionKey];
+        if (authenticator.subkey !== undefined) {
+          keys.push(makeKey(authenticator.subkey.keytype, authenticator.subkey.keyvalue));
+        }
+        const key = keys.find((k) => k.enctype === cred.encPart.etype);
+        const profile = key === undefined ? undefined : encryptionProfile(key.enctype);
+        if (key === undefined || profile === undefined) fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
+        plain = profile.decrypt(key, KeyUsage.KRB_CRED_ENCPART, cred.encPart.cipher);
+      }
+      const part = decodeEncKrbCredPart(plain);
+      if (part.ticketInfo.length !== cred.tickets.length || cred.tickets.length === 0) {
+        fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
+      }
+      const clientName: KerberosPrincipalName = {
+        realm: encTicket.crealm,
+        nameType: encTicket.cname.nameType,
+        components: encTicket.cname.components,
+      };
+      const tickets = cred.tickets.map((forwarded, i) => {
+        const info = part.ticketInfo[i] as KrbCredInfo;
+        return {
+          ticket: Buffer.from(forwarded.der),
+          key: makeKey(info.key.keytype, info.key.keyvalue),
+          client: {
+            realm: info.prealm ?? clientName.realm,
+            nameType: info.pname?.nameType ?? clientName.nameType,
+            components: info.pname?.components ?? clientName.components,
+          },
+          server: {
+            realm: info.srealm ?? forwarded.realm,
+            nameType: info.sname?.nameType ?? forwarded.sname.nameType,
+            components: info.sname?.components ?? forwarded.sname.components,
+          },
+          flags: info.flags ?? 0,
+          authtime: info.authtime,
+          starttime: info.starttime,
+          endtime: info.endtime,
+          renewTill: info.renewTill,
+        };
+      });
+      return {
+        client: unparsePrincipal(encTicket.cname, encTicket.crealm),
+        clientName,
+        tickets,
+      };
+    } catch (error) {
+      if (error instanceof HttpAuthError) fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
+      throw error;
+    }
+  }
+
+  #principal(
+    encTicket: EncTicketPart,
+    name: string,
+    pac: PacFacts | undefined,
+    proven: { delegated: boolean; channelBound: boolean },
+  ): Principal {
+    const user = encTicket.cname.components.join('/');
+    const logon = pac?.logonInfo;
+    const upn = pac?.upnDnsInfo;
+    let logonInfo: LogonInfo | undefined;
+    if (logon !== undefined) {
+      logonInfo = {
+        logonDomainName: logon.logonDomainName,
+        logonServer: logon.logonServer,
+        fullName: logon.fullName,
+        ...(logon.primaryGroupSid === undefined ? {} : { primaryGroupSid: logon.primaryGroupSid }),
+        userFlags: logon.userFlags,
+      };
+    }
+    const userSid = logon?.userSid ?? upn?.sid;
+    return {
+      name,
+      user,
+      realm: encTicket.crealm,
+      mechanism: 'Kerberos',
+      expiresAt: new Date(encTicket.endtime),
+      delegated: proven.delegated,
+      channelBound: proven.channelBound,
+      ...(userSid === undefined ? {} : { userSid }),
+      ...(logon === undefined ? {} : { groupSids: logon.groupSids }),
+      ...(upn === undefined || upn.upn === '' ? {} : { upn: upn.upn }),
+      ...(upn === undefined || upn.dnsDomainName === '' ? {} : { dnsDomain: upn.dnsDomainName }),
+      ...(logonInfo === undefined ? {} : { logonInfo }),
+    };
+  }
+}
