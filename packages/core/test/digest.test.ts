@@ -853,3 +853,35 @@ describe('Digest robustness', () => {
     assert.equal(ok.type, 'authenticated');
   });
 });
+
+describe('Digest interoperability quirks', () => {
+  it('refuses a SHA-512-256 response computed with SHA-256 (what curl 7.88 sends)', async () => {
+    const h = harness({ algorithms: ['SHA-512-256', 'SHA-256'] });
+    const challenge = pick(await h.send('/'), 'SHA-512-256');
+    const mislabeled = encodeCredentials({
+      username: 'Mufasa',
+      realm: REALM,
+      uri: '/x',
+      algorithm: 'SHA-512-256',
+      nonce: challenge.nonce,
+      nc: '00000001',
+      cnonce: 'abc',
+      qop: 'auth',
+      opaque: challenge.opaque,
+      response: clientResponse({
+        hash: 'SHA-256',
+        username: 'Mufasa',
+        realm: REALM,
+        password: 'Circle of Life',
+        method: 'GET',
+        uri: '/x',
+        nonce: challenge.nonce,
+        qop: 'auth',
+        nc: '00000001',
+        cnonce: 'abc',
+      }),
+    });
+    assertRejected(await h.send('/x', mislabeled), 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    assertAuthenticated(await h.send('/x', answer(challenge, { uri: '/x', nc: '00000002' })));
+  });
+});
