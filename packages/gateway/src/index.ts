@@ -1,1 +1,16 @@
-export {};
+/**
+ * @httpauth/gateway: a reverse proxy that authenticates with httpauth and forwards the identity
+ * in headers. Explicit named exports only.
+ */
+export { createGateway } from './gateway.js';
+export type { Gateway, GatewayOptions } from './gateway.js';
+export { GatewayConfigError, loadConfig, validateConfig, ENVIRONMENT } from './config.js';
+export type { ConfigOverrides, GatewayConfig, RuleConfig } from './config.js';
+export {
+  encodeHeaderValue,
+  identityValues,
+  signIdentity,
+  verifyIdentitySignature,
+} from './identity.js';
+export type { IdentityHeaderNames, IdentityValues, VerifyOptions } from './identity.js';
+export { main, HELP } from './cli.js';

@@ -1,0 +1,134 @@
+/**
+ * httpauth-gateway: the command line. Options come from a configuration file, the environment
+ * and flags (flags win). `--check` validates everything (files included) and exits.
+ */
+import { parseArgs } from 'node:util';
+import { ENVIRONMENT, GatewayConfigError, loadConfig } from './config.js';
+import type { ConfigOverrides } from './config.js';
+import { createGateway } from './gateway.js';
+
+export const HELP = `Usage: httpauth-gateway [options]
+
+Puts Negotiate (Kerberos, NTLM fallback), NTLM, Digest and Basic authentication in front of any
+HTTP application, and forwards authenticated requests with the identity in headers.
+
+Options:
+  -c, --config FILE     Configuration file, JSON or YAML (see below)
+  -l, --listen H:P      Address to listen on (default 127.0.0.1:8080)
+  -u, --upstream URL    The application to protect, e.g. http://127.0.0.1:3000
+  -r, --realm NAME      Realm for Digest and Basic (default httpauth-gateway)
+      --log-level L     debug | info | warn | error | silent (default info)
+      --check           Validate the configuration and its files, print a summary, exit
+  -h, --help            Show this help
+
+Environment (overridden by flags):
+${Object.entries(ENVIRONMENT)
+  .map(([name, what]) => `  ${name.padEnd(28)}${what}`)
+  .join('\n')}
+
+Configuration file (every key optional except upstream and one mechanism):
+  listen: { host: 127.0.0.1, port: 8080, tls: { cert: FILE, key: FILE } }
+  upstream: { url: http://127.0.0.1:3000, maxSockets: 256, timeoutSec: 60 }
+  auth:
+    realm: NAME
+    mechanisms: [negotiate, ntlm, digest, basic]   # challenge order; default: those configured
+    channelBinding: allow                          # none | allow | require (TLS channel bindings)
+    negotiate: { keytab: FILE, principals: [HTTP/host@REALM], kerberosOnly: false, allowRc4: false, clockSkewSec: 300 }
+    ntlm: { smbpasswd: FILE, domain: NETBIOS, dnsDomain: DNS, computerName: NAME }
+    digest: { file: FILE | htdigest: FILE, algorithms: [SHA-256, MD5], nonceLifetimeSec: 300, nonceKeyFile: FILE }
+    basic: { htpasswd: FILE, allowInsecure: false }
+  identity:
+    userHeader: X-Remote-User        # every incoming copy is removed before the gateway sets it
+    groupsHeader: X-Remote-Groups
+    mechanismHeader: X-Auth-Mechanism
+    userFormat: name                 # name (alice@EXAMPLE.TEST, DOMAIN\\alice) | user (alice)
+    signature: { header: X-HttpAuth-Signature, secretFile: FILE }   # HMAC-SHA256, see README
+    forwardAuthorization: false
+  sessions: { keys: [{ id: k1, secretFile: FILE }], cookieName: httpauth_session, maxAgeSec: 3600 }
+  rules:
+    - { prefix: /public, public: true }
+    - { prefix: /admin, groups: [admins, S-1-5-21-...-512], users: [alice@EXAMPLE.TEST] }
+  authRequest: { path: /_httpauth/auth }   # nginx auth_request endpoint
+  healthPath: /_httpauth/health
+  metricsPath: /_httpauth/metrics
+  log: { level: info }
+  shutdownGraceSec: 10
+  maxHeaderBytes: 65536
+`;
+
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        config: { type: 'string', short: 'c' },
+        listen: { type: 'string', short: 'l' },
+        upstream: { type: 'string', short: 'u' },
+        realm: { type: 'string', short: 'r' },
+        'log-level': { type: 'string' },
+        check: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`httpauth-gateway: ${(error as Error).message}\nTry --help.\n`);
+    return 2;
+  }
+  if (values['help'] === true) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const overrides: ConfigOverrides = {
+    ...(typeof values['listen'] === 'string' ? { listen: values['listen'] } : {}),
+    ...(typeof values['upstream'] === 'string' ? { upstream: values['upstream'] } : {}),
+    ...(typeof values['realm'] === 'string' ? { realm: values['realm'] } : {}),
+    ...(typeof values['log-level'] === 'string' ? { logLevel: values['log-level'] } : {}),
+  };
+  let gateway: ReturnType<typeof createGateway>;
+  try {
+    const config = loadConfig(
+      typeof values['config'] === 'string' ? values['config'] : undefined,
+      overrides,
+      env,
+    );
+    gateway = createGateway(config);
+    if (values['check'] === true) {
+      process.stdout.write(
+        `configuration OK: listen ${config.listen.tls === undefined ? 'http' : 'https'}://${config.listen.host}:${config.listen.port}, ` +
+          `upstream ${config.upstream.url}, mechanisms ${config.auth.mechanisms.join(', ')}\n`,
+      );
+      await gateway.authenticator.close();
+      return 0;
+    }
+  } catch (error) {
+    if (error instanceof GatewayConfigError) {
+      process.stderr.write(`httpauth-gateway: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  try {
+    await gateway.listen();
+  } catch (error) {
+    process.stderr.write(
+      `httpauth-gateway: cannot listen: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`,
+    );
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void gateway.close().then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  return 0;
+}
