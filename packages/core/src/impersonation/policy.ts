@@ -23,6 +23,7 @@ import { groupMatches, principalMatches } from '../authorization.js';
 import { CcacheDirectory } from './ccache-store.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
 import { levelAtLeast, minLevel, refusingActions } from './context.js';
+import { formatPrincipalName } from '../kerberos/ccache.js';
 import { delegatedCcache } from './delegated.js';
 import type { PrincipalMappingOptions } from './mapping.js';
 import { createPrincipalMapper } from './mapping.js';
@@ -233,7 +234,14 @@ export function createImpersonation(
       };
     }
     const identity = decision.identity;
-    const ccache = delegatedCcache(context?.delegatedCredential);
+    const offered = delegatedCcache(context?.delegatedCredential);
+    // The forwarded TGT must be the authenticated client's own (the acceptor checks it too).
+    const ccache =
+      offered !== undefined &&
+      principal.mechanism === 'Kerberos' &&
+      formatPrincipalName(offered.defaultPrincipal) === principal.name
+        ? offered
+        : undefined;
     const granted: ImpersonationLevel = ccache === undefined ? 'impersonate' : 'delegate';
     let level = minLevel(granted, decision.level);
     let reason: ImpersonationReason | undefined =
