@@ -1,0 +1,205 @@
+/**
+ * Test harness: real NTLM clients driven against a loopback server. Debian's curl, Python's
+ * requests_ntlm and impacket (Debian packages, run with /usr/bin/python3), and headless Chromium.
+ * Python's NTLM code needs MD4, which OpenSSL 3 keeps in its legacy provider: the Python child
+ * gets OPENSSL_CONF pointing at a config that activates the default and legacy providers.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ClientResult {
+  readonly status: number;
+  readonly body: string;
+}
+
+function run(
+  file: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      {
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs ?? 60_000,
+        maxBuffer: 4 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        if (error) reject(Object.assign(error, { stdout, stderr }));
+        else resolve({ stdout, stderr });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
+/** A scratch directory for one test file; `cleanup()` removes it. */
+export async function scratchDir(
+  prefix: string,
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A self-signed certificate for 127.0.0.1 (RSA-2048, SHA-256), generated with openssl. */
+export async function selfSignedCertificate(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
+  const keyPath = join(dir, 'key.pem');
+  const certPath = join(dir, 'cert.pem');
+  await run('/usr/bin/openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-keyout',
+    keyPath,
+    '-out',
+    certPath,
+  ]);
+  const { readFile } = await import('node:fs/promises');
+  return { key: await readFile(keyPath), cert: await readFile(certPath) };
+}
+
+/** curl --ntlm; `data` makes it a POST. The status code is appended after a marker line. */
+export async function curlNtlm(
+  url: string,
+  user: string,
+  password: string,
+  options: { data?: string; insecure?: boolean } = {},
+): Promise<ClientResult> {
+  const args = ['-sS', '--ntlm', '-u', `${user}:${password}`, '-w', '\n%{http_code}'];
+  if (options.data !== undefined)
+    args.push('--data-binary', options.data, '-H', 'content-type: text/plain');
+  if (options.insecure === true) args.push('-k');
+  args.push(url);
+  const { stdout } = await run('/usr/bin/curl', args);
+  const cut = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+}
+
+const OPENSSL_LEGACY_CONF = `openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+legacy = legacy_sect
+[default_sect]
+activate = 1
+[legacy_sect]
+activate = 1
+`;
+
+async function python(dir: string, script: string, args: readonly string[]): Promise<ClientResult> {
+  const conf = join(dir, 'openssl-legacy.cnf');
+  await writeFile(conf, OPENSSL_LEGACY_CONF);
+  const path = join(dir, `client-${Math.random().toString(36).slice(2)}.py`);
+  await writeFile(path, script);
+  const { stdout } = await run('/usr/bin/python3', [path, ...args], {
+    env: { ...process.env, OPENSSL_CONF: conf, PYTHONDONTWRITEBYTECODE: '1' },
+  });
+  const cut = stdout.indexOf('\n');
+  return { status: Number(stdout.slice(0, cut)), body: stdout.slice(cut + 1).trim() };
+}
+
+const REQUESTS_NTLM = `
+import sys, requests
+from requests_ntlm import HttpNtlmAuth
+url, user, password = sys.argv[1:4]
+session = requests.Session()
+r = session.get(url, auth=HttpNtlmAuth(user, password), verify=False)
+print(r.status_code)
+print(r.text)
+`;
+
+/** python3-requests-ntlm (ntlm-auth underneath); sends channel bindings over HTTPS. */
+export function requestsNtlm(
+  dir: string,
+  url: string,
+  user: string,
+  password: string,
+): Promise<ClientResult> {
+  return python(dir, REQUESTS_NTLM, [url, user, password]);
+}
+
+const IMPACKET = `
+import sys, base64, http.client
+from urllib.parse import urlsplit
+from impacket import ntlm
+url, user, password, domain = sys.argv[1:5]
+parts = urlsplit(url)
+conn = http.client.HTTPConnection(parts.hostname, parts.port)
+type1 = ntlm.getNTLMSSPType1('', '')
+conn.request('GET', parts.path, headers={'Authorization': 'NTLM ' + base64.b64encode(type1.getData()).decode()})
+r = conn.getresponse(); r.read()
+challenge = base64.b64decode(r.getheader('WWW-Authenticate').split(' ', 1)[1])
+type3, _ = ntlm.getNTLMSSPType3(type1, challenge, user, password, domain)
+conn.request('GET', parts.path, headers={'Authorization': 'NTLM ' + base64.b64encode(type3.getData()).decode()})
+r = conn.getresponse()
+print(r.status)
+print(r.read().decode())
+`;
+
+/** impacket's NTLM client (impacket.ntlm) over one keep-alive http.client connection. */
+export function impacketNtlm(
+  dir: string,
+  url: string,
+  user: string,
+  password: string,
+  domain: string,
+): Promise<ClientResult> {
+  return python(dir, IMPACKET, [url, user, password, domain]);
+}
+
+/**
+ * Headless Chromium with the credentials in the URL (`http://DOMAIN%5Cuser:pass@host/`); returns
+ * the text of the page it rendered (a JSON response shows up inside a <pre>).
+ */
+export async function chromiumDump(
+  dir: string,
+  url: string,
+  options: { insecure?: boolean } = {},
+): Promise<string> {
+  const profile = await mkdtemp(join(dir, 'chromium-'));
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+    `--user-data-dir=${profile}`,
+  ];
+  if (options.insecure === true) args.push('--ignore-certificate-errors');
+  args.push('--dump-dom', url);
+  try {
+    const { stdout } = await run('/usr/bin/chromium', args, { timeoutMs: 90_000 });
+    return stdout;
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** The JSON object inside a page Chromium rendered from a JSON response. */
+export function jsonFromDom(dom: string): unknown {
+  const match = /<pre[^>]*>([\s\S]*?)<\/pre>/.exec(dom);
+  const text = (match?.[1] ?? dom)
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  return JSON.parse(text) as unknown;
+}
