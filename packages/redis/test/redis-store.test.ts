@@ -4,6 +4,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HttpAuthError } from '@httpauth/core';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../../../test/harness/redis.js';
 import { startRedis } from '../../../test/harness/redis.js';
@@ -130,5 +131,35 @@ describe('RedisStore on Redis', () => {
     );
     assert.throws(() => new RedisStore({ commandTimeoutMs: 0 }), HttpAuthError);
     assert.throws(() => new RedisStore({ cluster: [] }), HttpAuthError);
+  });
+
+  it('on random keys, values, TTLs and counters it only ever throws HttpAuthError', async () => {
+    const anyNumber = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -1, 2 ** 53, 1e300));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ maxLength: 300 }),
+        fc.string({ maxLength: 300 }),
+        anyNumber,
+        anyNumber,
+        async (key, value, ttl, count) => {
+          for (const operation of [
+            () => store.add(key, value, ttl),
+            () => store.get(key),
+            () => store.compareAndSet(key, value, value, ttl),
+            () => store.compareAndSet(key, undefined, value, ttl),
+            () => store.advance(key, count, ttl),
+            () => store.delete(key),
+          ]) {
+            try {
+              await operation();
+            } catch (error) {
+              assert.ok(error instanceof HttpAuthError, String(error));
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+    assert.equal(store.available, true);
   });
 });
