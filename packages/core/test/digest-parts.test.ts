@@ -1,0 +1,158 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  decodeAuthenticationInfo,
+  encodeAuthenticationInfo,
+} from '../src/digest/authentication-info.js';
+import { decodeChallenge, encodeChallenge } from '../src/digest/challenge.js';
+import { decodeExtValue, decodeHeaderText, encodeExtValue } from '../src/digest/ext-value.js';
+import { NONCE_LENGTH, NonceMinter } from '../src/digest/nonce.js';
+import { digestsEqual, uriMatchesTarget } from '../src/digest/verify.js';
+import { HttpAuthError } from '../src/errors.js';
+
+const T0 = 1_800_000_000_000;
+
+describe('Digest nonces', () => {
+  const key = randomBytes(32);
+  const minter = new NonceMinter(key, 'realm', 60_000);
+
+  it('are valid for their lifetime, then stale, and never valid from the future', () => {
+    const nonce = minter.mint(T0);
+    assert.equal(nonce.length, NONCE_LENGTH);
+    assert.deepEqual(minter.check(nonce, T0), {
+      status: 'valid',
+      issuedAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    assert.equal(minter.check(nonce, T0 + 59_999).status, 'valid');
+    assert.equal(minter.check(nonce, T0 + 60_000).status, 'stale');
+    assert.equal(minter.check(nonce, T0 + 10 * 60_000).status, 'stale');
+    // Minted by a node whose clock runs ahead: tolerated up to 60 s, refused beyond.
+    assert.equal(minter.check(minter.mint(T0 + 30_000), T0).status, 'valid');
+    assert.equal(minter.check(minter.mint(T0 + 61_000), T0).status, 'invalid');
+  });
+
+  it('are bound to the key and the realm, and unique', () => {
+    const nonce = minter.mint(T0);
+    assert.equal(
+      new NonceMinter(randomBytes(32), 'realm', 60_000).check(nonce, T0).status,
+      'invalid',
+    );
+    assert.equal(new NonceMinter(key, 'other realm', 60_000).check(nonce, T0).status, 'invalid');
+    assert.equal(new NonceMinter(key, 'realm', 120_000).check(nonce, T0).status, 'valid');
+    const seen = new Set(Array.from({ length: 200 }, () => minter.mint(T0)));
+    assert.equal(seen.size, 200);
+  });
+
+  it('every single-character change is invalid', () => {
+    const nonce = minter.mint(T0);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (let i = 0; i < nonce.length; i++) {
+      for (const c of alphabet) {
+        if (c === nonce[i]) continue;
+        const changed = nonce.slice(0, i) + c + nonce.slice(i + 1);
+        assert.equal(minter.check(changed, T0).status, 'invalid', `position ${i} -> ${c}`);
+      }
+    }
+  });
+
+  it('random strings never verify', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.stringMatching(/^[A-Za-z0-9_-]{54}$/),
+          fc
+            .uint8Array({ minLength: 40, maxLength: 40 })
+            .map((b) => Buffer.from(b).toString('base64url')),
+        ),
+        (value) => assert.equal(minter.check(value, T0).status, 'invalid'),
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('Digest uri matching (RFC 7616 §3.4.6)', () => {
+  it('matches equal targets and absolute/origin forms of the same path and query', () => {
+    assert.ok(uriMatchesTarget('/a/b?c=d', '/a/b?c=d'));
+    assert.ok(uriMatchesTarget('http://h.example/a/b?c=d', '/a/b?c=d'));
+    assert.ok(uriMatchesTarget('/a/b?c=d', 'https://h.example:8443/a/b?c=d'));
+    assert.ok(uriMatchesTarget('http://h.example', '/'));
+    assert.ok(uriMatchesTarget('http://h.example?x', '/?x'));
+    assert.ok(uriMatchesTarget('*', '*'));
+  });
+
+  it('refuses different paths, queries, encodings and dot-segments', () => {
+    assert.ok(!uriMatchesTarget('/a/b', '/a/b?c=d'));
+    assert.ok(!uriMatchesTarget('/a/b?c=d', '/a/b'));
+    assert.ok(!uriMatchesTarget('/a/%62', '/a/b'));
+    assert.ok(!uriMatchesTarget('/a/./b', '/a/b'));
+    assert.ok(!uriMatchesTarget('/A/b', '/a/b'));
+    assert.ok(!uriMatchesTarget('http://h.example/a', '/b'));
+    assert.ok(!uriMatchesTarget('', '/'));
+  });
+});
+
+describe('Digest comparisons and text', () => {
+  it('digestsEqual compares exactly, whatever the lengths', () => {
+    assert.ok(digestsEqual('abcd', 'abcd'));
+    assert.ok(!digestsEqual('abcd', 'abce'));
+    assert.ok(!digestsEqual('abcd', 'abc'));
+    assert.ok(!digestsEqual('', 'a'));
+  });
+
+  it('ext-values: UTF-8 and ISO-8859-1, strict syntax', () => {
+    assert.equal(decodeExtValue("utf-8'en'%E2%82%AC%20rates"), '€ rates');
+    assert.equal(decodeExtValue("ISO-8859-1''%A3%20rates"), '£ rates');
+    for (const bad of [
+      "UTF-8'%E2%82",
+      "UTF-8''%E2%82",
+      "UTF-8''a b",
+      "koi8-r''abc",
+      "UTF-8''%zz",
+      'plain',
+    ]) {
+      assert.throws(() => decodeExtValue(bad), HttpAuthError, bad);
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 30 }), (text) => {
+        assert.equal(decodeExtValue(encodeExtValue(text)), text);
+      }),
+    );
+  });
+
+  it('header text: UTF-8 octets decode, other octets stay ISO-8859-1', () => {
+    assert.equal(decodeHeaderText(Buffer.from('Jäsøn', 'utf8').toString('latin1')), 'Jäsøn');
+    assert.equal(decodeHeaderText('J\u00e4s\u00f8n'), 'Jäsøn'); // latin1 octets, not valid UTF-8
+    assert.equal(decodeHeaderText('ascii'), 'ascii');
+  });
+});
+
+describe('Digest wire round trips', () => {
+  it('challenge: encode then decode gives the same values', () => {
+    const challenge = {
+      realm: 'api@example.org',
+      nonce: 'n0nce',
+      algorithm: 'SHA-256-sess',
+      qop: ['auth', 'auth-int'] as const,
+      opaque: 'op"aque\\',
+      domain: ['/a', 'https://b.example/c'],
+      stale: true,
+      charsetUtf8: true,
+      userhash: true,
+    };
+    assert.deepEqual(decodeChallenge(encodeChallenge({ ...challenge, qop: [...challenge.qop] })), {
+      ...challenge,
+      qop: [...challenge.qop],
+    });
+  });
+
+  it('Authentication-Info: encode then decode gives the same values', () => {
+    const info = { rspauth: 'abc', qop: 'auth', cnonce: 'c"n', nc: '00000001', nextnonce: 'next' };
+    assert.deepEqual(decodeAuthenticationInfo(encodeAuthenticationInfo(info)), info);
+    assert.throws(() => decodeAuthenticationInfo('qop=auth'), HttpAuthError);
+  });
+});
