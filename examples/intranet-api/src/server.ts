@@ -1,1 +1,94 @@
-console.log('todo');
+/**
+ * The httpauth demo: an Express intranet API. GET / says what to try; GET /whoami answers who
+ * you proved to be. Configuration comes from the environment (see config.ts and README.md).
+ */
+import type { AuthInfo } from '@httpauth/core';
+import { createAuthenticator } from '@httpauth/core';
+import { httpAuth } from '@httpauth/express';
+import express from 'express';
+import { ConfigError, configFromEnv, type DemoConfig } from './config.js';
+
+/** The JSON /whoami answers: the principal's fields plus the impersonation summary. */
+export function whoamiBody(auth: AuthInfo): Record<string, unknown> {
+  const { principal } = auth;
+  return {
+    name: principal.name,
+    user: principal.user,
+    realm: principal.realm ?? null,
+    mechanism: principal.mechanism,
+    ...(principal.groups === undefined ? {} : { groups: principal.groups }),
+    ...(principal.groupSids === undefined ? {} : { groupSids: principal.groupSids }),
+    ...(principal.userSid === undefined ? {} : { userSid: principal.userSid }),
+    ...(principal.upn === undefined ? {} : { upn: principal.upn }),
+    ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt.toISOString() }),
+    ...(principal.delegated === undefined ? {} : { delegated: principal.delegated }),
+    ...(principal.channelBound === undefined ? {} : { channelBound: principal.channelBound }),
+    impersonation: auth.impersonation.toJSON(),
+  };
+}
+
+function homePage(config: DemoConfig, base: string): string {
+  return [
+    'httpauth demo: an intranet API behind Windows-style HTTP authentication.',
+    '',
+    `Realm: ${config.realm}`,
+    'Offered:',
+    ...config.offers.map((offer) => `  - ${offer}`),
+    '',
+    'Try:',
+    ...config.examples.map((example) => `  ${example.replaceAll('{base}', base)}`),
+    '',
+    'GET /whoami answers with who you are, as JSON.',
+    '',
+  ].join('\n');
+}
+
+function main(): void {
+  let config: DemoConfig;
+  try {
+    config = configFromEnv(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`httpauth demo: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const authenticator = createAuthenticator({ packages: config.packages });
+  const app = express();
+  app.disable('x-powered-by');
+  let base = '';
+
+  app.get('/', (_req, res) => {
+    res.type('text/plain').send(homePage(config, base));
+  });
+  app.get('/whoami', httpAuth(authenticator), (req, res) => {
+    // httpAuth() only calls this handler for authenticated requests.
+    res.json(whoamiBody(req.auth as AuthInfo));
+  });
+
+  const server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    base = `http://${config.host}:${port}`;
+    console.log(`httpauth demo listening on ${base}`);
+    for (const offer of config.offers) console.log(`  offering ${offer}`);
+    for (const example of config.examples)
+      console.log(`  try: ${example.replaceAll('{base}', base)}`);
+  });
+  server.on('error', (error) => {
+    console.error(`httpauth demo: ${error.message}`);
+    process.exit(1);
+  });
+
+  const shutdown = (): void => {
+    server.close(() => {
+      void authenticator.close().then(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+main();

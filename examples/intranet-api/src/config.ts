@@ -1,0 +1,122 @@
+/**
+ * The demo's configuration, a pure function of the environment (documented in README.md; the
+ * variable names are a public interface: keep them stable).
+ *
+ * Each security package the demo can offer is one `PackageSetup`: it reads its own variables and
+ * returns the package, or undefined when the environment does not enable it. Adding a package is
+ * a few lines: write its setup and put it in SETUPS at the place of its challenge.
+ */
+import { fileURLToPath } from 'node:url';
+import { digest, digestFile, htdigestFile, type SecurityPackage } from '@httpauth/core';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_REALM = 'httpauth-demo';
+/** The committed demo users (alice/alicepw, bob/bobpw) for DEFAULT_REALM. */
+export const DEMO_USERS_FILE = fileURLToPath(new URL('../demo-users.digest', import.meta.url));
+
+export interface DemoConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly realm: string;
+  /** The security packages in challenge order. */
+  readonly packages: readonly SecurityPackage[];
+  /** One line per offered package, for the start-up log and GET /. */
+  readonly offers: readonly string[];
+  /** Commands that work against this configuration, for GET / (`{base}` is the server URL). */
+  readonly examples: readonly string[];
+}
+
+interface SetupContext {
+  readonly realm: string;
+}
+
+interface PackageOffer {
+  readonly pkg: SecurityPackage;
+  readonly offer: string;
+  readonly examples: readonly string[];
+}
+
+type PackageSetup = (env: Env, context: SetupContext) => PackageOffer | undefined;
+
+/** A configuration error, said plainly at start-up. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function nonEmpty(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/**
+ * Digest (RFC 7616). HTTPAUTH_DIGEST_FILE: an Apache htdigest file, which holds MD5 H(A1)s only,
+ * so MD5 is all the demo can offer with it. Without it: the committed demo users, whose file
+ * holds SHA-256 and MD5 H(A1)s, offered SHA-256 first.
+ */
+const digestSetup: PackageSetup = (env, { realm }) => {
+  const file = nonEmpty(env, 'HTTPAUTH_DIGEST_FILE');
+  if (file !== undefined) {
+    return {
+      pkg: digest({ realm, credentials: htdigestFile(file), algorithms: ['MD5'] }),
+      offer: `Digest (MD5) for the users of ${file}`,
+      examples: ['curl --digest -u USER:PASSWORD {base}/whoami'],
+    };
+  }
+  if (realm !== DEFAULT_REALM) {
+    throw new ConfigError(
+      `The demo users belong to realm "${DEFAULT_REALM}"; with HTTPAUTH_REALM="${realm}" set ` +
+        'HTTPAUTH_DIGEST_FILE to an htdigest file for that realm.',
+    );
+  }
+  return {
+    pkg: digest({
+      realm,
+      credentials: digestFile(DEMO_USERS_FILE),
+      algorithms: ['SHA-256', 'MD5'],
+    }),
+    offer: 'Digest (SHA-256, MD5) for the demo users alice/alicepw and bob/bobpw',
+    examples: [
+      'curl --digest -u alice:alicepw {base}/whoami',
+      `python3 -c "import requests; from requests.auth import HTTPDigestAuth; ` +
+        `print(requests.get('{base}/whoami', auth=HTTPDigestAuth('bob', 'bobpw')).text)"`,
+    ],
+  };
+};
+
+/**
+ * Challenge order: the strongest scheme first, as browsers and curl --anyauth expect
+ * (Negotiate, NTLM, then Digest).
+ */
+const SETUPS: readonly PackageSetup[] = [
+  // Negotiate (KRB5_KTNAME): a setup returning negotiate({ keytab }) goes here.
+  // NTLM (HTTPAUTH_NTLM_FILE, HTTPAUTH_NTLM_DOMAIN): a setup returning ntlm({ ... }) goes here.
+  digestSetup,
+];
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_PORT;
+  if (!/^\d{1,5}$/.test(value.trim()) || Number(value) > 65535) {
+    throw new ConfigError(`PORT must be a number from 0 to 65535, not "${value}"`);
+  }
+  return Number(value);
+}
+
+export function configFromEnv(env: Env = process.env): DemoConfig {
+  const realm = nonEmpty(env, 'HTTPAUTH_REALM') ?? DEFAULT_REALM;
+  const offers: PackageOffer[] = [];
+  for (const setup of SETUPS) {
+    const offer = setup(env, { realm });
+    if (offer !== undefined) offers.push(offer);
+  }
+  return {
+    host: nonEmpty(env, 'HOST') ?? DEFAULT_HOST,
+    port: parsePort(env.PORT),
+    realm,
+    packages: offers.map((o) => o.pkg),
+    offers: offers.map((o) => o.offer),
+    examples: offers.flatMap((o) => o.examples),
+  };
+}
