@@ -26,7 +26,7 @@ export type {
 } from './credentials.js';
 export { smbpasswdFile, parseSmbpasswd } from './smbpasswd.js';
 export type { SmbpasswdOptions, SmbpasswdSource } from './smbpasswd.js';
-export { ntowfv1, ntowfv2, signKey, sealKey } from './keys.js';
+export { ntowfv1, ntowfv2, signKey as ntlmSignKey, sealKey as ntlmSealKey } from './keys.js';
 export { isNtlmssp } from './wire.js';
 export { decodeNegotiateMessage, encodeNegotiateMessage } from './negotiate-message.js';
 export type { NegotiateMessage } from './negotiate-message.js';
