@@ -1,0 +1,175 @@
+// Kerberos AP-REQ replay across nodes: tokens from MIT's initiator (python3-gssapi) against a
+// throwaway MIT KDC; two acceptors ("node A", "node B"), each with its own RedisStore client on
+// one redis-server (and on a three-master Redis Cluster). An AP-REQ accepted on A is refused on
+// B with KRB_AP_ERR_REPEAT; with Redis down it is refused with STORE_UNAVAILABLE, never accepted.
+// (In-process acceptors: the Negotiate package that would put them behind HTTP is not wired here.)
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import type { KerberosAcceptResult } from '@httpauth/core';
+import {
+  decodeGssToken,
+  decodeKrbError,
+  KerberosAcceptor,
+  KrbErrorCode,
+  TokenId,
+} from '@httpauth/core';
+import type { MitKdc } from './harness/mit-kdc.js';
+import { startMitKdc } from './harness/mit-kdc.js';
+import type { RedisClusterHandle, RedisServer } from './harness/redis.js';
+import { startRedis, startRedisCluster } from './harness/redis.js';
+import type { RedisStoreOptions } from '../packages/redis/src/index.js';
+import { RedisStore } from '../packages/redis/src/index.js';
+
+/** Fresh AP-REQs (each a new security context, so a new authenticator) from MIT's GSSAPI. */
+const INITIATOR = `
+import base64, sys, gssapi
+name = gssapi.Name('HTTP@localhost', gssapi.NameType.hostbased_service)
+for _ in range(int(sys.argv[1])):
+    ctx = gssapi.SecurityContext(name=name, usage='initiate', mech=gssapi.MechType.kerberos)
+    print(base64.b64encode(ctx.step()).decode())
+`;
+
+let kdc: MitKdc;
+let clientEnv: NodeJS.ProcessEnv;
+
+function apReqs(count: number): Buffer[] {
+  const out = execFileSync('/usr/bin/python3', ['-c', INITIATOR, String(count)], {
+    env: clientEnv,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const tokens = out
+    .trim()
+    .split('\n')
+    .map((line) => Buffer.from(line, 'base64'));
+  assert.equal(tokens.length, count);
+  for (const token of tokens) assert.equal(decodeGssToken(token).tokenId, TokenId.AP_REQ);
+  return tokens;
+}
+
+before(async () => {
+  kdc = await startMitKdc({
+    principals: [{ name: 'alice', password: 'alice-pw-1' }, { name: 'HTTP/localhost' }],
+  });
+  clientEnv = kdc.kinit('alice', 'alice-pw-1').env;
+});
+after(async () => {
+  await kdc?.stop();
+});
+
+interface KerberosNode {
+  readonly store: RedisStore;
+  accept(token: Buffer): Promise<KerberosAcceptResult>;
+}
+
+async function kerberosNode(redis: RedisStoreOptions): Promise<KerberosNode> {
+  const store = new RedisStore({
+    ...redis,
+    commandTimeoutMs: 300,
+    probeIntervalMs: 100,
+    warn: () => undefined,
+  });
+  await store.ready(20_000);
+  const acceptor = new KerberosAcceptor({ keytab: kdc.keytabPath });
+  return {
+    store,
+    accept: (token) =>
+      acceptor.accept(token, { store, now: Date.now(), channelBinding: undefined }),
+  };
+}
+
+function assertReplayRefused(result: KerberosAcceptResult): void {
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  assert.equal(result.error.code, 'ERR_HTTPAUTH_KRB_REPLAY');
+  // The client is told KRB_AP_ERR_REPEAT in a KRB-ERROR token (RFC 4120 §3.2.3).
+  assert.ok(result.responseToken !== undefined);
+  const gss = decodeGssToken(result.responseToken);
+  assert.equal(gss.tokenId, TokenId.KRB_ERROR);
+  assert.equal(decodeKrbError(gss.message).errorCode, KrbErrorCode.KRB_AP_ERR_REPEAT);
+}
+
+function sharedChecks(open: () => Promise<RedisStoreOptions>): void {
+  let nodeA: KerberosNode;
+  let nodeB: KerberosNode;
+  before(async () => {
+    const options = await open();
+    [nodeA, nodeB] = await Promise.all([kerberosNode(options), kerberosNode(options)]);
+  });
+  after(async () => {
+    await nodeA?.store.close();
+    await nodeB?.store.close();
+  });
+
+  it('an AP-REQ accepted on node A is refused on node B (and on A again)', async () => {
+    for (const token of apReqs(3)) {
+      const first = await nodeA.accept(token);
+      assert.equal(first.ok, true, first.ok ? '' : first.error.code);
+      if (first.ok) assert.equal(first.principal.name, 'alice@EXAMPLE.TEST');
+      assertReplayRefused(await nodeB.accept(token));
+      assertReplayRefused(await nodeA.accept(token));
+    }
+  });
+
+  it('one AP-REQ sent to both nodes at once is accepted exactly once', async () => {
+    for (const token of apReqs(5)) {
+      const results = await Promise.all([
+        nodeA.accept(token),
+        nodeB.accept(token),
+        nodeA.accept(token),
+        nodeB.accept(token),
+      ]);
+      assert.equal(results.filter((result) => result.ok).length, 1);
+      for (const result of results.filter((r) => !r.ok)) assertReplayRefused(result);
+    }
+  });
+}
+
+describe('Kerberos replay cache shared through one redis-server', () => {
+  let redis: RedisServer;
+  sharedChecks(async () => {
+    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+    return { url: redis.url };
+  });
+  after(async () => {
+    await redis?.dispose();
+  });
+
+  it('Redis stopped: a fresh AP-REQ and a replay are both refused (STORE_UNAVAILABLE); recovery', async () => {
+    const node = await kerberosNode({ url: redis.url });
+    try {
+      const [accepted, fresh] = apReqs(2) as [Buffer, Buffer];
+      assert.equal((await node.accept(accepted)).ok, true);
+      await redis.stop();
+      for (const token of [accepted, fresh]) {
+        const result = await node.accept(token);
+        assert.equal(result.ok, false);
+        if (!result.ok) assert.equal(result.error.code, 'ERR_HTTPAUTH_STORE_UNAVAILABLE');
+      }
+      await redis.start();
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const result = await node.accept(fresh);
+        if (result.ok) break;
+        assert.equal(result.error.code, 'ERR_HTTPAUTH_STORE_UNAVAILABLE');
+        if (Date.now() > deadline) assert.fail('no recovery');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assertReplayRefused(await node.accept(accepted));
+    } finally {
+      await node.store.close();
+    }
+  });
+});
+
+describe('Kerberos replay cache shared through a three-master Redis Cluster', () => {
+  let cluster: RedisClusterHandle;
+  sharedChecks(async () => {
+    cluster = await startRedisCluster(3);
+    return { cluster: cluster.nodes };
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+});
