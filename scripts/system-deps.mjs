@@ -15,6 +15,8 @@ export const TEST_PACKAGES = [
   'chromium',
   // Credential files
   'apache2-utils',
+  // Self-signed certificates for the HTTPS / channel-binding tests
+  'openssl',
   // MIT Kerberos
   'krb5-kdc',
   'krb5-admin-server',
