@@ -4,4 +4,4 @@ export type { BasicOptions, BasicVerifier } from './basic.js';
 export { decodeBasicToken, encodeBasicToken } from './credentials.js';
 export type { BasicCredentials } from './credentials.js';
 export { htpasswdFile } from './htpasswd.js';
-export { apr1 } from './apr1.js';
+export { apr1 as apr1Crypt } from './apr1.js';
