@@ -85,3 +85,5 @@ export function httpAuth(
 }
 
 export default httpAuth;
+
+export { authorize } from './authorize.js';

@@ -137,3 +137,5 @@ const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, option
 export const httpAuth = fp(plugin, { name: '@httpauth/fastify', fastify: '5.x' });
 
 export default httpAuth;
+
+export { authorize, httpAuthAuthorization } from './authorize.js';

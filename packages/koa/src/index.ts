@@ -80,3 +80,5 @@ export function httpAuth(
 }
 
 export default httpAuth;
+
+export { authorize } from './authorize.js';
