@@ -33,6 +33,8 @@ const result = spawnSync(
     'tsx',
     '--test',
     '--test-concurrency=2',
+    // A hung test must fail, not hold CI until its deadline.
+    '--test-timeout=600000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
