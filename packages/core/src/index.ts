@@ -77,7 +77,7 @@ export type {
   ImpersonatedSpawnOptions,
   RunAsSettings,
 } from './impersonation/run-as.js';
-export type { DelegatedTicket } from './impersonation/delegated.js';
+export type { PlainDelegatedTicket } from './impersonation/delegated.js';
 export {
   CCACHE_FILE_FORMAT_V4,
   TICKET_FLAGS,

@@ -3,7 +3,10 @@
  * KRB-CRED in the authenticator checksum, RFC 4121 §4.1.1.1) to the ccache that holds it.
  *
  * The acceptor hands it over as `SecurityContextData.delegatedCredential`. Accepted shapes:
- *  - `DelegatedTicket` below (names as strings, times as Date or epoch milliseconds);
+ *  - the Kerberos acceptor's `DelegatedCredential` (kerberos/acceptor.ts): `{ client, clientName,
+ *    tickets: [{ ticket, key {enctype, bytes}, client, server, flags, authtime, starttime,
+ *    endtime, renewTill }] }`, names as {realm, nameType, components}, times in epoch ms;
+ *  - `PlainDelegatedTicket` below (names as strings, times as Date or epoch milliseconds);
  *  - the acceptor's own `{ ticket: { der } | Buffer, info: KrbCredInfo }` (RFC 4120 §5.8.1 field
  *    names: key {keytype, keyvalue}, prealm, pname, flags, authtime, starttime, endtime,
  *    renewTill, srealm, sname; times in epoch milliseconds);
@@ -18,7 +21,7 @@ import {
   parsePrincipalName,
 } from '../kerberos/ccache.js';
 
-export interface DelegatedTicket {
+export interface PlainDelegatedTicket {
   /** `alice@EXAMPLE.TEST` */
   readonly client: string;
   /** `krbtgt/EXAMPLE.TEST@EXAMPLE.TEST` */
@@ -144,6 +147,59 @@ function single(client: CcachePrincipal, credential: CcacheCredential): Ccache {
   return { defaultPrincipal: client, credentials: [credential] };
 }
 
+function ccachePrincipal(value: unknown): CcachePrincipal | undefined {
+  if (!isPrincipalName(value)) return undefined;
+  const realm = (value as unknown as Loose).realm;
+  if (typeof realm !== 'string') return undefined;
+  return { nameType: value.nameType, realm, components: [...value.components] };
+}
+
+function fromAcceptorCredential(value: Loose): Ccache | undefined {
+  const defaultPrincipal = ccachePrincipal(value.clientName);
+  if (
+    defaultPrincipal === undefined ||
+    !Array.isArray(value.tickets) ||
+    value.tickets.length === 0
+  ) {
+    return undefined;
+  }
+  const credentials: CcacheCredential[] = [];
+  for (const entry of value.tickets as unknown[]) {
+    if (!isObject(entry) || !Buffer.isBuffer(entry.ticket)) return undefined;
+    const key = entry.key;
+    const client = ccachePrincipal(entry.client);
+    const server = ccachePrincipal(entry.server);
+    const endTime = seconds(entry.endtime);
+    if (
+      !isObject(key) ||
+      typeof key.enctype !== 'number' ||
+      !Buffer.isBuffer(key.bytes) ||
+      client === undefined ||
+      server === undefined ||
+      endTime === undefined
+    ) {
+      return undefined;
+    }
+    const authTime = seconds(entry.authtime) ?? seconds(entry.starttime) ?? 0;
+    credentials.push({
+      client,
+      server,
+      key: { enctype: key.enctype, value: key.bytes },
+      authTime,
+      startTime: seconds(entry.starttime) ?? authTime,
+      endTime,
+      renewTill: seconds(entry.renewTill) ?? 0,
+      isSkey: false,
+      flags: typeof entry.flags === 'number' ? entry.flags >>> 0 : 0,
+      addresses: [],
+      authData: [],
+      ticket: entry.ticket,
+      secondTicket: Buffer.alloc(0),
+    });
+  }
+  return { defaultPrincipal, credentials };
+}
+
 /** The ccache for a delegated credential, or undefined when there is none we can use. */
 export function delegatedCcache(value: unknown): Ccache | undefined {
   if (!isObject(value)) return undefined;
@@ -151,6 +207,7 @@ export function delegatedCcache(value: unknown): Ccache | undefined {
     if (isObject(value.defaultPrincipal) && Array.isArray(value.credentials)) {
       return value as unknown as Ccache;
     }
+    if (Array.isArray(value.tickets)) return fromAcceptorCredential(value);
     return fromDelegatedTicket(value) ?? fromKrbCredInfo(value);
   } catch {
     // A name that does not parse is no usable credential.
