@@ -375,6 +375,44 @@ describe('delegated credentials', () => {
     await factory.close();
   });
 
+  it("writes the Kerberos acceptor's DelegatedCredential (every forwarded ticket)", async () => {
+    const now = Date.now();
+    const clientName = { realm: 'EXAMPLE.TEST', nameType: 1, components: ['alice'] };
+    const tgt = {
+      ticket: Buffer.from('6103020101', 'hex'),
+      key: { enctype: 18, bytes: randomBytes(32) },
+      client: clientName,
+      server: { realm: 'EXAMPLE.TEST', nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
+      flags: TICKET_FLAGS.forwardable | TICKET_FLAGS.forwarded,
+      authtime: now - 1000,
+      starttime: undefined,
+      endtime: now + 3_600_000,
+      renewTill: undefined,
+    };
+    const factory = createImpersonation(policy({ maxLevel: 'delegate' }));
+    const context = await factory(kerberos('alice'), {
+      delegatedCredential: { client: 'alice@EXAMPLE.TEST', clientName, tickets: [tgt] },
+    });
+    assert.equal(context.level, 'delegate');
+    const cache = decodeCcache(readFileSync(actingContext(context).credentialCache()));
+    assert.equal(formatPrincipalName(cache.defaultPrincipal), 'alice@EXAMPLE.TEST');
+    assert.equal(cache.credentials.length, 1);
+    const written = cache.credentials[0]!;
+    assert.deepEqual(written.key.value, tgt.key.bytes);
+    assert.equal(written.server.nameType, 2);
+    assert.equal(written.authTime, Math.floor((now - 1000) / 1000));
+    assert.equal(written.startTime, written.authTime, 'a missing starttime is the authtime');
+    assert.equal(written.renewTill, 0);
+    assert.deepEqual(written.ticket, tgt.ticket);
+    await context.dispose();
+    await factory.close();
+    assert.equal(delegatedCcache({ client: 'a', clientName, tickets: [] }), undefined);
+    assert.equal(
+      delegatedCcache({ client: 'a', clientName, tickets: [{ ...tgt, key: {} }] }),
+      undefined,
+    );
+  });
+
   it("accepts the acceptor's KrbCredInfo shape", () => {
     const now = Date.now();
     const cache = delegatedCcache({
