@@ -4,12 +4,15 @@
  * over HTTPS with channel binding required.
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { ntlm, ntowfv1, smbpasswdFile } from '@httpauth/core';
@@ -271,4 +274,80 @@ describe('NTLM end to end', () => {
       });
     });
   }
+});
+
+/** Starts examples/intranet-api from source on a free port; resolves once it listens. */
+function startDemo(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
+    {
+      env: { ...process.env, PORT: '0', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (match !== null) resolve({ base: match[1] as string, child });
+    });
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
+  });
+}
+
+function stopDemo(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+describe('the demo (examples/intranet-api) offers NTLM', () => {
+  let dir: Awaited<ReturnType<typeof scratchDir>>;
+  let demo: { base: string; child: ChildProcess } | undefined;
+  let custom: { base: string; child: ChildProcess } | undefined;
+
+  before(async () => {
+    dir = await scratchDir('ntlm-demo-');
+    const file = join(dir.path, 'office.smbpasswd');
+    const hash = ntowfv1('dianapw').toString('hex').toUpperCase();
+    await writeFile(file, `diana:2000:${'X'.repeat(32)}:${hash}:[U          ]:LCT-66000000:\n`);
+    demo = await startDemo({});
+    custom = await startDemo({ HTTPAUTH_NTLM_FILE: file, HTTPAUTH_NTLM_DOMAIN: 'OFFICE' });
+  });
+
+  after(async () => {
+    await stopDemo(demo?.child);
+    await stopDemo(custom?.child);
+    await dir?.cleanup();
+  });
+
+  it('the committed demo users: curl --ntlm -u alice:alicepw', async () => {
+    const result = await curlNtlm(`${demo!.base}/whoami`, 'alice', 'alicepw');
+    assert.equal(result.status, 200, result.body);
+    const who = JSON.parse(result.body) as Who;
+    assert.equal(who.name, 'DEMO\\alice');
+    assert.equal(who.mechanism, 'NTLM');
+    assert.ok(result.body.includes('"name":"DEMO\\\\alice"'), result.body);
+    assert.ok(result.body.includes('"mechanism":"NTLM"'), result.body);
+    // carol is in the file but disabled.
+    assert.equal((await curlNtlm(`${demo!.base}/whoami`, 'carol', 'carolpw')).status, 401);
+  });
+
+  it('Chromium against the demo', async () => {
+    const target = demo!.base.replace('http://', 'http://DEMO%5Cbob:bobpw@');
+    const who = jsonFromDom(await chromiumDump(dir.path, `${target}/whoami`)) as Who;
+    assert.equal(who.name, 'DEMO\\bob');
+  });
+
+  it('HTTPAUTH_NTLM_FILE and HTTPAUTH_NTLM_DOMAIN', async () => {
+    const result = await curlNtlm(`${custom!.base}/whoami`, 'diana', 'dianapw');
+    assert.equal(result.status, 200, result.body);
+    assert.equal((JSON.parse(result.body) as Who).name, 'OFFICE\\diana');
+    assert.equal((await curlNtlm(`${custom!.base}/whoami`, 'alice', 'alicepw')).status, 401);
+  });
 });

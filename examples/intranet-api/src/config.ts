@@ -7,7 +7,14 @@
  * a few lines: write its setup and put it in SETUPS at the place of its challenge.
  */
 import { fileURLToPath } from 'node:url';
-import { digest, digestFile, htdigestFile, type SecurityPackage } from '@httpauth/core';
+import {
+  digest,
+  digestFile,
+  htdigestFile,
+  ntlm,
+  smbpasswdFile,
+  type SecurityPackage,
+} from '@httpauth/core';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -16,6 +23,10 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_REALM = 'httpauth-demo';
 /** The committed demo users (alice/alicepw, bob/bobpw) for DEFAULT_REALM. */
 export const DEMO_USERS_FILE = fileURLToPath(new URL('../demo-users.digest', import.meta.url));
+/** The committed demo NTLM accounts (smbpasswd: alice/alicepw, bob/bobpw; carol disabled). */
+export const DEMO_NTLM_FILE = fileURLToPath(new URL('../demo-users.smbpasswd', import.meta.url));
+/** The NetBIOS domain NTLM principals belong to: /whoami says `DEMO\\alice`. */
+export const DEFAULT_NTLM_DOMAIN = 'DEMO';
 
 export interface DemoConfig {
   readonly host: string;
@@ -87,12 +98,44 @@ const digestSetup: PackageSetup = (env, { realm }) => {
 };
 
 /**
+ * NTLM (MS-NLMP). HTTPAUTH_NTLM_FILE: a Samba smbpasswd file (NT hashes), default the committed
+ * demo accounts; HTTPAUTH_NTLM_DOMAIN: the NetBIOS domain of those accounts (default DEMO).
+ * NTLM authenticates the connection, so it is offered on HTTP/1.1 only.
+ */
+const ntlmSetup: PackageSetup = (env) => {
+  const file = nonEmpty(env, 'HTTPAUTH_NTLM_FILE');
+  const domain = (nonEmpty(env, 'HTTPAUTH_NTLM_DOMAIN') ?? DEFAULT_NTLM_DOMAIN).trim();
+  if (!/^[^\\/:*?"<>|]{1,15}$/.test(domain)) {
+    throw new ConfigError(
+      `HTTPAUTH_NTLM_DOMAIN must be a NetBIOS name (1 to 15 characters), not "${domain}"`,
+    );
+  }
+  let credentials;
+  try {
+    credentials = smbpasswdFile(file ?? DEMO_NTLM_FILE);
+  } catch {
+    throw new ConfigError(`HTTPAUTH_NTLM_FILE: cannot read the smbpasswd file "${file}"`);
+  }
+  return {
+    pkg: ntlm({ domain, credentials }),
+    offer:
+      file === undefined
+        ? `NTLM (domain ${domain}) for the demo users alice/alicepw and bob/bobpw`
+        : `NTLM (domain ${domain}) for the users of ${file}`,
+    examples:
+      file === undefined
+        ? ['curl --ntlm -u alice:alicepw {base}/whoami']
+        : ['curl --ntlm -u USER:PASSWORD {base}/whoami'],
+  };
+};
+
+/**
  * Challenge order: the strongest scheme first, as browsers and curl --anyauth expect
  * (Negotiate, NTLM, then Digest).
  */
 const SETUPS: readonly PackageSetup[] = [
   // Negotiate (KRB5_KTNAME): a setup returning negotiate({ keytab }) goes here.
-  // NTLM (HTTPAUTH_NTLM_FILE, HTTPAUTH_NTLM_DOMAIN): a setup returning ntlm({ ... }) goes here.
+  ntlmSetup,
   digestSetup,
 ];
 
