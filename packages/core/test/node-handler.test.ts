@@ -36,11 +36,14 @@ function close(server: { close(cb: () => void): unknown; closeAllConnections?: (
   });
 }
 
-function waitFor(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
+/** Polls until `condition` holds; gives up (failing the test) after a generous bound. */
+function waitFor(condition: () => boolean, limitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  return new Promise((resolve, reject) => {
     const poll = (): void => {
       if (condition()) resolve();
-      else setImmediate(poll);
+      else if (Date.now() > deadline) reject(new Error('condition not reached'));
+      else setTimeout(poll, 5);
     };
     poll();
   });

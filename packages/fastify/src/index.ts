@@ -73,7 +73,8 @@ function setupFrom(options: HttpAuthPluginOptions): {
 
 const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, options) => {
   const { authenticator, owned, adapter } = setupFrom(options);
-  fastify.decorateRequest('auth', null);
+  // A second registration in a child context shares the parent's decorator.
+  if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
   if (owned) fastify.addHook('onClose', async () => authenticator.close());
 
   /** Runs the challenge loop; answers the request and returns false when it may not go on. */

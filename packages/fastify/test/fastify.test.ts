@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { Agent } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
-import { createAuthenticator, HttpAuthError } from '@httpauth/core';
+import { createAuthenticator, digest, digestCallback, HttpAuthError } from '@httpauth/core';
+import fc from 'fast-check';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { httpAuth, type HttpAuthPluginOptions } from '../src/index.js';
 import {
@@ -14,11 +15,14 @@ import {
 } from './fake-packages.js';
 import { send, sendRawUntilClose } from './http-client.js';
 
-function waitFor(condition: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
+/** Polls until `condition` holds; gives up (failing the test) after a generous bound. */
+function waitFor(condition: () => boolean, limitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  return new Promise((resolve, reject) => {
     const poll = (): void => {
       if (condition()) resolve();
-      else setImmediate(poll);
+      else if (Date.now() > deadline) reject(new Error('condition not reached'));
+      else setTimeout(poll, 5);
     };
     poll();
   });
@@ -309,6 +313,80 @@ describe('httpAuth for Fastify over HTTP/2', () => {
       assert.equal(JSON.parse(ok.body).name, 'h2');
     } finally {
       session.close();
+      await app.close();
+    }
+  });
+});
+
+describe('httpAuth for Fastify with random credentials', () => {
+  test('random and mutated Authorization headers get 400 or 401 with a code, never a 500', async () => {
+    const app = await appWith({
+      packages: [
+        digest({
+          realm: 'prop',
+          credentials: digestCallback((user) =>
+            user === 'alice' ? { password: 'pw' } : undefined,
+          ),
+          qop: ['auth', 'auth-int'],
+        }),
+        tokenPackage(),
+      ],
+      integrityBody: { maxBytes: 1024 },
+    });
+    // Header values Node accepts: visible ASCII, spaces and tabs.
+    const headerText = fc.stringMatching(/^[\x20-\x7e\t]{0,300}$/);
+    const digestParams = fc
+      .array(
+        fc.tuple(
+          fc.constantFrom(
+            'username',
+            'realm',
+            'nonce',
+            'uri',
+            'response',
+            'qop',
+            'nc',
+            'cnonce',
+            'algorithm',
+            'opaque',
+            'userhash',
+            'username*',
+            'charset',
+            'x',
+          ),
+          fc.oneof(
+            headerText.map((v) => `"${v.replace(/["\\]/g, '')}"`),
+            fc.stringMatching(/^[A-Za-z0-9=*'%-]{0,40}$/),
+          ),
+        ),
+        { maxLength: 14 },
+      )
+      .map((pairs) => 'Digest ' + pairs.map(([k, v]) => `${k}=${v}`).join(', '));
+    const header = fc.oneof(
+      headerText,
+      digestParams,
+      headerText.map((v) => `Token ${v}`),
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(header, fc.constantFrom('GET', 'POST'), async (authorization, method) => {
+          const res = await app.inject({
+            method,
+            url: '/p',
+            headers: { authorization },
+            ...(method === 'POST'
+              ? { payload: 'body', headers: { authorization, 'content-type': 'text/plain' } }
+              : {}),
+          });
+          if (res.statusCode === 200) return; // "Token good-..." can legitimately pass
+          assert.ok([400, 401].includes(res.statusCode), `status ${res.statusCode}`);
+          const code = res.json().error as string;
+          assert.match(code, /^ERR_HTTPAUTH_[A-Z0-9_]+$/);
+          assert.notEqual(code, 'ERR_HTTPAUTH_INTERNAL');
+        }),
+        { numRuns: 400 },
+      );
+    } finally {
       await app.close();
     }
   });
