@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { HttpAuthError } from '../src/errors.js';
 import { KerberosAcceptor, type KerberosAcceptorOptions } from '../src/kerberos/acceptor.js';
 import { channelBindingHash } from '../src/channel-binding.js';
@@ -588,5 +589,60 @@ describe('captured MIT tokens (fixtures/kerberos/mit-tokens.json)', () => {
     });
     assert.equal(result.ok, false);
     if (!result.ok) assert.equal(result.error.code, 'ERR_HTTPAUTH_KRB_SKEW');
+  });
+});
+
+describe('fast-check: accept() never throws and never fails internally', () => {
+  test('mutated, truncated and random tokens', async () => {
+    const pac = encodePac(
+      [
+        {
+          type: 1,
+          data: encodeLogonInfo({
+            effectiveName: 'a',
+            domainSid: 'S-1-5-21-1-2-3',
+            userId: 1000,
+            primaryGroupId: 513,
+            groupRids: [513],
+            logonDomainName: 'D',
+          }),
+        },
+        { type: 10, data: encodeClientInfo(NOW - HOUR, 'alice') },
+      ],
+      aes256,
+      krbtgt,
+    );
+    const { token } = forge({ ticketAuthorizationData: pacAuthorizationData(pac) });
+    const acceptor = new KerberosAcceptor({ keytab });
+    const run = async (input: Buffer) => {
+      const result = await acceptor.accept(input, {
+        store: new MemoryStore(),
+        now: NOW,
+        channelBinding: undefined,
+      });
+      if (!result.ok) {
+        assert.ok(result.error instanceof HttpAuthError);
+        assert.notEqual(result.error.code, 'ERR_HTTPAUTH_INTERNAL');
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: token.length - 1 }),
+        fc.integer({ min: 0, max: 255 }),
+        async (at, v) => {
+          const m = Buffer.from(token);
+          m[at] = v;
+          await run(m);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: token.length }), (n) => run(token.subarray(0, n))),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), (b) => run(Buffer.from(b))),
+      { numRuns: 300 },
+    );
   });
 });
