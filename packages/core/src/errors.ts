@@ -129,6 +129,10 @@ export const ERROR_CODES = {
     'denied',
     'The NTLM target name does not name a service of this server',
   ),
+  ERR_HTTPAUTH_NTLM_SIGNATURE_INVALID: spec(
+    'denied',
+    'The NTLM message signature is wrong or out of sequence',
+  ),
 
   // --- Channel bindings (RFC 5929, Extended Protection) ---
   ERR_HTTPAUTH_CHANNEL_BINDING_MISSING: spec(
