@@ -17,7 +17,9 @@
  * new handshake, whatever the state; an AUTHENTICATE without this server's CHALLENGE in the
  * state fails with ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE. Every failure is an HttpAuthError with
  * a stable code. `context` holds the exported session key and the MS-NLMP 3.4.5 signing and
- * sealing keys, which SPNEGO (mechListMIC) and message security need.
+ * sealing keys, which SPNEGO (mechListMIC) and message security need:
+ * `new NtlmSessionSecurity(last.context, 'server')` (./session-security.ts) signs, verifies, seals
+ * and unseals with them (MS-NLMP 3.4.4).
  *
  * The HTTP `NTLM` package (./package.ts) and the Negotiate package (raw NTLMSSP and SPNEGO-wrapped
  * NTLM) both drive this class.

@@ -27,6 +27,8 @@ export type {
 export { smbpasswdFile, parseSmbpasswd } from './smbpasswd.js';
 export type { SmbpasswdOptions, SmbpasswdSource } from './smbpasswd.js';
 export { ntowfv1, ntowfv2, signKey as ntlmSignKey, sealKey as ntlmSealKey } from './keys.js';
+export { NtlmSessionSecurity } from './session-security.js';
+export type { SessionKeys as NtlmSessionKeys } from './session-security.js';
 export { isNtlmssp } from './wire.js';
 export { decodeNegotiateMessage, encodeNegotiateMessage } from './negotiate-message.js';
 export type { NegotiateMessage } from './negotiate-message.js';
