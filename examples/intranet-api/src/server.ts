@@ -3,7 +3,7 @@
  * you proved to be. Configuration comes from the environment (see config.ts and README.md).
  */
 import type { AuthInfo } from '@httpauth/core';
-import { createAuthenticator } from '@httpauth/core';
+import { createAuthenticator, createImpersonation } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import express from 'express';
 import { ConfigError, configFromEnv, type DemoConfig } from './config.js';
@@ -54,7 +54,17 @@ function main(): void {
     }
     throw error;
   }
-  const authenticator = createAuthenticator({ packages: config.packages });
+  // HTTPAUTH_IMPERSONATE=1: every principal that maps to a non-system local user (uid >= 1000,
+  // never root) gets an impersonation context; /whoami then shows its uid, gid and groups, and
+  // `delegated: true` when a Kerberos client forwarded its TGT (docs/impersonation.md).
+  const impersonation =
+    process.env.HTTPAUTH_IMPERSONATE === '1'
+      ? createImpersonation({ maxLevel: 'delegate', allow: { anyUser: true } })
+      : undefined;
+  const authenticator = createAuthenticator({
+    packages: config.packages,
+    ...(impersonation === undefined ? {} : { impersonation }),
+  });
   const app = express();
   app.disable('x-powered-by');
   let base = '';
@@ -83,7 +93,7 @@ function main(): void {
 
   const shutdown = (): void => {
     server.close(() => {
-      void authenticator.close().then(() => process.exit(0));
+      void Promise.all([authenticator.close(), impersonation?.close()]).then(() => process.exit(0));
     });
     server.closeIdleConnections();
   };
