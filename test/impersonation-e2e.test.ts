@@ -71,10 +71,20 @@ const REALM = 'impersonation@httpauth.test';
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-impersonation-e2e-'));
 const created = { users: [] as string[], groups: [] as string[] };
 
+/**
+ * Run a system command; useradd/groupadd/userdel fail while another process (a concurrent test
+ * file) holds the /etc/passwd lock, so those failures are retried for a while.
+ */
 function run(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
+  for (let attempt = 0; ; attempt++) {
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    if (result.status === 0) return result.stdout;
+    if (attempt < 200 && /lock/i.test(result.stderr ?? '')) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      continue;
+    }
+    throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  }
 }
 const uidOf = (user: string): number => Number(run('id', ['-u', user]).trim());
 const gidOf = (group: string): number => Number(run('getent', ['group', group]).split(':')[2]);
@@ -106,9 +116,17 @@ before(() => {
   }
 });
 
+function attempt(action: () => unknown): void {
+  try {
+    action();
+  } catch {
+    // Cleanup goes on with the next item.
+  }
+}
+
 after(() => {
-  for (const user of created.users) spawnSync('userdel', [user]);
-  for (const group of created.groups) spawnSync('groupdel', [group]);
+  for (const user of created.users) attempt(() => run('userdel', [user]));
+  for (const group of created.groups) attempt(() => run('groupdel', [group]));
   rmSync(dir, { recursive: true, force: true });
 });
 

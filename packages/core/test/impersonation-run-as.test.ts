@@ -2,7 +2,7 @@
 // `after`), files with different owners and modes, and every answer compared with what the OS
 // says through an independent path (runuser, which sets the groups with initgroups through PAM).
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -36,8 +36,20 @@ const shared = `${prefix}g`;
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-run-as-'));
 const created: { users: string[]; groups: string[] } = { users: [], groups: [] };
 
+/**
+ * Run a system command; useradd/groupadd/userdel fail while another process (a concurrent test
+ * file) holds the /etc/passwd lock, so those failures are retried for a while.
+ */
 function sh(command: string, args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8' });
+  for (let attempt = 0; ; attempt++) {
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    if (result.status === 0) return result.stdout;
+    if (attempt < 200 && /lock/i.test(result.stderr ?? '')) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      continue;
+    }
+    throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  }
 }
 
 before(() => {
@@ -68,9 +80,17 @@ before(() => {
   chmodSync(join(dir, 'closed', 'inside'), 0o644);
 });
 
+function attempt(action: () => unknown): void {
+  try {
+    action();
+  } catch {
+    // Cleanup goes on with the next item.
+  }
+}
+
 after(() => {
-  for (const user of created.users) spawnSync('userdel', [user]);
-  for (const group of created.groups) spawnSync('groupdel', [group]);
+  for (const user of created.users) attempt(() => sh('userdel', [user]));
+  for (const group of created.groups) attempt(() => sh('groupdel', [group]));
   rmSync(dir, { recursive: true, force: true });
 });
 
