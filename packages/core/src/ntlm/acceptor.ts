@@ -55,7 +55,7 @@ import {
   SERVER_CHALLENGE_OFFSET,
   encodeChallengeMessage,
 } from './challenge-message.js';
-import type { NtHashLookup, NtlmLogonResult, NtlmVerifier } from './credentials.js';
+import type { NtHashLookup, NtlmVerifier } from './credentials.js';
 import { toVerifier } from './credentials.js';
 import {
   NTLMSSP_NEGOTIATE_128,
@@ -276,10 +276,10 @@ export class NtlmAcceptor {
         if (state === undefined) fail('ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE');
         return this.authenticate(token, state, input);
       case MESSAGE_TYPE_CHALLENGE:
-        fail('ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE');
-      // falls through: fail() never returns
+        // Only a server sends a CHALLENGE: a client echoing one is out of order.
+        return fail('ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE');
       default:
-        fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+        return fail('ERR_HTTPAUTH_NTLM_MALFORMED');
     }
   }
 
@@ -531,4 +531,3 @@ export function ntlmMessageType(token: Buffer): 'negotiate' | 'challenge' | 'aut
   }
 }
 
-export type { NtlmLogonResult };
