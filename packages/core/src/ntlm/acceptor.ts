@@ -530,4 +530,3 @@ export function ntlmMessageType(token: Buffer): 'negotiate' | 'challenge' | 'aut
       fail('ERR_HTTPAUTH_NTLM_MALFORMED');
   }
 }
-
