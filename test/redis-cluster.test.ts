@@ -93,7 +93,7 @@ describe('several nodes sharing one Redis Cluster (Digest)', () => {
         const header = digestAuthorization(challenge, index + 1, '/r');
         const result = await get(node.port, '/r', header);
         assert.equal(result.status, 200, JSON.stringify(result.body));
-        assert.deepEqual(result.body, { node: node.id, user: USER });
+        assert.deepEqual(result.body, { node: node.id, user: USER, session: null });
         const next = route[(index + 1) % route.length] as NodeProcess;
         const replay = await get(next.port, '/r', header);
         assert.equal(replay.status, 401);

@@ -60,7 +60,7 @@ describe('several nodes sharing one Redis (Digest)', () => {
         digestAuthorization(challenge, nc, '/resource'),
       );
       assert.equal(result.status, 200, `nc ${nc} on ${node.id}: ${JSON.stringify(result.body)}`);
-      assert.deepEqual(result.body, { node: node.id, user: USER });
+      assert.deepEqual(result.body, { node: node.id, user: USER, session: null });
     }
   });
 
@@ -131,6 +131,34 @@ describe('several nodes sharing one Redis (Digest)', () => {
       );
       assert.equal(result.status, 401);
       assert.equal(result.body.error, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    }
+  });
+
+  it('a session revoked on one node is refused on every node', async () => {
+    const sessionKey = randomBytes(32);
+    const withSessions = await Promise.all([
+      startNode({ id: 'S1', redis: { url: redis.url }, nonceKey: sharedKey, sessionKey }),
+      startNode({ id: 'S2', redis: { url: redis.url }, nonceKey: sharedKey, sessionKey }),
+    ]);
+    nodes.push(...withSessions);
+    const [s1, s2] = withSessions as [NodeProcess, NodeProcess];
+    const challenge = sha256Challenge(await get(s1.port, '/'));
+    const login = await get(s1.port, '/', digestAuthorization(challenge, 1, '/'));
+    assert.equal(login.status, 200);
+    const setCookie = login.headers['set-cookie']?.[0];
+    assert.ok(setCookie !== undefined, 'a session cookie is issued');
+    const cookie = setCookie.split(';')[0] as string;
+
+    // The cookie alone authenticates on the other node.
+    const reused = await get(s2.port, '/', undefined, cookie);
+    assert.equal(reused.status, 200);
+    assert.deepEqual(reused.body, { node: 'S2', user: USER, session: true });
+
+    const revoke = await get(s2.port, '/revoke', undefined, cookie);
+    assert.deepEqual(revoke.body, { node: 'S2', revoked: true });
+    for (const node of [s1, s2]) {
+      const refused = await get(node.port, '/', undefined, cookie);
+      assert.equal(refused.status, 401, `revoked session on ${node.id}`);
     }
   });
 });
