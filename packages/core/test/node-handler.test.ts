@@ -446,6 +446,55 @@ describe('createHandler options and modes', () => {
     }
   });
 
+  test('a chunked challenged body past maxDrainBytes closes the connection after the 401', async () => {
+    const server = createServer(
+      createHandler({ packages: [tokenPackage()] }, (_req, res) => res.end(), {
+        maxDrainBytes: 2000,
+      }),
+    );
+    // Node's own keep-alive timer would close the idle connection after 5 s; take it out of the
+    // picture so only the drain limit can close it.
+    server.keepAliveTimeout = 120_000;
+    await listen(server);
+    try {
+      const chunk = 'q'.repeat(1000);
+      // Five chunks and no terminating zero-size chunk: a client that keeps sending.
+      const text = await sendRawUntilClose(
+        (server.address() as AddressInfo).port,
+        'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+          `${(1000).toString(16)}\r\n${chunk}\r\n`.repeat(5),
+      );
+      assert.match(text, /^HTTP\/1\.1 401 /);
+    } finally {
+      await close(server);
+    }
+  });
+
+  test('a connection authenticated by a persisted handshake stays authenticated', async () => {
+    const server = createServer(
+      createHandler({ packages: [handshakePackage({ persist: true })] }, (_req, res, auth) =>
+        res.end(auth.principal.name),
+      ),
+    );
+    const base = await listen(server);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await send(`${base}/`, { agent, headers: { authorization: 'Hand one' } });
+      const done = await send(`${base}/`, { agent, headers: { authorization: 'Hand two' } });
+      assert.equal(done.status, 200);
+      const later = await send(`${base}/next`, { agent });
+      assert.equal(later.localPort, done.localPort);
+      assert.equal(later.status, 200);
+      assert.equal(later.body, 'HAND\\carol');
+      const fresh = await send(`${base}/next`);
+      assert.notEqual(fresh.localPort, done.localPort);
+      assert.equal(fresh.status, 401);
+    } finally {
+      agent.destroy();
+      await close(server);
+    }
+  });
+
   test('dispose runs when the client goes away before the response ends', async () => {
     const impersonation = countingImpersonation();
     let release: () => void = () => {};

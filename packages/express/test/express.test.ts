@@ -108,6 +108,22 @@ describe('httpAuth for Express (in-process)', () => {
     assert.equal(big.body.error, 'ERR_HTTPAUTH_BODY_TOO_LARGE');
   });
 
+  test('a body parser mounted before the middleware leaves no body to hash: fail closed', async () => {
+    const early = express();
+    early.use(express.text());
+    early.use(httpAuth({ packages: [tokenPackage()], integrityBody: true }));
+    early.post('/x', (req, res) => res.json({ name: req.auth?.principal.name }));
+    const body = 'parsed too early';
+    const digest = createHash('sha256').update(body).digest('hex');
+    const res = await request(early)
+      .post('/x')
+      .set('Authorization', `Token body-${digest}`)
+      .set('Content-Type', 'text/plain')
+      .send(body);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error, 'ERR_HTTPAUTH_BODY_UNREADABLE');
+  });
+
   test('the target is the URL as received when mounted on a path', async () => {
     const mountedSeen: Seen = { requests: [] };
     const mounted = express();
