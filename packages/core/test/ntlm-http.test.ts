@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 
 import { createAuthenticator } from '../src/http/authenticator.js';
 import type { AuthDecision } from '../src/http/authenticator.js';
@@ -159,5 +160,34 @@ describe('NTLM over the challenge loop', () => {
     await leg(new EventEmitter());
     const third = await leg(new EventEmitter());
     assert.equal(third.type === 'respond' && third.status, 503);
+  });
+
+  it('random tokens never produce a 500, a crash or pending state', async () => {
+    const auth = createAuthenticator({ packages: [ntlm(options)] });
+    const connection = new EventEmitter();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.base64String({ maxLength: 400 }),
+          fc
+            .uint8Array({ maxLength: 300 })
+            .map((b) =>
+              Buffer.concat([Buffer.from('NTLMSSP\0\x03\0\0\0', 'latin1'), b]).toString('base64'),
+            ),
+        ),
+        async (token) => {
+          const decision = await auth.authenticate(request(connection, `NTLM ${token}`));
+          assert.equal(decision.type, 'respond');
+          if (decision.type !== 'respond') return;
+          assert.ok(
+            [400, 401].includes(decision.status),
+            `${decision.status} ${decision.error.code}`,
+          );
+          assert.notEqual(decision.error.code, 'ERR_HTTPAUTH_INTERNAL');
+        },
+      ),
+      { numRuns: 300 },
+    );
+    assert.equal(auth.pendingHandshakes, 0);
   });
 });
