@@ -298,17 +298,33 @@ export function decodeOidContent(bytes: Buffer): string {
 // ---------------------------------------------------------------------------------------------
 // Encoding. Encoders build DER from parts; they are only ever fed our own values.
 
-function encodeLength(length: number): Buffer {
-  if (length < 0x80) return Buffer.from([length]);
-  const bytes: number[] = [];
-  for (let v = length; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
+function lengthOctets(length: number): number {
+  if (length < 0x80) return 1;
+  let count = 1;
+  for (let v = length; v > 0xff; v = Math.floor(v / 256)) count++;
+  return 1 + count;
 }
 
+/** One TLV from its parts, written into a single allocation (the AP-REP path runs per request). */
 export function encodeTlv(tag: number, ...contents: readonly Buffer[]): Buffer {
   let length = 0;
   for (const part of contents) length += part.length;
-  return Buffer.concat([Buffer.from([tag]), encodeLength(length), ...contents]);
+  const header = 1 + lengthOctets(length);
+  const out = Buffer.allocUnsafe(header + length);
+  out[0] = tag;
+  if (length < 0x80) {
+    out[1] = length;
+  } else {
+    const count = header - 2;
+    out[1] = 0x80 | count;
+    for (let i = count, v = length; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff;
+  }
+  let pos = header;
+  for (const part of contents) {
+    part.copy(out, pos);
+    pos += part.length;
+  }
+  return out;
 }
 
 export function encodeSequence(...items: readonly Buffer[]): Buffer {
@@ -349,11 +365,17 @@ export function encodeKerberosString(value: string): Buffer {
 
 /** KerberosTime from milliseconds (the sub-second part is dropped, as the type demands). */
 export function encodeKerberosTime(ms: number): Buffer {
-  const text = new Date(Math.floor(ms / 1000) * 1000)
-    .toISOString()
-    .replace(/[-:T]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
-  return encodeTlv(Tag.GENERALIZED_TIME, Buffer.from(text, 'ascii'));
+  const d = new Date(ms);
+  const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+  const text =
+    `${d.getUTCFullYear()}`.padStart(4, '0') +
+    two(d.getUTCMonth() + 1) +
+    two(d.getUTCDate()) +
+    two(d.getUTCHours()) +
+    two(d.getUTCMinutes()) +
+    two(d.getUTCSeconds()) +
+    'Z';
+  return encodeTlv(Tag.GENERALIZED_TIME, Buffer.from(text, 'latin1'));
 }
 
 /** KerberosFlags as a 32-bit BIT STRING (RFC 4120 §5.2.8 asks for at least 32 bits). */

@@ -28,7 +28,7 @@
  * accept() never throws: every failure is in the result (a non-HttpAuthError is a bug, reported as
  * ERR_HTTPAUTH_INTERNAL).
  */
-import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
 import { fail, HttpAuthError, type ErrorCode } from '../errors.js';
 import type { LogonInfo, Principal } from '../principal.js';
@@ -351,11 +351,13 @@ export class KerberosAcceptor {
       (gssFlags & GssFlags.MUTUAL) !== 0 || (apReq.apOptions & ApOptions.MUTUAL_REQUIRED) !== 0;
     if (mutual) {
       let subkey: KerberosKey | undefined;
+      // One draw for the subkey and the sequence number.
+      const profile = encryptionProfile(contextKey.enctype);
+      const keyBytes = profile === undefined ? 0 : profile.keyBytes;
+      const random = randomBytes(keyBytes + 4);
       // RFC 4121 §2: an acceptor subkey for the newer enctypes (RC4 keeps the RFC 1964 tokens).
-      if (contextKey.enctype !== EncType.RC4_HMAC) {
-        const profile = encryptionProfile(contextKey.enctype);
-        if (profile !== undefined)
-          subkey = makeKey(contextKey.enctype, randomBytes(profile.keyBytes));
+      if (contextKey.enctype !== EncType.RC4_HMAC && profile !== undefined) {
+        subkey = makeKey(contextKey.enctype, random.subarray(0, keyBytes));
       }
       const encPart = encodeEncApRepPart({
         ctime: authenticator.ctime,
@@ -363,7 +365,7 @@ export class KerberosAcceptor {
         subkey:
           subkey === undefined ? undefined : { keytype: subkey.enctype, keyvalue: subkey.bytes },
         // MIT keeps sequence numbers below 2^30 so peers that treat them as signed agree.
-        seqNumber: randomInt(0, 0x40000000),
+        seqNumber: random.readUInt32BE(keyBytes) & 0x3fffffff,
       });
       const apRep = encodeApRep({
         encPart: {
@@ -372,11 +374,7 @@ export class KerberosAcceptor {
           cipher: sessionProfile.encrypt(sessionKey, KeyUsage.AP_REP_ENCPART, encPart),
         },
       });
-      responseToken = encodeGssToken(
-        TokenId.AP_REP,
-        apRep,
-        mechOid === KRB5_OID ? KRB5_OID : mechOid,
-      );
+      responseToken = encodeGssToken(TokenId.AP_REP, apRep, mechOid);
       if (subkey !== undefined) {
         contextKey = subkey;
         acceptorSubkey = true;

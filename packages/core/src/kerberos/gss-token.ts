@@ -63,11 +63,16 @@ export function decodeGssToken(token: Buffer): GssToken {
   }
 }
 
+const OID_DER = new Map<string, Buffer>([
+  [KRB5_OID, encodeOid(KRB5_OID)],
+  [MS_KRB5_OID, encodeOid(MS_KRB5_OID)],
+]);
+
 /** Frame a Kerberos message with the mechanism OID and token id. */
 export function encodeGssToken(tokenId: number, message: Buffer, mechOid = KRB5_OID): Buffer {
   const id = Buffer.alloc(2);
   id.writeUInt16BE(tokenId);
-  return encodeTlv(0x60, encodeOid(mechOid), id, message);
+  return encodeTlv(0x60, OID_DER.get(mechOid) ?? encodeOid(mechOid), id, message);
 }
 
 /** True when the bytes look like a GSS initial-context token rather than a bare message. */

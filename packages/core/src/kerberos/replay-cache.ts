@@ -24,10 +24,11 @@ export const REPLAY_KEY_PREFIX = 'httpauth:krb5rc:';
 
 /** The store key for one authenticator: a SHA-256 over the identifying fields. */
 export function replayKey(entry: ReplayEntry): string {
-  const cipherHash = createHash('sha256').update(entry.cipher).digest();
+  // The text fields are NUL-separated (no principal contains NUL) and the cipher comes last, so
+  // the encoding is unambiguous.
   const digest = createHash('sha256')
     .update(`${entry.server}\0${entry.client}\0${entry.ctime}\0${entry.cusec}\0`)
-    .update(cipherHash)
+    .update(entry.cipher)
     .digest('base64url');
   return REPLAY_KEY_PREFIX + digest;
 }
