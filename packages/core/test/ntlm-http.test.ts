@@ -149,6 +149,26 @@ describe('NTLM over the challenge loop', () => {
     );
   });
 
+  it('a handshake left pending past the timeout is gone', async () => {
+    let clock = Date.now();
+    const auth = createAuthenticator({
+      packages: [ntlm(options)],
+      connections: { handshakeTimeoutMs: 30_000 },
+      now: () => clock,
+    });
+    const connection = new EventEmitter();
+    const neg = negotiate();
+    const second = await auth.authenticate(request(connection, `NTLM ${neg.toString('base64')}`));
+    const challenge = Buffer.from(header(second, 'www-authenticate')[0]!.slice(5), 'base64');
+    const type3 = authenticate(neg, challenge, { user: 'alice', password: 'Wonderland1' }).message;
+    clock += 30_001;
+    const late = await auth.authenticate(request(connection, `NTLM ${type3.toString('base64')}`));
+    assert.equal(
+      late.type === 'respond' && late.error.code,
+      'ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE',
+    );
+  });
+
   it('honours the pending-handshake bound', async () => {
     const auth = createAuthenticator({
       packages: [ntlm(options)],
