@@ -15,6 +15,9 @@ import { KeyUsage, encryptionProfile } from '../src/kerberos/crypto/index.js';
 import { decodeGssToken, encodeGssToken, MS_KRB5_OID, TokenId } from '../src/kerberos/gss-token.js';
 import { encodeKeytab, Keytab } from '../src/kerberos/keytab.js';
 import { decodeApRep } from '../src/kerberos/messages/ap-rep.js';
+import { decodeApReq, encodeApReq } from '../src/kerberos/messages/ap-req.js';
+import { encodeEncKrbCredPart, encodeKrbCred } from '../src/kerberos/messages/krb-cred.js';
+import { encodeTicket } from '../src/kerberos/messages/ticket.js';
 import {
   AdType,
   encodeAuthorizationData,
@@ -346,6 +349,101 @@ describe('attacks and failures, each its own case', () => {
         assert.equal(result.responseToken, undefined);
       }
     }
+  });
+});
+
+describe('DES and delegation edge cases', () => {
+  test('a DES ticket is refused before any decryption (KDC_ERR_ETYPE_NOSUPP)', async () => {
+    const { token } = forge();
+    const apReq = decodeApReq(decodeGssToken(token).message);
+    const des = encodeGssToken(
+      TokenId.AP_REQ,
+      encodeApReq({
+        apOptions: apReq.apOptions,
+        ticket: {
+          realm: apReq.ticket.realm,
+          sname: apReq.ticket.sname,
+          encPart: { etype: 3, kvno: 2, cipher: apReq.ticket.encPart.cipher },
+        },
+        authenticator: apReq.authenticator,
+      }),
+    );
+    await expectFailure(des, 'ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED', 14, { allowRc4: true });
+  });
+
+  test('a KRB-CRED with etype 0 (unencrypted EncKrbCredPart) is kept', async () => {
+    const forwardedTicket = encodeTicket({
+      realm: 'EXAMPLE.TEST',
+      sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
+      encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(64, 9) },
+    });
+    const plain = encodeEncKrbCredPart({
+      ticketInfo: [
+        { key: { keytype: 18, keyvalue: Buffer.alloc(32, 4) }, endtime: NOW + 8 * HOUR },
+      ],
+    });
+    const delegation = encodeKrbCred({
+      tickets: [forwardedTicket],
+      encPart: { etype: 0, kvno: undefined, cipher: plain },
+    });
+    const { token } = forge({ gssFlags: 0x03, delegation });
+    const result = await accept(token);
+    assert.equal(result.ok, true, result.ok ? '' : result.error.code);
+    if (!result.ok) return;
+    assert.equal(result.principal.delegated, true);
+    const tgt = result.delegatedCredential?.tickets[0];
+    assert.ok(tgt !== undefined);
+    assert.deepEqual(tgt.ticket, forwardedTicket);
+    assert.deepEqual(tgt.key.bytes, Buffer.alloc(32, 4));
+    // Absent prealm/pname/srealm/sname default to the ticket's client and the forwarded ticket.
+    assert.deepEqual(tgt.client.components, ['alice']);
+    assert.deepEqual(tgt.server.components, ['krbtgt', 'EXAMPLE.TEST']);
+    assert.equal(tgt.endtime, NOW + 8 * HOUR);
+  });
+
+  test('a KRB-CRED encrypted in the session key (usage 14) is decrypted', async () => {
+    const sessionKey = randomKey(18);
+    const forwardedTicket = encodeTicket({
+      realm: 'EXAMPLE.TEST',
+      sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
+      encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(64, 9) },
+    });
+    const plain = encodeEncKrbCredPart({
+      ticketInfo: [
+        { key: { keytype: 17, keyvalue: Buffer.alloc(16, 6) }, flags: TicketFlags.FORWARDED },
+      ],
+    });
+    const profile = encryptionProfile(18);
+    assert.ok(profile !== undefined);
+    const delegation = encodeKrbCred({
+      tickets: [forwardedTicket],
+      encPart: {
+        etype: 18,
+        kvno: undefined,
+        cipher: profile.encrypt(sessionKey, KeyUsage.KRB_CRED_ENCPART, plain),
+      },
+    });
+    const result = await accept(forge({ sessionKey, gssFlags: 0x03, delegation }).token);
+    assert.equal(result.ok, true, result.ok ? '' : result.error.code);
+    if (result.ok)
+      assert.equal(result.delegatedCredential?.tickets[0]?.flags, TicketFlags.FORWARDED);
+  });
+
+  test('a KRB-CRED that does not decrypt fails the whole authentication', async () => {
+    const forwardedTicket = encodeTicket({
+      realm: 'EXAMPLE.TEST',
+      sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
+      encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(64, 9) },
+    });
+    const delegation = encodeKrbCred({
+      tickets: [forwardedTicket],
+      encPart: { etype: 18, kvno: undefined, cipher: Buffer.alloc(80, 1) },
+    });
+    await expectFailure(
+      forge({ gssFlags: 0x03, delegation }).token,
+      'ERR_HTTPAUTH_KRB_DELEGATION_INVALID',
+      undefined,
+    );
   });
 });
 
