@@ -360,6 +360,13 @@ function stopDemo(demo: Demo | undefined): Promise<void> {
   });
 }
 
+/** The algorithms of the Digest challenges in a 401, in order (other schemes left out). */
+function digestAlgorithms(res: { headers: Map<string, string[]> }): (string | undefined)[] {
+  return (res.headers.get('www-authenticate') ?? [])
+    .filter((challenge) => /^Digest /i.test(challenge))
+    .map((challenge) => digestParam(challenge, 'algorithm'));
+}
+
 describe('the demo (examples/intranet-api)', () => {
   let demo: Demo | undefined;
   let htdigestDemo: Demo | undefined;
@@ -393,9 +400,7 @@ describe('the demo (examples/intranet-api)', () => {
   test('the demo offers SHA-256 first and lists what to try at /', async () => {
     const challenged = await curl([`${demo?.base}/whoami`]);
     assert.equal(challenged.status, 401);
-    const algorithms = (challenged.headers.get('www-authenticate') ?? []).map((c) =>
-      digestParam(c, 'algorithm'),
-    );
+    const algorithms = digestAlgorithms(challenged);
     assert.equal(algorithms[0], 'SHA-256');
     const home = await curl([`${demo?.base}/`]);
     assert.equal(home.status, 200);
@@ -404,12 +409,28 @@ describe('the demo (examples/intranet-api)', () => {
     assert.equal(JSON.parse(bob.body).name, 'bob');
   });
 
+  test('a bad configuration stops the demo with a plain message and exit code 2', async () => {
+    for (const [env, message] of [
+      [{ PORT: 'eighty' }, /PORT must be a number/],
+      [{ HTTPAUTH_REALM: 'elsewhere' }, /HTTPAUTH_DIGEST_FILE/],
+    ] as const) {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
+        { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 2);
+      assert.match(stderr, message);
+    }
+  });
+
   test('with HTTPAUTH_DIGEST_FILE (htdigest) the demo offers MD5 only', async () => {
     const challenged = await curl([`${htdigestDemo?.base}/whoami`]);
     assert.equal(challenged.status, 401);
-    const algorithms = (challenged.headers.get('www-authenticate') ?? []).map((c) =>
-      digestParam(c, 'algorithm'),
-    );
+    const algorithms = digestAlgorithms(challenged);
     assert.deepEqual(algorithms, ['MD5']);
     const res = await curl(['--digest', '-u', 'carol:carolpw', `${htdigestDemo?.base}/whoami`]);
     assert.equal(res.status, 200);
