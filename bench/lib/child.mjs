@@ -1,0 +1,41 @@
+// Runs one measurement in its own process, so that peers never share a heap, a JIT state, a
+// replay cache or a thread pool, and collects the JSON object it prints on its last stdout line.
+import { spawn } from 'node:child_process';
+
+export function runJson(command, args, { env = process.env, timeoutMs = 300_000, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0) {
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} exited ${code ?? signal}: ${stderr.slice(-2000)}`,
+          ),
+        );
+        return;
+      }
+      try {
+        resolve(JSON.parse(last));
+      } catch {
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} printed no JSON result: ${stdout.slice(-500)} ${stderr.slice(-1000)}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+/** `node --import tsx <script>`: TypeScript bench scripts run straight from source. */
+export function runTs(script, args, options) {
+  return runJson(process.execPath, ['--import', 'tsx', script, ...args], options);
+}

@@ -1,0 +1,308 @@
+/**
+ * Load generation for the HTTP comparisons: autocannon (a real load generator) on keep-alive
+ * connections, with a per-connection state for the schemes whose requests depend on earlier
+ * responses. Modes:
+ *   none       plain GET
+ *   negotiate  `Authorization: Negotiate <token>` with a distinct pre-made token per request
+ *   ntlm       per connection: NEGOTIATE, AUTHENTICATE (computed from the CHALLENGE), then plain
+ *              requests on the authenticated connection (NTLM authenticates the connection)
+ *   digest     per connection: one 401 for a nonce, then valid answers with nc = 1, 2, 3, ...
+ *   cookie     per connection: authenticate once (Negotiate token), then send the session cookie
+ * Every response is checked: a 2xx count that does not match the requests is an error.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+// Client-side helpers straight from the sources (tsx): the load generator is a client, and the
+// built dist may lag behind while the tree is being worked on.
+import { clientResponse } from '../../packages/core/src/digest/compute.js';
+import { encodeCredentials } from '../../packages/core/src/digest/credentials.js';
+import { decodeChallenge } from '../../packages/core/src/digest/challenge.js';
+import {
+  authenticate as ntlmAuthenticate,
+  negotiate as ntlmNegotiate,
+} from '../../packages/core/test/ntlm-client.js';
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon');
+
+export const BENCH_USER = 'alice';
+export const BENCH_PASSWORD = 'Wonderland1';
+export const DIGEST_REALM = 'bench@httpauth';
+const SERVER_SCRIPT = new URL('../servers/app.mjs', import.meta.url).pathname;
+
+export interface Server {
+  readonly port: number;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Start a child that prints {"port":N} when ready (bench/servers/app.mjs or any other). */
+export function startChild(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; ipc?: boolean } = {},
+): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      stdio: options.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start: ${err.slice(-2000)}`));
+    }, 30_000);
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{"port"'));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      const { port } = JSON.parse(line) as { port: number };
+      resolve({
+        port,
+        child,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+          }),
+      });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+export interface AppConfig {
+  framework: 'node' | 'express' | 'fastify' | 'koa';
+  auth: 'none' | 'negotiate' | 'ntlm' | 'digest' | 'http-auth';
+  workers?: number;
+  keytab?: string;
+  port?: number;
+}
+
+export function startApp(
+  config: AppConfig,
+  options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; ipc?: boolean } = {},
+): Promise<Server> {
+  return startChild(
+    process.execPath,
+    [...(options.nodeArgs ?? []), SERVER_SCRIPT, JSON.stringify(config)],
+    options,
+  );
+}
+
+export type LoadMode = 'none' | 'negotiate' | 'ntlm' | 'digest' | 'cookie';
+
+export interface LoadOptions {
+  port: number;
+  path?: string;
+  mode: LoadMode;
+  connections: number;
+  /** Seconds (ignored for negotiate, which sends each token once). */
+  duration: number;
+  /** Base64 tokens for negotiate/cookie modes; each sent once. */
+  tokens?: readonly string[];
+  /** Expected status of the authenticated requests (default 200). */
+  host?: string;
+}
+
+export interface LoadResult {
+  /** Successful (2xx) responses per second. */
+  rps: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+  latencyP50: number;
+  latencyP99: number;
+}
+
+type Headers = Record<string, string>;
+interface Ctx {
+  state: number;
+  nonce?: string;
+  opaque?: string;
+  nc: number;
+  type1?: Buffer;
+  cookie?: string;
+}
+
+function digestHeader(ctx: Ctx, path: string): string {
+  ctx.nc += 1;
+  const nc = ctx.nc.toString(16).padStart(8, '0');
+  const cnonce = randomBytes(8).toString('hex');
+  const response = clientResponse({
+    hash: 'SHA-256',
+    session: false,
+    username: BENCH_USER,
+    realm: DIGEST_REALM,
+    password: BENCH_PASSWORD,
+    method: 'GET',
+    uri: path,
+    nonce: ctx.nonce!,
+    qop: 'auth',
+    nc,
+    cnonce,
+  } as Parameters<typeof clientResponse>[0]);
+  return encodeCredentials({
+    username: BENCH_USER,
+    realm: DIGEST_REALM,
+    uri: path,
+    algorithm: 'SHA-256',
+    nonce: ctx.nonce!,
+    nc,
+    cnonce,
+    qop: 'auth',
+    response,
+    ...(ctx.opaque === undefined ? {} : { opaque: ctx.opaque }),
+  } as Parameters<typeof encodeCredentials>[0]);
+}
+
+/** MD5 Digest answer for http-auth's challenge (it speaks RFC 2617 MD5 only). */
+function md5DigestHeader(ctx: Ctx, path: string): string {
+  ctx.nc += 1;
+  const nc = ctx.nc.toString(16).padStart(8, '0');
+  const cnonce = randomBytes(8).toString('hex');
+  const response = clientResponse({
+    hash: 'MD5',
+    session: false,
+    username: BENCH_USER,
+    realm: DIGEST_REALM,
+    password: BENCH_PASSWORD,
+    method: 'GET',
+    uri: path,
+    nonce: ctx.nonce!,
+    qop: 'auth',
+    nc,
+    cnonce,
+  } as Parameters<typeof clientResponse>[0]);
+  return `Digest username="${BENCH_USER}", realm="${DIGEST_REALM}", nonce="${ctx.nonce}", uri="${path}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}", response="${response}"${ctx.opaque === undefined ? '' : `, opaque="${ctx.opaque}"`}`;
+}
+
+export function runLoad(options: LoadOptions & { digestMd5?: boolean }): Promise<LoadResult> {
+  const path = options.path ?? '/api';
+  const tokens = options.tokens ?? [];
+  let nextToken = 0;
+  const withAuth = (req: { headers?: Headers }, value: string | undefined, extra?: Headers) => ({
+    ...req,
+    method: 'GET',
+    path,
+    headers: { ...(value === undefined ? {} : { authorization: value }), ...(extra ?? {}) },
+  });
+  const mode = options.mode;
+  const request = {
+    setupRequest(req: { headers?: Headers }, ctx: Ctx) {
+      switch (mode) {
+        case 'none':
+          return withAuth(req, undefined);
+        case 'negotiate': {
+          if (nextToken >= tokens.length) return withAuth(req, undefined);
+          return withAuth(req, `Negotiate ${tokens[nextToken++]}`);
+        }
+        case 'cookie':
+          if (ctx.cookie !== undefined) return withAuth(req, undefined, { cookie: ctx.cookie });
+          return withAuth(req, `Negotiate ${tokens[nextToken++ % tokens.length]}`);
+        case 'ntlm':
+          if (ctx.state === 0) {
+            ctx.type1 = ntlmNegotiate();
+            return withAuth(req, `NTLM ${ctx.type1.toString('base64')}`);
+          }
+          if (ctx.state === 1) {
+            const challenge = Buffer.from(ctx.nonce!, 'base64');
+            const type3 = ntlmAuthenticate(ctx.type1!, challenge, {
+              user: BENCH_USER,
+              password: BENCH_PASSWORD,
+              domain: 'EXAMPLE',
+            }).message;
+            return withAuth(req, `NTLM ${type3.toString('base64')}`);
+          }
+          return withAuth(req, undefined);
+        case 'digest':
+          if (ctx.nonce === undefined) return withAuth(req, undefined);
+          return withAuth(
+            req,
+            options.digestMd5 === true ? md5DigestHeader(ctx, path) : digestHeader(ctx, path),
+          );
+      }
+    },
+    onResponse(
+      status: number,
+      _body: string,
+      ctx: Ctx,
+      rawHeaders: Record<string, string | string[]>,
+    ) {
+      // autocannon keeps the header names as sent; servers differ in case.
+      const headers: Record<string, string | string[]> = {};
+      for (const [name, value] of Object.entries(rawHeaders)) headers[name.toLowerCase()] = value;
+      const challenge = headers['www-authenticate'];
+      const first = Array.isArray(challenge) ? challenge[0] : challenge;
+      if (mode === 'ntlm') {
+        if (ctx.state === 0 && status === 401 && first?.startsWith('NTLM ')) {
+          ctx.nonce = first.slice(5);
+          ctx.state = 1;
+        } else if (ctx.state === 1 && status === 200) ctx.state = 2;
+      } else if (mode === 'digest' && status === 401 && first !== undefined) {
+        const list = Array.isArray(challenge) ? challenge : [first];
+        const digestChallenge = list.find((v) => v.startsWith('Digest'))!;
+        if (options.digestMd5 === true) {
+          ctx.nonce = /nonce="([^"]+)"/.exec(digestChallenge)![1];
+          ctx.opaque = /opaque="([^"]+)"/.exec(digestChallenge)?.[1];
+        } else {
+          const parsed = decodeChallenge(digestChallenge);
+          ctx.nonce = parsed.nonce;
+          ctx.opaque = parsed.opaque;
+        }
+        ctx.nc = 0;
+      } else if (mode === 'cookie' && status === 200 && ctx.cookie === undefined) {
+        const set = headers['set-cookie'];
+        const value = Array.isArray(set) ? set[0] : set;
+        if (value !== undefined) ctx.cookie = value.split(';')[0];
+      }
+    },
+  };
+  const amount = mode === 'negotiate' ? tokens.length : undefined;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${options.port}`,
+        connections: options.connections,
+        pipelining: 1,
+        ...(amount === undefined ? { duration: options.duration } : { amount }),
+        timeout: 10,
+        requests: [request],
+        // autocannon clears its per-connection context whenever it loops over `requests`; the
+        // handshake state must live as long as the connection, so keep one context object.
+        setupClient(client: { requestIterator: { context: Ctx; resetContext: () => void } }) {
+          client.requestIterator.context = { state: 0, nc: 0 };
+          client.requestIterator.resetContext = () => {};
+        },
+      },
+      (error: Error | null, result: Record<string, any>) => {
+        if (error) return reject(error);
+        const seconds = result.duration as number;
+        const ok = result['2xx'] as number;
+        resolve({
+          rps: ok / seconds,
+          ok,
+          non2xx: result.non2xx as number,
+          errors: result.errors as number,
+          timeouts: result.timeouts as number,
+          seconds,
+          latencyP50: result.latency.p50 as number,
+          latencyP99: result.latency.p99 as number,
+        });
+      },
+    );
+    void instance;
+  });
+}

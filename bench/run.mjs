@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+// httpauth's benchmark suite (issue #6): httpauth side by side with the peers a user would pick
+// instead, in one run on one machine. Every figure is a median over rounds with its spread, and
+// every comparison a ratio measured within this run; targets are reported, never enforced: the
+// exit code is non-zero only when something crashed or answered wrongly.
+//
+//   node bench/run.mjs            full run (minutes)   -> bench/results/latest.md
+//   node bench/run.mjs --quick    a few seconds each   -> bench/results/quick.md  (CI)
+//   node bench/run.mjs --only=kerberos,http          a subset of the suites
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runJson } from './lib/child.mjs';
+import { formatNumber, pairedRatio, summary } from './lib/stats.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = dirname(here);
+const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
+const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice(7).split(','));
+
+// Debian packages the benchmarks drive besides those of the test suite.
+const BENCH_PACKAGES = [
+  'krb5-kdc',
+  'krb5-admin-server',
+  'krb5-user',
+  'libkrb5-dev',
+  'python3-gssapi',
+  'apache2',
+  'libapache2-mod-auth-gssapi',
+  'nginx',
+  'redis-server',
+];
+
+async function ensureSystem() {
+  const { ensurePackages, missingPackages } = await import('../scripts/system-deps.mjs');
+  const installingApache = missingPackages(['apache2']).length > 0;
+  ensurePackages(BENCH_PACKAGES);
+  // Debian starts apache2 on install; the benchmark runs its own instance on a private port.
+  if (installingApache) spawnSync('service', ['apache2', 'stop'], { stdio: 'ignore' });
+}
+
+/** The `kerberos` addon must be built from source against libkrb5-dev (npm may have skipped it). */
+function ensureKerberosAddon() {
+  const probe = () =>
+    spawnSync(process.execPath, ['-e', "require('kerberos')"], { cwd: here, encoding: 'utf8' });
+  if (probe().status === 0) return;
+  console.log('Building the kerberos addon from source (node-gyp) ...');
+  const built = spawnSync('npm', ['rebuild', 'kerberos', '--foreground-scripts'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0 || probe().status !== 0) {
+    const dir = join(root, 'node_modules', 'kerberos');
+    const gyp = spawnSync('npx', ['--yes', 'node-gyp', 'rebuild'], { cwd: dir, stdio: 'inherit' });
+    if (gyp.status !== 0 || probe().status !== 0) {
+      throw new Error('the kerberos addon could not be built (is libkrb5-dev installed?)');
+    }
+  }
+}
+
+const SUITES = [
+  { id: 'kerberos', script: 'suites/kerberos.ts', timeoutMs: 15 * 60_000 },
+  { id: 'http', script: 'suites/http.ts', timeoutMs: 30 * 60_000 },
+  { id: 'apache', script: 'suites/apache.ts', timeoutMs: 15 * 60_000 },
+  { id: 'memory', script: 'suites/memory.ts', timeoutMs: 10 * 60_000 },
+  { id: 'gateway', script: 'suites/gateway.ts', timeoutMs: 20 * 60_000 },
+  { id: 'redis', script: 'redis.mjs', timeoutMs: 15 * 60_000, optional: true, plain: true },
+  { id: 'profile', script: 'suites/profile.ts', timeoutMs: 10 * 60_000, fullOnly: true },
+];
+
+function renderSection(section) {
+  const lines = [`### ${section.title}`, ''];
+  if (section.note) lines.push(section.note, '');
+  lines.push(
+    '| Measurement | Median | Spread (min–max) | Ratio (median, min–max) | Target | Met |',
+  );
+  lines.push('|---|---:|---:|---:|---|:-:|');
+  const byLabel = new Map(section.rows.map((row) => [row.label, row]));
+  for (const row of section.rows) {
+    const s = summary(row.samples);
+    const value = `${formatNumber(s.median)} ${row.unit}`;
+    const spread = s.n > 1 ? `${formatNumber(s.min)}–${formatNumber(s.max)}` : 'one round';
+    let ratioText = '';
+    let checked;
+    if (row.ratioTo !== undefined) {
+      const ref = byLabel.get(row.ratioTo);
+      if (ref === undefined) throw new Error(`ratio reference missing: ${row.ratioTo}`);
+      const r = pairedRatio(row.samples, ref.samples);
+      ratioText = `${r.median.toFixed(2)}x (${r.min.toFixed(2)}–${r.max.toFixed(2)}) of ${row.ratioTo}`;
+      checked = r.median;
+    } else {
+      checked = s.median;
+    }
+    let met = '';
+    if (row.target !== undefined) {
+      const ok =
+        (row.target.min === undefined || checked >= row.target.min) &&
+        (row.target.max === undefined || checked <= row.target.max);
+      met = ok ? 'yes' : '**no**';
+    }
+    lines.push(
+      `| ${row.label} | ${value} | ${spread} | ${ratioText} | ${row.target?.text ?? ''} | ${met} |`,
+    );
+  }
+  for (const warning of section.warnings ?? []) lines.push('', `> ${warning}`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function main() {
+  const started = new Date();
+  await ensureSystem();
+  ensureKerberosAddon();
+  const parts = [];
+  const failures = [];
+  for (const suite of SUITES) {
+    if (only !== undefined && !only.has(suite.id)) continue;
+    if (suite.fullOnly && quick) continue;
+    const script = join(here, suite.script);
+    if (!existsSync(script)) {
+      if (suite.optional) {
+        parts.push(`### ${suite.id}\n\n_${suite.script} is not there yet: not measured._\n`);
+        continue;
+      }
+      throw new Error(`missing ${script}`);
+    }
+    const t0 = Date.now();
+    process.stdout.write(`[bench] ${suite.id} ...`);
+    try {
+      const args = quick ? ['--quick'] : [];
+      const result = suite.plain
+        ? await runJson(process.execPath, [script, ...args, '--json'], {
+            timeoutMs: suite.timeoutMs,
+          })
+        : await runJson(process.execPath, ['--import', 'tsx', script, ...args], {
+            timeoutMs: suite.timeoutMs,
+          });
+      const sections = result.sections ?? [];
+      for (const section of sections) parts.push(section.markdown ?? renderSection(section));
+      console.log(` ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    } catch (error) {
+      console.log(' FAILED');
+      console.error(error instanceof Error ? error.message : error);
+      failures.push(suite.id);
+      parts.push(
+        `### ${suite.id}\n\n**Failed:** ${String(error instanceof Error ? error.message : error)
+          .split('\n')[0]
+          .slice(0, 300)}\n`,
+      );
+    }
+  }
+  const cpu = cpus();
+  const header = [
+    `# httpauth benchmark results (${quick ? 'quick' : 'full'} run)`,
+    '',
+    `${started.toISOString()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'cpu'} · ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    '',
+    'Measured on a machine shared with other work: absolute figures swing between runs; compare the ratios,',
+    'which pair rows measured in the same round. Targets are reported, not enforced.',
+    '',
+  ].join('\n');
+  const markdown = `${header}\n${parts.join('\n')}`;
+  const out = join(here, 'results', quick ? 'quick.md' : 'latest.md');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, markdown);
+  console.log(`\n${markdown}\nWritten to ${out}`);
+  if (failures.length > 0) {
+    console.error(`[bench] failed suites: ${failures.join(', ')}`);
+    process.exit(1);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,207 @@
+// A benchmark target: one small JSON route behind a framework and an auth setup, on 127.0.0.1.
+// Runs in its own process (or a node:cluster of them) so the load generator never shares its
+// event loop. Configuration is one JSON argument:
+//   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'negotiate'|'ntlm'|'digest'|'http-auth',
+//     workers: 1, keytab, port: 0 }
+// Prints `{"port":N}` on stdout when every worker listens.
+import cluster from 'node:cluster';
+import { createServer } from 'node:http';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const config = JSON.parse(process.argv[2]);
+export const BENCH_USER = 'alice';
+export const BENCH_PASSWORD = 'Wonderland1';
+export const DIGEST_REALM = 'bench@httpauth';
+
+async function packagesFor(auth) {
+  const core = await import('@httpauth/core');
+  if (auth === 'ntlm') {
+    const hash = core.ntowfv1(BENCH_PASSWORD);
+    return [
+      core.ntlm({
+        domain: 'EXAMPLE',
+        credentials: (user) => (user.toLowerCase() === BENCH_USER ? hash : undefined),
+      }),
+    ];
+  }
+  if (auth === 'digest') {
+    return [
+      core.digest({
+        realm: DIGEST_REALM,
+        algorithms: ['SHA-256'],
+        credentials: (user) => (user === BENCH_USER ? { password: BENCH_PASSWORD } : undefined),
+      }),
+    ];
+  }
+  if (auth === 'negotiate') {
+    // Tokens are made long before the load runs; the wide skew keeps them valid, as for Apache.
+    if (typeof core.negotiate === 'function') {
+      return [core.negotiate({ keytab: config.keytab, clockSkewMs: 3_600_000 })];
+    }
+    return [kerberosOnlyNegotiate(core)];
+  }
+  throw new Error(`unknown auth ${auth}`);
+}
+
+// Until @httpauth/core exports negotiate(), the Negotiate scheme is served by the Kerberos
+// acceptor directly (raw RFC 4121 tokens, which RFC 4559 servers such as Apache also take).
+function kerberosOnlyNegotiate(core) {
+  const acceptor = new core.KerberosAcceptor({ keytab: config.keytab, clockSkewMs: 3_600_000 });
+  return {
+    name: 'Negotiate',
+    scheme: 'Negotiate',
+    connectionBound: false,
+    challenges: () => ['Negotiate'],
+    async accept(credentials, context) {
+      const result = await acceptor.accept(Buffer.from(credentials.token68 ?? '', 'base64'), {
+        store: context.store,
+        now: context.now,
+        channelBinding: context.channelBinding,
+      });
+      if (!result.ok) return { type: 'reject', error: result.error };
+      return {
+        type: 'complete',
+        principal: result.principal,
+        token: result.responseToken?.toString('base64'),
+      };
+    },
+  };
+}
+
+function httpAuthDigest() {
+  // http-auth reads user:realm:HA1 lines (MD5 only).
+  const dir = mkdtempSync(join(tmpdir(), 'httpauth-bench-htdigest-'));
+  const file = join(dir, 'users.htdigest');
+  const ha1 = createHash('md5')
+    .update(`${BENCH_USER}:${DIGEST_REALM}:${BENCH_PASSWORD}`)
+    .digest('hex');
+  writeFileSync(file, `${BENCH_USER}:${DIGEST_REALM}:${ha1}\n`);
+  return import('http-auth').then((mod) =>
+    (mod.default ?? mod).digest({ realm: DIGEST_REALM, file }),
+  );
+}
+
+let authenticator;
+const body = (user) => ({ hello: 'world', user: user ?? null });
+
+async function start() {
+  const { framework, auth } = config;
+  const packages = auth === 'none' || auth === 'http-auth' ? undefined : await packagesFor(auth);
+  let server;
+  if (framework === 'node') {
+    const send = (res, user) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(body(user)));
+    };
+    if (packages === undefined) {
+      server = createServer((req, res) => send(res));
+    } else {
+      const { createHandler } = await import('@httpauth/core/node');
+      const handler = createHandler(
+        { packages, ...(config.connections ? { connections: config.connections } : {}) },
+        (req, res, info) => send(res, info.principal.name),
+      );
+      authenticator = handler.authenticator;
+      server = createServer(handler);
+    }
+  } else if (framework === 'express') {
+    const express = (await import('express')).default;
+    const app = express();
+    if (auth === 'http-auth') {
+      const digestAuth = await httpAuthDigest();
+      // http-auth's own checker, then on to the route, as its Express integration does.
+      app.use((req, res, next) => digestAuth.check(() => next())(req, res));
+    } else if (packages !== undefined) {
+      const { httpAuth } = await import('@httpauth/express');
+      app.use(httpAuth({ packages }));
+    }
+    app.get('/api', (req, res) => res.json(body(req.auth?.principal.name ?? req.user)));
+    server = createServer(app);
+  } else if (framework === 'fastify') {
+    const Fastify = (await import('fastify')).default;
+    let fastifyServer;
+    const app = Fastify({
+      serverFactory: (handler) => {
+        fastifyServer = createServer(handler);
+        return fastifyServer;
+      },
+    });
+    if (packages !== undefined) {
+      const { httpAuth } = await import('@httpauth/fastify');
+      await app.register(httpAuth, { packages });
+    }
+    app.get('/api', async (request) => body(request.auth?.principal.name));
+    await app.ready();
+    server = fastifyServer;
+  } else if (framework === 'koa') {
+    const Koa = (await import('koa')).default;
+    const app = new Koa();
+    if (packages !== undefined) {
+      const { httpAuth } = await import('@httpauth/koa');
+      app.use(httpAuth({ packages }));
+    }
+    app.use((ctx) => {
+      ctx.body = body(ctx.state.auth?.principal.name);
+    });
+    server = createServer(app.callback());
+  } else {
+    throw new Error(`unknown framework ${framework}`);
+  }
+  // Parked NTLM handshakes and long keep-alive runs must not be cut by Node's 5 s default.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 121_000;
+  server.maxHeadersCount = 0;
+  return server;
+}
+
+const workers = config.workers ?? 1;
+if (workers > 1 && cluster.isPrimary) {
+  let port = config.port ?? 0;
+  if (port === 0) {
+    // Workers must share one port: pick it here first.
+    const probe = createServer();
+    await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    port = probe.address().port;
+    await new Promise((resolve) => probe.close(resolve));
+  }
+  let listening = 0;
+  for (let i = 0; i < workers; i++) {
+    const worker = cluster.fork({ BENCH_PORT: String(port) });
+    worker.on('message', (message) => {
+      if (message === 'listening' && ++listening === workers) console.log(JSON.stringify({ port }));
+    });
+  }
+  cluster.on('exit', (worker, code) => {
+    if (code !== 0 && code !== null) process.exit(1);
+  });
+  process.on('SIGTERM', () => {
+    for (const worker of Object.values(cluster.workers)) worker.process.kill('SIGTERM');
+    process.exit(0);
+  });
+} else {
+  const server = await start();
+  const port = Number(process.env.BENCH_PORT ?? config.port ?? 0);
+  server.listen(port, '127.0.0.1', () => {
+    if (cluster.isWorker) process.send('listening');
+    else console.log(JSON.stringify({ port: server.address().port }));
+  });
+  process.on('SIGTERM', () => process.exit(0));
+  // The memory benchmark asks for heap figures over IPC.
+  process.on('message', (message) => {
+    if (message === 'memory') {
+      globalThis.gc?.();
+      globalThis.gc?.();
+      const usage = process.memoryUsage();
+      process.send({
+        pendingHandshakes: authenticator?.pendingHandshakes,
+        heapUsed: usage.heapUsed,
+        rss: usage.rss,
+        external: usage.external,
+        arrayBuffers: usage.arrayBuffers,
+      });
+    }
+  });
+}
