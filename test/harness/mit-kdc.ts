@@ -226,6 +226,12 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
   writeFileSync(join(dir, 'kadm5.acl'), '');
 
   let child: ChildProcess | undefined;
+  // krb5kdc does not notice its parent dying: kill it when this process exits, so a test run that
+  // crashes before stop() leaves no KDC behind.
+  const killOnExit = (): void => {
+    child?.kill('SIGTERM');
+  };
+  process.once('exit', killOnExit);
   const stopChild = async (): Promise<void> => {
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -334,11 +340,13 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
       exportKeytab,
       async stop() {
         await stopChild();
+        process.removeListener('exit', killOnExit);
         rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     await stopChild();
+    process.removeListener('exit', killOnExit);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
