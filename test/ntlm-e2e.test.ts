@@ -223,7 +223,10 @@ describe('NTLM end to end', () => {
           USERS.alice,
         );
         assert.equal(result.status, 200, result.body);
-        assert.equal((JSON.parse(result.body) as Who).name, 'EXAMPLE\\alice');
+        const who = JSON.parse(result.body) as Who;
+        assert.equal(who.name, 'EXAMPLE\\alice');
+        // ntlm-auth negotiates key exchange and sends a MIC under the exported session key.
+        assert.equal(who.mic, true);
       });
 
       it('python impacket NTLM client', async () => {
