@@ -143,6 +143,28 @@ describe('principal -> local user mapping', () => {
     assert.deepEqual(mappingInput(digest('u@x')), { components: ['u@x'], realm: '' });
   });
 
+  it('only ever throws INVALID_OPTIONS on random and mutated rule text', () => {
+    const valid = 'RULE:[2:$1%$2@$0](.*%admin@EXAMPLE\\.TEST)s/%admin@.*$/-adm/g';
+    const check = (text: string): void => {
+      try {
+        const rule = parseRule(text);
+        rule({ components: ['a', 'b'], realm: 'R' });
+      } catch (error) {
+        assert.ok(invalidOptions(error), String(error));
+      }
+    };
+    fc.assert(fc.property(fc.string({ maxLength: 60 }), (text) => check(`RULE:${text}`)));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: valid.length }),
+        fc.integer({ min: 0, max: valid.length }),
+        fc.string({ maxLength: 4 }),
+        (from, to, insert) =>
+          check(valid.slice(0, Math.min(from, to)) + insert + valid.slice(Math.max(from, to))),
+      ),
+    );
+  });
+
   it('only ever returns undefined or a valid local name, and throws nothing, on random names', () => {
     const map = createPrincipalMapper({
       rules: ['RULE:[2:$1](.*)s/x/y/g', 'DEFAULT'],
