@@ -13,7 +13,7 @@
  *     raw krb5 GSS tokens (what python3-gssapi with the krb5 mech sends).
  */
 import { strict as assert } from 'node:assert';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -27,6 +27,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
   KerberosAcceptor,
@@ -558,5 +560,112 @@ describe('delegation with an MIT realm', () => {
     }
     assert.equal(existsSync(seen.ccache as string), false);
     assert.equal(factory.liveCredentialCaches, 0);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// The delegation example (examples/delegation) with the Negotiate package and curl as the client.
+
+interface ExampleProcess {
+  base: string;
+  stop(): Promise<void>;
+}
+
+function startExample(env: NodeJS.ProcessEnv): Promise<ExampleProcess> {
+  const script = fileURLToPath(new URL('../examples/delegation/server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  };
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = /listening on (http:\/\/[0-9.:]+)/.exec(line);
+      if (match !== null)
+        resolve({ base: (match[1] as string).replace('127.0.0.1', 'localhost'), stop });
+    });
+    child.once('exit', (code) => reject(new Error(`example exited (${code}): ${output}`)));
+  });
+}
+
+describe('the delegation example: curl --negotiate --delegation always', () => {
+  let kdc: MitKdc;
+  let front: ExampleProcess;
+  let downstream: ExampleProcess;
+  const user = `${prefix}d`;
+  const confDir = mkdtempSync(join(tmpdir(), 'httpauth-delegation-example-'));
+  let clientEnv: NodeJS.ProcessEnv;
+
+  before(async () => {
+    run('useradd', ['-M', '-U', '-s', '/bin/sh', user]);
+    created.users.push(user);
+    kdc = await startMitKdc({
+      principals: [{ name: user, password: 'deleg-pw' }, { name: 'HTTP/localhost' }],
+    });
+    chmodSync(confDir, 0o755);
+    const krb5Conf = join(confDir, 'krb5.conf');
+    writeFileSync(krb5Conf, run('cat', [kdc.krb5Conf]));
+    chmodSync(krb5Conf, 0o644);
+    const serverEnv = { KRB5_KTNAME: `FILE:${kdc.keytabPath}`, KRB5_CONFIG: krb5Conf };
+    downstream = await startExample({ ...serverEnv, DELEGATION_ROLE: 'downstream' });
+    front = await startExample({
+      ...serverEnv,
+      DELEGATION_DOWNSTREAM: `${downstream.base}/whoami`,
+      DELEGATION_ALLOW: `${user}@${kdc.realm}`,
+    });
+    clientEnv = { ...kdc.kinit(user, 'deleg-pw').env, KRB5_CONFIG: krb5Conf };
+  });
+
+  after(async () => {
+    await front?.stop();
+    await downstream?.stop();
+    await kdc?.stop();
+    rmSync(confDir, { recursive: true, force: true });
+  });
+
+  function curlNegotiate(
+    args: string[],
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        '/usr/bin/curl',
+        ['--negotiate', '-u', ':', '-sS', '--max-time', '30', '-w', '\n%{http_code}', ...args],
+        { env: clientEnv, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          if (error !== null) return reject(new Error(`curl failed: ${stderr}`));
+          const cut = stdout.lastIndexOf('\n');
+          resolve({
+            status: Number(stdout.slice(cut + 1)),
+            body: JSON.parse(stdout.slice(0, cut)) as Record<string, unknown>,
+          });
+        },
+      );
+    });
+  }
+
+  test('the front calls the downstream service as the client with the forwarded TGT', async () => {
+    const answer = await curlNegotiate(['--delegation', 'always', `${front.base}/downstream`]);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.as, user);
+    const called = answer.body.downstream as { status: number; body: Record<string, unknown> };
+    assert.equal(called.status, 200);
+    assert.equal(called.body.name, `${user}@${kdc.realm}`, 'the downstream service saw the client');
+  });
+
+  test('without delegation the front has nothing to call with', async () => {
+    const answer = await curlNegotiate([`${front.base}/downstream`]);
+    assert.equal(answer.status, 403);
+    const impersonation = answer.body.impersonation as Record<string, unknown>;
+    assert.equal(impersonation.level, 'impersonate');
+    assert.equal(impersonation.reason, 'no-delegated-credential');
+    const whoami = await curlNegotiate(['--delegation', 'always', `${front.base}/whoami`]);
+    assert.equal((whoami.body.impersonation as Record<string, unknown>).delegated, true);
   });
 });
