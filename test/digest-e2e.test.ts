@@ -4,9 +4,9 @@
  * 127.0.0.1, and the demo app itself.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,8 @@ import {
   createAuthenticator,
   digest,
   digestCallback,
+  ntlm,
+  smbpasswdFile,
   type Authenticator,
   type DigestAlgorithm,
   type DigestQop,
@@ -322,6 +324,88 @@ for (const framework of ['express', 'fastify', 'koa'] as const) {
     });
   });
 }
+
+// --- HTTP/2 ----------------------------------------------------------------------------------
+
+describe('Digest over HTTP/2 through Fastify (curl, TLS with ALPN h2)', () => {
+  let app: { close(): Promise<unknown> } | undefined;
+  let base = '';
+  let dir = '';
+
+  before(async () => {
+    // TLS rather than h2c: curl 7.88 cannot reuse an h2c prior-knowledge connection for the
+    // second leg of an auth exchange (curl/curl#10634, fixed in 8.0).
+    dir = await mkdtemp(join(tmpdir(), 'httpauth-h2-'));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    const http2App = Fastify({
+      http2: true,
+      https: {
+        key: await readFile(join(dir, 'key.pem')),
+        cert: await readFile(join(dir, 'cert.pem')),
+      },
+    });
+    await http2App.register(fastifyAuth, {
+      packages: [
+        // NTLM authenticates a connection: over HTTP/2 it must not be offered at all.
+        ntlm({
+          domain: 'DEMO',
+          credentials: smbpasswdFile('examples/intranet-api/demo-users.smbpasswd'),
+        }),
+        digest({
+          realm: REALM,
+          credentials: digestCallback((user) => {
+            const password = USERS[user];
+            return password === undefined ? undefined : { password };
+          }),
+        }),
+      ],
+    });
+    http2App.get('/whoami', async (request) => ({
+      name: request.auth?.principal.name,
+      httpVersion: request.raw.httpVersion,
+    }));
+    base = await http2App.listen({ port: 0, host: '127.0.0.1' });
+    app = http2App;
+  });
+  after(async () => {
+    await app?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the 401 over HTTP/2 carries the Digest challenges only', async () => {
+    const res = await curl(['--http2', '-k', `${base}/whoami`]);
+    assert.equal(res.status, 401);
+    const challenges = res.headers.get('www-authenticate') ?? [];
+    assert.ok(challenges.length >= 2);
+    for (const challenge of challenges) assert.match(challenge, /^Digest /);
+  });
+
+  test('curl --digest authenticates over HTTP/2', async () => {
+    const res = await curl(['--http2', '-k', '--digest', '-u', 'alice:alicepw', `${base}/whoami`]);
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.body), { name: 'alice', httpVersion: '2.0' });
+  });
+});
 
 // --- The demo app ---------------------------------------------------------------------------
 
