@@ -11,7 +11,7 @@ import { channel } from 'node:diagnostics_channel';
 export const CHANNEL_STORE = 'httpauth:store';
 
 /** Why Redis was judged unavailable. */
-export type StoreFailureReason = 'timeout' | 'connection' | 'reply';
+export type StoreFailureReason = 'timeout' | 'connection' | 'reply' | 'data-loss';
 
 export interface StoreStateEvent {
   readonly store: 'redis';

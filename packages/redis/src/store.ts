@@ -19,6 +19,7 @@
 import type { KeyValueStore, MemoryStoreOptions } from '@httpauth/core';
 import { HttpAuthError, MemoryStore } from '@httpauth/core';
 import type { ClusterNode, ClusterOptions, RedisOptions, SentinelAddress } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { StoreFailureReason } from './events.js';
 import { publishStoreState } from './events.js';
@@ -58,6 +59,13 @@ export interface RedisStoreOptions {
   readonly localStore?: MemoryStoreOptions;
   /** How often an unavailable Redis is probed with PING, in milliseconds (default 1000). */
   readonly probeIntervalMs?: number;
+  /**
+   * After Redis is found to have lost its data (restarted without persistence, failed over to an
+   * empty replica, flushed), replay-protected checks stay refused this long, or as long as the
+   * longest TTL this store wrote if that is longer: the lost replay records would have lived that
+   * long (default 600 000 ms, twice the default Kerberos clock skew). 0 turns the guard off.
+   */
+  readonly dataLossGuardMs?: number;
   /** Where the once-per-outage warnings go (default console.warn). */
   readonly warn?: (message: string) => void;
 }
@@ -65,12 +73,22 @@ export interface RedisStoreOptions {
 const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
 const DEFAULT_PROBE_INTERVAL_MS = 1000;
+/** The first probe after a failure comes quickly: a blip should not cost a whole interval. */
+const FIRST_PROBE_DELAY_MS = 50;
+const DEFAULT_DATA_LOSS_GUARD_MS = 600_000;
+/**
+ * The epoch marker: a random id written once, without TTL. If it disappears or changes, Redis
+ * lost what it held, replay records included. A value may carry the end of a guard period
+ * (`<id> <guardUntilMs>`) so nodes that start during the guard honour it too.
+ */
+const EPOCH_KEY = '{httpauth-epoch}';
 /** Reconnection backoff ceiling: a returning Redis is found within this time. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
 /** The few commands used here, typed once for both Redis and Cluster. */
 interface Commands {
   set(key: string, value: string, px: 'PX', ttl: number, nx: 'NX'): Promise<string | null>;
+  set(key: string, value: string, condition: 'NX' | 'XX'): Promise<string | null>;
   get(key: string): Promise<string | null>;
   del(key: string): Promise<number>;
   ping(): Promise<string>;
@@ -106,6 +124,13 @@ function classify(error: unknown): Classified {
   return { reason: 'connection', outage: true };
 }
 
+function parseEpoch(value: string | null): { id: string; until: number | undefined } | undefined {
+  if (value === null) return undefined;
+  const [id = '', until] = value.split(' ');
+  const end = until === undefined ? undefined : Number(until);
+  return { id, until: end !== undefined && Number.isFinite(end) ? end : undefined };
+}
+
 function isClient(value: unknown): value is RedisClient {
   return (
     value instanceof Redis ||
@@ -125,6 +150,7 @@ function positive(value: number | undefined, fallback: number): number {
 }
 
 /** PX takes a positive integer; the memory store likewise keeps an entry at least 1 ms. */
+// (The store also remembers the longest TTL, for the data-loss guard: see #ttl.)
 function ttlArgument(ttlMs: number): number {
   if (typeof ttlMs !== 'number' || Number.isNaN(ttlMs))
     throw new HttpAuthError('ERR_HTTPAUTH_INTERNAL');
@@ -201,10 +227,19 @@ export class RedisStore implements KeyValueStore {
   readonly #localLimit: number;
   readonly #journal = new Map<string, JournalEntry>();
   readonly #warn: (message: string) => void;
-  #up = true;
+  readonly #dataLossGuardMs: number;
+  /** 'starting' until the first successful probe; 'down' during an outage or a data-loss guard. */
+  #state: 'starting' | 'up' | 'down' = 'starting';
   #closed = false;
   #probe: NodeJS.Timeout | undefined;
   #probing = false;
+  #waiters: (() => void)[] = [];
+  /** The epoch id last seen in Redis. */
+  #epoch: string | undefined;
+  /** Until when checks are refused after a data loss (ms since the epoch); 0 when not. */
+  #guardUntil = 0;
+  /** The longest TTL written through this store: how long a lost record could have mattered. */
+  #longestTtl = 0;
 
   /**
    * @param source an ioredis `Redis` or `Cluster` (used as given, not closed by `close()`), or
@@ -225,6 +260,10 @@ export class RedisStore implements KeyValueStore {
     this.#localOptions = { ...settings.localStore, maxEntries: this.#localLimit };
     this.#local = this.#policy === 'local' ? new MemoryStore(this.#localOptions) : undefined;
     this.#warn = settings.warn ?? ((message) => console.warn(message));
+    const guard = settings.dataLossGuardMs ?? DEFAULT_DATA_LOSS_GUARD_MS;
+    if (!Number.isFinite(guard) || guard < 0)
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    this.#dataLossGuardMs = guard;
 
     if (isClient(source)) {
       this.#client = source;
@@ -237,10 +276,11 @@ export class RedisStore implements KeyValueStore {
       this.#client.on('error', () => undefined);
     }
     this.#commands = this.#client as unknown as Commands;
+    // Every reconnection passes through 'close': the store stops using Redis until a probe has
+    // checked that Redis still holds its data (the epoch), so no request slips in between.
     this.#client.on('close', () => this.#down('connection'));
-    this.#client.on('ready', () => {
-      if (!this.#up) this.#schedule(0);
-    });
+    this.#client.on('ready', () => this.#schedule(0));
+    if (this.#client.status === 'ready') this.#schedule(0);
   }
 
   /** The ioredis client, for health checks and shutdown by the application. */
@@ -248,34 +288,34 @@ export class RedisStore implements KeyValueStore {
     return this.#client;
   }
 
-  /** False during an outage (requests fail closed, or go to the local store). */
+  /** True when requests are answered from Redis; false while starting, during an outage and during a data-loss guard. */
   get available(): boolean {
-    return this.#up;
+    return this.#state === 'up';
   }
 
   /**
-   * Resolves once the connection is ready (commands sent earlier fail: nothing is queued while
-   * disconnected). Rejects with ERR_HTTPAUTH_STORE_UNAVAILABLE after `timeoutMs` (default 5 s).
+   * Resolves once the store answers from Redis: connected, and the epoch checked. Until then
+   * requests fail closed (nothing is queued while disconnected), so await this before serving.
+   * Rejects with ERR_HTTPAUTH_STORE_UNAVAILABLE after `timeoutMs` (default 5 s).
    */
   async ready(timeoutMs = 5000): Promise<void> {
-    const client = this.#client;
-    if (client.status === 'ready') return;
+    if (this.#state === 'up') return;
+    if (this.#client.status === 'wait') this.#client.connect().catch(() => undefined);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        client.off('ready', onReady);
+        this.#waiters = this.#waiters.filter((waiter) => waiter !== onUp);
         reject(new HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE'));
       }, timeoutMs);
-      const onReady = (): void => {
+      const onUp = (): void => {
         clearTimeout(timer);
         resolve();
       };
-      client.once('ready', onReady);
-      if (client.status === 'wait') client.connect().catch(() => undefined);
+      this.#waiters.push(onUp);
     });
   }
 
   async add(key: string, value: string, ttlMs: number): Promise<boolean> {
-    const ttl = ttlArgument(ttlMs);
+    const ttl = this.#ttl(ttlMs);
     return this.#run(
       async (redis) => (await redis.set(this.#key(key), value, 'PX', ttl, 'NX')) === 'OK',
       async (local) => {
@@ -299,7 +339,7 @@ export class RedisStore implements KeyValueStore {
     value: string,
     ttlMs: number,
   ): Promise<boolean> {
-    const ttl = ttlArgument(ttlMs);
+    const ttl = this.#ttl(ttlMs);
     const args =
       expected === undefined ? ['0', '', value, String(ttl)] : ['1', expected, value, String(ttl)];
     return this.#run(
@@ -314,7 +354,7 @@ export class RedisStore implements KeyValueStore {
 
   async advance(key: string, value: number, ttlMs: number): Promise<boolean> {
     if (!Number.isSafeInteger(value)) throw new HttpAuthError('ERR_HTTPAUTH_INTERNAL');
-    const ttl = ttlArgument(ttlMs);
+    const ttl = this.#ttl(ttlMs);
     return this.#run(
       async (redis) =>
         (await this.#script(redis, ADVANCE, key, [String(value), String(ttl)])) === 1,
@@ -352,6 +392,12 @@ export class RedisStore implements KeyValueStore {
       // A dead or stuck Redis does not answer QUIT; drop the socket instead.
     }
     this.#client.disconnect();
+  }
+
+  #ttl(ttlMs: number): number {
+    const ttl = ttlArgument(ttlMs);
+    if (ttl > this.#longestTtl) this.#longestTtl = ttl;
+    return ttl;
   }
 
   #key(key: string): string {
@@ -400,13 +446,17 @@ export class RedisStore implements KeyValueStore {
   ): Promise<T> {
     if (this.#closed) throw new HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE');
     const local = this.#local;
-    // During an outage the local policy answers from memory at once instead of waiting for a
-    // timeout on every request; the probe brings the node back to Redis.
-    if (local !== undefined && !this.#up) return onLocal(local);
+    // While Redis is not known to be good (an outage, a data-loss guard, before the first probe)
+    // requests do not wait for a timeout each: they fail closed at once, or go to the local
+    // store. The probe brings the node back to Redis.
+    if (this.#state !== 'up') {
+      if (local !== undefined) return onLocal(local);
+      throw new HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE', {
+        cause: new RedisFailure('connection'),
+      });
+    }
     try {
-      const result = await this.#bounded(onRedis(this.#commands));
-      if (!this.#up && local === undefined) this.#markUp(0);
-      return result;
+      return await this.#bounded(onRedis(this.#commands));
     } catch (error) {
       const { reason, outage } = classify(error);
       // A reply error about one key (WRONGTYPE) is no outage: fail closed, keep the state.
@@ -432,8 +482,13 @@ export class RedisStore implements KeyValueStore {
   }
 
   #down(reason: StoreFailureReason): void {
-    if (this.#closed || !this.#up) return;
-    this.#up = false;
+    if (this.#closed || this.#state === 'down') return;
+    this.#state = 'down';
+    this.#announceDown(reason);
+    this.#schedule(FIRST_PROBE_DELAY_MS);
+  }
+
+  #announceDown(reason: StoreFailureReason): void {
     publishStoreState({ store: 'redis', state: 'down', policy: this.#policy, reason });
     this.#warn(
       this.#policy === 'local'
@@ -441,14 +496,18 @@ export class RedisStore implements KeyValueStore {
             'replay protection and Digest nonce counts now cover this node only until Redis returns'
         : `httpauth: Redis store unavailable (${reason}); authentication answers 503 until Redis returns`,
     );
-    this.#schedule(this.#probeIntervalMs);
   }
 
   #markUp(reconciled: number): void {
-    if (this.#up) return;
-    this.#up = true;
+    if (this.#state === 'up') return;
+    const recovered = this.#state === 'down';
+    this.#state = 'up';
     if (this.#probe !== undefined) clearTimeout(this.#probe);
     this.#probe = undefined;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) waiter();
+    if (!recovered) return;
     publishStoreState({
       store: 'redis',
       state: 'up',
@@ -463,7 +522,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#closed || this.#up) return;
+    if (this.#closed || this.#state === 'up') return;
     if (this.#probe !== undefined) clearTimeout(this.#probe);
     this.#probe = setTimeout(() => {
       this.#probe = undefined;
@@ -473,16 +532,85 @@ export class RedisStore implements KeyValueStore {
   }
 
   async #probeOnce(): Promise<void> {
-    if (this.#probing || this.#closed || this.#up) return;
+    if (this.#probing || this.#closed || this.#state === 'up') return;
     this.#probing = true;
     try {
       await this.#bounded(this.#commands.ping());
+      await this.#checkEpoch();
+      const guarded = this.#guardUntil - Date.now();
+      if (guarded > 0) {
+        this.#schedule(Math.min(guarded, this.#probeIntervalMs));
+        return;
+      }
       await this.#reconcileAndReturn();
     } catch {
       this.#schedule(this.#probeIntervalMs);
     } finally {
       this.#probing = false;
     }
+  }
+
+  /**
+   * Did Redis lose its data since this store last looked? The epoch marker answers: absent or
+   * different means every replay record and nonce count may be gone, so a token accepted before
+   * could be accepted again. Checks then stay refused (or local) for the guard period.
+   * Only the slot holding the marker is checked on Redis Cluster (docs/several-nodes.md).
+   */
+  async #checkEpoch(): Promise<void> {
+    const key = this.#prefix + EPOCH_KEY;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const now = Date.now();
+      const stored = parseEpoch(await this.#bounded(this.#commands.get(key)));
+      if (stored === undefined) {
+        // First contact of this store with an empty Redis is a fresh start; any later absence
+        // is a loss.
+        const lost = this.#epoch !== undefined;
+        const until = lost ? this.#startGuard(now) : 0;
+        const id = randomUUID();
+        const written = await this.#bounded(
+          this.#commands.set(key, until > 0 ? `${id} ${until}` : id, 'NX'),
+        );
+        if (written === 'OK') {
+          this.#epoch = id;
+          return;
+        }
+        continue; // another node wrote it first: read theirs
+      }
+      if (this.#epoch !== undefined && stored.id !== this.#epoch) {
+        const until = this.#startGuard(now);
+        if ((stored.until ?? 0) < until) {
+          // Make the guard visible to nodes that start while it lasts (best effort).
+          await this.#bounded(this.#commands.set(key, `${stored.id} ${until}`, 'XX'));
+        }
+      }
+      this.#epoch = stored.id;
+      if (stored.until !== undefined && stored.until > now && this.#dataLossGuardMs > 0) {
+        this.#guardUntil = Math.max(this.#guardUntil, stored.until);
+      }
+      return;
+    }
+    throw new RedisFailure('reply');
+  }
+
+  /** Starts (or extends) the data-loss guard; returns its end, 0 when the guard is off. */
+  #startGuard(now: number): number {
+    if (this.#dataLossGuardMs === 0) return 0;
+    const until = now + Math.max(this.#dataLossGuardMs, this.#longestTtl);
+    if (until > this.#guardUntil) {
+      this.#guardUntil = until;
+      publishStoreState({
+        store: 'redis',
+        state: 'down',
+        policy: this.#policy,
+        reason: 'data-loss',
+      });
+      this.#warn(
+        `httpauth: Redis lost its data (restarted without persistence, failed over or flushed); ` +
+          `replay-protected checks are ${this.#policy === 'local' ? 'served locally' : 'refused'} ` +
+          `until ${new Date(until).toISOString()}, when every lost record would have expired`,
+      );
+    }
+    return until;
   }
 
   /**

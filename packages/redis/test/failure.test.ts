@@ -250,3 +250,117 @@ describe("fallback: 'local'", () => {
     assert.equal(warnings.length, 2);
   });
 });
+
+describe('data loss: Redis restarted without persistence', () => {
+  let redis: RedisServer;
+  let admin: Redis;
+  const stores: RedisStore[] = [];
+  const warnings: string[] = [];
+  const events: StoreStateEvent[] = [];
+  const onEvent = (event: unknown): void => {
+    events.push(event as StoreStateEvent);
+  };
+  const open = (): RedisStore => {
+    const store = new RedisStore({
+      host: redis.host,
+      port: redis.port,
+      commandTimeoutMs: 200,
+      probeIntervalMs: 50,
+      // Short for the test; the store stretches it to the longest TTL it wrote.
+      dataLossGuardMs: 300,
+      warn: (message) => warnings.push(message),
+    });
+    stores.push(store);
+    return store;
+  };
+
+  before(async () => {
+    redis = await startRedis(); // --save '' and no AOF: a restart starts empty
+    subscribe(CHANNEL_STORE, onEvent);
+    admin = new Redis({
+      host: redis.host,
+      port: redis.port,
+      lazyConnect: true,
+      retryStrategy: () => 50,
+    });
+    admin.on('error', () => undefined);
+    await admin.connect();
+  });
+  after(async () => {
+    unsubscribe(CHANNEL_STORE, onEvent);
+    admin.disconnect();
+    for (const store of stores) await store.close();
+    await redis.dispose();
+  });
+
+  it('refuses checks until every lost record would have expired, on running and new nodes alike', async () => {
+    const store = open();
+    await store.ready();
+    const key = `krb:replay:${randomUUID()}`;
+    const ttlMs = 1500;
+    const writtenAt = Date.now();
+    assert.equal(await store.add(key, '1', ttlMs), true);
+    await redis.stop();
+    await redis.start();
+
+    // The store notices the empty Redis when it reconnects and writes the guard's end.
+    await until(() => warnings.some((message) => message.includes('lost its data')));
+    assert.ok(events.some((event) => event.reason === 'data-loss'));
+    await until(() => admin.status === 'ready');
+    const marker = (await admin.get('httpauth:{httpauth-epoch}')) ?? '';
+    const guardUntil = Number(marker.split(' ')[1]);
+    assert.ok(guardUntil >= writtenAt + ttlMs, 'the guard covers the longest TTL written');
+
+    // A node that starts during the guard honours it too.
+    const late = open();
+    const lateReady = late.ready(POLL_LIMIT_MS).then(() => Date.now());
+
+    let refused = 0;
+    for (;;) {
+      const outcome = await addOrUnavailable(store, key);
+      if (outcome === 'unavailable') {
+        refused += 1;
+        await sleep(25);
+        continue;
+      }
+      // Accepted again only once the lost record would have expired by itself.
+      assert.equal(outcome, true);
+      assert.ok(
+        Date.now() >= writtenAt + ttlMs,
+        'a lost replay record must not be forgotten early',
+      );
+      break;
+    }
+    assert.ok(refused > 0);
+    assert.ok((await lateReady) >= guardUntil, 'the late node waited for the guard');
+    assert.equal(await late.add(key, '1', 60_000), false);
+  });
+
+  it('a restart that keeps the data (AOF) is no data loss', async () => {
+    const persistent = await startRedis({
+      args: ['--appendonly', 'yes', '--appendfsync', 'always'],
+    });
+    const messages: string[] = [];
+    const store = new RedisStore({
+      host: persistent.host,
+      port: persistent.port,
+      commandTimeoutMs: 200,
+      probeIntervalMs: 50,
+      warn: (message) => messages.push(message),
+    });
+    try {
+      await store.ready();
+      const key = `krb:replay:${randomUUID()}`;
+      assert.equal(await store.add(key, '1', 60_000), true);
+      await persistent.stop();
+      await persistent.start();
+      let outcome: boolean | 'unavailable' = 'unavailable';
+      await until(async () => (outcome = await addOrUnavailable(store, key)) !== 'unavailable');
+      assert.equal(outcome, false);
+      assert.ok(!messages.some((message) => message.includes('lost its data')));
+    } finally {
+      await store.close();
+      await persistent.dispose();
+    }
+  });
+});
