@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
-import { ntlm, ntowfv1, smbpasswdFile } from '@httpauth/core';
+import { digest, digestCallback, ntlm, ntowfv1, smbpasswdFile } from '@httpauth/core';
 import type { NtlmOptions } from '@httpauth/core';
 import { httpAuth as expressAuth } from '@httpauth/express';
 import { httpAuth as fastifyAuth } from '@httpauth/fastify';
@@ -352,5 +352,51 @@ describe('the demo (examples/intranet-api) offers NTLM', () => {
     assert.equal(result.status, 200, result.body);
     assert.equal((JSON.parse(result.body) as Who).name, 'OFFICE\\diana');
     assert.equal((await curlNtlm(`${custom!.base}/whoami`, 'alice', 'alicepw')).status, 401);
+  });
+});
+
+describe('NTLM over HTTP/2 (Fastify, h2c)', () => {
+  let app: FastifyInstance | undefined;
+  let base = '';
+
+  before(async () => {
+    const h2 = Fastify({ http2: true }) as unknown as FastifyInstance;
+    await h2.register(fastifyAuth, {
+      packages: [
+        ntlm({ domain: DOMAIN, credentials: () => ntowfv1(USERS.alice) }),
+        digest({
+          realm: 'h2',
+          credentials: digestCallback(() => ({ password: USERS.alice })),
+        }),
+      ],
+    });
+    h2.get('/whoami', async (request) => ({ name: request.auth?.principal.name }));
+    await h2.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(h2.server.address() as AddressInfo).port}`;
+    app = h2;
+  });
+
+  after(async () => {
+    await app?.close();
+  });
+
+  it('the 401 offers Digest but not NTLM, and NTLM credentials are refused', async () => {
+    const { execFile } = await import('node:child_process');
+    const curl = (args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          '/usr/bin/curl',
+          ['-sS', '-i', '--http2-prior-knowledge', ...args],
+          (error, stdout) => (error ? reject(error) : resolve(stdout)),
+        ),
+      );
+    const challenged = await curl([`${base}/whoami`]);
+    assert.match(challenged, /^HTTP\/2 401/);
+    const schemes = [...challenged.matchAll(/^www-authenticate: (\S+)/gim)].map((m) => m[1]);
+    assert.ok(schemes.length > 0 && schemes.every((scheme) => scheme === 'Digest'), challenged);
+    // curl sends its NEGOTIATE straight away; over HTTP/2 it is refused with a stable code.
+    const ntlmAttempt = await curl(['--ntlm', '-u', `alice:${USERS.alice}`, `${base}/whoami`]);
+    assert.match(ntlmAttempt, /^HTTP\/2 400/);
+    assert.match(ntlmAttempt, /"error":"ERR_HTTPAUTH_CONNECTION_REQUIRED"/);
   });
 });
