@@ -132,13 +132,32 @@ describe('each enctype, with the session key of the same enctype', () => {
       assert.equal(result.principal.name, 'alice@EXAMPLE.TEST');
       assert.equal(result.servicePrincipal, `HTTP/${c.host}@EXAMPLE.TEST`);
       assert.equal(result.sessionKey.enctype, c.number);
-      const outcome = await initiator.finish({ token: result.responseToken });
+      // MICs both ways: RFC 4121 tokens for AES, RFC 1964/4757 tokens for RC4.
+      const data = Buffer.from(`acceptor-mic-${c.number}`);
+      const acceptorMic = gssGetMic(result.sessionKey, data, {
+        acceptor: true,
+        acceptorSubkey: result.acceptorSubkey,
+        seq: 5n,
+      });
+      const outcome = await initiator.finish({
+        token: result.responseToken,
+        mic: acceptorMic,
+        data,
+      });
       assert.equal(outcome.error, null);
       assert.equal(outcome.complete, true);
-      if (!rc4) {
-        const mic = Buffer.from(outcome.mic as string, 'base64');
-        assert.equal(gssVerifyMic(result.sessionKey, mic, Buffer.from('initiator-mic')), true);
-      }
+      assert.equal(outcome.micOk, true);
+      const mic = Buffer.from(outcome.mic as string, 'base64');
+      assert.equal(
+        rc4 ? mic.readUInt16BE(mic.length - 24) : mic.readUInt16BE(0),
+        rc4 ? 0x0101 : 0x0404,
+      );
+      assert.equal(gssVerifyMic(result.sessionKey, mic, Buffer.from('initiator-mic')), true);
+      assert.equal(
+        gssVerifyMic(result.sessionKey, mic, Buffer.from('initiator-mic'), { fromAcceptor: true }),
+        false,
+      );
+      assert.equal(gssVerifyMic(result.sessionKey, mic, Buffer.from('initiator-mac')), false);
     });
   }
 
