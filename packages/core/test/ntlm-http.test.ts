@@ -1,10 +1,15 @@
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
 import { createAuthenticator } from '../src/http/authenticator.js';
 import type { AuthDecision } from '../src/http/authenticator.js';
+import { tlsServerEndPoint } from '../src/channel-binding.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { ntlm } from '../src/ntlm/package.js';
 import type { NtlmOptions } from '../src/ntlm/package.js';
@@ -209,5 +214,94 @@ describe('NTLM over the challenge loop', () => {
       { numRuns: 300 },
     );
     assert.equal(auth.pendingHandshakes, 0);
+  });
+
+  describe('channel binding through the challenge loop', () => {
+    // A throwaway certificate (EC P-256, quick to make): its tls-server-end-point binding.
+    function certificate(): Buffer {
+      const dir = mkdtempSync(join(tmpdir(), 'ntlm-cb-'));
+      try {
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-nodes',
+            '-subj',
+            '/CN=localhost',
+            '-days',
+            '1',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:P-256',
+            '-keyout',
+            join(dir, 'key.pem'),
+            '-outform',
+            'DER',
+            '-out',
+            join(dir, 'cert.der'),
+          ],
+          { stdio: 'ignore' },
+        );
+        return readFileSync(join(dir, 'cert.der'));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    const ours = certificate();
+    const theirs = certificate();
+
+    async function legs(
+      auth: ReturnType<typeof createAuthenticator>,
+      bindingFor: Buffer,
+      extra: Partial<AuthRequest>,
+    ) {
+      const connection = new EventEmitter();
+      const neg = negotiate();
+      const second = await auth.authenticate(
+        request(connection, `NTLM ${neg.toString('base64')}`, extra),
+      );
+      const challenge = Buffer.from(header(second, 'www-authenticate')[0]!.slice(5), 'base64');
+      const type3 = authenticate(neg, challenge, {
+        user: 'alice',
+        password: 'Wonderland1',
+        channelBinding: tlsServerEndPoint(bindingFor),
+      }).message;
+      return auth.authenticate(request(connection, `NTLM ${type3.toString('base64')}`, extra));
+    }
+
+    it('TLS terminated here: the certificate of the connection', async () => {
+      const auth = createAuthenticator({
+        packages: [ntlm({ ...options, channelBinding: { mode: 'require' } })],
+      });
+      const tls = { secure: true, localCertificate: ours };
+      const good = await legs(auth, ours, tls);
+      assert.equal(good.type === 'authenticated' && good.auth.principal.channelBound, true);
+      const relayed = await legs(auth, theirs, tls);
+      assert.equal(
+        relayed.type === 'respond' && relayed.error.code,
+        'ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH',
+      );
+      const plainHttp = await legs(auth, ours, {});
+      assert.equal(
+        plainHttp.type === 'respond' && plainHttp.error.code,
+        'ERR_HTTPAUTH_CHANNEL_BINDING_MISSING',
+      );
+    });
+
+    it('behind a TLS-terminating proxy: the configured certificate', async () => {
+      const auth = createAuthenticator({
+        packages: [ntlm({ ...options, channelBinding: { mode: 'require' } })],
+        channelBindingCertificate: ours,
+      });
+      const good = await legs(auth, ours, { secure: true });
+      assert.equal(good.type === 'authenticated' && good.auth.principal.channelBound, true);
+      const relayed = await legs(auth, theirs, { secure: true });
+      assert.equal(
+        relayed.type === 'respond' && relayed.error.code,
+        'ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH',
+      );
+    });
   });
 });
