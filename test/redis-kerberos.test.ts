@@ -2,9 +2,10 @@
 // throwaway MIT KDC; two acceptors ("node A", "node B"), each with its own RedisStore client on
 // one redis-server (and on a three-master Redis Cluster). An AP-REQ accepted on A is refused on
 // B with KRB_AP_ERR_REPEAT; with Redis down it is refused with STORE_UNAVAILABLE, never accepted.
-// (In-process acceptors: the Negotiate package that would put them behind HTTP is not wired here.)
+// Then the same over HTTP: node processes with the Negotiate package, curl --negotiate as client.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { KerberosAcceptResult } from '@httpauth/core';
 import {
@@ -18,6 +19,8 @@ import type { MitKdc } from './harness/mit-kdc.js';
 import { startMitKdc } from './harness/mit-kdc.js';
 import type { RedisClusterHandle, RedisServer } from './harness/redis.js';
 import { startRedis, startRedisCluster } from './harness/redis.js';
+import type { NodeProcess } from '../packages/redis/test/fixtures/nodes.js';
+import { get, startNode } from '../packages/redis/test/fixtures/nodes.js';
 import type { RedisStoreOptions } from '../packages/redis/src/index.js';
 import { RedisStore } from '../packages/redis/src/index.js';
 
@@ -171,5 +174,76 @@ describe('Kerberos replay cache shared through a three-master Redis Cluster', ()
   });
   after(async () => {
     await cluster?.stop();
+  });
+});
+
+describe('over HTTP: Negotiate nodes sharing one Redis, curl --negotiate as the client', () => {
+  let redis: RedisServer;
+  let nodes: NodeProcess[] = [];
+  before(async () => {
+    redis = await startRedis();
+    const key = randomBytes(32);
+    nodes = await Promise.all(
+      ['A', 'B'].map((id) =>
+        startNode({ id, redis: { url: redis.url }, nonceKey: key, keytab: kdc.keytabPath }),
+      ),
+    );
+  });
+  after(async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await redis?.dispose();
+  });
+
+  /** curl --negotiate against `port`: the status and the Authorization header curl sent. */
+  function curlNegotiate(port: number): Promise<{ status: number; authorization: string }> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        '/usr/bin/curl',
+        [
+          '--negotiate',
+          '-u',
+          ':',
+          '-sS',
+          '-v',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          `http://localhost:${port}/r`,
+        ],
+        { env: clientEnv, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          if (error !== null) return reject(new Error(`curl failed: ${stderr}`));
+          const authorization = /^> Authorization: (Negotiate \S+)\r?$/im.exec(stderr)?.[1];
+          if (authorization === undefined) return reject(new Error('curl sent no Negotiate token'));
+          resolve({ status: Number(stdout), authorization });
+        },
+      );
+    });
+  }
+
+  it("curl's AP-REQ accepted by node A is refused when replayed to node B", async () => {
+    const [a, b] = nodes as [NodeProcess, NodeProcess];
+    const first = await curlNegotiate(a.port);
+    assert.equal(first.status, 200);
+    for (const node of [b, a]) {
+      const replay = await get(node.port, '/r', first.authorization);
+      assert.equal(replay.status, 401, `replay on ${node.id}`);
+      assert.equal(replay.body.error, 'ERR_HTTPAUTH_KRB_REPLAY');
+    }
+    // And a fresh token from curl is fine on B: the refusal was the replay cache's doing.
+    assert.equal((await curlNegotiate(b.port)).status, 200);
+  });
+
+  it('one AP-REQ sent to both nodes at once is accepted exactly once', async () => {
+    const [a, b] = nodes as [NodeProcess, NodeProcess];
+    for (const token of apReqs(4)) {
+      const header = `Negotiate ${token.toString('base64')}`;
+      const results = await Promise.all([a, b, a, b].map((node) => get(node.port, '/r', header)));
+      assert.equal(results.filter((result) => result.status === 200).length, 1);
+      for (const result of results.filter((r) => r.status !== 200)) {
+        assert.equal(result.body.error, 'ERR_HTTPAUTH_KRB_REPLAY');
+      }
+    }
   });
 });
