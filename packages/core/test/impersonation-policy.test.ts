@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -456,6 +457,27 @@ describe('ccache directory', () => {
     assert.equal(existsSync(live), true, 'pid 1 is alive');
     assert.equal(existsSync(unrelated), true);
     void directory.close();
+  });
+
+  it('removes the files still open when the process exits', () => {
+    const dir = freshDir();
+    const script = join(root, 'exit-script.mts');
+    const source = new URL('../src/impersonation/ccache-store.ts', import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import { CcacheDirectory } from ${JSON.stringify(source)};
+const directory = new CcacheDirectory(${JSON.stringify(dir)});
+const principal = { nameType: 1, realm: 'R', components: ['u'] };
+const path = await directory.write({ defaultPrincipal: principal, credentials: [] }, undefined);
+console.log(path);
+process.exit(0);
+`,
+    );
+    const result = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    const written = result.stdout.trim();
+    assert.ok(written.startsWith(dir + '/krb5cc_httpauth_'));
+    assert.equal(existsSync(written), false);
   });
 
   it('refuses a directory others can read or write, or a symlink', () => {

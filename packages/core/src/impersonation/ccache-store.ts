@@ -44,18 +44,27 @@ function processAlive(pid: number): boolean {
   }
 }
 
-export class CcacheDirectory {
-  readonly path: string;
-  private readonly live = new Set<string>();
-  private readonly onExit = (): void => {
-    for (const file of this.live) {
+/** Every ccache written and not yet removed, in any directory: deleted on process exit. */
+const liveEverywhere = new Set<string>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const file of liveEverywhere) {
       try {
         unlinkSync(file);
       } catch {
         // Already gone.
       }
     }
-  };
+  });
+}
+
+export class CcacheDirectory {
+  readonly path: string;
+  private readonly live = new Set<string>();
 
   /**
    * Create (or check) the directory and remove stale files. Throws ERR_HTTPAUTH_INVALID_OPTIONS
@@ -78,7 +87,7 @@ export class CcacheDirectory {
     // The umask may have narrowed mkdir's mode; set exactly what we mean.
     chmodSync(path, 0o711);
     this.removeStale();
-    process.on('exit', this.onExit);
+    installExitHook();
   }
 
   /** Remove files whose writer process is gone (or is this process: a previous incarnation). */
@@ -112,6 +121,7 @@ export class CcacheDirectory {
       throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause });
     }
     this.live.add(file);
+    liveEverywhere.add(file);
     try {
       // fchown/fchmod on the descriptor we created: nothing can swap the path in between.
       if (owner !== undefined && process.getuid?.() === 0) await handle.chown(owner.uid, owner.gid);
@@ -132,6 +142,7 @@ export class CcacheDirectory {
   /** Remove a file this directory wrote; idempotent. */
   async remove(file: string): Promise<void> {
     this.live.delete(file);
+    liveEverywhere.delete(file);
     try {
       await unlink(file);
     } catch (error) {
@@ -144,9 +155,8 @@ export class CcacheDirectory {
     return this.live.size;
   }
 
-  /** Remove every live file and stop watching process exit. */
+  /** Remove every live file. */
   async close(): Promise<void> {
     await Promise.all([...this.live].map((file) => this.remove(file).catch(() => {})));
-    process.off('exit', this.onExit);
   }
 }
