@@ -22,6 +22,7 @@ import {
   constants,
   existsSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -36,8 +37,10 @@ import {
   MemoryStore,
   actingContext,
   createImpersonation,
+  decodeCcache,
   digest,
   digestCallback,
+  encodeCcache,
   isHttpAuthError,
   negotiate,
   requireUser,
@@ -499,6 +502,38 @@ describe('delegation with an MIT realm', () => {
     await factory.close();
     await kdc.stop();
     rmSync(confDir, { recursive: true, force: true });
+  });
+
+  test('our writer re-encodes a kinit ccache that klist lists and kvno -c uses', () => {
+    const { ccache, env } = kdc.kinit(krbUser, 'krb-pw');
+    const original = readFileSync(ccache);
+    const decoded = decodeCcache(original);
+    assert.deepEqual(encodeCcache(decoded), original, 'byte for byte');
+    // Only the TGT, without kinit's configuration entries: a cache we wrote from scratch.
+    const tgt = decoded.credentials.find((c) => c.server.components[0] === 'krbtgt');
+    assert.ok(tgt !== undefined);
+    const ours = join(confDir, 'rewritten.ccache');
+    writeFileSync(
+      ours,
+      encodeCcache({ defaultPrincipal: decoded.defaultPrincipal, credentials: [tgt] }),
+      {
+        mode: 0o600,
+      },
+    );
+    const listed = run('klist', ['-c', `FILE:${ours}`]);
+    assert.match(listed, new RegExp(`Default principal: ${krbUser}@${kdc.realm}`));
+    assert.match(listed, new RegExp(`krbtgt/${kdc.realm}@${kdc.realm}`));
+    const kvno = spawnSync('kvno', ['-c', `FILE:${ours}`, `HTTP/downstream.test@${kdc.realm}`], {
+      env: { ...env, KRB5CCNAME: 'FILE:/nonexistent' },
+      encoding: 'utf8',
+    });
+    assert.equal(kvno.status, 0, kvno.stderr);
+    assert.match(kvno.stdout, new RegExp(`HTTP/downstream.test@${kdc.realm}: kvno = \\d+`));
+    assert.match(
+      run('klist', ['-c', `FILE:${ours}`]),
+      /HTTP\/downstream\.test/,
+      'kvno stored its ticket',
+    );
   });
 
   test('the forwarded TGT lands in a private ccache usable by klist and kvno as the user, removed after the response', async () => {
