@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
   createAuthenticator,
@@ -38,6 +39,10 @@ import {
 } from './harness/http-clients.js';
 
 const REALM = 'e2e@httpauth.test';
+/** The demo app, found from this file so the test runs from any working directory. */
+const DEMO_DIR = fileURLToPath(new URL('../examples/intranet-api/', import.meta.url));
+const DEMO_SERVER = join(DEMO_DIR, 'src', 'server.ts');
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const USERS: Record<string, string> = { alice: 'alicepw', bob: 'bobpw' };
 const NONCE_LIFETIME_MS = 60_000;
 
@@ -369,7 +374,7 @@ describe('Digest over HTTP/2 through Fastify (curl, TLS with ALPN h2)', () => {
         // NTLM authenticates a connection: over HTTP/2 it must not be offered at all.
         ntlm({
           domain: 'DEMO',
-          credentials: smbpasswdFile('examples/intranet-api/demo-users.smbpasswd'),
+          credentials: smbpasswdFile(join(DEMO_DIR, 'demo-users.smbpasswd')),
         }),
         digest({
           realm: REALM,
@@ -416,14 +421,11 @@ interface Demo {
 
 /** Start examples/intranet-api from its source on a free port; resolves once it listens. */
 function startDemo(env: Record<string, string>): Promise<Demo> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
-    {
-      env: { ...process.env, PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, ['--import', 'tsx', DEMO_SERVER], {
+    env: { ...process.env, PORT: '0', ...env },
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) => {
@@ -498,11 +500,11 @@ describe('the demo (examples/intranet-api)', () => {
       [{ PORT: 'eighty' }, /PORT must be a number/],
       [{ HTTPAUTH_REALM: 'elsewhere' }, /HTTPAUTH_DIGEST_FILE/],
     ] as const) {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
-        { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
-      );
+      const child = spawn(process.execPath, ['--import', 'tsx', DEMO_SERVER], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
