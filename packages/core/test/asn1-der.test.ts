@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import * as asn1js from 'asn1js';
 import {
   children,
   contextFields,
@@ -231,6 +232,74 @@ describe('fast-check: the reader only throws HttpAuthError', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('cross-check against asn1js (the reference BER/DER codec)', () => {
+  test('asn1js-encoded INTEGERs, strings, times and OIDs read back equal', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+        fc.string({ maxLength: 40 }).filter((s) => !s.includes('\0')),
+        fc.date({
+          min: new Date(Date.UTC(1970, 0, 1)),
+          max: new Date(Date.UTC(2999, 11, 31)),
+          noInvalidDate: true,
+        }),
+        (value, text, date) => {
+          const integer = Buffer.from(new asn1js.Integer({ value }).toBER());
+          assert.equal(readInt32(decodeDer(integer, Tag.INTEGER)), value);
+          assert.deepEqual(encodeInteger(value), integer);
+          const general = Buffer.from(new asn1js.GeneralString({ value: text }).toBER());
+          assert.equal(readKerberosString(decodeDer(general, Tag.GENERAL_STRING)), text);
+          const seconds = Math.floor(date.getTime() / 1000) * 1000;
+          const time = Buffer.from(
+            new asn1js.GeneralizedTime({ valueDate: new Date(seconds) }).toBER(),
+          );
+          assert.equal(readKerberosTime(decodeDer(time, Tag.GENERALIZED_TIME)), seconds);
+          assert.deepEqual(encodeKerberosTime(seconds), time);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    for (const oid of [
+      '1.2.840.113554.1.2.2',
+      '1.2.840.48018.1.2.2',
+      '1.3.6.1.4.1.311.2.2.10',
+      '2.5.4.3',
+    ]) {
+      const der = Buffer.from(new asn1js.ObjectIdentifier({ value: oid }).toBER());
+      assert.equal(readOid(decodeDer(der, Tag.OID)), oid);
+      assert.deepEqual(encodeOid(oid), der);
+    }
+  });
+
+  test('our encoded context SEQUENCEs parse in asn1js with the same structure', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(fc.integer({ min: -1000, max: 100000 }), { nil: undefined }), {
+          maxLength: 8,
+        }),
+        (values) => {
+          const der = encodeContextSequence(
+            values.map((v) => (v === undefined ? undefined : encodeInteger(v))),
+          );
+          const parsed = asn1js.fromBER(new Uint8Array(der));
+          assert.notEqual(parsed.offset, -1);
+          const seq = parsed.result as asn1js.Sequence;
+          const present = values.flatMap((v, n) => (v === undefined ? [] : [[n, v] as const]));
+          assert.equal(seq.valueBlock.value.length, present.length);
+          seq.valueBlock.value.forEach((field, i) => {
+            const [n, v] = present[i] as readonly [number, number];
+            assert.equal(field.idBlock.tagClass, 3);
+            assert.equal(field.idBlock.tagNumber, n);
+            const inner = (field as asn1js.Constructed).valueBlock.value[0] as asn1js.Integer;
+            assert.equal(inner.valueBlock.valueDec, v);
+          });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
