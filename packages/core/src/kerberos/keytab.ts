@@ -240,7 +240,8 @@ export class KeytabFile {
 
   /** The current keytab; throws ERR_HTTPAUTH_KEYTAB_INVALID when the file is unreadable. */
   current(now = Date.now()): Keytab {
-    if (this.#keytab !== undefined && now - this.#lastCheck < this.#checkIntervalMs) {
+    // abs(): a clock that steps back must not postpone the next check indefinitely.
+    if (this.#keytab !== undefined && Math.abs(now - this.#lastCheck) < this.#checkIntervalMs) {
       return this.#keytab;
     }
     this.#lastCheck = now;
