@@ -229,6 +229,21 @@ describe('NTLM end to end', () => {
         assert.equal(who.mic, true);
       });
 
+      it('python requests_ntlm POST (the body is sent, and drained, on every leg)', async () => {
+        const body = 'x'.repeat(100_000);
+        const result = await requestsNtlm(
+          dir.path,
+          `${url()}/echo`,
+          'EXAMPLE\\alice',
+          USERS.alice,
+          body,
+        );
+        assert.equal(result.status, 200, result.body.slice(0, 200));
+        const who = JSON.parse(result.body) as Who;
+        assert.equal(who.name, 'EXAMPLE\\alice');
+        assert.equal(who.body, body);
+      });
+
       it('python impacket NTLM client', async () => {
         const result = await impacketNtlm(
           dir.path,

@@ -116,20 +116,33 @@ const REQUESTS_NTLM = `
 import sys, requests
 from requests_ntlm import HttpNtlmAuth
 url, user, password = sys.argv[1:4]
+data = sys.argv[4].encode() if len(sys.argv) > 4 else None
 session = requests.Session()
-r = session.get(url, auth=HttpNtlmAuth(user, password), verify=False)
+auth = HttpNtlmAuth(user, password)
+if data is None:
+    r = session.get(url, auth=auth, verify=False)
+else:
+    r = session.post(url, data=data, headers={'content-type': 'text/plain'}, auth=auth, verify=False)
 print(r.status_code)
 print(r.text)
 `;
 
-/** python3-requests-ntlm (ntlm-auth underneath); sends channel bindings over HTTPS. */
+/**
+ * python3-requests-ntlm (ntlm-auth underneath); sends channel bindings over HTTPS. With `data`
+ * it POSTs, and sends the body again on every leg of the handshake.
+ */
 export function requestsNtlm(
   dir: string,
   url: string,
   user: string,
   password: string,
+  data?: string,
 ): Promise<ClientResult> {
-  return python(dir, REQUESTS_NTLM, [url, user, password]);
+  return python(
+    dir,
+    REQUESTS_NTLM,
+    data === undefined ? [url, user, password] : [url, user, password, data],
+  );
 }
 
 const IMPACKET = `
