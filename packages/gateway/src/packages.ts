@@ -90,11 +90,7 @@ function buildOne(
     }
     case 'negotiate': {
       const n = auth.negotiate!;
-      const factory = (core as unknown as { negotiate?: (options: unknown) => SecurityPackage })
-        .negotiate;
-      if (factory === undefined)
-        throw new GatewayConfigError(['auth.negotiate: this build has no Negotiate package']);
-      return factory({
+      return core.negotiate({
         ...(n.keytab === undefined ? {} : { keytab: n.keytab }),
         ...(n.principals === undefined ? {} : { principals: n.principals }),
         clockSkewMs: (n.clockSkewSec ?? 300) * 1000,
