@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
-import { digestFileLine } from '../packages/core/src/index.js';
+import { digestFileLine, tlsServerEndPoint } from '../packages/core/src/index.js';
 import { validateConfig } from '../packages/gateway/src/config.js';
 import { createGateway } from '../packages/gateway/src/gateway.js';
 import type { Gateway } from '../packages/gateway/src/gateway.js';
@@ -37,15 +38,21 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A Negotiate (SPNEGO) token for HTTP@localhost from MIT's initiator, via python3-gssapi. */
-async function spnegoToken(env: NodeJS.ProcessEnv): Promise<string> {
+/**
+ * A Negotiate (SPNEGO) token for HTTP@localhost from MIT's initiator, via python3-gssapi, with
+ * optional channel-binding application data (hex).
+ */
+async function spnegoToken(env: NodeJS.ProcessEnv, bindingHex?: string): Promise<string> {
   const script = [
-    'import base64, gssapi',
+    'import base64, sys, gssapi',
     "name = gssapi.Name('HTTP@localhost', gssapi.NameType.hostbased_service)",
-    "ctx = gssapi.SecurityContext(name=name, usage='initiate', mech=gssapi.Mechanism.from_sasl_name('SPNEGO'))",
+    'cb = None',
+    'if len(sys.argv) > 1: cb = gssapi.raw.ChannelBindings(application_data=bytes.fromhex(sys.argv[1]))',
+    "ctx = gssapi.SecurityContext(name=name, usage='initiate', mech=gssapi.Mechanism.from_sasl_name('SPNEGO'), channel_bindings=cb)",
     'print(base64.b64encode(ctx.step()).decode())',
   ].join('\n');
-  const { stdout } = await run('/usr/bin/python3', ['-c', script], { env });
+  const args = ['-c', script, ...(bindingHex === undefined ? [] : [bindingHex])];
+  const { stdout } = await run('/usr/bin/python3', args, { env });
   return stdout.trim();
 }
 
@@ -175,6 +182,76 @@ describe('gateway with Kerberos, WebSockets and nginx auth_request', () => {
       socket.on('error', () => resolve(-1));
     });
     assert.equal(replay, 401);
+  });
+
+  it('terminates TLS and requires channel bindings from its own certificate', async () => {
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-nodes',
+      '-newkey',
+      'rsa:2048',
+      '-sha256',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      join(dir, 'tls.key'),
+      '-out',
+      join(dir, 'tls.crt'),
+    ]);
+    const tlsGateway = createGateway(
+      validateConfig(
+        {
+          listen: { host: '127.0.0.1', port: 0, tls: { cert: 'tls.crt', key: 'tls.key' } },
+          upstream: `http://127.0.0.1:${upstreamPort}`,
+          auth: { realm: 'gw', channelBinding: 'require', negotiate: { keytab: kdc.keytabPath } },
+          log: { level: 'silent' },
+        },
+        {},
+        dir,
+      ),
+    );
+    const { port } = await tlsGateway.listen();
+    try {
+      const binding = tlsServerEndPoint(readFileSync(join(dir, 'tls.crt'), 'utf8'));
+      const send = (token: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpsRequest(
+            {
+              host: '127.0.0.1',
+              port,
+              path: '/tls',
+              servername: 'localhost',
+              rejectUnauthorized: false,
+              headers: { host: `localhost:${port}`, authorization: `Negotiate ${token}` },
+            },
+            (res) => {
+              let body = '';
+              res.on('data', (d: Buffer) => (body += d));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      const bound = await send(await spnegoToken(clientEnv, binding.toString('hex')));
+      assert.equal(bound.status, 200, bound.body);
+      assert.equal(JSON.parse(bound.body).headers['x-forwarded-proto'], 'https');
+      const otherChannel = Buffer.concat([
+        Buffer.from('tls-server-end-point:'),
+        Buffer.alloc(32, 7),
+      ]);
+      const wrong = await send(await spnegoToken(clientEnv, otherChannel.toString('hex')));
+      assert.equal(wrong.status, 401);
+      assert.equal(JSON.parse(wrong.body).error, 'ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
+      const unbound = await send(await spnegoToken(clientEnv));
+      assert.equal(unbound.status, 401);
+      assert.equal(JSON.parse(unbound.body).error, 'ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
+    } finally {
+      await tlsGateway.close();
+    }
   });
 
   it('answers nginx auth_request: curl --negotiate through nginx reaches the upstream with identity', async () => {
