@@ -190,6 +190,7 @@ export const ERROR_CODES = {
   ERR_HTTPAUTH_SPNEGO_MALFORMED: spec('malformed', 'The SPNEGO token is not well-formed'),
   ERR_HTTPAUTH_SPNEGO_NO_MECH: spec('denied', 'No offered SPNEGO mechanism is acceptable'),
   ERR_HTTPAUTH_SPNEGO_MIC_INVALID: spec('denied', 'The SPNEGO mechListMIC is missing or wrong'),
+  ERR_HTTPAUTH_SPNEGO_REJECTED: spec('denied', 'The client abandoned the SPNEGO negotiation'),
 
   // --- Gateway ---
   ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE: spec(

@@ -270,7 +270,10 @@ describe('Negotiate: mechListMIC (RFC 4178 §5)', () => {
     const done = await accept(p, encodeNegTokenResp({ mechListMIC: clientMic }), contextFor(slot));
     assert.equal(done.type, 'complete');
     assert.equal(respOf(done).negState, NEG_STATE.acceptCompleted);
-    if (done.type === 'complete') assert.equal(done.principal.name, 'alice@EXAMPLE.TEST');
+    if (done.type === 'complete') {
+      assert.equal(done.principal.name, 'alice@EXAMPLE.TEST');
+      assert.equal(done.context?.['mechListMicVerified'], true);
+    }
   });
 
   it('refuses a missing client MIC when one is required', async () => {
@@ -335,6 +338,16 @@ describe('Negotiate: mechListMIC (RFC 4178 §5)', () => {
     if (result.type === 'reject') {
       assert.equal(result.error.code, 'ERR_HTTPAUTH_CONNECTION_REQUIRED');
     }
+  });
+
+  it('ends the negotiation when the client answers with reject', async () => {
+    const result = await accept(
+      pkg(),
+      encodeNegTokenResp({ negState: NEG_STATE.reject }),
+      contextFor(new Slot()),
+    );
+    assert.equal(result.type, 'reject');
+    if (result.type === 'reject') assert.equal(result.error.code, 'ERR_HTTPAUTH_SPNEGO_REJECTED');
   });
 
   it('refuses a NegTokenResp with no exchange in progress', async () => {

@@ -219,6 +219,8 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
     const key: KerberosKey = result.sessionKey;
     const context: SecurityContextData = {
       sessionKey: Buffer.from(key.bytes),
+      /** The context key's enctype (RFC 3961 number): the ticket's session key or a subkey. */
+      enctype: key.enctype,
       gssFlags: result.gssFlags,
       mechanism: 'Kerberos',
       mechOid: result.mechOid,
@@ -275,6 +277,11 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
     };
   }
 
+  /** Record in the context that both mechListMICs were exchanged and the client's verified. */
+  function withMicVerified(done: CompletedMechanism): CompletedMechanism {
+    return { ...done, context: { ...done.context, mechListMicVerified: true } };
+  }
+
   function complete(done: CompletedMechanism, token: string | undefined): AcceptResult {
     return {
       type: 'complete',
@@ -314,7 +321,7 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
     if (clientMic !== undefined) {
       if (!done.verifyMic(clientMic, state.mechTypesDer)) fail('ERR_HTTPAUTH_SPNEGO_MIC_INVALID');
       return complete(
-        done,
+        withMicVerified(done),
         resp({
           negState: NEG_STATE.acceptCompleted,
           ...(supportedMech === undefined ? {} : { supportedMech }),
@@ -478,11 +485,13 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
 
   async function acceptResp(token: Buffer, context: AcceptContext): Promise<AcceptResult> {
     const message = decodeNegTokenResp(token);
+    // MIT initiators answer our reject (a KRB-ERROR) with a reject of their own: the end of
+    // that negotiation, whether or not any state is left for it.
+    if (message.negState === NEG_STATE.reject) fail('ERR_HTTPAUTH_SPNEGO_REJECTED');
     const pending = context.handshake?.get();
     if (context.handshake === undefined || !isSpnegoState(pending)) {
       fail('ERR_HTTPAUTH_HANDSHAKE_EXPIRED');
     }
-    if (message.negState === NEG_STATE.reject) fail('ERR_HTTPAUTH_SPNEGO_NO_MECH');
     const { kind: _kind, completed, ntlm: ntlmState, ...state } = pending;
 
     if (completed !== undefined) {
@@ -492,7 +501,7 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
         fail('ERR_HTTPAUTH_SPNEGO_MIC_INVALID');
       }
       context.handshake.clear();
-      return complete(completed, resp({ negState: NEG_STATE.acceptCompleted }));
+      return complete(withMicVerified(completed), resp({ negState: NEG_STATE.acceptCompleted }));
     }
     const mechToken = message.responseToken;
     if (mechToken === undefined) fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');

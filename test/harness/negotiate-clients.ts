@@ -1,0 +1,261 @@
+/**
+ * Real Negotiate clients for the end-to-end tests, each run as a child process with the Kerberos
+ * environment (KRB5_CONFIG, KRB5CCNAME) it is given:
+ *  - Debian curl `--negotiate -u :` (MIT GSS-API SPNEGO; with gss-ntlmssp and no ticket it sends
+ *    SPNEGO-wrapped NTLM);
+ *  - python3-requests-kerberos with mutual authentication REQUIRED (a raw Kerberos token; it
+ *    verifies our AP-REP and fails the request if it does not);
+ *  - python3-gssapi as a hand-driven initiator: SPNEGO or raw krb5, delegation, channel bindings,
+ *    and it processes our final token so mutual authentication is checked too;
+ *  - headless Chromium, whose profile must already say it has seen Negotiate challenges.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface ClientResult {
+  readonly status: number;
+  readonly body: string;
+  readonly stderr: string;
+}
+
+function run(
+  file: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      file,
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 8 << 20 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end();
+  });
+}
+
+/** curl --negotiate: the status line is appended after the body by -w. */
+export async function curlNegotiate(
+  url: string,
+  env: NodeJS.ProcessEnv,
+  options: { user?: string; insecure?: boolean } = {},
+): Promise<ClientResult> {
+  const args = ['-sS', '--negotiate', '-u', options.user ?? ':', '-w', '\n%{http_code}'];
+  if (options.insecure === true) args.push('-k');
+  args.push(url);
+  const { stdout, stderr } = await run('curl', args, env);
+  const cut = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut), stderr };
+}
+
+const REQUESTS_KERBEROS = `
+import sys, json, requests
+from requests_kerberos import HTTPKerberosAuth, REQUIRED
+r = requests.get(sys.argv[1], auth=HTTPKerberosAuth(mutual_authentication=REQUIRED), timeout=30)
+print(json.dumps({"status": r.status_code, "body": r.text}))
+`;
+
+const GSSAPI_INITIATOR = `
+import sys, json, base64, hashlib, http.client, ssl
+import gssapi, gssapi.raw
+a = json.loads(sys.argv[1])
+mech = gssapi.OID.from_int_seq(a["mech"])
+flags = gssapi.RequirementFlag.mutual_authentication | gssapi.RequirementFlag.out_of_sequence_detection
+if a.get("delegate"):
+    flags |= gssapi.RequirementFlag.delegate_to_peer
+if a["tls"]:
+    conn = http.client.HTTPSConnection(a["host"], a["port"], context=ssl._create_unverified_context(), timeout=30)
+else:
+    conn = http.client.HTTPConnection(a["host"], a["port"], timeout=30)
+conn.connect()
+cb = None
+if a.get("binding") in ("right", "wrong"):
+    cert = conn.sock.getpeercert(binary_form=True)
+    digest = hashlib.sha256(cert if a["binding"] == "right" else cert + b"x").digest()
+    cb = gssapi.raw.ChannelBindings(application_data=b"tls-server-end-point:" + digest)
+name = gssapi.Name(a["service"], gssapi.NameType.hostbased_service)
+ctx = gssapi.SecurityContext(name=name, usage="initiate", mech=mech, flags=flags, channel_bindings=cb)
+token = ctx.step()
+out = {"status": 0, "body": "", "complete": False, "legs": 0, "bodies": []}
+while True:
+    out["legs"] += 1
+    conn.request("GET", a["path"], headers={"Authorization": "Negotiate " + base64.b64encode(token).decode()})
+    r = conn.getresponse()
+    body = r.read().decode()
+    out["status"], out["body"] = r.status, body
+    out["bodies"].append(body)
+    header = r.getheader("WWW-Authenticate") or ""
+    reply = None
+    for part in header.split(","):
+        part = part.strip()
+        if part.startswith("Negotiate "):
+            reply = base64.b64decode(part[10:])
+    if r.status == 200:
+        if reply is not None and not ctx.complete:
+            ctx.step(reply)
+        out["complete"] = ctx.complete
+        break
+    if r.status != 401 or reply is None or ctx.complete or out["legs"] > 4:
+        out["challenge"] = header
+        break
+    token = ctx.step(reply)
+    if token is None:
+        break
+print(json.dumps(out))
+`;
+
+async function python(
+  dir: string,
+  name: string,
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Record<string, unknown>> {
+  const path = join(dir, name);
+  await writeFile(path, script);
+  const { stdout, stderr } = await run('/usr/bin/python3', [path, ...args], env);
+  const line = stdout.trim().split('\n').pop() ?? '';
+  try {
+    return { ...(JSON.parse(line) as Record<string, unknown>), stderr };
+  } catch {
+    return { status: 0, body: '', stderr: stderr.slice(-2000) };
+  }
+}
+
+export async function requestsKerberos(
+  dir: string,
+  url: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ClientResult> {
+  const result = await python(dir, 'requests_kerberos_client.py', REQUESTS_KERBEROS, [url], env);
+  return {
+    status: Number(result.status),
+    body: String(result.body),
+    stderr: String(result.stderr),
+  };
+}
+
+export const SPNEGO_MECH = '1.3.6.1.5.5.2';
+export const KRB5_MECH = '1.2.840.113554.1.2.2';
+
+export interface GssapiOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly tls?: boolean;
+  readonly mech?: string;
+  readonly delegate?: boolean;
+  /** Channel bindings: none, the server certificate's, or a wrong one. */
+  readonly binding?: 'none' | 'right' | 'wrong';
+  /** The GSS host-based service name to ask a ticket for (default HTTP@localhost). */
+  readonly service?: string;
+}
+
+export interface GssapiResult extends ClientResult {
+  /** The initiator's context completed (our final token verified: mutual authentication). */
+  readonly complete: boolean;
+  readonly legs: number;
+  /** Every response body, first leg first. */
+  readonly bodies: readonly string[];
+  readonly challenge?: string;
+}
+
+export async function gssapiRequest(
+  dir: string,
+  options: GssapiOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<GssapiResult> {
+  const args = JSON.stringify({
+    host: options.host,
+    port: options.port,
+    path: options.path,
+    tls: options.tls === true,
+    mech: options.mech ?? SPNEGO_MECH,
+    delegate: options.delegate === true,
+    binding: options.binding ?? 'none',
+    service: options.service ?? 'HTTP@localhost',
+  });
+  const result = await python(dir, 'gssapi_initiator.py', GSSAPI_INITIATOR, [args], env);
+  return {
+    status: Number(result.status),
+    body: String(result.body),
+    stderr: String(result.stderr),
+    complete: result.complete === true,
+    legs: Number(result.legs ?? 0),
+    bodies: Array.isArray(result.bodies) ? result.bodies.map(String) : [],
+    ...(typeof result.challenge === 'string' ? { challenge: result.challenge } : {}),
+  };
+}
+
+/**
+ * Headless Chromium sending Negotiate to localhost. Chromium only answers a Negotiate challenge
+ * with a Kerberos token once its profile's "Local State" records that it has seen one
+ * (DESIGN.md), so the profile is pre-seeded.
+ */
+export async function chromiumNegotiate(
+  dir: string,
+  url: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  const profile = await mkdtemp(join(dir, 'chromium-'));
+  await writeFile(
+    join(profile, 'Local State'),
+    JSON.stringify({ net: { received_http_auth_negotiate_headers: true } }),
+  );
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+    `--user-data-dir=${profile}`,
+    '--auth-server-allowlist=localhost',
+    '--dump-dom',
+    url,
+  ];
+  try {
+    const { stdout } = await run('/usr/bin/chromium', args, env, 90_000);
+    return stdout;
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** The JSON object inside a page Chromium rendered from a JSON response. */
+export function jsonFromDom(dom: string): unknown {
+  const match = /<pre[^>]*>([\s\S]*?)<\/pre>/.exec(dom);
+  const text = (match?.[1] ?? dom)
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  return JSON.parse(text) as unknown;
+}
+
+/** `klist -e` of a ccache: the enctypes (session key, ticket) of the ticket for `service`. */
+export async function ticketEnctypes(
+  ccache: string,
+  service: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ session: string; ticket: string } | undefined> {
+  const { stdout } = await run('klist', ['-e', '-c', ccache], env);
+  const lines = stdout.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!(lines[i] ?? '').includes(service)) continue;
+    for (let j = i; j < Math.min(i + 3, lines.length); j++) {
+      const match = /Etype \(skey, tkt\): ([^,]+), (\S+)/.exec(lines[j] ?? '');
+      if (match !== null) return { session: match[1] as string, ticket: match[2] as string };
+    }
+  }
+  return undefined;
+}
