@@ -369,3 +369,32 @@ describe('attacks with real tokens', () => {
     );
   });
 });
+
+describe('sequence numbers', () => {
+  for (const right of [true, false]) {
+    test(`MIT with sequencing verifies our MIC only at acceptorSeqNumber (${right ? 'right' : 'wrong'} seq)`, async () => {
+      const initiator = await startInitiator(
+        { service: 'HTTP@localhost', flags: ['mutual', 'sequence', 'replay'] },
+        aliceEnv,
+      );
+      const result = await acceptor().accept(initiator.token, {
+        store: new MemoryStore(),
+        now: Date.now(),
+        channelBinding: undefined,
+      });
+      assert.equal(result.ok, true);
+      if (!result.ok) return;
+      const data = Buffer.from('mech-list');
+      const seq = BigInt(result.acceptorSeqNumber) + (right ? 0n : 7n);
+      const mic = gssGetMic(result.sessionKey, data, {
+        acceptor: true,
+        acceptorSubkey: result.acceptorSubkey,
+        seq,
+      });
+      const outcome = await initiator.finish({ token: result.responseToken, mic, data });
+      assert.equal(outcome.complete, true);
+      assert.equal(outcome.micOk, right);
+      assert.ok(result.initiatorSeqNumber !== undefined);
+    });
+  }
+});

@@ -19,7 +19,8 @@
  *     ok:    principal, mechOid, responseToken (GSS-framed AP-REP, 02 00, when the client asked for
  *            mutual authentication), sessionKey (for MIC tokens: our acceptor subkey, else the
  *            initiator's subkey, else the ticket session key), acceptorSubkey, gssFlags,
- *            delegatedCredential (a forwarded TGT)
+ *            delegatedCredential (a forwarded TGT), acceptorSeqNumber (our first SND_SEQ for MIC
+ *            tokens), initiatorSeqNumber, servicePrincipal
  *     not ok: error (HttpAuthError) and, for failures the client can act on, a GSS-framed
  *            KRB-ERROR (03 00) responseToken
  *
@@ -130,6 +131,13 @@ export type KerberosAcceptResult =
       readonly delegatedCredential?: DelegatedCredential;
       /** The accepted service principal ('HTTP/host@REALM'). */
       readonly servicePrincipal: string;
+      /**
+       * The acceptor's first sequence number for per-message tokens (RFC 4121 §4.2.6.1 SND_SEQ):
+       * the seq-number of our AP-REP, or without one the initiator's (as MIT's acceptor does).
+       */
+      readonly acceptorSeqNumber: number;
+      /** The initiator's first sequence number (the authenticator's seq-number), when it sent one. */
+      readonly initiatorSeqNumber: number | undefined;
     }
   | { readonly ok: false; readonly error: HttpAuthError; readonly responseToken?: Buffer };
 
@@ -341,6 +349,7 @@ export class KerberosAcceptor {
 
     // 9. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
     let responseToken: Buffer | undefined;
+    let acceptorSeqNumber = authenticator.seqNumber ?? 0;
     let contextKey: KerberosKey = sessionKey;
     let acceptorSubkey = false;
     if (authenticator.subkey !== undefined) {
@@ -359,13 +368,14 @@ export class KerberosAcceptor {
       if (contextKey.enctype !== EncType.RC4_HMAC && profile !== undefined) {
         subkey = makeKey(contextKey.enctype, random.subarray(0, keyBytes));
       }
+      // MIT keeps sequence numbers below 2^30 so peers that treat them as signed agree.
+      acceptorSeqNumber = random.readUInt32BE(keyBytes) & 0x3fffffff;
       const encPart = encodeEncApRepPart({
         ctime: authenticator.ctime,
         cusec: authenticator.cusec,
         subkey:
           subkey === undefined ? undefined : { keytype: subkey.enctype, keyvalue: subkey.bytes },
-        // MIT keeps sequence numbers below 2^30 so peers that treat them as signed agree.
-        seqNumber: random.readUInt32BE(keyBytes) & 0x3fffffff,
+        seqNumber: acceptorSeqNumber,
       });
       const apRep = encodeApRep({
         encPart: {
@@ -394,6 +404,8 @@ export class KerberosAcceptor {
       acceptorSubkey,
       gssFlags,
       servicePrincipal,
+      acceptorSeqNumber,
+      initiatorSeqNumber: authenticator.seqNumber,
       ...(delegatedCredential === undefined ? {} : { delegatedCredential }),
     };
   }
