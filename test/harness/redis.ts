@@ -7,10 +7,11 @@
  *   await redis.stop(); await redis.start();     // an outage and a restart on the same port
  *   const cluster = await startRedisCluster();   // cluster.nodes: [{ host, port }] x 3
  *   await cluster.stop();
+ *   const sentinel = await startRedisSentinel(master.port, 'mymaster');  // redis-server --sentinel
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,6 +260,70 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     dir,
     async stop() {
       for (const server of servers) await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RedisSentinelHandle {
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * One Sentinel (quorum 1) watching the master on `masterPort`, with short timeouts so a failover
+ * happens within seconds: down after 1 s, failover timeout 5 s. Sentinel rewrites its config
+ * file, so it lives in its own temp dir.
+ */
+export async function startRedisSentinel(
+  masterPort: number,
+  name = 'mymaster',
+): Promise<RedisSentinelHandle> {
+  const dir = await mkdtemp(join(tmpdir(), 'httpauth-redis-sentinel-'));
+  const port = await freeRedisPort();
+  const config = join(dir, 'sentinel.conf');
+  await writeFile(
+    config,
+    [
+      `bind ${HOST}`,
+      `port ${port}`,
+      `dir ${dir}`,
+      `logfile ${join(dir, 'sentinel.log')}`,
+      `sentinel monitor ${name} ${HOST} ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      `sentinel parallel-syncs ${name} 1`,
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(REDIS_SERVER, [config, '--sentinel'], { stdio: 'ignore' });
+  running.add(child);
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    });
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if ((await redisCommand(port, 'PING')) === '+PONG') break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('redis sentinel did not start');
+    }
+    await sleep(50);
+  }
+  return {
+    host: HOST,
+    port,
+    name,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };
