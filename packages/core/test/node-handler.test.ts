@@ -14,6 +14,13 @@ import { HttpAuthError } from '../src/errors.js';
 import { createAuthenticator, type AuthInfo } from '../src/http/authenticator.js';
 import { createHandler } from '../src/node.js';
 import {
+  challengeResponse,
+  resolveAdapterOptions,
+  toAuthRequest,
+  type NodeRequest,
+} from '../src/http/adapter-support.js';
+import fc from 'fast-check';
+import {
   countingImpersonation,
   handshakePackage,
   tokenPackage,
@@ -521,5 +528,52 @@ describe('createHandler options and modes', () => {
     } finally {
       await close(server);
     }
+  });
+});
+
+describe('adapter support on random request metadata', () => {
+  test('toAuthRequest and challengeResponse never throw on any header values', () => {
+    const options = resolveAdapterOptions({ trustProxy: true });
+    const text = fc.string({ maxLength: 40 });
+    const maybe = fc.option(fc.oneof(text, fc.array(text, { maxLength: 3 })), { nil: undefined });
+    fc.assert(
+      fc.property(
+        fc.record({
+          'content-length': fc.option(fc.oneof(text, fc.nat().map(String)), { nil: undefined }),
+          'transfer-encoding': fc.option(text, { nil: undefined }),
+          'x-forwarded-proto': maybe,
+          authorization: fc.option(text, { nil: undefined }),
+        }),
+        fc.constantFrom(1, 2),
+        fc.boolean(),
+        (headers, httpVersionMajor, complete) => {
+          const fake = {
+            method: 'POST',
+            url: '/x',
+            headers,
+            headersDistinct: {},
+            httpVersionMajor,
+            complete,
+            socket: { once: () => {} },
+          } as unknown as NodeRequest;
+          const request = toAuthRequest(fake, options);
+          assert.equal(typeof request.secure, 'boolean');
+          const response = challengeResponse(
+            fake,
+            {
+              type: 'respond',
+              status: 401,
+              headers: [['www-authenticate', 'Token']],
+              error: new HttpAuthError('ERR_HTTPAUTH_CREDENTIALS_REQUIRED'),
+            },
+            options,
+          );
+          assert.equal(response.status, 401);
+          // HTTP/2 forbids the Connection header; it is only ever set on HTTP/1.x.
+          if (httpVersionMajor === 2) assert.equal(response.closeConnection, false);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
