@@ -151,16 +151,6 @@ function resp(fields: NegTokenResp): string {
   return encodeNegTokenResp(fields).toString('base64');
 }
 
-/**
- * The acceptor's sequence number for its first MIC. RFC 4121 §4.2.6.1 tokens carry it and MIT
- * initiators that asked for sequencing check it against the AP-REP's seq-number; the acceptor
- * result exposes it when the Kerberos module provides it, otherwise 0.
- */
-function acceptorSeq(result: KerberosAcceptResult & { ok: true }): bigint {
-  const seq = (result as { acceptorSeqNumber?: unknown }).acceptorSeqNumber;
-  return typeof seq === 'number' || typeof seq === 'bigint' ? BigInt(seq) : 0n;
-}
-
 export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
   if (options === null || typeof options !== 'object') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   const kerberosOnly = options.kerberosOnly === true;
@@ -240,7 +230,9 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
           return gssGetMic(key, data, {
             acceptor: true,
             acceptorSubkey: result.acceptorSubkey,
-            seq: acceptorSeq(result),
+            // RFC 4121 §4.2.6.1: our first SND_SEQ is the AP-REP's seq-number; MIT initiators
+            // that asked for sequencing check it.
+            seq: BigInt(result.acceptorSeqNumber),
           });
         } catch (error) {
           if (isHttpAuthError(error)) return undefined;
