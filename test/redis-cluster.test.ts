@@ -4,8 +4,9 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { HttpAuthError } from '@httpauth/core';
 import { Redis } from 'ioredis';
-import type { RedisClusterHandle } from './harness/redis.js';
+import type { RedisClusterHandle, RedisServer } from './harness/redis.js';
 import { startRedisCluster } from './harness/redis.js';
 import { RedisStore } from '../packages/redis/src/index.js';
 import { storeContract } from '../packages/redis/test/store-contract.js';
@@ -60,8 +61,7 @@ describe('key layout on Redis Cluster', () => {
       // (The store's epoch marker, layout:{httpauth-epoch}, is not one of the test's keys.)
       masters.map(
         async (master) =>
-          (await master.keys('layout:*')).filter((name) => !name.includes('httpauth-epoch'))
-            .length,
+          (await master.keys('layout:*')).filter((name) => !name.includes('httpauth-epoch')).length,
       ),
     );
     assert.ok(
@@ -115,6 +115,44 @@ describe('several nodes sharing one Redis Cluster (Digest)', () => {
         [...nodes, ...nodes].map((node) => get(node.port, '/r', header)),
       );
       assert.equal(results.filter((result) => result.status === 200).length, 1);
+    }
+  });
+});
+
+// Last: it stops one master for good.
+describe('one master of the cluster down (no replicas)', () => {
+  it('replay checks fail closed, never accept a replay, on every slot', async () => {
+    const store = new RedisStore({
+      cluster: cluster.nodes,
+      keyPrefix: 'partial:',
+      commandTimeoutMs: 300,
+      probeIntervalMs: 100,
+      warn: () => undefined,
+    });
+    try {
+      await store.ready(20_000);
+      const keys = Array.from({ length: 60 }, () => `krb5rc:${randomUUID()}`);
+      for (const key of keys) assert.equal(await store.add(key, '1', 60_000), true);
+      await (cluster.servers[1] as RedisServer).stop();
+      let refused = 0;
+      for (let pass = 0; pass < 3; pass += 1) {
+        for (const key of keys) {
+          try {
+            assert.equal(
+              await store.add(key, '1', 60_000),
+              false,
+              'a replay must never be accepted',
+            );
+          } catch (error) {
+            assert.ok(error instanceof HttpAuthError);
+            assert.equal(error.code, 'ERR_HTTPAUTH_STORE_UNAVAILABLE');
+            refused += 1;
+          }
+        }
+      }
+      assert.ok(refused > 0, 'keys on the stopped master cannot be checked');
+    } finally {
+      await store.close();
     }
   });
 });
