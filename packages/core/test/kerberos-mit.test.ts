@@ -4,6 +4,9 @@
  * context (mutual authentication) and verify our MIC, and we verify its MIC.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startMitKdc, type MitEnctype, type MitKdc } from '../../../test/harness/mit-kdc.js';
 import { KerberosAcceptor } from '../src/kerberos/acceptor.js';
@@ -13,6 +16,8 @@ import { decodeGssToken, TokenId } from '../src/kerberos/gss-token.js';
 import { gssGetMic, gssVerifyMic } from '../src/kerberos/gss-mic.js';
 import { GssFlags } from '../src/kerberos/gss-checksum.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { encodeCcache } from '../src/kerberos/ccache.js';
+import { delegatedCcache } from '../src/impersonation/delegated.js';
 import { startInitiator } from './fixtures/kerberos/python-initiator.js';
 
 const ENCTYPE_CASES: readonly { name: MitEnctype; host: string; number: number }[] = [
@@ -214,6 +219,18 @@ describe('delegation', () => {
     const forwarded = decodeTicket(tgt.ticket);
     assert.equal(forwarded.realm, 'EXAMPLE.TEST');
     assert.deepEqual(forwarded.sname.components, ['krbtgt', 'EXAMPLE.TEST']);
+
+    // The forwarded TGT really works: written to a ccache, MIT's kvno gets a service ticket with it.
+    const cache = delegatedCcache(cred);
+    assert.ok(cache !== undefined);
+    const ccachePath = join(kdc.dir, 'delegated.ccache');
+    writeFileSync(ccachePath, encodeCcache(cache), { mode: 0o600 });
+    const kvno = spawnSync('kvno', ['HTTP/localhost'], {
+      env: { ...kdc.env, KRB5CCNAME: `FILE:${ccachePath}` },
+      encoding: 'utf8',
+    });
+    assert.equal(kvno.status, 0, kvno.stderr);
+    assert.match(kvno.stdout, /HTTP\/localhost@EXAMPLE.TEST: kvno = 1/);
   });
 });
 
