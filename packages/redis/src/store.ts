@@ -76,6 +76,8 @@ const DEFAULT_PROBE_INTERVAL_MS = 1000;
 /** The first probe after a failure comes quickly: a blip should not cost a whole interval. */
 const FIRST_PROBE_DELAY_MS = 50;
 const DEFAULT_DATA_LOSS_GUARD_MS = 600_000;
+/** The longest TTL that stretches the data-loss guard (a day). */
+const MAX_GUARD_TTL_MS = 86_400_000;
 /**
  * The epoch marker: a random id written once, without TTL. If it disappears or changes, Redis
  * lost what it held, replay records included. A value may carry the end of a guard period
@@ -396,7 +398,9 @@ export class RedisStore implements KeyValueStore {
 
   #ttl(ttlMs: number): number {
     const ttl = ttlArgument(ttlMs);
-    if (ttl > this.#longestTtl) this.#longestTtl = ttl;
+    // Capped: one absurd TTL must not turn a data loss into a refusal without end.
+    const counted = Math.min(ttl, MAX_GUARD_TTL_MS);
+    if (counted > this.#longestTtl) this.#longestTtl = counted;
     return ttl;
   }
 
