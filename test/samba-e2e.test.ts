@@ -1,0 +1,180 @@
+/**
+ * Negotiate against a Samba Active Directory DC (test/harness/samba-dc.ts): AD service tickets
+ * carry a full PAC (LOGON_INFO with group SIDs, UPN_DNS_INFO, CLIENT_INFO, signatures), so
+ * /whoami shows the user's SID and groups: Domain Users (RID 513) and a group the harness made.
+ *
+ * Samba's ports are fixed, so this is the only test file that starts a DC (the harness also takes
+ * a machine-wide lock).
+ */
+import * as assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { negotiate } from '@httpauth/core';
+import type { AuthInfo } from '@httpauth/core';
+import { httpAuth as expressAuth } from '@httpauth/express';
+import { httpAuth as fastifyAuth } from '@httpauth/fastify';
+import { httpAuth as koaAuth } from '@httpauth/koa';
+import express from 'express';
+import Fastify from 'fastify';
+import Koa from 'koa';
+
+import { curlNegotiate, gssapiRequest } from './harness/negotiate-clients.js';
+import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
+import type { SambaDc } from './harness/samba-dc.js';
+
+type Framework = 'express' | 'fastify' | 'koa';
+const FRAMEWORKS: Framework[] = ['express', 'fastify', 'koa'];
+
+interface Who {
+  name?: string;
+  user?: string;
+  realm?: string;
+  mechanism?: string;
+  userSid?: string;
+  groupSids?: string[];
+  upn?: string;
+  dnsDomain?: string;
+  logonDomainName?: string;
+  primaryGroupSid?: string;
+  delegated?: boolean;
+}
+
+function who(auth: AuthInfo | undefined): Who {
+  const p = auth?.principal;
+  return {
+    name: p?.name,
+    user: p?.user,
+    realm: p?.realm,
+    mechanism: p?.mechanism,
+    userSid: p?.userSid,
+    groupSids: p?.groupSids === undefined ? undefined : [...p.groupSids],
+    upn: p?.upn,
+    dnsDomain: p?.dnsDomain,
+    logonDomainName: p?.logonInfo?.logonDomainName,
+    primaryGroupSid: p?.logonInfo?.primaryGroupSid,
+    delegated: p?.delegated,
+  };
+}
+
+interface Running {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function listen(server: Server): Promise<Running> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+async function start(framework: Framework, keytab: string): Promise<Running> {
+  const packages = [negotiate({ keytab, kerberosOnly: true })];
+  switch (framework) {
+    case 'express': {
+      const app = express();
+      app.use(expressAuth({ packages }));
+      app.get('/whoami', (req, res) => {
+        res.json(who(req.auth));
+      });
+      return listen(createServer(app));
+    }
+    case 'fastify': {
+      const app = Fastify();
+      await app.register(fastifyAuth, { packages });
+      app.get('/whoami', async (request) => who(request.auth));
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return {
+        port: (app.server.address() as AddressInfo).port,
+        close: async () => {
+          app.server.closeAllConnections();
+          await app.close();
+        },
+      };
+    }
+    case 'koa': {
+      const app = new Koa();
+      app.use(koaAuth({ packages }));
+      app.use((ctx) => {
+        ctx.body = who(ctx.state.auth);
+      });
+      return listen(createServer(app.callback()));
+    }
+  }
+}
+
+describe('Negotiate against a Samba AD DC (full PAC)', () => {
+  let dc: SambaDc;
+  let dir: string;
+  let aliceEnv: NodeJS.ProcessEnv;
+  const servers = new Map<Framework, Running>();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'httpauth-samba-e2e-'));
+    dc = await startSambaDc();
+    const alice = DEFAULT_SAMBA_USERS[0];
+    assert.ok(alice !== undefined);
+    const ccache = await dc.kinit(alice.name, alice.password, join(dir, 'alice.ccache'));
+    aliceEnv = { ...dc.env, KRB5CCNAME: `FILE:${ccache}` };
+    for (const framework of FRAMEWORKS)
+      servers.set(framework, await start(framework, dc.keytabPath));
+  });
+
+  after(async () => {
+    for (const server of servers.values()) await server.close();
+    await dc?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const framework of FRAMEWORKS) {
+    it(`${framework}: curl --negotiate shows alice's SID and groups from the PAC`, async () => {
+      const port = (servers.get(framework) as Running).port;
+      const result = await curlNegotiate(`http://localhost:${port}/whoami`, aliceEnv);
+      assert.equal(result.status, 200, result.body + result.stderr);
+      const body = JSON.parse(result.body) as Who;
+      assert.equal(body.mechanism, 'Kerberos');
+      assert.equal(body.name, 'alice@SAMDOM.TEST');
+      assert.equal(body.user, 'alice');
+      assert.equal(body.realm, 'SAMDOM.TEST');
+      assert.match(dc.domainSid, /^S-1-5-21-\d+-\d+-\d+$/);
+      assert.equal(body.userSid, dc.sids.get('alice'));
+      const groups = body.groupSids ?? [];
+      assert.ok(groups.includes(`${dc.domainSid}-513`), `Domain Users in ${groups.join(' ')}`);
+      const webusers = dc.sids.get('webusers');
+      assert.ok(webusers !== undefined && groups.includes(webusers), 'the group the test created');
+      assert.equal(body.primaryGroupSid, `${dc.domainSid}-513`);
+      assert.equal(body.logonDomainName, 'SAMDOM');
+      assert.equal(body.upn, 'alice@samdom.test');
+      assert.equal(body.dnsDomain?.toUpperCase(), 'SAMDOM.TEST');
+    });
+  }
+
+  it('python-gssapi SPNEGO with mutual authentication and delegation against the AD ticket', async () => {
+    const port = (servers.get('express') as Running).port;
+    const result = await gssapiRequest(
+      dir,
+      { host: 'localhost', port, path: '/whoami', delegate: true },
+      aliceEnv,
+    );
+    assert.equal(result.status, 200, result.stderr);
+    assert.equal(result.complete, true, 'the initiator verified our AP-REP');
+    const body = JSON.parse(result.body) as Who;
+    assert.equal(body.name, 'alice@SAMDOM.TEST');
+    assert.equal(body.userSid, dc.sids.get('alice'));
+    assert.equal(body.delegated, true, 'the forwarded TGT was decrypted');
+  });
+});
