@@ -26,6 +26,7 @@ import {
   accessAs,
   execFileAs,
   setprivArguments,
+  spawnAs,
 } from '../src/impersonation/run-as.js';
 import type { Principal } from '../src/principal.js';
 
@@ -232,6 +233,22 @@ describe('acting as a local user', () => {
         (e: unknown) => isHttpAuthError(e) && e.code === 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
       );
     }
+  });
+
+  it('ignores uid, gid and shell smuggled into spawn options by untyped callers', async () => {
+    const identity = (await systemUserDatabase().lookup(alice)) as PosixIdentity;
+    const smuggled = {
+      uid: 65534,
+      gid: 65534,
+      shell: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    } as object;
+    const child = spawnAs(identity, DEFAULT_RUN_AS, undefined, 'id', ['-u'], smuggled);
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    assert.equal(out.trim(), String(identity.uid));
   });
 
   it('sets no_new_privs so set-uid programs do not elevate', async () => {

@@ -120,7 +120,15 @@ export function spawnAs(
   args: readonly string[],
   options: ImpersonatedSpawnOptions = {},
 ): ChildProcess {
-  const { env, ...rest } = options;
+  // The type already excludes these; a plain-JavaScript caller could still pass them, and the
+  // identity must come from setpriv alone.
+  const {
+    env,
+    uid: _uid,
+    gid: _gid,
+    argv0: _argv0,
+    ...rest
+  } = options as ImpersonatedSpawnOptions & { uid?: unknown; gid?: unknown; argv0?: unknown };
   return nodeSpawn(settings.setprivPath, setprivArguments(identity, settings, command, args), {
     ...rest,
     cwd: rest.cwd ?? '/',
