@@ -135,6 +135,9 @@ interface Ctx {
   nc: number;
   type1?: Buffer;
   cookie?: string;
+  /** Digest: answers made before the load starts (nc 1..n), so the generator stays cheap. */
+  ready?: string[];
+  pos?: number;
 }
 
 function digestHeader(ctx: Ctx, path: string): string {
@@ -189,8 +192,58 @@ function md5DigestHeader(ctx: Ctx, path: string): string {
   return `Digest username="${BENCH_USER}", realm="${DIGEST_REALM}", nonce="${ctx.nonce}", uri="${path}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}", response="${response}"${ctx.opaque === undefined ? '' : `, opaque="${ctx.opaque}"`}`;
 }
 
-export function runLoad(options: LoadOptions & { digestMd5?: boolean }): Promise<LoadResult> {
+/** One fresh nonce per connection, from a real 401 of the server under test. */
+async function digestNonces(
+  port: number,
+  path: string,
+  count: number,
+  md5: boolean,
+): Promise<Ctx[]> {
+  const contexts: Ctx[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`http://127.0.0.1:${port}${path}`);
+    await response.arrayBuffer();
+    const challenge = response.headers.get('www-authenticate') ?? '';
+    const nonce = /nonce="([^"]+)"/.exec(challenge)?.[1];
+    if (response.status !== 401 || nonce === undefined) throw new Error('no Digest challenge');
+    contexts.push({ state: 0, nc: 0, nonce, opaque: /opaque="([^"]+)"/.exec(challenge)?.[1] });
+  }
+  return contexts;
+}
+
+export async function runLoad(
+  options: LoadOptions & { digestMd5?: boolean; digestPool?: number },
+): Promise<LoadResult> {
   const path = options.path ?? '/api';
+  const initial: Ctx[] = [];
+  if (options.mode === 'digest') {
+    // Computing an answer costs the client about as much as checking it costs the server; made
+    // beforehand, the load generator's own work stays that of the no-auth run.
+    const perConnection = Math.ceil((options.digestPool ?? 20_000) / options.connections);
+    for (const ctx of await digestNonces(
+      options.port,
+      path,
+      options.connections,
+      options.digestMd5 === true,
+    )) {
+      ctx.ready = [];
+      for (let i = 0; i < perConnection; i++) {
+        ctx.ready.push(
+          options.digestMd5 === true ? md5DigestHeader(ctx, path) : digestHeader(ctx, path),
+        );
+      }
+      ctx.pos = 0;
+      initial.push(ctx);
+    }
+  }
+  return runPrepared(options, path, initial);
+}
+
+function runPrepared(
+  options: LoadOptions & { digestMd5?: boolean },
+  path: string,
+  initial: Ctx[],
+): Promise<LoadResult> {
   const tokens = options.tokens ?? [];
   let nextToken = 0;
   const withAuth = (req: { headers?: Headers }, value: string | undefined, extra?: Headers) => ({
@@ -228,6 +281,9 @@ export function runLoad(options: LoadOptions & { digestMd5?: boolean }): Promise
           }
           return withAuth(req, undefined);
         case 'digest':
+          if (ctx.ready !== undefined && ctx.pos! < ctx.ready.length) {
+            return withAuth(req, ctx.ready[ctx.pos!++]);
+          }
           if (ctx.nonce === undefined) return withAuth(req, undefined);
           return withAuth(
             req,
@@ -251,7 +307,12 @@ export function runLoad(options: LoadOptions & { digestMd5?: boolean }): Promise
           ctx.nonce = first.slice(5);
           ctx.state = 1;
         } else if (ctx.state === 1 && status === 200) ctx.state = 2;
-      } else if (mode === 'digest' && status === 401 && first !== undefined) {
+      } else if (
+        mode === 'digest' &&
+        status === 401 &&
+        first !== undefined &&
+        ctx.ready === undefined
+      ) {
         const list = Array.isArray(challenge) ? challenge : [first];
         const digestChallenge = list.find((v) => v.startsWith('Digest'))!;
         if (options.digestMd5 === true) {
@@ -263,6 +324,7 @@ export function runLoad(options: LoadOptions & { digestMd5?: boolean }): Promise
           ctx.opaque = parsed.opaque;
         }
         ctx.nc = 0;
+        ctx.ready = undefined;
       } else if (mode === 'cookie' && status === 200 && ctx.cookie === undefined) {
         const set = headers['set-cookie'];
         const value = Array.isArray(set) ? set[0] : set;
@@ -270,20 +332,20 @@ export function runLoad(options: LoadOptions & { digestMd5?: boolean }): Promise
       }
     },
   };
-  const amount = mode === 'negotiate' ? tokens.length : undefined;
+  let clients = 0;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: `http://127.0.0.1:${options.port}`,
         connections: options.connections,
         pipelining: 1,
-        ...(amount === undefined ? { duration: options.duration } : { amount }),
+        duration: options.duration,
         timeout: 10,
         requests: [request],
         // autocannon clears its per-connection context whenever it loops over `requests`; the
         // handshake state must live as long as the connection, so keep one context object.
         setupClient(client: { requestIterator: { context: Ctx; resetContext: () => void } }) {
-          client.requestIterator.context = { state: 0, nc: 0 };
+          client.requestIterator.context = initial[clients++] ?? { state: 0, nc: 0 };
           client.requestIterator.resetContext = () => {};
         },
       },
