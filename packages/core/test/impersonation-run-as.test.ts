@@ -10,6 +10,7 @@ import {
   constants,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -258,6 +259,45 @@ describe('acting as a local user', () => {
       '/proc/self/status',
     ]);
     assert.match(stdout, /NoNewPrivs:\s+1/);
+  });
+});
+
+describe('ccache cleanup when writing fails after the file was created', () => {
+  it('removes the half-written file and falls back to impersonate', async () => {
+    const ccacheDirectory = join(dir, 'ccaches-error-path');
+    // An identity whose ids fchown refuses: the file exists by then and must not be left behind.
+    const broken: PosixIdentity = {
+      user: 'weird',
+      uid: -5,
+      gid: -5,
+      groups: [-5],
+      groupNames: [],
+      home: '/',
+      shell: '/bin/sh',
+    };
+    const factory = createImpersonation({
+      maxLevel: 'delegate',
+      allow: { anyUser: true },
+      allowSystemUsers: ['weird'],
+      userDatabase: { lookup: async (name) => (name === 'weird' ? broken : undefined) },
+      ccacheDirectory,
+    });
+    const now = Date.now();
+    const context = await factory(principal('weird'), {
+      delegatedCredential: {
+        client: 'weird@EXAMPLE.TEST',
+        server: 'krbtgt/EXAMPLE.TEST@EXAMPLE.TEST',
+        sessionKey: { enctype: 18, value: randomBytes(32) },
+        endTime: now + 3_600_000,
+        flags: 0,
+        ticket: Buffer.from('6100', 'hex'),
+      },
+    });
+    assert.equal(context.level, 'impersonate');
+    assert.equal(context.reason, 'ccache-failed');
+    assert.deepEqual(readdirSync(ccacheDirectory), []);
+    assert.equal(factory.liveCredentialCaches, 0);
+    await factory.close();
   });
 });
 
