@@ -29,6 +29,7 @@ import { startMitKdc } from './harness/mit-kdc.js';
 import type { MitEnctype, MitKdc } from './harness/mit-kdc.js';
 import {
   KRB5_MECH,
+  NTLMSSP_MECH,
   chromiumNegotiate,
   curlNegotiate,
   gssapiRequest,
@@ -359,6 +360,31 @@ describe('Negotiate end to end (MIT KDC)', () => {
         );
         assert.equal(none.status, 401);
         assert.match(none.body, /ERR_HTTPAUTH_CHANNEL_BINDING_MISSING/);
+      });
+
+      it('python-gssapi listing NTLM first: Kerberos chosen, request-mic, both mechListMICs (RFC 4178 §5)', async () => {
+        // This server has no NTLM, so it picks the client's second mechanism: three legs
+        // (request-mic; AP-REP with our MIC; the client's MIC), and MIT verifies our MIC.
+        const kerberosOnlyPort = (rc4.get(framework) as Running).port;
+        const userFile = join(dir, 'ntlm-users-mic');
+        await writeFile(userFile, `${NTLM_USER.domain}:${NTLM_USER.name}:${NTLM_USER.password}\n`);
+        const result = await gssapiRequest(
+          dir,
+          {
+            host: 'localhost',
+            port: kerberosOnlyPort,
+            path: '/whoami',
+            negMechs: [NTLMSSP_MECH, KRB5_MECH],
+          },
+          { ...aliceEnv, NTLM_USER_FILE: userFile },
+        );
+        assert.equal(result.status, 200, result.stderr);
+        assert.equal(result.legs, 3);
+        assert.equal(result.complete, true, 'the initiator verified our mechListMIC');
+        const body = JSON.parse(result.body) as Who;
+        assert.equal(body.name, 'alice@EXAMPLE.TEST');
+        assert.equal(body.mechanism, 'Kerberos');
+        assert.equal(body.mechListMic, true);
       });
 
       it('headless Chromium sends Negotiate and sees alice', async () => {

@@ -80,7 +80,12 @@ if a.get("binding") in ("right", "wrong"):
     digest = hashlib.sha256(cert if a["binding"] == "right" else cert + b"x").digest()
     cb = gssapi.raw.ChannelBindings(application_data=b"tls-server-end-point:" + digest)
 name = gssapi.Name(a["service"], gssapi.NameType.hostbased_service)
-ctx = gssapi.SecurityContext(name=name, usage="initiate", mech=mech, flags=flags, channel_bindings=cb)
+creds = None
+if a.get("negMechs"):
+    # SPNEGO credentials restricted to (and listing) these mechanisms in this order.
+    creds = gssapi.Credentials(usage="initiate", mechs=[mech])
+    gssapi.raw.set_neg_mechs(creds, [gssapi.OID.from_int_seq(m) for m in a["negMechs"]])
+ctx = gssapi.SecurityContext(name=name, usage="initiate", mech=mech, flags=flags, channel_bindings=cb, creds=creds)
 token = ctx.step()
 out = {"status": 0, "body": "", "complete": False, "legs": 0, "bodies": []}
 while True:
@@ -143,6 +148,7 @@ export async function requestsKerberos(
 
 export const SPNEGO_MECH = '1.3.6.1.5.5.2';
 export const KRB5_MECH = '1.2.840.113554.1.2.2';
+export const NTLMSSP_MECH = '1.3.6.1.4.1.311.2.2.10';
 
 export interface GssapiOptions {
   readonly host: string;
@@ -155,6 +161,8 @@ export interface GssapiOptions {
   readonly binding?: 'none' | 'right' | 'wrong';
   /** The GSS host-based service name to ask a ticket for (default HTTP@localhost). */
   readonly service?: string;
+  /** SPNEGO's mechanism list, in this order (gss_set_neg_mechs). */
+  readonly negMechs?: readonly string[];
 }
 
 export interface GssapiResult extends ClientResult {
@@ -180,6 +188,7 @@ export async function gssapiRequest(
     delegate: options.delegate === true,
     binding: options.binding ?? 'none',
     service: options.service ?? 'HTTP@localhost',
+    negMechs: options.negMechs ?? null,
   });
   const result = await python(dir, 'gssapi_initiator.py', GSSAPI_INITIATOR, [args], env);
   return {
