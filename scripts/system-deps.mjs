@@ -15,6 +15,8 @@ export const TEST_PACKAGES = [
   'chromium',
   // Credential files
   'apache2-utils',
+  // POSIX ACLs (setfacl) for the impersonation access-check tests
+  'acl',
   // Self-signed certificates for the HTTPS / channel-binding tests
   'openssl',
   // MIT Kerberos

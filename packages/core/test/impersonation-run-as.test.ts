@@ -77,6 +77,11 @@ before(() => {
     chownSync(path, uidOf(owner), gidOf(group));
     chmodSync(path, mode);
   }
+  // POSIX ACLs: mode bits alone would say bob cannot read this file, the ACL says he can.
+  const aclFile = join(dir, 'acl-bob');
+  writeFileSync(aclFile, 'contents of acl-bob\n');
+  chmodSync(aclFile, 0o600);
+  sh('setfacl', ['-m', `u:${bob}:r`, aclFile]);
   mkdirSync(join(dir, 'closed'), { mode: 0o700 });
   writeFileSync(join(dir, 'closed', 'inside'), 'x');
   chmodSync(join(dir, 'closed', 'inside'), 0o644);
@@ -172,6 +177,8 @@ describe('acting as a local user', () => {
     assert.equal(await read(bobId, 'group-shared'), null);
     assert.equal(await read(bobId, 'root-only'), null);
     assert.equal(await read(bobId, 'public'), 'contents of public\n');
+    assert.equal(await read(bobId, 'acl-bob'), 'contents of acl-bob\n', 'granted by the ACL');
+    assert.equal(await read(aliceId, 'acl-bob'), null);
   });
 
   it('answers access checks exactly as the OS does', async () => {
@@ -185,6 +192,7 @@ describe('acting as a local user', () => {
       'closed',
       'closed/inside',
       'missing',
+      'acl-bob',
     ];
     const modes: Array<[number, '-r' | '-w' | '-x' | '-e']> = [
       [constants.R_OK, '-r'],
@@ -213,7 +221,7 @@ describe('acting as a local user', () => {
         assert.equal(both, osAllows(user, '-r', path) && osAllows(user, '-w', path));
       }
     }
-    assert.equal(compared, 64);
+    assert.equal(compared, 72);
     assert.ok(allowed > 0 && allowed < compared, 'the matrix has both answers');
   });
 
