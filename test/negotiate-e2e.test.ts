@@ -6,6 +6,8 @@
  * gss-ntlmssp and no ticket (SPNEGO-wrapped NTLM).
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -13,6 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { negotiate, ntowfv1 } from '@httpauth/core';
@@ -414,4 +417,76 @@ describe('Negotiate end to end (MIT KDC)', () => {
       });
     });
   }
+});
+
+/** Starts examples/intranet-api from source on a free port; resolves once it listens. */
+function startDemo(env: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
+    {
+      env: { ...env, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (match !== null) resolve({ port: Number(match[1]), child });
+    });
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
+  });
+}
+
+function stopDemo(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+describe('the demo (examples/intranet-api) with KRB5_KTNAME offers Negotiate first', () => {
+  let kdc: MitKdc;
+  let demo: { port: number; child: ChildProcess } | undefined;
+  let aliceEnv: NodeJS.ProcessEnv;
+
+  before(async () => {
+    kdc = await startMitKdc({
+      principals: [{ name: ALICE.name, password: ALICE.password }, { name: 'HTTP/localhost' }],
+    });
+    aliceEnv = kdc.kinit(ALICE.name, ALICE.password).env;
+    demo = await startDemo({ ...process.env, KRB5_KTNAME: `FILE:${kdc.keytabPath}` });
+  });
+
+  after(async () => {
+    await stopDemo(demo?.child);
+    await kdc?.stop();
+  });
+
+  it('challenges with Negotiate first', async () => {
+    const response = await fetch(`http://127.0.0.1:${demo?.port}/whoami`);
+    assert.equal(response.status, 401);
+    const challenges = response.headers.get('www-authenticate') ?? '';
+    assert.match(challenges, /^Negotiate(,|$)/);
+    assert.match(challenges, /NTLM/);
+  });
+
+  it('curl --negotiate: /whoami says Kerberos, alice@EXAMPLE.TEST', async () => {
+    const result = await curlNegotiate(`http://localhost:${demo?.port}/whoami`, aliceEnv);
+    assert.equal(result.status, 200, result.body + result.stderr);
+    const body = JSON.parse(result.body) as Who;
+    assert.equal(body.mechanism, 'Kerberos');
+    assert.equal(body.name, 'alice@EXAMPLE.TEST');
+  });
+
+  it('refuses to start with a keytab it cannot read', async () => {
+    await assert.rejects(
+      startDemo({ ...process.env, KRB5_KTNAME: join(kdc.dir, 'no-such.keytab') }),
+      /demo exited with 2: .*KRB5_KTNAME/s,
+    );
+  });
 });

@@ -11,8 +11,10 @@ import {
   digest,
   digestFile,
   htdigestFile,
+  negotiate,
   ntlm,
   smbpasswdFile,
+  type NegotiatePackage,
   type SecurityPackage,
 } from '@httpauth/core';
 
@@ -130,14 +132,35 @@ const ntlmSetup: PackageSetup = (env) => {
 };
 
 /**
+ * Negotiate (RFC 4559, SPNEGO with Kerberos). KRB5_KTNAME, as MIT reads it (`FILE:` prefix
+ * allowed): the keytab holding the service's keys (HTTP/host@REALM). Without it, no Negotiate:
+ * the demo never offers a scheme it cannot verify. The keytab is re-read when it changes.
+ */
+const negotiateSetup: PackageSetup = (env) => {
+  const keytab = nonEmpty(env, 'KRB5_KTNAME');
+  if (keytab === undefined) return undefined;
+  let pkg: NegotiatePackage;
+  try {
+    pkg = negotiate({ keytab: keytab.trim(), kerberosOnly: true });
+    // Read it now, so a missing or unreadable keytab is said at start-up, not on the first request.
+    pkg.kerberos?.keytab();
+  } catch {
+    throw new ConfigError(`KRB5_KTNAME: cannot read the keytab "${keytab}"`);
+  }
+  return {
+    pkg,
+    offer: `Negotiate (Kerberos) for the service keys in ${keytab}`,
+    examples: [
+      'kinit alice && curl --negotiate -u : {base}/whoami   (use the host name of the SPN, e.g. http://localhost:PORT)',
+    ],
+  };
+};
+
+/**
  * Challenge order: the strongest scheme first, as browsers and curl --anyauth expect
  * (Negotiate, NTLM, then Digest).
  */
-const SETUPS: readonly PackageSetup[] = [
-  // Negotiate (KRB5_KTNAME): a setup returning negotiate({ keytab }) goes here.
-  ntlmSetup,
-  digestSetup,
-];
+const SETUPS: readonly PackageSetup[] = [negotiateSetup, ntlmSetup, digestSetup];
 
 function parsePort(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_PORT;
