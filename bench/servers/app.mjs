@@ -39,7 +39,9 @@ async function packagesFor(auth) {
   if (auth === 'negotiate') {
     // Tokens are made long before the load runs; the wide skew keeps them valid, as for Apache.
     if (typeof core.negotiate === 'function') {
-      return [core.negotiate({ keytab: config.keytab, clockSkewMs: 3_600_000 })];
+      return [
+        core.negotiate({ keytab: config.keytab, clockSkewMs: 3_600_000, kerberosOnly: true }),
+      ];
     }
     return [kerberosOnlyNegotiate(core)];
   }

@@ -1,0 +1,251 @@
+/**
+ * Issue #7's benchmark: requests per second through @httpauth/gateway vs a plain Node reverse
+ * proxy on the same route (no auth on a public path, a persisted NTLM connection, a session
+ * cookie), and Negotiate per request through the gateway vs nginx + auth_request calling the
+ * gateway's auth endpoint. Every proxy forwards to the same upstream process over keep-alive.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ntowfv1 } from '@httpauth/core';
+import { startBenchRealm } from '../lib/realm.js';
+import {
+  BENCH_PASSWORD,
+  BENCH_USER,
+  runLoad,
+  startChild,
+  type LoadMode,
+  type Server,
+} from '../lib/load.js';
+import { emit, quick, type Row } from '../lib/suite.js';
+
+const rounds = quick ? 2 : 3;
+const duration = quick ? 1 : 5;
+const connections = quick ? 8 : 16;
+const servers = new URL('../servers/', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startNginx(dir: string, upstreamPort: number, gatewayPort: number): Promise<Server> {
+  const prefix = mkdtempSync(join(dir, 'nginx-'));
+  mkdirSync(join(prefix, 'logs'));
+  mkdirSync(join(prefix, 'tmp'));
+  const port = await freePort();
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/tmp/body;
+  proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fastcgi;
+  uwsgi_temp_path ${prefix}/tmp/uwsgi;
+  scgi_temp_path ${prefix}/tmp/scgi;
+  large_client_header_buffers 4 64k;
+  keepalive_requests 1000000;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; keepalive_requests 1000000; }
+  upstream gw { server 127.0.0.1:${gatewayPort}; keepalive 64; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port};
+    location = /_httpauth/auth {
+      internal;
+      proxy_pass http://gw;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+    }
+    location / {
+      auth_request /_httpauth/auth;
+      auth_request_set $remote_user_hdr $upstream_http_x_remote_user;
+      auth_request_set $auth_challenge $upstream_http_www_authenticate;
+      add_header WWW-Authenticate $auth_challenge always;
+      proxy_set_header X-Remote-User $remote_user_hdr;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://app;
+    }
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], {
+    stdio: 'ignore',
+  });
+  for (let attempt = 0; ; attempt++) {
+    const up = await fetch(`http://127.0.0.1:${port}/api`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (up === 401) break;
+    if (attempt > 100) {
+      child.kill('SIGKILL');
+      throw new Error(`nginx did not answer 401 (got ${up})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    port,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGQUIT');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+const realm = await startBenchRealm('aes256-cts-hmac-sha1-96');
+const dir = mkdtempSync(join(tmpdir(), 'httpauth-bench-gateway-'));
+try {
+  const tokens = realm.tokens(quick ? 6000 : 30000, 'spnego');
+  const smbpasswd = join(dir, 'smbpasswd');
+  writeFileSync(
+    smbpasswd,
+    `${BENCH_USER}:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:${ntowfv1(BENCH_PASSWORD).toString('hex').toUpperCase()}:[U          ]:LCT-00000000:\n`,
+  );
+  const sessionKey = join(dir, 'session.key');
+  writeFileSync(sessionKey, randomBytes(32));
+  const upstream = await startChild(process.execPath, [join(servers, 'upstream.mjs')]);
+  const gatewayConfig = (auth: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    config: {
+      listen: { host: '127.0.0.1', port: 0 },
+      upstream: `http://127.0.0.1:${upstream.port}`,
+      auth: { realm: 'bench', ...auth },
+      log: { level: 'silent' },
+      ...extra,
+    },
+    baseDir: dir,
+  });
+  const startGateway = (auth: Record<string, unknown>, extra?: Record<string, unknown>) =>
+    startChild(process.execPath, [
+      join(servers, 'gateway.mjs'),
+      JSON.stringify(gatewayConfig(auth, extra)),
+    ]);
+  const negotiateAuth = {
+    mechanisms: ['negotiate'],
+    negotiate: { keytab: realm.kdc.keytabPath, kerberosOnly: true, clockSkewSec: 3600 },
+  };
+  const samples = new Map<string, number[]>();
+  const measure = async (key: string, server: Server, mode: LoadMode, own = true) => {
+    try {
+      const result = await runLoad({ port: server.port, mode, connections, duration, tokens });
+      if (result.errors > 0 || result.non2xx > connections * 3 || result.ok === 0) {
+        throw new Error(
+          `${key}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors`,
+        );
+      }
+      if (!samples.has(key)) samples.set(key, []);
+      samples.get(key)!.push(result.rps);
+    } finally {
+      if (own) await server.stop();
+    }
+  };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      await measure('direct', upstream, 'none', false);
+      await measure(
+        'proxy',
+        await startChild(process.execPath, [join(servers, 'proxy.mjs'), String(upstream.port)]),
+        'none',
+      );
+      await measure(
+        'gw-public',
+        await startGateway(
+          { mechanisms: ['ntlm'], ntlm: { smbpasswd, domain: 'EXAMPLE' } },
+          { rules: [{ prefix: '/', public: true }] },
+        ),
+        'none',
+      );
+      await measure(
+        'gw-ntlm',
+        await startGateway({ mechanisms: ['ntlm'], ntlm: { smbpasswd, domain: 'EXAMPLE' } }),
+        'ntlm',
+      );
+      await measure(
+        'gw-session',
+        await startGateway(negotiateAuth, {
+          sessions: { keys: [{ id: 'k1', secretFile: sessionKey }] },
+        }),
+        'cookie',
+      );
+      await measure('gw-negotiate', await startGateway(negotiateAuth), 'negotiate');
+      const authGateway = await startGateway(negotiateAuth, {
+        authRequest: { path: '/_httpauth/auth' },
+      });
+      try {
+        await measure('nginx', await startNginx(dir, upstream.port, authGateway.port), 'negotiate');
+      } finally {
+        await authGateway.stop();
+      }
+    }
+  } finally {
+    await upstream.stop();
+  }
+  const proxy = 'plain Node reverse proxy (node:http, keep-alive pool), no auth';
+  const nginx = 'nginx + auth_request → gateway auth endpoint, Negotiate per request';
+  const target = { min: 1 / 1.2, text: 'adds < 20% (≥ 0.83x)' };
+  const rows: Row[] = [
+    {
+      label: 'upstream direct, no proxy (reference)',
+      unit: 'req/s',
+      samples: samples.get('direct')!,
+    },
+    { label: proxy, unit: 'req/s', samples: samples.get('proxy')! },
+    {
+      label: 'gateway, public path (no auth)',
+      unit: 'req/s',
+      samples: samples.get('gw-public')!,
+      ratioTo: proxy,
+      target,
+    },
+    {
+      label: 'gateway, NTLM-authenticated keep-alive connection',
+      unit: 'req/s',
+      samples: samples.get('gw-ntlm')!,
+      ratioTo: proxy,
+      target,
+    },
+    {
+      label: 'gateway, session cookie (after one Negotiate)',
+      unit: 'req/s',
+      samples: samples.get('gw-session')!,
+      ratioTo: proxy,
+      target,
+    },
+    {
+      label: 'gateway, Negotiate per request',
+      unit: 'req/s',
+      samples: samples.get('gw-negotiate')!,
+      ratioTo: nginx,
+    },
+    { label: nginx, unit: 'req/s', samples: samples.get('nginx')! },
+  ];
+  emit([
+    {
+      id: 'gateway',
+      title: 'Gateway (issue #7): @httpauth/gateway vs a plain Node proxy and nginx + auth_request',
+      note: `Same upstream process and route for all; autocannon ${connections} keep-alive connections, ${duration} s, ${rounds} rounds; nginx 1 worker, keep-alive to the upstream and to the gateway. Negotiate: one distinct SPNEGO token per request.`,
+      rows,
+    },
+  ]);
+} finally {
+  await realm.kdc.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
