@@ -504,6 +504,29 @@ describe('Negotiate: name mapping', () => {
     );
   });
 
+  it('maps as docs/negotiate.md says', () => {
+    const mapper = new NameMapper({
+      nameRules: [
+        'RULE:[1:$1@$0](.*@EXAMPLE\\.COM)s/@.*$//',
+        'RULE:[1:$1@$0](.*@PARTNER\\.COM)s/@.*$/-partner/',
+        'RULE:[2:$2@$0](.*@EXAMPLE\\.COM)s/@.*$//',
+        'DEFAULT',
+      ],
+      stripRealm: false,
+    });
+    assert.equal(mapper.mapKerberos(['alice'], 'EXAMPLE.COM', 'alice@EXAMPLE.COM'), 'alice');
+    assert.equal(mapper.mapKerberos(['bob'], 'PARTNER.COM', 'bob@PARTNER.COM'), 'bob-partner');
+    assert.equal(
+      mapper.mapKerberos(['host', 'web1'], 'EXAMPLE.COM', 'host/web1@EXAMPLE.COM'),
+      'web1',
+    );
+    assert.equal(mapper.mapKerberos(['carol'], 'ELSE.COM', 'carol@ELSE.COM'), 'carol');
+    assert.equal(mapper.mapKerberos(['a', 'b'], 'ELSE.COM', 'a/b@ELSE.COM'), 'a/b@ELSE.COM');
+    // sed has no $-escapes: a '$' in the replacement is literal.
+    const literal = new NameMapper({ nameRules: ['RULE:[1:$1](x)s/x/$1/'] });
+    assert.equal(literal.mapKerberos(['x'], 'R', 'x@R'), '$1');
+  });
+
   it('refuses malformed rules at construction', () => {
     for (const rule of [
       'RULE:[x:$1]',
