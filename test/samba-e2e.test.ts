@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { negotiate } from '@httpauth/core';
+import { createImpersonation, negotiate } from '@httpauth/core';
 import type { AuthInfo } from '@httpauth/core';
 import { httpAuth as expressAuth } from '@httpauth/express';
 import { httpAuth as fastifyAuth } from '@httpauth/fastify';
@@ -176,5 +176,60 @@ describe('Negotiate against a Samba AD DC (full PAC)', () => {
     assert.equal(body.name, 'alice@SAMDOM.TEST');
     assert.equal(body.userSid, dc.sids.get('alice'));
     assert.equal(body.delegated, true, 'the forwarded TGT was decrypted');
+  });
+
+  it('the PAC group SIDs reach the impersonation context, and its policy allows by group SID', async () => {
+    const webusers = dc.sids.get('webusers');
+    assert.ok(webusers !== undefined);
+    // The AD user maps to a local identity from a stub user database: no child is started here,
+    // the context's identity fields and the policy decision are what is checked.
+    const adalice = {
+      user: 'adalice',
+      uid: 2001,
+      gid: 2001,
+      groups: [2001],
+      groupNames: ['adalice'],
+      home: '/',
+      shell: '/bin/sh',
+    };
+    const policyFor = (groups: string[]) =>
+      createImpersonation({
+        allow: { groups },
+        mapping: { map: { 'alice@SAMDOM.TEST': 'adalice' } },
+        userDatabase: { lookup: async (name) => (name === 'adalice' ? adalice : undefined) },
+      });
+    const answers: Record<string, unknown>[] = [];
+    for (const groups of [[webusers], [`${dc.domainSid}-512`]]) {
+      const app = express();
+      app.use(
+        expressAuth({
+          packages: [negotiate({ keytab: dc.keytabPath, kerberosOnly: true })],
+          impersonation: policyFor(groups),
+        }),
+      );
+      app.get('/whoami', (req, res) => {
+        const context = (req.auth as AuthInfo).impersonation;
+        res.json({ groupSids: context.groupSids, userSid: context.userSid, ...context.toJSON() });
+      });
+      const server = await listen(createServer(app));
+      try {
+        const result = await curlNegotiate(`http://localhost:${server.port}/whoami`, aliceEnv);
+        assert.equal(result.status, 200, result.body + result.stderr);
+        answers.push(JSON.parse(result.body) as Record<string, unknown>);
+      } finally {
+        await server.close();
+      }
+    }
+    const [allowed, refused] = answers as [Record<string, unknown>, Record<string, unknown>];
+    assert.ok(
+      (allowed.groupSids as string[]).includes(webusers),
+      'the group SID is on the context',
+    );
+    assert.ok((allowed.groupSids as string[]).includes(`${dc.domainSid}-513`), 'Domain Users');
+    assert.equal(allowed.userSid, dc.sids.get('alice'));
+    assert.equal(allowed.level, 'impersonate', 'allowed through the webusers SID');
+    assert.equal(allowed.uid, 2001);
+    assert.equal(refused.level, 'identify', 'not in Domain Admins');
+    assert.equal(refused.reason, 'not-allowed');
   });
 });
