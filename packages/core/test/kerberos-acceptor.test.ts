@@ -36,6 +36,7 @@ import {
   forgeApReq,
   pacAuthorizationData,
   randomKey,
+  reuseTicket,
   type ForgeOptions,
 } from './fixtures/kerberos/forge.js';
 
@@ -349,6 +350,95 @@ describe('attacks and failures, each its own case', () => {
         assert.equal(result.responseToken, undefined);
       }
     }
+  });
+});
+
+describe('ticket cache (a client reusing its service ticket)', () => {
+  test('a second authenticator with the same ticket is accepted; per-request checks still run', async () => {
+    const acceptor = new KerberosAcceptor({ keytab });
+    const store = new MemoryStore();
+    const ctx = (now: number) => ({ store, now, channelBinding: undefined });
+    const { token, sessionKey } = forge();
+    assert.equal((await acceptor.accept(token, ctx(NOW))).ok, true);
+    const again = reuseTicket(token, sessionKey, { ctime: NOW + 60_000, cusec: 9 });
+    const second = await acceptor.accept(again, ctx(NOW + 60_000));
+    assert.equal(second.ok, true, second.ok ? '' : second.error.code);
+    if (second.ok) assert.equal(second.principal.name, 'alice@EXAMPLE.TEST');
+    // Replay of the second authenticator: refused although the ticket is cached.
+    const replay = await acceptor.accept(again, ctx(NOW + 61_000));
+    assert.equal(replay.ok, false);
+    if (!replay.ok) assert.equal(replay.error.code, 'ERR_HTTPAUTH_KRB_REPLAY');
+    // Another client's authenticator with this ticket: BADMATCH.
+    const mallory = reuseTicket(token, sessionKey, { ctime: NOW + 62_000, client: ['mallory'] });
+    const badMatch = await acceptor.accept(mallory, ctx(NOW + 62_000));
+    assert.equal(badMatch.ok, false);
+    if (!badMatch.ok) assert.equal(badMatch.error.code, 'ERR_HTTPAUTH_KRB_BAD_MATCH');
+    // An authenticator under another key: MODIFIED.
+    const forgedKey = reuseTicket(token, randomKey(18), { ctime: NOW + 63_000 });
+    const modified = await acceptor.accept(forgedKey, ctx(NOW + 63_000));
+    assert.equal(modified.ok, false);
+    if (!modified.ok) assert.equal(modified.error.code, 'ERR_HTTPAUTH_KRB_MODIFIED');
+    // After the ticket's end time, the cached ticket is expired like any other.
+    const late = NOW + 10 * HOUR;
+    const expired = await acceptor.accept(
+      reuseTicket(token, sessionKey, { ctime: late }),
+      ctx(late),
+    );
+    assert.equal(expired.ok, false);
+    if (!expired.ok) assert.equal(expired.error.code, 'ERR_HTTPAUTH_KRB_TICKET_EXPIRED');
+  });
+
+  test('a keytab change empties the cache: a cached ticket must decrypt under the new keys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'httpauth-ticket-cache-'));
+    try {
+      const path = join(dir, 'http.keytab');
+      const entry = {
+        realm: 'EXAMPLE.TEST',
+        components: ['HTTP', 'localhost'],
+        kvno: 2,
+        key: aes256,
+      };
+      writeFileSync(path, encodeKeytab([entry]));
+      const acceptor = new KerberosAcceptor({ keytab: path });
+      const store = new MemoryStore();
+      const { token, sessionKey } = forge();
+      assert.equal(
+        (await acceptor.accept(token, { store, now: NOW, channelBinding: undefined })).ok,
+        true,
+      );
+      // Re-key under the same kvno (kadmin -randkey without a kvno bump): only the cache could
+      // still vouch for the old ticket, and it must not.
+      writeFileSync(`${path}.new`, encodeKeytab([{ ...entry, key: randomKey(18) }]));
+      renameSync(`${path}.new`, path);
+      const later = NOW + 5000;
+      const result = await acceptor.accept(reuseTicket(token, sessionKey, { ctime: later }), {
+        store,
+        now: later,
+        channelBinding: undefined,
+      });
+      assert.equal(result.ok, false);
+      if (!result.ok) assert.equal(result.error.code, 'ERR_HTTPAUTH_KRB_MODIFIED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('with the cache disabled the same ticket is decrypted every time and still accepted', async () => {
+    const acceptor = new KerberosAcceptor({ keytab, ticketCacheSize: 0 });
+    const store = new MemoryStore();
+    const { token, sessionKey } = forge();
+    assert.equal(
+      (await acceptor.accept(token, { store, now: NOW, channelBinding: undefined })).ok,
+      true,
+    );
+    const again = reuseTicket(token, sessionKey, { ctime: NOW + 1000 });
+    assert.equal(
+      (await acceptor.accept(again, { store, now: NOW + 1000, channelBinding: undefined })).ok,
+      true,
+    );
+    assert.throws(() => new KerberosAcceptor({ keytab, ticketCacheSize: -1 }), {
+      code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
+    });
   });
 });
 

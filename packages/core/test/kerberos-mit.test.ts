@@ -415,3 +415,33 @@ describe('sequence numbers', () => {
     });
   }
 });
+
+describe('ticket reuse', () => {
+  test('two contexts from one ccache share a ticket; the cached ticket still completes mutual auth', async () => {
+    const a = acceptor();
+    const store = new MemoryStore();
+    for (let i = 0; i < 2; i++) {
+      const initiator = await startInitiator(
+        { service: 'HTTP@localhost', flags: ['mutual'] },
+        aliceEnv,
+      );
+      const result = await a.accept(initiator.token, {
+        store,
+        now: Date.now(),
+        channelBinding: undefined,
+      });
+      assert.equal(result.ok, true, result.ok ? '' : result.error.code);
+      if (!result.ok) return;
+      const outcome = await initiator.finish({ token: result.responseToken });
+      assert.equal(outcome.error, null);
+      assert.equal(outcome.complete, true);
+      assert.ok(
+        gssVerifyMic(
+          result.sessionKey,
+          Buffer.from(outcome.mic as string, 'base64'),
+          Buffer.from('initiator-mic'),
+        ),
+      );
+    }
+  });
+});

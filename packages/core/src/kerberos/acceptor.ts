@@ -72,6 +72,7 @@ import { decodeLogonInfo, type KerbValidationInfo } from './pac/logon-info.js';
 import { decodePac, pacBuffer, PacBufferType, verifyPacServerSignature } from './pac/pac.js';
 import { decodeUpnDnsInfo, type UpnDnsInfo } from './pac/upn-dns-info.js';
 import { recordAuthenticator } from './replay-cache.js';
+import { TicketCache } from './ticket-cache.js';
 
 export interface KerberosAcceptorOptions {
   readonly keytab?: string | Keytab;
@@ -79,6 +80,12 @@ export interface KerberosAcceptorOptions {
   readonly clockSkewMs?: number;
   readonly allowRc4?: boolean;
   readonly channelBinding?: { readonly mode: ChannelBindingMode };
+  /**
+   * Decrypted tickets kept for reuse (ticket-cache.ts), default 10_000; 0 disables. Clients reuse
+   * a service ticket for hours, so this skips the ticket decryption and PAC verification on all
+   * but the first request of each ticket.
+   */
+  readonly ticketCacheSize?: number;
 }
 
 export interface KerberosAcceptContext {
@@ -172,12 +179,20 @@ interface PacFacts {
   readonly upnDnsInfo: UpnDnsInfo | undefined;
 }
 
+/** A ticket that decrypted and whose PAC verified. */
+interface DecryptedTicket {
+  readonly encTicket: EncTicketPart;
+  readonly sessionKey: KerberosKey;
+  readonly pac: PacFacts | undefined;
+}
+
 export class KerberosAcceptor {
   readonly #keytabSource: Keytab | KeytabFile;
   readonly #allowed: readonly AllowedPrincipal[] | undefined;
   readonly #skewMs: number;
   readonly #enctypes: ReadonlySet<number>;
   readonly #bindingMode: ChannelBindingMode;
+  readonly #tickets: TicketCache<DecryptedTicket>;
 
   constructor(options: KerberosAcceptorOptions = {}) {
     const keytab = options.keytab ?? process.env.KRB5_KTNAME ?? '/etc/krb5.keytab';
@@ -202,6 +217,9 @@ export class KerberosAcceptor {
       fail('ERR_HTTPAUTH_INVALID_OPTIONS');
     }
     this.#bindingMode = mode;
+    const cacheSize = options.ticketCacheSize ?? 10_000;
+    if (!Number.isInteger(cacheSize) || cacheSize < 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    this.#tickets = new TicketCache(cacheSize);
   }
 
   /** The keytab in use (re-read when the file changed). Throws ERR_HTTPAUTH_KEYTAB_INVALID. */
@@ -278,14 +296,18 @@ export class KerberosAcceptor {
     const serviceKey = keytab.find(servicePrincipal, ticket.encPart.etype, ticket.encPart.kvno);
     if (serviceKey === undefined) fail('ERR_HTTPAUTH_KRB_NO_KEY');
 
-    // 2. Ticket and authenticator, both authenticated encryptions (usages 2 and 11).
-    const ticketProfile = encryptionProfile(serviceKey.enctype);
-    if (ticketProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
-    const encTicket = decodeEncTicketPart(
-      ticketProfile.decrypt(serviceKey, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher),
-    );
-    this.#checkEnctype(encTicket.key.keytype);
-    const sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
+    // 2. The ticket (usage 2, authenticated encryption) and its PAC, or the same ticket already
+    //    decrypted and verified by an earlier request.
+    this.#tickets.bind(keytab);
+    const cacheKey = TicketCache.keyOf(ticket.der);
+    let decrypted = this.#tickets.get(cacheKey, ctx.now);
+    if (decrypted === undefined) {
+      decrypted = this.#decryptTicket(apReq, serviceKey);
+      this.#tickets.set(cacheKey, decrypted, decrypted.encTicket.endtime + this.#skewMs);
+    }
+    const { encTicket, sessionKey, pac } = decrypted;
+
+    // 3. The authenticator (usage 11) with the ticket session key.
     if (apReq.authenticator.etype !== sessionKey.enctype) fail('ERR_HTTPAUTH_KRB_MODIFIED');
     const sessionProfile = encryptionProfile(sessionKey.enctype);
     if (sessionProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
@@ -293,7 +315,7 @@ export class KerberosAcceptor {
       sessionProfile.decrypt(sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher),
     );
 
-    // 3. The authenticator's client is the ticket's client.
+    // 4. The authenticator's client is the ticket's client.
     if (
       authenticator.crealm !== encTicket.crealm ||
       !sameComponents(authenticator.cname.components, encTicket.cname.components)
@@ -301,7 +323,7 @@ export class KerberosAcceptor {
       fail('ERR_HTTPAUTH_KRB_BAD_MATCH');
     }
 
-    // 4. Times: authenticator within the skew; ticket valid now, allowing for the skew.
+    // 5. Times: authenticator within the skew; ticket valid now, allowing for the skew.
     const authenticatorTime = authenticator.ctime + Math.floor(authenticator.cusec / 1000);
     if (Math.abs(ctx.now - authenticatorTime) > this.#skewMs) fail('ERR_HTTPAUTH_KRB_SKEW');
     const start = encTicket.starttime ?? encTicket.authtime;
@@ -310,7 +332,7 @@ export class KerberosAcceptor {
     }
     if (encTicket.endtime + this.#skewMs < ctx.now) fail('ERR_HTTPAUTH_KRB_TICKET_EXPIRED');
 
-    // 5. The GSS checksum: flags, channel binding, delegation (RFC 4121 §4.1.1).
+    // 6. The GSS checksum: flags, channel binding, delegation (RFC 4121 §4.1.1).
     let checksum: GssChecksum | undefined;
     if (authenticator.cksum !== undefined) {
       if (authenticator.cksum.cksumtype !== GSS_CHECKSUM_TYPE) fail('ERR_HTTPAUTH_GSS_MALFORMED');
@@ -318,9 +340,6 @@ export class KerberosAcceptor {
     }
     const gssFlags = checksum?.flags ?? 0;
     const channelBound = this.#checkChannelBinding(checksum, authenticator, ctx.channelBinding);
-
-    // 6. PAC (MS-PAC): server signature with the service key.
-    const pac = this.#verifyPac(encTicket, serviceKey);
 
     // 7. Delegation: the forwarded TGT.
     let delegatedCredential: DelegatedCredential | undefined;
@@ -408,6 +427,27 @@ export class KerberosAcceptor {
       initiatorSeqNumber: authenticator.seqNumber,
       ...(delegatedCredential === undefined ? {} : { delegatedCredential }),
     };
+  }
+
+  /** Decrypt and decode the ticket, and verify its PAC (MS-PAC) with the service key. */
+  #decryptTicket(apReq: ApReq, serviceKey: KerberosKey): DecryptedTicket {
+    const ticketProfile = encryptionProfile(serviceKey.enctype);
+    if (ticketProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
+    const encTicket = decodeEncTicketPart(
+      ticketProfile.decrypt(serviceKey, KeyUsage.KDC_REP_TICKET, apReq.ticket.encPart.cipher),
+    );
+    this.#checkEnctype(encTicket.key.keytype);
+    const sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
+    const pac = this.#verifyPac(encTicket, serviceKey);
+    // Keep only what later checks read: the authorization data and addresses are views into the
+    // decrypted ticket (a large AD PAC is tens of KiB), which a cache entry must not pin.
+    const slim: EncTicketPart = {
+      ...encTicket,
+      transited: { trType: encTicket.transited.trType, contents: Buffer.alloc(0) },
+      caddr: undefined,
+      authorizationData: [],
+    };
+    return { encTicket: slim, sessionKey, pac };
   }
 
   /**
