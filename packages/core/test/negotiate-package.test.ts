@@ -202,6 +202,17 @@ describe('Negotiate: Kerberos', () => {
     assert.equal(decodeGssToken(rawToken).tokenId, TokenId.KRB_ERROR);
   });
 
+  it('persists a Kerberos logon on the connection only when persistKerberos is set', async () => {
+    const first = await accept(pkg(), forge().token, contextFor(new Slot()));
+    assert.equal(first.type === 'complete' ? first.persist : 'x', undefined);
+    const second = await accept(
+      pkg({ persistKerberos: true }),
+      forge().token,
+      contextFor(new Slot()),
+    );
+    assert.equal(second.type === 'complete' ? second.persist : 'x', true);
+  });
+
   it('rejects a replayed SPNEGO token', async () => {
     const { token } = forge();
     const init = encodeNegTokenInit({ mechTypes: [KRB5_OID], mechToken: token });
@@ -460,6 +471,76 @@ describe('Negotiate: NTLM fallback', () => {
     if (refused.type === 'reject') assert.equal(refused.error.code, 'ERR_HTTPAUTH_SPNEGO_NO_MECH');
     const raw = await accept(only, ntlmNegotiate(), contextFor(new Slot()));
     assert.equal(raw.type, 'reject');
+  });
+
+  it('selects NTLM listed after Kerberos when Kerberos is not allowed, with mechListMICs', async () => {
+    // As Windows offers: MS krb5, krb5, NegoEx, NTLM; this server speaks NTLM only.
+    const p = negotiate({ mechanisms: ['ntlm'], ntlm: ntlmOptions });
+    assert.equal(p.kerberos, undefined);
+    const mechTypes = [MS_KRB5_OID, KRB5_OID, NEGOEX_OID, NTLMSSP_OID];
+    const slot = new Slot();
+    const first = await accept(
+      p,
+      encodeNegTokenInit({ mechTypes, mechToken: forge().token }),
+      contextFor(slot),
+    );
+    assert.equal(first.type, 'continue');
+    assert.deepEqual(respOf(first), { negState: NEG_STATE.requestMic, supportedMech: NTLMSSP_OID });
+
+    const negotiateMessage = ntlmNegotiate();
+    const second = await accept(
+      p,
+      encodeNegTokenResp({ responseToken: negotiateMessage }),
+      contextFor(slot),
+    );
+    assert.equal(second.type, 'continue');
+    const challenge = respOf(second).responseToken as Buffer;
+    const auth = authenticate(negotiateMessage, challenge, {
+      user: 'bob',
+      password: 'Bob-pw1',
+      mic: false,
+    });
+    const listDer = encodeMechTypeListFor(mechTypes);
+    const keys = {
+      negotiatedFlags: auth.flags,
+      signingKey: signKey(auth.flags, auth.exportedSessionKey, 'client'),
+      sealingKey: sealKey(auth.flags, auth.exportedSessionKey, 'client'),
+    };
+    // Without the client's mechListMIC the non-first choice is refused (downgrade protection)...
+    const slotCopy = new Slot();
+    slotCopy.value = slot.value;
+    const missing = await accept(
+      p,
+      encodeNegTokenResp({ responseToken: auth.message }),
+      contextFor(slotCopy),
+    );
+    assert.equal(missing.type, 'reject');
+    if (missing.type === 'reject') {
+      assert.equal(missing.error.code, 'ERR_HTTPAUTH_SPNEGO_MIC_INVALID');
+    }
+    // ...and a MIC over another list (the attacker's edited one) too.
+    const slotCopy2 = new Slot();
+    slotCopy2.value = slot.value;
+    const edited = await accept(
+      p,
+      encodeNegTokenResp({
+        responseToken: auth.message,
+        mechListMIC: ntlmSignature(keys, encodeMechTypeListFor([NTLMSSP_OID])) as Buffer,
+      }),
+      contextFor(slotCopy2),
+    );
+    assert.equal(edited.type, 'reject');
+
+    const done = await accept(
+      p,
+      encodeNegTokenResp({
+        responseToken: auth.message,
+        mechListMIC: ntlmSignature(keys, listDer) as Buffer,
+      }),
+      contextFor(slot),
+    );
+    assert.equal(done.type, 'complete');
+    if (done.type === 'complete') assert.equal(done.context?.['mechListMicVerified'], true);
   });
 
   it('refuses NTLM as a mechanism without a credential source', () => {

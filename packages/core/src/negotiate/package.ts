@@ -76,6 +76,12 @@ export interface NegotiateOptions extends NameMappingOptions {
   readonly ntlm?: NtlmAcceptorOptions;
   /** Keep a connection authenticated after an NTLM handshake (default true, as IIS does). */
   readonly persistNtlm?: boolean;
+  /**
+   * Keep a connection authenticated after a Kerberos logon (IIS's authPersistNonNTLM). Default
+   * false: every request proves itself. True saves browsers a 401 round trip per request, but
+   * is only safe where no proxy in front shares one backend connection among several users.
+   */
+  readonly persistKerberos?: boolean;
   /** Use this Kerberos acceptor instead of building one from the options above (tests). */
   readonly kerberosAcceptor?: KerberosAcceptor;
 }
@@ -189,7 +195,10 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
         })
       : undefined;
   const persistNtlm = options.persistNtlm ?? true;
-  if (typeof persistNtlm !== 'boolean') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  const persistKerberos = options.persistKerberos ?? false;
+  if (typeof persistNtlm !== 'boolean' || typeof persistKerberos !== 'boolean') {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
   const names = new NameMapper(options);
 
   function allowed(mechanism: NegotiateMechanism, context: AcceptContext): boolean {
@@ -222,7 +231,7 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
     return {
       principal,
       context,
-      persist: false,
+      persist: persistKerberos,
       // The initiator's MIC: usage 25 with the context key (RFC 4121 §2, §4.2.6.1).
       verifyMic: (token, data) => gssVerifyMic(key, token, data, { fromAcceptor: false }),
       getMic: (data) => {
