@@ -13,6 +13,7 @@
  *     clockSkewMs   default 300_000
  *     allowRc4      RC4-HMAC tickets and session keys only when true; DES never
  *     channelBinding { mode: 'none' | 'allow' | 'require' } (default 'allow')
+ *     ticketCacheSize decrypted, PAC-verified tickets kept for reuse (default 10_000; 0 = off)
  *
  *   acceptor.accept(token, { store, now, channelBinding }) -> Promise<KerberosAcceptResult>
  *     token: a GSS initial context token (0x60, krb5 OID, 01 00, AP-REQ) or a bare AP-REQ
