@@ -834,3 +834,18 @@ describe('fast-check: accept() never throws and never fails internally', () => {
     );
   });
 });
+
+describe('the clock value', () => {
+  test('a fractional now (performance-style) still yields a KRB-ERROR token, no throw', async () => {
+    const { token } = forge({ ctime: NOW - 400_000 });
+    const result = await new KerberosAcceptor({ keytab }).accept(token, {
+      store: new MemoryStore(),
+      now: NOW + 0.25,
+      channelBinding: undefined,
+    });
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.equal(result.error.code, 'ERR_HTTPAUTH_KRB_SKEW');
+    assert.equal(decodeKrbError(decodeGssToken(result.responseToken as Buffer).message).stime, NOW);
+  });
+});

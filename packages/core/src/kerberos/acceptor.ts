@@ -249,9 +249,10 @@ export class KerberosAcceptor {
           : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
       const code = KRB_ERROR_FOR[httpError.code];
       if (code === undefined || apReq === undefined) return { ok: false, error: httpError };
+      const now = Number.isFinite(ctx.now) ? Math.max(0, Math.floor(ctx.now)) : Date.now();
       const krbError = encodeKrbError({
-        stime: Math.floor(ctx.now / 1000) * 1000,
-        susec: (ctx.now % 1000) * 1000,
+        stime: now - (now % 1000),
+        susec: (now % 1000) * 1000,
         errorCode: code,
         realm: apReq.ticket.realm,
         sname: apReq.ticket.sname,
