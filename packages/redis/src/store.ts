@@ -66,6 +66,11 @@ export interface RedisStoreOptions {
    * long (default 600 000 ms, twice the default Kerberos clock skew). 0 turns the guard off.
    */
   readonly dataLossGuardMs?: number;
+  /**
+   * How often a connected store re-reads the epoch marker, to notice a FLUSHALL or an eviction
+   * that happened without a reconnection (default 5000 ms).
+   */
+  readonly epochCheckIntervalMs?: number;
   /** Where the once-per-outage warnings go (default console.warn). */
   readonly warn?: (message: string) => void;
 }
@@ -235,6 +240,8 @@ export class RedisStore implements KeyValueStore {
   #closed = false;
   #probe: NodeJS.Timeout | undefined;
   #probing = false;
+  readonly #epochCheckIntervalMs: number;
+  #epochWatch: NodeJS.Timeout | undefined;
   #waiters: (() => void)[] = [];
   /** The epoch id last seen in Redis. */
   #epoch: string | undefined;
@@ -266,6 +273,7 @@ export class RedisStore implements KeyValueStore {
     if (!Number.isFinite(guard) || guard < 0)
       throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
     this.#dataLossGuardMs = guard;
+    this.#epochCheckIntervalMs = positive(settings.epochCheckIntervalMs, 5000);
 
     if (isClient(source)) {
       this.#client = source;
@@ -385,6 +393,8 @@ export class RedisStore implements KeyValueStore {
     this.#closed = true;
     if (this.#probe !== undefined) clearTimeout(this.#probe);
     this.#probe = undefined;
+    if (this.#epochWatch !== undefined) clearInterval(this.#epochWatch);
+    this.#epochWatch = undefined;
     await this.#local?.close();
     this.#journal.clear();
     if (!this.#ownsClient) return;
@@ -511,6 +521,7 @@ export class RedisStore implements KeyValueStore {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) waiter();
+    this.#watchEpoch();
     if (!recovered) return;
     publishStoreState({
       store: 'redis',
@@ -523,6 +534,27 @@ export class RedisStore implements KeyValueStore {
         ? `httpauth: Redis store available again; ${reconciled} local entries written back, local fallback ended`
         : 'httpauth: Redis store available again',
     );
+  }
+
+  /**
+   * While up, re-read the epoch marker now and then: a FLUSHALL, or an eviction under an
+   * allkeys-* policy, empties Redis without a reconnection. A missing or changed marker takes the
+   * node down; the probe then finds the loss and starts the guard.
+   */
+  #watchEpoch(): void {
+    if (this.#epochWatch !== undefined || this.#closed) return;
+    this.#epochWatch = setInterval(() => {
+      if (this.#state !== 'up') return;
+      this.#bounded(this.#commands.get(this.#prefix + EPOCH_KEY)).then(
+        (value) => {
+          if (this.#state === 'up' && parseEpoch(value)?.id !== this.#epoch) {
+            this.#down('data-loss');
+          }
+        },
+        () => undefined, // an outage shows up in the requests and the probe
+      );
+    }, this.#epochCheckIntervalMs);
+    this.#epochWatch.unref();
   }
 
   #schedule(delayMs: number): void {

@@ -336,6 +336,45 @@ describe('data loss: Redis restarted without persistence', () => {
     assert.equal(await late.add(key, '1', 60_000), false);
   });
 
+  it('a FLUSHALL on a live connection is noticed and guarded too', async () => {
+    const store = new RedisStore({
+      host: redis.host,
+      port: redis.port,
+      commandTimeoutMs: 200,
+      probeIntervalMs: 50,
+      dataLossGuardMs: 300,
+      epochCheckIntervalMs: 50,
+      warn: (message) => warnings.push(message),
+    });
+    stores.push(store);
+    await store.ready(POLL_LIMIT_MS);
+    const key = `krb:replay:${randomUUID()}`;
+    const ttlMs = 1500;
+    const writtenAt = Date.now();
+    assert.equal(await store.add(key, '1', ttlMs), true);
+    warnings.length = 0;
+    await until(() => admin.status === 'ready');
+    await admin.flushall();
+    await until(() => !store.available);
+    let refused = 0;
+    for (;;) {
+      const outcome = await addOrUnavailable(store, key);
+      if (outcome === 'unavailable') {
+        refused += 1;
+        await sleep(25);
+        continue;
+      }
+      assert.equal(outcome, true);
+      assert.ok(
+        Date.now() >= writtenAt + ttlMs,
+        'a flushed replay record must not be forgotten early',
+      );
+      break;
+    }
+    assert.ok(refused > 0);
+    assert.ok(warnings.some((message) => message.includes('lost its data')));
+  });
+
   it('a restart that keeps the data (AOF) is no data loss', async () => {
     const persistent = await startRedis({
       args: ['--appendonly', 'yes', '--appendfsync', 'always'],
