@@ -28,6 +28,10 @@ import { curlNegotiate, gssapiRequest } from './harness/negotiate-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
 
+/** A user in enough groups that its token outgrows Node's default 16 KiB header limit. */
+const BIG_USER = { name: 'bigal', password: 'B1g-Passw0rd!' };
+const BULK_GROUPS = 1500;
+
 type Framework = 'express' | 'fastify' | 'koa';
 const FRAMEWORKS: Framework[] = ['express', 'fastify', 'koa'];
 
@@ -82,7 +86,14 @@ function listen(server: Server): Promise<Running> {
   });
 }
 
-async function start(framework: Framework, keytab: string): Promise<Running> {
+/** Large enough for AD tokens with big PACs (docs/negotiate.md, "Large headers"). */
+const LARGE_HEADERS = 64 * 1024;
+
+async function start(
+  framework: Framework,
+  keytab: string,
+  maxHeaderSize = LARGE_HEADERS,
+): Promise<Running> {
   const packages = [negotiate({ keytab, kerberosOnly: true })];
   switch (framework) {
     case 'express': {
@@ -91,10 +102,10 @@ async function start(framework: Framework, keytab: string): Promise<Running> {
       app.get('/whoami', (req, res) => {
         res.json(who(req.auth));
       });
-      return listen(createServer(app));
+      return listen(createServer({ maxHeaderSize }, app));
     }
     case 'fastify': {
-      const app = Fastify();
+      const app = Fastify({ http: { maxHeaderSize } });
       await app.register(fastifyAuth, { packages });
       app.get('/whoami', async (request) => who(request.auth));
       await app.listen({ port: 0, host: '127.0.0.1' });
@@ -112,7 +123,7 @@ async function start(framework: Framework, keytab: string): Promise<Running> {
       app.use((ctx) => {
         ctx.body = who(ctx.state.auth);
       });
-      return listen(createServer(app.callback()));
+      return listen(createServer({ maxHeaderSize }, app.callback()));
     }
   }
 }
@@ -125,7 +136,10 @@ describe('Negotiate against a Samba AD DC (full PAC)', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'httpauth-samba-e2e-'));
-    dc = await startSambaDc();
+    dc = await startSambaDc({
+      users: [...DEFAULT_SAMBA_USERS, BIG_USER],
+      bulkGroups: { user: BIG_USER.name, count: BULK_GROUPS },
+    });
     const alice = DEFAULT_SAMBA_USERS[0];
     assert.ok(alice !== undefined);
     const ccache = await dc.kinit(alice.name, alice.password, join(dir, 'alice.ccache'));
@@ -162,6 +176,28 @@ describe('Negotiate against a Samba AD DC (full PAC)', () => {
       assert.equal(body.dnsDomain?.toUpperCase(), 'SAMDOM.TEST');
     });
   }
+
+  it(`a user in ${BULK_GROUPS} groups: Node's default header limit refuses the token, a raised one takes it`, async () => {
+    const ccache = await dc.kinit(BIG_USER.name, BIG_USER.password, join(dir, 'bigal.ccache'));
+    const env = { ...dc.env, KRB5CCNAME: `FILE:${ccache}` };
+    const small = await start('express', dc.keytabPath, 16 * 1024);
+    try {
+      const refused = await curlNegotiate(`http://localhost:${small.port}/whoami`, env);
+      assert.equal(refused.status, 431, 'Node answers 431 before the app sees the request');
+    } finally {
+      await small.close();
+    }
+    for (const framework of FRAMEWORKS) {
+      const port = (servers.get(framework) as Running).port;
+      const result = await curlNegotiate(`http://localhost:${port}/whoami`, env);
+      assert.equal(result.status, 200, result.body.slice(0, 500) + result.stderr);
+      const body = JSON.parse(result.body) as Who;
+      assert.equal(body.name, 'bigal@SAMDOM.TEST');
+      const groups = body.groupSids ?? [];
+      assert.ok(groups.length >= BULK_GROUPS, `${groups.length} group SIDs`);
+      assert.ok(groups.includes(`${dc.domainSid}-513`));
+    }
+  });
 
   it('python-gssapi SPNEGO with mutual authentication and delegation against the AD ticket', async () => {
     const port = (servers.get('express') as Running).port;

@@ -49,6 +49,11 @@ export interface SambaDcOptions {
   readonly serviceAccount?: string;
   /** SPNs put on the service account and exported to the keytab. Default HTTP/localhost. */
   readonly servicePrincipals?: readonly string[];
+  /**
+   * Put `user` into `count` extra global groups (bulk0..), so its tickets carry a PAC large
+   * enough to exceed Node's default 16 KiB header limit (about 1500 groups do).
+   */
+  readonly bulkGroups?: { readonly user: string; readonly count: number };
   /** How long to wait for another test process's DC to go away. Default 10 minutes. */
   readonly lockTimeoutMs?: number;
 }
@@ -305,6 +310,18 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
           ...offline,
         ]);
       }
+    }
+    if (options.bulkGroups !== undefined) {
+      // One ldbadd of many groups is seconds; samba-tool would take a process per group.
+      const memberDn = await objectDn(samLdb, options.bulkGroups.user);
+      const baseDn = memberDn.slice(memberDn.indexOf(',DC=') + 1);
+      let bulk = '';
+      for (let i = 0; i < options.bulkGroups.count; i++) {
+        bulk += `dn: CN=bulk${i},CN=Users,${baseDn}\nobjectClass: group\nsAMAccountName: bulk${i}\nmember: ${memberDn}\n\n`;
+      }
+      const bulkLdif = join(dir, 'bulk-groups.ldif');
+      await writeFile(bulkLdif, bulk);
+      await run('ldbadd', ['-H', samLdb, bulkLdif]);
     }
     await run('samba-tool', ['user', 'create', serviceAccount, '--random-password', ...offline]);
     for (const spn of spns) {
