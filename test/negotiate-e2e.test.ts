@@ -82,7 +82,7 @@ interface Tls {
 }
 
 /** What /whoami answers: the principal plus a few facts from the security context. */
-function who(auth: AuthInfo | undefined): Who {
+function who(auth: AuthInfo | null | undefined): Who {
   const principal = auth?.principal;
   const context = auth?.context;
   const delegated = context?.delegatedCredential as

@@ -49,7 +49,7 @@ interface Who {
   delegated?: boolean;
 }
 
-function who(auth: AuthInfo | undefined): Who {
+function who(auth: AuthInfo | null | undefined): Who {
   const p = auth?.principal;
   return {
     name: p?.name,
