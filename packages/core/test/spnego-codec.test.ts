@@ -178,6 +178,65 @@ describe('Negotiate token classification', () => {
   });
 });
 
+describe('SPNEGO round trips (property)', () => {
+  const oid = fc
+    .tuple(
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 39 }),
+      fc.array(fc.integer({ min: 0, max: 2 ** 32 }), { maxLength: 8 }),
+    )
+    .map(([a, b, rest]) => [a, b, ...rest].join('.'));
+  const bytes = fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u));
+
+  it('decode(encode(init)) gives the fields back, and re-encodes byte for byte', () => {
+    fc.assert(
+      fc.property(
+        fc.array(oid, { minLength: 1, maxLength: 8 }),
+        fc.option(fc.integer({ min: 0, max: 0x7f }), { nil: undefined }),
+        fc.option(bytes, { nil: undefined }),
+        fc.option(bytes, { nil: undefined }),
+        (mechTypes, reqFlags, mechToken, mechListMIC) => {
+          const fields = {
+            mechTypes,
+            ...(reqFlags === undefined ? {} : { reqFlags }),
+            ...(mechToken === undefined ? {} : { mechToken }),
+            ...(mechListMIC === undefined ? {} : { mechListMIC }),
+          };
+          const encoded = encodeNegTokenInit(fields);
+          const decoded = decodeNegTokenInit(encoded);
+          assert.deepEqual(decoded.mechTypes, mechTypes);
+          assert.equal(decoded.reqFlags, reqFlags);
+          assert.deepEqual(decoded.mechToken, mechToken);
+          assert.deepEqual(decoded.mechListMIC, mechListMIC);
+          assert.deepEqual(encodeNegTokenInit(decoded), encoded);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decode(encode(resp)) gives the fields back', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.constantFrom(0, 1, 2, 3) as fc.Arbitrary<0 | 1 | 2 | 3>, { nil: undefined }),
+        fc.option(oid, { nil: undefined }),
+        fc.option(bytes, { nil: undefined }),
+        fc.option(bytes, { nil: undefined }),
+        (negState, supportedMech, responseToken, mechListMIC) => {
+          const fields = {
+            ...(negState === undefined ? {} : { negState }),
+            ...(supportedMech === undefined ? {} : { supportedMech }),
+            ...(responseToken === undefined ? {} : { responseToken }),
+            ...(mechListMIC === undefined ? {} : { mechListMIC }),
+          };
+          assert.deepEqual(decodeNegTokenResp(encodeNegTokenResp(fields)), fields);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('SPNEGO decoders on hostile input', () => {
   const decoders: [string, (input: Buffer) => unknown][] = [
     ['decodeNegTokenInit', decodeNegTokenInit],
