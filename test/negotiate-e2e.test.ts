@@ -118,12 +118,18 @@ function listen(server: Server): Promise<Running> {
   });
 }
 
-async function start(framework: Framework, options: NegotiateOptions, tls?: Tls): Promise<Running> {
+async function start(
+  framework: Framework,
+  options: NegotiateOptions,
+  tls?: Tls,
+  clock?: () => number,
+): Promise<Running> {
   const packages = [negotiate(options)];
+  const extra = clock === undefined ? {} : { now: clock };
   switch (framework) {
     case 'express': {
       const app = express();
-      app.use(expressAuth({ packages }));
+      app.use(expressAuth({ packages, ...extra }));
       app.get('/whoami', (req, res) => {
         res.json(who(req.auth));
       });
@@ -133,7 +139,7 @@ async function start(framework: Framework, options: NegotiateOptions, tls?: Tls)
       const app: FastifyInstance = tls
         ? (Fastify({ https: tls }) as unknown as FastifyInstance)
         : Fastify();
-      await app.register(fastifyAuth, { packages });
+      await app.register(fastifyAuth, { packages, ...extra });
       app.get('/whoami', async (request) => who(request.auth));
       await app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = app.server.address() as AddressInfo;
@@ -147,7 +153,7 @@ async function start(framework: Framework, options: NegotiateOptions, tls?: Tls)
     }
     case 'koa': {
       const app = new Koa();
-      app.use(koaAuth({ packages }));
+      app.use(koaAuth({ packages, ...extra }));
       app.use((ctx) => {
         ctx.body = who(ctx.state.auth);
       });
@@ -175,6 +181,8 @@ describe('Negotiate end to end (MIT KDC)', () => {
   const plain = new Map<Framework, Running>();
   const rc4 = new Map<Framework, Running>();
   const secure = new Map<Framework, Running>();
+  /** Servers whose clock runs 20 minutes ahead: every authenticator is outside the skew. */
+  const skewed = new Map<Framework, Running>();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'httpauth-negotiate-e2e-'));
@@ -200,6 +208,15 @@ describe('Negotiate end to end (MIT KDC)', () => {
     for (const framework of FRAMEWORKS) {
       plain.set(framework, await start(framework, { keytab: kdc.keytabPath, ntlm }));
       rc4.set(framework, await start(framework, { keytab: kdc.keytabPath, allowRc4: true }));
+      skewed.set(
+        framework,
+        await start(
+          framework,
+          { keytab: kdc.keytabPath },
+          undefined,
+          () => Date.now() + 20 * 60_000,
+        ),
+      );
       secure.set(
         framework,
         await start(
@@ -212,7 +229,12 @@ describe('Negotiate end to end (MIT KDC)', () => {
   });
 
   after(async () => {
-    for (const server of [...plain.values(), ...rc4.values(), ...secure.values()]) {
+    for (const server of [
+      ...plain.values(),
+      ...rc4.values(),
+      ...secure.values(),
+      ...skewed.values(),
+    ]) {
       await server.close();
     }
     await kdc?.stop();
@@ -388,6 +410,28 @@ describe('Negotiate end to end (MIT KDC)', () => {
         assert.equal(body.name, 'alice@EXAMPLE.TEST');
         assert.equal(body.mechanism, 'Kerberos');
         assert.equal(body.mechListMic, true);
+      });
+
+      it('clock skew: a KRB-ERROR (KRB_AP_ERR_SKEW) in the 401 that MIT understands', async () => {
+        const skewedPort = (skewed.get(framework) as Running).port;
+        const raw = await gssapiRequest(
+          dir,
+          { host: 'localhost', port: skewedPort, path: '/whoami', mech: KRB5_MECH },
+          aliceEnv,
+        );
+        assert.equal(raw.status, 401);
+        assert.match(raw.bodies[0] ?? '', /ERR_HTTPAUTH_KRB_SKEW/);
+        // The initiator decoded our KRB-ERROR token and reports the skew itself.
+        assert.match(raw.gssError ?? '', /Clock skew too great/);
+
+        const spnego = await gssapiRequest(
+          dir,
+          { host: 'localhost', port: skewedPort, path: '/whoami' },
+          aliceEnv,
+        );
+        assert.equal(spnego.status, 401);
+        assert.match(spnego.bodies[0] ?? '', /ERR_HTTPAUTH_KRB_SKEW/);
+        assert.notEqual(spnego.complete, true);
       });
 
       it('headless Chromium sends Negotiate and sees alice', async () => {

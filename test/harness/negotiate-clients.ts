@@ -86,8 +86,13 @@ if a.get("negMechs"):
     creds = gssapi.Credentials(usage="initiate", mechs=[mech])
     gssapi.raw.set_neg_mechs(creds, [gssapi.OID.from_int_seq(m) for m in a["negMechs"]])
 ctx = gssapi.SecurityContext(name=name, usage="initiate", mech=mech, flags=flags, channel_bindings=cb, creds=creds)
-token = ctx.step()
 out = {"status": 0, "body": "", "complete": False, "legs": 0, "bodies": []}
+try:
+    token = ctx.step()
+except gssapi.raw.misc.GSSError as e:
+    out["gssError"] = str(e)
+    print(json.dumps(out))
+    sys.exit(0)
 while True:
     out["legs"] += 1
     conn.request("GET", a["path"], headers={"Authorization": "Negotiate " + base64.b64encode(token).decode()})
@@ -109,7 +114,12 @@ while True:
     if r.status != 401 or reply is None or ctx.complete or out["legs"] > 4:
         out["challenge"] = header
         break
-    token = ctx.step(reply)
+    try:
+        token = ctx.step(reply)
+    except gssapi.raw.misc.GSSError as e:
+        # The initiator read our token and failed on it (a KRB-ERROR, a bad MIC): report why.
+        out["gssError"] = str(e)
+        break
     if token is None:
         break
 print(json.dumps(out))
@@ -172,6 +182,8 @@ export interface GssapiResult extends ClientResult {
   /** Every response body, first leg first. */
   readonly bodies: readonly string[];
   readonly challenge?: string;
+  /** The initiator's GSS-API error, when processing our token failed (e.g. a KRB-ERROR). */
+  readonly gssError?: string;
 }
 
 export async function gssapiRequest(
@@ -199,6 +211,7 @@ export async function gssapiRequest(
     legs: Number(result.legs ?? 0),
     bodies: Array.isArray(result.bodies) ? result.bodies.map(String) : [],
     ...(typeof result.challenge === 'string' ? { challenge: result.challenge } : {}),
+    ...(typeof result.gssError === 'string' ? { gssError: result.gssError } : {}),
   };
 }
 
