@@ -169,10 +169,11 @@ function reconnectDelay(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS);
 }
 
-function createClient(options: RedisStoreOptions, commandTimeout: number): RedisClient {
+function createClient(options: RedisStoreOptions): RedisClient {
   const connectTimeout = positive(options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
   // Commands are never queued while disconnected (they fail at once and the store answers
-  // unavailable), and never retried behind the caller's back: the caller decides.
+  // unavailable), and never retried behind the caller's back: the caller decides. The store
+  // bounds every operation itself (#bounded), so ioredis's commandTimeout is not used.
   const nodeDefaults: RedisOptions = {
     connectTimeout,
     maxRetriesPerRequest: 0,
@@ -189,7 +190,6 @@ function createClient(options: RedisStoreOptions, commandTimeout: number): Redis
         ...nodeDefaults,
         ...options.clusterOptions?.redisOptions,
         ...options.redisOptions,
-        commandTimeout,
       },
     });
   }
@@ -198,7 +198,6 @@ function createClient(options: RedisStoreOptions, commandTimeout: number): Redis
     enableOfflineQueue: false,
     retryStrategy: reconnectDelay,
     ...options.redisOptions,
-    commandTimeout,
   };
   if (options.url !== undefined) return new Redis(options.url, common);
   if (options.sentinels !== undefined) {
@@ -213,6 +212,12 @@ function createClient(options: RedisStoreOptions, commandTimeout: number): Redis
     host: options.host ?? common.host ?? '127.0.0.1',
     port: options.port ?? common.port ?? 6379,
   });
+}
+
+interface PendingOperation {
+  /** performance.now() after which the operation counts as timed out. */
+  readonly deadline: number;
+  readonly reject: (error: Error) => void;
 }
 
 /** What the local fallback recorded during an outage, written back to Redis when it returns. */
@@ -241,6 +246,9 @@ export class RedisStore implements KeyValueStore {
   #probe: NodeJS.Timeout | undefined;
   #probing = false;
   readonly #epochCheckIntervalMs: number;
+  /** Operations in flight with their deadlines, oldest first (see #bounded). */
+  readonly #pending = new Set<PendingOperation>();
+  #sweeper: NodeJS.Timeout | undefined;
   #epochWatch: NodeJS.Timeout | undefined;
   #waiters: (() => void)[] = [];
   /** The epoch id last seen in Redis. */
@@ -279,7 +287,7 @@ export class RedisStore implements KeyValueStore {
       this.#client = source;
       this.#ownsClient = false;
     } else {
-      this.#client = createClient(settings, this.#timeoutMs);
+      this.#client = createClient(settings);
       this.#ownsClient = true;
       // Without a listener ioredis prints every connection error; the store reports one
       // warning per outage instead.
@@ -403,6 +411,7 @@ export class RedisStore implements KeyValueStore {
     } catch {
       // A dead or stuck Redis does not answer QUIT; drop the socket instead.
     }
+    // (The sweep timer stops by itself once the last operation in flight has settled.)
     this.#client.disconnect();
   }
 
@@ -436,22 +445,46 @@ export class RedisStore implements KeyValueStore {
     }
   }
 
-  /** Rejects with a RedisFailure('timeout') when `operation` takes longer than the bound. */
+  /**
+   * Rejects with a RedisFailure('timeout') when `operation` takes longer than the bound. One
+   * shared sweep timer serves every operation in flight (a timer per operation costs more than
+   * the Redis round trip's own client work); deadlines are kept in start order, so each sweep
+   * stops at the first one still running. Precision: the bound plus one sweep tick.
+   */
   #bounded<T>(operation: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new RedisFailure('timeout')), this.#timeoutMs);
-      timer.unref();
+      const entry: PendingOperation = { deadline: performance.now() + this.#timeoutMs, reject };
+      this.#pending.add(entry);
+      if (this.#sweeper === undefined) this.#startSweeper();
       operation.then(
         (value) => {
-          clearTimeout(timer);
+          this.#pending.delete(entry);
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          this.#pending.delete(entry);
           reject(error instanceof Error ? error : new RedisFailure('connection'));
         },
       );
     });
+  }
+
+  #startSweeper(): void {
+    const tick = Math.max(5, Math.min(50, this.#timeoutMs / 10));
+    this.#sweeper = setInterval(() => {
+      if (this.#pending.size === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+        return;
+      }
+      const now = performance.now();
+      for (const entry of this.#pending) {
+        if (entry.deadline > now) break;
+        this.#pending.delete(entry);
+        entry.reject(new RedisFailure('timeout'));
+      }
+    }, tick);
+    this.#sweeper.unref();
   }
 
   async #run<T>(
