@@ -447,8 +447,8 @@ export class RedisStore implements KeyValueStore {
 
   /**
    * Rejects with a RedisFailure('timeout') when `operation` takes longer than the bound. One
-   * shared sweep timer serves every operation in flight (a timer per operation costs more than
-   * the Redis round trip's own client work); deadlines are kept in start order, so each sweep
+   * shared sweep timer serves every operation in flight, which is cheaper on a busy node than
+   * arming and clearing a timer per operation; deadlines are kept in start order, so each sweep
    * stops at the first one still running. Precision: the bound plus one sweep tick.
    */
   #bounded<T>(operation: Promise<T>): Promise<T> {
