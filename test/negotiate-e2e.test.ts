@@ -463,6 +463,61 @@ describe('Negotiate end to end (MIT KDC)', () => {
   }
 });
 
+describe('Negotiate over HTTP/2 (Fastify http2, cleartext)', () => {
+  let kdc: MitKdc;
+  let dir: string;
+  let app: FastifyInstance | undefined;
+  let port = 0;
+  let aliceEnv: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'httpauth-negotiate-h2-'));
+    kdc = await startMitKdc({
+      principals: [{ name: ALICE.name, password: ALICE.password }, { name: 'HTTP/localhost' }],
+    });
+    aliceEnv = kdc.kinit(ALICE.name, ALICE.password).env;
+    const ntlm = {
+      domain: NTLM_USER.domain,
+      credentials: (user: string) =>
+        user.toLowerCase() === NTLM_USER.name ? ntowfv1(NTLM_USER.password) : undefined,
+    };
+    const h2 = Fastify({ http2: true }) as unknown as FastifyInstance;
+    await h2.register(fastifyAuth, { packages: [negotiate({ keytab: kdc.keytabPath, ntlm })] });
+    h2.get('/whoami', async (request) => who(request.auth));
+    await h2.listen({ port: 0, host: '127.0.0.1' });
+    port = (h2.server.address() as AddressInfo).port;
+    app = h2;
+  });
+
+  after(async () => {
+    await app?.close();
+    await kdc?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('Kerberos needs one request, so it works over HTTP/2', async () => {
+    const result = await curlNegotiate(`http://localhost:${port}/whoami`, aliceEnv, {
+      http2PriorKnowledge: true,
+    });
+    assert.equal(result.status, 200, result.body + result.stderr);
+    const body = JSON.parse(result.body) as Who;
+    assert.equal(body.name, 'alice@EXAMPLE.TEST');
+    assert.equal(body.mechanism, 'Kerberos');
+  });
+
+  it('NTLM needs a connection, so an NTLM-only SPNEGO offer is refused over HTTP/2', async () => {
+    const userFile = join(dir, 'ntlm-users');
+    await writeFile(userFile, `${NTLM_USER.domain}:${NTLM_USER.name}:${NTLM_USER.password}\n`);
+    const result = await curlNegotiate(
+      `http://localhost:${port}/whoami`,
+      { ...kdc.env, KRB5CCNAME: `FILE:${join(dir, 'no-such-ccache')}`, NTLM_USER_FILE: userFile },
+      { user: `${NTLM_USER.name}:${NTLM_USER.password}`, http2PriorKnowledge: true },
+    );
+    assert.equal(result.status, 401);
+    assert.match(result.body, /ERR_HTTPAUTH_SPNEGO_NO_MECH/);
+  });
+});
+
 /** Starts examples/intranet-api from source on a free port; resolves once it listens. */
 function startDemo(env: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
   const child = spawn(

@@ -44,10 +44,11 @@ function run(
 export async function curlNegotiate(
   url: string,
   env: NodeJS.ProcessEnv,
-  options: { user?: string; insecure?: boolean } = {},
+  options: { user?: string; insecure?: boolean; http2PriorKnowledge?: boolean } = {},
 ): Promise<ClientResult> {
   const args = ['-sS', '--negotiate', '-u', options.user ?? ':', '-w', '\n%{http_code}'];
   if (options.insecure === true) args.push('-k');
+  if (options.http2PriorKnowledge === true) args.push('--http2-prior-knowledge');
   args.push(url);
   const { stdout, stderr } = await run('curl', args, env);
   const cut = stdout.lastIndexOf('\n');
