@@ -24,7 +24,12 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 
-import { curlNegotiate, gssapiRequest } from './harness/negotiate-clients.js';
+import {
+  chromiumNegotiate,
+  curlNegotiate,
+  gssapiRequest,
+  jsonFromDom,
+} from './harness/negotiate-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
 
@@ -197,6 +202,15 @@ describe('Negotiate against a Samba AD DC (full PAC)', () => {
       assert.ok(groups.length >= BULK_GROUPS, `${groups.length} group SIDs`);
       assert.ok(groups.includes(`${dc.domainSid}-513`));
     }
+  });
+
+  it('headless Chromium with an AD ticket: /whoami shows the PAC groups', async () => {
+    const port = (servers.get('koa') as Running).port;
+    const dom = await chromiumNegotiate(dir, `http://localhost:${port}/whoami`, aliceEnv);
+    const body = jsonFromDom(dom) as Who;
+    assert.equal(body.name, 'alice@SAMDOM.TEST');
+    assert.equal(body.mechanism, 'Kerberos');
+    assert.ok(body.groupSids?.includes(dc.sids.get('webusers') as string));
   });
 
   it('python-gssapi SPNEGO with mutual authentication and delegation against the AD ticket', async () => {
