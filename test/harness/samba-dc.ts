@@ -106,7 +106,7 @@ function run(
       args,
       {
         env: options.env ?? process.env,
-        timeout: options.timeoutMs ?? 120_000,
+        timeout: options.timeoutMs ?? 300_000,
         maxBuffer: 8 << 20,
       },
       (error, stdout, stderr) => {
@@ -375,14 +375,14 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
       await run('kinit', ['-f', '-c', `FILE:${path}`, user], {
         env,
         input: `${password}\n`,
-        timeoutMs: 20_000,
+        timeoutMs: 60_000,
       });
       return path;
     };
 
     // Readiness: the KDC answers a real AS exchange (every listener comes up before the KDC does).
     const firstUser = users[0];
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 180_000;
     for (;;) {
       if (exitedEarly) throw new Error('samba exited during start-up');
       try {
@@ -398,7 +398,7 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
       }
     }
     // Probe LDAP too: the harness's users may look groups up through it.
-    const ldapDeadline = Date.now() + 30_000;
+    const ldapDeadline = Date.now() + 120_000;
     for (;;) {
       try {
         await run(
