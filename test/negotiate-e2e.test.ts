@@ -441,6 +441,19 @@ describe('Negotiate end to end (MIT KDC)', () => {
         assert.equal(body.name, 'alice@EXAMPLE.TEST');
       });
 
+      it('headless Chromium without a ticket falls back to SPNEGO-wrapped NTLM (gss-ntlmssp)', async () => {
+        const userFile = join(dir, 'ntlm-users-chromium');
+        await writeFile(userFile, `${NTLM_USER.domain}:${NTLM_USER.name}:${NTLM_USER.password}\n`);
+        const dom = await chromiumNegotiate(dir, `http://localhost:${port()}/whoami`, {
+          ...kdc.env,
+          KRB5CCNAME: `FILE:${join(dir, 'no-such-ccache')}`,
+          NTLM_USER_FILE: userFile,
+        });
+        const body = jsonFromDom(dom) as Who;
+        assert.equal(body.mechanism, 'NTLM');
+        assert.equal(body.name?.toLowerCase(), 'example\\bob');
+      });
+
       it('curl --negotiate with gss-ntlmssp and no ticket falls back to SPNEGO-wrapped NTLM', async () => {
         const userFile = join(dir, 'ntlm-users');
         await writeFile(userFile, `${NTLM_USER.domain}:${NTLM_USER.name}:${NTLM_USER.password}\n`);
