@@ -26,7 +26,7 @@ import {
   tokenPackage,
   type Seen,
 } from './fake-packages.js';
-import { send, sendRawUntilClose } from './http-client.js';
+import { send, sendRawUntilClose } from '../../../test/support/http-client.js';
 
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {

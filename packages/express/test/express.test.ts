@@ -12,8 +12,8 @@ import {
   handshakePackage,
   tokenPackage,
   type Seen,
-} from './fake-packages.js';
-import { send, sendRawUntilClose } from './http-client.js';
+} from '../../../test/support/adapter-fakes.js';
+import { send, sendRawUntilClose } from '../../../test/support/http-client.js';
 
 /** Polls until `condition` holds; gives up (failing the test) after a generous bound. */
 function waitFor(condition: () => boolean, limitMs = 20_000): Promise<void> {
