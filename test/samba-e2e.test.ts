@@ -7,12 +7,14 @@
  * a machine-wide lock).
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { createImpersonation, negotiate } from '@httpauth/core';
@@ -211,6 +213,41 @@ describe('Negotiate against a Samba AD DC (full PAC)', () => {
     assert.equal(body.name, 'alice@SAMDOM.TEST');
     assert.equal(body.mechanism, 'Kerberos');
     assert.ok(body.groupSids?.includes(dc.sids.get('webusers') as string));
+  });
+
+  it('the demo with KRB5_KTNAME: /whoami shows Kerberos, alice and her group SIDs', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
+      {
+        env: { ...process.env, PORT: '0', KRB5_KTNAME: `FILE:${dc.keytabPath}` },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+        lines.on('line', (line) => {
+          const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+          if (match !== null) resolve(Number(match[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`demo exited with ${code}`)));
+      });
+      const result = await curlNegotiate(`http://localhost:${port}/whoami`, aliceEnv);
+      assert.equal(result.status, 200, result.body + result.stderr);
+      const body = JSON.parse(result.body) as Who;
+      assert.equal(body.mechanism, 'Kerberos');
+      assert.equal(body.name, 'alice@SAMDOM.TEST');
+      assert.equal(body.userSid, dc.sids.get('alice'));
+      assert.ok(body.groupSids?.includes(`${dc.domainSid}-513`));
+      assert.ok(body.groupSids?.includes(dc.sids.get('webusers') as string));
+    } finally {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
   });
 
   it('python-gssapi SPNEGO with mutual authentication and delegation against the AD ticket', async () => {
