@@ -151,7 +151,7 @@ const negotiateSetup: PackageSetup = (env) => {
     pkg,
     offer: `Negotiate (Kerberos) for the service keys in ${keytab}`,
     examples: [
-      'kinit alice && curl --negotiate -u : {base}/whoami   (use the host name of the SPN, e.g. http://localhost:PORT)',
+      "kinit USER && curl --negotiate -u : http://HOST:PORT/whoami   # HOST: the host of the keytab's HTTP/HOST principal",
     ],
   };
 };
