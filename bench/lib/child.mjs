@@ -1,8 +1,25 @@
 // Runs one measurement in its own process, so that peers never share a heap, a JIT state, a
-// replay cache or a thread pool, and collects the JSON object it prints on its last stdout line.
+// replay cache or a thread pool, and collects the JSON object it prints on its last stdout line
+// (or, for scripts that print their own markdown, all of stdout).
 import { spawn } from 'node:child_process';
 
-export function runJson(command, args, { env = process.env, timeoutMs = 300_000, cwd } = {}) {
+export function runJson(command, args, options = {}) {
+  return run(command, args, options).then(({ stdout, label }) => {
+    const last = stdout.trim().split('\n').pop() ?? '';
+    try {
+      return JSON.parse(last);
+    } catch {
+      throw new Error(`${label} printed no JSON result: ${stdout.slice(-500)}`);
+    }
+  });
+}
+
+/** A script that prints its own markdown: everything it printed, trimmed. */
+export function runText(command, args, options = {}) {
+  return run(command, args, options).then(({ stdout }) => stdout.trim() + '\n');
+}
+
+function run(command, args, { env = process.env, timeoutMs = 300_000, cwd } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -13,24 +30,12 @@ export function runJson(command, args, { env = process.env, timeoutMs = 300_000,
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const last = stdout.trim().split('\n').pop() ?? '';
+      const label = `${command} ${args.join(' ')}`;
       if (code !== 0) {
-        reject(
-          new Error(
-            `${command} ${args.join(' ')} exited ${code ?? signal}: ${stderr.slice(-2000)}`,
-          ),
-        );
+        reject(new Error(`${label} exited ${code ?? signal}: ${stderr.slice(-2000)}`));
         return;
       }
-      try {
-        resolve(JSON.parse(last));
-      } catch {
-        reject(
-          new Error(
-            `${command} ${args.join(' ')} printed no JSON result: ${stdout.slice(-500)} ${stderr.slice(-1000)}`,
-          ),
-        );
-      }
+      resolve({ stdout, label });
     });
   });
 }

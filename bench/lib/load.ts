@@ -111,8 +111,8 @@ export interface LoadOptions {
   duration: number;
   /** Base64 tokens for negotiate/cookie modes; each sent once. */
   tokens?: readonly string[];
-  /** Expected status of the authenticated requests (default 200). */
-  host?: string;
+  /** Stop after this many requests instead of after `duration`. */
+  amount?: number;
 }
 
 export interface LoadResult {
@@ -246,6 +246,9 @@ function runPrepared(
 ): Promise<LoadResult> {
   const tokens = options.tokens ?? [];
   let nextToken = 0;
+  // The clock stops at the last response: autocannon notices a reached `amount` only on its
+  // once-a-second tick, and its own duration is rounded.
+  let lastResponse = 0n;
   const withAuth = (req: { headers?: Headers }, value: string | undefined, extra?: Headers) => ({
     ...req,
     method: 'GET',
@@ -297,6 +300,7 @@ function runPrepared(
       ctx: Ctx,
       rawHeaders: Record<string, string | string[]>,
     ) {
+      lastResponse = process.hrtime.bigint();
       // autocannon keeps the header names as sent; servers differ in case.
       const headers: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(rawHeaders)) headers[name.toLowerCase()] = value;
@@ -334,12 +338,17 @@ function runPrepared(
   };
   let clients = 0;
   return new Promise((resolve, reject) => {
+    // Own clock: autocannon's `duration` is coarse, which matters for runs bounded by a count.
+    const started = process.hrtime.bigint();
     const instance = autocannon(
       {
         url: `http://127.0.0.1:${options.port}`,
         connections: options.connections,
         pipelining: 1,
-        duration: options.duration,
+        // Negotiate runs may be bounded by their token set instead: each token is sent once.
+        ...(options.amount === undefined
+          ? { duration: options.duration }
+          : { amount: options.amount }),
         timeout: 10,
         requests: [request],
         // autocannon clears its per-connection context whenever it loops over `requests`; the
@@ -351,7 +360,8 @@ function runPrepared(
       },
       (error: Error | null, result: Record<string, any>) => {
         if (error) return reject(error);
-        const seconds = result.duration as number;
+        const seconds =
+          Number((lastResponse > started ? lastResponse : process.hrtime.bigint()) - started) / 1e9;
         const ok = result['2xx'] as number;
         resolve({
           rps: ok / seconds,

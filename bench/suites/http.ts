@@ -40,6 +40,7 @@ try {
         duration,
         tokens,
         digestMd5,
+        digestPool: quick ? 3000 : 20000,
       });
       // Per connection at most three 401s (autocannon's first request, NTLM's first leg, Digest's
       // nonce); more is a wrong answer (or, for Negotiate, a token pool too small for the run).

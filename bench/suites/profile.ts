@@ -64,6 +64,11 @@ for (const enctype of BENCH_ENCTYPES) {
     const pct = new Map(
       summary.inclusive.map((e: { name: string; pct: number }) => [e.name, e.pct]),
     );
+    // Shares of the busy samples: idle time (waiting on the scheduler of a shared machine) and
+    // process start are not the acceptor's.
+    const idle =
+      summary.selfByFunction.find((e: { name: string }) => e.name === '(idle)')?.pct ?? 0;
+    const busy = (value: number) => (100 * value) / (100 - idle);
     const gc =
       summary.selfByFunction.find((e: { name: string }) => e.name === '(garbage collector)')?.pct ??
       0;
