@@ -7,7 +7,7 @@
  * a machine-wide lock).
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -30,6 +30,7 @@ import {
   chromiumNegotiate,
   curlNegotiate,
   gssapiRequest,
+  impacketWindowsStyle,
   jsonFromDom,
 } from './harness/negotiate-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
@@ -203,6 +204,32 @@ describe('Negotiate against a Samba AD DC (full PAC)', () => {
       const groups = body.groupSids ?? [];
       assert.ok(groups.length >= BULK_GROUPS, `${groups.length} group SIDs`);
       assert.ok(groups.includes(`${dc.domainSid}-513`));
+    }
+  });
+
+  it('a Windows-style client (impacket Kerberos, Microsoft OID first): supportedMech echoed, AP-REP verified', async () => {
+    const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
+    const ccache = await dc.kinit(alice.name, alice.password, join(dir, 'impacket.ccache'));
+    await new Promise<void>((resolve, reject) => {
+      execFile('kvno', ['-c', ccache, 'HTTP/localhost'], { env: dc.env }, (error) =>
+        error === null ? resolve() : reject(error),
+      );
+    });
+    for (const framework of FRAMEWORKS) {
+      const port = (servers.get(framework) as Running).port;
+      const result = await impacketWindowsStyle(
+        dir,
+        `http://127.0.0.1:${port}/whoami`,
+        ccache,
+        { name: alice.name, realm: dc.realm },
+        'HTTP/localhost',
+      );
+      assert.equal(result.status, 200, result.body + result.stderr);
+      assert.equal(result.supportedMechIsMicrosoft, true);
+      assert.equal(result.mutual, true, 'the AP-REP decrypted and echoed the authenticator time');
+      const body = JSON.parse(result.body) as Who;
+      assert.equal(body.name, 'alice@SAMDOM.TEST');
+      assert.ok(body.groupSids?.includes(dc.sids.get('webusers') as string));
     }
   });
 

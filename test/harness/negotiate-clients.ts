@@ -217,6 +217,109 @@ export async function gssapiRequest(
 }
 
 /**
+ * A Windows-style SPNEGO initiator built from impacket's Kerberos (a second, non-MIT Kerberos
+ * implementation): it lists the mechanisms as Windows does (Microsoft's Kerberos OID first, then
+ * krb5, then NTLMSSP), sends an optimistic AP-REQ with mutual-required, and checks that our
+ * answer names Microsoft's OID as supportedMech and that the AP-REP decrypts with the session
+ * key and echoes its authenticator time. The service ticket is read from an MIT ccache.
+ */
+const IMPACKET_WINDOWS_STYLE = `
+import sys, json, base64, struct, datetime, urllib.request, urllib.error
+from pyasn1.codec.der import decoder, encoder
+from pyasn1.type.univ import noValue
+from impacket.krb5 import constants
+from impacket.krb5.types import Principal, KerberosTime, Ticket
+from impacket.krb5.ccache import CCache
+from impacket.krb5.asn1 import AP_REQ, AP_REP, EncAPRepPart, Authenticator, TGS_REP, seq_set
+from impacket.krb5.gssapi import CheckSumField, GSS_C_MUTUAL_FLAG, GSS_C_INTEG_FLAG, GSS_C_SEQUENCE_FLAG, GSS_C_REPLAY_FLAG, KRB5_AP_REQ
+from impacket.spnego import SPNEGO_NegTokenInit, SPNEGO_NegTokenResp, TypesMech, ASN1_AID, ASN1_OID, asn1encode
+url, ccache, user, realm, spn = sys.argv[1:6]
+user_name = Principal(user, type=constants.PrincipalNameType.NT_PRINCIPAL.value)
+# The service ticket comes from the MIT ccache (kvno put it there): impacket's own TGS-REQ has no
+# authenticator checksum, which Samba's KDC refuses.
+credential = CCache.loadFile(ccache).getCredential("%s@%s" % (spn, realm))
+service = credential.toTGS()
+tgs, cipher, session_key = service["KDC_REP"], service["cipher"], service["sessionKey"]
+ticket = Ticket()
+ticket.from_asn1(decoder.decode(tgs, asn1Spec=TGS_REP())[0]["ticket"])
+ap_req = AP_REQ()
+ap_req["pvno"] = 5
+ap_req["msg-type"] = int(constants.ApplicationTagNumbers.AP_REQ.value)
+ap_req["ap-options"] = constants.encodeFlags([constants.APOptions.mutual_required.value])
+seq_set(ap_req, "ticket", ticket.to_asn1)
+auth = Authenticator()
+auth["authenticator-vno"] = 5
+auth["crealm"] = realm
+seq_set(auth, "cname", user_name.components_to_asn1)
+now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+auth["cusec"] = now.microsecond
+auth["ctime"] = KerberosTime.to_asn1(now)
+auth["cksum"] = noValue
+auth["cksum"]["cksumtype"] = 0x8003
+chk = CheckSumField()
+chk["Lgth"] = 16
+chk["Flags"] = GSS_C_MUTUAL_FLAG | GSS_C_INTEG_FLAG | GSS_C_SEQUENCE_FLAG | GSS_C_REPLAY_FLAG
+auth["cksum"]["checksum"] = chk.getData()
+auth["seq-number"] = 0
+ap_req["authenticator"] = noValue
+ap_req["authenticator"]["etype"] = cipher.enctype
+ap_req["authenticator"]["cipher"] = cipher.encrypt(session_key, 11, encoder.encode(auth), None)
+blob = SPNEGO_NegTokenInit()
+blob["MechTypes"] = [TypesMech["MS KRB5 - Microsoft Kerberos 5"], TypesMech["KRB5 - Kerberos 5"], TypesMech["NTLMSSP - Microsoft NTLM Security Support Provider"]]
+blob["MechToken"] = struct.pack("B", ASN1_AID) + asn1encode(struct.pack("B", ASN1_OID) + asn1encode(TypesMech["KRB5 - Kerberos 5"]) + KRB5_AP_REQ + encoder.encode(ap_req))
+request = urllib.request.Request(url, headers={"Authorization": "Negotiate " + base64.b64encode(blob.getData()).decode()})
+try:
+    response = urllib.request.urlopen(request, timeout=30)
+    status, body, header = response.status, response.read().decode(), response.headers.get("WWW-Authenticate", "")
+except urllib.error.HTTPError as e:
+    status, body, header = e.code, e.read().decode(), e.headers.get("WWW-Authenticate", "")
+out = {"status": status, "body": body, "mutual": False}
+if header.startswith("Negotiate "):
+    reply = SPNEGO_NegTokenResp(base64.b64decode(header[10:]))
+    out["supportedMechIsMicrosoft"] = reply["SupportedMech"] == TypesMech["MS KRB5 - Microsoft Kerberos 5"]
+    framed = reply["ResponseToken"]
+    # RFC 2743 framing: 0x60, length, OID TLV, token id 02 00, AP-REP.
+    pos = 2 if framed[1] < 0x80 else 2 + (framed[1] & 0x7f)
+    pos += 2 + framed[pos + 1]
+    if framed[pos:pos + 2] == bytes([2, 0]):
+        ap_rep = decoder.decode(framed[pos + 2:], asn1Spec=AP_REP())[0]
+        plain = cipher.decrypt(session_key, 12, ap_rep["enc-part"]["cipher"])
+        part = decoder.decode(plain, asn1Spec=EncAPRepPart())[0]
+        out["mutual"] = int(part["cusec"]) == now.microsecond
+print(json.dumps(out))
+`;
+
+export interface ImpacketResult extends ClientResult {
+  /** Our AP-REP decrypted with the session key and echoed the authenticator's time. */
+  readonly mutual: boolean;
+  readonly supportedMechIsMicrosoft: boolean;
+}
+
+/** `ccache`: a FILE ccache path already holding the ticket for `spn` (run kvno first). */
+export async function impacketWindowsStyle(
+  dir: string,
+  url: string,
+  ccache: string,
+  user: { name: string; realm: string },
+  spn: string,
+): Promise<ImpacketResult> {
+  const result = await python(
+    dir,
+    'impacket_windows_style.py',
+    IMPACKET_WINDOWS_STYLE,
+    [url, ccache, user.name, user.realm, spn],
+    process.env,
+  );
+  return {
+    status: Number(result.status),
+    body: String(result.body),
+    stderr: String(result.stderr),
+    mutual: result.mutual === true,
+    supportedMechIsMicrosoft: result.supportedMechIsMicrosoft === true,
+  };
+}
+
+/**
  * Headless Chromium sending Negotiate to localhost. Chromium only answers a Negotiate challenge
  * with a Kerberos token once its profile's "Local State" records that it has seen one
  * (DESIGN.md), so the profile is pre-seeded.
