@@ -4,7 +4,11 @@ import { describe, test } from 'node:test';
 import express4 from 'express4';
 import request from 'supertest';
 import { httpAuth } from '../src/index.js';
-import { countingImpersonation, tokenPackage, type Seen } from '../../../test/support/adapter-fakes.js';
+import {
+  countingImpersonation,
+  tokenPackage,
+  type Seen,
+} from '../../../test/support/adapter-fakes.js';
 
 describe('httpAuth on Express 4', () => {
   test('challenge, success with req.auth, mounted target, proxy mode', async () => {
