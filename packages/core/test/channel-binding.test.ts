@@ -13,7 +13,7 @@ import {
 } from '../src/channel-binding.js';
 
 const vectors = JSON.parse(
-  await readFile(new URL('../../../../shared/vectors/ntlm.json', import.meta.url), 'utf8'),
+  await readFile(new URL('./fixtures/vectors/ntlm.json', import.meta.url), 'utf8'),
 ) as { channelBindingsAndMic: Record<string, { hex: string }> };
 
 function makeCertificate(keyArgs: string[], digest: string): Buffer {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { md4 } from '../src/crypto/md4.js';
 
 const ntlmVectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/ntlm.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./fixtures/vectors/ntlm.json', import.meta.url), 'utf8'),
 ) as unknown;
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -14,7 +14,7 @@ import { decodeCredentials, encodeCredentials } from '../src/digest/credentials.
 import { decodeExtValue, encodeExtValue } from '../src/digest/ext-value.js';
 import { parseCredentials } from '../src/http/authorization.js';
 
-// The JSON's shape is documented in /work/shared/vectors/README.md; read it loosely typed.
+// The JSON's shape is documented in fixtures/vectors/README.md; read it loosely typed.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Loose = any;
 interface Vectors {
@@ -22,7 +22,7 @@ interface Vectors {
   rfc7616_3_9_1: Loose;
   rfc7616_3_9_2: Loose;
 }
-const vectors = JSON.parse(readFileSync('/work/shared/vectors/digest.json', 'utf8')) as Vectors;
+const vectors = JSON.parse(readFileSync(new URL('./fixtures/vectors/digest.json', import.meta.url), 'utf8')) as Vectors;
 
 test('RFC 2617 §3.5: HA1, HA2 and response (MD5, password "Circle Of Life")', () => {
   const v = vectors.rfc2617_3_5;

@@ -93,7 +93,7 @@ interface Vectors {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/kerberos-crypto.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./fixtures/vectors/kerberos-crypto.json', import.meta.url), 'utf8'),
 ) as Vectors;
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -25,7 +25,7 @@ import { MAX_MESSAGE_BYTES } from '../src/ntlm/wire.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/ntlm.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./fixtures/vectors/ntlm.json', import.meta.url), 'utf8'),
 ) as {
   ntlmv2: { challengeMessage: { hex: string }; authenticateMessage: { hex: string } };
   channelBindingsAndMic: {

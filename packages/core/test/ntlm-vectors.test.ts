@@ -34,7 +34,7 @@ import { md4 } from '../src/crypto/md4.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const vectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/ntlm.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./fixtures/vectors/ntlm.json', import.meta.url), 'utf8'),
 ) as Json;
 const h = (value: { hex: string } | string): Buffer =>
   Buffer.from(typeof value === 'string' ? value : value.hex, 'hex');

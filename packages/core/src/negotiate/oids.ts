@@ -1,6 +1,6 @@
 /**
  * GSS-API mechanism OIDs that SPNEGO negotiates between (RFC 4178, RFC 4121, MS-SPNG, MS-NLMP).
- * Values from /work/shared/vectors/kerberos-crypto.json (GSS-API section).
+ * Values as in the project's test vectors (kerberos-crypto.json, GSS-API section).
  */
 
 /** SPNEGO itself: the OID in the RFC 2743 framing of a NegTokenInit (RFC 4178 §4.2). */
