@@ -22,7 +22,9 @@ interface Vectors {
   rfc7616_3_9_1: Loose;
   rfc7616_3_9_2: Loose;
 }
-const vectors = JSON.parse(readFileSync(new URL('./fixtures/vectors/digest.json', import.meta.url), 'utf8')) as Vectors;
+const vectors = JSON.parse(
+  readFileSync(new URL('./fixtures/vectors/digest.json', import.meta.url), 'utf8'),
+) as Vectors;
 
 test('RFC 2617 §3.5: HA1, HA2 and response (MD5, password "Circle Of Life")', () => {
   const v = vectors.rfc2617_3_5;
