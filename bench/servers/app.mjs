@@ -28,11 +28,15 @@ async function packagesFor(auth) {
     ];
   }
   if (auth === 'digest') {
+    const sha256Ha1 = createHash('sha256')
+      .update(`${BENCH_USER}:${DIGEST_REALM}:${BENCH_PASSWORD}`)
+      .digest('hex');
     return [
       core.digest({
         realm: DIGEST_REALM,
         algorithms: ['SHA-256'],
-        credentials: (user) => (user === BENCH_USER ? { password: BENCH_PASSWORD } : undefined),
+        // A stored H(A1), as an htdigest-style file holds it (http-auth gets the MD5 one).
+        credentials: (user) => (user === BENCH_USER ? { ha1: sha256Ha1 } : undefined),
       }),
     ];
   }

@@ -39,7 +39,7 @@ for (const enctype of BENCH_ENCTYPES) {
   const realm = await startBenchRealm(enctype);
   const dir = mkdtempSync(join(tmpdir(), 'httpauth-bench-prof-'));
   try {
-    const tokens = realm.tokenFile(4200, 'krb5', 'profile');
+    const tokens = realm.tokenFile(12200, 'krb5', 'profile');
     const run = spawnSync(
       process.execPath,
       [
@@ -75,7 +75,7 @@ for (const enctype of BENCH_ENCTYPES) {
     const lines = [
       `### Profile: httpauth KerberosAcceptor, ${enctype}`,
       '',
-      `One pass of 4,000 accepts under \`--cpu-prof\` (200 µs sampling, ${summary.samples} samples, process start included). Share of the busy (non-idle) samples with the phase's functions on the stack (a phase may nest another: AP-REP encryption is under "encrypt"):`,
+      `One pass of 12,000 accepts under \`--cpu-prof\` (200 µs sampling, ${summary.samples} samples, process start included). Share of the busy (non-idle) samples with the phase's functions on the stack (a phase may nest another: AP-REP encryption is under "encrypt"):`,
       '',
       '| Phase | Share of samples |',
       '|---|---:|',
