@@ -11,6 +11,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/** Verified nonces remembered at once (about 100 bytes each). */
+const VERIFIED_CACHE_SIZE = 10_000;
 const LABEL = Buffer.from('httpauth-digest-nonce/1', 'ascii');
 const TIME_BYTES = 8;
 const RANDOM_BYTES = 16;
@@ -59,20 +61,32 @@ export class NonceMinter {
     return Buffer.concat([time, random, this.#tag(time, random)]).toString('base64url');
   }
 
+  /**
+   * Nonces whose MAC already verified, with their issue time: a client reuses one nonce for many
+   * requests (nc 1, 2, 3, ...), so the HMAC is computed once per nonce, not once per request.
+   * Only exact strings that verified are kept; the map is bounded and simply cleared when full.
+   */
+  readonly #verified = new Map<string, number>();
+
   /** Authenticity first, then age: 'stale' is only ever said of a nonce this server issued. */
   check(nonce: string, now: number): NonceCheck {
-    if (nonce.length !== NONCE_LENGTH || !/^[A-Za-z0-9_-]+$/.test(nonce)) {
-      return { status: 'invalid' };
+    let issuedAt = this.#verified.get(nonce);
+    if (issuedAt === undefined) {
+      if (nonce.length !== NONCE_LENGTH || !/^[A-Za-z0-9_-]+$/.test(nonce)) {
+        return { status: 'invalid' };
+      }
+      const raw = Buffer.from(nonce, 'base64url');
+      if (raw.length !== NONCE_BYTES) return { status: 'invalid' };
+      const time = raw.subarray(0, TIME_BYTES);
+      const random = raw.subarray(TIME_BYTES, TIME_BYTES + RANDOM_BYTES);
+      const tag = raw.subarray(TIME_BYTES + RANDOM_BYTES);
+      if (!timingSafeEqual(tag, this.#tag(time, random))) return { status: 'invalid' };
+      // Canonical encoding only: base64url has spare bits in its last character.
+      if (raw.toString('base64url') !== nonce) return { status: 'invalid' };
+      issuedAt = Number(time.readBigUInt64BE());
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
+      this.#verified.set(nonce, issuedAt);
     }
-    const raw = Buffer.from(nonce, 'base64url');
-    if (raw.length !== NONCE_BYTES) return { status: 'invalid' };
-    const time = raw.subarray(0, TIME_BYTES);
-    const random = raw.subarray(TIME_BYTES, TIME_BYTES + RANDOM_BYTES);
-    const tag = raw.subarray(TIME_BYTES + RANDOM_BYTES);
-    if (!timingSafeEqual(tag, this.#tag(time, random))) return { status: 'invalid' };
-    // Canonical encoding only: base64url has spare bits in its last character.
-    if (raw.toString('base64url') !== nonce) return { status: 'invalid' };
-    const issuedAt = Number(time.readBigUInt64BE());
     if (issuedAt > now + FUTURE_TOLERANCE_MS) return { status: 'invalid' };
     const expiresAt = issuedAt + this.#lifetimeMs;
     return now >= expiresAt
