@@ -34,8 +34,13 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 async function pass(mode: 'type1' | 'plain') {
   const server = await startApp(
-    // The default bound is exactly 10,000 pending handshakes; lift it so it is never the limit.
-    { framework: 'node', auth: 'ntlm', connections: { maxPendingHandshakes: 20_000 } } as never,
+    // The default bound is exactly 10,000 pending handshakes; lift it so it is never the limit,
+    // and the expiry (60 s) so a slow machine parking 10,000 sockets never loses one.
+    {
+      framework: 'node',
+      auth: 'ntlm',
+      connections: { maxPendingHandshakes: 20_000, handshakeTimeoutMs: 600_000 },
+    } as never,
     { nodeArgs: ['--expose-gc'], ipc: true },
   );
   try {
