@@ -27,7 +27,6 @@ import {
   request as httpsRequest,
 } from 'node:https';
 import type { Socket } from 'node:net';
-import { pipeline } from 'node:stream';
 import { createAuthenticator, HttpAuthError } from '@httpauth/core';
 import type { AuthDecision, AuthInfo, Authenticator, KeyValueStore } from '@httpauth/core';
 import {
@@ -275,7 +274,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         upstreamRes.statusMessage,
         responseHeaders(upstreamRes, extraHeaders),
       );
-      pipeline(upstreamRes, res, () => {});
+      // pipe(), not pipeline(): Node 20's pipeline() builds an AbortController and an AbortError
+      // (a DOMException with a stack trace) for every stream pair, a measurable cost per request.
+      upstreamRes.pipe(res);
+      upstreamRes.on('error', () => res.destroy());
+      res.on('close', () => {
+        if (!upstreamRes.complete) upstreamRes.destroy();
+      });
       finish(req, res, auth, upstreamRes.statusCode ?? 502, started);
     });
     upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
@@ -293,7 +298,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
     });
     // Stream the request body without buffering; a client abort aborts the upstream request.
-    pipeline(req, upstreamReq, () => {});
+    req.pipe(upstreamReq);
+    req.on('error', () => upstreamReq.destroy());
+    // A client that goes away mid-request aborts the upstream request too.
+    res.on('close', () => {
+      if (!res.writableFinished) upstreamReq.destroy();
+    });
   }
 
   function finish(
