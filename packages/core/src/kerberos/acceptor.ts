@@ -30,7 +30,8 @@
  * accept() never throws: every failure is in the result (a non-HttpAuthError is a bug, reported as
  * ERR_HTTPAUTH_INTERNAL).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { randomBytesPooled } from '../crypto/random-pool.js';
 import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
 import { fail, HttpAuthError, type ErrorCode } from '../errors.js';
 import type { LogonInfo, Principal } from '../principal.js';
@@ -384,7 +385,7 @@ export class KerberosAcceptor {
       // One draw for the subkey and the sequence number.
       const profile = encryptionProfile(contextKey.enctype);
       const keyBytes = profile === undefined ? 0 : profile.keyBytes;
-      const random = randomBytes(keyBytes + 4);
+      const random = randomBytesPooled(keyBytes + 4);
       // RFC 4121 §2: an acceptor subkey for the newer enctypes (RC4 keeps the RFC 1964 tokens).
       if (contextKey.enctype !== EncType.RC4_HMAC && profile !== undefined) {
         subkey = makeKey(contextKey.enctype, random.subarray(0, keyBytes));

@@ -2,16 +2,10 @@
  * aes128-cts-hmac-sha1-96 (17) and aes256-cts-hmac-sha1-96 (18): the RFC 3961 §5.3 simplified
  * profile instantiated with AES by RFC 3962.
  */
-import {
-  createCipheriv,
-  createHash,
-  createHmac,
-  pbkdf2Sync,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createCipheriv, createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
+import { randomBytesPooled } from '../../crypto/random-pool.js';
 import { fail } from '../../errors.js';
 import { AES_BLOCK, aesCtsDecrypt, aesCtsEncrypt } from './aes-cts.js';
 import { ChecksumType, EncType } from './constants.js';
@@ -82,7 +76,7 @@ class AesSha1Profile implements EncryptionProfile {
 
   encrypt(key: KerberosKey, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Buffer {
     const { encryption, integrity } = this.#encryptionKeys(keyState(key, this.enctype), usage);
-    const conf = confounder ?? randomBytes(AES_BLOCK);
+    const conf = confounder ?? randomBytesPooled(AES_BLOCK);
     if (conf.length !== AES_BLOCK) throw new RangeError('confounder must be one AES block');
     const message = Buffer.concat([conf, plaintext]);
     const ciphertext = aesCtsEncrypt(encryption, ZERO_IV, message);

@@ -4,7 +4,8 @@
  * Unlike the RFC 3961 simplified profile this is encrypt-then-MAC: the HMAC covers the cipher state
  * (a zero IV) followed by the ciphertext, so integrity is checked before anything is decrypted.
  */
-import { createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { randomBytesPooled } from '../../crypto/random-pool.js';
 import type { KeyObject } from 'node:crypto';
 
 import { fail } from '../../errors.js';
@@ -84,7 +85,7 @@ class AesSha2Profile implements EncryptionProfile {
 
   encrypt(key: KerberosKey, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Buffer {
     const { encryption, integrity } = this.#encryptionKeys(keyState(key, this.enctype), usage);
-    const conf = confounder ?? randomBytes(AES_BLOCK);
+    const conf = confounder ?? randomBytesPooled(AES_BLOCK);
     if (conf.length !== AES_BLOCK) throw new RangeError('confounder must be one AES block');
     const message = Buffer.concat([conf, plaintext]);
     const ciphertext = aesCtsEncrypt(encryption, ZERO_IV, message);

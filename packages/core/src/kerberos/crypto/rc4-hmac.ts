@@ -5,7 +5,8 @@
  * accounts and PAC signatures still use it. Whether it is accepted is the acceptor's policy.
  * The exportable 40-bit variant (24) is not implemented.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { randomBytesPooled } from '../../crypto/random-pool.js';
 import type { KeyObject } from 'node:crypto';
 
 import { fail } from '../../errors.js';
@@ -69,7 +70,7 @@ class Rc4HmacProfile implements EncryptionProfile {
 
   encrypt(key: KerberosKey, usage: number, plaintext: Uint8Array, confounder?: Uint8Array): Buffer {
     const k1 = this.#usageKey(keyState(key, this.enctype), usage);
-    const conf = confounder ?? randomBytes(CONFOUNDER_BYTES);
+    const conf = confounder ?? randomBytesPooled(CONFOUNDER_BYTES);
     if (conf.length !== CONFOUNDER_BYTES) throw new RangeError('confounder must be 8 bytes');
     // RFC 4757 §5: checksum = HMAC-MD5(K2, confounder | plaintext); K3 = HMAC-MD5(K1, checksum);
     // output = checksum | RC4(K3, confounder | plaintext).
