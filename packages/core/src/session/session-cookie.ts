@@ -22,6 +22,8 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Browsers keep at most about 4 KiB per cookie; a principal with many SIDs must still fit. */
 const MAX_COOKIE_CHARS = 4096;
+/** Opened cookies remembered at once (see SessionCookies.#opened). */
+const OPENED_CACHE_SIZE = 10_000;
 
 export interface SessionKey {
   /** A short identifier (1-32 characters of [A-Za-z0-9_-]) written in clear into the cookie. */
@@ -67,6 +69,13 @@ export class SessionCookies {
   readonly #maxAgeMs: number;
   readonly #attributes: string;
   readonly #sameSite: string;
+  /**
+   * Cookie values that opened, with what they hold: a browser sends the same cookie with every
+   * request, so AES-GCM runs once per session per process instead of once per request. Only
+   * exact values that authenticated are kept; expiry is still checked on every use; the map is
+   * bounded and simply cleared when full.
+   */
+  readonly #opened = new Map<string, SessionData>();
 
   constructor(options: SessionOptions) {
     if (typeof options !== 'object' || options === null) invalid();
@@ -171,6 +180,21 @@ export class SessionCookies {
    * caller falls back to a normal challenge.
    */
   open(value: string, now: number): SessionData | undefined {
+    const known = this.#opened.get(value);
+    if (known !== undefined) {
+      if (known.expiresAt > now) return known;
+      this.#opened.delete(value);
+      return undefined;
+    }
+    const data = this.#decrypt(value, now);
+    if (data !== undefined) {
+      if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.clear();
+      this.#opened.set(value, data);
+    }
+    return data;
+  }
+
+  #decrypt(value: string, now: number): SessionData | undefined {
     if (value.length === 0 || value.length > MAX_COOKIE_CHARS || !/^[A-Za-z0-9_-]+$/.test(value)) {
       return undefined;
     }
