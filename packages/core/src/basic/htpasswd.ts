@@ -5,11 +5,12 @@
  *   {SHA}                base64(SHA-1(password)) (`htpasswd -s`), unsalted, for compatibility.
  * Other formats (crypt(3) DES, plain text) never verify. The file is re-read when it changes.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { WatchedFileOptions } from '../digest/watched-file.js';
 import { WatchedFile } from '../digest/watched-file.js';
 import { apr1, apr1Salt } from './apr1.js';
+import { textEqual } from '../crypto/constant-time.js';
 
 export type HtpasswdScheme = 'bcrypt' | 'apr1' | 'sha1' | 'unsupported';
 
@@ -25,16 +26,6 @@ export function hashScheme(hash: string): HtpasswdScheme {
   return 'unsupported';
 }
 
-function equalText(expected: string, actual: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(actual, 'utf8');
-  if (a.length !== b.length) {
-    timingSafeEqual(a, a);
-    return false;
-  }
-  return timingSafeEqual(a, b);
-}
-
 /** Check `password` against one htpasswd hash; comparisons are constant-time. */
 export async function verifyHtpasswdHash(entry: HtpasswdEntry, password: string): Promise<boolean> {
   switch (entry.scheme) {
@@ -42,9 +33,9 @@ export async function verifyHtpasswdHash(entry: HtpasswdEntry, password: string)
       // bcryptjs compares the full hash string in constant time.
       return bcrypt.compare(password, entry.hash);
     case 'apr1':
-      return equalText(entry.hash, apr1(password, apr1Salt(entry.hash) as string));
+      return textEqual(entry.hash, apr1(password, apr1Salt(entry.hash) as string));
     case 'sha1':
-      return equalText(
+      return textEqual(
         entry.hash,
         '{SHA}' + createHash('sha1').update(password, 'utf8').digest('base64'),
       );

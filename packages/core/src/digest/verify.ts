@@ -2,7 +2,7 @@
  * The Digest checks that are pure functions of their inputs, kept apart from parsing
  * (credentials.ts) and from the package's flow (digest.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { textEqual } from '../crypto/constant-time.js';
 
 const ABSOLUTE_PREFIX = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
@@ -28,12 +28,5 @@ export function uriMatchesTarget(uri: string, target: string): boolean {
 
 /** Constant-time equality of two hex digests (lengths are public: they follow the algorithm). */
 export function digestsEqual(expected: string, received: string): boolean {
-  const a = Buffer.from(expected, 'latin1');
-  const b = Buffer.from(received, 'latin1');
-  if (a.length !== b.length) {
-    // Same work as a comparison, then a refusal.
-    timingSafeEqual(a, a);
-    return false;
-  }
-  return timingSafeEqual(a, b);
+  return textEqual(expected, received, 'latin1');
 }

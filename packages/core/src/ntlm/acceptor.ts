@@ -24,7 +24,7 @@
  * The HTTP `NTLM` package (./package.ts) and the Negotiate package (raw NTLMSSP and SPNEGO-wrapped
  * NTLM) both drive this class.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { channelBindingHash } from '../channel-binding.js';
 import { HttpAuthError, fail } from '../errors.js';
@@ -93,6 +93,7 @@ import {
   messageType,
   ownCopy,
 } from './wire.js';
+import { bytesEqual as sameBytes } from '../crypto/constant-time.js';
 
 /** A NetBIOS name and a DNS name; a plain string gives the NetBIOS name. */
 export interface NtlmName {
@@ -193,10 +194,6 @@ function validNetbios(name: string): boolean {
 function isZero(bytes: Buffer): boolean {
   for (const byte of bytes) if (byte !== 0) return false;
   return true;
-}
-
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The CHALLENGE flags for a client's NEGOTIATE flags. */

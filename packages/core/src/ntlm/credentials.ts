@@ -8,11 +8,12 @@
  * base key and, for NETLOGON, the user's SIDs. Both shapes implement `NtlmVerifier`, so the
  * acceptor (MIC, key exchange, channel binding, policy) is the same whichever answers.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { md4 } from '../crypto/md4.js';
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import { desl, ntlmv1Challenge, ntowfv2, ntProofStr, sessionBaseKeyV2 } from './keys.js';
 import { NTLMV1_RESPONSE_LENGTH, NT_PROOF_LENGTH } from './ntlmv2-response.js';
+import { bytesEqual as sameBytes } from '../crypto/constant-time.js';
 
 /** What a verifier receives: the whole exchange, as a domain controller needs it. */
 export interface NtlmLogonRequest {
@@ -79,10 +80,6 @@ export type NtHashLookup = (
 
 // Unknown and disabled accounts are checked against this so they cost what a real check costs.
 const DUMMY_HASH = randomBytes(16);
-
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 /**
  * A verifier over NT hashes: NTLMv2 (and NTLMv1 / LM when the acceptor lets those through).
