@@ -224,6 +224,14 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * A brand shared by every copy of this module: an application can end up with two copies of
+ * @httpauth/core (two versions in node_modules, or a package bundling its own), and an error
+ * thrown by a security package from one copy must still be recognised by the other's
+ * authenticator instead of becoming ERR_HTTPAUTH_INTERNAL.
+ */
+const BRAND = Symbol.for('@httpauth/core:HttpAuthError');
+
 /** The one error type the engine throws. Parsers and verifiers never throw anything else. */
 export class HttpAuthError extends Error {
   override readonly name = 'HttpAuthError';
@@ -235,11 +243,22 @@ export class HttpAuthError extends Error {
     super(entry.message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.kind = entry.kind;
+    // Not part of the declared type, so copies of the class stay structurally identical.
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 
+/** True for an HttpAuthError of this or any other copy of @httpauth/core, with a known code. */
 export function isHttpAuthError(value: unknown): value is HttpAuthError {
-  return value instanceof HttpAuthError;
+  if (value instanceof HttpAuthError) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { code?: unknown; kind?: unknown };
+  return (
+    (value as Record<symbol, unknown>)[BRAND] === true &&
+    typeof candidate.code === 'string' &&
+    Object.hasOwn(ERROR_CODES, candidate.code) &&
+    candidate.kind === ERROR_CODES[candidate.code as ErrorCode].kind
+  );
 }
 
 /** The HTTP status an adapter answers for an error kind (`config` never reaches a client). */

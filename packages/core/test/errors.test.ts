@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { ERROR_CODES, HttpAuthError, statusForKind } from '../src/errors.js';
+import { ERROR_CODES, HttpAuthError, isHttpAuthError, statusForKind } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
 
 const table = await readFile(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
@@ -39,5 +39,23 @@ describe('error codes', () => {
     assert.equal(statusForKind('denied'), 401);
     assert.equal(statusForKind('forbidden'), 403);
     assert.equal(statusForKind('unavailable'), 503);
+  });
+});
+
+describe('isHttpAuthError across copies of the module', () => {
+  it('recognises an error from another copy by its brand, not by a look-alike', async () => {
+    // The built package is a second copy of the class, as a second install would be.
+    const other = await import('@httpauth/core');
+    const foreign = new other.HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS');
+    assert.equal(foreign instanceof HttpAuthError, false);
+    assert.equal(isHttpAuthError(foreign), true);
+    const lookalike = Object.assign(new Error('x'), {
+      name: 'HttpAuthError',
+      code: 'ERR_HTTPAUTH_BAD_CREDENTIALS',
+      kind: 'denied',
+    });
+    assert.equal(isHttpAuthError(lookalike), false);
+    assert.equal(isHttpAuthError(null), false);
+    assert.equal(isHttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS'), false);
   });
 });

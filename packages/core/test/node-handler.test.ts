@@ -25,7 +25,7 @@ import {
   handshakePackage,
   tokenPackage,
   type Seen,
-} from './fake-packages.js';
+} from '../../../test/support/adapter-fakes.js';
 import { send, sendRawUntilClose } from '../../../test/support/http-client.js';
 
 function listen(server: Server): Promise<string> {
