@@ -52,6 +52,11 @@ export interface ImpersonationContext {
   readonly groupSids?: readonly string[] | undefined;
   /** True when the context holds the client's delegated Kerberos credentials (level delegate). */
   readonly delegated?: boolean;
+  /**
+   * False when dispose() has nothing to revert (an identify context): adapters then do not wait
+   * for the end of the response to call it. Absent means it must be called.
+   */
+  readonly needsDispose?: boolean;
   /** Why the level is lower than what the client granted, if it is. */
   readonly reason?: ImpersonationReason | undefined;
   /**
@@ -125,6 +130,7 @@ export function identifyContext(principal: Principal): ImpersonationContext {
     groupSids: principal.groupSids,
     delegated: false,
     reason: 'disabled',
+    needsDispose: false,
     ...refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED'),
     dispose: async () => {},
     toJSON: () => ({ level: 'identify' }),

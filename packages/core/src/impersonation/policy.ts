@@ -228,6 +228,7 @@ export function createImpersonation(
         level: 'identify',
         delegated: false,
         reason,
+        needsDispose: false,
         ...refusingActions(decision.refusal ?? 'ERR_HTTPAUTH_IMPERSONATION_DENIED'),
         dispose: async () => {},
         toJSON: () => ({ level: 'identify', reason }),
