@@ -27,8 +27,14 @@ import {
   request as httpsRequest,
 } from 'node:https';
 import type { Socket } from 'node:net';
-import { createAuthenticator, HttpAuthError } from '@httpauth/core';
-import type { AuthDecision, AuthInfo, Authenticator, KeyValueStore } from '@httpauth/core';
+import { createAuthenticator, errorBody, HttpAuthError } from '@httpauth/core';
+import type {
+  AuthDecision,
+  AuthInfo,
+  Authenticator,
+  ErrorCode,
+  KeyValueStore,
+} from '@httpauth/core';
 import {
   applySuccessHeaders,
   disposeWhenDone,
@@ -90,8 +96,9 @@ function json(
   res.end(text);
 }
 
-function errorJson(code: string, message: string): { error: string; message: string } {
-  return { error: code, message };
+/** The JSON body for a stable code, with that code's one fixed message (core's errorBody). */
+function errorJson(code: ErrorCode): { error: string; message: string } {
+  return errorBody(new HttpAuthError(code));
 }
 
 /** The scheme of an Authorization header, for metric labels (never the token). */
@@ -287,11 +294,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       metrics.upstreamError(error.code ?? 'error');
       if (!res.headersSent) {
         logger.log('warn', 'upstream unavailable', { code: error.code ?? 'error' });
-        json(
-          res,
-          502,
-          errorJson('ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE', 'The upstream service cannot be reached'),
-        );
+        json(res, 502, errorJson('ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE'));
         finish(req, res, auth, 502, started);
       } else {
         res.destroy();
@@ -371,11 +374,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     }
     const rule = rules.find(pathOf(target));
     if (!PathRules.allows(rule, decision.auth.principal)) {
-      json(
-        res,
-        403,
-        errorJson('ERR_HTTPAUTH_FORBIDDEN', new HttpAuthError('ERR_HTTPAUTH_FORBIDDEN').message),
-      );
+      json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
       finish(req, res, decision.auth, 403, started);
       return;
     }
@@ -425,11 +424,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     disposeWhenDone(res, decision.auth);
     if (!PathRules.allows(rule, decision.auth.principal)) {
       applySuccessHeaders(res, decision.headers);
-      json(
-        res,
-        403,
-        errorJson('ERR_HTTPAUTH_FORBIDDEN', new HttpAuthError('ERR_HTTPAUTH_FORBIDDEN').message),
-      );
+      json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
       finish(req, res, decision.auth, 403, started);
       return;
     }
@@ -447,23 +442,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const decision = await authenticator.authenticate(toAuthRequest(req, adapterOptions));
       recordDecision(req, decision);
       if (decision.type === 'respond') {
-        rejectUpgrade(
-          socket,
-          decision.status,
-          decision.headers,
-          decision.error.code,
-          decision.error.message,
-        );
+        rejectUpgrade(socket, decision.status, decision.headers, decision.error.code);
         return;
       }
       if (!PathRules.allows(rule, decision.auth.principal)) {
-        rejectUpgrade(
-          socket,
-          403,
-          [],
-          'ERR_HTTPAUTH_FORBIDDEN',
-          new HttpAuthError('ERR_HTTPAUTH_FORBIDDEN').message,
-        );
+        rejectUpgrade(socket, 403, [], 'ERR_HTTPAUTH_FORBIDDEN');
         void decision.auth.impersonation.dispose();
         return;
       }
@@ -520,13 +503,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     });
     upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
       metrics.upstreamError(error.code ?? 'error');
-      rejectUpgrade(
-        socket,
-        502,
-        [],
-        'ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE',
-        'The upstream service cannot be reached',
-      );
+      rejectUpgrade(socket, 502, [], 'ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE');
       void auth?.impersonation.dispose();
     });
     upstreamReq.end();
@@ -536,10 +513,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     socket: Socket,
     status: number,
     headers: readonly (readonly [string, string])[],
-    code: string,
-    message: string,
+    code: ErrorCode,
   ): void {
-    const body = JSON.stringify(errorJson(code, message));
+    const body = JSON.stringify(errorJson(code));
     const lines = [
       `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Error'}`,
     ];
@@ -560,7 +536,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       logger.log('error', 'internal error', {
         error: error instanceof Error ? error.name : 'unknown',
       });
-      if (!res.headersSent) json(res, 500, errorJson('ERR_HTTPAUTH_INTERNAL', 'Internal error'));
+      if (!res.headersSent) json(res, 503, errorJson('ERR_HTTPAUTH_INTERNAL'));
       else res.destroy();
     });
   };
