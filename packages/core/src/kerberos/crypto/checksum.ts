@@ -5,7 +5,7 @@
  * Each keyed checksum type belongs to one enctype and is only computed with a key of that enctype
  * (RFC 3961 §4: the checksum's associated encryption type); anything else is refused.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { bytesEqual } from '../../crypto/constant-time.js';
 
 import { fail, isHttpAuthError } from '../../errors.js';
 import { aes128CtsHmacSha1, aes256CtsHmacSha1 } from './aes-sha1.js';
@@ -71,7 +71,5 @@ export function verifyChecksum(
     if (isHttpAuthError(error)) return false;
     throw error;
   }
-  // The length is public (fixed by the type), so checking it first leaks nothing.
-  if (actual.length !== expected.length) return false;
-  return timingSafeEqual(actual, expected);
+  return bytesEqual(actual, expected);
 }
