@@ -32,6 +32,9 @@ const BENCH_PACKAGES = [
   'libapache2-mod-auth-gssapi',
   'nginx',
   'redis-server',
+  // node-gyp builds the kerberos addon: a compiler, make and Python
+  'build-essential',
+  'python3',
 ];
 
 async function ensureSystem() {
@@ -42,22 +45,26 @@ async function ensureSystem() {
   if (installingApache) spawnSync('service', ['apache2', 'stop'], { stdio: 'ignore' });
 }
 
-/** The `kerberos` addon must be built from source against libkrb5-dev (npm may have skipped it). */
-function ensureKerberosAddon() {
+/**
+ * The peers (autocannon, http-auth and the `kerberos` native addon) are not part of the project's
+ * install: bench/ is not a workspace, so `npm ci` at the root never compiles anything. The first
+ * benchmark run installs them into bench/node_modules from bench/package-lock.json; the addon
+ * builds there against libkrb5-dev with the compiler and Python that ensureSystem() installed.
+ */
+function ensurePeers() {
   const probe = () =>
-    spawnSync(process.execPath, ['-e', "require('kerberos')"], { cwd: here, encoding: 'utf8' });
+    spawnSync(process.execPath, ['-e', "require('kerberos'); require('autocannon'); require('http-auth')"], {
+      cwd: here,
+      encoding: 'utf8',
+    });
   if (probe().status === 0) return;
-  console.log('Building the kerberos addon from source (node-gyp) ...');
-  const built = spawnSync('npm', ['rebuild', 'kerberos', '--foreground-scripts'], {
-    cwd: root,
+  console.log('Installing the benchmark peers into bench/node_modules (builds the kerberos addon) ...');
+  const installed = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], {
+    cwd: here,
     stdio: 'inherit',
   });
-  if (built.status !== 0 || probe().status !== 0) {
-    const dir = join(root, 'node_modules', 'kerberos');
-    const gyp = spawnSync('npx', ['--yes', 'node-gyp', 'rebuild'], { cwd: dir, stdio: 'inherit' });
-    if (gyp.status !== 0 || probe().status !== 0) {
-      throw new Error('the kerberos addon could not be built (is libkrb5-dev installed?)');
-    }
+  if (installed.status !== 0 || probe().status !== 0) {
+    throw new Error('the benchmark peers could not be installed (see npm output above)');
   }
 }
 
@@ -122,7 +129,7 @@ function renderSection(section) {
 async function main() {
   const started = new Date();
   await ensureSystem();
-  ensureKerberosAddon();
+  ensurePeers();
   const parts = [];
   const failures = [];
   for (const suite of SUITES) {
