@@ -53,12 +53,18 @@ async function ensureSystem() {
  */
 function ensurePeers() {
   const probe = () =>
-    spawnSync(process.execPath, ['-e', "require('kerberos'); require('autocannon'); require('http-auth')"], {
-      cwd: here,
-      encoding: 'utf8',
-    });
+    spawnSync(
+      process.execPath,
+      ['-e', "require('kerberos'); require('autocannon'); require('http-auth')"],
+      {
+        cwd: here,
+        encoding: 'utf8',
+      },
+    );
   if (probe().status === 0) return;
-  console.log('Installing the benchmark peers into bench/node_modules (builds the kerberos addon) ...');
+  console.log(
+    'Installing the benchmark peers into bench/node_modules (builds the kerberos addon) ...',
+  );
   const installed = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], {
     cwd: here,
     stdio: 'inherit',
