@@ -15,6 +15,8 @@ export const TEST_PACKAGES = [
   'chromium',
   // Credential files
   'apache2-utils',
+  // useradd/groupadd for the impersonation tests' local users (not in a minimal Debian root)
+  'passwd',
   // POSIX ACLs (setfacl) for the impersonation access-check tests
   'acl',
   // Self-signed certificates for the HTTPS / channel-binding tests
@@ -27,6 +29,8 @@ export const TEST_PACKAGES = [
   // Samba AD DC
   'samba',
   'samba-ad-dc',
+  // samba-tool domain provision: a Recommends of samba-ad-dc, which --no-install-recommends skips
+  'samba-ad-provision',
   'winbind',
   'smbclient',
   'ldap-utils',
@@ -70,6 +74,8 @@ export function ensurePackages(packages) {
     'redis-server',
     'nginx',
     'samba-ad-dc',
+  // samba-tool domain provision: a Recommends of samba-ad-dc, which --no-install-recommends skips
+  'samba-ad-provision',
     'smbd',
     'nmbd',
     'winbind',

@@ -37,6 +37,7 @@ import {
   pythonDigest,
   startPythonDigestSession,
 } from './harness/http-clients.js';
+import { chromiumDump, jsonFromDom } from './harness/ntlm-clients.js';
 
 const REALM = 'e2e@httpauth.test';
 /** The demo app, found from this file so the test runs from any working directory. */
@@ -523,5 +524,30 @@ describe('the demo (examples/intranet-api)', () => {
     assert.equal(JSON.parse(res.body).name, 'carol');
     const alice = await curl(['--digest', '-u', 'alice:alicepw', `${htdigestDemo?.base}/whoami`]);
     assert.equal(alice.status, 401);
+  });
+
+  test('with a user file of its own the demo users stop for every mechanism', async () => {
+    // A real Digest file must not leave alice/alicepw open through NTLM (the committed smbpasswd).
+    const challenged = await curl([`${htdigestDemo?.base}/whoami`]);
+    const schemes = (challenged.headers.get('www-authenticate') ?? []).map((c) => c.split(' ')[0]);
+    assert.deepEqual(schemes, ['Digest']);
+    const ntlmAlice = await curl(['--ntlm', '-u', 'alice:alicepw', `${htdigestDemo?.base}/whoami`]);
+    assert.equal(ntlmAlice.status, 401);
+    const home = await curl([`${htdigestDemo?.base}/`]);
+    assert.match(home.body, /Not offered:\n {2}- Negotiate: no KRB5_KTNAME/);
+    assert.match(home.body, /NTLM: no HTTPAUTH_NTLM_FILE \(the demo users are off/);
+    // Chromium prefers NTLM to Digest: with NTLM off it logs on as the file's user with Digest.
+    const chromeDir = await mkdtemp(join(tmpdir(), 'httpauth-chromium-'));
+    try {
+      const target = htdigestDemo!.base.replace('http://', 'http://carol:carolpw@');
+      const who = jsonFromDom(await chromiumDump(chromeDir, `${target}/whoami`)) as {
+        name: string;
+        mechanism: string;
+      };
+      assert.equal(who.name, 'carol');
+      assert.equal(who.mechanism, 'Digest');
+    } finally {
+      await rm(chromeDir, { recursive: true, force: true });
+    }
   });
 });

@@ -367,6 +367,9 @@ describe('the demo (examples/intranet-api) offers NTLM', () => {
     assert.equal(result.status, 200, result.body);
     assert.equal((JSON.parse(result.body) as Who).name, 'OFFICE\\diana');
     assert.equal((await curlNtlm(`${custom!.base}/whoami`, 'alice', 'alicepw')).status, 401);
+    // Nor through Digest: with an smbpasswd file of its own the demo offers NTLM alone.
+    const challenged = await fetch(`${custom!.base}/whoami`);
+    assert.equal(challenged.headers.get('www-authenticate'), 'NTLM');
   });
 });
 

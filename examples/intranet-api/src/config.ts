@@ -38,13 +38,25 @@ export interface DemoConfig {
   readonly packages: readonly SecurityPackage[];
   /** One line per offered package, for the start-up log and GET /. */
   readonly offers: readonly string[];
+  /** One line per package the demo does not offer, and why, for the start-up log and GET /. */
+  readonly notOffered: readonly string[];
   /** Commands that work against this configuration, for GET / (`{base}` is the server URL). */
   readonly examples: readonly string[];
 }
 
 interface SetupContext {
   readonly realm: string;
+  /**
+   * Whether the committed demo users may log on. Only while the environment names no user source
+   * of its own: once an operator gives real credentials for any mechanism, alice/alicepw must not
+   * stay open through another mechanism (a server run with a real user file must not also admit
+   * the well-known demo passwords).
+   */
+  readonly demoUsers: boolean;
 }
+
+/** The variables that name a user source of the operator's own, one per mechanism. */
+export const USER_SOURCE_VARIABLES = ['KRB5_KTNAME', 'HTTPAUTH_NTLM_FILE', 'HTTPAUTH_DIGEST_FILE'];
 
 interface PackageOffer {
   readonly pkg: SecurityPackage;
@@ -52,7 +64,15 @@ interface PackageOffer {
   readonly examples: readonly string[];
 }
 
-type PackageSetup = (env: Env, context: SetupContext) => PackageOffer | undefined;
+/** A package the environment leaves off, with the reason said at start-up. */
+interface NotOffered {
+  readonly notOffered: string;
+}
+
+type PackageSetup = (env: Env, context: SetupContext) => PackageOffer | NotOffered;
+
+const OWN_SOURCES_ONLY =
+  'the demo users are off because the environment names a user source of its own';
 
 /** A configuration error, said plainly at start-up. */
 export class ConfigError extends Error {
@@ -69,7 +89,7 @@ function nonEmpty(env: Env, name: string): string | undefined {
  * so MD5 is all the demo can offer with it. Without it: the committed demo users, whose file
  * holds SHA-256 and MD5 H(A1)s, offered SHA-256 first.
  */
-const digestSetup: PackageSetup = (env, { realm }) => {
+const digestSetup: PackageSetup = (env, { realm, demoUsers }) => {
   const file = nonEmpty(env, 'HTTPAUTH_DIGEST_FILE');
   if (file !== undefined) {
     return {
@@ -78,6 +98,7 @@ const digestSetup: PackageSetup = (env, { realm }) => {
       examples: ['curl --digest -u USER:PASSWORD {base}/whoami'],
     };
   }
+  if (!demoUsers) return { notOffered: `Digest: no HTTPAUTH_DIGEST_FILE (${OWN_SOURCES_ONLY})` };
   if (realm !== DEFAULT_REALM) {
     throw new ConfigError(
       `The demo users belong to realm "${DEFAULT_REALM}"; with HTTPAUTH_REALM="${realm}" set ` +
@@ -104,8 +125,11 @@ const digestSetup: PackageSetup = (env, { realm }) => {
  * demo accounts; HTTPAUTH_NTLM_DOMAIN: the NetBIOS domain of those accounts (default DEMO).
  * NTLM authenticates the connection, so it is offered on HTTP/1.1 only.
  */
-const ntlmSetup: PackageSetup = (env) => {
+const ntlmSetup: PackageSetup = (env, { demoUsers }) => {
   const file = nonEmpty(env, 'HTTPAUTH_NTLM_FILE');
+  if (file === undefined && !demoUsers) {
+    return { notOffered: `NTLM: no HTTPAUTH_NTLM_FILE (${OWN_SOURCES_ONLY})` };
+  }
   const domain = (nonEmpty(env, 'HTTPAUTH_NTLM_DOMAIN') ?? DEFAULT_NTLM_DOMAIN).trim();
   if (!/^[^\\/:*?"<>|]{1,15}$/.test(domain)) {
     throw new ConfigError(
@@ -138,7 +162,7 @@ const ntlmSetup: PackageSetup = (env) => {
  */
 const negotiateSetup: PackageSetup = (env) => {
   const keytab = nonEmpty(env, 'KRB5_KTNAME');
-  if (keytab === undefined) return undefined;
+  if (keytab === undefined) return { notOffered: 'Negotiate: no KRB5_KTNAME (no service keytab)' };
   let pkg: NegotiatePackage;
   try {
     pkg = negotiate({ keytab: keytab.trim(), kerberosOnly: true });
@@ -172,17 +196,22 @@ function parsePort(value: string | undefined): number {
 
 export function configFromEnv(env: Env = process.env): DemoConfig {
   const realm = nonEmpty(env, 'HTTPAUTH_REALM') ?? DEFAULT_REALM;
+  const demoUsers = USER_SOURCE_VARIABLES.every((name) => nonEmpty(env, name) === undefined);
   const offers: PackageOffer[] = [];
+  const notOffered: string[] = [];
   for (const setup of SETUPS) {
-    const offer = setup(env, { realm });
-    if (offer !== undefined) offers.push(offer);
+    const result = setup(env, { realm, demoUsers });
+    if ('pkg' in result) offers.push(result);
+    else notOffered.push(result.notOffered);
   }
+  if (offers.length === 0) throw new ConfigError('no security package is configured');
   return {
     host: nonEmpty(env, 'HOST') ?? DEFAULT_HOST,
     port: parsePort(env.PORT),
     realm,
     packages: offers.map((o) => o.pkg),
     offers: offers.map((o) => o.offer),
+    notOffered,
     examples: offers.flatMap((o) => o.examples),
   };
 }

@@ -34,6 +34,8 @@ function homePage(config: DemoConfig, base: string): string {
     `Realm: ${config.realm}`,
     'Offered:',
     ...config.offers.map((offer) => `  - ${offer}`),
+    'Not offered:',
+    ...config.notOffered.map((line) => `  - ${line}`),
     '',
     'Try:',
     ...config.examples.map((example) => `  ${example.replaceAll('{base}', base)}`),
@@ -83,6 +85,7 @@ function main(): void {
     base = `http://${config.host}:${port}`;
     console.log(`httpauth demo listening on ${base}`);
     for (const offer of config.offers) console.log(`  offering ${offer}`);
+    for (const line of config.notOffered) console.log(`  not offering ${line}`);
     for (const example of config.examples)
       console.log(`  try: ${example.replaceAll('{base}', base)}`);
   });
