@@ -74,8 +74,8 @@ export function ensurePackages(packages) {
     'redis-server',
     'nginx',
     'samba-ad-dc',
-  // samba-tool domain provision: a Recommends of samba-ad-dc, which --no-install-recommends skips
-  'samba-ad-provision',
+    // samba-tool domain provision: a Recommends of samba-ad-dc, which --no-install-recommends skips
+    'samba-ad-provision',
     'smbd',
     'nmbd',
     'winbind',
