@@ -37,10 +37,20 @@ const BENCH_PACKAGES = [
   'python3',
 ];
 
+/**
+ * node-gyp compiles against the running Node's headers, which it looks for next to the binary
+ * (PREFIX/include/node) and otherwise downloads from nodejs.org. A Node installed as a bare
+ * binary has none, and that download is not always reachable: then Debian's libnode-dev supplies
+ * them. The addon uses N-API only, whose ABI is stable across Node versions, so those headers
+ * (an older Node's) build an addon the running Node loads.
+ */
+const nodePrefix = dirname(dirname(process.execPath));
+const nodeHasHeaders = existsSync(join(nodePrefix, 'include', 'node', 'common.gypi'));
+
 async function ensureSystem() {
   const { ensurePackages, missingPackages } = await import('../scripts/system-deps.mjs');
   const installingApache = missingPackages(['apache2']).length > 0;
-  ensurePackages(BENCH_PACKAGES);
+  ensurePackages(nodeHasHeaders ? BENCH_PACKAGES : [...BENCH_PACKAGES, 'libnode-dev']);
   // Debian starts apache2 on install; the benchmark runs its own instance on a private port.
   if (installingApache) spawnSync('service', ['apache2', 'stop'], { stdio: 'ignore' });
 }
@@ -68,6 +78,8 @@ function ensurePeers() {
   const installed = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], {
     cwd: here,
     stdio: 'inherit',
+    // libnode-dev's headers live under /usr/include/node (see nodeHasHeaders).
+    env: nodeHasHeaders ? process.env : { ...process.env, npm_config_nodedir: '/usr' },
   });
   if (installed.status !== 0 || probe().status !== 0) {
     throw new Error('the benchmark peers could not be installed (see npm output above)');
