@@ -98,6 +98,30 @@ describe('NTLM relay: the defaults refuse it', () => {
     }
   });
 
+  it('host:port in hostNames accepts HTTP/host:port (Chromium) and HTTP/host (SSPI)', async () => {
+    const server = acceptor({ hostNames: ['web01.example.test:8443', '[2001:db8::1]:8443'] });
+    await completes(logon(server, { targetName: 'HTTP/web01.example.test:8443' }, undefined));
+    await completes(logon(server, { targetName: 'HTTP/web01.example.test' }, undefined));
+    await completes(logon(server, { targetName: 'HTTP/[2001:db8::1]' }, undefined));
+    await assert.rejects(logon(server, { targetName: 'HTTP/web01.example.test:8080' }, undefined), {
+      code: 'ERR_HTTPAUTH_NTLM_TARGET_NAME',
+    });
+  });
+
+  it('over TLS a response bound to this connection may omit the name, never name another', async () => {
+    const server = acceptor({ hostNames: ['web01.example.test'] });
+    await completes(logon(server, { channelBinding: TLS }, TLS));
+    await assert.rejects(logon(server, { channelBinding: TLS, targetName: 'cifs/evil' }, TLS), {
+      code: 'ERR_HTTPAUTH_NTLM_TARGET_NAME',
+    });
+    // Not bound (mode 'allow', no binding sent): the name is required again.
+    const allow = acceptor({
+      hostNames: ['web01.example.test'],
+      channelBinding: { mode: 'allow' },
+    });
+    await assert.rejects(logon(allow, {}, TLS), { code: 'ERR_HTTPAUTH_NTLM_TARGET_NAME' });
+  });
+
   it('allowMissingTargetName lets clients that omit the name in, and no wrong name', async () => {
     const server = acceptor({ hostNames: ['web01.example.test'], allowMissingTargetName: true });
     await completes(logon(server, {}, undefined));

@@ -365,7 +365,7 @@ export class NtlmAcceptor {
       }
       this.#checkTimestamp(v2, input.now);
       channelBound = this.#binding.checkChannelBinding(pairs, input.channelBinding);
-      this.#binding.checkTargetName(pairs);
+      this.#binding.checkTargetName(pairs, channelBound);
     } else {
       this.#binding.checkResponseWithoutAvPairs(input.channelBinding);
     }

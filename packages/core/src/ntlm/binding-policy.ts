@@ -38,16 +38,18 @@ export type NtlmChannelBindingMode = 'none' | 'allow' | 'require' | 'require-ove
 export interface NtlmBindingOptions {
   readonly channelBinding?: { readonly mode?: NtlmChannelBindingMode };
   /**
-   * The host names clients use to reach this service (as in the URL, without a port). Each
-   * `h` makes `HTTP/h` an accepted MsvAvTargetName (the SPN Windows, Chromium and gss-ntlmssp
-   * put there). Ignored when `targetNames` is set.
+   * The host names clients use to reach this service, as in the URL: `host` or `host:port`. Each
+   * makes `HTTP/host` an accepted MsvAvTargetName (the SPN Windows and gss-ntlmssp send), and
+   * `host:port` also `HTTP/host:port` (Chromium adds a port other than 80/443). Ignored when
+   * `targetNames` is set.
    */
   readonly hostNames?: readonly string[];
   /** The accepted MsvAvTargetName SPNs (case-insensitive), replacing those of `hostNames`. */
   readonly targetNames?: readonly string[];
   /**
    * Accept an NTLMv2 response without MsvAvTargetName while target names are configured
-   * (default false). For clients that never send one (curl); see docs/ntlm.md.
+   * (default false; one that is channel-bound to this connection needs no name). For clients
+   * that never send one (curl, requests_ntlm over plain HTTP); see docs/ntlm.md.
    */
   readonly allowMissingTargetName?: boolean;
 }
@@ -81,6 +83,16 @@ function nameList(value: unknown): string[] {
   });
 }
 
+/** `host` or `host:port` (an IPv6 literal in brackets) as in a URL. */
+const HOST_WITH_PORT = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/;
+
+/** The SPNs a client may name for a host it reached this service by (see `hostNames`). */
+function spnsForHost(host: string): string[] {
+  const spn = `${HTTP_SERVICE_CLASS}/${host}`;
+  const withPort = HOST_WITH_PORT.exec(host);
+  return withPort === null ? [spn] : [spn, `${HTTP_SERVICE_CLASS}/${withPort[1]}`];
+}
+
 export class NtlmBindingPolicy {
   readonly mode: NtlmChannelBindingMode;
   /** Accepted SPNs, lower-cased; undefined when only the service class is checked. */
@@ -100,7 +112,7 @@ export class NtlmBindingPolicy {
       if (hosts.some((host) => host.includes('/'))) {
         throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
       }
-      this.targetNames = new Set(hosts.map((host) => `${HTTP_SERVICE_CLASS}/${host}`));
+      this.targetNames = new Set(hosts.flatMap(spnsForHost));
     }
     const allowMissing = options.allowMissingTargetName ?? false;
     if (typeof allowMissing !== 'boolean') throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
@@ -159,12 +171,16 @@ export class NtlmBindingPolicy {
     return true;
   }
 
-  /** MsvAvTargetName (MS-NLMP 2.2.2.1): the SPN the client meant to authenticate to. */
-  checkTargetName(pairs: readonly AvPair[]): void {
+  /**
+   * MsvAvTargetName (MS-NLMP 2.2.2.1): the SPN the client meant to authenticate to. A response
+   * bound to this TLS connection may omit it: the binding already names this endpoint (IIS
+   * checks the SPN list only where it cannot check the channel binding).
+   */
+  checkTargetName(pairs: readonly AvPair[], channelBound: boolean): void {
     const raw = findAvPair(pairs, MsvAvTargetName);
     const name = raw === undefined ? '' : avPairString(raw).toLowerCase();
     if (name === '') {
-      if (this.targetNames !== undefined && !this.allowMissingTargetName) {
+      if (this.targetNames !== undefined && !this.allowMissingTargetName && !channelBound) {
         fail('ERR_HTTPAUTH_NTLM_TARGET_NAME');
       }
       return;
