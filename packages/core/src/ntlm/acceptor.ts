@@ -51,24 +51,8 @@ import {
 } from './challenge-message.js';
 import type { NtHashLookup, NtlmVerifier } from './credentials.js';
 import { toVerifier } from './credentials.js';
-import {
-  NTLMSSP_NEGOTIATE_128,
-  NTLMSSP_NEGOTIATE_56,
-  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
-  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
-  NTLMSSP_NEGOTIATE_IDENTIFY,
-  NTLMSSP_NEGOTIATE_KEY_EXCH,
-  NTLMSSP_NEGOTIATE_NTLM,
-  NTLMSSP_NEGOTIATE_SEAL,
-  NTLMSSP_NEGOTIATE_SIGN,
-  NTLMSSP_NEGOTIATE_TARGET_INFO,
-  NTLMSSP_NEGOTIATE_UNICODE,
-  NTLMSSP_NEGOTIATE_VERSION,
-  NTLMSSP_REQUEST_TARGET,
-  NTLMSSP_TARGET_TYPE_DOMAIN,
-  NTLM_NEGOTIATE_OEM,
-  hasFlag,
-} from './flags.js';
+import { challengeFlagsFor } from './challenge-flags.js';
+import { NTLMSSP_NEGOTIATE_KEY_EXCH, NTLMSSP_NEGOTIATE_VERSION, hasFlag } from './flags.js';
 import type { NtlmBindingOptions } from './binding-policy.js';
 import { NtlmBindingPolicy } from './binding-policy.js';
 import { exportedSessionKey, keyExchangeKeyV1, messageIntegrityCode } from './keys.js';
@@ -94,6 +78,7 @@ export interface NtlmName {
 }
 
 export type { NtlmBindingOptions, NtlmChannelBindingMode } from './binding-policy.js';
+export { challengeFlagsFor } from './challenge-flags.js';
 export type { NtlmSessionContext } from './session-context.js';
 
 /** Relay protection (`channelBinding`, `hostNames`, `targetNames`): see ./binding-policy.ts. */
@@ -140,20 +125,6 @@ export type NtlmStepResult =
 export const MAX_NEGOTIATE_BYTES = 1024;
 const DEFAULT_TIMESTAMP_WINDOW_MS = 5 * 60 * 1000;
 
-/** Flags echoed from the client's NEGOTIATE when it asks for them (MS-NLMP 3.2.5.1.1). */
-const ECHOED_FLAGS = [
-  NTLMSSP_NEGOTIATE_SIGN,
-  NTLMSSP_NEGOTIATE_SEAL,
-  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
-  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
-  NTLMSSP_NEGOTIATE_IDENTIFY,
-  NTLMSSP_NEGOTIATE_VERSION,
-  NTLMSSP_NEGOTIATE_128,
-  NTLMSSP_NEGOTIATE_56,
-  NTLMSSP_NEGOTIATE_KEY_EXCH,
-  NTLMSSP_REQUEST_TARGET,
-];
-
 function toName(value: string | NtlmName | undefined, fallback: string): Required<NtlmName> {
   if (value === undefined) return { netbios: fallback, dns: fallback.toLowerCase() };
   if (typeof value === 'string') return { netbios: value, dns: value.toLowerCase() };
@@ -167,17 +138,6 @@ function validNetbios(name: string): boolean {
 function isZero(bytes: Buffer): boolean {
   for (const byte of bytes) if (byte !== 0) return false;
   return true;
-}
-
-/** The CHALLENGE flags for a client's NEGOTIATE flags. */
-export function challengeFlagsFor(clientFlags: number): number {
-  let flags = NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO | NTLMSSP_TARGET_TYPE_DOMAIN;
-  // Character set: UNICODE when offered, else OEM (MS-NLMP 3.2.5.1.1).
-  flags |= hasFlag(clientFlags, NTLMSSP_NEGOTIATE_UNICODE)
-    ? NTLMSSP_NEGOTIATE_UNICODE
-    : NTLM_NEGOTIATE_OEM;
-  for (const flag of ECHOED_FLAGS) if (hasFlag(clientFlags, flag)) flags |= flag;
-  return flags >>> 0;
 }
 
 export class NtlmAcceptor {
