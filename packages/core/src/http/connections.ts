@@ -32,6 +32,7 @@ export interface ConnectionLimits {
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 10_000;
 export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_CLIENT = 100;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+const SWEEP_INTERVAL_MS = 1000;
 
 function positiveLimit(value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -67,6 +68,7 @@ export class ConnectionRegistry {
   readonly #timeoutMs: number;
   #pendingCount = 0;
   readonly #pendingByClient = new Map<string, number>();
+  #lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(limits: ConnectionLimits = {}) {
     if (limits === null || typeof limits !== 'object') {
@@ -134,8 +136,13 @@ export class ConnectionRegistry {
     this.#pendingByClient.set(client, held + 1);
   }
 
-  /** Drop expired handshakes so the pending count reflects live ones only. */
+  /**
+   * Drop expired handshakes so the pending counts reflect live ones only. A sweep walks every
+   * connection, so a client hammering at its quota gets at most one per SWEEP_INTERVAL_MS.
+   */
   #sweep(now: number): void {
+    if (now - this.#lastSweep < SWEEP_INTERVAL_MS) return;
+    this.#lastSweep = now;
     for (const entry of this.#entries.values()) {
       if (entry.pending !== undefined && entry.pending.slot.expiresAt <= now) {
         this.#clearPending(entry);
