@@ -146,12 +146,15 @@ export function requestsNtlm(
 }
 
 const IMPACKET = `
-import sys, base64, http.client
+import sys, base64, http.client, ssl
 from urllib.parse import urlsplit
 from impacket import ntlm
 url, user, password, domain = sys.argv[1:5]
 parts = urlsplit(url)
-conn = http.client.HTTPConnection(parts.hostname, parts.port)
+if parts.scheme == 'https':
+    conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=ssl._create_unverified_context())
+else:
+    conn = http.client.HTTPConnection(parts.hostname, parts.port)
 type1 = ntlm.getNTLMSSPType1('', '')
 conn.request('GET', parts.path, headers={'Authorization': 'NTLM ' + base64.b64encode(type1.getData()).decode()})
 r = conn.getresponse(); r.read()
@@ -163,7 +166,11 @@ print(r.status)
 print(r.read().decode())
 `;
 
-/** impacket's NTLM client (impacket.ntlm) over one keep-alive http.client connection. */
+/**
+ * impacket's NTLM client (impacket.ntlm) over one keep-alive http.client connection (HTTPS
+ * without certificate checks for an https URL). impacket 0.10 sends no channel binding and
+ * names `cifs/<server NetBIOS name>` in MsvAvTargetName, whatever the protocol.
+ */
 export function impacketNtlm(
   dir: string,
   url: string,

@@ -45,6 +45,10 @@ export const ERROR_CODES = {
     'unavailable',
     'Too many authentication handshakes are pending; try again later',
   ),
+  ERR_HTTPAUTH_CLIENT_HANDSHAKE_QUOTA: spec(
+    'unavailable',
+    'Too many authentication handshakes are pending from this client; try again later',
+  ),
   ERR_HTTPAUTH_HANDSHAKE_EXPIRED: spec(
     'denied',
     'The authentication handshake on this connection expired or was never started',

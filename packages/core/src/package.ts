@@ -14,6 +14,8 @@ export type HeaderBag = Readonly<Record<string, string | readonly string[] | und
 /** The TCP connection a request arrived on. A `net.Socket` satisfies this. */
 export interface Connection {
   once(event: 'close', listener: () => void): unknown;
+  /** The peer's address (net.Socket has it), when the request carries no `clientAddress`. */
+  readonly remoteAddress?: string | undefined;
 }
 
 export interface AuthRequest {
@@ -29,6 +31,16 @@ export interface AuthRequest {
   readonly secure: boolean;
   /** DER of the certificate this server presented on the TLS connection, for channel bindings. */
   readonly localCertificate?: Buffer | undefined;
+  /**
+   * The client's address: the socket's peer, or behind a trusted proxy (`trustProxy`) the last
+   * X-Forwarded-For entry. Per-client handshake quotas count against it.
+   */
+  readonly clientAddress?: string | undefined;
+  /**
+   * True when the request came through a reverse proxy the adapter trusts (`trustProxy`): then
+   * no connection-level authentication persists (one backend connection carries many clients).
+   */
+  readonly viaTrustedProxy?: boolean | undefined;
   /** The request body, for Digest qop=auth-int; adapters supply it when configured to. */
   readonly body?: (() => Promise<Buffer>) | undefined;
 }

@@ -457,6 +457,49 @@ describe('Negotiate: NTLM fallback', () => {
     if (done.type === 'complete') assert.equal(done.principal.mechanism, 'NTLM');
   });
 
+  it('the NTLM fallback keeps the relay defaults: bindings over TLS, HTTP target names', async () => {
+    const tls = Buffer.from('tls-server-end-point:0123456789abcdef0123456789abcdef');
+    const logon = async (
+      p: ReturnType<typeof negotiate>,
+      client: { targetName?: string; channelBinding?: Buffer },
+      binding: Buffer | undefined,
+    ) => {
+      const slot = new Slot();
+      const context = { ...contextFor(slot), channelBinding: binding };
+      const negotiateMessage = ntlmNegotiate();
+      const first = await accept(p, negotiateMessage, context);
+      if (first.type !== 'continue') throw new Error('expected a CHALLENGE');
+      const challenge = Buffer.from(first.token, 'base64');
+      const auth = authenticate(negotiateMessage, challenge, {
+        user: 'bob',
+        password: 'Bob-pw1',
+        ...client,
+      });
+      const done = await accept(p, auth.message, context);
+      return done.type === 'reject' ? done.error.code : done.type;
+    };
+    const fallback = pkg({ ntlm: ntlmOptions });
+    // A Type 3 the victim made for an SMB server, relayed: over TLS, and over plain HTTP.
+    assert.equal(
+      await logon(fallback, { targetName: 'cifs/evil.example' }, tls),
+      'ERR_HTTPAUTH_CHANNEL_BINDING_MISSING',
+    );
+    assert.equal(
+      await logon(fallback, { targetName: 'cifs/evil.example' }, undefined),
+      'ERR_HTTPAUTH_NTLM_TARGET_NAME',
+    );
+    assert.equal(await logon(fallback, { channelBinding: tls }, tls), 'complete');
+    const pinned = pkg({ ntlm: { ...ntlmOptions, hostNames: ['web01.example.test'] } });
+    assert.equal(
+      await logon(pinned, { targetName: 'HTTP/evil.example' }, undefined),
+      'ERR_HTTPAUTH_NTLM_TARGET_NAME',
+    );
+    assert.equal(
+      await logon(pinned, { targetName: 'HTTP/web01.example.test' }, undefined),
+      'complete',
+    );
+  });
+
   it('does not select NTLM without a connection, nor when kerberosOnly', async () => {
     const init = encodeNegTokenInit({ mechTypes: [NTLMSSP_OID], mechToken: ntlmNegotiate() });
     const noConnection = await accept(pkg({ ntlm: ntlmOptions }), init, contextFor(undefined));

@@ -22,7 +22,7 @@ function used(): number {
 
 const authenticator = createAuthenticator({
   packages: [ntlm({ domain: 'EXAMPLE', credentials: () => ntowfv1('x') })],
-  connections: { maxPendingHandshakes: COUNT + 1 },
+  connections: { maxPendingHandshakes: COUNT + 1, maxPendingHandshakesPerClient: COUNT + 1 },
 });
 const header = `NTLM ${negotiate().toString('base64')}`;
 // Connections and requests exist before the baseline: only handshake state is measured.

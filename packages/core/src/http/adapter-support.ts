@@ -21,6 +21,7 @@ import type {
   Header,
 } from './authenticator.js';
 import { createAuthenticator, errorBody } from './authenticator.js';
+import { lastForwardedFor } from './client-address.js';
 
 /** Options every adapter understands, next to the authenticator's own. */
 export interface AdapterOptions {
@@ -310,6 +311,11 @@ export function toAuthRequest(
     secure,
     localCertificate: socket === null ? undefined : localCertificateOf(socket),
     body: body === undefined ? undefined : () => body.load(),
+    // Behind a trusted proxy the socket's peer is the proxy: the client is what it forwarded.
+    clientAddress:
+      (options.trustProxy ? lastForwardedFor(req.headers['x-forwarded-for']) : undefined) ??
+      req.socket?.remoteAddress,
+    viaTrustedProxy: options.trustProxy,
   };
 }
 

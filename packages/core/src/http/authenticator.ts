@@ -31,6 +31,7 @@ import { SessionCookies } from '../session/session-cookie.js';
 import { DEFAULT_MAX_HEADER_BYTES, parseCredentials, singleHeader } from './authorization.js';
 import type { ConnectionLimits } from './connections.js';
 import { ConnectionRegistry } from './connections.js';
+import { cameThroughProxy, clientAddressOf } from './client-address.js';
 
 export type Header = readonly [name: string, value: string];
 
@@ -228,8 +229,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const raw = singleHeader(request.headers[credentialsHeader], maxHeaderBytes);
     const connection = connectionUsable(request) ? request.connection : undefined;
 
+    // Through a proxy, one backend connection carries many clients' requests: an identity kept
+    // on it would answer for whoever sends the next request (IIS: authPersistSingleRequest).
+    const proxied = cameThroughProxy(request);
     if (raw === undefined || raw.trim() === '') {
-      const persisted = connection === undefined ? undefined : registry.authenticated(connection);
+      let persisted = connection === undefined ? undefined : registry.authenticated(connection);
+      if (persisted !== undefined && proxied) {
+        registry.setAuthenticated(connection!, undefined);
+        persisted = undefined;
+      }
       if (persisted !== undefined) {
         return authenticated(
           persisted.principal,
@@ -277,7 +285,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (connection !== undefined) registry.setAuthenticated(connection, undefined);
 
     const handshake =
-      connection === undefined ? undefined : registry.slot(connection, pkg.name, now);
+      connection === undefined
+        ? undefined
+        : registry.slot(connection, pkg.name, now, clientAddressOf(request, connection));
     const context: AcceptContext = {
       request,
       handshake,
@@ -310,7 +320,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           headers.push([challengeHeader, `${pkg.scheme} ${result.token}`]);
         if (result.authenticationInfo !== undefined)
           headers.push([infoHeader, result.authenticationInfo]);
-        if (result.persist === true && connection !== undefined) {
+        if (result.persist === true && connection !== undefined && !proxied) {
           registry.setAuthenticated(connection, {
             principal: result.principal,
             context: result.context,

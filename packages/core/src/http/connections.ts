@@ -2,20 +2,44 @@
  * Per-connection state for connection-bound packages (NTLM, Negotiate falling back to NTLM).
  *
  * IIS and SSPI keep a partial security context per TCP connection between the legs of a
- * handshake; so do we, with three bounds that a client cannot push past: the number of pending
- * handshakes in the process, the lifetime of each, and the socket's life (state is dropped on
- * 'close'). A completed NTLM authentication may stay on the connection (IIS's default), so later
- * requests on it are authenticated without a new handshake.
+ * handshake; so do we, with four bounds that a client cannot push past: the number of pending
+ * handshakes in the process, the number one client address may hold (so one host holding
+ * thousands of half-open handshakes cannot lock everyone else out), the lifetime of each, and
+ * the socket's life (state is dropped on 'close'). A completed NTLM authentication may stay on
+ * the connection (IIS's default), so later requests on it are authenticated without a new
+ * handshake.
  */
 import { HttpAuthError } from '../errors.js';
 import type { Connection, HandshakeSlot, SecurityContextData } from '../package.js';
 import type { Principal } from '../principal.js';
 
 export interface ConnectionLimits {
-  /** Pending (incomplete) handshakes allowed in this process at once. */
+  /** Pending (incomplete) handshakes allowed in this process at once (default 10 000). */
   readonly maxPendingHandshakes?: number;
-  /** How long a handshake may stay incomplete, in milliseconds. */
+  /**
+   * Pending handshakes one client address may hold at once (default 100). The address is the
+   * request's `clientAddress` (the forwarded one behind a trusted proxy), else the socket's.
+   */
+  readonly maxPendingHandshakesPerClient?: number;
+  /**
+   * How long a handshake may stay incomplete, in milliseconds (default 30 000). A client computes
+   * its AUTHENTICATE from the CHALLENGE without user interaction, so the Type 1 -> Type 3 gap is
+   * one round trip plus the rest of the Type 1 request's body.
+   */
   readonly handshakeTimeoutMs?: number;
+}
+
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 10_000;
+export const DEFAULT_MAX_PENDING_HANDSHAKES_PER_CLIENT = 100;
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+const SWEEP_INTERVAL_MS = 1000;
+
+function positiveLimit(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  return value;
 }
 
 export interface ConnectionAuthentication {
@@ -27,6 +51,8 @@ export interface ConnectionAuthentication {
 interface PendingSlot {
   value: unknown;
   expiresAt: number;
+  /** The client address the handshake counts against. */
+  client: string;
 }
 
 interface ConnectionEntry {
@@ -38,12 +64,22 @@ interface ConnectionEntry {
 export class ConnectionRegistry {
   readonly #entries = new Map<Connection, ConnectionEntry>();
   readonly #maxPending: number;
+  readonly #maxPerClient: number;
   readonly #timeoutMs: number;
   #pendingCount = 0;
+  readonly #pendingByClient = new Map<string, number>();
+  #lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(limits: ConnectionLimits = {}) {
-    this.#maxPending = limits.maxPendingHandshakes ?? 10_000;
-    this.#timeoutMs = limits.handshakeTimeoutMs ?? 60_000;
+    if (limits === null || typeof limits !== 'object') {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.#maxPending = positiveLimit(limits.maxPendingHandshakes, DEFAULT_MAX_PENDING_HANDSHAKES);
+    this.#maxPerClient = positiveLimit(
+      limits.maxPendingHandshakesPerClient,
+      DEFAULT_MAX_PENDING_HANDSHAKES_PER_CLIENT,
+    );
+    this.#timeoutMs = positiveLimit(limits.handshakeTimeoutMs, DEFAULT_HANDSHAKE_TIMEOUT_MS);
   }
 
   /** Handshakes currently pending (for metrics and the memory benchmark). */
@@ -69,19 +105,44 @@ export class ConnectionRegistry {
   #drop(connection: Connection): void {
     const entry = this.#entries.get(connection);
     if (entry === undefined) return;
-    if (entry.pending !== undefined) this.#pendingCount--;
+    this.#clearPending(entry);
     this.#entries.delete(connection);
   }
 
   #clearPending(entry: ConnectionEntry): void {
-    if (entry.pending !== undefined) {
-      entry.pending = undefined;
-      this.#pendingCount--;
-    }
+    if (entry.pending === undefined) return;
+    const client = entry.pending.slot.client;
+    entry.pending = undefined;
+    this.#pendingCount--;
+    const held = (this.#pendingByClient.get(client) ?? 1) - 1;
+    if (held <= 0) this.#pendingByClient.delete(client);
+    else this.#pendingByClient.set(client, held);
   }
 
-  /** Drop expired handshakes so the pending count reflects live ones only. */
+  /** Count a new pending handshake for `client`, or throw when a bound is reached. */
+  #admit(client: string, now: number): void {
+    const full = () =>
+      this.#pendingCount >= this.#maxPending ||
+      (this.#pendingByClient.get(client) ?? 0) >= this.#maxPerClient;
+    if (full()) this.#sweep(now);
+    if (this.#pendingCount >= this.#maxPending) {
+      throw new HttpAuthError('ERR_HTTPAUTH_TOO_MANY_HANDSHAKES');
+    }
+    const held = this.#pendingByClient.get(client) ?? 0;
+    if (held >= this.#maxPerClient) {
+      throw new HttpAuthError('ERR_HTTPAUTH_CLIENT_HANDSHAKE_QUOTA');
+    }
+    this.#pendingCount++;
+    this.#pendingByClient.set(client, held + 1);
+  }
+
+  /**
+   * Drop expired handshakes so the pending counts reflect live ones only. A sweep walks every
+   * connection, so a client hammering at its quota gets at most one per SWEEP_INTERVAL_MS.
+   */
   #sweep(now: number): void {
+    if (now - this.#lastSweep < SWEEP_INTERVAL_MS) return;
+    this.#lastSweep = now;
     for (const entry of this.#entries.values()) {
       if (entry.pending !== undefined && entry.pending.slot.expiresAt <= now) {
         this.#clearPending(entry);
@@ -89,8 +150,16 @@ export class ConnectionRegistry {
     }
   }
 
-  /** The handshake slot of `packageName` on this connection. */
-  slot(connection: Connection, packageName: string, now: number): HandshakeSlot {
+  /**
+   * The handshake slot of `packageName` on this connection; a handshake started in it counts
+   * against `clientAddress` ('' when unknown).
+   */
+  slot(
+    connection: Connection,
+    packageName: string,
+    now: number,
+    clientAddress: string,
+  ): HandshakeSlot {
     return {
       get: () => {
         const entry = this.#entries.get(connection);
@@ -105,16 +174,11 @@ export class ConnectionRegistry {
       },
       set: (value: unknown) => {
         const entry = this.#entry(connection);
-        if (entry.pending === undefined) {
-          if (this.#pendingCount >= this.#maxPending) {
-            this.#sweep(now);
-            if (this.#pendingCount >= this.#maxPending) {
-              throw new HttpAuthError('ERR_HTTPAUTH_TOO_MANY_HANDSHAKES');
-            }
-          }
-          this.#pendingCount++;
-        }
-        entry.pending = { packageName, slot: { value, expiresAt: now + this.#timeoutMs } };
+        // A handshake already pending here keeps its place (and its client): HTTP/1.1 legs on
+        // one connection are sequential, so this is the next leg of the same client.
+        const client = entry.pending?.slot.client ?? clientAddress;
+        if (entry.pending === undefined) this.#admit(client, now);
+        entry.pending = { packageName, slot: { value, expiresAt: now + this.#timeoutMs, client } };
       },
       clear: () => {
         const entry = this.#entries.get(connection);

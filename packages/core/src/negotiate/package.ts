@@ -63,7 +63,10 @@ export interface NegotiateOptions extends NameMappingOptions {
   readonly clockSkewMs?: number;
   /** Accept RC4-HMAC tickets (default false). DES is never accepted. */
   readonly allowRc4?: boolean;
-  /** Channel bindings for both mechanisms: 'none', 'allow' (default) or 'require'. */
+  /**
+   * Channel bindings for both mechanisms: 'none', 'allow' or 'require'. Unset: Kerberos
+   * 'allow', the NTLM fallback its own default ('require-over-tls'); `ntlm.channelBinding` wins.
+   */
   readonly channelBinding?: { readonly mode: ChannelBindingMode };
   /** Never fall back to NTLM, even when `ntlm` is configured. */
   readonly kerberosOnly?: boolean;
@@ -72,7 +75,10 @@ export interface NegotiateOptions extends NameMappingOptions {
    * Kerberos, plus NTLM when `ntlm` options are given and `kerberosOnly` is not set.
    */
   readonly mechanisms?: readonly NegotiateMechanism[];
-  /** Options for the NTLM fallback (its credential source); without them NTLM is not offered. */
+  /**
+   * Options for the NTLM fallback (credential source, `hostNames` for its target names); without
+   * them NTLM is not offered.
+   */
   readonly ntlm?: NtlmAcceptorOptions;
   /** Keep a connection authenticated after an NTLM handshake (default true, as IIS does). */
   readonly persistNtlm?: boolean;

@@ -26,29 +26,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { channelBindingHash } from '../channel-binding.js';
 import { HttpAuthError, fail } from '../errors.js';
 import type { Principal } from '../principal.js';
 import type { AvPair } from './av-pairs.js';
 import {
   MSV_AV_FLAG_MIC_PRESENT,
-  MsvAvChannelBindings,
   MsvAvDnsComputerName,
   MsvAvDnsDomainName,
   MsvAvDnsTreeName,
   MsvAvNbComputerName,
   MsvAvNbDomainName,
-  MsvAvTargetName,
   MsvAvTimestamp,
   avFlags,
-  avPairString,
   avString,
   encodeAvPairs,
   fileTime,
   fileTimeToMs,
-  findAvPair,
 } from './av-pairs.js';
-import type { AuthenticateMessage } from './authenticate-message.js';
 import { decodeAuthenticateMessage, withZeroedMic } from './authenticate-message.js';
 import {
   SERVER_CHALLENGE_LENGTH,
@@ -57,34 +51,16 @@ import {
 } from './challenge-message.js';
 import type { NtHashLookup, NtlmVerifier } from './credentials.js';
 import { toVerifier } from './credentials.js';
-import {
-  NTLMSSP_NEGOTIATE_128,
-  NTLMSSP_NEGOTIATE_56,
-  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
-  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
-  NTLMSSP_NEGOTIATE_IDENTIFY,
-  NTLMSSP_NEGOTIATE_KEY_EXCH,
-  NTLMSSP_NEGOTIATE_NTLM,
-  NTLMSSP_NEGOTIATE_SEAL,
-  NTLMSSP_NEGOTIATE_SIGN,
-  NTLMSSP_NEGOTIATE_TARGET_INFO,
-  NTLMSSP_NEGOTIATE_UNICODE,
-  NTLMSSP_NEGOTIATE_VERSION,
-  NTLMSSP_REQUEST_TARGET,
-  NTLMSSP_TARGET_TYPE_DOMAIN,
-  NTLM_NEGOTIATE_OEM,
-  hasFlag,
-} from './flags.js';
-import {
-  exportedSessionKey,
-  keyExchangeKeyV1,
-  messageIntegrityCode,
-  sealKey,
-  signKey,
-} from './keys.js';
+import { challengeFlagsFor } from './challenge-flags.js';
+import { NTLMSSP_NEGOTIATE_KEY_EXCH, NTLMSSP_NEGOTIATE_VERSION, hasFlag } from './flags.js';
+import type { NtlmBindingOptions } from './binding-policy.js';
+import { NtlmBindingPolicy } from './binding-policy.js';
+import { exportedSessionKey, keyExchangeKeyV1, messageIntegrityCode } from './keys.js';
 import { decodeNegotiateMessage } from './negotiate-message.js';
 import type { Ntlmv2Response } from './ntlmv2-response.js';
 import { NTLMV1_RESPONSE_LENGTH, decodeNtlmv2Response } from './ntlmv2-response.js';
+import type { NtlmSessionContext } from './session-context.js';
+import { anonymousLogon, sessionContext } from './session-context.js';
 import { SERVER_VERSION } from './version.js';
 import {
   MESSAGE_TYPE_AUTHENTICATE,
@@ -101,9 +77,12 @@ export interface NtlmName {
   readonly dns?: string;
 }
 
-export type NtlmChannelBindingMode = 'none' | 'allow' | 'require';
+export type { NtlmBindingOptions, NtlmChannelBindingMode } from './binding-policy.js';
+export { challengeFlagsFor } from './challenge-flags.js';
+export type { NtlmSessionContext } from './session-context.js';
 
-export interface NtlmAcceptorOptions {
+/** Relay protection (`channelBinding`, `hostNames`, `targetNames`): see ./binding-policy.ts. */
+export interface NtlmAcceptorOptions extends NtlmBindingOptions {
   /** The domain the accounts belong to (default 'WORKGROUP'). Principals are `DOMAIN\user`. */
   readonly domain?: string | NtlmName;
   /** This server's name in the CHALLENGE (default: the host name). */
@@ -116,10 +95,6 @@ export interface NtlmAcceptorOptions {
   readonly allowLm?: boolean;
   /** Accept anonymous NTLM (default false). */
   readonly allowAnonymous?: boolean;
-  /** Extended Protection: 'none', 'allow' (default; verify when sent) or 'require'. */
-  readonly channelBinding?: { readonly mode?: NtlmChannelBindingMode };
-  /** When set, MsvAvTargetName must be present and name one of these SPNs (case-insensitive). */
-  readonly targetNames?: readonly string[];
   /** Largest accepted distance of the client's NTLMv2 timestamp from now (default 5 minutes). */
   readonly timestampWindowMs?: number;
 }
@@ -137,23 +112,6 @@ export interface NtlmStepInput {
   readonly channelBinding?: Buffer | undefined;
 }
 
-/** Keys and facts of a completed NTLM context (MS-NLMP 3.4.5). */
-export interface NtlmSessionContext {
-  readonly [key: string]: unknown;
-  readonly sessionKey: Buffer;
-  readonly exportedSessionKey: Buffer;
-  readonly negotiatedFlags: number;
-  /** Undefined without extended session security (MS-NLMP 3.4.5.2). */
-  readonly clientSigningKey: Buffer | undefined;
-  readonly serverSigningKey: Buffer | undefined;
-  readonly clientSealingKey: Buffer;
-  readonly serverSealingKey: Buffer;
-  /** 2 for NTLMv2, 1 for NTLMv1 or LM, 0 for anonymous. */
-  readonly ntlmVersion: 0 | 1 | 2;
-  /** True when the client sent a MIC and it verified. */
-  readonly micVerified: boolean;
-}
-
 export type NtlmStepResult =
   | { readonly type: 'continue'; readonly token: Buffer; readonly state: NtlmHandshakeState }
   | {
@@ -166,20 +124,6 @@ export type NtlmStepResult =
 /** The NEGOTIATE is kept until the AUTHENTICATE; real ones are under 100 bytes. */
 export const MAX_NEGOTIATE_BYTES = 1024;
 const DEFAULT_TIMESTAMP_WINDOW_MS = 5 * 60 * 1000;
-
-/** Flags echoed from the client's NEGOTIATE when it asks for them (MS-NLMP 3.2.5.1.1). */
-const ECHOED_FLAGS = [
-  NTLMSSP_NEGOTIATE_SIGN,
-  NTLMSSP_NEGOTIATE_SEAL,
-  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
-  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
-  NTLMSSP_NEGOTIATE_IDENTIFY,
-  NTLMSSP_NEGOTIATE_VERSION,
-  NTLMSSP_NEGOTIATE_128,
-  NTLMSSP_NEGOTIATE_56,
-  NTLMSSP_NEGOTIATE_KEY_EXCH,
-  NTLMSSP_REQUEST_TARGET,
-];
 
 function toName(value: string | NtlmName | undefined, fallback: string): Required<NtlmName> {
   if (value === undefined) return { netbios: fallback, dns: fallback.toLowerCase() };
@@ -196,17 +140,6 @@ function isZero(bytes: Buffer): boolean {
   return true;
 }
 
-/** The CHALLENGE flags for a client's NEGOTIATE flags. */
-export function challengeFlagsFor(clientFlags: number): number {
-  let flags = NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO | NTLMSSP_TARGET_TYPE_DOMAIN;
-  // Character set: UNICODE when offered, else OEM (MS-NLMP 3.2.5.1.1).
-  flags |= hasFlag(clientFlags, NTLMSSP_NEGOTIATE_UNICODE)
-    ? NTLMSSP_NEGOTIATE_UNICODE
-    : NTLM_NEGOTIATE_OEM;
-  for (const flag of ECHOED_FLAGS) if (hasFlag(clientFlags, flag)) flags |= flag;
-  return flags >>> 0;
-}
-
 export class NtlmAcceptor {
   readonly domain: Required<NtlmName>;
   readonly computer: Required<NtlmName>;
@@ -214,8 +147,7 @@ export class NtlmAcceptor {
   readonly #allowNtlmV1: boolean;
   readonly #allowLm: boolean;
   readonly #allowAnonymous: boolean;
-  readonly #bindingMode: NtlmChannelBindingMode;
-  readonly #targetNames: ReadonlySet<string> | undefined;
+  readonly #binding: NtlmBindingPolicy;
   readonly #timestampWindowMs: number;
   /** The AV pairs that do not change between handshakes (everything but the timestamp). */
   readonly #fixedTargetInfo: readonly AvPair[];
@@ -234,17 +166,7 @@ export class NtlmAcceptor {
     this.#allowNtlmV1 = options.allowNtlmV1 === true;
     this.#allowLm = options.allowLm === true;
     this.#allowAnonymous = options.allowAnonymous === true;
-    const mode = options.channelBinding?.mode ?? 'allow';
-    if (mode !== 'none' && mode !== 'allow' && mode !== 'require') {
-      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
-    }
-    this.#bindingMode = mode;
-    if (options.targetNames !== undefined) {
-      if (!Array.isArray(options.targetNames) || options.targetNames.length === 0) {
-        throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
-      }
-      this.#targetNames = new Set(options.targetNames.map((name) => String(name).toLowerCase()));
-    }
+    this.#binding = new NtlmBindingPolicy(options);
     const window = options.timestampWindowMs ?? DEFAULT_TIMESTAMP_WINDOW_MS;
     if (typeof window !== 'number' || !(window > 0)) {
       throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
@@ -258,6 +180,7 @@ export class NtlmAcceptor {
       { id: MsvAvDnsComputerName, value: avString(this.computer.dns) },
       { id: MsvAvDnsTreeName, value: avString(this.domain.dns) },
     ];
+    this.#binding.warnIfUnbound();
   }
 
   /** One leg of the handshake; see the API notes at the top of this file. */
@@ -338,7 +261,8 @@ export class NtlmAcceptor {
       (lm.length === 0 || (lm.length === 1 && lm[0] === 0))
     ) {
       if (!this.#allowAnonymous) fail('ERR_HTTPAUTH_NTLM_ANONYMOUS_REFUSED');
-      return this.#anonymous(message, challengeFlags);
+      this.#binding.checkResponseWithoutAvPairs(input.channelBinding);
+      return { type: 'complete', ...anonymousLogon(message, challengeFlags) };
     }
     if (message.user === '') fail('ERR_HTTPAUTH_BAD_CREDENTIALS');
 
@@ -400,12 +324,10 @@ export class NtlmAcceptor {
         micVerified = true;
       }
       this.#checkTimestamp(v2, input.now);
-      channelBound = this.#checkChannelBinding(pairs, input.channelBinding);
-      this.#checkTargetName(pairs);
+      channelBound = this.#binding.checkChannelBinding(pairs, input.channelBinding);
+      this.#binding.checkTargetName(pairs, channelBound);
     } else {
-      // NTLMv1 and LM carry no AV pairs: nothing can bind them to a channel or a service.
-      if (this.#bindingMode === 'require') fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
-      if (this.#targetNames !== undefined) fail('ERR_HTTPAUTH_NTLM_TARGET_NAME');
+      this.#binding.checkResponseWithoutAvPairs(input.channelBinding);
     }
 
     const user = logon.user ?? message.user;
@@ -421,7 +343,7 @@ export class NtlmAcceptor {
       ...(logon.groups === undefined ? {} : { groups: [...logon.groups] }),
       channelBound,
     };
-    const context = this.#sessionContext(
+    const context = sessionContext(
       exported,
       negotiatedFlags,
       v2 === undefined ? 1 : 2,
@@ -430,87 +352,11 @@ export class NtlmAcceptor {
     return { type: 'complete', principal, sessionKey: exported, context };
   }
 
-  #anonymous(
-    message: AuthenticateMessage,
-    challengeFlags: number,
-  ): NtlmStepResult & { type: 'complete' } {
-    // MS-NLMP 3.3.1/3.3.2: the anonymous session base key is Z(16).
-    const negotiatedFlags = (message.flags & challengeFlags) >>> 0;
-    const exported = exportedSessionKey(
-      hasFlag(negotiatedFlags, NTLMSSP_NEGOTIATE_KEY_EXCH) &&
-        message.encryptedRandomSessionKey.length === 16,
-      Buffer.alloc(16),
-      message.encryptedRandomSessionKey,
-    );
-    const principal: Principal = {
-      name: 'NT AUTHORITY\\ANONYMOUS LOGON',
-      user: 'ANONYMOUS LOGON',
-      realm: 'NT AUTHORITY',
-      mechanism: 'NTLM',
-      userSid: 'S-1-5-7',
-      ...(message.workstation === '' ? {} : { workstation: message.workstation }),
-    };
-    return {
-      type: 'complete',
-      principal,
-      sessionKey: exported,
-      context: this.#sessionContext(exported, negotiatedFlags, 0, false),
-    };
-  }
-
-  #sessionContext(
-    exported: Buffer,
-    flags: number,
-    ntlmVersion: 0 | 1 | 2,
-    micVerified: boolean,
-  ): NtlmSessionContext {
-    return {
-      sessionKey: exported,
-      exportedSessionKey: exported,
-      negotiatedFlags: flags,
-      clientSigningKey: signKey(flags, exported, 'client'),
-      serverSigningKey: signKey(flags, exported, 'server'),
-      clientSealingKey: sealKey(flags, exported, 'client'),
-      serverSealingKey: sealKey(flags, exported, 'server'),
-      ntlmVersion,
-      micVerified,
-    };
-  }
-
   #checkTimestamp(response: Ntlmv2Response, now: number): void {
     const clientTime = fileTimeToMs(Buffer.from(response.timestamp));
     if (Math.abs(now - clientTime) > this.#timestampWindowMs) {
       fail('ERR_HTTPAUTH_NTLM_TIMESTAMP_SKEW');
     }
-  }
-
-  /** Extended Protection (MS-NLMP 3.2.5.1.2, MsvAvChannelBindings). Returns true when bound. */
-  #checkChannelBinding(pairs: readonly AvPair[], applicationData: Buffer | undefined): boolean {
-    if (this.#bindingMode === 'none') return false;
-    const sent = findAvPair(pairs, MsvAvChannelBindings);
-    const absent = sent === undefined || isZero(sent);
-    if (this.#bindingMode === 'require') {
-      // A client that echoes no MsvAvTimestamp predates channel bindings (MS-NLMP 3.1.5.1.2).
-      if (findAvPair(pairs, MsvAvTimestamp) === undefined)
-        fail('ERR_HTTPAUTH_NTLM_TIMESTAMP_MISSING');
-      if (applicationData === undefined || absent) fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
-    } else if (absent) {
-      return false;
-    }
-    // Over plain HTTP there is nothing a non-zero binding could match: it was made for another channel.
-    if (applicationData === undefined) fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
-    if (!sameBytes(channelBindingHash(applicationData), sent as Buffer)) {
-      fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
-    }
-    return true;
-  }
-
-  /** Service binding: MsvAvTargetName must name one of our SPNs when a list is configured. */
-  #checkTargetName(pairs: readonly AvPair[]): void {
-    if (this.#targetNames === undefined) return;
-    const raw = findAvPair(pairs, MsvAvTargetName);
-    const name = raw === undefined ? '' : avPairString(raw).toLowerCase();
-    if (name === '' || !this.#targetNames.has(name)) fail('ERR_HTTPAUTH_NTLM_TARGET_NAME');
   }
 }
 

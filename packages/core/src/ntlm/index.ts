@@ -9,6 +9,7 @@ export {
 } from './acceptor.js';
 export type {
   NtlmAcceptorOptions,
+  NtlmBindingOptions,
   NtlmChannelBindingMode,
   NtlmHandshakeState,
   NtlmName,
@@ -16,6 +17,7 @@ export type {
   NtlmStepInput,
   NtlmStepResult,
 } from './acceptor.js';
+export { UNBOUND_WARNING_CODE as NTLM_UNBOUND_WARNING_CODE } from './binding-policy.js';
 export { ntHashVerifier } from './credentials.js';
 export type {
   NtHashEntry,

@@ -1,0 +1,47 @@
+/**
+ * The flags of this server's CHALLENGE for a client's NEGOTIATE (MS-NLMP 3.2.5.1.1): what the
+ * server always sets, the character set, and the options it echoes when the client asked.
+ */
+import {
+  NTLMSSP_NEGOTIATE_128,
+  NTLMSSP_NEGOTIATE_56,
+  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
+  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
+  NTLMSSP_NEGOTIATE_IDENTIFY,
+  NTLMSSP_NEGOTIATE_KEY_EXCH,
+  NTLMSSP_NEGOTIATE_NTLM,
+  NTLMSSP_NEGOTIATE_SEAL,
+  NTLMSSP_NEGOTIATE_SIGN,
+  NTLMSSP_NEGOTIATE_TARGET_INFO,
+  NTLMSSP_NEGOTIATE_UNICODE,
+  NTLMSSP_NEGOTIATE_VERSION,
+  NTLMSSP_REQUEST_TARGET,
+  NTLMSSP_TARGET_TYPE_DOMAIN,
+  NTLM_NEGOTIATE_OEM,
+  hasFlag,
+} from './flags.js';
+
+/** Flags echoed from the client's NEGOTIATE when it asks for them (MS-NLMP 3.2.5.1.1). */
+const ECHOED_FLAGS = [
+  NTLMSSP_NEGOTIATE_SIGN,
+  NTLMSSP_NEGOTIATE_SEAL,
+  NTLMSSP_NEGOTIATE_ALWAYS_SIGN,
+  NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY,
+  NTLMSSP_NEGOTIATE_IDENTIFY,
+  NTLMSSP_NEGOTIATE_VERSION,
+  NTLMSSP_NEGOTIATE_128,
+  NTLMSSP_NEGOTIATE_56,
+  NTLMSSP_NEGOTIATE_KEY_EXCH,
+  NTLMSSP_REQUEST_TARGET,
+];
+
+/** The CHALLENGE flags for a client's NEGOTIATE flags. */
+export function challengeFlagsFor(clientFlags: number): number {
+  let flags = NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_TARGET_INFO | NTLMSSP_TARGET_TYPE_DOMAIN;
+  // Character set: UNICODE when offered, else OEM (MS-NLMP 3.2.5.1.1).
+  flags |= hasFlag(clientFlags, NTLMSSP_NEGOTIATE_UNICODE)
+    ? NTLMSSP_NEGOTIATE_UNICODE
+    : NTLM_NEGOTIATE_OEM;
+  for (const flag of ECHOED_FLAGS) if (hasFlag(clientFlags, flag)) flags |= flag;
+  return flags >>> 0;
+}
