@@ -10,11 +10,13 @@
  */
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { KerberosAcceptor, type KerberosAcceptorOptions } from '../src/kerberos/acceptor.js';
 import { decodeGssToken, encodeGssToken, TokenId } from '../src/kerberos/gss-token.js';
 import { encodeKeytab, Keytab } from '../src/kerberos/keytab.js';
 import { decodeApReq, encodeApReq } from '../src/kerberos/messages/ap-req.js';
 import { TicketFlags } from '../src/kerberos/messages/enc-ticket-part.js';
+import { decodeTransited } from '../src/kerberos/transited.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type { KeyValueStore } from '../src/store/types.js';
 import {
@@ -179,6 +181,58 @@ describe('times and the transited path', () => {
       ticketFlags: TicketFlags.PRE_AUTHENT | TicketFlags.TRANSITED_POLICY_CHECKED,
     });
     assert.equal((await accept(checked.token)).ok, true);
+  });
+
+  test('an unchecked path passes only when every realm on it is in transitedRealms', async () => {
+    // "EDU,MIT." is EDU and MIT.EDU (RFC 4120 §3.3.3.2 domain-style compression).
+    const transited = { trType: 1, contents: Buffer.from('EDU,MIT.') };
+    const options = { transitedRealms: ['EDU', 'MIT.EDU'] };
+    assert.equal(
+      (await accept(forge({ clientRealm: 'PARTNER.TEST', transited }).token, options)).ok,
+      true,
+    );
+    for (const trusted of [['EDU'], ['MIT.EDU'], ['EDU', 'MIT']]) {
+      const { token } = forge({ clientRealm: 'PARTNER.TEST', transited });
+      await expectCode(token, 'ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED', { transitedRealms: trusted });
+    }
+    // Another encoding type, and the hierarchical shorthand (",,"), cannot be checked.
+    for (const odd of [
+      { trType: 2, contents: Buffer.from('EDU') },
+      { trType: 1, contents: Buffer.from('EDU,,MIT.') },
+    ]) {
+      const { token } = forge({ clientRealm: 'PARTNER.TEST', transited: odd });
+      await expectCode(token, 'ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED', options);
+    }
+  });
+
+  test('the DOMAIN-X500-COMPRESS decoder follows RFC 4120 §3.3.3.2', () => {
+    const decode = (text: string) => decodeTransited(Buffer.from(text));
+    assert.deepEqual(decode('EDU,MIT.,ATHENA.,WASHINGTON.EDU,CS.'), [
+      'EDU',
+      'MIT.EDU',
+      'ATHENA.MIT.EDU',
+      'WASHINGTON.EDU',
+      'CS.WASHINGTON.EDU',
+    ]);
+    assert.deepEqual(decode('/COM,/HP,/APOLLO, /COM/DEC'), [
+      '/COM',
+      '/COM/HP',
+      '/COM/HP/APOLLO',
+      '/COM/DEC',
+    ]);
+    assert.deepEqual(decode('A\\,B,C'), ['A,B', 'C']);
+    for (const shorthand of [',EDU', 'EDU,', 'EDU,,MIT.', 'MIT.', 'EDU\\']) {
+      assert.equal(decode(shorthand), undefined, shorthand);
+    }
+
+    // Random and truncated input: a list of non-empty names or undefined, never a throw.
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const realms = decodeTransited(Buffer.from(bytes));
+        return realms === undefined || realms.every((r) => typeof r === 'string' && r !== '');
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

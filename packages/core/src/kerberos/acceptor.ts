@@ -91,6 +91,12 @@ export interface KerberosAcceptorOptions {
    * filtered as across a trust (pac/sid-filter.ts). Default: the realms of the keytab's keys.
    */
   readonly localRealms?: readonly string[];
+  /**
+   * Realms trusted as intermediates on a ticket's transited path when no KDC checked it
+   * (TRANSITED-POLICY-CHECKED unset, RFC 4120 §3.3.3.2), compared exactly. Default none: such a
+   * ticket with a non-empty path is refused (ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED).
+   */
+  readonly transitedRealms?: readonly string[];
 }
 
 export interface KerberosAcceptContext {
@@ -188,6 +194,14 @@ interface DecryptedTicket {
   readonly pac: PacFacts | undefined;
 }
 
+/** A list of realm names from the options: non-empty strings, else ERR_HTTPAUTH_INVALID_OPTIONS. */
+function realmList(realms: unknown): string[] {
+  if (!Array.isArray(realms) || realms.some((r) => typeof r !== 'string' || r === '')) {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  return realms as string[];
+}
+
 export class KerberosAcceptor {
   readonly #keytabSource: Keytab | KeytabFile;
   readonly #allowed: readonly AllowedPrincipal[] | undefined;
@@ -196,6 +210,7 @@ export class KerberosAcceptor {
   readonly #bindingMode: ChannelBindingMode;
   readonly #tickets: TicketCache<DecryptedTicket>;
   readonly #configuredLocalRealms: ReadonlySet<string> | undefined;
+  readonly #transitedRealms: ReadonlySet<string>;
   /** The keytab last checked for aliases and its realms (the default local realms). */
   #checkedKeytab: Keytab | undefined;
   #keytabRealms: ReadonlySet<string> = new Set();
@@ -227,12 +242,9 @@ export class KerberosAcceptor {
     if (!Number.isInteger(cacheSize) || cacheSize < 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
     this.#tickets = new TicketCache(cacheSize);
     if (options.localRealms !== undefined) {
-      const realms = options.localRealms;
-      if (!Array.isArray(realms) || realms.some((r) => typeof r !== 'string' || r === '')) {
-        fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-      }
-      this.#configuredLocalRealms = new Set(realms);
+      this.#configuredLocalRealms = new Set(realmList(options.localRealms));
     }
+    this.#transitedRealms = new Set(realmList(options.transitedRealms ?? []));
     if (keytab instanceof Keytab) this.#inspectKeytab(keytab);
   }
 
@@ -478,7 +490,7 @@ export class KerberosAcceptor {
     );
     this.#checkEnctype(encTicket.key.keytype);
     const sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
-    checkTicketSanity(encTicket);
+    checkTicketSanity(encTicket, this.#transitedRealms);
     const pac = verifyPac(encTicket, serviceKey);
     // Keep only what later checks read: the authorization data and addresses are views into the
     // decrypted ticket (a large AD PAC is tens of KiB), which a cache entry must not pin.

@@ -4,9 +4,9 @@
  *
  *  - Times (RFC 4120 §5.3): authtime <= endtime and starttime <= endtime; KerberosTime values
  *    before 1970 or with impossible dates are refused by the decoder (asn1/der.ts).
- *  - Transited (RFC 4120 §3.3.3.2, §2.7): "if the TRANSITED-POLICY-CHECKED flag is not set, the
- *    application server must check the transited field itself". We hold no policy of which realm
- *    may vouch for which, so an unchecked, non-empty transited path is refused.
+ *  - Transited (RFC 4120 §3.3.3.2, §2.7): when the TRANSITED-POLICY-CHECKED flag is not set, the
+ *    application server checks the transited field itself: an unchecked, non-empty path is
+ *    refused unless every realm on it is in the acceptor's `transitedRealms` (transited.ts).
  *  - PAC: the server signature verifies (pac.ts); CLIENT_INFO's ClientId is the ticket's authtime
  *    and its Name is the ticket's client name (MS-PAC §2.7; MS-KILE §3.4.5.3; MIT's
  *    k5_pac_validate_client compares both the same way).
@@ -24,6 +24,7 @@ import { decodeClientInfo } from './pac/client-info.js';
 import { decodeLogonInfo, type KerbValidationInfo } from './pac/logon-info.js';
 import { decodePac, pacBuffer, PacBufferType, verifyPacServerSignature } from './pac/pac.js';
 import { effectiveSids } from './pac/sid-filter.js';
+import { checkUncheckedTransited } from './transited.js';
 import { decodeUpnDnsInfo, UpnDnsFlags, type UpnDnsInfo } from './pac/upn-dns-info.js';
 
 /** What a PAC proved, already verified. */
@@ -32,8 +33,14 @@ export interface PacFacts {
   readonly upnDnsInfo: UpnDnsInfo | undefined;
 }
 
-/** Refuse tickets whose times cannot be (RFC 4120 §5.3) or whose realm path nobody checked. */
-export function checkTicketSanity(encTicket: EncTicketPart): void {
+/**
+ * Refuse tickets whose times cannot be (RFC 4120 §5.3) or whose realm path nobody checked and
+ * that crossed a realm not in `transitedRealms` (transited.ts).
+ */
+export function checkTicketSanity(
+  encTicket: EncTicketPart,
+  transitedRealms: ReadonlySet<string>,
+): void {
   if (
     encTicket.authtime > encTicket.endtime ||
     (encTicket.starttime !== undefined && encTicket.starttime > encTicket.endtime)
@@ -42,11 +49,8 @@ export function checkTicketSanity(encTicket: EncTicketPart): void {
   }
   // RFC 4120 §3.3.3.2: without TRANSITED-POLICY-CHECKED the server checks the path itself. An
   // empty path (the client's realm issued the ticket, or a direct trust) needs no check.
-  if (
-    encTicket.transited.contents.length > 0 &&
-    (encTicket.flags & TicketFlags.TRANSITED_POLICY_CHECKED) === 0
-  ) {
-    fail('ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED');
+  if ((encTicket.flags & TicketFlags.TRANSITED_POLICY_CHECKED) === 0) {
+    checkUncheckedTransited(encTicket.transited, transitedRealms);
   }
 }
 

@@ -65,6 +65,11 @@ export interface NegotiateOptions extends NameMappingOptions {
    * a bare `user` and a default local mapping. Default: the realms of the keytab's keys.
    */
   readonly localRealms?: readonly string[];
+  /**
+   * Realms trusted as intermediates on a transited path no KDC checked (RFC 4120 §3.3.3.2);
+   * default none: such tickets are refused.
+   */
+  readonly transitedRealms?: readonly string[];
   /** Kerberos clock skew allowance (default 300 000 ms). */
   readonly clockSkewMs?: number;
   /** Accept RC4-HMAC tickets (default false). DES is never accepted. */
@@ -187,6 +192,9 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
         ...(options.keytab === undefined ? {} : { keytab: options.keytab }),
         ...(options.principals === undefined ? {} : { principals: options.principals }),
         ...(options.localRealms === undefined ? {} : { localRealms: options.localRealms }),
+        ...(options.transitedRealms === undefined
+          ? {}
+          : { transitedRealms: options.transitedRealms }),
         ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
         ...(options.allowRc4 === undefined ? {} : { allowRc4: options.allowRc4 }),
         ...(bindingMode === undefined ? {} : { channelBinding: { mode: bindingMode } }),
