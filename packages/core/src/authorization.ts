@@ -18,7 +18,8 @@
  *  - groups: a SID against the PAC's group SIDs (and the primary group SID); a name against the
  *    names the credential source gave (`principal.groups`) and the POSIX group names of the
  *    mapped local user when an impersonation policy resolved one; names case-insensitively;
- *  - realms: case-insensitively; mechanisms: exactly ('Kerberos', 'NTLM', 'Digest', 'Basic', …).
+ *  - realms: Kerberos realms exactly, NTLM domains and Digest/Basic realms case-insensitively;
+ *    mechanisms: exactly ('Kerberos', 'NTLM', 'Digest', 'Basic', …).
  */
 import { fail } from './errors.js';
 import type { ImpersonationContext } from './impersonation/context.js';
@@ -128,13 +129,20 @@ export function requireGroup(...groups: string[]): AuthorizationRule {
   );
 }
 
-/** The principal's realm (Kerberos realm, NTLM domain, Digest/Basic realm) is one of these. */
+/**
+ * The principal's realm (Kerberos realm, NTLM domain, Digest/Basic realm) is one of these.
+ * Kerberos realms compare exactly (they are case-sensitive: `example.test` can be another realm
+ * the KDC trusts); NTLM domains and Digest/Basic realms case-insensitively.
+ */
 export function requireRealm(...realms: string[]): AuthorizationRule {
   const list = nonEmptyStrings(realms);
-  return rule(
-    ({ principal }) =>
-      principal.realm !== undefined && list.some((realm) => sameFolded(realm, principal.realm!)),
-  );
+  return rule(({ principal }) => {
+    const actual = principal.realm;
+    if (actual === undefined) return false;
+    return list.some((realm) =>
+      principal.mechanism === 'Kerberos' ? realm === actual : sameFolded(realm, actual),
+    );
+  });
 }
 
 /** The request was authenticated by one of these mechanisms. */

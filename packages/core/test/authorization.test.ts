@@ -111,7 +111,10 @@ describe('authorization rules', () => {
   });
 
   it('requireRealm and requireMechanism', () => {
-    assert.equal(requireRealm('samdom.test').test(subject(alice)), true);
+    assert.equal(requireRealm('SAMDOM.TEST').test(subject(alice)), true);
+    // Kerberos realms are case-sensitive: samdom.test may be another, trusted realm.
+    assert.equal(requireRealm('samdom.test').test(subject(alice)), false);
+    assert.equal(requireRealm('Samdom').test(subject(bob)), true, 'NTLM domains fold case');
     assert.equal(requireRealm('SAMDOM').test(subject(alice)), false);
     assert.equal(requireRealm('SAMDOM').test(subject(bob)), true);
     assert.equal(
