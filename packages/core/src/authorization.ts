@@ -9,13 +9,17 @@
  *   rule.check(req.auth);
  *
  * Matching:
- *  - users: `principal.name` (Kerberos names exactly; NTLM `DOMAIN\user`, Digest and Basic names
- *    case-insensitively, as Windows and most htdigest users expect), the UPN case-insensitively,
- *    or a SID (`S-1-…`) against the user's SID;
+ *  - users: `principal.name` (Kerberos names exactly, realm included; NTLM `DOMAIN\user`, Digest
+ *    and Basic names case-insensitively, as Windows and most htdigest users expect); a SID
+ *    (`S-1-…`) against the user's SID; `upn:alice@example.com` against the PAC's UPN, only when
+ *    the rule says `upn:` (a bare `alice@example.com` is a Kerberos name, never a UPN). UPNs
+ *    compare case-insensitively (AD does), and only a UPN the acceptor verified counts: not
+ *    constructed by the KDC (MS-PAC §2.10) and in the client's own realm;
  *  - groups: a SID against the PAC's group SIDs (and the primary group SID); a name against the
  *    names the credential source gave (`principal.groups`) and the POSIX group names of the
  *    mapped local user when an impersonation policy resolved one; names case-insensitively;
- *  - realms: case-insensitively; mechanisms: exactly ('Kerberos', 'NTLM', 'Digest', 'Basic', …).
+ *  - realms: Kerberos realms exactly, NTLM domains and Digest/Basic realms case-insensitively;
+ *    mechanisms: exactly ('Kerberos', 'NTLM', 'Digest', 'Basic', …).
  */
 import { fail } from './errors.js';
 import type { ImpersonationContext } from './impersonation/context.js';
@@ -56,21 +60,36 @@ function nonEmptyStrings(values: readonly string[]): readonly string[] {
   return values;
 }
 
-/** Does `entry` (a principal name, UPN or SID) name this principal? */
+/** The prefix that makes a user entry a UPN: `upn:alice@example.com`. */
+export const UPN_PREFIX = 'upn:';
+
+/**
+ * The principal's UPN when it may identify it: a Kerberos principal whose UPN's domain is its
+ * realm. The acceptor only sets verified UPNs; this check keeps hand-built principals honest.
+ */
+function trustedUpn(principal: Principal): string | undefined {
+  const upn = principal.upn;
+  if (principal.mechanism !== 'Kerberos' || upn === undefined || principal.realm === undefined) {
+    return undefined;
+  }
+  const at = upn.lastIndexOf('@');
+  return at > 0 && sameFolded(upn.slice(at + 1), principal.realm) ? upn : undefined;
+}
+
+/** Does `entry` (a principal name, `upn:` UPN or SID) name this principal? */
 export function principalMatches(principal: Principal, entry: string): boolean {
   if (isSid(entry)) {
     return (
       principal.userSid !== undefined && principal.userSid.toUpperCase() === entry.toUpperCase()
     );
   }
-  if (
-    principal.mechanism === 'Kerberos'
-      ? principal.name === entry
-      : sameFolded(principal.name, entry)
-  ) {
-    return true;
+  if (entry.toLowerCase().startsWith(UPN_PREFIX)) {
+    const upn = trustedUpn(principal);
+    return upn !== undefined && sameFolded(upn, entry.slice(UPN_PREFIX.length));
   }
-  return principal.upn !== undefined && sameFolded(principal.upn, entry);
+  return principal.mechanism === 'Kerberos'
+    ? principal.name === entry
+    : sameFolded(principal.name, entry);
 }
 
 /** Is the subject a member of `entry` (a group SID or a group name)? */
@@ -96,7 +115,7 @@ function sameFolded(a: string, b: string): boolean {
   return a.length === b.length && a.toLowerCase() === b.toLowerCase();
 }
 
-/** The principal is one of these users (names, UPNs or SIDs). */
+/** The principal is one of these users (names, `upn:` UPNs or SIDs). */
 export function requireUser(...users: string[]): AuthorizationRule {
   const list = nonEmptyStrings(users);
   return rule(({ principal }) => list.some((entry) => principalMatches(principal, entry)));
@@ -110,13 +129,20 @@ export function requireGroup(...groups: string[]): AuthorizationRule {
   );
 }
 
-/** The principal's realm (Kerberos realm, NTLM domain, Digest/Basic realm) is one of these. */
+/**
+ * The principal's realm (Kerberos realm, NTLM domain, Digest/Basic realm) is one of these.
+ * Kerberos realms compare exactly (they are case-sensitive: `example.test` can be another realm
+ * the KDC trusts); NTLM domains and Digest/Basic realms case-insensitively.
+ */
 export function requireRealm(...realms: string[]): AuthorizationRule {
   const list = nonEmptyStrings(realms);
-  return rule(
-    ({ principal }) =>
-      principal.realm !== undefined && list.some((realm) => sameFolded(realm, principal.realm!)),
-  );
+  return rule(({ principal }) => {
+    const actual = principal.realm;
+    if (actual === undefined) return false;
+    return list.some((realm) =>
+      principal.mechanism === 'Kerberos' ? realm === actual : sameFolded(realm, actual),
+    );
+  });
 }
 
 /** The request was authenticated by one of these mechanisms. */

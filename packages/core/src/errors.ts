@@ -191,6 +191,15 @@ export const ERROR_CODES = {
     'The Kerberos authenticator does not match the ticket (KRB_AP_ERR_BADMATCH)',
   ),
   ERR_HTTPAUTH_KRB_PAC_INVALID: spec('denied', 'The Kerberos PAC failed verification'),
+  ERR_HTTPAUTH_KRB_PAC_CLIENT_MISMATCH: spec(
+    'denied',
+    'The Kerberos PAC names another client than the ticket',
+  ),
+  ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED: spec(
+    'denied',
+    'The Kerberos ticket crossed realms that no KDC checked (TRANSITED-POLICY-CHECKED unset)',
+  ),
+  ERR_HTTPAUTH_KRB_TIMES_INVALID: spec('denied', 'The Kerberos ticket carries impossible times'),
   ERR_HTTPAUTH_SPNEGO_MALFORMED: spec('malformed', 'The SPNEGO token is not well-formed'),
   ERR_HTTPAUTH_SPNEGO_NO_MECH: spec('denied', 'No offered SPNEGO mechanism is acceptable'),
   ERR_HTTPAUTH_SPNEGO_MIC_INVALID: spec('denied', 'The SPNEGO mechListMIC is missing or wrong'),

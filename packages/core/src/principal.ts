@@ -20,10 +20,20 @@ export interface LogonInfo {
 export interface Principal {
   /** Canonical name: `user@REALM` (Kerberos), `DOMAIN\user` (NTLM), or the user name (Digest, Basic). */
   readonly name: string;
-  /** The user part alone, as the client's realm or domain knows it. */
+  /**
+   * The user part alone ('alice') for a principal of a local realm (see `localRealm`) and for
+   * Digest and Basic; the full `name` for a principal of any other realm or domain.
+   */
   readonly user: string;
   /** Kerberos realm, NTLM domain, or Digest/Basic realm. */
   readonly realm?: string;
+  /**
+   * True when `realm` is one of this server's local realms (Kerberos: `localRealms`, by default
+   * the keytab's realms; NTLM: the configured domain). Only then is `user` the bare account name;
+   * a principal of any other realm has `user === name`, and maps to no local user unless a mapping
+   * rule names it.
+   */
+  readonly localRealm?: boolean;
   /** Which security package authenticated the request. */
   readonly mechanism: Mechanism;
   /** NTLM: the workstation name the client reported (not proven). */
@@ -34,7 +44,10 @@ export interface Principal {
   readonly groupSids?: readonly string[];
   /** Group names, when the credential source knows them. */
   readonly groups?: readonly string[];
-  /** User principal name from the PAC UPN_DNS_INFO buffer. */
+  /**
+   * User principal name from the PAC UPN_DNS_INFO buffer, only when the PAC does not mark it as
+   * constructed (MS-PAC §2.10) and its domain is the client's realm.
+   */
   readonly upn?: string;
   /** DNS domain name from the PAC UPN_DNS_INFO buffer. */
   readonly dnsDomain?: string;

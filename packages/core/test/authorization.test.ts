@@ -55,7 +55,7 @@ describe('authorization rules', () => {
     assert.throws(() => rule.check(subject(bob)), forbidden);
     const { upn: _upn, ...withoutUpn } = alice;
     assert.equal(requireUser('ALICE@SAMDOM.TEST').test(subject(withoutUpn)), false);
-    assert.equal(requireUser('Alice@Samdom.Test').test(subject(alice)), true, 'through the UPN');
+    assert.equal(requireUser('upn:Alice@Samdom.Test').test(subject(alice)), true, 'the UPN');
     assert.equal(requireUser('s-1-5-21-1-2-3-1104').test(subject(alice)), true);
     assert.equal(requireUser('S-1-5-21-1-2-3-1105').test(subject(alice)), false);
     assert.equal(requireUser('samdom\\BOB').test(subject(bob)), true, 'NTLM names fold case');
@@ -65,6 +65,23 @@ describe('authorization rules', () => {
       'a bare user does not match another realm',
     );
     assert.equal(requireUser('Carol', 'dave').test(subject(carol)), true);
+  });
+
+  it('a UPN counts only when the rule says upn: and its domain is the realm (issue 12, 6)', () => {
+    // A bare name is a Kerberos name, never a UPN, whatever the case.
+    assert.equal(requireUser('Alice@Samdom.Test').test(subject(alice)), false);
+    assert.equal(requireUser('alice@samdom.test').test(subject(alice)), false);
+    assert.equal(requireUser('UPN:alice@SAMDOM.test').test(subject(alice)), true);
+    // Another account that took the UPN 'boss@samdom.test' matches only as that UPN.
+    const mallory: Principal = { ...alice, name: 'mallory@SAMDOM.TEST', upn: 'boss@samdom.test' };
+    assert.equal(requireUser('boss@SAMDOM.TEST').test(subject(mallory)), false);
+    // A UPN outside the client's realm, or on a non-Kerberos principal, never matches.
+    const partner: Principal = { ...alice, upn: 'alice@partner.test' };
+    assert.equal(requireUser('upn:alice@partner.test').test(subject(partner)), false);
+    assert.equal(
+      requireUser('upn:bob@samdom.test').test(subject({ ...bob, upn: 'bob@samdom.test' })),
+      false,
+    );
   });
 
   it('requireGroup matches SIDs (incl. the primary group), names and POSIX group names', () => {
@@ -94,7 +111,10 @@ describe('authorization rules', () => {
   });
 
   it('requireRealm and requireMechanism', () => {
-    assert.equal(requireRealm('samdom.test').test(subject(alice)), true);
+    assert.equal(requireRealm('SAMDOM.TEST').test(subject(alice)), true);
+    // Kerberos realms are case-sensitive: samdom.test may be another, trusted realm.
+    assert.equal(requireRealm('samdom.test').test(subject(alice)), false);
+    assert.equal(requireRealm('Samdom').test(subject(bob)), true, 'NTLM domains fold case');
     assert.equal(requireRealm('SAMDOM').test(subject(alice)), false);
     assert.equal(requireRealm('SAMDOM').test(subject(bob)), true);
     assert.equal(

@@ -10,19 +10,29 @@ import {
 } from '../src/impersonation/mapping.js';
 import type { Principal } from '../src/principal.js';
 
-const kerberos = (name: string): Principal => ({
-  name,
-  user: name.split('@')[0] as string,
-  realm: name.split('@')[1],
-  mechanism: 'Kerberos',
-});
-const ntlm = (domain: string, user: string, userSid?: string): Principal => ({
-  name: `${domain}\\${user}`,
-  user,
-  realm: domain,
-  mechanism: 'NTLM',
-  ...(userSid === undefined ? {} : { userSid }),
-});
+// As the acceptors build them: EXAMPLE.TEST is the keytab's realm, EXAMPLE / SAMDOM the NTLM
+// domain; a principal of any other realm is not local and keeps its full name as `user`.
+const kerberos = (name: string): Principal => {
+  const localRealm = name.split('@')[1] === 'EXAMPLE.TEST';
+  return {
+    name,
+    user: localRealm ? (name.split('@')[0] as string) : name,
+    realm: name.split('@')[1],
+    localRealm,
+    mechanism: 'Kerberos',
+  };
+};
+const ntlm = (domain: string, user: string, userSid?: string): Principal => {
+  const localRealm = ['EXAMPLE', 'SAMDOM'].includes(domain.toUpperCase());
+  return {
+    name: `${domain}\\${user}`,
+    user: localRealm ? user : `${domain}\\${user}`,
+    realm: domain,
+    localRealm,
+    mechanism: 'NTLM',
+    ...(userSid === undefined ? {} : { userSid }),
+  };
+};
 const digest = (name: string): Principal => ({
   name,
   user: name,
@@ -37,16 +47,32 @@ describe('principal -> local user mapping', () => {
   it('strips the realm by default, for one-component principals only', () => {
     const map = createPrincipalMapper();
     assert.equal(map(kerberos('alice@EXAMPLE.TEST')), 'alice');
-    assert.equal(map(kerberos('alice@OTHER.TEST')), 'alice');
     assert.equal(map(kerberos('HTTP/web.example@EXAMPLE.TEST')), undefined);
     assert.equal(map(ntlm('EXAMPLE', 'bob')), 'bob');
     assert.equal(map(digest('carol')), 'carol');
   });
 
-  it('limits DEFAULT to local realms when given (case-insensitively)', () => {
+  it('maps no principal of a realm that is not local by default (issue 12 finding 5)', () => {
+    const map = createPrincipalMapper();
+    assert.equal(map(kerberos('alice@OTHER.TEST')), undefined);
+    assert.equal(map(ntlm('CHILD', 'alice')), undefined);
+    // Without the acceptor's verdict (a hand-built principal), a Kerberos or NTLM name is not local.
+    assert.equal(
+      map({ name: 'alice@EXAMPLE.TEST', user: 'alice', mechanism: 'Kerberos' }),
+      undefined,
+    );
+    // An explicit rule still maps them.
+    const ruled = createPrincipalMapper({
+      rules: ['RULE:[1:$1@$0](.*@OTHER\\.TEST)s/@.*$/-other/'],
+    });
+    assert.equal(ruled(kerberos('alice@OTHER.TEST')), 'alice-other');
+  });
+
+  it('limits DEFAULT to localRealms when given (Kerberos exactly, NTLM case-insensitively)', () => {
     const map = createPrincipalMapper({ localRealms: ['EXAMPLE.TEST', 'example'] });
     assert.equal(map(kerberos('alice@EXAMPLE.TEST')), 'alice');
     assert.equal(map(kerberos('alice@OTHER.TEST')), undefined);
+    assert.equal(map(kerberos('alice@example.test')), undefined);
     assert.equal(map(ntlm('Example', 'bob')), 'bob');
     assert.equal(map(ntlm('OTHER', 'bob')), undefined);
   });

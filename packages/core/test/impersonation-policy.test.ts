@@ -106,6 +106,7 @@ const kerberos = (user: string, extra: Partial<Principal> = {}): Principal => ({
   name: `${user}@EXAMPLE.TEST`,
   user,
   realm: 'EXAMPLE.TEST',
+  localRealm: true,
   mechanism: 'Kerberos',
   ...extra,
 });
@@ -349,7 +350,13 @@ describe('delegated credentials', () => {
     });
     assert.equal(other.level, 'impersonate');
     const ntlm = await factory(
-      { name: 'EXAMPLE\\alice', user: 'alice', realm: 'EXAMPLE', mechanism: 'NTLM' },
+      {
+        name: 'EXAMPLE\\alice',
+        user: 'alice',
+        realm: 'EXAMPLE',
+        localRealm: true,
+        mechanism: 'NTLM',
+      },
       { delegatedCredential: delegatedTicket() },
     );
     assert.equal(ntlm.level, 'impersonate');

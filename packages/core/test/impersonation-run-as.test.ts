@@ -113,10 +113,12 @@ function osAllows(user: string, flag: '-r' | '-w' | '-x' | '-e', path: string): 
   return spawnSync('runuser', ['-u', user, '--', 'test', flag, path]).status === 0;
 }
 
+// As the acceptor builds it for a user of the keytab's realm.
 const principal = (user: string): Principal => ({
   name: `${user}@EXAMPLE.TEST`,
   user,
   realm: 'EXAMPLE.TEST',
+  localRealm: true,
   mechanism: 'Kerberos',
 });
 

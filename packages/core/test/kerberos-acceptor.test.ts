@@ -559,7 +559,12 @@ describe('PAC', () => {
         { type: 10, data: encodeClientInfo(authtime, 'alice') },
         {
           type: 12,
-          data: encodeUpnDnsInfo('alice@samdom.test', 'SAMDOM.TEST', 'alice', `${domainSid}-1105`),
+          data: encodeUpnDnsInfo(
+            'alice@example.test',
+            'EXAMPLE.TEST',
+            'alice',
+            `${domainSid}-1105`,
+          ),
         },
       ],
       serverKey,
@@ -579,8 +584,8 @@ describe('PAC', () => {
       'S-1-18-1',
       'S-1-5-21-9-8-7-2001',
     ]);
-    assert.equal(p.upn, 'alice@samdom.test');
-    assert.equal(p.dnsDomain, 'SAMDOM.TEST');
+    assert.equal(p.upn, 'alice@example.test');
+    assert.equal(p.dnsDomain, 'EXAMPLE.TEST');
     assert.equal(p.logonInfo?.logonDomainName, 'SAMDOM');
     assert.equal(p.logonInfo?.fullName, 'Alice Example');
     assert.equal(p.logonInfo?.primaryGroupSid, `${domainSid}-513`);

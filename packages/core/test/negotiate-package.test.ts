@@ -607,21 +607,30 @@ describe('Negotiate: name mapping', () => {
       ],
       stripRealm: false,
     });
-    assert.equal(mapper.mapKerberos(['root'], 'EXAMPLE.TEST', 'root@EXAMPLE.TEST'), 'nobody');
-    assert.equal(mapper.mapKerberos(['alice'], 'EXAMPLE.TEST', 'alice@EXAMPLE.TEST'), 'alice');
-    assert.equal(mapper.mapKerberos(['bob'], 'OTHER.TEST', 'bob@OTHER.TEST'), 'bob-other');
+    assert.equal(mapper.mapKerberos(['root'], 'EXAMPLE.TEST', 'root@EXAMPLE.TEST', true), 'nobody');
     assert.equal(
-      mapper.mapKerberos(['HTTP', 'web'], 'EXAMPLE.TEST', 'HTTP/web@EXAMPLE.TEST'),
+      mapper.mapKerberos(['alice'], 'EXAMPLE.TEST', 'alice@EXAMPLE.TEST', true),
+      'alice',
+    );
+    assert.equal(mapper.mapKerberos(['bob'], 'OTHER.TEST', 'bob@OTHER.TEST', false), 'bob-other');
+    assert.equal(
+      mapper.mapKerberos(['HTTP', 'web'], 'EXAMPLE.TEST', 'HTTP/web@EXAMPLE.TEST', true),
       'HTTP',
     );
     // No rule matches: stripRealm false keeps the whole name.
     assert.equal(
-      mapper.mapKerberos(['carol'], 'THIRD.TEST', 'carol@THIRD.TEST'),
+      mapper.mapKerberos(['carol'], 'THIRD.TEST', 'carol@THIRD.TEST', false),
       'carol@THIRD.TEST',
     );
     const defaults = new NameMapper({ nameRules: ['DEFAULT'] });
-    assert.equal(defaults.mapKerberos(['dave'], 'X.TEST', 'dave@X.TEST'), 'dave');
-    assert.equal(defaults.mapKerberos(['a', 'b'], 'X.TEST', 'a/b@X.TEST'), 'a/b');
+    assert.equal(defaults.mapKerberos(['dave'], 'X.TEST', 'dave@X.TEST', true), 'dave');
+    // Neither DEFAULT nor realm stripping applies to a realm that is not ours.
+    assert.equal(defaults.mapKerberos(['dave'], 'Y.TEST', 'dave@Y.TEST', false), 'dave@Y.TEST');
+    assert.equal(
+      new NameMapper().mapKerberos(['dave'], 'Y.TEST', 'dave@Y.TEST', false),
+      'dave@Y.TEST',
+    );
+    assert.equal(defaults.mapKerberos(['a', 'b'], 'X.TEST', 'a/b@X.TEST', true), 'a/b');
     assert.equal(
       new NameMapper({ nameMap: { 'EX\\bob': 'robert' } }).mapNtlm('bob', 'EX\\bob'),
       'robert',
@@ -638,17 +647,25 @@ describe('Negotiate: name mapping', () => {
       ],
       stripRealm: false,
     });
-    assert.equal(mapper.mapKerberos(['alice'], 'EXAMPLE.COM', 'alice@EXAMPLE.COM'), 'alice');
-    assert.equal(mapper.mapKerberos(['bob'], 'PARTNER.COM', 'bob@PARTNER.COM'), 'bob-partner');
+    assert.equal(mapper.mapKerberos(['alice'], 'EXAMPLE.COM', 'alice@EXAMPLE.COM', true), 'alice');
     assert.equal(
-      mapper.mapKerberos(['host', 'web1'], 'EXAMPLE.COM', 'host/web1@EXAMPLE.COM'),
+      mapper.mapKerberos(['bob'], 'PARTNER.COM', 'bob@PARTNER.COM', false),
+      'bob-partner',
+    );
+    assert.equal(
+      mapper.mapKerberos(['host', 'web1'], 'EXAMPLE.COM', 'host/web1@EXAMPLE.COM', true),
       'web1',
     );
-    assert.equal(mapper.mapKerberos(['carol'], 'ELSE.COM', 'carol@ELSE.COM'), 'carol');
-    assert.equal(mapper.mapKerberos(['a', 'b'], 'ELSE.COM', 'a/b@ELSE.COM'), 'a/b@ELSE.COM');
+    // DEFAULT maps only a local realm's principals: carol@ELSE.COM is not the local carol.
+    assert.equal(
+      mapper.mapKerberos(['carol'], 'ELSE.COM', 'carol@ELSE.COM', false),
+      'carol@ELSE.COM',
+    );
+    assert.equal(mapper.mapKerberos(['carol'], 'ELSE.COM', 'carol@ELSE.COM', true), 'carol');
+    assert.equal(mapper.mapKerberos(['a', 'b'], 'ELSE.COM', 'a/b@ELSE.COM', false), 'a/b@ELSE.COM');
     // sed has no $-escapes: a '$' in the replacement is literal.
     const literal = new NameMapper({ nameRules: ['RULE:[1:$1](x)s/x/$1/'] });
-    assert.equal(literal.mapKerberos(['x'], 'R', 'x@R'), '$1');
+    assert.equal(literal.mapKerberos(['x'], 'R', 'x@R', true), '$1');
   });
 
   it('refuses malformed rules at construction', () => {

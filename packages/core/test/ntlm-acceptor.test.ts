@@ -146,6 +146,7 @@ describe('NtlmAcceptor AUTHENTICATE', () => {
         name: 'EXAMPLE\\alice',
         user: 'alice',
         realm: 'EXAMPLE',
+        localRealm: true,
         mechanism: 'NTLM',
         workstation: 'PC7',
         channelBound: false,

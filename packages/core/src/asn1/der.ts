@@ -245,6 +245,11 @@ export function readKerberosTime(node: DerNode): number {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
     malformed();
   }
+  // No Kerberos time precedes the POSIX epoch (RFC 4120 §5.2.3 times are UTC seconds as krb5's
+  // timestamps count them); Date.UTC would also read years 0-99 as 1900-1999.
+  if (year < 1970) malformed();
+  // A day past the end of its month (February 31st) would silently roll into the next month.
+  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) malformed();
   return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 

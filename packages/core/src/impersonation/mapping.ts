@@ -4,8 +4,11 @@
  *
  *   1. an explicit map: principal name (or user SID) -> local name;
  *   2. rules tried in order, the first that yields a name wins:
- *      - `DEFAULT`: a one-component principal of a local realm maps to that component
- *        (local realms: `localRealms`, or any realm the acceptor accepted when unset);
+ *      - `DEFAULT`: a one-component principal of a local realm maps to that component. Local
+ *        realms: `localRealms` when set (Kerberos realms compared exactly, NTLM domains
+ *        case-insensitively, as Windows compares them); otherwise the realms the authenticating
+ *        package calls local (`principal.localRealm`: the keytab's realms, the NTLM domain).
+ *        Digest and Basic names carry no identity domain and are local;
  *      - `RULE:[n:fmt](regex)s/pattern/replacement/[g]...`: for a principal of exactly n components,
  *        build `fmt` ($0 = realm, $1..$9 = components), require `regex` to match that whole string,
  *        then apply each sed-style substitution (the replacement is literal, as in MIT).
@@ -26,7 +29,12 @@ export interface PrincipalMappingOptions {
   readonly map?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
   /** auth_to_local-like rules, in order (default `['DEFAULT']`). */
   readonly rules?: readonly string[];
-  /** Realms / NTLM domains whose users `DEFAULT` maps (default: any; compared case-insensitively). */
+  /**
+   * Kerberos realms (exact) and NTLM domains (case-insensitive) whose users `DEFAULT` maps.
+   * Default: the principal's own verdict (`principal.localRealm`), i.e. the keytab's realms for
+   * Kerberos and the configured domain for NTLM. A principal of any other realm maps to no local
+   * user unless the map or a RULE names it.
+   */
   readonly localRealms?: readonly string[];
   /** Lower-case the local name (AD names are case-insensitive; Unix names are usually lower case). */
   readonly lowercase?: boolean;
@@ -38,9 +46,16 @@ export interface MappingInput {
   readonly realm: string;
 }
 
+/** Where a principal comes from, for DEFAULT's local-realm test. */
+interface DefaultInput extends MappingInput {
+  readonly mechanism: Principal['mechanism'];
+  readonly localRealm: boolean | undefined;
+}
+
 export type PrincipalMapper = (principal: Principal) => string | undefined;
 
 type Rule = (input: MappingInput) => string | undefined;
+type LocalRule = (input: DefaultInput) => string | undefined;
 
 const LOCAL_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.@\\$-]{0,255}$/;
 
@@ -94,11 +109,23 @@ function splitKerberos(name: string): MappingInput {
   return { components, realm: realm === undefined ? '' : current };
 }
 
-function parseDefaultRule(localRealms: readonly string[] | undefined): Rule {
-  const realms = localRealms?.map((r) => r.toUpperCase());
+function isLocal(input: DefaultInput, localRealms: readonly string[] | undefined): boolean {
+  if (localRealms === undefined) {
+    // Digest and Basic: the name is a local account name; their realm is a protection space.
+    if (input.mechanism !== 'Kerberos' && input.mechanism !== 'NTLM') return true;
+    return input.localRealm === true;
+  }
+  if (input.mechanism === 'NTLM') {
+    const folded = input.realm.toUpperCase();
+    return localRealms.some((realm) => realm.toUpperCase() === folded);
+  }
+  return localRealms.includes(input.realm);
+}
+
+function parseDefaultRule(localRealms: readonly string[] | undefined): LocalRule {
   return (input) => {
     if (input.components.length !== 1) return undefined;
-    if (realms !== undefined && !realms.includes(input.realm.toUpperCase())) return undefined;
+    if (!isLocal(input, localRealms)) return undefined;
     return input.components[0];
   };
 }
@@ -180,6 +207,13 @@ export function parseRule(text: string): Rule {
 
 /** Compile the mapping options once (invalid rules throw ERR_HTTPAUTH_INVALID_OPTIONS). */
 export function createPrincipalMapper(options: PrincipalMappingOptions = {}): PrincipalMapper {
+  if (
+    options.localRealms !== undefined &&
+    (!Array.isArray(options.localRealms) ||
+      options.localRealms.some((realm) => typeof realm !== 'string' || realm === ''))
+  ) {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
   const explicit = new Map<string, string>();
   const explicitFolded = new Map<string, string>();
   const entries =
@@ -191,7 +225,7 @@ export function createPrincipalMapper(options: PrincipalMappingOptions = {}): Pr
     explicit.set(key, value);
     explicitFolded.set(key.toLowerCase(), value);
   }
-  const rules = (options.rules ?? ['DEFAULT']).map((text) =>
+  const rules: LocalRule[] = (options.rules ?? ['DEFAULT']).map((text) =>
     text.trim() === 'DEFAULT' ? parseDefaultRule(options.localRealms) : parseRule(text.trim()),
   );
   const finish = (name: string | undefined): string | undefined => {
@@ -211,7 +245,11 @@ export function createPrincipalMapper(options: PrincipalMappingOptions = {}): Pr
         ? undefined
         : explicitFolded.get(principal.userSid.toLowerCase()));
     if (direct !== undefined) return direct;
-    const input = mappingInput(principal);
+    const input: DefaultInput = {
+      ...mappingInput(principal),
+      mechanism: principal.mechanism,
+      localRealm: principal.localRealm,
+    };
     if (input.components.some((c) => c.length === 0)) return undefined;
     for (const rule of rules) {
       const result = rule(input);

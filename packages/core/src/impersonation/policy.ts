@@ -54,7 +54,10 @@ export interface ImpersonationPolicy {
   readonly deniedUsers?: readonly string[];
   /** Local users in any of these groups (names or gids) are never impersonated. */
   readonly deniedGroups?: readonly (string | number)[];
-  /** Principal -> local user mapping (default: strip the realm). */
+  /**
+   * Principal -> local user mapping (default: `DEFAULT`, which strips the realm of a principal
+   * of a local realm only; see mapping.ts).
+   */
   readonly mapping?: PrincipalMappingOptions;
   /** User database (default: NSS through getent/id, cached with `lookup`'s TTLs). */
   readonly userDatabase?: UserDatabase;
@@ -178,7 +181,9 @@ export function createImpersonation(
       const code = isHttpAuthError(error) ? error.code : 'ERR_HTTPAUTH_USER_LOOKUP_FAILED';
       return { level: 'identify', reason: 'lookup-failed', refusal: code };
     }
-    if (identity === undefined) {
+    // The database must answer for exactly the name asked: NSS back ends that fold case (SSSD with
+    // case_sensitive = false, winbind) would otherwise make 'Alice' and 'ALICE' the local 'alice'.
+    if (identity === undefined || identity.user !== local) {
       return {
         level: 'identify',
         reason: 'unmapped',

@@ -74,7 +74,8 @@ export function parsePasswdLine(
     string,
     string,
   ];
-  // NSS may canonicalise case (winbind, SSSD): accept that, nothing else.
+  // NSS may canonicalise case (winbind, SSSD): report the name it gave, nothing else differs;
+  // the policy (policy.ts) then refuses a name that is not exactly the one asked for.
   if (user.toLowerCase() !== name.toLowerCase()) fail('ERR_HTTPAUTH_USER_LOOKUP_FAILED');
   return { user, uid: parseId(uid), gid: parseId(gid), home, shell };
 }

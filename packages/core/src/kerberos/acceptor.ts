@@ -34,7 +34,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { randomBytesPooled } from '../crypto/random-pool.js';
 import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
 import { fail, HttpAuthError, type ErrorCode } from '../errors.js';
-import type { LogonInfo, Principal } from '../principal.js';
+import type { Principal } from '../principal.js';
 import type { KeyValueStore } from '../store/types.js';
 import { encryptionProfile, EncType, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
 import {
@@ -49,9 +49,7 @@ import { Keytab, KeytabFile } from './keytab.js';
 import { ApOptions, AP_REQ_TAG, decodeApReq, type ApReq } from './messages/ap-req.js';
 import { encodeApRep } from './messages/ap-rep.js';
 import {
-  AdType,
   apOptionsFromAuthorizationData,
-  flattenAuthorizationData,
   KERB_AP_OPTIONS_CBT,
 } from './messages/authorization-data.js';
 import { decodeAuthenticator, type Authenticator } from './messages/authenticator.js';
@@ -61,7 +59,6 @@ import {
   TicketFlags,
   type EncTicketPart,
 } from './messages/enc-ticket-part.js';
-import { decodeEncKrbCredPart, decodeKrbCred, type KrbCredInfo } from './messages/krb-cred.js';
 import { encodeKrbError, KrbErrorCode } from './messages/krb-error.js';
 import {
   parsePrincipal,
@@ -69,12 +66,13 @@ import {
   unparsePrincipal,
   type PrincipalName,
 } from './messages/principal-name.js';
-import { decodeClientInfo } from './pac/client-info.js';
-import { decodeLogonInfo, type KerbValidationInfo } from './pac/logon-info.js';
-import { decodePac, pacBuffer, PacBufferType, verifyPacServerSignature } from './pac/pac.js';
-import { decodeUpnDnsInfo, type UpnDnsInfo } from './pac/upn-dns-info.js';
+import { checkTicketSanity, clientPrincipal, verifyPac, type PacFacts } from './client-identity.js';
+import { sharedKeyAliases } from './keytab-aliases.js';
 import { recordAuthenticator } from './replay-cache.js';
 import { TicketCache } from './ticket-cache.js';
+import { decodeDelegation, type DelegatedCredential } from './delegation.js';
+
+export type { DelegatedCredential, DelegatedTicket, KerberosPrincipalName } from './delegation.js';
 
 export interface KerberosAcceptorOptions {
   readonly keytab?: string | Keytab;
@@ -88,6 +86,19 @@ export interface KerberosAcceptorOptions {
    * but the first request of each ticket.
    */
   readonly ticketCacheSize?: number;
+  /**
+   * The realms whose users are this server's own (compared exactly: Kerberos realms are
+   * case-sensitive). Only their principals get a bare `user` ('alice'); a client of any other
+   * realm the KDC trusts keeps its full name ('alice@PARTNER.TEST') and its PAC's SIDs are
+   * filtered as across a trust (pac/sid-filter.ts). Default: the realms of the keytab's keys.
+   */
+  readonly localRealms?: readonly string[];
+  /**
+   * Realms trusted as intermediates on a ticket's transited path when no KDC checked it
+   * (TRANSITED-POLICY-CHECKED unset, RFC 4120 §3.3.3.2), compared exactly. Default none: such a
+   * ticket with a non-empty path is refused (ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED).
+   */
+  readonly transitedRealms?: readonly string[];
 }
 
 export interface KerberosAcceptContext {
@@ -96,36 +107,6 @@ export interface KerberosAcceptContext {
   readonly now: number;
   /** RFC 5929 tls-server-end-point application data of this connection, when known. */
   readonly channelBinding: Buffer | undefined;
-}
-
-/** A principal as the ccache format stores it. */
-export interface KerberosPrincipalName {
-  readonly realm: string;
-  readonly nameType: number;
-  readonly components: readonly string[];
-}
-
-/** One forwarded ticket and what KrbCredInfo says about it. */
-export interface DelegatedTicket {
-  /** The Ticket DER exactly as forwarded. */
-  readonly ticket: Buffer;
-  readonly key: KerberosKey;
-  readonly client: KerberosPrincipalName;
-  readonly server: KerberosPrincipalName;
-  /** TicketFlags (RFC 4120 §5.3) as a 32-bit word, bit 0 the most significant. */
-  readonly flags: number;
-  readonly authtime: number | undefined;
-  readonly starttime: number | undefined;
-  readonly endtime: number | undefined;
-  readonly renewTill: number | undefined;
-}
-
-/** The decrypted KRB-CRED of a delegating client: enough to write an MIT ccache. */
-export interface DelegatedCredential {
-  /** The client as 'user@REALM'. */
-  readonly client: string;
-  readonly clientName: KerberosPrincipalName;
-  readonly tickets: readonly DelegatedTicket[];
 }
 
 export type KerberosAcceptResult =
@@ -163,6 +144,9 @@ const KRB_ERROR_FOR: Partial<Record<ErrorCode, number>> = {
   ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED: KrbErrorCode.KDC_ERR_ETYPE_NOSUPP,
 };
 
+/** process.emitWarning code for an allowlist that separates names sharing a key. */
+export const KEYTAB_SHARED_KEY_WARNING = 'HTTPAUTH_KEYTAB_SHARED_KEY';
+
 const AES_ENCTYPES: readonly number[] = [
   EncType.AES128_CTS_HMAC_SHA1_96,
   EncType.AES256_CTS_HMAC_SHA1_96,
@@ -175,17 +159,19 @@ interface AllowedPrincipal {
   readonly realm: string | undefined;
 }
 
-/** What a PAC proved, already verified. */
-interface PacFacts {
-  readonly logonInfo: KerbValidationInfo | undefined;
-  readonly upnDnsInfo: UpnDnsInfo | undefined;
-}
-
 /** A ticket that decrypted and whose PAC verified. */
 interface DecryptedTicket {
   readonly encTicket: EncTicketPart;
   readonly sessionKey: KerberosKey;
   readonly pac: PacFacts | undefined;
+}
+
+/** A list of realm names from the options: non-empty strings, else ERR_HTTPAUTH_INVALID_OPTIONS. */
+function realmList(realms: unknown): string[] {
+  if (!Array.isArray(realms) || realms.some((r) => typeof r !== 'string' || r === '')) {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  return realms as string[];
 }
 
 export class KerberosAcceptor {
@@ -195,6 +181,11 @@ export class KerberosAcceptor {
   readonly #enctypes: ReadonlySet<number>;
   readonly #bindingMode: ChannelBindingMode;
   readonly #tickets: TicketCache<DecryptedTicket>;
+  readonly #configuredLocalRealms: ReadonlySet<string> | undefined;
+  readonly #transitedRealms: ReadonlySet<string>;
+  /** The keytab last checked for aliases and its realms (the default local realms). */
+  #checkedKeytab: Keytab | undefined;
+  #keytabRealms: ReadonlySet<string> = new Set();
 
   constructor(options: KerberosAcceptorOptions = {}) {
     const keytab = options.keytab ?? process.env.KRB5_KTNAME ?? '/etc/krb5.keytab';
@@ -222,6 +213,42 @@ export class KerberosAcceptor {
     const cacheSize = options.ticketCacheSize ?? 10_000;
     if (!Number.isInteger(cacheSize) || cacheSize < 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
     this.#tickets = new TicketCache(cacheSize);
+    if (options.localRealms !== undefined) {
+      this.#configuredLocalRealms = new Set(realmList(options.localRealms));
+    }
+    this.#transitedRealms = new Set(realmList(options.transitedRealms ?? []));
+    if (keytab instanceof Keytab) this.#inspectKeytab(keytab);
+  }
+
+  /**
+   * Once per keytab (and again after it changed on disk): its realms, and a warning when the
+   * `principals` allowlist separates names that share one key. The ticket's sname is cleartext
+   * that no key protects (RFC 4120 §5.3), so a ticket for one of those names decrypts under any
+   * other: the allowlist cannot tell them apart, and the configuration suggests it does.
+   */
+  #inspectKeytab(keytab: Keytab): void {
+    if (this.#checkedKeytab === keytab) return;
+    this.#checkedKeytab = keytab;
+    this.#keytabRealms = new Set(keytab.entries.map((entry) => entry.realm));
+    if (this.#allowed === undefined) return;
+    const split = sharedKeyAliases(keytab).filter((names) => {
+      const accepted = names.filter((n) => this.#accepts(n.sname, n.realm));
+      return accepted.length > 0 && accepted.length < names.length;
+    });
+    if (split.length === 0) return;
+    const groups = split.map((names) => names.map((n) => n.principal).join(', ')).join('; ');
+    process.emitWarning(
+      `The Kerberos principals allowlist accepts some but not all of the names that share a key ` +
+        `in the keytab (${groups}): a ticket for any of them is accepted as the allowed one. ` +
+        `Give the service its own key, or list every name. See docs/kerberos.md.`,
+      { code: KEYTAB_SHARED_KEY_WARNING },
+    );
+  }
+
+  /** The realms whose users are local: `localRealms`, else the keytab's realms. */
+  #localRealms(keytab: Keytab): ReadonlySet<string> {
+    this.#inspectKeytab(keytab);
+    return this.#configuredLocalRealms ?? this.#keytabRealms;
   }
 
   /** The keytab in use (re-read when the file changed). Throws ERR_HTTPAUTH_KEYTAB_INVALID. */
@@ -294,6 +321,7 @@ export class KerberosAcceptor {
     if (!this.#accepts(ticket.sname, ticket.realm)) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
     const servicePrincipal = unparsePrincipal(ticket.sname, ticket.realm);
     const keytab = this.keytab(ctx.now);
+    this.#inspectKeytab(keytab);
     if (keytab.entriesFor(servicePrincipal).length === 0) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
     this.#checkEnctype(ticket.encPart.etype);
     const serviceKey = keytab.find(servicePrincipal, ticket.encPart.etype, ticket.encPart.kvno);
@@ -347,7 +375,7 @@ export class KerberosAcceptor {
     // 7. Delegation: the forwarded TGT.
     let delegatedCredential: DelegatedCredential | undefined;
     if ((gssFlags & GssFlags.DELEG) !== 0 && checksum?.delegation !== undefined) {
-      delegatedCredential = this.#decodeDelegation(
+      delegatedCredential = decodeDelegation(
         checksum.delegation,
         sessionKey,
         authenticator,
@@ -355,19 +383,9 @@ export class KerberosAcceptor {
       );
     }
 
-    // 8. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3).
-    const client = unparsePrincipal(encTicket.cname, encTicket.crealm);
-    await recordAuthenticator(
-      ctx.store,
-      {
-        server: servicePrincipal,
-        client,
-        ctime: authenticator.ctime,
-        cusec: authenticator.cusec,
-        cipher: apReq.authenticator.cipher,
-      },
-      2 * this.#skewMs,
-    );
+    // 8. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3). Keyed on
+    //    the authenticator ciphertext alone: the ticket's sname is cleartext (replay-cache.ts).
+    await recordAuthenticator(ctx.store, apReq.authenticator.cipher, 2 * this.#skewMs);
 
     // 9. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
     let responseToken: Buffer | undefined;
@@ -413,7 +431,10 @@ export class KerberosAcceptor {
       }
     }
 
-    const principal = this.#principal(encTicket, client, pac, {
+    const principal: Principal = clientPrincipal({
+      encTicket,
+      pac,
+      localRealm: this.#localRealms(keytab).has(encTicket.crealm),
       delegated: delegatedCredential !== undefined,
       channelBound,
     });
@@ -441,7 +462,8 @@ export class KerberosAcceptor {
     );
     this.#checkEnctype(encTicket.key.keytype);
     const sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
-    const pac = this.#verifyPac(encTicket, serviceKey);
+    checkTicketSanity(encTicket, this.#transitedRealms);
+    const pac = verifyPac(encTicket, serviceKey);
     // Keep only what later checks read: the authorization data and addresses are views into the
     // decrypted ticket (a large AD PAC is tens of KiB), which a cache entry must not pin.
     const slim: EncTicketPart = {
@@ -482,142 +504,5 @@ export class KerberosAcceptor {
     if (!timingSafeEqual(expected, checksum.bindings))
       fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
     return true;
-  }
-
-  /**
-   * The PAC, when the ticket carries one inside AD-IF-RELEVANT (MS-PAC §2.3; MS-KILE §3.4.5.3):
-   * its server signature must verify with the service key. A PAC anywhere else, or two PACs, is
-   * refused. Ticket without a PAC (MIT without the PAC plugin): no PAC facts.
-   */
-  #verifyPac(encTicket: EncTicketPart, serviceKey: KerberosKey): PacFacts | undefined {
-    if (encTicket.authorizationData.length === 0) return undefined;
-    let pacBytes: Buffer | undefined;
-    for (const { entry, ifRelevant } of flattenAuthorizationData(encTicket.authorizationData)) {
-      if (entry.adType !== AdType.WIN2K_PAC) continue;
-      if (!ifRelevant || pacBytes !== undefined) fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
-      pacBytes = entry.adData;
-    }
-    if (pacBytes === undefined) return undefined;
-    const pac = decodePac(pacBytes);
-    verifyPacServerSignature(pac, serviceKey);
-    const clientInfo = pacBuffer(pac, PacBufferType.CLIENT_INFO);
-    if (clientInfo !== undefined) {
-      // MS-PAC §2.7: ClientId is the ticket's authtime; a mismatch means a PAC spliced from
-      // another ticket.
-      const info = decodeClientInfo(clientInfo);
-      if (Math.floor(info.clientId / 1000) !== Math.floor(encTicket.authtime / 1000)) {
-        fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
-      }
-    }
-    const logon = pacBuffer(pac, PacBufferType.LOGON_INFO);
-    const upn = pacBuffer(pac, PacBufferType.UPN_DNS_INFO);
-    return {
-      logonInfo: logon === undefined ? undefined : decodeLogonInfo(logon),
-      upnDnsInfo: upn === undefined ? undefined : decodeUpnDnsInfo(upn),
-    };
-  }
-
-  /**
-   * The KRB-CRED of RFC 4121 §4.1.1 (DlgOpt 1): EncKrbCredPart encrypted in the ticket session key
-   * with usage 14 (MIT and Windows), or carried unencrypted with etype 0 (RFC 6448, which MIT
-   * accepts and some initiators send).
-   */
-  #decodeDelegation(
-    der: Buffer,
-    sessionKey: KerberosKey,
-    authenticator: Authenticator,
-    encTicket: EncTicketPart,
-  ): DelegatedCredential {
-    try {
-      const cred = decodeKrbCred(der);
-      let plain: Buffer;
-      if (cred.encPart.etype === 0) {
-        plain = cred.encPart.cipher;
-      } else {
-        const keys: KerberosKey[] = [sessionKey];
-        if (authenticator.subkey !== undefined) {
-          keys.push(makeKey(authenticator.subkey.keytype, authenticator.subkey.keyvalue));
-        }
-        const key = keys.find((k) => k.enctype === cred.encPart.etype);
-        const profile = key === undefined ? undefined : encryptionProfile(key.enctype);
-        if (key === undefined || profile === undefined) fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
-        plain = profile.decrypt(key, KeyUsage.KRB_CRED_ENCPART, cred.encPart.cipher);
-      }
-      const part = decodeEncKrbCredPart(plain);
-      if (part.ticketInfo.length !== cred.tickets.length || cred.tickets.length === 0) {
-        fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
-      }
-      const clientName: KerberosPrincipalName = {
-        realm: encTicket.crealm,
-        nameType: encTicket.cname.nameType,
-        components: encTicket.cname.components,
-      };
-      const tickets = cred.tickets.map((forwarded, i) => {
-        const info = part.ticketInfo[i] as KrbCredInfo;
-        return {
-          ticket: Buffer.from(forwarded.der),
-          key: makeKey(info.key.keytype, info.key.keyvalue),
-          client: {
-            realm: info.prealm ?? clientName.realm,
-            nameType: info.pname?.nameType ?? clientName.nameType,
-            components: info.pname?.components ?? clientName.components,
-          },
-          server: {
-            realm: info.srealm ?? forwarded.realm,
-            nameType: info.sname?.nameType ?? forwarded.sname.nameType,
-            components: info.sname?.components ?? forwarded.sname.components,
-          },
-          flags: info.flags ?? 0,
-          authtime: info.authtime,
-          starttime: info.starttime,
-          endtime: info.endtime,
-          renewTill: info.renewTill,
-        };
-      });
-      return {
-        client: unparsePrincipal(encTicket.cname, encTicket.crealm),
-        clientName,
-        tickets,
-      };
-    } catch (error) {
-      if (error instanceof HttpAuthError) fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
-      throw error;
-    }
-  }
-
-  #principal(
-    encTicket: EncTicketPart,
-    name: string,
-    pac: PacFacts | undefined,
-    proven: { delegated: boolean; channelBound: boolean },
-  ): Principal {
-    const user = encTicket.cname.components.join('/');
-    const logon = pac?.logonInfo;
-    const upn = pac?.upnDnsInfo;
-    let logonInfo: LogonInfo | undefined;
-    if (logon !== undefined) {
-      logonInfo = {
-        logonDomainName: logon.logonDomainName,
-        logonServer: logon.logonServer,
-        fullName: logon.fullName,
-        ...(logon.primaryGroupSid === undefined ? {} : { primaryGroupSid: logon.primaryGroupSid }),
-        userFlags: logon.userFlags,
-      };
-    }
-    const userSid = logon?.userSid ?? upn?.sid;
-    return {
-      name,
-      user,
-      realm: encTicket.crealm,
-      mechanism: 'Kerberos',
-      expiresAt: new Date(encTicket.endtime),
-      delegated: proven.delegated,
-      channelBound: proven.channelBound,
-      ...(userSid === undefined ? {} : { userSid }),
-      ...(logon === undefined ? {} : { groupSids: logon.groupSids }),
-      ...(upn === undefined || upn.upn === '' ? {} : { upn: upn.upn }),
-      ...(upn === undefined || upn.dnsDomainName === '' ? {} : { dnsDomain: upn.dnsDomainName }),
-      ...(logonInfo === undefined ? {} : { logonInfo }),
-    };
   }
 }

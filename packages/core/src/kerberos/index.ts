@@ -1,5 +1,5 @@
 // Public API of the kerberos security package: explicit named exports only.
-export { KerberosAcceptor } from './acceptor.js';
+export { KEYTAB_SHARED_KEY_WARNING, KerberosAcceptor } from './acceptor.js';
 export type {
   DelegatedCredential,
   DelegatedTicket,

@@ -1,36 +1,27 @@
 /**
- * The authenticator replay cache (RFC 4120 §3.2.3): an authenticator is accepted once. Entries are
- * keyed on the decrypted server principal, client principal, ctime and cusec, plus a hash of the
- * authenticator ciphertext (as MIT's rcache does since 1.18, so two distinct authenticators with
- * the same second and microsecond are not confused), and live twice the clock skew: an older
- * authenticator is refused by the skew check anyway. The entries live in the KeyValueStore, so a
- * shared store (Redis) protects all nodes behind a load balancer. Only hashes are stored.
+ * The authenticator replay cache (RFC 4120 §3.2.3): an authenticator is accepted once.
+ *
+ * The key is a SHA-256 of the authenticator ciphertext alone, as MIT's rcache is since krb5 1.18
+ * ("the replay cache is keyed on a hash of the authenticator ciphertext"). Nothing from the
+ * ticket's cleartext (sname, realm) or from the decrypted fields may go into it: the sname and
+ * realm of a Ticket are outside its encrypted part and no key protects them (RFC 4120 §5.3), so
+ * with a keytab that holds several names under one key (host/, HTTP/, the machine account, as
+ * adcli, msktutil and `net ads keytab` write them) an attacker who rewrites the sname would get
+ * a fresh cache key per alias and replay one captured AP-REQ once per name. The ciphertext
+ * carries a fresh confounder per authenticator, so two genuine authenticators never collide.
+ *
+ * Entries live twice the clock skew (an older authenticator fails the skew check anyway) in the
+ * KeyValueStore, so a shared store (Redis) protects all nodes behind a load balancer.
  */
 import { createHash } from 'node:crypto';
 import { fail } from '../errors.js';
 import type { KeyValueStore } from '../store/types.js';
 
-export interface ReplayEntry {
-  readonly server: string;
-  readonly client: string;
-  /** Authenticator ctime in ms and cusec. */
-  readonly ctime: number;
-  readonly cusec: number;
-  /** The authenticator's EncryptedData cipher bytes. */
-  readonly cipher: Buffer;
-}
-
 export const REPLAY_KEY_PREFIX = 'httpauth:krb5rc:';
 
-/** The store key for one authenticator: a SHA-256 over the identifying fields. */
-export function replayKey(entry: ReplayEntry): string {
-  // The text fields are NUL-separated (no principal contains NUL) and the cipher comes last, so
-  // the encoding is unambiguous.
-  const digest = createHash('sha256')
-    .update(`${entry.server}\0${entry.client}\0${entry.ctime}\0${entry.cusec}\0`)
-    .update(entry.cipher)
-    .digest('base64url');
-  return REPLAY_KEY_PREFIX + digest;
+/** The store key for one authenticator: SHA-256 of its EncryptedData cipher bytes. */
+export function replayKey(authenticatorCipher: Buffer): string {
+  return REPLAY_KEY_PREFIX + createHash('sha256').update(authenticatorCipher).digest('base64url');
 }
 
 /**
@@ -39,9 +30,9 @@ export function replayKey(entry: ReplayEntry): string {
  */
 export async function recordAuthenticator(
   store: KeyValueStore,
-  entry: ReplayEntry,
+  authenticatorCipher: Buffer,
   ttlMs: number,
 ): Promise<void> {
-  const fresh = await store.add(replayKey(entry), '1', ttlMs);
+  const fresh = await store.add(replayKey(authenticatorCipher), '1', ttlMs);
   if (!fresh) fail('ERR_HTTPAUTH_KRB_REPLAY');
 }

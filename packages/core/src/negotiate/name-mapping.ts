@@ -7,10 +7,16 @@
  * The rule applies to principals with exactly n components. `fmt` builds a string from $0 (the
  * realm) and $1..$n (the components); the rule matches when `regexp` matches that whole string;
  * then each sed-style substitution rewrites it, and the result is the user name. `DEFAULT` maps
- * a principal of one component to that component. The first rule that matches wins.
+ * a principal of one component of a local realm to that component. The first rule that matches
+ * wins.
  *
  * Only `user` changes: the principal's `name` stays `user@REALM`, so authorization decisions can
  * still use the unambiguous name.
+ *
+ * Realm stripping (the fallback when no map entry or rule matches) applies only to a principal of
+ * a local realm (`principal.localRealm`: Kerberos `localRealms`, by default the keytab's realms;
+ * NTLM the configured domain). Any other realm's principal keeps its full name as `user`:
+ * `alice@PARTNER.TEST` and `CHILD\alice` are not `alice` unless a map entry or a rule says so.
  */
 import { HttpAuthError } from '../errors.js';
 
@@ -26,8 +32,9 @@ export interface NameMappingOptions {
    */
   readonly nameRules?: readonly string[];
   /**
-   * With no map entry or rule matching: true (default) gives the components without the realm
-   * ('alice'); false keeps the full name ('alice@EXAMPLE.TEST').
+   * With no map entry or rule matching, for a principal of a local realm: true (default) gives
+   * the components without the realm ('alice'); false keeps the full name ('alice@EXAMPLE.TEST').
+   * A principal of any other realm always keeps its full name.
    */
   readonly stripRealm?: boolean;
 }
@@ -168,12 +175,22 @@ export class NameMapper {
     this.#stripRealm = options.stripRealm ?? true;
   }
 
-  /** Map a Kerberos principal (its components and realm) whose canonical name is `name`. */
-  mapKerberos(components: readonly string[], realm: string, name: string): string {
+  /**
+   * Map a Kerberos principal (its components and realm) whose canonical name is `name`;
+   * `localRealm` says whether the realm is one of ours (only then is the realm stripped).
+   */
+  mapKerberos(
+    components: readonly string[],
+    realm: string,
+    name: string,
+    localRealm: boolean,
+  ): string {
     const explicit = this.#map.get(name);
     if (explicit !== undefined) return explicit;
     for (const rule of this.#rules) {
       if (components.length !== rule.components) continue;
+      // DEFAULT is the local mapping: a principal of another realm is not the same-named user.
+      if (rule.kind === 'default' && !localRealm) continue;
       let value = formatName(rule.format, realm, components);
       if (rule.match !== undefined && !rule.match.test(value)) continue;
       for (const { pattern, replacement } of rule.substitutions) {
@@ -181,10 +198,13 @@ export class NameMapper {
       }
       if (value !== '') return value;
     }
-    return this.#stripRealm ? components.join('/') : name;
+    return this.#stripRealm && localRealm ? components.join('/') : name;
   }
 
-  /** NTLM principals (`DOMAIN\user`): only the explicit map applies. */
+  /**
+   * NTLM principals (`DOMAIN\user`): only the explicit map applies; otherwise `user`, which the
+   * NTLM acceptor made the bare account name only for its configured domain.
+   */
   mapNtlm(user: string, name: string): string {
     return this.#map.get(name) ?? user;
   }

@@ -36,6 +36,7 @@ import { KerberosAcceptor } from '../kerberos/acceptor.js';
 import type { KerberosAcceptResult } from '../kerberos/acceptor.js';
 import type { KerberosKey } from '../kerberos/crypto/index.js';
 import type { Keytab } from '../kerberos/keytab.js';
+import { parsePrincipal } from '../kerberos/messages/principal-name.js';
 import { gssGetMic, gssVerifyMic } from '../kerberos/gss-mic.js';
 import { NtlmAcceptor } from '../ntlm/acceptor.js';
 import type {
@@ -59,6 +60,16 @@ export interface NegotiateOptions extends NameMappingOptions {
   readonly keytab?: string | Keytab;
   /** Accepted service principals ('HTTP/host@REALM' or 'HTTP/host'); default: any in the keytab. */
   readonly principals?: readonly string[];
+  /**
+   * Realms whose users are this server's own (exact, case-sensitive): only their principals get
+   * a bare `user` and a default local mapping. Default: the realms of the keytab's keys.
+   */
+  readonly localRealms?: readonly string[];
+  /**
+   * Realms trusted as intermediates on a transited path no KDC checked (RFC 4120 §3.3.3.2);
+   * default none: such tickets are refused.
+   */
+  readonly transitedRealms?: readonly string[];
   /** Kerberos clock skew allowance (default 300 000 ms). */
   readonly clockSkewMs?: number;
   /** Accept RC4-HMAC tickets (default false). DES is never accepted. */
@@ -186,6 +197,10 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
       new KerberosAcceptor({
         ...(options.keytab === undefined ? {} : { keytab: options.keytab }),
         ...(options.principals === undefined ? {} : { principals: options.principals }),
+        ...(options.localRealms === undefined ? {} : { localRealms: options.localRealms }),
+        ...(options.transitedRealms === undefined
+          ? {}
+          : { transitedRealms: options.transitedRealms }),
         ...(options.clockSkewMs === undefined ? {} : { clockSkewMs: options.clockSkewMs }),
         ...(options.allowRc4 === undefined ? {} : { allowRc4: options.allowRc4 }),
         ...(bindingMode === undefined ? {} : { channelBinding: { mode: bindingMode } }),
@@ -215,11 +230,10 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
 
   function kerberosCompleted(result: KerberosAcceptResult & { ok: true }): CompletedMechanism {
     const base = result.principal;
-    const components = base.user.split('/');
-    const realm = base.realm ?? '';
+    const { components, realm } = parsePrincipal(base.name);
     const principal: Principal = {
       ...base,
-      user: names.mapKerberos(components, realm, base.name),
+      user: names.mapKerberos(components, realm ?? '', base.name, base.localRealm === true),
     };
     const key: KerberosKey = result.sessionKey;
     const context: SecurityContextData = {

@@ -332,10 +332,17 @@ export class NtlmAcceptor {
 
     const user = logon.user ?? message.user;
     const domain = logon.domain ?? this.domain.netbios.toUpperCase();
+    // Only the configured domain's accounts go by their bare name: CHILD\alice, from a domain
+    // the DC trusts, is not alice (NetBIOS and DNS domain names compare case-insensitively).
+    const localRealm = [this.domain.netbios, this.domain.dns].some(
+      (name) => name.toUpperCase() === domain.toUpperCase(),
+    );
+    const name = `${domain}\\${user}`;
     const principal: Principal = {
-      name: `${domain}\\${user}`,
-      user,
+      name,
+      user: localRealm ? user : name,
       realm: domain,
+      localRealm,
       mechanism: 'NTLM',
       ...(message.workstation === '' ? {} : { workstation: message.workstation }),
       ...(logon.userSid === undefined ? {} : { userSid: logon.userSid }),
