@@ -4,6 +4,9 @@
  * (no workspace links), next to Express, Fastify and Koa from the registry; then real servers
  * answering curl with Digest, `npx httpauth-gateway --help`, both module systems, and a
  * TypeScript consumer type-checked under every `moduleResolution` the README promises.
+ *
+ * Needs the npm registry, or an npm cache that already holds the frameworks' versions: the app
+ * installs the same versions as the workspace, with --prefer-offline.
  */
 import { strict as assert } from 'node:assert';
 import { lstat, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
