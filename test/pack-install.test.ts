@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { curl } from './harness/http-clients.js';
 import {
   APPS,
+  CONSUMER_CTS,
   CONSUMER_TS,
   PASSWORD,
   REALM,
@@ -106,6 +107,7 @@ before(async () => {
   );
   for (const [file, source] of Object.entries(APPS)) await writeFile(join(app, file), source);
   await writeFile(join(app, 'consumer.ts'), CONSUMER_TS);
+  await writeFile(join(app, 'consumer-cjs.cts'), CONSUMER_CTS);
   for (const mode of Object.keys(RESOLUTIONS)) {
     await writeFile(join(app, `tsconfig.${mode}.json`), tsconfigFor(mode));
   }

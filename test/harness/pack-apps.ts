@@ -154,6 +154,25 @@ export const badGateway = (config: GatewayConfig) => createGateway(config, { sto
 export const badStore = new RedisStore({ url: 6379 });
 `;
 
+/**
+ * A CommonJS TypeScript file (.cts): `import` compiles to `require()`, which TypeScript >= 5.8
+ * allows for ES modules under `module: nodenext` (Node's require(esm)).
+ */
+export const CONSUMER_CTS = `
+import { createAuthenticator, digest, digestCallback } from '@httpauth/core';
+import { httpAuth } from '@httpauth/express';
+import express = require('express');
+
+const app = express();
+app.use(httpAuth(createAuthenticator({ packages: ${DIGEST_PACKAGES} })));
+app.get('/whoami', (req, res) => {
+  // @ts-expect-error: typed from CommonJS too
+  const missing = req.auth?.principal.noSuchField;
+  res.json({ name: req.auth?.principal.name, missing });
+});
+export = app;
+`;
+
 /** One tsconfig per resolution mode the README promises. */
 export const RESOLUTIONS: Record<string, { module: string; moduleResolution: string }> = {
   node16: { module: 'node16', moduleResolution: 'node16' },
@@ -177,6 +196,6 @@ export function tsconfigFor(mode: keyof typeof RESOLUTIONS): string {
       skipLibCheck: true,
       types: ['node'],
     },
-    files: ['consumer.ts'],
+    files: mode === 'nodenext' ? ['consumer.ts', 'consumer-cjs.cts'] : ['consumer.ts'],
   });
 }
