@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { canonicalTarget } from './canonical-path.js';
+import type { PathCase } from './canonical-path.js';
 
 export type MechanismName = 'negotiate' | 'ntlm' | 'digest' | 'basic';
 export type ChannelBindingMode = 'none' | 'allow' | 'require';
@@ -25,6 +27,14 @@ export interface NtlmConfig {
   readonly domain: string;
   readonly computerName?: string;
   readonly dnsDomain?: string;
+  /**
+   * Extended Protection for NTLM, here and in Negotiate's NTLM fallback (MS-NLMP §3.2.5.1.2,
+   * MsvAvChannelBindings). Resolved by validateConfig: the setting, else auth.channelBinding
+   * when given, else 'require' when the gateway terminates TLS and 'allow' without TLS.
+   */
+  readonly channelBinding: ChannelBindingMode;
+  /** When set, clients must name one of these SPNs in MsvAvTargetName (e.g. HTTP/gw.example.com). */
+  readonly targetNames?: readonly string[];
 }
 
 export interface DigestConfig {
@@ -95,6 +105,14 @@ export interface GatewayConfig {
     readonly maxAgeSec?: number;
   };
   readonly rules: readonly RuleConfig[];
+  /** How rule prefixes compare with canonical paths (default 'insensitive'). */
+  readonly pathCase: PathCase;
+  /**
+   * A reverse proxy the operator controls stands in front of every connection: its
+   * X-Forwarded-Proto (last value) and X-Forwarded-For chain are believed, and NTLM identities
+   * are not persisted on the connection (that connection carries many clients).
+   */
+  readonly trustProxy: boolean;
   readonly authRequest?: { readonly path: string };
   readonly healthPath: string;
   readonly metricsPath: string;
@@ -116,6 +134,9 @@ export interface ConfigOverrides {
   readonly upstream?: string;
   readonly realm?: string;
   readonly logLevel?: string;
+  readonly ntlmChannelBinding?: string;
+  /** Comma-separated SPNs. */
+  readonly ntlmTargetNames?: string;
 }
 
 /** Environment variables the gateway reads (documented in --help and the README). */
@@ -125,6 +146,8 @@ export const ENVIRONMENT = {
   HTTPAUTH_GATEWAY_UPSTREAM: 'upstream base URL',
   HTTPAUTH_GATEWAY_REALM: 'realm for Digest and Basic',
   HTTPAUTH_GATEWAY_LOG_LEVEL: 'debug | info | warn | error | silent',
+  HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING: 'NTLM channel bindings: none | allow | require',
+  HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES: 'NTLM target names (SPNs), comma-separated',
 } as const;
 
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -188,6 +211,8 @@ export function validateConfig(
     'identity',
     'sessions',
     'rules',
+    'pathCase',
+    'trustProxy',
     'authRequest',
     'healthPath',
     'metricsPath',
@@ -324,9 +349,14 @@ export function validateConfig(
   for (const m of mechanisms)
     if (a[m] === undefined)
       problems.push(`auth.${m} is listed in auth.mechanisms but not configured`);
-  const channelBinding = (a['channelBinding'] ?? 'allow') as ChannelBindingMode;
-  if (!['none', 'allow', 'require'].includes(channelBinding))
-    problems.push('auth.channelBinding must be none, allow or require');
+  const bindingMode = (value: unknown, path: string): ChannelBindingMode | undefined => {
+    if (value === undefined) return undefined;
+    if (value === 'none' || value === 'allow' || value === 'require') return value;
+    problems.push(`${path} must be none, allow or require`);
+    return undefined;
+  };
+  const explicitBinding = bindingMode(a['channelBinding'], 'auth.channelBinding');
+  const channelBinding = explicitBinding ?? 'allow';
 
   let negotiate: NegotiateConfig | undefined;
   if (a['negotiate'] !== undefined) {
@@ -343,7 +373,23 @@ export function validateConfig(
   let ntlm: NtlmConfig | undefined;
   if (a['ntlm'] !== undefined) {
     const n = section(a['ntlm'], 'auth.ntlm');
+    const ntlmBinding =
+      bindingMode(overrides.ntlmChannelBinding, 'NTLM channel binding override') ??
+      bindingMode(n['channelBinding'], 'auth.ntlm.channelBinding') ??
+      explicitBinding ??
+      (listen.tls === undefined ? 'allow' : 'require');
+    const targetNames =
+      overrides.ntlmTargetNames === undefined
+        ? strings(n['targetNames'], 'auth.ntlm.targetNames')
+        : overrides.ntlmTargetNames
+            .split(',')
+            .map((t) => t.trim())
+            .filter((t) => t !== '');
+    if (targetNames !== undefined && targetNames.length === 0)
+      problems.push('auth.ntlm.targetNames must list at least one SPN when given');
     ntlm = {
+      channelBinding: ntlmBinding,
+      ...(targetNames === undefined || targetNames.length === 0 ? {} : { targetNames }),
       smbpasswd: file(n['smbpasswd'], 'auth.ntlm.smbpasswd'),
       domain: str(n['domain'], 'auth.ntlm.domain'),
       ...(n['computerName'] === undefined
@@ -437,6 +483,16 @@ export function validateConfig(
         const prefix = str(rule['prefix'], `rules[${n}].prefix`);
         if (prefix !== '' && !prefix.startsWith('/'))
           problems.push(`rules[${n}].prefix must start with /`);
+        else if (prefix !== '') {
+          // Rules match canonical paths only; a prefix that is not canonical would never match.
+          const canonical = canonicalTarget(prefix);
+          if (!canonical.ok || canonical.query !== undefined)
+            problems.push(`rules[${n}].prefix "${prefix}" is not a plain path`);
+          else if (canonical.path !== prefix)
+            problems.push(
+              `rules[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
+            );
+        }
         const groups = strings(rule['groups'], `rules[${n}].groups`);
         const users = strings(rule['users'], `rules[${n}].users`);
         const isPublic = bool(rule['public'], `rules[${n}].public`, false);
@@ -450,6 +506,10 @@ export function validateConfig(
         });
       });
   }
+
+  const pathCase = (root['pathCase'] ?? 'insensitive') as PathCase;
+  if (pathCase !== 'insensitive' && pathCase !== 'sensitive')
+    problems.push('pathCase must be insensitive or sensitive');
 
   let authRequest: GatewayConfig['authRequest'];
   if (root['authRequest'] !== undefined) {
@@ -477,6 +537,8 @@ export function validateConfig(
     identity,
     ...(sessions === undefined ? {} : { sessions }),
     rules,
+    pathCase,
+    trustProxy: bool(root['trustProxy'], 'trustProxy', false),
     ...(authRequest === undefined ? {} : { authRequest }),
     healthPath: str(root['healthPath'], 'healthPath', '/_httpauth/health'),
     metricsPath: str(root['metricsPath'], 'metricsPath', '/_httpauth/metrics'),
@@ -509,6 +571,12 @@ export function loadConfig(
     ...(env['HTTPAUTH_GATEWAY_LOG_LEVEL'] === undefined
       ? {}
       : { logLevel: env['HTTPAUTH_GATEWAY_LOG_LEVEL'] }),
+    ...(env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] === undefined
+      ? {}
+      : { ntlmChannelBinding: env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] }),
+    ...(env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] === undefined
+      ? {}
+      : { ntlmTargetNames: env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] }),
   };
   return validateConfig(
     raw,

@@ -1,9 +1,14 @@
 /**
  * Per-path rules: public prefixes skip authentication; others may require a group (by name or
  * SID) or a user. The longest matching prefix wins, on path-segment boundaries, so "/admin"
- * covers "/admin" and "/admin/x" but not "/administrator".
+ * covers "/admin" and "/admin/x" but not "/administrator". Paths are compared in their canonical
+ * form (canonical-path.ts) under the configured case policy: by default case-insensitively,
+ * because many frameworks (ASP.NET, IIS, Spring with some settings, Windows file servers) route
+ * `/ADMIN/x` to the same handler as `/admin/x`.
  */
 import type { Principal } from '@httpauth/core';
+import { matchKey } from './canonical-path.js';
+import type { PathCase } from './canonical-path.js';
 import type { RuleConfig } from './config.js';
 
 function matches(prefix: string, path: string): boolean {
@@ -13,15 +18,20 @@ function matches(prefix: string, path: string): boolean {
 }
 
 export class PathRules {
-  readonly #rules: readonly RuleConfig[];
+  readonly #rules: readonly { readonly key: string; readonly rule: RuleConfig }[];
+  readonly #policy: PathCase;
 
-  constructor(rules: readonly RuleConfig[]) {
-    this.#rules = [...rules].sort((a, b) => b.prefix.length - a.prefix.length);
+  constructor(rules: readonly RuleConfig[], policy: PathCase = 'insensitive') {
+    this.#policy = policy;
+    this.#rules = [...rules]
+      .sort((a, b) => b.prefix.length - a.prefix.length)
+      .map((rule) => ({ key: matchKey(rule.prefix, policy), rule }));
   }
 
-  /** The rule for a request path (decoded of nothing: compared as sent, without the query). */
-  find(path: string): RuleConfig | undefined {
-    return this.#rules.find((rule) => matches(rule.prefix, path));
+  /** The rule for a canonical path (canonicalTarget(...).path, without the query). */
+  find(canonicalPath: string): RuleConfig | undefined {
+    const key = matchKey(canonicalPath, this.#policy);
+    return this.#rules.find((entry) => matches(entry.key, key))?.rule;
   }
 
   static allows(rule: RuleConfig | undefined, principal: Principal): boolean {
@@ -37,10 +47,4 @@ export class PathRules {
     }
     return false;
   }
-}
-
-/** The path of a request-target, without its query string. */
-export function pathOf(target: string): string {
-  const q = target.indexOf('?');
-  return q === -1 ? target : target.slice(0, q);
 }
