@@ -383,8 +383,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       finish(req, path, undefined, decision.status, started);
       return;
     }
-    const rule = rules.find(path);
-    if (!PathRules.allows(rule, decision.auth.principal)) {
+    if (!rules.match(path).allows(decision.auth.principal)) {
       json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
       finish(req, path, decision.auth, 403, started);
       return;
@@ -426,8 +425,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await authRequestEndpoint(req, res, started, route);
       return;
     }
-    const rule = rules.find(path);
-    if (rule?.public === true) {
+    const rule = rules.match(path);
+    if (rule.public) {
       forward(req, res, undefined, [], started, route);
       return;
     }
@@ -439,7 +438,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return;
     }
     disposeWhenDone(res, decision.auth);
-    if (!PathRules.allows(rule, decision.auth.principal)) {
+    if (!rule.allows(decision.auth.principal)) {
       applySuccessHeaders(res, decision.headers);
       json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
       finish(req, path, decision.auth, 403, started);

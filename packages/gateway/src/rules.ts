@@ -5,6 +5,11 @@
  * form (canonical-path.ts) under the configured case policy: by default case-insensitively,
  * because many frameworks (ASP.NET, IIS, Spring with some settings, Windows file servers) route
  * `/ADMIN/x` to the same handler as `/admin/x`.
+ *
+ * Case-insensitive matching must not widen a public prefix for a case-sensitive upstream
+ * (`/Public/x` may be a different, private resource there), so `match` takes the strictest
+ * reading: a path is public only when the rule found with and without case folding is public,
+ * and a principal is admitted only when both rules admit it.
  */
 import type { Principal } from '@httpauth/core';
 import { matchKey } from './canonical-path.js';
@@ -15,6 +20,12 @@ function matches(prefix: string, path: string): boolean {
   if (prefix === '/') return true;
   const bare = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   return path === bare || path.startsWith(bare + '/');
+}
+
+export interface RuleMatch {
+  /** No authentication for this path. */
+  readonly public: boolean;
+  allows(principal: Principal): boolean;
 }
 
 export class PathRules {
@@ -32,6 +43,20 @@ export class PathRules {
   find(canonicalPath: string): RuleConfig | undefined {
     const key = matchKey(canonicalPath, this.#policy);
     return this.#rules.find((entry) => matches(entry.key, key))?.rule;
+  }
+
+  /** The rule that applies whatever the upstream's case policy (see the module comment). */
+  match(canonicalPath: string): RuleMatch {
+    const folded = this.find(canonicalPath);
+    const exact =
+      this.#policy === 'insensitive'
+        ? this.#rules.find((entry) => matches(entry.rule.prefix, canonicalPath))?.rule
+        : folded;
+    const both = folded === exact ? [folded] : [folded, exact];
+    return {
+      public: both.every((rule) => rule?.public === true),
+      allows: (principal) => both.every((rule) => PathRules.allows(rule, principal)),
+    };
   }
 
   static allows(rule: RuleConfig | undefined, principal: Principal): boolean {

@@ -19,7 +19,7 @@ import { canonicalTarget } from './canonical-path.js';
 import { bodyFraming } from './framing.js';
 import { HOP_BY_HOP } from './header-filter.js';
 import type { GatewayMetrics } from './metrics.js';
-import { PathRules } from './rules.js';
+import type { PathRules } from './rules.js';
 
 export interface UpgradeContext {
   readonly authenticator: Authenticator;
@@ -72,8 +72,8 @@ async function admit(
 ): Promise<
   { auth: AuthInfo | undefined; extra: readonly (readonly [string, string])[] } | undefined
 > {
-  const rule = context.rules.find(path);
-  if (rule?.public === true) return { auth: undefined, extra: [] };
+  const rule = context.rules.match(path);
+  if (rule.public) return { auth: undefined, extra: [] };
   const decision = await context.authenticator.authenticate(
     toAuthRequest(req, context.adapterOptions),
   );
@@ -82,7 +82,7 @@ async function admit(
     rejectUpgrade(context, socket, decision.status, decision.headers, decision.error.code);
     return undefined;
   }
-  if (!PathRules.allows(rule, decision.auth.principal)) {
+  if (!rule.allows(decision.auth.principal)) {
     rejectUpgrade(context, socket, 403, [], 'ERR_HTTPAUTH_FORBIDDEN');
     void decision.auth.impersonation.dispose();
     return undefined;
