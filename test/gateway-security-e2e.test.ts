@@ -247,6 +247,13 @@ describe('gateway security (raw sockets)', () => {
       assert.deepEqual(ok.statuses, [200], 'bob may use /ADMIN/x: the rule matched');
     });
 
+    it('a public prefix does not widen by case: /Public/x needs authentication', async () => {
+      const from = upstream.requests.length;
+      const { statuses } = await rawExchange(port, `GET /Public/x HTTP/1.1\r\nHost: gw\r\n\r\n`);
+      assert.deepEqual(statuses, [401]);
+      assert.equal(since(from).length, 0);
+    });
+
     it('auth_request judges the canonical X-Original-URI', async () => {
       for (const [uri, status] of [
         ['/public/../admin/x', 403],
