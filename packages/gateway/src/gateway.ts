@@ -363,8 +363,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     const originalMethod = req.headers['x-original-method'];
     const original = typeof originalUri === 'string' ? canonicalTarget(originalUri) : undefined;
     if (original?.ok === false) return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
+    // Rules judge the canonical path; Digest's uri and the signature cover the target as nginx
+    // received it and passes it on ($request_uri, proxy_pass without a URI part).
     const path = original?.path ?? own.path;
-    const target = original?.target ?? own.target;
+    const target = typeof originalUri === 'string' ? originalUri : own.target;
     const method =
       typeof originalMethod === 'string' && /^[A-Z]{1,16}$/.test(originalMethod)
         ? originalMethod
