@@ -83,9 +83,17 @@ describe('gateway NTLM settings and trusted proxies', () => {
     const smb = (user: string, uid: number, password: string) =>
       `${user}:${uid}:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:${ntowfv1(password).toString('hex').toUpperCase()}:[U          ]:LCT-00000000:`;
     writeFileSync(join(dir, 'smbpasswd'), smb('alice', 1001, 'alicepw') + '\n');
+    writeFileSync(join(dir, 'htpasswd'), '');
+    await run('htpasswd', ['-b', '-B', '-C', '5', join(dir, 'htpasswd'), 'carol', 'carolpw']);
     upstream = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ user: req.headers['x-remote-user'] ?? null }) + '\n');
+      res.end(
+        JSON.stringify({
+          user: req.headers['x-remote-user'] ?? null,
+          proto: req.headers['x-forwarded-proto'],
+          for: req.headers['x-forwarded-for'],
+        }) + '\n',
+      );
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     upstreamPort = (upstream.address() as AddressInfo).port;
@@ -98,7 +106,11 @@ describe('gateway NTLM settings and trusted proxies', () => {
   });
 
   async function withGateway(
-    extra: { ntlm?: Record<string, unknown>; trustProxy?: boolean },
+    extra: {
+      ntlm?: Record<string, unknown>;
+      trustProxy?: boolean;
+      auth?: Record<string, unknown>;
+    },
     body: (base: string, gateway: Gateway) => Promise<void>,
   ): Promise<void> {
     const gateway = createGateway(
@@ -106,7 +118,7 @@ describe('gateway NTLM settings and trusted proxies', () => {
         {
           listen: { host: '127.0.0.1', port: 0 },
           upstream: `http://127.0.0.1:${upstreamPort}`,
-          auth: {
+          auth: extra.auth ?? {
             ntlm: { smbpasswd: join(dir, 'smbpasswd'), domain: 'EXAMPLE', ...extra.ntlm },
           },
           ...(extra.trustProxy === undefined ? {} : { trustProxy: extra.trustProxy }),
@@ -211,6 +223,41 @@ describe('gateway NTLM settings and trusted proxies', () => {
       const { first, second } = await secondRequestStatus(base);
       assert.equal(first, 200);
       assert.equal(second, 401);
+    });
+  });
+
+  it('behind a trusted proxy the scheme is the proxy’s (last X-Forwarded-Proto), not the client’s', async () => {
+    const auth = { basic: { htpasswd: join(dir, 'htpasswd') } }; // Basic only over TLS
+    const carol = `Basic ${Buffer.from('carol:carolpw').toString('base64')}`;
+    await withGateway({ auth, trustProxy: true }, async (base) => {
+      // The client wrote "https"; the proxy, which received plain HTTP, appended "http".
+      const spoofed = await fetch(`${base}/x`, {
+        headers: { authorization: carol, 'x-forwarded-proto': 'https, http' },
+      });
+      assert.equal(spoofed.status, 401);
+      assert.equal(
+        ((await spoofed.json()) as { error: string }).error,
+        'ERR_HTTPAUTH_INSECURE_TRANSPORT',
+      );
+      const genuine = await fetch(`${base}/x`, {
+        headers: {
+          authorization: carol,
+          'x-forwarded-proto': 'http, https',
+          'x-forwarded-for': '198.51.100.7',
+        },
+      });
+      assert.equal(genuine.status, 200);
+      assert.deepEqual(await genuine.json(), {
+        user: 'carol',
+        proto: 'https',
+        for: '198.51.100.7, 127.0.0.1',
+      });
+    });
+    await withGateway({ auth, trustProxy: false }, async (base) => {
+      const direct = await fetch(`${base}/x`, {
+        headers: { authorization: carol, 'x-forwarded-proto': 'https' },
+      });
+      assert.equal(direct.status, 401, 'without trustProxy the header is not believed at all');
     });
   });
 });

@@ -10,6 +10,9 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { AuthRequest } from '@httpauth/core';
+import { toAuthRequest } from '@httpauth/core/node';
+import type { ResolvedAdapterOptions } from '@httpauth/core/node';
 
 /** The last comma-separated member of a header (all copies joined), trimmed; undefined if none. */
 export function lastListMember(value: string | string[] | undefined): string | undefined {
@@ -52,4 +55,16 @@ export function forwardingHeaders(req: IncomingMessage, trustProxy: boolean): Ou
   headers['x-forwarded-proto'] = proto;
   if (host !== undefined) headers['x-forwarded-host'] = host;
   return headers;
+}
+
+/**
+ * The engine's view of a request, with `secure` from clientProto: behind a trusted proxy the
+ * scheme is the one that proxy set (the last X-Forwarded-Proto), never a value the client put
+ * first (Basic's and Digest's transport checks and the cookie's Secure flag depend on it).
+ */
+export function authRequestOf(req: IncomingMessage, options: ResolvedAdapterOptions): AuthRequest {
+  return {
+    ...toAuthRequest(req, options),
+    secure: clientProto(req, options.trustProxy) === 'https',
+  };
 }

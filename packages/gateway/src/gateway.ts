@@ -40,11 +40,10 @@ import {
   disposeWhenDone,
   resolveAdapterOptions,
   sendChallenge,
-  toAuthRequest,
 } from '@httpauth/core/node';
 import { canonicalTarget } from './canonical-path.js';
 import type { GatewayConfig } from './config.js';
-import { forwardingHeaders } from './forwarded.js';
+import { authRequestOf, forwardingHeaders } from './forwarded.js';
 import { applyFraming, bodyFraming, guardUpstreamSocket } from './framing.js';
 import type { BodyFraming } from './framing.js';
 import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
@@ -371,7 +370,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       typeof originalMethod === 'string' && /^[A-Z]{1,16}$/.test(originalMethod)
         ? originalMethod
         : 'GET';
-    const base = toAuthRequest(req, adapterOptions);
+    const base = authRequestOf(req, adapterOptions);
     // nginx opens a new upstream connection per subrequest: no connection-bound handshakes.
     const decision = await authenticator.authenticate({
       ...base,
@@ -432,7 +431,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       forward(req, res, undefined, [], started, route);
       return;
     }
-    const decision = await authenticator.authenticate(toAuthRequest(req, adapterOptions));
+    const decision = await authenticator.authenticate(authRequestOf(req, adapterOptions));
     recordDecision(req, decision);
     if (decision.type === 'respond') {
       sendChallenge(req, res, decision, adapterOptions);

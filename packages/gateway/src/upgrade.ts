@@ -13,9 +13,9 @@ import type {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AuthDecision, AuthInfo, Authenticator, ErrorCode } from '@httpauth/core';
-import { toAuthRequest } from '@httpauth/core/node';
 import type { ResolvedAdapterOptions } from '@httpauth/core/node';
 import { canonicalTarget } from './canonical-path.js';
+import { authRequestOf } from './forwarded.js';
 import { bodyFraming } from './framing.js';
 import { HOP_BY_HOP } from './header-filter.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -75,7 +75,7 @@ async function admit(
   const rule = context.rules.match(path);
   if (rule.public) return { auth: undefined, extra: [] };
   const decision = await context.authenticator.authenticate(
-    toAuthRequest(req, context.adapterOptions),
+    authRequestOf(req, context.adapterOptions),
   );
   context.recordDecision(req, decision);
   if (decision.type === 'respond') {
