@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -170,6 +171,43 @@ describe('gateway security (raw sockets)', () => {
       );
       assert.ok(!seen.some((r) => /x-remote-user/i.test(r.body)));
       assert.equal(upstream.header(seen[1]!, 'x-remote-user'), 'alice');
+    });
+
+    it('never reuses an upstream socket whose answer came before the whole body', async () => {
+      const from = upstream.requests.length;
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'POST /public/early HTTP/1.1\r\nHost: gw\r\nContent-Length: 20\r\n\r\n0123456789',
+      );
+      for (let i = 0; i < 100 && !received.includes('\r\n\r\n'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(
+        received,
+        /^HTTP\/1\.1 200/,
+        'the upstream answered before the body was complete',
+      );
+      socket.end('abcdefghij');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.destroy();
+      const next = await rawExchange(port, `GET /public/after-early HTTP/1.1\r\nHost: gw\r\n\r\n`);
+      assert.deepEqual(next.statuses, [200]);
+      const seen = since(from);
+      const early = upstream.early.at(-1);
+      assert.equal(early?.target, '/public/early');
+      const after = seen.find((r) => r.target === '/public/after-early');
+      assert.ok(after !== undefined);
+      assert.notEqual(
+        after.connection,
+        early?.connection,
+        'the next request went over a fresh upstream connection',
+      );
+      // Whatever reached the upstream of the early request arrived as its body, never as a request.
+      assert.ok(
+        seen.every((r) => r.target !== '/public/early' || r.body === '0123456789abcdefghij'),
+      );
     });
 
     it('closes the upstream socket when a client body ends early', async () => {

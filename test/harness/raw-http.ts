@@ -21,6 +21,8 @@ export interface RawUpstream {
   readonly requests: ParsedRequest[];
   /** Bytes the upstream could not parse as a request (it closes that connection). */
   readonly garbage: string[];
+  /** Requests answered as soon as their header arrived (targets containing "/early"). */
+  readonly early: { readonly connection: number; readonly target: string }[];
   header(request: ParsedRequest, name: string): string | undefined;
   close(): Promise<void>;
 }
@@ -64,6 +66,7 @@ function parseOne(text: string): Parse {
 export async function startRawUpstream(): Promise<RawUpstream> {
   const requests: ParsedRequest[] = [];
   const garbage: string[] = [];
+  const earlyAnswers: { connection: number; target: string }[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((socket) => {
@@ -72,8 +75,23 @@ export async function startRawUpstream(): Promise<RawUpstream> {
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let buffer = '';
+    let answeredEarly = false;
+    const answer = (n: number, method: string, target: string) => {
+      const body = JSON.stringify({ n, target });
+      socket.write(
+        `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${method === 'HEAD' ? '' : body}`,
+      );
+    };
     socket.on('data', (data: Buffer) => {
       buffer += data.toString('latin1');
+      // A target containing "/early" is answered as soon as its header is in, before its body
+      // (as a server refusing an upload does); the body is still read as that request's.
+      const early = /^([A-Z]+) (\S*\/early\S*) HTTP\/1\.[01]\r\n[^]*?\r\n\r\n/.exec(buffer);
+      if (early !== null && !answeredEarly) {
+        answeredEarly = true;
+        earlyAnswers.push({ connection, target: early[2]! });
+        answer(0, early[1]!, early[2]!);
+      }
       for (;;) {
         const parsed = parseOne(buffer);
         if (parsed === 'more') return;
@@ -84,11 +102,8 @@ export async function startRawUpstream(): Promise<RawUpstream> {
         }
         buffer = parsed.rest;
         requests.push({ connection, ...parsed.request });
-        const body = JSON.stringify({ n: requests.length, target: parsed.request.target });
-        const head = parsed.request.method === 'HEAD';
-        socket.write(
-          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${head ? '' : body}`,
-        );
+        if (answeredEarly && parsed.request.target.includes('/early')) answeredEarly = false;
+        else answer(requests.length, parsed.request.method, parsed.request.target);
       }
     });
   });
@@ -97,6 +112,7 @@ export async function startRawUpstream(): Promise<RawUpstream> {
     port: (server.address() as AddressInfo).port,
     requests,
     garbage,
+    early: earlyAnswers,
     header: (request, name) =>
       request.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1],
     close: () =>
