@@ -14,20 +14,14 @@ import {
   createServer as createHttpServer,
   request as httpRequest,
 } from 'node:http';
-import type {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  OutgoingHttpHeaders,
-  Server,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import {
   Agent as HttpsAgent,
   createServer as createHttpsServer,
   request as httpsRequest,
 } from 'node:https';
 import type { Socket } from 'node:net';
-import { createAuthenticator, errorBody, HttpAuthError } from '@httpauth/core';
+import { createAuthenticator } from '@httpauth/core';
 import type {
   AuthDecision,
   AuthInfo,
@@ -41,20 +35,21 @@ import {
   resolveAdapterOptions,
   sendChallenge,
 } from '@httpauth/core/node';
+import { answerAuthRequest } from './auth-request.js';
+import type { AuthRequestContext } from './auth-request.js';
 import { canonicalTarget } from './canonical-path.js';
 import type { GatewayConfig } from './config.js';
-import { authRequestOf, forwardingHeaders } from './forwarded.js';
+import { authRequestOf } from './forwarded.js';
 import { applyFraming, bodyFraming, guardUpstreamSocket } from './framing.js';
 import type { BodyFraming } from './framing.js';
-import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
-import { identityValues, signIdentity } from './identity.js';
-import type { IdentityValues } from './identity.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { buildPackages, ntlmWarnings, readSecret } from './packages.js';
 import { PathRules } from './rules.js';
+import { errorJson, json, schemeOf } from './responses.js';
 import { handleUpgrade } from './upgrade.js';
+import { UpstreamHeaders } from './upstream-headers.js';
 
 export interface GatewayOptions {
   /** A shared store (e.g. @httpauth/redis) for several gateway nodes. */
@@ -71,34 +66,6 @@ export interface Gateway {
   listen(): Promise<{ host: string; port: number }>;
   /** Stop accepting, let in-flight requests finish (up to the grace period), then close. */
   close(): Promise<void>;
-}
-
-function json(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: OutgoingHttpHeaders = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-/** The JSON body for a stable code, with that code's one fixed message (core's errorBody). */
-function errorJson(code: ErrorCode): { error: string; message: string } {
-  return errorBody(new HttpAuthError(code));
-}
-
-/** The scheme of an Authorization header, for metric labels (never the token). */
-function schemeOf(headers: IncomingHttpHeaders): string {
-  const value = headers.authorization;
-  if (value === undefined) return 'none';
-  const match = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]{1,20})/.exec(value);
-  return match === null ? 'invalid' : (match[1] as string).toLowerCase();
 }
 
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
@@ -139,94 +106,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         }),
   });
   const adapterOptions = resolveAdapterOptions({ trustProxy: config.trustProxy });
-  const identityHeaders = new Set(
-    [
-      config.identity.userHeader,
-      config.identity.groupsHeader,
-      config.identity.mechanismHeader,
-      config.identity.signature?.header,
-    ].filter((h): h is string => h !== undefined),
-  );
-  const headerFilter = new RequestHeaderFilter([...identityHeaders]);
-  const sessionCookieName = config.sessions?.cookieName ?? 'httpauth_session';
+  const exchangeHeaders = new UpstreamHeaders(config, signatureSecret);
 
   let inFlight = 0;
   let closing = false;
 
-  /** Request headers for the upstream: hop-by-hop, identity copies and credentials removed. */
-  function upstreamHeaders(
-    req: IncomingMessage,
-    auth: AuthInfo | undefined,
-    target: string,
-  ): OutgoingHttpHeaders {
-    const headers: OutgoingHttpHeaders = {};
-    const connectionTokens = RequestHeaderFilter.connectionTokens(req.headers.connection);
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue;
-      // Identity, signature and forwarding headers (in any spelling), hop-by-hop and framing.
-      if (!headerFilter.allows(name, connectionTokens)) continue;
-      if (name === 'authorization' && !config.identity.forwardAuthorization) continue;
-      if (name === 'cookie' && sessionKeys !== undefined) {
-        const kept = String(value)
-          .split(';')
-          .map((c) => c.trim())
-          .filter((c) => c !== '' && !c.startsWith(sessionCookieName + '='));
-        if (kept.length > 0) headers['cookie'] = kept.join('; ');
-        continue;
-      }
-      headers[name] = value;
-    }
-    Object.assign(headers, forwardingHeaders(req, config.trustProxy));
-    if (auth !== undefined) {
-      const values = identityValues(auth.principal, config.identity.userFormat);
-      setIdentity(headers, values, req.method ?? 'GET', target);
-    }
-    return headers;
-  }
-
-  function setIdentity(
-    headers: OutgoingHttpHeaders,
-    values: IdentityValues,
-    method: string,
-    target: string,
-  ): void {
-    headers[config.identity.userHeader] = values.user;
-    headers[config.identity.groupsHeader] = values.groups;
-    headers[config.identity.mechanismHeader] = values.mechanism;
-    if (signatureSecret !== undefined && config.identity.signature !== undefined) {
-      headers[config.identity.signature.header] = signIdentity(
-        signatureSecret,
-        Math.floor(Date.now() / 1000),
-        method,
-        target,
-        values,
-      );
-    }
-  }
-
-  function responseHeaders(
-    upstream: IncomingMessage,
-    extra: readonly (readonly [string, string])[],
-  ): OutgoingHttpHeaders {
-    const headers: OutgoingHttpHeaders = {};
-    const connectionTokens = new Set(
-      (upstream.headers.connection ?? '')
-        .toLowerCase()
-        .split(',')
-        .map((t) => t.trim()),
-    );
-    for (const [name, value] of Object.entries(upstream.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
-      headers[name] = value;
-    }
-    // Mutual authentication tokens and the session cookie from the authentication step.
-    for (const [name, value] of extra) {
-      const existing = headers[name];
-      if (existing === undefined) headers[name] = value;
-      else headers[name] = [...(Array.isArray(existing) ? existing : [String(existing)]), value];
-    }
-    return headers;
-  }
+  const upstreamHeaders = (req: IncomingMessage, auth: AuthInfo | undefined, target: string) =>
+    exchangeHeaders.request(req, auth, target);
 
   /** Where a request goes and how its body is framed, decided once before anything is sent. */
   interface Route {
@@ -265,7 +151,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       res.writeHead(
         upstreamRes.statusCode ?? 502,
         upstreamRes.statusMessage,
-        responseHeaders(upstreamRes, extraHeaders),
+        exchangeHeaders.response(upstreamRes, extraHeaders),
       );
       // pipe(), not pipeline(): Node 20's pipeline() builds an AbortController and an AbortError
       // (a DOMException with a stack trace) for every stream pair, a measurable cost per request.
@@ -348,60 +234,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     finish(req, '-', undefined, 400, started);
   }
 
-  /**
-   * nginx auth_request: 200 + identity headers, or the challenge (connection-bound NTLM
-   * excluded). X-Original-URI (nginx's $request_uri, raw) is judged in its canonical form.
-   */
-  async function authRequestEndpoint(
-    req: IncomingMessage,
-    res: ServerResponse,
-    started: bigint,
-    own: Route,
-  ): Promise<void> {
-    const originalUri = req.headers['x-original-uri'];
-    const originalMethod = req.headers['x-original-method'];
-    const original = typeof originalUri === 'string' ? canonicalTarget(originalUri) : undefined;
-    if (original?.ok === false) return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
-    // Rules judge the canonical path; Digest's uri and the signature cover the target as nginx
-    // received it and passes it on ($request_uri, proxy_pass without a URI part).
-    const path = original?.path ?? own.path;
-    const target = typeof originalUri === 'string' ? originalUri : own.target;
-    const method =
-      typeof originalMethod === 'string' && /^[A-Z]{1,16}$/.test(originalMethod)
-        ? originalMethod
-        : 'GET';
-    const base = authRequestOf(req, adapterOptions);
-    // nginx opens a new upstream connection per subrequest: no connection-bound handshakes.
-    const decision = await authenticator.authenticate({
-      ...base,
-      method,
-      target,
-      connection: undefined,
-    });
-    recordDecision(req, decision);
-    if (decision.type === 'respond') {
-      sendChallenge(req, res, decision, adapterOptions);
-      finish(req, path, undefined, decision.status, started);
-      return;
-    }
-    if (!rules.match(path).allows(decision.auth.principal)) {
-      json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
-      finish(req, path, decision.auth, 403, started);
-      return;
-    }
-    const headers: OutgoingHttpHeaders = {};
-    setIdentity(
-      headers,
-      identityValues(decision.auth.principal, config.identity.userFormat),
-      method,
-      target,
-    );
-    for (const [name, value] of decision.headers) headers[name] = value;
-    res.writeHead(200, { ...headers, 'content-length': 0 });
-    res.end();
-    void decision.auth.impersonation.dispose();
-    finish(req, path, decision.auth, 200, started);
-  }
+  const authRequestContext: AuthRequestContext = {
+    authenticator,
+    adapterOptions,
+    rules,
+    exchangeHeaders,
+    userFormat: config.identity.userFormat,
+    recordDecision,
+    finish,
+    badRequest,
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
@@ -423,7 +265,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return;
     }
     if (config.authRequest !== undefined && path === config.authRequest.path) {
-      await authRequestEndpoint(req, res, started, route);
+      await answerAuthRequest(authRequestContext, req, res, started, route);
       return;
     }
     const rule = rules.match(path);
