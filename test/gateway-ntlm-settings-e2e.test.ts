@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ntowfv1 } from '../packages/core/src/index.js';
+import { randomBytes } from 'node:crypto';
+import { encodeKeytab, makeKey, ntowfv1 } from '../packages/core/src/index.js';
 import { createGateway } from '../packages/gateway/src/gateway.js';
 import type { Gateway } from '../packages/gateway/src/gateway.js';
 import { validateConfig } from '../packages/gateway/src/config.js';
@@ -258,6 +259,72 @@ describe('gateway NTLM settings and trusted proxies', () => {
         headers: { authorization: carol, 'x-forwarded-proto': 'https' },
       });
       assert.equal(direct.status, 401, 'without trustProxy the header is not believed at all');
+    });
+  });
+
+  it("Negotiate's NTLM fallback gets the same target names and trusted-proxy rule", async () => {
+    writeFileSync(
+      join(dir, 'http.keytab'),
+      encodeKeytab([
+        {
+          realm: 'EXAMPLE.TEST',
+          components: ['HTTP', 'gw.example.test'],
+          kvno: 1,
+          key: makeKey(18, randomBytes(32)),
+        },
+      ]),
+    );
+    const auth = {
+      mechanisms: ['negotiate'],
+      negotiate: { keytab: join(dir, 'http.keytab') },
+      ntlm: {
+        smbpasswd: join(dir, 'smbpasswd'),
+        domain: 'EXAMPLE',
+        targetNames: ['HTTP/gw.example.test'],
+      },
+    };
+    const attempt = async (base: string, targetName: string | undefined, then?: number[]) => {
+      const connection = await KeepAliveConnection.open(Number(new URL(base).port));
+      try {
+        const type1 = negotiate();
+        const challenge = await connection.request('/x', {
+          authorization: `Negotiate ${type1.toString('base64')}`,
+        });
+        assert.equal(challenge.status, 401);
+        const token = /^www-authenticate: Negotiate (\S+)$/im.exec(challenge.head)?.[1];
+        assert.ok(token, challenge.head);
+        const type3 = authenticate(type1, Buffer.from(token, 'base64'), {
+          user: 'alice',
+          password: 'alicepw',
+          domain: 'EXAMPLE',
+          ...(targetName === undefined ? {} : { targetName }),
+        });
+        const status = (
+          await connection.request('/x', {
+            authorization: `Negotiate ${type3.message.toString('base64')}`,
+          })
+        ).status;
+        // A later request on the same connection, without credentials (another proxied client).
+        then?.push((await connection.request('/later', {})).status);
+        return status;
+      } finally {
+        connection.close();
+      }
+    };
+    await withGateway({ auth }, async (base) => {
+      assert.equal(await attempt(base, undefined), 401);
+      assert.equal(await attempt(base, 'HTTP/elsewhere.example.test'), 401);
+      assert.equal(await attempt(base, 'HTTP/gw.example.test'), 200);
+      const metrics = await (await fetch(`${base}/_httpauth/metrics`)).text();
+      assert.match(metrics, /mechanism="negotiate",reason="ERR_HTTPAUTH_NTLM_TARGET_NAME"/);
+      const later: number[] = [];
+      assert.equal(await attempt(base, 'HTTP/gw.example.test', later), 200);
+      assert.deepEqual(later, [200], 'without trustProxy the NTLM logon persists');
+    });
+    await withGateway({ auth, trustProxy: true }, async (base) => {
+      const later: number[] = [];
+      assert.equal(await attempt(base, 'HTTP/gw.example.test', later), 200);
+      assert.deepEqual(later, [401], 'behind a trusted proxy it does not');
     });
   });
 });
