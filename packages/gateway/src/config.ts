@@ -270,12 +270,16 @@ export function validateConfig(
     if (!HEADER_NAME.test(text)) problems.push(`${path} "${text}" is not a valid header name`);
     return text.toLowerCase();
   };
-  const section = (value: unknown, path: string): Json => {
+  /** An object setting; with `keys`, every other key is reported (a typo must not pass silently). */
+  const section = (value: unknown, path: string, keys?: readonly string[]): Json => {
     if (value === undefined) return {};
     if (!isObject(value)) {
       problems.push(`${path} must be an object`);
       return {};
     }
+    if (keys !== undefined)
+      for (const key of Object.keys(value))
+        if (!keys.includes(key)) problems.push(`unknown setting "${path}.${key}"`);
     return value;
   };
 
@@ -285,13 +289,13 @@ export function validateConfig(
   if (typeof listenRaw === 'string') {
     listen = parseListen(listenRaw, problems) ?? listen;
   } else {
-    const l = section(listenRaw, 'listen');
+    const l = section(listenRaw, 'listen', ['host', 'port', 'tls']);
     listen = {
       host: str(l['host'], 'listen.host', '127.0.0.1'),
       port: num(l['port'], 'listen.port', 8080, 0, 65535),
     };
     if (l['tls'] !== undefined) {
-      const tls = section(l['tls'], 'listen.tls');
+      const tls = section(l['tls'], 'listen.tls', ['cert', 'key']);
       listen = {
         ...listen,
         tls: {
@@ -309,7 +313,9 @@ export function validateConfig(
   // upstream
   const upstreamRaw = root['upstream'];
   const u =
-    typeof upstreamRaw === 'string' ? { url: upstreamRaw } : section(upstreamRaw, 'upstream');
+    typeof upstreamRaw === 'string'
+      ? { url: upstreamRaw }
+      : section(upstreamRaw, 'upstream', ['url', 'maxSockets', 'timeoutSec']);
   const upstreamUrl = overrides.upstream ?? (u['url'] as unknown);
   if (upstreamUrl === undefined) problems.push('upstream.url is required (the app to protect)');
   let url = typeof upstreamUrl === 'string' ? upstreamUrl : '';
@@ -330,7 +336,7 @@ export function validateConfig(
   };
 
   // auth
-  const a = section(root['auth'], 'auth');
+  const a = section(root['auth'], 'auth', ['realm', 'mechanisms', 'channelBinding', ...MECHANISMS]);
   const realm = overrides.realm ?? str(a['realm'], 'auth.realm', 'httpauth-gateway');
   const mechanismsRaw = a['mechanisms'];
   let mechanisms: MechanismName[] = [];
@@ -360,7 +366,13 @@ export function validateConfig(
 
   let negotiate: NegotiateConfig | undefined;
   if (a['negotiate'] !== undefined) {
-    const n = section(a['negotiate'], 'auth.negotiate');
+    const n = section(a['negotiate'], 'auth.negotiate', [
+      'keytab',
+      'principals',
+      'kerberosOnly',
+      'allowRc4',
+      'clockSkewSec',
+    ]);
     const principals = strings(n['principals'], 'auth.negotiate.principals');
     negotiate = {
       ...(n['keytab'] === undefined ? {} : { keytab: file(n['keytab'], 'auth.negotiate.keytab') }),
@@ -372,7 +384,14 @@ export function validateConfig(
   }
   let ntlm: NtlmConfig | undefined;
   if (a['ntlm'] !== undefined) {
-    const n = section(a['ntlm'], 'auth.ntlm');
+    const n = section(a['ntlm'], 'auth.ntlm', [
+      'smbpasswd',
+      'domain',
+      'computerName',
+      'dnsDomain',
+      'channelBinding',
+      'targetNames',
+    ]);
     const ntlmBinding =
       bindingMode(overrides.ntlmChannelBinding, 'NTLM channel binding override') ??
       bindingMode(n['channelBinding'], 'auth.ntlm.channelBinding') ??
@@ -402,7 +421,13 @@ export function validateConfig(
   }
   let digest: DigestConfig | undefined;
   if (a['digest'] !== undefined) {
-    const d = section(a['digest'], 'auth.digest');
+    const d = section(a['digest'], 'auth.digest', [
+      'file',
+      'htdigest',
+      'algorithms',
+      'nonceLifetimeSec',
+      'nonceKeyFile',
+    ]);
     if ((d['file'] === undefined) === (d['htdigest'] === undefined))
       problems.push('auth.digest needs exactly one of file, htdigest');
     const algorithms = strings(d['algorithms'], 'auth.digest.algorithms');
@@ -420,7 +445,7 @@ export function validateConfig(
   }
   let basic: BasicConfig | undefined;
   if (a['basic'] !== undefined) {
-    const b = section(a['basic'], 'auth.basic');
+    const b = section(a['basic'], 'auth.basic', ['htpasswd', 'allowInsecure']);
     basic = {
       htpasswd: file(b['htpasswd'], 'auth.basic.htpasswd'),
       allowInsecure: bool(b['allowInsecure'], 'auth.basic.allowInsecure', false),
@@ -428,13 +453,20 @@ export function validateConfig(
   }
 
   // identity
-  const i = section(root['identity'], 'identity');
+  const i = section(root['identity'], 'identity', [
+    'userHeader',
+    'groupsHeader',
+    'mechanismHeader',
+    'userFormat',
+    'signature',
+    'forwardAuthorization',
+  ]);
   const userFormat = (i['userFormat'] ?? 'name') as 'name' | 'user';
   if (userFormat !== 'name' && userFormat !== 'user')
     problems.push('identity.userFormat must be name or user');
   let signature: GatewayConfig['identity']['signature'];
   if (i['signature'] !== undefined) {
-    const s = section(i['signature'], 'identity.signature');
+    const s = section(i['signature'], 'identity.signature', ['header', 'secretFile']);
     signature = {
       header: header(s['header'], 'identity.signature.header', 'X-HttpAuth-Signature'),
       secretFile: file(s['secretFile'], 'identity.signature.secretFile'),
@@ -452,14 +484,14 @@ export function validateConfig(
   // sessions
   let sessions: GatewayConfig['sessions'];
   if (root['sessions'] !== undefined) {
-    const s = section(root['sessions'], 'sessions');
+    const s = section(root['sessions'], 'sessions', ['keys', 'cookieName', 'maxAgeSec']);
     const keys = s['keys'];
     if (!Array.isArray(keys) || keys.length === 0) {
       problems.push('sessions.keys must list at least one { id, secretFile }');
     } else {
       sessions = {
         keys: keys.map((k, n) => {
-          const entry = section(k, `sessions.keys[${n}]`);
+          const entry = section(k, `sessions.keys[${n}]`, ['id', 'secretFile']);
           return {
             id: str(entry['id'], `sessions.keys[${n}].id`),
             secretFile: file(entry['secretFile'], `sessions.keys[${n}].secretFile`),
@@ -479,7 +511,7 @@ export function validateConfig(
     if (!Array.isArray(root['rules'])) problems.push('rules must be a list');
     else
       root['rules'].forEach((r, n) => {
-        const rule = section(r, `rules[${n}]`);
+        const rule = section(r, `rules[${n}]`, ['prefix', 'public', 'groups', 'users']);
         const prefix = str(rule['prefix'], `rules[${n}].prefix`);
         if (prefix !== '' && !prefix.startsWith('/'))
           problems.push(`rules[${n}].prefix must start with /`);
@@ -513,11 +545,11 @@ export function validateConfig(
 
   let authRequest: GatewayConfig['authRequest'];
   if (root['authRequest'] !== undefined) {
-    const r = section(root['authRequest'], 'authRequest');
+    const r = section(root['authRequest'], 'authRequest', ['path']);
     authRequest = { path: str(r['path'], 'authRequest.path', '/_httpauth/auth') };
   }
 
-  const logRaw = section(root['log'], 'log');
+  const logRaw = section(root['log'], 'log', ['level']);
   const level = (overrides.logLevel ?? logRaw['level'] ?? 'info') as GatewayConfig['log']['level'];
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level))
     problems.push('log.level must be debug, info, warn, error or silent');

@@ -209,6 +209,11 @@ describe('gateway configuration', () => {
       ).join('\n');
       assert.match(text, /auth\.ntlm\.channelBinding must be none, allow or require/);
       assert.match(text, /auth\.ntlm\.targetNames must be a list of strings/);
+      // A misspelt setting is reported, never silently ignored.
+      assert.match(
+        problems(() => validateConfig(base({ targetname: ['HTTP/x'] }))).join('\n'),
+        /unknown setting "auth\.ntlm\.targetname"/,
+      );
       assert.match(
         problems(() => validateConfig(base(), { ntlmTargetNames: ' , ' })).join('\n'),
         /targetNames must list at least one SPN/,
