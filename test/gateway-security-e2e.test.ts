@@ -326,7 +326,8 @@ describe('gateway security (raw sockets)', () => {
     const forged =
       'X_Remote_User: bob\r\nX_Remote_Groups: admins\r\nX-Remote_User: bob\r\n' +
       'X_Auth_Mechanism: Kerberos\r\nX_Forwarded_For: 10.6.6.6\r\nX_HttpAuth_Signature: t=1, v1=x\r\n' +
-      'X-Forwarded_Proto: https\r\nX_Custom_Trust: yes\r\n';
+      'X-Forwarded_Proto: https\r\nX_Custom_Trust: yes\r\n' +
+      'X-Original-URL: /admin/x\r\nX-Rewrite-URL: /admin/x\r\n';
 
     function noUnderscores(request: ParsedRequest): void {
       for (const [name] of request.headers)
@@ -339,7 +340,12 @@ describe('gateway security (raw sockets)', () => {
       await rawExchange(port, `GET /private/h HTTP/1.1\r\nHost: gw\r\n${alice}${forged}\r\n`);
       const seen = since(from);
       assert.equal(seen.length, 2);
-      for (const request of seen) noUnderscores(request);
+      for (const request of seen) {
+        noUnderscores(request);
+        // URL overrides (IIS URL Rewrite, Symfony) would route around the rule.
+        assert.equal(upstream.header(request, 'x-original-url'), undefined);
+        assert.equal(upstream.header(request, 'x-rewrite-url'), undefined);
+      }
       assert.equal(upstream.header(seen[1]!, 'x-remote-user'), 'alice');
       assert.equal(upstream.header(seen[1]!, 'x-forwarded-for'), '127.0.0.1');
     });

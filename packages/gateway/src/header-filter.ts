@@ -31,9 +31,26 @@ export function foldHeaderName(name: string): string {
   return name.toLowerCase().replace(/_/g, '-');
 }
 
-/** Forwarding headers the gateway sets itself (RFC 7239 and the de-facto X-Forwarded-*). */
+/**
+ * Headers through which a front end tells an application who the client is or which URL it
+ * asked for: the forwarding headers the gateway sets itself (RFC 7239, X-Forwarded-*), and the
+ * URL overrides some frameworks honour (IIS URL Rewrite and Symfony read X-Original-URL and
+ * X-Rewrite-URL as the path to route, which would route around the rule the gateway applied;
+ * X-Original-URI/-Method are what nginx's auth_request sends to the gateway, never upstream).
+ */
+const CLIENT_OR_URL_HEADERS = new Set([
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  'x-original-method',
+]);
+
 function isForwardingHeader(folded: string): boolean {
-  return folded === 'forwarded' || folded.startsWith('x-forwarded-') || folded === 'x-real-ip';
+  return folded.startsWith('x-forwarded-') || CLIENT_OR_URL_HEADERS.has(folded);
 }
 
 export class RequestHeaderFilter {
