@@ -249,6 +249,9 @@ describe('gateway security (raw sockets)', () => {
       '/public/..;/admin/x',
       '/public;/../admin/x',
       '/public/%00/../../admin/x',
+      '/admin./x',
+      '/admin%20/x',
+      '/public/%c0%ae%c0%ae/admin/x',
     ];
     for (const target of bypasses) {
       it(`${target}: not forwarded without the admin rule's check`, async () => {

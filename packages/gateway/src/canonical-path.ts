@@ -14,8 +14,9 @@
  * and forwards exactly that path (with the query untouched), matching rules on it with a case
  * policy. What would still mean different things to different servers is refused (400
  * ERR_HTTPAUTH_PATH_AMBIGUOUS): an encoded `/` or `\`, an encoded dot segment, a NUL or other
- * control byte (raw or encoded), a raw backslash, and `;` (Java servlet containers strip
- * `;parameters` from every segment, so `/admin;x/` and `/..;/` mean something else to them).
+ * control byte (raw or encoded), a raw backslash, `;` (Java servlet containers strip
+ * `;parameters` from every segment, so `/admin;x/` and `/..;/` mean something else to them), a
+ * segment ending in `.` or a space (Windows drops them), and overlong UTF-8 (`%C0%AE`).
  */
 
 export type PathCase = 'insensitive' | 'sensitive';
@@ -37,6 +38,8 @@ const UNRESERVED = /^[A-Za-z0-9._~-]$/;
 /** Characters allowed raw in a path segment (RFC 3986 §3.3 pchar, without `;` and `%`). */
 const PCHAR_RAW = /^[A-Za-z0-9._~!$&'()*+,=:@-]$/;
 const HEX = /^[0-9A-Fa-f]{2}$/;
+/** Overlong UTF-8 lead bytes with a continuation byte (after hex was upper-cased). */
+const OVERLONG_UTF8 = /%C[01]%[89AB][0-9A-F]|%E0%[89][0-9A-F]|%F0%8[0-9A-F]/;
 
 function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -134,6 +137,11 @@ export function canonicalTarget(target: string): CanonicalTarget {
       if (n === segments.length - 1) output.push('');
       continue;
     }
+    // Windows (IIS, and any app on NTFS) drops trailing dots and spaces from a name, so
+    // "/admin./x" and "/admin%20/x" are "/admin/x" there.
+    if (text.endsWith('.') || text.endsWith('%20')) return refuse('trailing dot or space');
+    // Overlong UTF-8 for ASCII (%C0%AE is "." to a lax decoder, RFC 3629 §10).
+    if (OVERLONG_UTF8.test(text)) return refuse('overlong UTF-8');
     output.push(text);
   }
   if (trailing && output[output.length - 1] !== '') output.push('');

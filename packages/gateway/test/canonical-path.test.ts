@@ -66,6 +66,13 @@ describe('canonical request paths', () => {
       '',
       '/a#frag',
       '/\u0100',
+      '/admin./x',
+      '/admin%20/x',
+      '/admin%2e/x',
+      '/public/%c0%ae%c0%ae/admin',
+      '/public/%C0%AF',
+      '/a%e0%80%ae',
+      '/a\u00c0\u00ae',
     ])
       assert.ok(refused(input), `${JSON.stringify(input)} should be refused`);
   });
