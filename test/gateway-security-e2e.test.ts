@@ -122,11 +122,18 @@ describe('gateway security (raw sockets)', () => {
         `POST /public/a HTTP/1.1\r\nHost: gw\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(SMUGGLED)}`,
       );
       assert.equal(both.statuses[0], 400);
+      assert.match(both.text, /ERR_HTTPAUTH_BODY_FRAMING/);
       const gzip = await rawExchange(
         port,
         `POST /public/a HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${chunked(SMUGGLED)}`,
       );
       assert.equal(gzip.statuses[0], 400);
+      assert.match(gzip.text, /ERR_HTTPAUTH_BODY_FRAMING/);
+      const badChunk = await rawExchange(
+        port,
+        `POST /public/a HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`,
+      );
+      assert.equal(badChunk.statuses[0], 400);
       assert.equal(since(from).length, 0);
     });
 

@@ -87,3 +87,29 @@ export function guardUpstreamSocket(
   upstreamReq.on('error', retire);
   upstreamReq.on('timeout', retire);
 }
+
+/**
+ * Node's parser errors (llhttp codes) that mean the body framing itself is bad: CL with TE, an
+ * invalid Content-Length or Transfer-Encoding, broken chunks (RFC 9112 §6.3, §7.1).
+ */
+const FRAMING_PARSE_ERRORS = new Set([
+  'HPE_UNEXPECTED_CONTENT_LENGTH',
+  'HPE_INVALID_CONTENT_LENGTH',
+  'HPE_INVALID_TRANSFER_ENCODING',
+  'HPE_INVALID_CHUNK_SIZE',
+  'HPE_CHUNK_EXTENSIONS_OVERFLOW',
+  'HPE_INVALID_EOF_STATE',
+]);
+
+/** The answer to a request Node's parser refused; the connection is closed after it. */
+export function parseErrorResponse(
+  code: string | undefined,
+  body: (framing: boolean) => string,
+): string {
+  const framing = code !== undefined && FRAMING_PARSE_ERRORS.has(code);
+  const text = body(framing);
+  return (
+    'HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`
+  );
+}

@@ -40,7 +40,7 @@ import type { AuthRequestContext } from './auth-request.js';
 import { canonicalTarget } from './canonical-path.js';
 import type { GatewayConfig } from './config.js';
 import { authRequestOf } from './forwarded.js';
-import { applyFraming, bodyFraming, guardUpstreamSocket } from './framing.js';
+import { applyFraming, bodyFraming, guardUpstreamSocket, parseErrorResponse } from './framing.js';
 import type { BodyFraming } from './framing.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
@@ -336,8 +336,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     handleUpgrade(upgradeContext, req, socket, head).catch(() => socket.destroy());
   });
-  server.on('clientError', (_error, socket: Socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return;
+    // A framing error gets its stable code; other parse errors a bare 400 (no code fits them).
+    socket.end(
+      parseErrorResponse(error.code, (framing) =>
+        framing ? JSON.stringify(errorJson('ERR_HTTPAUTH_BODY_FRAMING')) : '',
+      ),
+    );
   });
 
   return {
