@@ -328,6 +328,14 @@ describe('gateway security (raw sockets)', () => {
       assert.equal((await upgrade('/public/../admin/x')).statuses[0], 401);
       assert.equal((await upgrade('/public/%2e%2e/admin/x')).statuses[0], 400);
       assert.equal((await upgrade('/Admin/x', alice)).statuses[0], 403);
+      // An upgrade request declaring a body: its bytes would reach the tunnel unframed.
+      const withBody = await rawExchange(
+        port,
+        `GET /public/ws HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Content-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+      );
+      assert.equal(withBody.statuses[0], 400);
+      assert.match(withBody.text, /ERR_HTTPAUTH_BODY_FRAMING/);
       assert.equal(since(from).length, 0);
     });
   });
