@@ -146,7 +146,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       insecureHTTPParser: false,
     });
     guardUpstreamSocket(req, upstreamReq, route.framing);
-    upstreamReq.on('timeout', () => upstreamReq.destroy(new Error('upstream timeout')));
+    upstreamReq.on('timeout', () =>
+      upstreamReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })),
+    );
     upstreamReq.on('response', (upstreamRes) => {
       res.writeHead(
         upstreamRes.statusCode ?? 502,
