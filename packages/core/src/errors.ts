@@ -210,6 +210,14 @@ export const ERROR_CODES = {
     'unavailable',
     'The upstream service cannot be reached (the gateway answers 502)',
   ),
+  ERR_HTTPAUTH_PATH_AMBIGUOUS: spec(
+    'malformed',
+    'The request path is ambiguous (encoded slash, dot segment or control, backslash or ;)',
+  ),
+  ERR_HTTPAUTH_BODY_FRAMING: spec(
+    'malformed',
+    'The request body framing is ambiguous (Content-Length with Transfer-Encoding, or a transfer coding other than chunked)',
+  ),
 
   // --- Authorization and impersonation ---
   ERR_HTTPAUTH_FORBIDDEN: spec('forbidden', 'The authenticated principal is not allowed here'),

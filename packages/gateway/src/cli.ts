@@ -18,6 +18,11 @@ Options:
   -u, --upstream URL    The application to protect, e.g. http://127.0.0.1:3000
   -r, --realm NAME      Realm for Digest and Basic (default httpauth-gateway)
       --log-level L     debug | info | warn | error | silent (default info)
+      --ntlm-channel-binding MODE
+                        NTLM channel bindings: none | allow | require
+                        (default: require with listen.tls, else auth.channelBinding or allow)
+      --ntlm-target-names SPNS
+                        Comma-separated SPNs NTLM clients must name (MsvAvTargetName)
       --check           Validate the configuration and its files, print a summary, exit
   -h, --help            Show this help
 
@@ -34,7 +39,8 @@ Configuration file (every key optional except upstream and one mechanism):
     mechanisms: [negotiate, ntlm, digest, basic]   # challenge order; default: those configured
     channelBinding: allow                          # none | allow | require (TLS channel bindings)
     negotiate: { keytab: FILE, principals: [HTTP/host@REALM], kerberosOnly: false, allowRc4: false, clockSkewSec: 300 }
-    ntlm: { smbpasswd: FILE, domain: NETBIOS, dnsDomain: DNS, computerName: NAME }
+    ntlm: { smbpasswd: FILE, domain: NETBIOS, dnsDomain: DNS, computerName: NAME,
+            channelBinding: require, targetNames: [HTTP/gw.example.com] }   # also Negotiate's NTLM
     digest: { file: FILE | htdigest: FILE, algorithms: [SHA-256, MD5], nonceLifetimeSec: 300, nonceKeyFile: FILE }
     basic: { htpasswd: FILE, allowInsecure: false }
   identity:
@@ -48,6 +54,8 @@ Configuration file (every key optional except upstream and one mechanism):
   rules:
     - { prefix: /public, public: true }
     - { prefix: /admin, groups: [admins, S-1-5-21-...-512], users: [alice@EXAMPLE.TEST] }
+  pathCase: insensitive              # how rules compare paths: insensitive | sensitive
+  trustProxy: false                  # a proxy you run is in front: believe its X-Forwarded-*
   authRequest: { path: /_httpauth/auth }   # nginx auth_request endpoint
   healthPath: /_httpauth/health
   metricsPath: /_httpauth/metrics
@@ -70,6 +78,8 @@ export async function main(
         upstream: { type: 'string', short: 'u' },
         realm: { type: 'string', short: 'r' },
         'log-level': { type: 'string' },
+        'ntlm-channel-binding': { type: 'string' },
+        'ntlm-target-names': { type: 'string' },
         check: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -89,6 +99,12 @@ export async function main(
     ...(typeof values['upstream'] === 'string' ? { upstream: values['upstream'] } : {}),
     ...(typeof values['realm'] === 'string' ? { realm: values['realm'] } : {}),
     ...(typeof values['log-level'] === 'string' ? { logLevel: values['log-level'] } : {}),
+    ...(typeof values['ntlm-channel-binding'] === 'string'
+      ? { ntlmChannelBinding: values['ntlm-channel-binding'] }
+      : {}),
+    ...(typeof values['ntlm-target-names'] === 'string'
+      ? { ntlmTargetNames: values['ntlm-target-names'] }
+      : {}),
   };
   let gateway: ReturnType<typeof createGateway>;
   try {

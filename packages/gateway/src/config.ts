@@ -4,131 +4,28 @@
  * reported at once with the path of the offending setting, so `--check` is a useful dry run.
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, resolve, dirname } from 'node:path';
+import { resolve, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { canonicalTarget } from './canonical-path.js';
+import type { PathCase } from './canonical-path.js';
+import { parseAuth } from './config-auth.js';
+import { ConfigChecks, isObject } from './config-checks.js';
+import type { Json } from './config-checks.js';
+import { GatewayConfigError } from './config-types.js';
+import type { ConfigOverrides, GatewayConfig, RuleConfig } from './config-types.js';
 
-export type MechanismName = 'negotiate' | 'ntlm' | 'digest' | 'basic';
-export type ChannelBindingMode = 'none' | 'allow' | 'require';
-
-export interface NegotiateConfig {
-  readonly keytab?: string;
-  readonly principals?: readonly string[];
-  readonly kerberosOnly?: boolean;
-  readonly allowRc4?: boolean;
-  readonly clockSkewSec?: number;
-}
-
-export interface NtlmConfig {
-  /** Samba smbpasswd file with the users' NT hashes. */
-  readonly smbpasswd: string;
-  /** NetBIOS domain name; DNS names default from it. */
-  readonly domain: string;
-  readonly computerName?: string;
-  readonly dnsDomain?: string;
-}
-
-export interface DigestConfig {
-  /** httpauth's multi-algorithm Digest file (see docs/digest.md). */
-  readonly file?: string;
-  /** An Apache htdigest file (MD5 only). */
-  readonly htdigest?: string;
-  readonly algorithms?: readonly string[];
-  readonly nonceLifetimeSec?: number;
-  /** Path of a file holding the shared nonce key (for several gateway nodes). */
-  readonly nonceKeyFile?: string;
-}
-
-export interface BasicConfig {
-  readonly htpasswd: string;
-  /** Accept Basic over plain HTTP (never do this outside a lab). */
-  readonly allowInsecure?: boolean;
-}
-
-export interface RuleConfig {
-  /** Path prefix the rule applies to; the longest matching prefix wins. */
-  readonly prefix: string;
-  /** No authentication at all for this prefix. */
-  readonly public?: boolean;
-  /** Any of these group names or SIDs admits (empty or absent: any authenticated user). */
-  readonly groups?: readonly string[];
-  /** Any of these principal names (or bare user names) admits. */
-  readonly users?: readonly string[];
-}
-
-export interface GatewayConfig {
-  readonly listen: {
-    readonly host: string;
-    readonly port: number;
-    readonly tls?: { readonly cert: string; readonly key: string };
-  };
-  readonly upstream: {
-    readonly url: string;
-    readonly maxSockets: number;
-    readonly timeoutSec: number;
-  };
-  readonly auth: {
-    readonly realm: string;
-    readonly mechanisms: readonly MechanismName[];
-    readonly negotiate?: NegotiateConfig;
-    readonly ntlm?: NtlmConfig;
-    readonly digest?: DigestConfig;
-    readonly basic?: BasicConfig;
-    readonly channelBinding: ChannelBindingMode;
-  };
-  readonly identity: {
-    readonly userHeader: string;
-    readonly groupsHeader: string;
-    readonly mechanismHeader: string;
-    /** 'name' sends alice@EXAMPLE.TEST / DOMAIN\alice; 'user' sends alice. */
-    readonly userFormat: 'name' | 'user';
-    readonly signature?: {
-      readonly header: string;
-      /** File with the HMAC secret (at least 32 bytes). */
-      readonly secretFile: string;
-    };
-    /** Forward the client's Authorization header upstream (off: it may carry a delegated TGT). */
-    readonly forwardAuthorization: boolean;
-  };
-  readonly sessions?: {
-    readonly keys: readonly { readonly id: string; readonly secretFile: string }[];
-    readonly cookieName?: string;
-    readonly maxAgeSec?: number;
-  };
-  readonly rules: readonly RuleConfig[];
-  readonly authRequest?: { readonly path: string };
-  readonly healthPath: string;
-  readonly metricsPath: string;
-  readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent' };
-  readonly shutdownGraceSec: number;
-  readonly maxHeaderBytes: number;
-}
-
-export class GatewayConfigError extends Error {
-  override readonly name = 'GatewayConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`Invalid gateway configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
-
-/** Options given as flags or environment, applied over the file. */
-export interface ConfigOverrides {
-  readonly listen?: string;
-  readonly upstream?: string;
-  readonly realm?: string;
-  readonly logLevel?: string;
-}
-
-/** Environment variables the gateway reads (documented in --help and the README). */
-export const ENVIRONMENT = {
-  HTTPAUTH_GATEWAY_CONFIG: 'configuration file (JSON or YAML)',
-  HTTPAUTH_GATEWAY_LISTEN: 'host:port to listen on',
-  HTTPAUTH_GATEWAY_UPSTREAM: 'upstream base URL',
-  HTTPAUTH_GATEWAY_REALM: 'realm for Digest and Basic',
-  HTTPAUTH_GATEWAY_LOG_LEVEL: 'debug | info | warn | error | silent',
-} as const;
-
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const MECHANISMS: readonly MechanismName[] = ['negotiate', 'ntlm', 'digest', 'basic'];
+export { ENVIRONMENT, GatewayConfigError } from './config-types.js';
+export type {
+  BasicConfig,
+  ChannelBindingMode,
+  ConfigOverrides,
+  DigestConfig,
+  GatewayConfig,
+  MechanismName,
+  NegotiateConfig,
+  NtlmConfig,
+  RuleConfig,
+} from './config-types.js';
 
 /** Read a JSON or YAML file (by extension; YAML is a superset, so anything else parses as YAML). */
 export function readConfigFile(path: string): unknown {
@@ -161,12 +58,6 @@ function parseListen(
   return { host: match[1] ?? (match[2] as string), port: Number(match[3]) };
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Validate a raw configuration object (after overrides) into a GatewayConfig. Relative file
  * paths are resolved against `baseDir` (the configuration file's folder).
@@ -176,7 +67,8 @@ export function validateConfig(
   overrides: ConfigOverrides = {},
   baseDir = process.cwd(),
 ): GatewayConfig {
-  const problems: string[] = [];
+  const checks = new ConfigChecks(baseDir);
+  const { problems, str, num, bool, file, strings, header, section } = checks;
   const root: Json = isObject(raw) ? raw : {};
   if (raw !== undefined && raw !== null && !isObject(raw))
     problems.push('the configuration must be an object');
@@ -188,6 +80,8 @@ export function validateConfig(
     'identity',
     'sessions',
     'rules',
+    'pathCase',
+    'trustProxy',
     'authRequest',
     'healthPath',
     'metricsPath',
@@ -198,75 +92,19 @@ export function validateConfig(
   for (const key of Object.keys(root))
     if (!known.has(key)) problems.push(`unknown setting "${key}"`);
 
-  const str = (value: unknown, path: string, fallback?: string): string => {
-    if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value !== 'string' || value.length === 0) {
-      problems.push(`${path} must be a non-empty string`);
-      return fallback ?? '';
-    }
-    return value;
-  };
-  const num = (
-    value: unknown,
-    path: string,
-    fallback: number,
-    min: number,
-    max: number,
-  ): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-      problems.push(`${path} must be a number from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  };
-  const bool = (value: unknown, path: string, fallback: boolean): boolean => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') {
-      problems.push(`${path} must be true or false`);
-      return fallback;
-    }
-    return value;
-  };
-  const file = (value: unknown, path: string): string => {
-    const text = str(value, path);
-    return text === '' ? text : isAbsolute(text) ? text : resolve(baseDir, text);
-  };
-  const strings = (value: unknown, path: string): string[] | undefined => {
-    if (value === undefined) return undefined;
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-      problems.push(`${path} must be a list of strings`);
-      return undefined;
-    }
-    return value as string[];
-  };
-  const header = (value: unknown, path: string, fallback: string): string => {
-    const text = str(value, path, fallback);
-    if (!HEADER_NAME.test(text)) problems.push(`${path} "${text}" is not a valid header name`);
-    return text.toLowerCase();
-  };
-  const section = (value: unknown, path: string): Json => {
-    if (value === undefined) return {};
-    if (!isObject(value)) {
-      problems.push(`${path} must be an object`);
-      return {};
-    }
-    return value;
-  };
-
   // listen
   const listenRaw = root['listen'];
   let listen: GatewayConfig['listen'] = { host: '127.0.0.1', port: 8080 };
   if (typeof listenRaw === 'string') {
     listen = parseListen(listenRaw, problems) ?? listen;
   } else {
-    const l = section(listenRaw, 'listen');
+    const l = section(listenRaw, 'listen', ['host', 'port', 'tls']);
     listen = {
       host: str(l['host'], 'listen.host', '127.0.0.1'),
       port: num(l['port'], 'listen.port', 8080, 0, 65535),
     };
     if (l['tls'] !== undefined) {
-      const tls = section(l['tls'], 'listen.tls');
+      const tls = section(l['tls'], 'listen.tls', ['cert', 'key']);
       listen = {
         ...listen,
         tls: {
@@ -284,7 +122,9 @@ export function validateConfig(
   // upstream
   const upstreamRaw = root['upstream'];
   const u =
-    typeof upstreamRaw === 'string' ? { url: upstreamRaw } : section(upstreamRaw, 'upstream');
+    typeof upstreamRaw === 'string'
+      ? { url: upstreamRaw }
+      : section(upstreamRaw, 'upstream', ['url', 'maxSockets', 'timeoutSec']);
   const upstreamUrl = overrides.upstream ?? (u['url'] as unknown);
   if (upstreamUrl === undefined) problems.push('upstream.url is required (the app to protect)');
   let url = typeof upstreamUrl === 'string' ? upstreamUrl : '';
@@ -304,91 +144,23 @@ export function validateConfig(
     timeoutSec: num(u['timeoutSec'], 'upstream.timeoutSec', 60, 1, 3600),
   };
 
-  // auth
-  const a = section(root['auth'], 'auth');
-  const realm = overrides.realm ?? str(a['realm'], 'auth.realm', 'httpauth-gateway');
-  const mechanismsRaw = a['mechanisms'];
-  let mechanisms: MechanismName[] = [];
-  if (mechanismsRaw === undefined) {
-    mechanisms = MECHANISMS.filter((m) => a[m] !== undefined);
-  } else if (
-    !Array.isArray(mechanismsRaw) ||
-    !mechanismsRaw.every((m) => MECHANISMS.includes(m as MechanismName))
-  ) {
-    problems.push(`auth.mechanisms must list some of ${MECHANISMS.join(', ')}`);
-  } else {
-    mechanisms = mechanismsRaw as MechanismName[];
-  }
-  if (mechanisms.length === 0)
-    problems.push('auth: configure at least one of negotiate, ntlm, digest, basic');
-  for (const m of mechanisms)
-    if (a[m] === undefined)
-      problems.push(`auth.${m} is listed in auth.mechanisms but not configured`);
-  const channelBinding = (a['channelBinding'] ?? 'allow') as ChannelBindingMode;
-  if (!['none', 'allow', 'require'].includes(channelBinding))
-    problems.push('auth.channelBinding must be none, allow or require');
-
-  let negotiate: NegotiateConfig | undefined;
-  if (a['negotiate'] !== undefined) {
-    const n = section(a['negotiate'], 'auth.negotiate');
-    const principals = strings(n['principals'], 'auth.negotiate.principals');
-    negotiate = {
-      ...(n['keytab'] === undefined ? {} : { keytab: file(n['keytab'], 'auth.negotiate.keytab') }),
-      ...(principals === undefined ? {} : { principals }),
-      kerberosOnly: bool(n['kerberosOnly'], 'auth.negotiate.kerberosOnly', false),
-      allowRc4: bool(n['allowRc4'], 'auth.negotiate.allowRc4', false),
-      clockSkewSec: num(n['clockSkewSec'], 'auth.negotiate.clockSkewSec', 300, 1, 3600),
-    };
-  }
-  let ntlm: NtlmConfig | undefined;
-  if (a['ntlm'] !== undefined) {
-    const n = section(a['ntlm'], 'auth.ntlm');
-    ntlm = {
-      smbpasswd: file(n['smbpasswd'], 'auth.ntlm.smbpasswd'),
-      domain: str(n['domain'], 'auth.ntlm.domain'),
-      ...(n['computerName'] === undefined
-        ? {}
-        : { computerName: str(n['computerName'], 'auth.ntlm.computerName') }),
-      ...(n['dnsDomain'] === undefined
-        ? {}
-        : { dnsDomain: str(n['dnsDomain'], 'auth.ntlm.dnsDomain') }),
-    };
-  }
-  let digest: DigestConfig | undefined;
-  if (a['digest'] !== undefined) {
-    const d = section(a['digest'], 'auth.digest');
-    if ((d['file'] === undefined) === (d['htdigest'] === undefined))
-      problems.push('auth.digest needs exactly one of file, htdigest');
-    const algorithms = strings(d['algorithms'], 'auth.digest.algorithms');
-    digest = {
-      ...(d['file'] === undefined ? {} : { file: file(d['file'], 'auth.digest.file') }),
-      ...(d['htdigest'] === undefined
-        ? {}
-        : { htdigest: file(d['htdigest'], 'auth.digest.htdigest') }),
-      ...(algorithms === undefined ? {} : { algorithms }),
-      nonceLifetimeSec: num(d['nonceLifetimeSec'], 'auth.digest.nonceLifetimeSec', 300, 1, 86400),
-      ...(d['nonceKeyFile'] === undefined
-        ? {}
-        : { nonceKeyFile: file(d['nonceKeyFile'], 'auth.digest.nonceKeyFile') }),
-    };
-  }
-  let basic: BasicConfig | undefined;
-  if (a['basic'] !== undefined) {
-    const b = section(a['basic'], 'auth.basic');
-    basic = {
-      htpasswd: file(b['htpasswd'], 'auth.basic.htpasswd'),
-      allowInsecure: bool(b['allowInsecure'], 'auth.basic.allowInsecure', false),
-    };
-  }
+  const auth = parseAuth(root['auth'], overrides, listen.tls !== undefined, checks);
 
   // identity
-  const i = section(root['identity'], 'identity');
+  const i = section(root['identity'], 'identity', [
+    'userHeader',
+    'groupsHeader',
+    'mechanismHeader',
+    'userFormat',
+    'signature',
+    'forwardAuthorization',
+  ]);
   const userFormat = (i['userFormat'] ?? 'name') as 'name' | 'user';
   if (userFormat !== 'name' && userFormat !== 'user')
     problems.push('identity.userFormat must be name or user');
   let signature: GatewayConfig['identity']['signature'];
   if (i['signature'] !== undefined) {
-    const s = section(i['signature'], 'identity.signature');
+    const s = section(i['signature'], 'identity.signature', ['header', 'secretFile']);
     signature = {
       header: header(s['header'], 'identity.signature.header', 'X-HttpAuth-Signature'),
       secretFile: file(s['secretFile'], 'identity.signature.secretFile'),
@@ -406,14 +178,14 @@ export function validateConfig(
   // sessions
   let sessions: GatewayConfig['sessions'];
   if (root['sessions'] !== undefined) {
-    const s = section(root['sessions'], 'sessions');
+    const s = section(root['sessions'], 'sessions', ['keys', 'cookieName', 'maxAgeSec']);
     const keys = s['keys'];
     if (!Array.isArray(keys) || keys.length === 0) {
       problems.push('sessions.keys must list at least one { id, secretFile }');
     } else {
       sessions = {
         keys: keys.map((k, n) => {
-          const entry = section(k, `sessions.keys[${n}]`);
+          const entry = section(k, `sessions.keys[${n}]`, ['id', 'secretFile']);
           return {
             id: str(entry['id'], `sessions.keys[${n}].id`),
             secretFile: file(entry['secretFile'], `sessions.keys[${n}].secretFile`),
@@ -433,10 +205,20 @@ export function validateConfig(
     if (!Array.isArray(root['rules'])) problems.push('rules must be a list');
     else
       root['rules'].forEach((r, n) => {
-        const rule = section(r, `rules[${n}]`);
+        const rule = section(r, `rules[${n}]`, ['prefix', 'public', 'groups', 'users']);
         const prefix = str(rule['prefix'], `rules[${n}].prefix`);
         if (prefix !== '' && !prefix.startsWith('/'))
           problems.push(`rules[${n}].prefix must start with /`);
+        else if (prefix !== '') {
+          // Rules match canonical paths only; a prefix that is not canonical would never match.
+          const canonical = canonicalTarget(prefix);
+          if (!canonical.ok || canonical.query !== undefined)
+            problems.push(`rules[${n}].prefix "${prefix}" is not a plain path`);
+          else if (canonical.path !== prefix)
+            problems.push(
+              `rules[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
+            );
+        }
         const groups = strings(rule['groups'], `rules[${n}].groups`);
         const users = strings(rule['users'], `rules[${n}].users`);
         const isPublic = bool(rule['public'], `rules[${n}].public`, false);
@@ -451,13 +233,17 @@ export function validateConfig(
       });
   }
 
+  const pathCase = (root['pathCase'] ?? 'insensitive') as PathCase;
+  if (pathCase !== 'insensitive' && pathCase !== 'sensitive')
+    problems.push('pathCase must be insensitive or sensitive');
+
   let authRequest: GatewayConfig['authRequest'];
   if (root['authRequest'] !== undefined) {
-    const r = section(root['authRequest'], 'authRequest');
+    const r = section(root['authRequest'], 'authRequest', ['path']);
     authRequest = { path: str(r['path'], 'authRequest.path', '/_httpauth/auth') };
   }
 
-  const logRaw = section(root['log'], 'log');
+  const logRaw = section(root['log'], 'log', ['level']);
   const level = (overrides.logLevel ?? logRaw['level'] ?? 'info') as GatewayConfig['log']['level'];
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level))
     problems.push('log.level must be debug, info, warn, error or silent');
@@ -465,18 +251,12 @@ export function validateConfig(
   const config: GatewayConfig = {
     listen,
     upstream,
-    auth: {
-      realm,
-      mechanisms,
-      channelBinding,
-      ...(negotiate === undefined ? {} : { negotiate }),
-      ...(ntlm === undefined ? {} : { ntlm }),
-      ...(digest === undefined ? {} : { digest }),
-      ...(basic === undefined ? {} : { basic }),
-    },
+    auth,
     identity,
     ...(sessions === undefined ? {} : { sessions }),
     rules,
+    pathCase,
+    trustProxy: bool(root['trustProxy'], 'trustProxy', false),
     ...(authRequest === undefined ? {} : { authRequest }),
     healthPath: str(root['healthPath'], 'healthPath', '/_httpauth/health'),
     metricsPath: str(root['metricsPath'], 'metricsPath', '/_httpauth/metrics'),
@@ -509,6 +289,12 @@ export function loadConfig(
     ...(env['HTTPAUTH_GATEWAY_LOG_LEVEL'] === undefined
       ? {}
       : { logLevel: env['HTTPAUTH_GATEWAY_LOG_LEVEL'] }),
+    ...(env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] === undefined
+      ? {}
+      : { ntlmChannelBinding: env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] }),
+    ...(env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] === undefined
+      ? {}
+      : { ntlmTargetNames: env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] }),
   };
   return validateConfig(
     raw,

@@ -79,15 +79,9 @@ function buildOne(
         allowInsecure: b.allowInsecure === true,
       });
     }
-    case 'ntlm': {
-      const n = auth.ntlm!;
-      return core.ntlm({
-        domain: n.dnsDomain === undefined ? n.domain : { netbios: n.domain, dns: n.dnsDomain },
-        ...(n.computerName === undefined ? {} : { computerName: n.computerName }),
-        credentials: core.smbpasswdFile(n.smbpasswd),
-        channelBinding: { mode: auth.channelBinding },
-      });
-    }
+    case 'ntlm':
+      // Behind a trusted proxy one connection carries many clients: no connection persistence.
+      return core.ntlm({ ...ntlmOptions(config), persistOnConnection: !config.trustProxy });
     case 'negotiate': {
       const n = auth.negotiate!;
       return core.negotiate({
@@ -99,17 +93,39 @@ function buildOne(
         kerberosOnly: n.kerberosOnly === true || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
-          : {
-              ntlm: {
-                domain:
-                  auth.ntlm.dnsDomain === undefined
-                    ? auth.ntlm.domain
-                    : { netbios: auth.ntlm.domain, dns: auth.ntlm.dnsDomain },
-                credentials: core.smbpasswdFile(auth.ntlm.smbpasswd),
-                channelBinding: { mode: auth.channelBinding },
-              },
-            }),
+          : { ntlm: ntlmOptions(config), persistNtlm: !config.trustProxy }),
       });
     }
   }
+}
+
+/** NTLM acceptor options, the same for auth.ntlm and for Negotiate's NTLM fallback. */
+function ntlmOptions(config: GatewayConfig): core.NtlmAcceptorOptions {
+  const n = config.auth.ntlm!;
+  return {
+    domain: n.dnsDomain === undefined ? n.domain : { netbios: n.domain, dns: n.dnsDomain },
+    ...(n.computerName === undefined ? {} : { computerName: n.computerName }),
+    credentials: core.smbpasswdFile(n.smbpasswd),
+    channelBinding: { mode: n.channelBinding },
+    ...(n.targetNames === undefined ? {} : { targetNames: n.targetNames }),
+  };
+}
+
+/**
+ * Start-up warnings about NTLM settings that leave the gateway open to relay: without required
+ * channel bindings and without target names, an NTLM AUTHENTICATE message obtained from a client
+ * by another server can be replayed here (MS-NLMP §3.1.5.2, Extended Protection).
+ */
+export function ntlmWarnings(config: GatewayConfig): string[] {
+  const n = config.auth.ntlm;
+  if (n === undefined) return [];
+  const used =
+    config.auth.mechanisms.includes('ntlm') ||
+    (config.auth.mechanisms.includes('negotiate') && config.auth.negotiate?.kerberosOnly !== true);
+  if (!used || n.channelBinding === 'require' || n.targetNames !== undefined) return [];
+  return [
+    'NTLM runs without required channel bindings and without target names: NTLM credentials ' +
+      'can be relayed to this gateway; set auth.ntlm.channelBinding: require (with TLS) or ' +
+      'auth.ntlm.targetNames',
+  ];
 }

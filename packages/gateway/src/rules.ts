@@ -1,9 +1,19 @@
 /**
  * Per-path rules: public prefixes skip authentication; others may require a group (by name or
  * SID) or a user. The longest matching prefix wins, on path-segment boundaries, so "/admin"
- * covers "/admin" and "/admin/x" but not "/administrator".
+ * covers "/admin" and "/admin/x" but not "/administrator". Paths are compared in their canonical
+ * form (canonical-path.ts) under the configured case policy: by default case-insensitively,
+ * because many frameworks (ASP.NET, IIS, Spring with some settings, Windows file servers) route
+ * `/ADMIN/x` to the same handler as `/admin/x`.
+ *
+ * Case-insensitive matching must not widen a public prefix for a case-sensitive upstream
+ * (`/Public/x` may be a different, private resource there), so `match` takes the strictest
+ * reading: a path is public only when the rule found with and without case folding is public,
+ * and a principal is admitted only when both rules admit it.
  */
 import type { Principal } from '@httpauth/core';
+import { matchKey } from './canonical-path.js';
+import type { PathCase } from './canonical-path.js';
 import type { RuleConfig } from './config.js';
 
 function matches(prefix: string, path: string): boolean {
@@ -12,16 +22,41 @@ function matches(prefix: string, path: string): boolean {
   return path === bare || path.startsWith(bare + '/');
 }
 
-export class PathRules {
-  readonly #rules: readonly RuleConfig[];
+export interface RuleMatch {
+  /** No authentication for this path. */
+  readonly public: boolean;
+  allows(principal: Principal): boolean;
+}
 
-  constructor(rules: readonly RuleConfig[]) {
-    this.#rules = [...rules].sort((a, b) => b.prefix.length - a.prefix.length);
+export class PathRules {
+  readonly #rules: readonly { readonly key: string; readonly rule: RuleConfig }[];
+  readonly #policy: PathCase;
+
+  constructor(rules: readonly RuleConfig[], policy: PathCase = 'insensitive') {
+    this.#policy = policy;
+    this.#rules = [...rules]
+      .sort((a, b) => b.prefix.length - a.prefix.length)
+      .map((rule) => ({ key: matchKey(rule.prefix, policy), rule }));
   }
 
-  /** The rule for a request path (decoded of nothing: compared as sent, without the query). */
-  find(path: string): RuleConfig | undefined {
-    return this.#rules.find((rule) => matches(rule.prefix, path));
+  /** The rule for a canonical path (canonicalTarget(...).path, without the query). */
+  find(canonicalPath: string): RuleConfig | undefined {
+    const key = matchKey(canonicalPath, this.#policy);
+    return this.#rules.find((entry) => matches(entry.key, key))?.rule;
+  }
+
+  /** The rule that applies whatever the upstream's case policy (see the module comment). */
+  match(canonicalPath: string): RuleMatch {
+    const folded = this.find(canonicalPath);
+    const exact =
+      this.#policy === 'insensitive'
+        ? this.#rules.find((entry) => matches(entry.rule.prefix, canonicalPath))?.rule
+        : folded;
+    const both = folded === exact ? [folded] : [folded, exact];
+    return {
+      public: both.every((rule) => rule?.public === true),
+      allows: (principal) => both.every((rule) => PathRules.allows(rule, principal)),
+    };
   }
 
   static allows(rule: RuleConfig | undefined, principal: Principal): boolean {
@@ -37,10 +72,4 @@ export class PathRules {
     }
     return false;
   }
-}
-
-/** The path of a request-target, without its query string. */
-export function pathOf(target: string): string {
-  const q = target.indexOf('?');
-  return q === -1 ? target : target.slice(0, q);
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GatewayConfigError, loadConfig, validateConfig } from '../src/config.js';
+import { ntlmWarnings } from '../src/packages.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-gw-config-'));
 const cli = fileURLToPath(new URL('../src/cli-entry.ts', import.meta.url));
@@ -110,6 +111,13 @@ describe('gateway configuration', () => {
       '--upstream',
       '--realm',
       '--log-level',
+      '--ntlm-channel-binding',
+      '--ntlm-target-names',
+      'HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING',
+      'HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES',
+      'pathCase',
+      'trustProxy',
+      'targetNames',
       '--check',
       'HTTPAUTH_GATEWAY_CONFIG',
       'HTTPAUTH_GATEWAY_UPSTREAM',
@@ -143,5 +151,114 @@ describe('gateway configuration', () => {
     const result = runCli(['-c', join(dir, 'good.yaml'), '--check']);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /configuration OK: .*mechanisms digest/);
+  });
+
+  describe('NTLM relay protection settings', () => {
+    const base = (ntlm: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+      upstream: 'http://127.0.0.1:3000',
+      auth: { ntlm: { smbpasswd: '/x', domain: 'EXAMPLE', ...ntlm }, ...extra },
+    });
+    const tls = { listen: { host: '127.0.0.1', port: 8443, tls: { cert: '/c', key: '/k' } } };
+
+    it('requires channel bindings by default when the gateway terminates TLS', () => {
+      assert.equal(validateConfig(base()).auth.ntlm?.channelBinding, 'allow');
+      assert.equal(validateConfig({ ...base(), ...tls }).auth.ntlm?.channelBinding, 'require');
+      // An explicit setting wins, at either level.
+      assert.equal(
+        validateConfig({ ...base({}, { channelBinding: 'allow' }), ...tls }).auth.ntlm
+          ?.channelBinding,
+        'allow',
+      );
+      assert.equal(
+        validateConfig({ ...base({ channelBinding: 'none' }), ...tls }).auth.ntlm?.channelBinding,
+        'none',
+      );
+    });
+
+    it('takes target names and the mode from the file, the environment and flags', () => {
+      const config = validateConfig(
+        base({ targetNames: ['HTTP/gw.example.com'], channelBinding: 'allow' }),
+      );
+      assert.deepEqual(config.auth.ntlm?.targetNames, ['HTTP/gw.example.com']);
+      writeFileSync(join(dir, 'ntlm.json'), JSON.stringify(base()));
+      const fromEnv = loadConfig(
+        join(dir, 'ntlm.json'),
+        {},
+        {
+          HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING: 'require',
+          HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES: 'HTTP/a.example.com, HTTP/b.example.com',
+        },
+      );
+      assert.equal(fromEnv.auth.ntlm?.channelBinding, 'require');
+      assert.deepEqual(fromEnv.auth.ntlm?.targetNames, [
+        'HTTP/a.example.com',
+        'HTTP/b.example.com',
+      ]);
+      const fromFlags = loadConfig(
+        join(dir, 'ntlm.json'),
+        { ntlmChannelBinding: 'none', ntlmTargetNames: 'HTTP/c' },
+        { HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING: 'require' },
+      );
+      assert.equal(fromFlags.auth.ntlm?.channelBinding, 'none');
+      assert.deepEqual(fromFlags.auth.ntlm?.targetNames, ['HTTP/c']);
+    });
+
+    it('reports bad values', () => {
+      const text = problems(() =>
+        validateConfig(base({ channelBinding: 'sometimes', targetNames: 'HTTP/x' })),
+      ).join('\n');
+      assert.match(text, /auth\.ntlm\.channelBinding must be none, allow or require/);
+      assert.match(text, /auth\.ntlm\.targetNames must be a list of strings/);
+      // A misspelt setting is reported, never silently ignored.
+      assert.match(
+        problems(() => validateConfig(base({ targetname: ['HTTP/x'] }))).join('\n'),
+        /unknown setting "auth\.ntlm\.targetname"/,
+      );
+      assert.match(
+        problems(() => validateConfig(base(), { ntlmTargetNames: ' , ' })).join('\n'),
+        /targetNames must list at least one SPN/,
+      );
+    });
+
+    it('warns at start-up when NTLM has neither required bindings nor target names', () => {
+      assert.equal(ntlmWarnings(validateConfig(base())).length, 1);
+      assert.equal(ntlmWarnings(validateConfig({ ...base(), ...tls })).length, 0);
+      assert.equal(ntlmWarnings(validateConfig(base({ targetNames: ['HTTP/gw'] }))).length, 0);
+      // Negotiate with the NTLM fallback counts; Kerberos only does not.
+      const negotiate = (kerberosOnly: boolean) =>
+        validateConfig({
+          ...base(),
+          auth: {
+            mechanisms: ['negotiate'],
+            negotiate: { kerberosOnly },
+            ntlm: { smbpasswd: '/x', domain: 'EXAMPLE' },
+          },
+        });
+      assert.equal(ntlmWarnings(negotiate(false)).length, 1);
+      assert.equal(ntlmWarnings(negotiate(true)).length, 0);
+    });
+  });
+
+  it('rules must be canonical paths; pathCase and trustProxy are validated', () => {
+    const text = problems(() =>
+      validateConfig({
+        upstream: 'http://127.0.0.1:3000',
+        auth: { basic: { htpasswd: '/x' } },
+        rules: [{ prefix: '/a/../b' }, { prefix: '/%61dmin' }, { prefix: '/x;y' }],
+        pathCase: 'upper',
+        trustProxy: 'yes',
+      }),
+    ).join('\n');
+    assert.match(text, /rules\[0\]\.prefix "\/a\/\.\.\/b" is not canonical \(use "\/b"\)/);
+    assert.match(text, /rules\[1\]\.prefix "\/%61dmin" is not canonical \(use "\/admin"\)/);
+    assert.match(text, /rules\[2\]\.prefix "\/x;y" is not a plain path/);
+    assert.match(text, /pathCase must be insensitive or sensitive/);
+    assert.match(text, /trustProxy must be true or false/);
+    const config = validateConfig({
+      upstream: 'http://127.0.0.1:3000',
+      auth: { basic: { htpasswd: '/x' } },
+    });
+    assert.equal(config.pathCase, 'insensitive');
+    assert.equal(config.trustProxy, false);
   });
 });

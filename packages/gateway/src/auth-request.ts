@@ -1,0 +1,97 @@
+/**
+ * nginx auth_request mode: answer a subrequest with 200 and the identity headers, or with the
+ * challenge for nginx to pass on. X-Original-URI (nginx's $request_uri, raw) is judged in its
+ * canonical form, like any proxied request; an ambiguous one is refused with 400.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AuthDecision, AuthInfo, Authenticator, ErrorCode } from '@httpauth/core';
+import { sendChallenge } from '@httpauth/core/node';
+import type { ResolvedAdapterOptions } from '@httpauth/core/node';
+import { canonicalTarget } from './canonical-path.js';
+import { authRequestOf } from './forwarded.js';
+import { identityValues } from './identity.js';
+import { errorJson, json } from './responses.js';
+import type { PathRules } from './rules.js';
+import type { UpstreamHeaders } from './upstream-headers.js';
+
+export interface AuthRequestContext {
+  readonly authenticator: Authenticator;
+  readonly adapterOptions: ResolvedAdapterOptions;
+  readonly rules: PathRules;
+  readonly exchangeHeaders: UpstreamHeaders;
+  readonly userFormat: 'name' | 'user';
+  recordDecision(req: IncomingMessage, decision: AuthDecision): void;
+  finish(
+    req: IncomingMessage,
+    path: string,
+    auth: AuthInfo | undefined,
+    status: number,
+    started: bigint,
+  ): void;
+  badRequest(req: IncomingMessage, res: ServerResponse, code: ErrorCode, started: bigint): void;
+}
+
+/**
+ * nginx auth_request: 200 + identity headers, or the challenge (connection-bound NTLM
+ * excluded). X-Original-URI (nginx's $request_uri, raw) is judged in its canonical form.
+ */
+export async function answerAuthRequest(
+  context: AuthRequestContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: bigint,
+  own: { readonly path: string; readonly target: string },
+): Promise<void> {
+  const {
+    authenticator,
+    adapterOptions,
+    rules,
+    exchangeHeaders,
+    recordDecision,
+    finish,
+    badRequest,
+  } = context;
+  const originalUri = req.headers['x-original-uri'];
+  const originalMethod = req.headers['x-original-method'];
+  const original = typeof originalUri === 'string' ? canonicalTarget(originalUri) : undefined;
+  if (original?.ok === false) return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
+  // Rules judge the canonical path; Digest's uri and the signature cover the target as nginx
+  // received it and passes it on ($request_uri, proxy_pass without a URI part).
+  const path = original?.path ?? own.path;
+  const target = typeof originalUri === 'string' ? originalUri : own.target;
+  const method =
+    typeof originalMethod === 'string' && /^[A-Z]{1,16}$/.test(originalMethod)
+      ? originalMethod
+      : 'GET';
+  const base = authRequestOf(req, adapterOptions);
+  // nginx opens a new upstream connection per subrequest: no connection-bound handshakes.
+  const decision = await authenticator.authenticate({
+    ...base,
+    method,
+    target,
+    connection: undefined,
+  });
+  recordDecision(req, decision);
+  if (decision.type === 'respond') {
+    sendChallenge(req, res, decision, adapterOptions);
+    finish(req, path, undefined, decision.status, started);
+    return;
+  }
+  if (!rules.match(path).allows(decision.auth.principal)) {
+    json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
+    finish(req, path, decision.auth, 403, started);
+    return;
+  }
+  const headers: OutgoingHttpHeaders = {};
+  exchangeHeaders.setIdentity(
+    headers,
+    identityValues(decision.auth.principal, context.userFormat),
+    method,
+    target,
+  );
+  for (const [name, value] of decision.headers) headers[name] = value;
+  res.writeHead(200, { ...headers, 'content-length': 0 });
+  res.end();
+  void decision.auth.impersonation.dispose();
+  finish(req, path, decision.auth, 200, started);
+}

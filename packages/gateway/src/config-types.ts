@@ -1,0 +1,148 @@
+/**
+ * The gateway configuration's shape, its error type, and the environment variables it reads.
+ */
+import type { PathCase } from './canonical-path.js';
+
+export type MechanismName = 'negotiate' | 'ntlm' | 'digest' | 'basic';
+export type ChannelBindingMode = 'none' | 'allow' | 'require';
+
+export interface NegotiateConfig {
+  readonly keytab?: string;
+  readonly principals?: readonly string[];
+  readonly kerberosOnly?: boolean;
+  readonly allowRc4?: boolean;
+  readonly clockSkewSec?: number;
+}
+
+export interface NtlmConfig {
+  /** Samba smbpasswd file with the users' NT hashes. */
+  readonly smbpasswd: string;
+  /** NetBIOS domain name; DNS names default from it. */
+  readonly domain: string;
+  readonly computerName?: string;
+  readonly dnsDomain?: string;
+  /**
+   * Extended Protection for NTLM, here and in Negotiate's NTLM fallback (MS-NLMP §3.2.5.1.2,
+   * MsvAvChannelBindings). Resolved by validateConfig: the setting, else auth.channelBinding
+   * when given, else 'require' when the gateway terminates TLS and 'allow' without TLS.
+   */
+  readonly channelBinding: ChannelBindingMode;
+  /** When set, clients must name one of these SPNs in MsvAvTargetName (e.g. HTTP/gw.example.com). */
+  readonly targetNames?: readonly string[];
+}
+
+export interface DigestConfig {
+  /** httpauth's multi-algorithm Digest file (see docs/digest.md). */
+  readonly file?: string;
+  /** An Apache htdigest file (MD5 only). */
+  readonly htdigest?: string;
+  readonly algorithms?: readonly string[];
+  readonly nonceLifetimeSec?: number;
+  /** Path of a file holding the shared nonce key (for several gateway nodes). */
+  readonly nonceKeyFile?: string;
+}
+
+export interface BasicConfig {
+  readonly htpasswd: string;
+  /** Accept Basic over plain HTTP (never do this outside a lab). */
+  readonly allowInsecure?: boolean;
+}
+
+export interface RuleConfig {
+  /** Path prefix the rule applies to; the longest matching prefix wins. */
+  readonly prefix: string;
+  /** No authentication at all for this prefix. */
+  readonly public?: boolean;
+  /** Any of these group names or SIDs admits (empty or absent: any authenticated user). */
+  readonly groups?: readonly string[];
+  /** Any of these principal names (or bare user names) admits. */
+  readonly users?: readonly string[];
+}
+
+export interface GatewayConfig {
+  readonly listen: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls?: { readonly cert: string; readonly key: string };
+  };
+  readonly upstream: {
+    readonly url: string;
+    readonly maxSockets: number;
+    readonly timeoutSec: number;
+  };
+  readonly auth: {
+    readonly realm: string;
+    readonly mechanisms: readonly MechanismName[];
+    readonly negotiate?: NegotiateConfig;
+    readonly ntlm?: NtlmConfig;
+    readonly digest?: DigestConfig;
+    readonly basic?: BasicConfig;
+    readonly channelBinding: ChannelBindingMode;
+  };
+  readonly identity: {
+    readonly userHeader: string;
+    readonly groupsHeader: string;
+    readonly mechanismHeader: string;
+    /** 'name' sends alice@EXAMPLE.TEST / DOMAIN\alice; 'user' sends alice. */
+    readonly userFormat: 'name' | 'user';
+    readonly signature?: {
+      readonly header: string;
+      /** File with the HMAC secret (at least 32 bytes). */
+      readonly secretFile: string;
+    };
+    /** Forward the client's Authorization header upstream (off: it may carry a delegated TGT). */
+    readonly forwardAuthorization: boolean;
+  };
+  readonly sessions?: {
+    readonly keys: readonly { readonly id: string; readonly secretFile: string }[];
+    readonly cookieName?: string;
+    readonly maxAgeSec?: number;
+  };
+  readonly rules: readonly RuleConfig[];
+  /** How rule prefixes compare with canonical paths (default 'insensitive'). */
+  readonly pathCase: PathCase;
+  /**
+   * A reverse proxy the operator controls stands in front of every connection: its
+   * X-Forwarded-Proto (last value) and X-Forwarded-For chain are believed, and NTLM identities
+   * are not persisted on the connection (that connection carries many clients).
+   */
+  readonly trustProxy: boolean;
+  readonly authRequest?: { readonly path: string };
+  readonly healthPath: string;
+  readonly metricsPath: string;
+  readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent' };
+  readonly shutdownGraceSec: number;
+  readonly maxHeaderBytes: number;
+}
+
+export class GatewayConfigError extends Error {
+  override readonly name = 'GatewayConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid gateway configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Options given as flags or environment, applied over the file. */
+export interface ConfigOverrides {
+  readonly listen?: string;
+  readonly upstream?: string;
+  readonly realm?: string;
+  readonly logLevel?: string;
+  readonly ntlmChannelBinding?: string;
+  /** Comma-separated SPNs. */
+  readonly ntlmTargetNames?: string;
+}
+
+/** Environment variables the gateway reads (documented in --help and the README). */
+export const ENVIRONMENT = {
+  HTTPAUTH_GATEWAY_CONFIG: 'configuration file (JSON or YAML)',
+  HTTPAUTH_GATEWAY_LISTEN: 'host:port to listen on',
+  HTTPAUTH_GATEWAY_UPSTREAM: 'upstream base URL',
+  HTTPAUTH_GATEWAY_REALM: 'realm for Digest and Basic',
+  HTTPAUTH_GATEWAY_LOG_LEVEL: 'debug | info | warn | error | silent',
+  HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING: 'NTLM channel bindings: none | allow | require',
+  HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES: 'NTLM target names (SPNs), comma-separated',
+} as const;
+
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const MECHANISMS: readonly MechanismName[] = ['negotiate', 'ntlm', 'digest', 'basic'];

@@ -1,0 +1,107 @@
+/**
+ * The headers of a forwarded exchange: the request headers the upstream receives (the client's,
+ * filtered by header-filter.ts, plus the forwarding and identity headers the gateway sets), and
+ * the response headers the client receives (hop-by-hop removed, authentication headers added).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { AuthInfo } from '@httpauth/core';
+import type { GatewayConfig } from './config.js';
+import { forwardingHeaders } from './forwarded.js';
+import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
+import { identityValues, signIdentity } from './identity.js';
+import type { IdentityValues } from './identity.js';
+
+export class UpstreamHeaders {
+  readonly #config: GatewayConfig;
+  readonly #signatureSecret: Buffer | undefined;
+  readonly #filter: RequestHeaderFilter;
+  /** The gateway's session cookie, removed from what the upstream sees (undefined: no sessions). */
+  readonly #sessionCookie: string | undefined;
+
+  constructor(config: GatewayConfig, signatureSecret: Buffer | undefined) {
+    this.#config = config;
+    this.#signatureSecret = signatureSecret;
+    const { identity } = config;
+    this.#filter = new RequestHeaderFilter(
+      [
+        identity.userHeader,
+        identity.groupsHeader,
+        identity.mechanismHeader,
+        identity.signature?.header,
+      ].filter((h): h is string => h !== undefined),
+    );
+    this.#sessionCookie =
+      config.sessions === undefined
+        ? undefined
+        : (config.sessions.cookieName ?? 'httpauth_session');
+  }
+
+  /** Request headers for the upstream: hop-by-hop, identity copies and credentials removed. */
+  request(req: IncomingMessage, auth: AuthInfo | undefined, target: string): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {};
+    const connectionTokens = RequestHeaderFilter.connectionTokens(req.headers.connection);
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      // Identity, signature and forwarding headers (in any spelling), hop-by-hop and framing.
+      if (!this.#filter.allows(name, connectionTokens)) continue;
+      if (name === 'authorization' && !this.#config.identity.forwardAuthorization) continue;
+      if (name === 'cookie' && this.#sessionCookie !== undefined) {
+        const kept = String(value)
+          .split(';')
+          .map((c) => c.trim())
+          .filter((c) => c !== '' && !c.startsWith(this.#sessionCookie + '='));
+        if (kept.length > 0) headers['cookie'] = kept.join('; ');
+        continue;
+      }
+      headers[name] = value;
+    }
+    Object.assign(headers, forwardingHeaders(req, this.#config.trustProxy));
+    if (auth !== undefined) {
+      const values = identityValues(auth.principal, this.#config.identity.userFormat);
+      this.setIdentity(headers, values, req.method ?? 'GET', target);
+    }
+    return headers;
+  }
+
+  /** The identity headers (and their signature over method and target). */
+  setIdentity(
+    headers: OutgoingHttpHeaders,
+    values: IdentityValues,
+    method: string,
+    target: string,
+  ): void {
+    const { identity } = this.#config;
+    headers[identity.userHeader] = values.user;
+    headers[identity.groupsHeader] = values.groups;
+    headers[identity.mechanismHeader] = values.mechanism;
+    if (this.#signatureSecret !== undefined && identity.signature !== undefined) {
+      headers[identity.signature.header] = signIdentity(
+        this.#signatureSecret,
+        Math.floor(Date.now() / 1000),
+        method,
+        target,
+        values,
+      );
+    }
+  }
+
+  /** Response headers for the client, with the authentication step's headers added. */
+  response(
+    upstream: IncomingMessage,
+    extra: readonly (readonly [string, string])[],
+  ): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {};
+    const connectionTokens = RequestHeaderFilter.connectionTokens(upstream.headers.connection);
+    for (const [name, value] of Object.entries(upstream.headers)) {
+      if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
+      headers[name] = value;
+    }
+    // Mutual authentication tokens and the session cookie from the authentication step.
+    for (const [name, value] of extra) {
+      const existing = headers[name];
+      if (existing === undefined) headers[name] = value;
+      else headers[name] = [...(Array.isArray(existing) ? existing : [String(existing)]), value];
+    }
+    return headers;
+  }
+}

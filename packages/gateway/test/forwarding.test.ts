@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { describe, it } from 'node:test';
+import { clientProto, forwardingHeaders, lastListMember } from '../src/forwarded.js';
+import { applyFraming, bodyFraming } from '../src/framing.js';
+import type { BodyFraming } from '../src/framing.js';
+import { foldHeaderName, RequestHeaderFilter } from '../src/header-filter.js';
+import { GatewayMetrics, MAX_SERIES } from '../src/metrics.js';
+
+function fakeRequest(headers: Record<string, string>, encrypted = false): IncomingMessage {
+  return {
+    headers,
+    socket: { remoteAddress: '10.0.0.5', encrypted },
+  } as unknown as IncomingMessage;
+}
+
+describe('header filter', () => {
+  const filter = new RequestHeaderFilter([
+    'x-remote-user',
+    'x-remote-groups',
+    'x-auth-mechanism',
+    'x-httpauth-signature',
+  ]);
+  const none = new Set<string>();
+
+  it('drops every name with an underscore and every spelling of protected headers', () => {
+    for (const name of [
+      'x_remote_user',
+      'x-remote_user',
+      'x_forwarded_for',
+      'x_custom_trust',
+      'x-remote-user',
+      'x-remote-groups',
+      'x-httpauth-signature',
+      'forwarded',
+      'x-forwarded-proto',
+      'x-forwarded-anything',
+      'x-real-ip',
+      'x-original-url',
+      'x-rewrite-url',
+      'x-original-uri',
+      'true-client-ip',
+      'content-length',
+      'transfer-encoding',
+      'connection',
+      'upgrade',
+      'te',
+    ])
+      assert.equal(filter.allows(name, none), false, name);
+    for (const name of ['accept', 'x-request-id', 'cookie', 'user-agent', 'host'])
+      assert.equal(filter.allows(name, none), true, name);
+    assert.equal(foldHeaderName('X_Remote-USER'), 'x-remote-user');
+  });
+
+  it('drops what Connection lists, but framing is not the client’s to remove', () => {
+    const tokens = RequestHeaderFilter.connectionTokens('close, X-Request-Id , content-length');
+    assert.equal(filter.allows('x-request-id', tokens), false);
+    const headers: Record<string, string> = {};
+    applyFraming(headers, { kind: 'length', length: 12 }, 'GET');
+    assert.equal(headers['content-length'], '12');
+  });
+});
+
+describe('body framing', () => {
+  const cases: [Record<string, string>, BodyFraming['kind']][] = [
+    [{}, 'none'],
+    [{ 'content-length': '0' }, 'none'],
+    [{ 'content-length': '5' }, 'length'],
+    [{ 'transfer-encoding': 'chunked' }, 'chunked'],
+    [{ 'transfer-encoding': 'Chunked ' }, 'chunked'],
+    [{ 'transfer-encoding': 'gzip, chunked' }, 'refused'],
+    [{ 'transfer-encoding': 'chunked', 'content-length': '5' }, 'refused'],
+    [{ 'content-length': '5, 5' }, 'refused'],
+    [{ 'content-length': '-1' }, 'refused'],
+  ];
+  it('decides one framing per request, for every method', () => {
+    for (const [headers, kind] of cases)
+      assert.equal(bodyFraming(fakeRequest(headers)).kind, kind, JSON.stringify(headers));
+  });
+
+  it('frames bodies explicitly whatever the method', () => {
+    for (const method of ['GET', 'HEAD', 'DELETE', 'OPTIONS', 'POST']) {
+      const chunked: Record<string, string> = { 'content-length': '3' };
+      applyFraming(chunked, { kind: 'chunked' }, method);
+      assert.deepEqual(chunked, { 'transfer-encoding': 'chunked' });
+      const empty: Record<string, string> = { 'transfer-encoding': 'chunked' };
+      applyFraming(empty, { kind: 'none' }, method);
+      assert.deepEqual(empty, method === 'POST' ? { 'content-length': '0' } : {});
+    }
+  });
+});
+
+describe('forwarding headers', () => {
+  it('without trustProxy: describe the socket, ignore what the client says', () => {
+    const req = fakeRequest({
+      'x-forwarded-proto': 'https',
+      'x-forwarded-for': '1.2.3.4',
+      host: 'gw',
+    });
+    const headers = forwardingHeaders(req, false);
+    assert.equal(headers['x-forwarded-for'], '10.0.0.5');
+    assert.equal(headers['x-forwarded-proto'], 'http');
+  });
+
+  it('with trustProxy: the last X-Forwarded-Proto (the proxy’s), the address chain appended', () => {
+    const req = fakeRequest({
+      'x-forwarded-proto': 'https, http',
+      'x-forwarded-for': '6.6.6.6, 192.0.2.7',
+    });
+    assert.equal(clientProto(req, true), 'http', 'the client-written first value is not believed');
+    assert.equal(clientProto(fakeRequest({ 'x-forwarded-proto': 'http, https' }), true), 'https');
+    const headers = forwardingHeaders(req, true);
+    assert.equal(headers['x-forwarded-for'], '6.6.6.6, 192.0.2.7, 10.0.0.5');
+    assert.equal(
+      forwardingHeaders(fakeRequest({ 'x-forwarded-for': 'evil\r\nx: y' }), true)[
+        'x-forwarded-for'
+      ],
+      '10.0.0.5',
+    );
+    assert.equal(lastListMember(['a, b', 'c']), 'c');
+    assert.equal(lastListMember(' , '), undefined);
+  });
+});
+
+describe('metrics labels', () => {
+  it('label only configured schemes and known codes; every counter is bounded', () => {
+    const metrics = new GatewayMetrics(['digest']);
+    metrics.auth('failure', 'evil-scheme', 'ERR_MADE_UP');
+    metrics.auth('failure', 'negotiate', 'ERR_HTTPAUTH_HEADER_MALFORMED');
+    metrics.auth('challenge', 'digest', 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED');
+    metrics.upstreamError('EWHATEVER');
+    metrics.request(9999, 0.01);
+    for (let i = 0; i < 5000; i++) metrics.auth('failure', `s${i}`, `ERR_${i}`);
+    const text = metrics.render(0, 0);
+    assert.doesNotMatch(text, /evil|negotiate|ERR_MADE_UP|EWHATEVER|9999|s4999/);
+    assert.match(text, /mechanism="other",reason="other"/);
+    assert.match(text, /mechanism="digest",reason="ERR_HTTPAUTH_CREDENTIALS_REQUIRED"/);
+    const series = text.split('\n').filter((l) => l.startsWith('httpauth_gateway_auth_total{'));
+    assert.ok(series.length <= MAX_SERIES + 1);
+  });
+
+  it('caps a counter even when each label value is allowed', () => {
+    const metrics = new GatewayMetrics();
+    for (let status = 100; status < 600; status++) metrics.request(status, 0);
+    for (let status = 100; status < 600; status++) metrics.request(status, 0);
+    const series = metrics
+      .render(0, 0)
+      .split('\n')
+      .filter((l) => l.startsWith('httpauth_gateway_requests_total{'));
+    assert.ok(series.length <= MAX_SERIES + 1, String(series.length));
+  });
+});
