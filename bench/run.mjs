@@ -8,7 +8,7 @@
 //   node bench/run.mjs --quick    a few seconds each   -> bench/results/quick.md  (CI)
 //   node bench/run.mjs --only=kerberos,http          a subset of the suites
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,17 +40,37 @@ const BENCH_PACKAGES = [
 /**
  * node-gyp compiles against the running Node's headers, which it looks for next to the binary
  * (PREFIX/include/node) and otherwise downloads from nodejs.org. A Node installed as a bare
- * binary has none, and that download is not always reachable: then Debian's libnode-dev supplies
- * them. The addon uses N-API only, whose ABI is stable across Node versions, so those headers
- * (an older Node's) build an addon the running Node loads.
+ * binary has none, and that download is not always reachable. Then the headers come from
+ * Debian's libnode-dev, unpacked into bench/tmp (never installed: it would pull in Debian's own,
+ * older `node`). The addon uses N-API only, whose ABI is stable across Node versions, so those
+ * headers (an older Node's) build an addon that the running Node loads.
  */
 const nodePrefix = dirname(dirname(process.execPath));
 const nodeHasHeaders = existsSync(join(nodePrefix, 'include', 'node', 'common.gypi'));
 
+function unpackedNodeHeaders() {
+  const dir = join(here, 'tmp', 'node-headers');
+  if (existsSync(join(dir, 'usr', 'include', 'node', 'common.gypi'))) return join(dir, 'usr');
+  mkdirSync(dir, { recursive: true });
+  const download = spawnSync('apt-get', ['download', 'libnode-dev'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  const deb = readdirSync(dir).find(
+    (name) => name.startsWith('libnode-dev') && name.endsWith('.deb'),
+  );
+  if (download.status !== 0 || deb === undefined) {
+    throw new Error(`apt-get download libnode-dev failed: ${download.stderr}`);
+  }
+  const unpacked = spawnSync('dpkg-deb', ['-x', deb, '.'], { cwd: dir, encoding: 'utf8' });
+  if (unpacked.status !== 0) throw new Error(`dpkg-deb -x ${deb} failed: ${unpacked.stderr}`);
+  return join(dir, 'usr');
+}
+
 async function ensureSystem() {
   const { ensurePackages, missingPackages } = await import('../scripts/system-deps.mjs');
   const installingApache = missingPackages(['apache2']).length > 0;
-  ensurePackages(nodeHasHeaders ? BENCH_PACKAGES : [...BENCH_PACKAGES, 'libnode-dev']);
+  ensurePackages(BENCH_PACKAGES);
   // Debian starts apache2 on install; the benchmark runs its own instance on a private port.
   if (installingApache) spawnSync('service', ['apache2', 'stop'], { stdio: 'ignore' });
 }
@@ -78,8 +98,9 @@ function ensurePeers() {
   const installed = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], {
     cwd: here,
     stdio: 'inherit',
-    // libnode-dev's headers live under /usr/include/node (see nodeHasHeaders).
-    env: nodeHasHeaders ? process.env : { ...process.env, npm_config_nodedir: '/usr' },
+    env: nodeHasHeaders
+      ? process.env
+      : { ...process.env, npm_config_nodedir: unpackedNodeHeaders() },
   });
   if (installed.status !== 0 || probe().status !== 0) {
     throw new Error('the benchmark peers could not be installed (see npm output above)');
