@@ -183,13 +183,18 @@ describe('gateway NTLM settings and trusted proxies', () => {
    * gateway would carry it), then on the same connection a request without credentials from
    * another forwarded client.
    */
-  async function secondRequestStatus(base: string): Promise<{ first: number; second: number }> {
+  async function secondRequestStatus(
+    base: string,
+    forwarded = true,
+  ): Promise<{ first: number; second: number }> {
+    const from = (address: string): Record<string, string> =>
+      forwarded ? { 'x-forwarded-for': address } : {};
     const connection = await KeepAliveConnection.open(Number(new URL(base).port));
     try {
       const type1 = negotiate();
       const challenge = await connection.request('/first', {
         authorization: `NTLM ${type1.toString('base64')}`,
-        'x-forwarded-for': '192.0.2.10',
+        ...from('192.0.2.10'),
       });
       assert.equal(challenge.status, 401);
       const token = /^www-authenticate: NTLM (\S+)$/im.exec(challenge.head)?.[1];
@@ -201,9 +206,9 @@ describe('gateway NTLM settings and trusted proxies', () => {
       });
       const first = await connection.request('/first', {
         authorization: `NTLM ${type3.message.toString('base64')}`,
-        'x-forwarded-for': '192.0.2.10',
+        ...from('192.0.2.10'),
       });
-      const second = await connection.request('/second', { 'x-forwarded-for': '192.0.2.99' });
+      const second = await connection.request('/second', from('192.0.2.99'));
       if (second.status === 200) assert.match(second.body, /alice/);
       return { first: first.status, second: second.status };
     } finally {
@@ -211,11 +216,21 @@ describe('gateway NTLM settings and trusted proxies', () => {
     }
   }
 
-  it('without trustProxy the connection stays authenticated (the test exercises persistence)', async () => {
+  it('a direct client keeps its NTLM connection authenticated (the test exercises persistence)', async () => {
+    await withGateway({ trustProxy: false }, async (base) => {
+      const { first, second } = await secondRequestStatus(base, false);
+      assert.equal(first, 200);
+      assert.equal(second, 200);
+    });
+  });
+
+  it('without trustProxy, forwarding headers alone still keep the connection logon off', async () => {
+    // Core drops connection persistence for any request that says it came through a proxy
+    // (Forwarded, X-Forwarded-For, Via), trusted or not.
     await withGateway({ trustProxy: false }, async (base) => {
       const { first, second } = await secondRequestStatus(base);
       assert.equal(first, 200);
-      assert.equal(second, 200);
+      assert.equal(second, 401);
     });
   });
 
