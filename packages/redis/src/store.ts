@@ -332,12 +332,16 @@ export class RedisStore implements KeyValueStore {
     });
   }
 
-  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+  /**
+   * `owner` is enforced by the local fallback store's per-owner cap; Redis itself has no entry
+   * bound of its own (its memory is bounded by `maxmemory`), so it is not sent there.
+   */
+  async add(key: string, value: string, ttlMs: number, owner?: string): Promise<boolean> {
     const ttl = this.#ttl(ttlMs);
     return this.#run(
       async (redis) => (await redis.set(this.#key(key), value, 'PX', ttl, 'NX')) === 'OK',
       async (local) => {
-        const added = await local.add(key, value, ttl);
+        const added = await local.add(key, value, ttl, owner);
         if (added) this.#record(key, { op: 'add', value, expiresAt: Date.now() + ttl });
         return added;
       },
@@ -356,6 +360,7 @@ export class RedisStore implements KeyValueStore {
     expected: string | undefined,
     value: string,
     ttlMs: number,
+    owner?: string,
   ): Promise<boolean> {
     const ttl = this.#ttl(ttlMs);
     const args =
@@ -363,21 +368,21 @@ export class RedisStore implements KeyValueStore {
     return this.#run(
       async (redis) => (await this.#script(redis, COMPARE_AND_SET, key, args)) === 1,
       async (local) => {
-        const replaced = await local.compareAndSet(key, expected, value, ttl);
+        const replaced = await local.compareAndSet(key, expected, value, ttl, owner);
         if (replaced) this.#record(key, { op: 'set', value, expiresAt: Date.now() + ttl });
         return replaced;
       },
     );
   }
 
-  async advance(key: string, value: number, ttlMs: number): Promise<boolean> {
+  async advance(key: string, value: number, ttlMs: number, owner?: string): Promise<boolean> {
     if (!Number.isSafeInteger(value)) throw new HttpAuthError('ERR_HTTPAUTH_INTERNAL');
     const ttl = this.#ttl(ttlMs);
     return this.#run(
       async (redis) =>
         (await this.#script(redis, ADVANCE, key, [String(value), String(ttl)])) === 1,
       async (local) => {
-        const advanced = await local.advance(key, value, ttl);
+        const advanced = await local.advance(key, value, ttl, owner);
         if (advanced) this.#record(key, { op: 'advance', value, expiresAt: Date.now() + ttl });
         return advanced;
       },
