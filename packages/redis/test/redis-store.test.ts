@@ -3,7 +3,14 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { HttpAuthError } from '@httpauth/core';
+import {
+  HttpAuthError,
+  createAuthenticator,
+  decodeDigestChallenge,
+  digest,
+  digestClientResponse,
+  encodeDigestCredentials,
+} from '@httpauth/core';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../../../test/harness/redis.js';
@@ -70,6 +77,71 @@ describe('RedisStore on Redis', () => {
     await store.add(`digest:{${nonce}}:seen`, '1', 60_000);
     assert.equal(await admin.get(`httpauth:digest:{${nonce}}:nc`), '3');
     assert.equal(await admin.get(`httpauth:digest:{${nonce}}:seen`), '1');
+  });
+
+  it('keeps Digest nonce counts per user: another account cannot burn a nonce', async () => {
+    // RFC 7616 nc counts over the shared store: user B burning A's nonce with nc=ffffffff must
+    // leave A's nc=1 fresh on every node, so the Lua advance must act on the per-user key.
+    const realm = 'redis@example.org';
+    const users: Record<string, string> = { alice: 'alice pw', bob: 'bob pw' };
+    const auth = createAuthenticator({
+      packages: [
+        digest({
+          realm,
+          credentials: (user) =>
+            Object.hasOwn(users, user) ? { password: users[user] as string } : undefined,
+        }),
+      ],
+      store,
+    });
+    const request = (authorization?: string) =>
+      auth.authenticate({
+        method: 'GET',
+        target: '/x',
+        headers: { host: 'example.org', ...(authorization === undefined ? {} : { authorization }) },
+        httpVersionMajor: 1,
+        secure: false,
+      });
+    const first = await request();
+    const offered = first.headers.find(([name]) => name === 'www-authenticate');
+    assert.ok(offered);
+    const challenge = decodeDigestChallenge(offered[1]);
+    const answer = (username: string, nc: string) =>
+      encodeDigestCredentials({
+        username,
+        realm,
+        uri: '/x',
+        algorithm: challenge.algorithm,
+        nonce: challenge.nonce,
+        nc,
+        cnonce: 'c' + nc,
+        qop: 'auth',
+        opaque: challenge.opaque,
+        response: digestClientResponse({
+          hash: 'SHA-256',
+          session: false,
+          username,
+          realm,
+          password: users[username] as string,
+          method: 'GET',
+          uri: '/x',
+          nonce: challenge.nonce,
+          qop: 'auth',
+          nc,
+          cnonce: 'c' + nc,
+        }),
+      });
+    assert.equal(challenge.algorithm, 'SHA-256');
+    assert.equal((await request(answer('bob', 'ffffffff'))).type, 'authenticated');
+    assert.equal((await request(answer('alice', '00000001'))).type, 'authenticated');
+    const replay = await request(answer('alice', '00000001'));
+    assert.equal(replay.type === 'respond' && replay.error.code, 'ERR_HTTPAUTH_DIGEST_NC_REPLAY');
+    const counts = await admin.keys(`httpauth:digest:{${challenge.nonce}}:nc:*`);
+    assert.equal(counts.length, 2);
+    assert.deepEqual((await Promise.all(counts.map((key) => admin.get(key)))).sort(), [
+      '1',
+      String(0xffffffff),
+    ]);
   });
 
   it('a custom prefix separates two applications on one Redis', async () => {
