@@ -188,7 +188,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         const kept = String(value)
           .split(';')
           .map((c) => c.trim())
-          .filter((c) => c !== '' && !c.startsWith(sessionCookieName + '='));
+          // Over TLS the session cookie carries the __Host- prefix (see SessionCookies).
+          .filter(
+            (c) =>
+              c !== '' &&
+              !c.startsWith(sessionCookieName + '=') &&
+              !c.startsWith('__Host-' + sessionCookieName + '='),
+          );
         if (kept.length > 0) headers['cookie'] = kept.join('; ');
         continue;
       }
