@@ -35,7 +35,7 @@ import { NonceMinter } from './nonce.js';
 import { recordNonceUse } from './nonce-use.js';
 import type { DigestCredentialCallback, DigestCredentialSource } from './sources.js';
 import { digestCallback } from './sources.js';
-import { digestsEqual, uriMatchesTarget } from './verify.js';
+import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
 
 export interface DigestOptions {
   /** The protection space (RFC 7616 §3.3 realm). Must match the credentials exactly. */
@@ -89,12 +89,6 @@ function hasControl(value: string): boolean {
     if (code < 0x20 || code === 0x7f) return true;
   }
   return false;
-}
-
-/** The Host header (HTTP/2: `:authority`); a repeated one names no single host (RFC 9112 §3.2). */
-function hostOf(request: AuthRequest): string | undefined {
-  const host = request.headers.host ?? request.headers[':authority'];
-  return typeof host === 'string' ? host : undefined;
 }
 
 function invalid(): never {

@@ -3,6 +3,13 @@
  * (credentials.ts) and from the package's flow (digest.ts).
  */
 import { textEqual } from '../crypto/constant-time.js';
+import type { AuthRequest } from '../package.js';
+
+/** The Host header (HTTP/2: `:authority`); a repeated one names no single host (RFC 9112 §3.2). */
+export function hostOf(request: AuthRequest): string | undefined {
+  const host = request.headers.host ?? request.headers[':authority'];
+  return typeof host === 'string' ? host : undefined;
+}
 
 const ABSOLUTE_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)/;
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '443' };
