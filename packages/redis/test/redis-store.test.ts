@@ -144,6 +144,41 @@ describe('RedisStore on Redis', () => {
     ]);
   });
 
+  it('caps the new entries of one owner, so one client cannot exhaust the shared store', async () => {
+    const capped = new RedisStore({
+      url: redis.url,
+      keyPrefix: `quota-${randomUUID()}:`,
+      ownerQuota: { maxNewEntries: 3, windowMs: 60_000 },
+    });
+    await capped.ready();
+    try {
+      const owner = `krb5:mallory-${randomUUID()}@EXAMPLE.TEST`;
+      const quota = (error: unknown) =>
+        error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_STORE_QUOTA';
+      assert.equal(await capped.add('replay:1', '1', 60_000, owner), true);
+      assert.equal(await capped.advance('digest:{n1}:nc:t', 1, 60_000, owner), true);
+      assert.equal(await capped.compareAndSet('cas:1', undefined, 'v', 60_000, owner), true);
+      // Raising an existing counter and detecting a replay are not new entries.
+      assert.equal(await capped.advance('digest:{n1}:nc:t', 2, 60_000, owner), true);
+      assert.equal(await capped.add('replay:1', '1', 60_000, owner), false);
+      await assert.rejects(capped.add('replay:2', '1', 60_000, owner), quota);
+      await assert.rejects(capped.advance('digest:{n2}:nc:t', 1, 60_000, owner), quota);
+      await assert.rejects(capped.compareAndSet('cas:2', undefined, 'v', 60_000, owner), quota);
+      // The refused entries were not left behind, and the store is still up for everybody else.
+      assert.equal(await capped.get('replay:2'), undefined);
+      assert.equal(await capped.get('digest:{n2}:nc:t'), undefined);
+      assert.equal(capped.available, true);
+      assert.equal(await capped.add('replay:3', '1', 60_000, 'krb5:alice@EXAMPLE.TEST'), true);
+      assert.equal(await capped.add('replay:4', '1', 60_000), true);
+      // Only a hash of the owner is stored.
+      const counters = await admin.keys('quota-*owner-quota:*');
+      assert.ok(counters.length >= 1);
+      assert.ok(counters.every((key) => !key.includes('mallory')));
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('a custom prefix separates two applications on one Redis', async () => {
     const other = new RedisStore({ host: redis.host, port: redis.port, keyPrefix: 'app2:' });
     await other.ready();
