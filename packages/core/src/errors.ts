@@ -61,6 +61,10 @@ export const ERROR_CODES = {
     'unavailable',
     'The replay and nonce store cannot be reached; try again later',
   ),
+  ERR_HTTPAUTH_STORE_QUOTA: spec(
+    'unavailable',
+    'This principal holds too many live replay and nonce entries; try again later',
+  ),
   ERR_HTTPAUTH_INTERNAL: spec('unavailable', 'The authentication engine failed unexpectedly'),
   ERR_HTTPAUTH_BODY_TOO_LARGE: spec(
     'malformed',

@@ -77,22 +77,39 @@ describe('Digest nonces', () => {
 
 describe('Digest uri matching (RFC 7616 §3.4.6)', () => {
   it('matches equal targets and absolute/origin forms of the same path and query', () => {
-    assert.ok(uriMatchesTarget('/a/b?c=d', '/a/b?c=d'));
-    assert.ok(uriMatchesTarget('http://h.example/a/b?c=d', '/a/b?c=d'));
-    assert.ok(uriMatchesTarget('/a/b?c=d', 'https://h.example:8443/a/b?c=d'));
-    assert.ok(uriMatchesTarget('http://h.example', '/'));
-    assert.ok(uriMatchesTarget('http://h.example?x', '/?x'));
-    assert.ok(uriMatchesTarget('*', '*'));
+    assert.ok(uriMatchesTarget('/a/b?c=d', '/a/b?c=d', 'h.example'));
+    assert.ok(uriMatchesTarget('http://h.example/a/b?c=d', '/a/b?c=d', 'h.example'));
+    assert.ok(uriMatchesTarget('/a/b?c=d', 'https://h.example:8443/a/b?c=d', 'h.example'));
+    assert.ok(uriMatchesTarget('http://h.example', '/', 'h.example'));
+    assert.ok(uriMatchesTarget('http://h.example?x', '/?x', 'h.example'));
+    assert.ok(uriMatchesTarget('*', '*', 'h.example'));
   });
 
   it('refuses different paths, queries, encodings and dot-segments', () => {
-    assert.ok(!uriMatchesTarget('/a/b', '/a/b?c=d'));
-    assert.ok(!uriMatchesTarget('/a/b?c=d', '/a/b'));
-    assert.ok(!uriMatchesTarget('/a/%62', '/a/b'));
-    assert.ok(!uriMatchesTarget('/a/./b', '/a/b'));
-    assert.ok(!uriMatchesTarget('/A/b', '/a/b'));
-    assert.ok(!uriMatchesTarget('http://h.example/a', '/b'));
-    assert.ok(!uriMatchesTarget('', '/'));
+    assert.ok(!uriMatchesTarget('/a/b', '/a/b?c=d', 'h.example'));
+    assert.ok(!uriMatchesTarget('/a/b?c=d', '/a/b', 'h.example'));
+    assert.ok(!uriMatchesTarget('/a/%62', '/a/b', 'h.example'));
+    assert.ok(!uriMatchesTarget('/a/./b', '/a/b', 'h.example'));
+    assert.ok(!uriMatchesTarget('/A/b', '/a/b', 'h.example'));
+    assert.ok(!uriMatchesTarget('http://h.example/a', '/b', 'h.example'));
+    assert.ok(!uriMatchesTarget('', '/', 'h.example'));
+  });
+
+  it("refuses an absolute uri whose authority is not the request's (RFC 7616 §3.4.6)", () => {
+    // Another host, another port, userinfo, no Host at all.
+    assert.ok(!uriMatchesTarget('http://evil.example/a', '/a', 'h.example'));
+    assert.ok(!uriMatchesTarget('http://h.example:8080/a', '/a', 'h.example'));
+    assert.ok(!uriMatchesTarget('http://h.example/a', '/a', 'h.example:8080'));
+    assert.ok(!uriMatchesTarget('http://u@h.example/a', '/a', 'h.example'));
+    assert.ok(!uriMatchesTarget('http://h.example/a', '/a', undefined));
+    assert.ok(!uriMatchesTarget('http:///a', '/a', ''));
+    // An absolute-form target names the authority itself; Host is then ignored (RFC 9112 §3.2.2).
+    assert.ok(!uriMatchesTarget('http://h.example/a', 'http://other.example/a', 'h.example'));
+    assert.ok(uriMatchesTarget('http://h.example/a', 'http://h.example:80/a', 'other.example'));
+    // Host case and the scheme's default port are not differences.
+    assert.ok(uriMatchesTarget('http://H.Example:80/a', '/a', 'h.example'));
+    assert.ok(uriMatchesTarget('https://h.example/a', '/a', 'h.example:443'));
+    assert.ok(uriMatchesTarget('http://h.example:8080/a', '/a', 'H.EXAMPLE:8080'));
   });
 });
 

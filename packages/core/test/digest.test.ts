@@ -29,7 +29,7 @@ import { HttpAuthError } from '../src/errors.js';
 import type { AuthDecision } from '../src/http/authenticator.js';
 import { createAuthenticator } from '../src/http/authenticator.js';
 import type { AuthRequest } from '../src/package.js';
-import { MemoryStore } from '../src/store/memory.js';
+import { MemoryStore, type MemoryStoreOptions } from '../src/store/memory.js';
 
 const REALM = 'api@example.org';
 const USERS: Record<string, string> = { Mufasa: 'Circle of Life', 'Jäsøn Doe': 'Secret, or not?' };
@@ -40,10 +40,10 @@ const passwordCallback: DigestCredentialCallback = (user, realm) =>
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-digest-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function harness(options: Partial<DigestOptions> = {}) {
+function harness(options: Partial<DigestOptions> = {}, storeOptions: MemoryStoreOptions = {}) {
   let clock = 1_800_000_000_000;
   const now = () => clock;
-  const store = new MemoryStore({ now });
+  const store = new MemoryStore({ now, ...storeOptions });
   const pkg = digest({ realm: REALM, credentials: passwordCallback, ...options });
   const auth = createAuthenticator({ packages: [pkg], store, now });
   return {
@@ -53,7 +53,8 @@ function harness(options: Partial<DigestOptions> = {}) {
       clock += ms;
     },
     send(target: string, authorization?: string, extra: Partial<AuthRequest> = {}) {
-      const headers: Record<string, string> = {};
+      // Every HTTP/1.1 request names its host (RFC 9112 §3.2).
+      const headers: Record<string, string> = { host: 'example.org' };
       if (authorization !== undefined) headers.authorization = authorization;
       return auth.authenticate({
         method: 'GET',
@@ -328,6 +329,58 @@ describe('Digest round trips', () => {
     );
   });
 
+  it("keeps nonce counts per user: another account cannot burn a victim's nonce", async () => {
+    // The nonce is public. User B answers A's challenge with nc=ffffffff; A's own nc=1 must still
+    // be fresh, not an NC_REPLAY 401 without stale=true (which makes a browser prompt).
+    const h = harness();
+    const challenge = pick(await h.send('/'), 'SHA-256');
+    const burn = answer(challenge, { user: 'Jäsøn Doe', nc: 'ffffffff' });
+    assertAuthenticated(await h.send('/dir/index.html', burn), 'Jäsøn Doe');
+    assertAuthenticated(await h.send('/dir/index.html', answer(challenge, { nc: '00000001' })));
+    // Each account's own counter still refuses its replays.
+    assertRejected(await h.send('/dir/index.html', burn), 'ERR_HTTPAUTH_DIGEST_NC_REPLAY');
+    assertRejected(
+      await h.send('/dir/index.html', answer(challenge, { nc: '00000001' })),
+      'ERR_HTTPAUTH_DIGEST_NC_REPLAY',
+    );
+  });
+
+  it('keeps one-time nonce use per user too', async () => {
+    const h = harness({ oneTimeNonces: true });
+    const challenge = pick(await h.send('/'), 'SHA-256');
+    assertAuthenticated(
+      await h.send('/dir/index.html', answer(challenge, { user: 'Jäsøn Doe' })),
+      'Jäsøn Doe',
+    );
+    assertAuthenticated(await h.send('/dir/index.html', answer(challenge)));
+    assertRejected(
+      await h.send('/dir/index.html', answer(challenge, { nc: '00000002' })),
+      'ERR_HTTPAUTH_DIGEST_NONCE_STALE',
+    );
+  });
+
+  it('caps the store entries one user creates; other users are still served', async () => {
+    const h = harness({}, { maxEntries: 10, maxEntriesPerOwner: 3 });
+    for (let i = 0; i < 3; i++) {
+      const challenge = pick(await h.send('/'), 'SHA-256');
+      assertAuthenticated(await h.send('/dir/index.html', answer(challenge)));
+    }
+    const fourth = pick(await h.send('/'), 'SHA-256');
+    assertRejected(
+      await h.send('/dir/index.html', answer(fourth)),
+      'ERR_HTTPAUTH_STORE_QUOTA',
+      503,
+    );
+    assertAuthenticated(
+      await h.send('/dir/index.html', answer(fourth, { user: 'Jäsøn Doe' })),
+      'Jäsøn Doe',
+    );
+    // The entries live as long as their nonce; then the user may create new ones.
+    h.tick(301_001 + 1000);
+    const later = pick(await h.send('/'), 'SHA-256');
+    assertAuthenticated(await h.send('/dir/index.html', answer(later)));
+  });
+
   it('answers stale=true for an expired authentic nonce with a correct response only', async () => {
     const h = harness({ nonceLifetimeMs: 60_000 });
     const challenge = pick(await h.send('/'), 'SHA-256');
@@ -414,6 +467,18 @@ describe('Digest round trips', () => {
     assertAuthenticated(
       await h.send('http://example.org/dir/index.html', answer(challenge, { nc: '00000002' })),
     );
+    // An absolute uri naming another host is another resource (RFC 7616 §3.4.6), even when the
+    // path matches: a response computed for it must not open this one.
+    for (const uri of [
+      'http://other.example/dir/index.html',
+      'http://example.org:81/dir/index.html',
+    ]) {
+      assertRejected(
+        await h.send('/dir/index.html', answer(challenge, { uri, nc: '00000003' })),
+        'ERR_HTTPAUTH_DIGEST_URI_MISMATCH',
+        400,
+      );
+    }
   });
 
   it('checks realm and opaque', async () => {

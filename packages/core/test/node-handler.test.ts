@@ -337,13 +337,39 @@ describe('createHandler options and modes', () => {
       const base = await listen(server);
       try {
         const res = await send(`${base}/`, {
-          headers: { authorization: 'Token good-x', 'x-forwarded-proto': 'https, http' },
+          headers: { authorization: 'Token good-x', 'x-forwarded-proto': 'http, https' },
         });
         assert.equal(res.status, 200);
         assert.equal(seen.requests[0]?.secure, trustProxy);
       } finally {
         await close(server);
       }
+    }
+  });
+
+  test('trustProxy takes the last X-Forwarded-Proto hop, not a value the client sent', async () => {
+    // The client claims https; the trusted proxy appends what it saw (http), as a separate line
+    // or in the same list. Only the proxy's value counts.
+    const seen: Seen = { requests: [] };
+    const server = createServer(
+      createHandler({ packages: [tokenPackage(seen)] }, (_req, res) => res.end(), {
+        trustProxy: true,
+      }),
+    );
+    const base = await listen(server);
+    try {
+      for (const forwarded of ['https, http', 'https,http', 'HTTPS ,  Http']) {
+        const res = await send(`${base}/`, {
+          headers: { authorization: 'Token good-x', 'x-forwarded-proto': forwarded },
+        });
+        assert.equal(res.status, 200);
+      }
+      assert.deepEqual(
+        seen.requests.map((r) => r.secure),
+        [false, false, false],
+      );
+    } finally {
+      await close(server);
     }
   });
 

@@ -66,10 +66,10 @@ describe('authentication sessions', () => {
     const setCookie = first.headers.find(([n]) => n === 'set-cookie')?.[1] ?? '';
     assert.match(
       setCookie,
-      /^httpauth_session=[A-Za-z0-9_-]+; Max-Age=3600; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      /^__Host-httpauth_session=[A-Za-z0-9_-]+; Max-Age=3600; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
     now += 60_000;
-    const second = await auth.authenticate(req({ cookie: `other=1; ${cookieOf(first)}` }));
+    const second = await auth.authenticate(req({ cookie: `other=1; ${cookieOf(first)}` }, true));
     assert.equal(second.type, 'authenticated');
     assert.equal(pkg.calls, 1);
     if (second.type === 'authenticated' && first.type === 'authenticated') {
@@ -185,7 +185,7 @@ describe('authentication sessions', () => {
           fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('base64url')),
         ),
         (value) => {
-          assert.equal(cookies.open(value, 0), undefined);
+          assert.equal(cookies.open(value, 0, req({}, true)), undefined);
         },
       ),
       { numRuns: 2000 },

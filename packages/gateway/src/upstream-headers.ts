@@ -49,7 +49,13 @@ export class UpstreamHeaders {
         const kept = String(value)
           .split(';')
           .map((c) => c.trim())
-          .filter((c) => c !== '' && !c.startsWith(this.#sessionCookie + '='));
+          // Over TLS the session cookie carries the __Host- prefix (see SessionCookies).
+          .filter(
+            (c) =>
+              c !== '' &&
+              !c.startsWith(this.#sessionCookie + '=') &&
+              !c.startsWith('__Host-' + this.#sessionCookie + '='),
+          );
         if (kept.length > 0) headers['cookie'] = kept.join('; ');
         continue;
       }

@@ -2,7 +2,7 @@
  * The Redis key layout.
  *
  *   <prefix><key>            when the caller's key carries a hash tag and does not start with '{':
- *                            `digest:{<nonce>}:nc` -> `httpauth:digest:{<nonce>}:nc`
+ *                            `digest:{<nonce>}:nc:<user tag>` -> `httpauth:digest:{<nonce>}:nc:<user tag>`
  *   <prefix>{<key>}          otherwise: the whole logical key becomes the hash tag
  *                            `krb:replay:<hash>` -> `httpauth:{krb:replay:<hash>}`
  *

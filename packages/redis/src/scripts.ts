@@ -38,7 +38,8 @@ return 1
  * (RFC 7616 §3.4: the nonce count must increase, so a repeated nc is a replay).
  * ARGV[1] = the new value (a decimal integer); ARGV[2] = TTL in milliseconds.
  * A stored value that is not a number refuses the update (fail closed).
- * Returns 1 when it advanced.
+ * Returns 0 when it did not advance, 1 when it raised an existing counter, 2 when it created one
+ * (only creations count towards the owner quota).
  */
 export const ADVANCE = script(`
 local current = redis.call('GET', KEYS[1])
@@ -47,5 +48,18 @@ if current then
   if stored == nil or stored >= tonumber(ARGV[1]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if current then return 1 end
+return 2
+`);
+
+/**
+ * The owner quota: count one new entry of an owner in a fixed window.
+ * KEYS[1] = the owner's counter; ARGV[1] = the most entries per window; ARGV[2] = the window in
+ * milliseconds. Returns 1 when the entry fits, 0 when the owner is over its quota.
+ */
+export const OWNER_QUOTA = script(`
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if count > tonumber(ARGV[1]) then return 0 end
 return 1
 `);

@@ -25,7 +25,9 @@ import type { StoreFailureReason } from './events.js';
 import { publishStoreState } from './events.js';
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX, redisKey } from './keys.js';
 import type { LuaScript } from './scripts.js';
-import { ADVANCE, COMPARE_AND_SET } from './scripts.js';
+import type { OwnerQuota, OwnerQuotaOptions } from './owner-quota.js';
+import { ownerQuotaKey, resolveOwnerQuota } from './owner-quota.js';
+import { ADVANCE, COMPARE_AND_SET, OWNER_QUOTA } from './scripts.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -73,7 +75,16 @@ export interface RedisStoreOptions {
   readonly epochCheckIntervalMs?: number;
   /** Where the once-per-outage warnings go (default console.warn). */
   readonly warn?: (message: string) => void;
+  /**
+   * New entries one owner (an authenticated principal) may create per window in Redis, so one
+   * client cannot exhaust the shared store (owner-quota.ts). Default 50 000 per 10 minutes;
+   * `false` turns it off.
+   */
+  readonly ownerQuota?: OwnerQuotaOptions | false;
 }
+
+/** What a Redis-side write answers when the owner was over its quota (thrown outside #run). */
+const OVER_QUOTA = Symbol('over-quota');
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
@@ -240,6 +251,7 @@ export class RedisStore implements KeyValueStore {
   readonly #journal = new Map<string, JournalEntry>();
   readonly #warn: (message: string) => void;
   readonly #dataLossGuardMs: number;
+  readonly #ownerQuota: OwnerQuota | undefined;
   /** 'starting' until the first successful probe; 'down' during an outage or a data-loss guard. */
   #state: 'starting' | 'up' | 'down' = 'starting';
   #closed = false;
@@ -282,6 +294,7 @@ export class RedisStore implements KeyValueStore {
       throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
     this.#dataLossGuardMs = guard;
     this.#epochCheckIntervalMs = positive(settings.epochCheckIntervalMs, 5000);
+    this.#ownerQuota = resolveOwnerQuota(settings.ownerQuota);
 
     if (isClient(source)) {
       this.#client = source;
@@ -332,16 +345,48 @@ export class RedisStore implements KeyValueStore {
     });
   }
 
-  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+  /**
+   * `owner` counts a new entry against that principal's quota (`ownerQuota`, owner-quota.ts) and,
+   * during an outage, against the local fallback store's per-owner cap.
+   */
+  async add(key: string, value: string, ttlMs: number, owner?: string): Promise<boolean> {
     const ttl = this.#ttl(ttlMs);
-    return this.#run(
-      async (redis) => (await redis.set(this.#key(key), value, 'PX', ttl, 'NX')) === 'OK',
-      async (local) => {
-        const added = await local.add(key, value, ttl);
-        if (added) this.#record(key, { op: 'add', value, expiresAt: Date.now() + ttl });
-        return added;
-      },
+    return this.#quotaChecked(
+      await this.#run(
+        async (redis) => {
+          const added = (await redis.set(this.#key(key), value, 'PX', ttl, 'NX')) === 'OK';
+          return added ? this.#charge(redis, key, owner, true) : false;
+        },
+        async (local) => {
+          const added = await local.add(key, value, ttl, owner);
+          if (added) this.#record(key, { op: 'add', value, expiresAt: Date.now() + ttl });
+          return added;
+        },
+      ),
     );
+  }
+
+  /**
+   * Count a new entry against its owner's quota; over it, delete the entry again (nothing was
+   * accepted with it yet) and answer OVER_QUOTA.
+   */
+  async #charge(
+    redis: Commands,
+    key: string,
+    owner: string | undefined,
+    created: boolean,
+  ): Promise<true | typeof OVER_QUOTA> {
+    const quota = this.#ownerQuota;
+    if (!created || owner === undefined || quota === undefined) return true;
+    const args = [String(quota.maxNewEntries), String(quota.windowMs)];
+    if ((await this.#script(redis, OWNER_QUOTA, ownerQuotaKey(owner), args)) === 1) return true;
+    await redis.del(this.#key(key));
+    return OVER_QUOTA;
+  }
+
+  #quotaChecked(result: boolean | typeof OVER_QUOTA): boolean {
+    if (result === OVER_QUOTA) throw new HttpAuthError('ERR_HTTPAUTH_STORE_QUOTA');
+    return result;
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -356,31 +401,42 @@ export class RedisStore implements KeyValueStore {
     expected: string | undefined,
     value: string,
     ttlMs: number,
+    owner?: string,
   ): Promise<boolean> {
     const ttl = this.#ttl(ttlMs);
     const args =
       expected === undefined ? ['0', '', value, String(ttl)] : ['1', expected, value, String(ttl)];
-    return this.#run(
-      async (redis) => (await this.#script(redis, COMPARE_AND_SET, key, args)) === 1,
-      async (local) => {
-        const replaced = await local.compareAndSet(key, expected, value, ttl);
-        if (replaced) this.#record(key, { op: 'set', value, expiresAt: Date.now() + ttl });
-        return replaced;
-      },
+    return this.#quotaChecked(
+      await this.#run(
+        async (redis) => {
+          if ((await this.#script(redis, COMPARE_AND_SET, key, args)) !== 1) return false;
+          return this.#charge(redis, key, owner, expected === undefined);
+        },
+        async (local) => {
+          const replaced = await local.compareAndSet(key, expected, value, ttl, owner);
+          if (replaced) this.#record(key, { op: 'set', value, expiresAt: Date.now() + ttl });
+          return replaced;
+        },
+      ),
     );
   }
 
-  async advance(key: string, value: number, ttlMs: number): Promise<boolean> {
+  async advance(key: string, value: number, ttlMs: number, owner?: string): Promise<boolean> {
     if (!Number.isSafeInteger(value)) throw new HttpAuthError('ERR_HTTPAUTH_INTERNAL');
     const ttl = this.#ttl(ttlMs);
-    return this.#run(
-      async (redis) =>
-        (await this.#script(redis, ADVANCE, key, [String(value), String(ttl)])) === 1,
-      async (local) => {
-        const advanced = await local.advance(key, value, ttl);
-        if (advanced) this.#record(key, { op: 'advance', value, expiresAt: Date.now() + ttl });
-        return advanced;
-      },
+    return this.#quotaChecked(
+      await this.#run(
+        async (redis) => {
+          const outcome = await this.#script(redis, ADVANCE, key, [String(value), String(ttl)]);
+          if (outcome !== 1 && outcome !== 2) return false;
+          return this.#charge(redis, key, owner, outcome === 2);
+        },
+        async (local) => {
+          const advanced = await local.advance(key, value, ttl, owner);
+          if (advanced) this.#record(key, { op: 'advance', value, expiresAt: Date.now() + ttl });
+          return advanced;
+        },
+      ),
     );
   }
 

@@ -3,7 +3,14 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { HttpAuthError } from '@httpauth/core';
+import {
+  HttpAuthError,
+  createAuthenticator,
+  decodeDigestChallenge,
+  digest,
+  digestClientResponse,
+  encodeDigestCredentials,
+} from '@httpauth/core';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../../../test/harness/redis.js';
@@ -70,6 +77,106 @@ describe('RedisStore on Redis', () => {
     await store.add(`digest:{${nonce}}:seen`, '1', 60_000);
     assert.equal(await admin.get(`httpauth:digest:{${nonce}}:nc`), '3');
     assert.equal(await admin.get(`httpauth:digest:{${nonce}}:seen`), '1');
+  });
+
+  it('keeps Digest nonce counts per user: another account cannot burn a nonce', async () => {
+    // RFC 7616 nc counts over the shared store: user B burning A's nonce with nc=ffffffff must
+    // leave A's nc=1 fresh on every node, so the Lua advance must act on the per-user key.
+    const realm = 'redis@example.org';
+    const users: Record<string, string> = { alice: 'alice pw', bob: 'bob pw' };
+    const auth = createAuthenticator({
+      packages: [
+        digest({
+          realm,
+          credentials: (user) =>
+            Object.hasOwn(users, user) ? { password: users[user] as string } : undefined,
+        }),
+      ],
+      store,
+    });
+    const request = (authorization?: string) =>
+      auth.authenticate({
+        method: 'GET',
+        target: '/x',
+        headers: { host: 'example.org', ...(authorization === undefined ? {} : { authorization }) },
+        httpVersionMajor: 1,
+        secure: false,
+      });
+    const first = await request();
+    const offered = first.headers.find(([name]) => name === 'www-authenticate');
+    assert.ok(offered);
+    const challenge = decodeDigestChallenge(offered[1]);
+    const answer = (username: string, nc: string) =>
+      encodeDigestCredentials({
+        username,
+        realm,
+        uri: '/x',
+        algorithm: challenge.algorithm,
+        nonce: challenge.nonce,
+        nc,
+        cnonce: 'c' + nc,
+        qop: 'auth',
+        opaque: challenge.opaque,
+        response: digestClientResponse({
+          hash: 'SHA-256',
+          session: false,
+          username,
+          realm,
+          password: users[username] as string,
+          method: 'GET',
+          uri: '/x',
+          nonce: challenge.nonce,
+          qop: 'auth',
+          nc,
+          cnonce: 'c' + nc,
+        }),
+      });
+    assert.equal(challenge.algorithm, 'SHA-256');
+    assert.equal((await request(answer('bob', 'ffffffff'))).type, 'authenticated');
+    assert.equal((await request(answer('alice', '00000001'))).type, 'authenticated');
+    const replay = await request(answer('alice', '00000001'));
+    assert.equal(replay.type === 'respond' && replay.error.code, 'ERR_HTTPAUTH_DIGEST_NC_REPLAY');
+    const counts = await admin.keys(`httpauth:digest:{${challenge.nonce}}:nc:*`);
+    assert.equal(counts.length, 2);
+    assert.deepEqual((await Promise.all(counts.map((key) => admin.get(key)))).sort(), [
+      '1',
+      String(0xffffffff),
+    ]);
+  });
+
+  it('caps the new entries of one owner, so one client cannot exhaust the shared store', async () => {
+    const capped = new RedisStore({
+      url: redis.url,
+      keyPrefix: `quota-${randomUUID()}:`,
+      ownerQuota: { maxNewEntries: 3, windowMs: 60_000 },
+    });
+    await capped.ready();
+    try {
+      const owner = `krb5:mallory-${randomUUID()}@EXAMPLE.TEST`;
+      const quota = (error: unknown) =>
+        error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_STORE_QUOTA';
+      assert.equal(await capped.add('replay:1', '1', 60_000, owner), true);
+      assert.equal(await capped.advance('digest:{n1}:nc:t', 1, 60_000, owner), true);
+      assert.equal(await capped.compareAndSet('cas:1', undefined, 'v', 60_000, owner), true);
+      // Raising an existing counter and detecting a replay are not new entries.
+      assert.equal(await capped.advance('digest:{n1}:nc:t', 2, 60_000, owner), true);
+      assert.equal(await capped.add('replay:1', '1', 60_000, owner), false);
+      await assert.rejects(capped.add('replay:2', '1', 60_000, owner), quota);
+      await assert.rejects(capped.advance('digest:{n2}:nc:t', 1, 60_000, owner), quota);
+      await assert.rejects(capped.compareAndSet('cas:2', undefined, 'v', 60_000, owner), quota);
+      // The refused entries were not left behind, and the store is still up for everybody else.
+      assert.equal(await capped.get('replay:2'), undefined);
+      assert.equal(await capped.get('digest:{n2}:nc:t'), undefined);
+      assert.equal(capped.available, true);
+      assert.equal(await capped.add('replay:3', '1', 60_000, 'krb5:alice@EXAMPLE.TEST'), true);
+      assert.equal(await capped.add('replay:4', '1', 60_000), true);
+      // Only a hash of the owner is stored.
+      const counters = await admin.keys('quota-*owner-quota:*');
+      assert.ok(counters.length >= 1);
+      assert.ok(counters.every((key) => !key.includes('mallory')));
+    } finally {
+      await capped.close();
+    }
   });
 
   it('a custom prefix separates two applications on one Redis', async () => {

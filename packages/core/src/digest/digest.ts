@@ -9,7 +9,8 @@
  *   3. compute the expected response with the user's H(A1), or a dummy H(A1) for unknown users so
  *      both cases cost the same and fail with the same code;
  *   4. only then: an expired nonce gets `stale=true` challenges (RFC 7616 §3.3), and nc must rise
- *      strictly per nonce in the store (§5.4 replay protection); one-time nonces are consumed;
+ *      strictly per nonce and user in the store (§5.4 replay protection, nonce-use.ts); one-time
+ *      nonces are consumed;
  *   5. success: Authentication-Info with rspauth (§3.5) and, when configured, nextnonce.
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -31,9 +32,10 @@ import { bodyHashHex, computeHa1, computeHa2, computeResponse, sessionHa1 } from
 import type { DigestCredentials } from './credentials.js';
 import { decodeCredentials } from './credentials.js';
 import { NonceMinter } from './nonce.js';
+import { recordNonceUse } from './nonce-use.js';
 import type { DigestCredentialCallback, DigestCredentialSource } from './sources.js';
 import { digestCallback } from './sources.js';
-import { digestsEqual, uriMatchesTarget } from './verify.js';
+import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
 
 export interface DigestOptions {
   /** The protection space (RFC 7616 §3.3 realm). Must match the credentials exactly. */
@@ -309,7 +311,9 @@ export function digest(options: DigestOptions): SecurityPackage {
     if (cfg.opaque !== undefined && creds.opaque !== cfg.opaque) {
       fail('ERR_HTTPAUTH_DIGEST_OPAQUE_MISMATCH');
     }
-    if (!uriMatchesTarget(creds.uri, request.target)) fail('ERR_HTTPAUTH_DIGEST_URI_MISMATCH');
+    if (!uriMatchesTarget(creds.uri, request.target, hostOf(request))) {
+      fail('ERR_HTTPAUTH_DIGEST_URI_MISMATCH');
+    }
     const nonce = cfg.minter.check(creds.nonce, now);
     if (nonce.status === 'invalid') fail('ERR_HTTPAUTH_DIGEST_NONCE_INVALID');
 
@@ -339,18 +343,22 @@ export function digest(options: DigestOptions): SecurityPackage {
     });
     if (nonce.status === 'stale') return staleResult();
 
-    // Keep the replay records as long as the nonce itself is accepted.
-    const ttl = nonce.expiresAt - now + 1000;
-    if (cfg.oneTime || qop === undefined) {
-      if (!(await store.add('digest:once:' + creds.nonce, '1', ttl))) return staleResult();
-    }
+    let count: number | undefined;
     if (qop !== undefined) {
-      const count = Number.parseInt(creds.nc as string, 16);
+      count = Number.parseInt(creds.nc as string, 16);
       if (count < 1) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
-      if (!(await store.advance('digest:nc:' + creds.nonce, count, ttl))) {
-        fail('ERR_HTTPAUTH_DIGEST_NC_REPLAY');
-      }
     }
+    const use = await recordNonceUse(store, {
+      nonce: creds.nonce,
+      realm: cfg.realm,
+      user,
+      count,
+      consume: cfg.oneTime || qop === undefined,
+      // Keep the replay records as long as the nonce itself is accepted.
+      ttlMs: nonce.expiresAt - now + 1000,
+    });
+    if (use === 'consumed') return staleResult();
+    if (use === 'replayed') fail('ERR_HTTPAUTH_DIGEST_NC_REPLAY');
 
     // rspauth: the same digest with an empty method in A2 (RFC 7616 §3.5).
     const rspauth = computeResponse({

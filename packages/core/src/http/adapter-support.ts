@@ -28,6 +28,8 @@ export interface AdapterOptions {
   /**
    * Trust `X-Forwarded-Proto` from a reverse proxy to say whether the client connection is TLS.
    * Only enable this when every request reaches the server through a proxy that sets the header.
+   * The last value counts (the one the nearest proxy set or appended); earlier ones may come from
+   * the client.
    */
   readonly trustProxy?: boolean;
   /**
@@ -156,17 +158,23 @@ export function localCertificateOf(socket: object): Buffer | undefined {
   return der ?? undefined;
 }
 
-function firstForwardedProto(value: string | string[] | undefined): string | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
+/**
+ * The protocol the nearest proxy saw: the last element of X-Forwarded-Proto. A proxy that appends
+ * (several do, and Node joins repeated header lines with ", ") puts its own value last; anything
+ * before it came from further away, possibly from the client itself, which could otherwise claim
+ * `https` over plain HTTP and have Basic credentials accepted in clear text.
+ */
+function lastForwardedProto(value: string | readonly string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value.at(-1) : (value as string | undefined);
   if (text === undefined) return undefined;
-  const comma = text.indexOf(',');
-  return (comma === -1 ? text : text.slice(0, comma)).trim().toLowerCase();
+  const comma = text.lastIndexOf(',');
+  return (comma === -1 ? text : text.slice(comma + 1)).trim().toLowerCase();
 }
 
 /** True when the client reached us over TLS (directly, or through a trusted proxy). */
 export function isSecure(req: NodeRequest, options: ResolvedAdapterOptions): boolean {
   if (options.trustProxy) {
-    const proto = firstForwardedProto(req.headers['x-forwarded-proto']);
+    const proto = lastForwardedProto(req.headers['x-forwarded-proto']);
     if (proto !== undefined) return proto === 'https';
   }
   return (req.socket as Partial<TLSSocket>).encrypted === true;

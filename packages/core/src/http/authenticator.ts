@@ -201,9 +201,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     now: number,
   ): Promise<AuthDecision | 'invalid' | undefined> {
     if (sessions === undefined) return undefined;
-    const value = sessions.find(request.headers['cookie']);
+    const value = sessions.find(request);
     if (value === undefined) return undefined;
-    const data = sessions.open(value, now);
+    const data = sessions.open(value, now, request);
     if (data === undefined) return 'invalid';
     if (sessionsRevocable && (await store.get(revokedKey(data.id))) !== undefined) return 'invalid';
     return authenticated(data.principal, undefined, [], 'Session', true, {
@@ -257,7 +257,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       );
       // A tampered, expired, revoked or foreign cookie is removed, and the client is challenged.
       if (session === 'invalid' && sessions !== undefined && decision.type === 'respond') {
-        const clear: Header = ['set-cookie', sessions.clearCookie(request.secure)];
+        const clear: Header = ['set-cookie', sessions.clearCookie(request)];
         return { ...decision, headers: [...decision.headers, clear] };
       }
       return decision;
@@ -327,9 +327,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             packageName: pkg.scheme,
           });
         }
-        const issued = sessions?.issue(result.principal, now);
+        const issued = sessions?.issue(result.principal, now, request);
         if (issued !== undefined) {
-          headers.push(['set-cookie', issued.setCookie(request.secure)]);
+          headers.push(['set-cookie', issued.setCookie]);
           return authenticated(result.principal, result.context, headers, pkg.scheme, false, {
             id: issued.data.id,
             expiresAt: issued.data.expiresAt,

@@ -11,9 +11,23 @@
  *  - A file is removed when its context is disposed; at start-up, files left by processes that no
  *    longer run are removed (the name carries the writer's pid, so several server processes can
  *    share a directory); and on process exit every file still open is removed.
+ *  - The default directory is one nobody else can create first: under /run when the server may
+ *    write there (only root may), else a fresh `mkdtemp` directory in the temp dir, removed on exit.
+ *    A fixed name in a shared, world-writable /tmp could be created by any local user beforehand,
+ *    and the ownership check would then stop the server from starting.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmdirSync,
+  unlinkSync,
+} from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,9 +43,38 @@ export interface CcacheOwner {
   readonly gid: number;
 }
 
-/** The default directory: per server uid, under the system temp dir. */
-export function defaultCcacheDirectory(): string {
-  return join(tmpdir(), `httpauth-ccaches-${process.getuid?.() ?? 'x'}`);
+/** Where the default directory goes when the server may write /run (root, typically). */
+export const RUN_DIRECTORY = '/run';
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The default directory: `/run/httpauth-ccaches-<uid>` when /run is writable (a name only root can
+ * take, so it survives restarts and stale files are swept), else a new `mkdtemp` directory in the
+ * temp dir (a random name nobody can create first) that is removed when the process exits.
+ */
+export function defaultCcacheDirectory(runDirectory = RUN_DIRECTORY): {
+  readonly path: string;
+  readonly temporary: boolean;
+} {
+  if (writable(runDirectory)) {
+    return {
+      path: join(runDirectory, `httpauth-ccaches-${process.getuid?.() ?? 'x'}`),
+      temporary: false,
+    };
+  }
+  try {
+    return { path: mkdtempSync(join(tmpdir(), 'httpauth-ccaches-')), temporary: true };
+  } catch (cause) {
+    return fail('ERR_HTTPAUTH_INVALID_OPTIONS', cause);
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -46,6 +89,8 @@ function processAlive(pid: number): boolean {
 
 /** Every ccache written and not yet removed, in any directory: deleted on process exit. */
 const liveEverywhere = new Set<string>();
+/** Directories this process made with mkdtemp: removed on exit, after their files. */
+const temporaryDirectories = new Set<string>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -59,6 +104,13 @@ function installExitHook(): void {
         // Already gone.
       }
     }
+    for (const directory of temporaryDirectories) {
+      try {
+        rmdirSync(directory);
+      } catch {
+        // Not empty (a file we did not write) or already gone: leave it.
+      }
+    }
   });
 }
 
@@ -69,15 +121,25 @@ export class CcacheDirectory {
   /**
    * Create (or check) the directory and remove stale files. Throws ERR_HTTPAUTH_INVALID_OPTIONS
    * when the path exists but is not a directory owned by this process's uid with no group/other
-   * write or read access.
+   * write or read access. Without a path, the default (see defaultCcacheDirectory).
    */
-  constructor(path: string = defaultCcacheDirectory()) {
-    this.path = path;
+  constructor(path?: string) {
+    const chosen = path === undefined ? defaultCcacheDirectory() : { path, temporary: false };
+    this.path = chosen.path;
+    if (chosen.temporary) temporaryDirectories.add(chosen.path);
     try {
-      mkdirSync(path, { recursive: true, mode: 0o711 });
+      mkdirSync(this.path, { recursive: true, mode: 0o711 });
     } catch (cause) {
       fail('ERR_HTTPAUTH_INVALID_OPTIONS', cause);
     }
+    this.#check();
+    this.removeStale();
+    installExitHook();
+  }
+
+  /** A pre-existing path must be our own directory, not a symlink, closed to others. */
+  #check(): void {
+    const path = this.path;
     const stat = lstatSync(path);
     const uid = process.getuid?.();
     if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid)) {
@@ -86,8 +148,6 @@ export class CcacheDirectory {
     if ((stat.mode & 0o066) !== 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
     // The umask may have narrowed mkdir's mode; set exactly what we mean.
     chmodSync(path, 0o711);
-    this.removeStale();
-    installExitHook();
   }
 
   /** Remove files whose writer process is gone (or is this process: a previous incarnation). */

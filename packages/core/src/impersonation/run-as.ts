@@ -13,12 +13,26 @@
  *  - `setpriv` is a thin exec wrapper: setgroups + setresgid + setresuid, then execvp. We hand it
  *    exactly the ids we looked up and show (`toJSON`), clear inheritable capabilities and set
  *    no_new_privs so the child cannot regain privileges through set-uid or file-capability binaries.
+ *
+ * setpriv starts as root, so what it inherits must not steer root: its environment is a fixed
+ * PATH, nothing of the caller's (LD_PRELOAD there would run code as root; GCONV_PATH, LOCPATH and
+ * the rest of glibc's unsecure-envvars list load files as root). After the switch a small exec
+ * wrapper (exec-wrapper.ts), running as the user, reads the child's environment from a pipe on
+ * fd 3, closes every descriptor above 2 (a descriptor the server inherited without close-on-exec
+ * would otherwise reach the user's process), and execs the command.
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import { execFile as nodeExecFile, spawn as nodeSpawn } from 'node:child_process';
+import { spawn as nodeSpawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { fail, HttpAuthError } from '../errors.js';
+import {
+  checkedExtraEnvironment,
+  collectOutput,
+  EXEC_WRAPPER,
+  ROOT_STAGE_ENVIRONMENT,
+  withEnvironmentPipe,
+} from './exec-wrapper.js';
 import type { PosixIdentity } from './posix.js';
 
 /** Spawn options a caller may set; identity, shell and environment inheritance are ours. */
@@ -54,6 +68,10 @@ export interface RunAsSettings {
   readonly path: string;
   /** Set no_new_privs on children (default true). */
   readonly noNewPrivileges: boolean;
+  /** Path of bash, which runs the exec wrapper as the user (default /bin/bash). */
+  readonly bashPath: string;
+  /** Path of env(1), the wrapper's last exec (default /usr/bin/env). */
+  readonly envPath: string;
 }
 
 export const DEFAULT_RUN_AS: RunAsSettings = {
@@ -61,16 +79,26 @@ export const DEFAULT_RUN_AS: RunAsSettings = {
   testPath: '/usr/bin/test',
   path: '/usr/local/bin:/usr/bin:/bin',
   noNewPrivileges: true,
+  bashPath: '/bin/bash',
+  envPath: '/usr/bin/env',
 };
 
-/** The environment a child gets: identity variables, PATH, the caller's extras, KRB5CCNAME. */
+/**
+ * The environment a child gets: identity variables, PATH, the caller's extras, KRB5CCNAME. Extras
+ * that steer the loader or glibc (LD_*, GCONV_PATH, …) are refused with
+ * ERR_HTTPAUTH_INVALID_OPTIONS. It is handed over after the switch, never to setpriv.
+ */
 export function childEnvironment(
   identity: PosixIdentity,
   settings: RunAsSettings,
   extra: Readonly<Record<string, string>> | undefined,
   ccachePath: string | undefined,
 ): Record<string, string> {
-  const env: Record<string, string> = { PATH: settings.path, LANG: 'C.UTF-8', ...extra };
+  const env: Record<string, string> = {
+    PATH: settings.path,
+    LANG: 'C.UTF-8',
+    ...checkedExtraEnvironment(extra),
+  };
   // Identity variables always describe the user the child runs as, whatever the caller passed.
   env.HOME = identity.home;
   env.USER = identity.user;
@@ -81,7 +109,7 @@ export function childEnvironment(
   return env;
 }
 
-/** setpriv's arguments that switch to `identity`, followed by the command. */
+/** setpriv's arguments that switch to `identity`, then the exec wrapper, then the command. */
 export function setprivArguments(
   identity: PosixIdentity,
   settings: RunAsSettings,
@@ -92,7 +120,16 @@ export function setprivArguments(
     // Checked by policy already; this is the last line of defence.
     fail('ERR_HTTPAUTH_IMPERSONATION_DENIED');
   }
-  if (typeof command !== 'string' || command === '' || command.includes('\0')) {
+  // env(1) would take a command containing '=' for an assignment.
+  if (
+    typeof command !== 'string' ||
+    command === '' ||
+    command.includes('\0') ||
+    command.includes('=')
+  ) {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  if (!args.every((arg) => typeof arg === 'string' && !arg.includes('\0'))) {
     fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
   const supplementary = identity.groups.filter((gid) => gid !== identity.gid);
@@ -107,6 +144,11 @@ export function setprivArguments(
     '--inh-caps=-all',
     ...(settings.noNewPrivileges ? ['--no-new-privs'] : []),
     '--',
+    settings.bashPath,
+    '-c',
+    EXEC_WRAPPER,
+    'httpauth-run-as',
+    settings.envPath,
     command,
     ...args,
   ];
@@ -124,21 +166,27 @@ export function spawnAs(
   // identity must come from setpriv alone.
   const {
     env,
+    stdio,
     uid: _uid,
     gid: _gid,
     argv0: _argv0,
     ...rest
   } = options as ImpersonatedSpawnOptions & { uid?: unknown; gid?: unknown; argv0?: unknown };
-  return nodeSpawn(settings.setprivPath, setprivArguments(identity, settings, command, args), {
-    ...rest,
-    cwd: rest.cwd ?? '/',
-    env: childEnvironment(identity, settings, env, ccachePath),
-    shell: false,
-    detached: false,
-  });
+  const argv = setprivArguments(identity, settings, command, args);
+  const environment = childEnvironment(identity, settings, env, ccachePath);
+  return withEnvironmentPipe(environment, stdio, (stdioWithPipe) =>
+    nodeSpawn(settings.setprivPath, argv, {
+      ...rest,
+      cwd: rest.cwd ?? '/',
+      env: ROOT_STAGE_ENVIRONMENT,
+      stdio: stdioWithPipe,
+      shell: false,
+      detached: false,
+    }),
+  );
 }
 
-/** Run to completion; rejects with Node's execFile error (code, signal, stdout, stderr) on failure. */
+/** Run to completion; rejects like Node's execFile (an Error with code, signal, stdout, stderr). */
 export function execFileAs(
   identity: PosixIdentity,
   settings: RunAsSettings,
@@ -147,27 +195,14 @@ export function execFileAs(
   args: readonly string[],
   options: ImpersonatedExecOptions = {},
 ): Promise<ExecResult> {
-  const argv = setprivArguments(identity, settings, command, args);
-  return new Promise((resolve, reject) => {
-    const child = nodeExecFile(
-      settings.setprivPath,
-      argv,
-      {
-        cwd: options.cwd ?? '/',
-        env: childEnvironment(identity, settings, options.env, ccachePath),
-        timeout: options.timeout ?? 30_000,
-        maxBuffer: options.maxBuffer ?? 1024 * 1024,
-        encoding: 'utf8',
-        shell: false,
-      },
-      (error, stdout, stderr) => {
-        if (error !== null) reject(error);
-        else resolve({ stdout, stderr });
-      },
-    );
-    if (options.input !== undefined) child.stdin?.end(options.input);
-    else child.stdin?.end();
+  const child = spawnAs(identity, settings, ccachePath, command, args, {
+    cwd: options.cwd ?? '/',
+    env: options.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
+  else child.stdin?.end();
+  return collectOutput(child, options.timeout ?? 30_000, options.maxBuffer ?? 1024 * 1024);
 }
 
 /**
@@ -193,24 +228,16 @@ export function accessAs(
   if ((mode & constants.X_OK) !== 0) checks.push(['-x', path]);
   if (checks.length === 0) checks.push(['-e', path]);
   const expression = checks.flatMap((check, i) => (i === 0 ? check : ['-a', ...check]));
-  const argv = setprivArguments(identity, settings, settings.testPath, expression);
-  return new Promise((resolve, reject) => {
-    nodeExecFile(
-      settings.setprivPath,
-      argv,
-      {
-        cwd: '/',
-        env: childEnvironment(identity, settings, undefined, undefined),
-        timeout: timeoutMs,
-        shell: false,
-      },
-      (error) => {
-        if (error === null) return resolve(true);
-        // test(1): 1 = false; anything else (2 = test error, 126/127 = setpriv could not switch
-        // or exec, a signal = timeout) is a failure, never a "no".
-        if ((error as { code?: unknown }).code === 1) return resolve(false);
-        reject(new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause: error }));
-      },
-    );
+  const child = spawnAs(identity, settings, undefined, settings.testPath, expression, {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return collectOutput(child, timeoutMs, 64 * 1024).then(
+    () => true,
+    (error: unknown) => {
+      // test(1): 1 = false; anything else (2 = test error, 126/127 = setpriv or the wrapper could
+      // not switch or exec, a signal = timeout) is a failure, never a "no".
+      if ((error as { code?: unknown }).code === 1) return false;
+      throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause: error });
+    },
+  );
 }

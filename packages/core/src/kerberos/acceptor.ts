@@ -385,7 +385,12 @@ export class KerberosAcceptor {
 
     // 8. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3). Keyed on
     //    the authenticator ciphertext alone: the ticket's sname is cleartext (replay-cache.ts).
-    await recordAuthenticator(ctx.store, apReq.authenticator.cipher, 2 * this.#skewMs);
+    await recordAuthenticator(
+      ctx.store,
+      apReq.authenticator.cipher,
+      unparsePrincipal(encTicket.cname, encTicket.crealm),
+      2 * this.#skewMs,
+    );
 
     // 9. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
     let responseToken: Buffer | undefined;

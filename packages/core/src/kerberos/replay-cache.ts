@@ -24,15 +24,25 @@ export function replayKey(authenticatorCipher: Buffer): string {
   return REPLAY_KEY_PREFIX + createHash('sha256').update(authenticatorCipher).digest('base64url');
 }
 
+/** The store owner of a client's replay entries. */
+export function replayOwner(client: string): string {
+  return 'krb5:' + client;
+}
+
 /**
  * Record the authenticator; throws ERR_HTTPAUTH_KRB_REPLAY when it was seen within the TTL.
- * A store failure propagates (ERR_HTTPAUTH_STORE_UNAVAILABLE): replay checks fail closed.
+ * A store failure propagates (ERR_HTTPAUTH_STORE_UNAVAILABLE, ERR_HTTPAUTH_STORE_QUOTA): replay
+ * checks fail closed.
  */
 export async function recordAuthenticator(
   store: KeyValueStore,
   authenticatorCipher: Buffer,
+  client: string,
   ttlMs: number,
 ): Promise<void> {
-  const fresh = await store.add(replayKey(authenticatorCipher), '1', ttlMs);
+  // The client principal owns the entry: a bounded store caps the live entries of one client, so a
+  // client minting fresh authenticators cannot fill the cache every other client needs
+  // (ERR_HTTPAUTH_STORE_QUOTA).
+  const fresh = await store.add(replayKey(authenticatorCipher), '1', ttlMs, replayOwner(client));
   if (!fresh) fail('ERR_HTTPAUTH_KRB_REPLAY');
 }

@@ -5,10 +5,15 @@
  * one per request; no NTLM round trips on new connections).
  *
  * Cookie value (base64url): version (1) || key-id length (1) || key id || IV (12) ||
- * AES-256-GCM ciphertext || tag (16). The additional data binds the cookie name, the version and
- * the key id, so a cookie cannot be moved between applications that share a key but not a name.
- * The AES key is HKDF-SHA256 of the configured secret, so any secret length works and secrets are
- * never used directly as keys.
+ * AES-256-GCM ciphertext || tag (16). The additional data binds the cookie name, the version, the
+ * key id and the issuer (the `issuer` option, else the host the request was sent to), so a cookie
+ * cannot be moved between applications or hosts that share a key. The AES key is HKDF-SHA256 of
+ * the configured secret, so any secret length works and secrets are never used directly as keys.
+ *
+ * Over TLS the cookie is named `__Host-<name>` with Secure, Path=/ and no Domain (RFC 6265bis
+ * §4.1.3.2): a browser then refuses the cookie from anyone but this host, so a sibling subdomain
+ * (or a man in the middle on plain HTTP) cannot plant its own session, its attacker's identity,
+ * into the victim's browser. Only the prefixed name is read on TLS requests.
  *
  * Rotation: the first key seals, every listed key opens. Expiry is inside the sealed payload and
  * never later than the principal's own expiry (the Kerberos ticket's end time).
@@ -17,7 +22,9 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 import { HttpAuthError } from '../errors.js';
 import type { Principal } from '../principal.js';
 
-const VERSION = 1;
+/** 2: the issuer joined the additional data; version 1 cookies are refused (the user re-authenticates). */
+const VERSION = 2;
+const HOST_PREFIX = '__Host-';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 /** Browsers keep at most about 4 KiB per cookie; a principal with many SIDs must still fit. */
@@ -40,7 +47,25 @@ export interface SessionOptions {
   readonly maxAgeMs?: number;
   readonly sameSite?: 'Strict' | 'Lax' | 'None';
   readonly path?: string;
+  /** A Domain attribute shares the cookie with subdomains; it turns the `__Host-` prefix off. */
   readonly domain?: string;
+  /**
+   * Name the cookie `__Host-<cookieName>` on TLS requests (default true unless `domain` or a path
+   * other than '/' is set, which the prefix forbids; true with either is an invalid option).
+   */
+  readonly hostPrefix?: boolean;
+  /**
+   * Who issued the cookie, bound into its additional data: a cookie only opens where it was
+   * sealed. Default: the host name of the request (Host, or HTTP/2 :authority, without the port),
+   * or the `domain` when one is set. Set one id per application when several share keys.
+   */
+  readonly issuer?: string;
+}
+
+/** What a cookie operation needs of the request: whether it came over TLS, and its headers. */
+export interface SessionRequest {
+  readonly secure: boolean;
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
 export interface SessionData {
@@ -63,8 +88,24 @@ function invalid(): never {
   throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
 }
 
+/** The host name a request was sent to: Host (HTTP/2 :authority), lower-cased, port removed. */
+function requestHostName(request: SessionRequest): string {
+  const raw = request.headers.host ?? request.headers[':authority'];
+  if (typeof raw !== 'string') return '';
+  const host = raw.trim().toLowerCase();
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end === -1 ? host : host.slice(0, end + 1);
+  }
+  const colon = host.indexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
 export class SessionCookies {
+  /** The configured name; on TLS requests with the prefix on, the cookie is `__Host-` + this. */
   readonly cookieName: string;
+  readonly #hostPrefix: boolean;
+  readonly #issuer: string | undefined;
   readonly #keys: readonly DerivedKey[];
   readonly #maxAgeMs: number;
   readonly #attributes: string;
@@ -103,21 +144,54 @@ export class SessionCookies {
     if (options.domain !== undefined && !/^[A-Za-z0-9.-]+$/.test(options.domain)) invalid();
     this.#attributes =
       `; Path=${path}` + (options.domain === undefined ? '' : `; Domain=${options.domain}`);
+    // RFC 6265bis §4.1.3.2: a __Host- cookie has Path=/ and no Domain.
+    const prefixAllowed = path === '/' && options.domain === undefined;
+    if (options.hostPrefix !== undefined && typeof options.hostPrefix !== 'boolean') invalid();
+    if (options.hostPrefix === true && !prefixAllowed) invalid();
+    this.#hostPrefix = options.hostPrefix ?? prefixAllowed;
+    if (this.cookieName.startsWith(HOST_PREFIX) && !prefixAllowed) invalid();
+    if (
+      options.issuer !== undefined &&
+      (typeof options.issuer !== 'string' || options.issuer === '')
+    ) {
+      invalid();
+    }
+    this.#issuer = options.issuer ?? options.domain?.toLowerCase();
   }
 
-  #aad(key: DerivedKey): Buffer {
+  /** The cookie's name on this request: prefixed on TLS when the prefix is on. */
+  nameFor(request: SessionRequest): string {
+    return request.secure && this.#hostPrefix && !this.cookieName.startsWith(HOST_PREFIX)
+      ? HOST_PREFIX + this.cookieName
+      : this.cookieName;
+  }
+
+  #issuerFor(request: SessionRequest): string {
+    return this.#issuer ?? requestHostName(request);
+  }
+
+  /** Additional data: name NUL version key-id NUL issuer (key ids cannot contain NUL). */
+  #aad(key: DerivedKey, name: string, issuer: string): Buffer {
     return Buffer.concat([
-      Buffer.from(this.cookieName + '\0', 'ascii'),
+      Buffer.from(name + '\0', 'ascii'),
       Buffer.of(VERSION),
       key.idBytes,
+      Buffer.of(0),
+      Buffer.from(issuer, 'utf8'),
     ]);
+  }
+
+  #attributesFor(request: SessionRequest): string {
+    const secure = request.secure || this.#sameSite === 'None';
+    return `${this.#attributes}; HttpOnly${secure ? '; Secure' : ''}; SameSite=${this.#sameSite}`;
   }
 
   /** Seal a session for `principal`; undefined when the principal has already expired. */
   issue(
     principal: Principal,
     now: number,
-  ): { data: SessionData; setCookie: (secure: boolean) => string } | undefined {
+    request: SessionRequest,
+  ): { data: SessionData; setCookie: string } | undefined {
     const limit = principal.expiresAt?.getTime();
     const expiresAt = Math.min(now + this.#maxAgeMs, limit ?? Number.POSITIVE_INFINITY);
     if (expiresAt <= now) return undefined;
@@ -130,7 +204,8 @@ export class SessionCookies {
     const key = this.#keys[0] as DerivedKey;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key.key, iv);
-    cipher.setAAD(this.#aad(key));
+    const name = this.nameFor(request);
+    cipher.setAAD(this.#aad(key, name, this.#issuerFor(request)));
     const plaintext = Buffer.from(
       JSON.stringify({ s: data.id, p: principal, i: now, e: expiresAt }),
     );
@@ -146,25 +221,24 @@ export class SessionCookies {
     const maxAge = Math.max(1, Math.floor((expiresAt - now) / 1000));
     return {
       data,
-      setCookie: (secure) =>
-        `${this.cookieName}=${value}; Max-Age=${maxAge}${this.#attributes}; HttpOnly` +
-        `${secure || this.#sameSite === 'None' ? '; Secure' : ''}; SameSite=${this.#sameSite}`,
+      setCookie: `${name}=${value}; Max-Age=${maxAge}${this.#attributesFor(request)}`,
     };
   }
 
   /** A Set-Cookie value that removes the cookie (sent when a cookie did not open). */
-  clearCookie(secure: boolean): string {
-    return (
-      `${this.cookieName}=; Max-Age=0${this.#attributes}; HttpOnly` +
-      `${secure || this.#sameSite === 'None' ? '; Secure' : ''}; SameSite=${this.#sameSite}`
-    );
+  clearCookie(request: SessionRequest): string {
+    return `${this.nameFor(request)}=; Max-Age=0${this.#attributesFor(request)}`;
   }
 
-  /** This application's cookie value from a Cookie header, if any. */
-  find(cookieHeader: string | readonly string[] | undefined): string | undefined {
+  /**
+   * This application's cookie value from the request's Cookie header, if any. On TLS with the
+   * prefix on only `__Host-<name>` is read: an unprefixed cookie may have been set by a sibling.
+   */
+  find(request: SessionRequest): string | undefined {
+    const cookieHeader = request.headers.cookie;
     if (cookieHeader === undefined) return undefined;
     const headers = typeof cookieHeader === 'string' ? [cookieHeader] : cookieHeader;
-    const prefix = this.cookieName + '=';
+    const prefix = this.nameFor(request) + '=';
     for (const header of headers) {
       if (header.length > 64 * 1024) continue;
       for (const part of header.split(';')) {
@@ -179,22 +253,26 @@ export class SessionCookies {
    * Open a cookie value. Tampered, foreign, expired or malformed cookies give undefined: the
    * caller falls back to a normal challenge.
    */
-  open(value: string, now: number): SessionData | undefined {
-    const known = this.#opened.get(value);
+  open(value: string, now: number, request: SessionRequest): SessionData | undefined {
+    const name = this.nameFor(request);
+    const issuer = this.#issuerFor(request);
+    // The cache remembers what opened under which name and issuer, not just the value.
+    const cacheKey = `${name}\0${issuer}\0${value}`;
+    const known = this.#opened.get(cacheKey);
     if (known !== undefined) {
       if (known.expiresAt > now) return known;
-      this.#opened.delete(value);
+      this.#opened.delete(cacheKey);
       return undefined;
     }
-    const data = this.#decrypt(value, now);
+    const data = this.#decrypt(value, now, name, issuer);
     if (data !== undefined) {
       if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.clear();
-      this.#opened.set(value, data);
+      this.#opened.set(cacheKey, data);
     }
     return data;
   }
 
-  #decrypt(value: string, now: number): SessionData | undefined {
+  #decrypt(value: string, now: number, name: string, issuer: string): SessionData | undefined {
     if (value.length === 0 || value.length > MAX_COOKIE_CHARS || !/^[A-Za-z0-9_-]+$/.test(value)) {
       return undefined;
     }
@@ -212,7 +290,7 @@ export class SessionCookies {
     let plaintext: Buffer;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key.key, iv);
-      decipher.setAAD(this.#aad(key));
+      decipher.setAAD(this.#aad(key, name, issuer));
       decipher.setAuthTag(tag);
       plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
     } catch {

@@ -6,10 +6,16 @@
  *
  * Implementations throw HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE') when they cannot answer;
  * callers fail closed on it.
+ *
+ * `owner` names the authenticated principal on whose behalf an entry is created (the Kerberos
+ * client, the Digest user). A bounded store caps the live entries of one owner and throws
+ * HttpAuthError('ERR_HTTPAUTH_STORE_QUOTA') past the cap, so one client minting fresh
+ * authenticators or nonces cannot fill the store that every other client shares. A store without
+ * a bound of its own may ignore it.
  */
 export interface KeyValueStore {
   /** Insert `key` only if absent (or expired). Resolves true when this call inserted it. */
-  add(key: string, value: string, ttlMs: number): Promise<boolean>;
+  add(key: string, value: string, ttlMs: number, owner?: string): Promise<boolean>;
   /** The live value, or undefined. */
   get(key: string): Promise<string | undefined>;
   /**
@@ -21,12 +27,13 @@ export interface KeyValueStore {
     expected: string | undefined,
     value: string,
     ttlMs: number,
+    owner?: string,
   ): Promise<boolean>;
   /**
    * Atomically raise an integer counter to `value` when `value` is greater than the stored one
    * (an absent key counts as lower than any value). Resolves true when it advanced. Digest nc.
    */
-  advance(key: string, value: number, ttlMs: number): Promise<boolean>;
+  advance(key: string, value: number, ttlMs: number, owner?: string): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Release timers and connections. */
   close?(): Promise<void>;
