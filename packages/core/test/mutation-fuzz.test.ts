@@ -42,6 +42,7 @@ import {
 } from './fixtures/fuzz/kerberos-cases.js';
 import { Rng } from './fixtures/fuzz/mutators.js';
 import { NTLM_USER, ntlmCase } from './fixtures/fuzz/ntlm-cases.js';
+import { spnegoNtlmCase } from './fixtures/fuzz/spnego-ntlm-cases.js';
 import { Tally } from './fixtures/fuzz/oracle.js';
 import { direct, overHttp, type Transport } from './fixtures/fuzz/transport.js';
 
@@ -107,22 +108,33 @@ async function both(
   }
 }
 
+const ntlmOptions = {
+  domain: NTLM_USER.domain,
+  credentials: (user: string) =>
+    user.toLowerCase() === NTLM_USER.user ? ntowfv1(NTLM_USER.password) : undefined,
+};
+
+/** One service key under two SPNs, as Active Directory keeps an account's SPN aliases. */
+const serviceKey = randomKey(18);
+const keytab = Keytab.parse(
+  encodeKeytab(
+    SERVICE_NAMES.map((components) => ({
+      realm: 'EXAMPLE.TEST',
+      components,
+      kvno: 2,
+      key: serviceKey,
+    })),
+  ),
+);
+
 describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
   const accepted: AcceptedAuthenticators = new Map();
 
   test('NTLM: mutated NEGOTIATE, CHALLENGE, AUTHENTICATE and header spelling', async (t) => {
-    const auth = createAuthenticator({
-      packages: [
-        ntlm({
-          domain: NTLM_USER.domain,
-          credentials: (user) =>
-            user.toLowerCase() === NTLM_USER.user ? ntowfv1(NTLM_USER.password) : undefined,
-        }),
-      ],
-    });
+    const auth = createAuthenticator({ packages: [ntlm(ntlmOptions)] });
     const withMic = new Tally();
     const withoutMic = new Tally();
-    await both(auth, share(0.2), (transport, i) =>
+    await both(auth, share(0.15), (transport, i) =>
       ntlmCase(rngFor(0, i), transport, withMic, { seed: SEED, index: i }, true),
     );
     await both(auth, share(0.1), (transport, i) =>
@@ -136,24 +148,24 @@ describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
     await waitFor(() => auth.pendingHandshakes === 0);
   });
 
-  describe('Kerberos and SPNEGO', () => {
-    const serviceKey = randomKey(18);
-    const keytab = Keytab.parse(
-      encodeKeytab(
-        SERVICE_NAMES.map((components) => ({
-          realm: 'EXAMPLE.TEST',
-          components,
-          kvno: 2,
-          key: serviceKey,
-        })),
-      ),
+  test('SPNEGO-wrapped NTLM: mutated lists, messages, mechListMICs and spellings', async (t) => {
+    const auth = createAuthenticator({ packages: [negotiate({ keytab, ntlm: ntlmOptions })] });
+    const tally = new Tally();
+    await both(auth, share(0.1), (transport, i) =>
+      spnegoNtlmCase(rngFor(6, i), transport, tally, { seed: SEED, index: i }),
     );
+    report(t, '', tally);
+    assert.ok(tally.originalsAccepted > 0 && tally.refused > 0);
+    await waitFor(() => auth.pendingHandshakes === 0);
+  });
+
+  describe('Kerberos and SPNEGO', () => {
     let cusec = 0;
 
     test('forged AP-REQs: mutated, then replayed in every form', async (t) => {
       const auth = createAuthenticator({ packages: [negotiate({ keytab })], now: () => NOW });
       const tally = new Tally();
-      await both(auth, share(0.3), (transport, i) =>
+      await both(auth, share(0.25), (transport, i) =>
         kerberosCase(
           rngFor(2, i),
           transport,
@@ -220,7 +232,7 @@ describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
       ],
     });
     const tally = new Tally();
-    await both(auth, share(0.3), (transport, i) =>
+    await both(auth, share(0.25), (transport, i) =>
       digestCase(rngFor(5, i), transport, tally, { seed: SEED, index: i }),
     );
     report(t, '', tally);
