@@ -7,20 +7,23 @@
  *  1. never a 5xx, never an exception other than HttpAuthError (a stray exception becomes
  *     ERR_HTTPAUTH_INTERNAL / 503 in the loop), every refusal has a stable ERR_HTTPAUTH_* code;
  *  2. never acceptance of a message whose authenticated content was changed. The principled
- *     definition, per protocol, is in fixtures/fuzz/{ntlm,kerberos,digest}-cases.ts: a mutant may
- *     succeed only if every byte or field that enters the protocol's integrity check (MIC,
- *     NTProofStr, the RFC 3961 checksum of the ticket and authenticator, the Digest response
- *     hash and its uri/nc bindings) reaches the server unchanged, and the principal is the
- *     original one. Cleartext that the protocol does not protect (a ticket's sname and realm,
- *     SPNEGO mechTypes without a mechListMIC, NTLM flags without a MIC, Digest opaque, header
- *     spelling) may change either way;
+ *     definition, per protocol, is at the top of fixtures/fuzz/{ntlm,spnego-ntlm,kerberos,digest}
+ *     -cases.ts: a mutant may succeed only if every byte or field that enters the protocol's
+ *     integrity check (the NTLM MIC transcript, NTProofStr's inputs, the mechListMIC's mechanism
+ *     list, the RFC 3961 checksums of ticket and authenticator, the Digest response hash and its
+ *     uri and method) reaches the server unchanged, and the principal is the original one.
+ *     Cleartext no check protects (a ticket's sname, realm, kvno and ap-options, SPNEGO framing,
+ *     NTLM flags without a MIC, Digest opaque, header spelling) may change either way;
  *  3. never a second acceptance of one Kerberos authenticator, whatever form it takes (raw krb5,
  *     SPNEGO-wrapped, Microsoft's krb5 OID, a rewritten or aliased sname, re-encoded DER), across
- *     the whole run; and never a second acceptance of one Digest (nonce, nc).
+ *     the whole run; one Digest (nonce, nc) exactly once (never twice, and not used up by a
+ *     refused mutant).
  *
- * HTTPAUTH_FUZZ_CASES (default 3000) sets the number of cases, HTTPAUTH_FUZZ_SEED the seed. A
- * failure names the family, case index and seed. The mutations are seeded; keys and confounders
- * are fresh per run (node:crypto), which never changes which bytes are mutated.
+ * HTTPAUTH_FUZZ_CASES (default 3000) sets the number of cases, HTTPAUTH_FUZZ_SEED the seed; a
+ * failure names the family, case index and seed. The mutations are seeded; keys, confounders and
+ * nonces are fresh per run (node:crypto), so a case reproduces from its seed up to those values.
+ * A run keeps one user's replay records in one in-memory store for the replay window: beyond
+ * about 150 000 cases (where a per-principal store bound may answer 503), run several seeds.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
