@@ -183,7 +183,9 @@ describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
       assert.ok(tally.originalsAccepted > 0 && tally.refused > 0);
     });
 
-    test('captured MIT krb5 and Samba AD tokens: mutated and replayed across the run', async (t) => {
+    const capturedTitle =
+      'captured MIT krb5 and Samba AD tokens: mutated and replayed across the run';
+    test(capturedTitle, async (t) => {
       const tally = new Tally();
       const sources = [captured('mit-tokens.json'), captured('samba-tokens.json')];
       let index = 0;
