@@ -153,6 +153,22 @@ describe('gateway NTLM settings and trusted proxies', () => {
     });
   });
 
+  it('auth.ntlm.hostNames reaches the acceptor; allowMissingTargetName lets a nameless client in', async () => {
+    await withGateway({ ntlm: { hostNames: ['gw.example.test'] } }, async (base) => {
+      const { statuses } = await curlStatuses(['--ntlm', '-u', 'alice:alicepw', `${base}/x`]);
+      assert.equal(statuses.at(-1), 401);
+      const metrics = await (await fetch(`${base}/_httpauth/metrics`)).text();
+      assert.match(metrics, /reason="ERR_HTTPAUTH_NTLM_TARGET_NAME"/);
+    });
+    await withGateway(
+      { ntlm: { hostNames: ['gw.example.test'], allowMissingTargetName: true } },
+      async (base) => {
+        const { statuses } = await curlStatuses(['--ntlm', '-u', 'alice:alicepw', `${base}/x`]);
+        assert.equal(statuses.at(-1), 200, 'curl names no target: allowed by the option');
+      },
+    );
+  });
+
   it('auth.ntlm.channelBinding: require refuses NTLM without bindings (plain HTTP has none)', async () => {
     await withGateway({ ntlm: { channelBinding: 'require' } }, async (base) => {
       const { statuses } = await curlStatuses(['--ntlm', '-u', 'alice:alicepw', `${base}/x`]);
@@ -176,6 +192,15 @@ describe('gateway NTLM settings and trusted proxies', () => {
     logLines.length = 0;
     await withGateway({ ntlm: { targetNames: ['HTTP/gw'] } }, async () => {});
     assert.ok(!logLines.some((l) => /NTLM runs without/.test(l)));
+    logLines.length = 0;
+    await withGateway({ ntlm: { hostNames: ['gw'] } }, async () => {});
+    assert.ok(!logLines.some((l) => /NTLM runs without/.test(l)));
+    logLines.length = 0;
+    await withGateway(
+      { ntlm: { hostNames: ['gw'], allowMissingTargetName: true } },
+      async () => {},
+    );
+    assert.ok(logLines.some((l) => /NTLM runs without/.test(l)));
   });
 
   /**

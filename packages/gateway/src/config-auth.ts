@@ -72,6 +72,8 @@ export function parseAuth(
       'dnsDomain',
       'channelBinding',
       'targetNames',
+      'hostNames',
+      'allowMissingTargetName',
     ]);
     const ntlmBinding =
       bindingMode(overrides.ntlmChannelBinding, 'NTLM channel binding override') ??
@@ -87,9 +89,18 @@ export function parseAuth(
             .filter((t) => t !== '');
     if (targetNames !== undefined && targetNames.length === 0)
       problems.push('auth.ntlm.targetNames must list at least one SPN when given');
+    const hostNames = strings(n['hostNames'], 'auth.ntlm.hostNames');
+    if (hostNames !== undefined && hostNames.length === 0)
+      problems.push('auth.ntlm.hostNames must list at least one host name when given');
     ntlm = {
       channelBinding: ntlmBinding,
       ...(targetNames === undefined || targetNames.length === 0 ? {} : { targetNames }),
+      ...(hostNames === undefined || hostNames.length === 0 ? {} : { hostNames }),
+      allowMissingTargetName: bool(
+        n['allowMissingTargetName'],
+        'auth.ntlm.allowMissingTargetName',
+        false,
+      ),
       smbpasswd: file(n['smbpasswd'], 'auth.ntlm.smbpasswd'),
       domain: str(n['domain'], 'auth.ntlm.domain'),
       ...(n['computerName'] === undefined

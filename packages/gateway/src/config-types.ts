@@ -29,6 +29,13 @@ export interface NtlmConfig {
   readonly channelBinding: ChannelBindingMode;
   /** When set, clients must name one of these SPNs in MsvAvTargetName (e.g. HTTP/gw.example.com). */
   readonly targetNames?: readonly string[];
+  /**
+   * The host names (optionally host:port) clients reach the gateway by: MsvAvTargetName must be
+   * HTTP/<one of them> (core's `hostNames`). `targetNames`, when set, replaces them.
+   */
+  readonly hostNames?: readonly string[];
+  /** Accept a response naming no target at all (curl, requests-ntlm): see docs/ntlm.md. */
+  readonly allowMissingTargetName: boolean;
 }
 
 export interface DigestConfig {

@@ -108,6 +108,8 @@ function ntlmOptions(config: GatewayConfig): core.NtlmAcceptorOptions {
     credentials: core.smbpasswdFile(n.smbpasswd),
     channelBinding: { mode: n.channelBinding },
     ...(n.targetNames === undefined ? {} : { targetNames: n.targetNames }),
+    ...(n.hostNames === undefined ? {} : { hostNames: n.hostNames }),
+    allowMissingTargetName: n.allowMissingTargetName,
   };
 }
 
@@ -122,10 +124,12 @@ export function ntlmWarnings(config: GatewayConfig): string[] {
   const used =
     config.auth.mechanisms.includes('ntlm') ||
     (config.auth.mechanisms.includes('negotiate') && config.auth.negotiate?.kerberosOnly !== true);
-  if (!used || n.channelBinding === 'require' || n.targetNames !== undefined) return [];
+  const namesChecked =
+    (n.targetNames !== undefined || n.hostNames !== undefined) && !n.allowMissingTargetName;
+  if (!used || n.channelBinding === 'require' || namesChecked) return [];
   return [
     'NTLM runs without required channel bindings and without target names: NTLM credentials ' +
       'can be relayed to this gateway; set auth.ntlm.channelBinding: require (with TLS) or ' +
-      'auth.ntlm.targetNames',
+      'auth.ntlm.hostNames or auth.ntlm.targetNames (without allowMissingTargetName)',
   ];
 }

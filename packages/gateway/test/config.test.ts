@@ -209,6 +209,14 @@ describe('gateway configuration', () => {
       ).join('\n');
       assert.match(text, /auth\.ntlm\.channelBinding must be none, allow or require/);
       assert.match(text, /auth\.ntlm\.targetNames must be a list of strings/);
+      assert.match(
+        problems(() => validateConfig(base({ hostNames: 'gw' }))).join('\n'),
+        /auth\.ntlm\.hostNames must be a list of strings/,
+      );
+      assert.match(
+        problems(() => validateConfig(base({ hostNames: [] }))).join('\n'),
+        /auth\.ntlm\.hostNames must list at least one host name/,
+      );
       // A misspelt setting is reported, never silently ignored.
       assert.match(
         problems(() => validateConfig(base({ targetname: ['HTTP/x'] }))).join('\n'),
