@@ -1,0 +1,233 @@
+/**
+ * NTLM pass-through to a Samba AD DC over NETLOGON (MS-NRPC): the server holds a machine account
+ * (WEB1$), sets up an AES secure channel and asks the DC with NetrLogonSamLogonEx, as a Windows
+ * member server does. curl --ntlm as SAMDOM\bob gets 200 with bob's SID and groups; each refusal
+ * the DC gives (wrong password, unknown, disabled, expired, must change, locked out) is a 401 whose
+ * audit event carries the DC's reason; a stopped DC is a 503 with Retry-After, and the channel
+ * recovers when the DC comes back. The MIC is still checked by the acceptor with the session key
+ * the DC returned.
+ *
+ * Samba's ports are fixed, so the harness takes a machine-wide lock; this file keeps its DC short.
+ */
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+
+import { CHANNEL_FAILURE, NtlmAcceptor, ntlm } from '@httpauth/core';
+import type { FailureEvent } from '@httpauth/core';
+import { httpAuth } from '@httpauth/express';
+import express from 'express';
+
+import { authenticate, negotiate } from '../packages/core/test/ntlm-client.js';
+import { curlNtlm } from './harness/ntlm-clients.js';
+import { startSambaDc } from './harness/samba-dc.js';
+import type { SambaDc } from './harness/samba-dc.js';
+
+const MACHINE = { name: 'WEB1', password: 'Web1-Machine-Passw0rd!' };
+const USERS = [
+  { name: 'bob', password: 'B0b-Passw0rd!' },
+  { name: 'carol', password: 'C4rol-Passw0rd!', state: 'disabled' as const },
+  { name: 'dave', password: 'D4ve-Passw0rd!', state: 'passwordExpired' as const },
+  { name: 'erin', password: 'Er1n-Passw0rd!', state: 'mustChangePassword' as const },
+  { name: 'frank', password: 'Fr4nk-Passw0rd!' },
+];
+const LOCKOUT_THRESHOLD = 3;
+
+/** curl --ntlm keeping the final response's status and headers. */
+function curlHeaders(
+  url: string,
+  user: string,
+  password: string,
+): Promise<{ status: number; headers: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      '/usr/bin/curl',
+      ['-sS', '--ntlm', '-u', `${user}:${password}`, '-D', '-', '-o', '/dev/null', url],
+      { timeout: 60_000 },
+      (error, stdout) => {
+        if (error !== null) return reject(error);
+        const blocks = String(stdout)
+          .trim()
+          .split(/\r?\n\r?\n/);
+        const last = blocks[blocks.length - 1] as string;
+        resolve({
+          status: Number(/^HTTP\/\S+ (\d+)/.exec(last)?.[1]),
+          headers: last.toLowerCase(),
+        });
+      },
+    );
+  });
+}
+
+interface Running {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+function listen(server: Server): Promise<Running> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
+  let dc: SambaDc;
+  let app: Running;
+  let base: string;
+  const failures: FailureEvent[] = [];
+  const onFailure = (event: unknown): void => {
+    failures.push(event as FailureEvent);
+  };
+  const ntlmPackage = (): ReturnType<typeof ntlm> =>
+    ntlm({
+      domain: { netbios: 'SAMDOM', dns: 'samdom.test' },
+      domainController: {
+        servers: ['127.0.0.1'],
+        machineAccount: `${MACHINE.name}$`,
+        machinePassword: MACHINE.password,
+        timeoutMs: 3000,
+      },
+    });
+  let pkg: ReturnType<typeof ntlm>;
+
+  before(async () => {
+    dc = await startSambaDc({
+      users: USERS,
+      groups: [{ name: 'webusers', members: ['bob'] }],
+      machineAccounts: [MACHINE],
+      lockoutThreshold: LOCKOUT_THRESHOLD,
+    });
+    pkg = ntlmPackage();
+    const web = express();
+    web.use(httpAuth({ packages: [pkg] }));
+    web.get('/whoami', (req, res) => {
+      const p = req.auth?.principal;
+      res.json({
+        name: p?.name,
+        userSid: p?.userSid,
+        groupSids: p?.groupSids,
+        primaryGroupSid: p?.logonInfo?.primaryGroupSid,
+        upn: p?.upn,
+      });
+    });
+    app = await listen(createServer(web));
+    base = `http://127.0.0.1:${app.port}`;
+    subscribe(CHANNEL_FAILURE, onFailure);
+  });
+
+  after(async () => {
+    unsubscribe(CHANNEL_FAILURE, onFailure);
+    await app?.close();
+    await dc?.stop();
+  });
+
+  /** The reason of the last 401 audit event after running `request`. */
+  async function refusal(user: string, password: string): Promise<string | undefined> {
+    failures.length = 0;
+    const result = await curlNtlm(`${base}/whoami`, `SAMDOM\\${user}`, password);
+    assert.equal(result.status, 401, result.body);
+    const event = failures.find((f) => f.code === 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    assert.ok(event, JSON.stringify(failures));
+    return event.reason;
+  }
+
+  it('curl --ntlm as SAMDOM\\bob: 200 with the SID and groups the DC returned', async () => {
+    const result = await curlNtlm(`${base}/whoami`, 'SAMDOM\\bob', 'B0b-Passw0rd!');
+    assert.equal(result.status, 200, result.body);
+    const who = JSON.parse(result.body);
+    assert.equal(who.name, 'SAMDOM\\bob');
+    assert.equal(who.userSid, dc.sids.get('bob'));
+    assert.equal(who.primaryGroupSid, `${dc.domainSid}-513`);
+    assert.ok(who.groupSids.includes(`${dc.domainSid}-513`), who.groupSids);
+    assert.ok(who.groupSids.includes(dc.sids.get('webusers')), who.groupSids);
+    assert.equal(who.upn, 'bob@samdom.test');
+  });
+
+  it('each refusal is a 401 with the DC reason in the audit event only', async () => {
+    assert.equal(await refusal('bob', 'wrong-password'), 'STATUS_WRONG_PASSWORD');
+    assert.equal(await refusal('nobody', 'whatever'), 'STATUS_NO_SUCH_USER');
+    assert.equal(await refusal('carol', 'C4rol-Passw0rd!'), 'STATUS_ACCOUNT_DISABLED');
+    assert.equal(await refusal('dave', 'D4ve-Passw0rd!'), 'STATUS_PASSWORD_EXPIRED');
+    assert.equal(await refusal('erin', 'Er1n-Passw0rd!'), 'STATUS_PASSWORD_MUST_CHANGE');
+  });
+
+  it('a locked-out account is refused even with its right password', async () => {
+    for (let i = 0; i < LOCKOUT_THRESHOLD; i++) {
+      assert.equal(await refusal('frank', `wrong-${i}`), 'STATUS_WRONG_PASSWORD');
+    }
+    assert.equal(await refusal('frank', 'Fr4nk-Passw0rd!'), 'STATUS_ACCOUNT_LOCKED_OUT');
+  });
+
+  it('the MIC is verified with the DC key, and a tampered MIC is refused', async () => {
+    const acceptor: NtlmAcceptor = pkg.acceptor;
+    const attempt = async (tamper: boolean) => {
+      const n = negotiate();
+      const first = await acceptor.step(n, undefined, { now: Date.now() });
+      assert.equal(first.type, 'continue');
+      const { message } = authenticate(n, first.token, {
+        user: 'bob',
+        password: 'B0b-Passw0rd!',
+        domain: 'SAMDOM',
+        workstation: 'CLIENT1',
+      });
+      if (tamper) message[72] = (message[72] as number) ^ 0x01; // first MIC byte (MS-NLMP 2.2.1.3)
+      return acceptor.step(message, first.state, { now: Date.now() });
+    };
+    const good = await attempt(false);
+    assert.equal(good.type, 'complete');
+    assert.equal(good.context.micVerified, true);
+    await assert.rejects(attempt(true), { code: 'ERR_HTTPAUTH_NTLM_MIC_INVALID' });
+  });
+
+  it('measures logon latency on the established channel', async () => {
+    const acceptor: NtlmAcceptor = pkg.acceptor;
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const n = negotiate();
+      const first = await acceptor.step(n, undefined, { now: Date.now() });
+      assert.equal(first.type, 'continue');
+      const { message } = authenticate(n, first.token, {
+        user: 'bob',
+        password: 'B0b-Passw0rd!',
+        domain: 'SAMDOM',
+      });
+      const t0 = performance.now();
+      const done = await acceptor.step(message, first.state, { now: Date.now() });
+      times.push(performance.now() - t0);
+      assert.equal(done.type, 'complete');
+    }
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)] as number;
+    console.log(`NETLOGON logon: median ${median.toFixed(2)} ms, min ${times[0]?.toFixed(2)} ms`);
+    assert.ok(median < 1000);
+  });
+
+  it('DC stopped: 503 with Retry-After within the timeout; recovers when the DC is back', async () => {
+    await dc.stopServer();
+    failures.length = 0;
+    const t0 = Date.now();
+    const down = await curlHeaders(`${base}/whoami`, 'SAMDOM\\bob', 'B0b-Passw0rd!');
+    assert.equal(down.status, 503, down.headers);
+    assert.match(down.headers, /^retry-after: \d+/m);
+    assert.ok(Date.now() - t0 < 3000 + 2000, `took ${Date.now() - t0} ms`);
+    const event = failures.find((f) => f.code === 'ERR_HTTPAUTH_DOMAIN_CONTROLLER_UNAVAILABLE');
+    assert.ok(event, JSON.stringify(failures));
+    await dc.startServer();
+    const back = await curlNtlm(`${base}/whoami`, 'SAMDOM\\bob', 'B0b-Passw0rd!');
+    assert.equal(back.status, 200, back.body);
+    assert.equal(JSON.parse(back.body).userSid, dc.sids.get('bob'));
+  });
+});
