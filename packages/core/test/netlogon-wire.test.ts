@@ -146,10 +146,13 @@ describe('netlogon wire: bind and bind_ack (C706 §12.6.4.3-5, MS-NRPC §2.2.1.3
     assert.equal(ack.assocGroupId, 0x1234);
     assert.deepEqual(ack.authValue, auth);
     checkNlAuthResponse(ack.authValue);
-    assert.throws(() => checkNlAuthResponse(hex('00000000 00000000')), isRpcError('RPC_PROTOCOL'));
-    assert.throws(() => decodeBindAck(splitPdu(bindAck(2))), isRpcError('RPC_PROTOCOL'));
+    assert.throws(
+      () => checkNlAuthResponse(hex('00000000 00000000')),
+      isRpcError('RPC_BIND_REFUSED'),
+    );
+    assert.throws(() => decodeBindAck(splitPdu(bindAck(2))), isRpcError('RPC_BIND_REFUSED'));
     const nak = assemblePdu(PTYPE_BIND_NAK, 3, 1, hex('0400'));
-    assert.throws(() => decodeBindAck(splitPdu(nak)), isRpcError('RPC_PROTOCOL'));
+    assert.throws(() => decodeBindAck(splitPdu(nak)), isRpcError('RPC_BIND_REFUSED'));
   });
 
   it('a truncated bind_ack body is RPC_MALFORMED at every length', () => {

@@ -53,7 +53,7 @@ export interface BindAck {
 export function decodeBindAck(pdu: Pdu): BindAck {
   if (pdu.header.type === PTYPE_BIND_NAK) {
     const reason = pdu.body.length >= 2 ? pdu.body.readUInt16LE(0) : 0;
-    throw new RpcError('RPC_PROTOCOL', 'bind refused (bind_nak)', reason);
+    throw new RpcError('RPC_BIND_REFUSED', 'bind refused (bind_nak)', reason);
   }
   if (pdu.header.type !== PTYPE_BIND_ACK) {
     throw new RpcError('RPC_PROTOCOL', `expected bind_ack, got PDU type ${pdu.header.type}`);
@@ -70,7 +70,11 @@ export function decodeBindAck(pdu: Pdu): BindAck {
   if (results < 1 || pos + 24 * results > body.length) malformed('bind_ack (result list)');
   const result = body.readUInt16LE(pos);
   if (result !== 0) {
-    throw new RpcError('RPC_PROTOCOL', 'presentation context rejected', body.readUInt16LE(pos + 2));
+    throw new RpcError(
+      'RPC_BIND_REFUSED',
+      'presentation context rejected',
+      body.readUInt16LE(pos + 2),
+    );
   }
   const transfer = body.subarray(pos + 4, pos + 24);
   if (!transfer.equals(encodeSyntax(NDR_SYNTAX))) malformed('bind_ack (transfer syntax)');

@@ -43,7 +43,7 @@ export function encodeNlAuthRequest(domain: string, computer: string): Buffer {
 export function checkNlAuthResponse(value: Buffer | undefined): void {
   if (value === undefined || value.length < 8) malformed('NL_AUTH_MESSAGE');
   if (value.readUInt32LE(0) !== NL_NEGOTIATE_RESPONSE) {
-    throw new RpcError('RPC_PROTOCOL', 'schannel bind was not accepted');
+    throw new RpcError('RPC_BIND_REFUSED', 'schannel bind was not accepted');
   }
 }
 

@@ -8,6 +8,8 @@ export type RpcErrorCode =
   | 'RPC_MALFORMED'
   /** A well-formed PDU that breaks the protocol (wrong type, call id, bind refused). */
   | 'RPC_PROTOCOL'
+  /** The server refused a bind (bind_nak, rejected context, schannel not accepted). */
+  | 'RPC_BIND_REFUSED'
   /** The server answered a fault PDU (C706 §12.6.4.7); `status` holds its status code. */
   | 'RPC_FAULT'
   /** A response failed the schannel verifier (MS-NRPC 3.3.4.2.2): wrong key or tampering. */

@@ -76,11 +76,30 @@ export class SecureChannel {
     return this.#options.host;
   }
 
-  /** One call on a pooled, bound connection; retried on a fresh one when recovery applies. */
+  /**
+   * One call on a pooled, bound connection, retried (at most twice more) when recovery applies:
+   * a pooled connection the DC closed (restart, idle timeout), a bind refused because NETLOGON
+   * moved to another dynamic port, a 0x721 fault on a fresh binding (the DC holds another key).
+   */
   async call(opnum: number, stub: Buffer): Promise<Buffer> {
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const lease = await this.#acquire();
+      let lease: Lease;
+      try {
+        lease = await this.#acquire();
+      } catch (error) {
+        lastError = error;
+        // #acquire forgot the port learnt from the endpoint mapper, or the key the DC refused:
+        // ask again once.
+        if (
+          error instanceof RpcError &&
+          (error.code === 'RPC_CONNECTION' || error.code === 'RPC_BIND_REFUSED') &&
+          attempt === 0
+        ) {
+          continue;
+        }
+        throw error;
+      }
       try {
         const answer = await lease.client.call(opnum, stub);
         this.#release(lease);
@@ -123,8 +142,8 @@ export class SecureChannel {
       }
       if (this.#open < this.#options.maxConnections) {
         this.#open++;
+        const key = this.#key();
         try {
-          const key = this.#key();
           const client = await SchannelRpcClient.bind(
             this.#endpoint(await this.#netlogonPort()),
             await key,
@@ -135,6 +154,8 @@ export class SecureChannel {
         } catch (error) {
           this.#open--;
           this.#wakeOne();
+          // A DC that lost our session (restart) refuses the schannel bind: set up again.
+          if (error instanceof RpcError && error.code === 'RPC_BIND_REFUSED') this.#forgetKey(key);
           // A refused connection may mean NETLOGON moved (DC restarted on another dynamic port).
           if (this.#options.port === undefined) this.#port = undefined;
           throw error;
