@@ -120,7 +120,10 @@ describe('netlogon verifier: options', () => {
       () => ntlm({ domain: 'SAMDOM', domainController, computerName: 'OTHER' }),
       isCode('ERR_HTTPAUTH_INVALID_OPTIONS'),
     );
-    ntlm({ domain: 'SAMDOM', domainController, computerName: 'web1' }).acceptor;
+    assert.equal(
+      ntlm({ domain: 'SAMDOM', domainController, computerName: 'web1' }).acceptor.computer.netbios,
+      'web1',
+    );
   });
 });
 
@@ -188,6 +191,28 @@ describe('netlogon verifier: no DC answers -> 503 within the timeout', () => {
         String(error),
       );
       assert.ok(ms >= 500 && ms < 1500, `${ms} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('a silent first DC leaves time for the second within the same deadline', async () => {
+    const sockets: Socket[] = [];
+    const silent = await tcpServer((socket) => sockets.push(socket));
+    const closed = await tcpServer(() => undefined);
+    closed.close();
+    try {
+      const { error, ms } = await timed(
+        [`127.0.0.1:${silent.port}`, `127.0.0.1:${closed.port}`],
+        1000,
+      );
+      // The second server was reached (its refusal is reported), inside the 1000 ms budget.
+      assert.ok(
+        isCode('ERR_HTTPAUTH_DOMAIN_CONTROLLER_UNAVAILABLE', 'RPC_CONNECTION')(error),
+        String(error),
+      );
+      assert.ok(ms < 1000, `${ms} ms`);
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();

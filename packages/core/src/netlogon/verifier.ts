@@ -60,6 +60,7 @@ export interface DomainControllerVerifier extends NtlmVerifier {
 const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_CONNECTIONS = 4;
 const SRV_TTL_MS = 10 * 60 * 1000;
+const MIN_STEP_TIMEOUT_MS = 250;
 
 function parseServer(value: string | DomainControllerServer): DomainControllerServer {
   if (typeof value === 'object' && value !== null && typeof value.host === 'string') {
@@ -124,7 +125,14 @@ export function domainControllerVerifier(
   let preferred: string | undefined;
   let discovered: { servers: DomainControllerServer[]; until: number } | undefined;
 
-  const channelFor = (server: DomainControllerServer): SecureChannel => {
+  /**
+   * Each network step (connect, one call) of one DC gets a share of the deadline, so a DC that
+   * swallows packets leaves time for the next one in the list.
+   */
+  const stepTimeout = (serverCount: number): number =>
+    Math.max(MIN_STEP_TIMEOUT_MS, Math.floor(timeoutMs / Math.max(1, serverCount)));
+
+  const channelFor = (server: DomainControllerServer, serverCount: number): SecureChannel => {
     const key = `${server.host}|${server.port ?? ''}`;
     let channel = channels.get(key);
     if (channel === undefined) {
@@ -135,7 +143,7 @@ export function domainControllerVerifier(
         accountName: account,
         computerName,
         ntHash,
-        timeoutMs,
+        timeoutMs: stepTimeout(serverCount),
         maxConnections,
       });
       channels.set(key, channel);
@@ -167,7 +175,7 @@ export function domainControllerVerifier(
     );
     let lastError: HttpAuthError | undefined;
     for (const server of ordered) {
-      const channel = channelFor(server);
+      const channel = channelFor(server, ordered.length);
       let stub: Buffer;
       try {
         stub = await channel.call(
