@@ -13,7 +13,7 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,12 +21,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { CHANNEL_FAILURE, NtlmAcceptor, ntlm } from '@httpauth/core';
-import type { FailureEvent } from '@httpauth/core';
+import { CHANNEL_FAILURE, negotiate, ntlm } from '@httpauth/core';
+import type { FailureEvent, NtlmAcceptor } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import express from 'express';
 
-import { authenticate, negotiate } from '../packages/core/test/ntlm-client.js';
+import { authenticate, negotiate as ntlmNegotiate } from '../packages/core/test/ntlm-client.js';
 import { curlNtlm } from './harness/ntlm-clients.js';
 import { startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
@@ -186,7 +186,7 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
   it('the MIC is verified with the DC key, and a tampered MIC is refused', async () => {
     const acceptor: NtlmAcceptor = pkg.acceptor;
     const attempt = async (tamper: boolean) => {
-      const n = negotiate();
+      const n = ntlmNegotiate();
       const first = await acceptor.step(n, undefined, { now: Date.now() });
       assert.equal(first.type, 'continue');
       const { message } = authenticate(n, first.token, {
@@ -208,7 +208,7 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
     const acceptor: NtlmAcceptor = pkg.acceptor;
     const times: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const n = negotiate();
+      const n = ntlmNegotiate();
       const first = await acceptor.step(n, undefined, { now: Date.now() });
       assert.equal(first.type, 'continue');
       const { message } = authenticate(n, first.token, {
@@ -232,7 +232,9 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
     const section = docs.slice(docs.indexOf('## Join a domain in five minutes'));
     const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] as string);
     const [createAccount, storePassword] = blocks;
-    assert.ok(createAccount?.includes('samba-tool computer create WEB2'), createAccount);
+    assert.ok(
+      createAccount !== undefined && createAccount.includes('samba-tool computer create WEB2'),
+    );
     await sh(createAccount);
     const dir = await mkdtemp(join(tmpdir(), 'httpauth-netlogon-'));
     try {
@@ -269,6 +271,89 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('Negotiate with NTLM fallback uses the same DC verifier (raw NTLMSSP under Negotiate)', async () => {
+    const web = express();
+    const negotiatePackage = negotiate({
+      mechanisms: ['ntlm'],
+      ntlm: {
+        domain: { netbios: 'SAMDOM', dns: 'samdom.test' },
+        domainController: {
+          servers: ['127.0.0.1'],
+          machineAccount: `${MACHINE.name}$`,
+          machinePassword: MACHINE.password,
+        },
+      },
+    });
+    web.use(httpAuth({ packages: [negotiatePackage] }));
+    web.get('/whoami', (req, res) => res.json({ userSid: req.auth?.principal.userSid }));
+    const server = await listen(createServer(web));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const get = (authorization: string) =>
+        new Promise<{ status: number; header: string; body: string }>((resolve, reject) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port: server.port,
+              path: '/whoami',
+              agent,
+              headers: { authorization },
+            },
+            (res) => {
+              let body = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => (body += chunk));
+              res.on('end', () =>
+                resolve({
+                  status: res.statusCode ?? 0,
+                  header: String(res.headers['www-authenticate'] ?? ''),
+                  body,
+                }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      const n = ntlmNegotiate();
+      const first = await get(`Negotiate ${n.toString('base64')}`);
+      assert.equal(first.status, 401);
+      const challenge = Buffer.from(first.header.replace(/^Negotiate /, ''), 'base64');
+      const { message } = authenticate(n, challenge, {
+        user: 'bob',
+        password: 'B0b-Passw0rd!',
+        domain: 'SAMDOM',
+      });
+      const second = await get(`Negotiate ${message.toString('base64')}`);
+      assert.equal(second.status, 200, second.body);
+      assert.equal(JSON.parse(second.body).userSid, dc.sids.get('bob'));
+    } finally {
+      agent.destroy();
+      await server.close();
+    }
+  });
+
+  it('logons in parallel share the pool of secure-channel connections', async () => {
+    const acceptor: NtlmAcceptor = pkg.acceptor;
+    const one = async (): Promise<string | undefined> => {
+      const n = ntlmNegotiate();
+      const first = await acceptor.step(n, undefined, { now: Date.now() });
+      assert.equal(first.type, 'continue');
+      const { message } = authenticate(n, first.token, {
+        user: 'bob',
+        password: 'B0b-Passw0rd!',
+        domain: 'SAMDOM',
+      });
+      const done = await acceptor.step(message, first.state, { now: Date.now() });
+      assert.equal(done.type, 'complete');
+      return done.principal.userSid;
+    };
+    const t0 = performance.now();
+    const sids = await Promise.all(Array.from({ length: 24 }, one));
+    console.log(`24 parallel logons in ${(performance.now() - t0).toFixed(1)} ms`);
+    assert.deepEqual(new Set(sids), new Set([dc.sids.get('bob')]));
   });
 
   it('DC stopped: 503 with Retry-After within the timeout; recovers when the DC is back', async () => {
