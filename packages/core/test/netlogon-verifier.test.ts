@@ -6,6 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { HttpAuthError } from '../src/errors.js';
-import { domainControllerVerifier } from '../src/netlogon/verifier.js';
+import { domainControllerVerifier, srvOrder } from '../src/netlogon/verifier.js';
 import { logonVerdict } from '../src/netlogon/logon-status.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { MsvAvNbComputerName, avPairString, findAvPair } from '../src/ntlm/av-pairs.js';
@@ -239,6 +240,116 @@ describe('netlogon verifier: no DC answers -> 503 within the timeout', () => {
       );
     } finally {
       garbage.close();
+    }
+  });
+});
+
+/** A one-zone DNS server on loopback UDP answering SRV queries (RFC 1035 §4.1, RFC 2782). */
+async function srvServer(
+  records: { priority: number; weight: number; target: string }[] | 'nxdomain',
+): Promise<{ address: string; queries: string[]; close(): void }> {
+  const socket = createSocket('udp4');
+  const queries: string[] = [];
+  const name = (text: string): Buffer =>
+    Buffer.concat([
+      ...text
+        .split('.')
+        .map((label) => Buffer.concat([Buffer.of(label.length), Buffer.from(label)])),
+      Buffer.of(0),
+    ]);
+  socket.on('message', (query, peer) => {
+    let pos = 12;
+    const labels: string[] = [];
+    while (query[pos] !== 0) {
+      const length = query[pos] as number;
+      labels.push(query.subarray(pos + 1, pos + 1 + length).toString());
+      pos += 1 + length;
+    }
+    queries.push(labels.join('.'));
+    const question = query.subarray(12, pos + 5);
+    const header = Buffer.alloc(12);
+    query.copy(header, 0, 0, 2);
+    const answers = records === 'nxdomain' ? [] : records;
+    header.writeUInt16BE(records === 'nxdomain' ? 0x8183 : 0x8180, 2);
+    header.writeUInt16BE(1, 4);
+    header.writeUInt16BE(answers.length, 6);
+    const rrs = answers.map((record) => {
+      const target = name(record.target);
+      const rr = Buffer.alloc(2 + 2 + 2 + 4 + 2 + 6);
+      rr.writeUInt16BE(0xc00c, 0);
+      rr.writeUInt16BE(33, 2); // SRV
+      rr.writeUInt16BE(1, 4);
+      rr.writeUInt32BE(600, 6);
+      rr.writeUInt16BE(6 + target.length, 10);
+      rr.writeUInt16BE(record.priority, 12);
+      rr.writeUInt16BE(record.weight, 14);
+      rr.writeUInt16BE(389, 16);
+      return Buffer.concat([rr, target]);
+    });
+    socket.send(Buffer.concat([header, question, ...rrs]), peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${socket.address().port}`,
+    queries,
+    close: () => socket.close(),
+  };
+}
+
+describe('netlogon verifier: DCs from DNS SRV (_ldap._tcp.dc._msdcs)', () => {
+  const srvVerifier = (dnsServer: string) =>
+    domainControllerVerifier({
+      domain: 'SAMDOM',
+      dnsDomain: 'samdom.test',
+      dnsServers: [dnsServer],
+      machineAccount: 'WEB1$',
+      machinePassword: 'x',
+      timeoutMs: 1500,
+    });
+
+  it('looks the DCs up once (cached) and answers 503 when none is reachable', async () => {
+    const dns = await srvServer([
+      { priority: 20, weight: 0, target: 'dc-last.invalid' },
+      { priority: 10, weight: 100, target: 'dc-first.invalid' },
+    ]);
+    const verifier = srvVerifier(dns.address);
+    try {
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(
+          verifier.verify(LOGON),
+          isCode('ERR_HTTPAUTH_DOMAIN_CONTROLLER_UNAVAILABLE', 'RPC_CONNECTION'),
+        );
+      }
+      // One SRV query for both logons: the list is cached.
+      assert.deepEqual(dns.queries, ['_ldap._tcp.dc._msdcs.samdom.test']);
+    } finally {
+      verifier.close();
+      dns.close();
+    }
+  });
+
+  it('orders SRV targets by priority, then weight (RFC 2782)', () => {
+    assert.deepEqual(
+      srvOrder([
+        { name: 'c', priority: 20, weight: 50 },
+        { name: 'b', priority: 10, weight: 0 },
+        { name: 'a', priority: 10, weight: 100 },
+      ]),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  it('no SRV records: 503 with reason DNS_SRV_LOOKUP_FAILED', async () => {
+    const dns = await srvServer('nxdomain');
+    const verifier = srvVerifier(dns.address);
+    try {
+      await assert.rejects(
+        verifier.verify(LOGON),
+        isCode('ERR_HTTPAUTH_DOMAIN_CONTROLLER_UNAVAILABLE', 'DNS_SRV_LOOKUP_FAILED'),
+      );
+    } finally {
+      verifier.close();
+      dns.close();
     }
   });
 });

@@ -14,7 +14,7 @@
  * given, DNS SRV `_ldap._tcp.dc._msdcs.<dnsDomain>` lists them (RFC 2782 order). When none answers
  * within `timeoutMs`, the verifier throws ERR_HTTPAUTH_DOMAIN_CONTROLLER_UNAVAILABLE (503).
  */
-import { resolveSrv } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
 import { HttpAuthError } from '../errors.js';
 import type { NtlmLogonRequest, NtlmLogonResult, NtlmVerifier } from '../ntlm/credentials.js';
 import { loadMachineSecret } from './machine-secret.js';
@@ -42,6 +42,8 @@ export interface DomainControllerOptions extends MachineSecretOptions {
   readonly maxConnections?: number;
   /** DNS domain for the SRV lookup (default: the NTLM domain's DNS name). */
   readonly dnsDomain?: string;
+  /** DNS servers for the SRV lookup, e.g. the DCs' own (default: the system's resolvers). */
+  readonly dnsServers?: readonly string[];
 }
 
 /** What the verifier adds to NtlmLogonResult for the principal. */
@@ -121,6 +123,14 @@ export function domainControllerVerifier(
   const dnsDomain = options.dnsDomain;
   if (fixed === undefined && (typeof dnsDomain !== 'string' || dnsDomain.length === 0)) invalid();
 
+  const resolver = new Resolver({ timeout: Math.min(timeoutMs, 2000), tries: 1 });
+  if (options.dnsServers !== undefined) {
+    try {
+      resolver.setServers([...options.dnsServers]);
+    } catch (error) {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { cause: error });
+    }
+  }
   const channels = new Map<string, SecureChannel>();
   let preferred: string | undefined;
   let discovered: { servers: DomainControllerServer[]; until: number } | undefined;
@@ -156,13 +166,11 @@ export function domainControllerVerifier(
     if (discovered !== undefined && discovered.until > Date.now()) return discovered.servers;
     let records;
     try {
-      records = await resolveSrv(`_ldap._tcp.dc._msdcs.${dnsDomain as string}`);
+      records = await resolver.resolveSrv(`_ldap._tcp.dc._msdcs.${dnsDomain as string}`);
     } catch (error) {
       throw unavailable('DNS_SRV_LOOKUP_FAILED', error);
     }
-    // RFC 2782: lowest priority first; within one priority, heavier weight first.
-    records.sort((a, b) => a.priority - b.priority || b.weight - a.weight);
-    const found = records.map((record) => ({ host: record.name }));
+    const found = srvOrder(records).map((host) => ({ host }));
     if (found.length === 0) throw unavailable('DNS_SRV_NO_RECORDS');
     discovered = { servers: found, until: Date.now() + SRV_TTL_MS };
     return found;
@@ -240,10 +248,24 @@ export function domainControllerVerifier(
       }
     },
     close() {
+      resolver.cancel();
       for (const channel of channels.values()) channel.close();
       channels.clear();
     },
   };
+}
+
+/**
+ * SRV targets in the order to try them (RFC 2782): lowest priority first; within one priority,
+ * heavier weight first (deterministic instead of weighted-random: a member server prefers the
+ * same DC, whose channel it already holds).
+ */
+export function srvOrder(
+  records: readonly { name: string; priority: number; weight: number }[],
+): string[] {
+  return [...records]
+    .sort((a, b) => a.priority - b.priority || b.weight - a.weight)
+    .map((record) => record.name);
 }
 
 function resultOf(v: SamInfo4): DomainLogonResult {
