@@ -40,6 +40,7 @@ import {
 } from '../src/netlogon/request.js';
 import { RpcError } from '../src/netlogon/rpc-error.js';
 import { decodeSamLogonExResponse, encodeSamLogonEx } from '../src/netlogon/sam-logon.js';
+import { samLogonAnswer } from './netlogon-fake-dc.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -250,72 +251,6 @@ describe('netlogon wire: secure channel set-up calls (MS-NRPC §3.5.4.4)', () =>
     }
   });
 });
-
-/** A NetrLogonSamLogonEx answer with a SAM_INFO4, built the way a DC marshals it. */
-function samLogonAnswer(status = 0): Buffer {
-  const w = new NdrWriter();
-  const strings = ['bob', 'Bob Builder', '', '', '', ''];
-  w.u16(6);
-  w.pointer();
-  for (let i = 0; i < 12; i++) w.u32(0);
-  for (const s of strings) {
-    if (s === '') {
-      w.u16(0);
-      w.u16(0);
-      w.u32(0);
-    } else w.unicodeStringHeader(s);
-  }
-  w.u16(3);
-  w.u16(0);
-  w.u32(1102); // UserId
-  w.u32(513); // PrimaryGroupId
-  w.u32(2); // GroupCount
-  w.pointer();
-  w.u32(0x20); // UserFlags
-  w.bytes(Buffer.alloc(16, 0xab)); // UserSessionKey
-  w.unicodeStringHeader('DC1');
-  w.unicodeStringHeader('SAMDOM');
-  w.pointer(); // LogonDomainId
-  w.bytes(Buffer.alloc(8));
-  w.u32(0x10); // UserAccountControl
-  for (let i = 0; i < 7; i++) w.u32(0);
-  w.u32(1); // SidCount
-  w.pointer();
-  w.unicodeStringHeader('samdom.test');
-  w.unicodeStringHeader('bob@samdom.test');
-  for (let i = 0; i < 10; i++) {
-    w.u16(0);
-    w.u16(0);
-    w.u32(0);
-  }
-  w.unicodeStringBuffer('bob');
-  w.unicodeStringBuffer('Bob Builder');
-  w.u32(2);
-  w.u32(513);
-  w.u32(7);
-  w.u32(1104);
-  w.u32(7);
-  w.unicodeStringBuffer('DC1');
-  w.unicodeStringBuffer('SAMDOM');
-  const sid = (subs: number[]): void => {
-    w.u32(subs.length);
-    w.u8(1);
-    w.u8(subs.length);
-    w.bytes(hex('000000000005'));
-    for (const s of subs) w.u32(s);
-  };
-  sid([21, 1, 2, 3]);
-  w.u32(1);
-  w.pointer();
-  w.u32(7);
-  sid([21, 9, 9, 9, 1000]);
-  w.unicodeStringBuffer('samdom.test');
-  w.unicodeStringBuffer('bob@samdom.test');
-  w.u8(1);
-  w.u32(0);
-  w.u32(status);
-  return w.toBuffer();
-}
 
 describe('netlogon wire: NetrLogonSamLogonEx (MS-NRPC §3.5.4.5.1, §2.2.1.4.13)', () => {
   it('lays the request out as the DC expects (LogonLevel 6, NETWORK_INFO, level 6)', () => {
