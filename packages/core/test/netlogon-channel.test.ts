@@ -113,6 +113,27 @@ describe('netlogon secure channel against a NETLOGON server', () => {
     }
   });
 
+  it('fault 0x721 on a connection that worked so far: authenticate again and retry', async () => {
+    const fresh = await startFakeDc(machineNtHash(PASSWORD));
+    const v = domainControllerVerifier({
+      domain: 'SAMDOM',
+      servers: [`127.0.0.1:${fresh.port}`],
+      machineAccount: 'WEB1$',
+      machinePassword: PASSWORD,
+      maxConnections: 1,
+      timeoutMs: 2000,
+    });
+    try {
+      assert.ok(await v.verify(LOGON));
+      fresh.failNextCallWith721();
+      assert.ok(await v.verify(LOGON), 'the DC asked for a new channel; the logon still answers');
+      assert.deepEqual(fresh.calls, [...SETUP, 39, 39, ...SETUP, 39]);
+    } finally {
+      v.close();
+      fresh.close();
+    }
+  });
+
   it('a tampered response is a 503 (RPC_INTEGRITY), never a logon', async () => {
     const fresh = await startFakeDc(machineNtHash(PASSWORD));
     const v = domainControllerVerifier({

@@ -5,8 +5,9 @@
  *            NetrServerReqChallenge + NetrServerAuthenticate3 with AES → session key SK
  *   pool     up to `maxConnections` TCP connections, each bound with the schannel provider and SK,
  *            each carrying one call at a time (the DC numbers PDUs per connection)
- *   recovery a fault 0x721 on a connection's first call means the DC holds another key for our
- *            computer name (restarted, or another Authenticate3): authenticate again and rebind.
+ *   recovery a fault 0x721 means the DC holds another key for our computer name (restarted, or
+ *            another Authenticate3), and a refused schannel bind that it holds none: authenticate
+ *            again and rebind.
  *            A pooled connection that died (DC restart, idle close) is replaced once.
  */
 import { randomBytes } from 'node:crypto';
@@ -108,13 +109,11 @@ export class SecureChannel {
         lastError = error;
         this.#discard(lease);
         if (!(error instanceof RpcError)) throw error;
-        if (
-          error.code === 'RPC_FAULT' &&
-          error.status === FAULT_SEC_PKG_ERROR &&
-          lease.client.calls === 0
-        ) {
-          // The DC does not know this key any more (MS-NRPC §3.1.4.1: another Authenticate3 or a
-          // restart replaced it): authenticate again, unless someone already did.
+        if (error.code === 'RPC_FAULT' && error.status === FAULT_SEC_PKG_ERROR) {
+          // The DC refuses our verifier: it no longer knows this key (MS-NRPC §3.1.4.1: another
+          // Authenticate3 or a restart replaced it), on a fresh binding or, when the DC dropped
+          // the session, on a connection that worked so far. Authenticate again, unless someone
+          // already did, and retry on a new binding.
           this.#forgetKey(lease.key);
           continue;
         }
