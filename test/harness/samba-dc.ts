@@ -29,6 +29,19 @@ import { setTimeout as delay } from 'node:timers/promises';
 export interface SambaUser {
   readonly name: string;
   readonly password: string;
+  /**
+   * An account in a state the DC refuses: `disabled` (samba-tool user disable), `passwordExpired`
+   * (pwdLastSet far in the past, beyond the domain's 42-day maximum password age),
+   * `mustChangePassword` (pwdLastSet = 0).
+   */
+  readonly state?: 'disabled' | 'passwordExpired' | 'mustChangePassword';
+}
+
+/** A computer (machine) account with a known password, for NETLOGON secure channels. */
+export interface SambaMachineAccount {
+  /** NetBIOS computer name without `$` (the account is `<name>$`). */
+  readonly name: string;
+  readonly password: string;
 }
 
 export interface SambaGroup {
@@ -54,6 +67,10 @@ export interface SambaDcOptions {
    * enough to exceed Node's default 16 KiB header limit (about 1500 groups do).
    */
   readonly bulkGroups?: { readonly user: string; readonly count: number };
+  /** Computer accounts to create, each with a known password. Default: none. */
+  readonly machineAccounts?: readonly SambaMachineAccount[];
+  /** Domain account lockout threshold (bad passwords before lockout). Default: Samba's (0, off). */
+  readonly lockoutThreshold?: number;
   /** How long to wait for another test process's DC to go away. Default 10 minutes. */
   readonly lockTimeoutMs?: number;
 }
@@ -77,6 +94,10 @@ export interface SambaDc {
   readonly env: NodeJS.ProcessEnv;
   /** Get a TGT for `user` into `ccache` (a file path); resolves the ccache path. */
   kinit(user: string, password: string, ccache?: string): Promise<string>;
+  /** Stop the samba process only (the DC's state stays); `startServer()` brings it back. */
+  stopServer(): Promise<void>;
+  /** Start samba again after `stopServer()` and wait until it answers. */
+  startServer(): Promise<void>;
   /** Stop samba, release the lock, remove the temp dir. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -247,22 +268,27 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
   let child: ChildProcess | undefined;
   let stopped = false;
 
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) => child?.once('exit', () => resolve()));
-      child.stdin?.end();
-      child.kill('SIGTERM');
+  const killServer = async (): Promise<void> => {
+    const running = child;
+    if (running !== undefined && running.exitCode === null && running.signalCode === null) {
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.stdin?.end();
+      running.kill('SIGTERM');
       const killed = await Promise.race([
         exited.then(() => true),
         delay(10_000, undefined, { ref: false }).then(() => false),
       ]);
       if (!killed) {
-        child.kill('SIGKILL');
+        running.kill('SIGKILL');
         await exited;
       }
     }
+  };
+
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await killServer();
     await rm(dir, { recursive: true, force: true });
     await releaseLock();
   };
@@ -298,6 +324,45 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
 
     for (const user of users) {
       await run('samba-tool', ['user', 'create', user.name, user.password, ...offline]);
+      if (user.state === 'disabled') {
+        await run('samba-tool', ['user', 'disable', user.name, ...offline]);
+      } else if (user.state !== undefined) {
+        // The DSDB modules allow only 0 or -1 in pwdLastSet (even offline, even with relax), so
+        // the old value (2012, far beyond the default 42-day maximum password age) is written
+        // into the domain partition's file itself, below the module stack.
+        const userDn = await objectDn(samLdb, user.name);
+        const value = user.state === 'mustChangePassword' ? '0' : '129698208000000000';
+        const userLdif = join(dir, `pwd-${user.name}.ldif`);
+        await writeFile(
+          userLdif,
+          `dn: ${userDn}\nchangetype: modify\nreplace: pwdLastSet\npwdLastSet: ${value}\n`,
+        );
+        const partition = userDn.slice(userDn.indexOf(',DC=') + 1).toUpperCase();
+        await run('ldbmodify', [
+          '-H',
+          join(target, 'private', 'sam.ldb.d', `${partition}.ldb`),
+          userLdif,
+        ]);
+      }
+    }
+    for (const machine of options.machineAccounts ?? []) {
+      await run('samba-tool', ['computer', 'create', machine.name, ...offline]);
+      await run('samba-tool', [
+        'user',
+        'setpassword',
+        `${machine.name}$`,
+        `--newpassword=${machine.password}`,
+        ...offline,
+      ]);
+    }
+    if (options.lockoutThreshold !== undefined) {
+      await run('samba-tool', [
+        'domain',
+        'passwordsettings',
+        'set',
+        `--account-lockout-threshold=${options.lockoutThreshold}`,
+        ...offline,
+      ]);
     }
     for (const group of groups) {
       await run('samba-tool', ['group', 'add', group.name, ...offline]);
@@ -360,15 +425,19 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
     const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: krb5ConfPath };
     delete env.KRB5CCNAME;
 
-    const spawned = spawn('samba', ['-i', '-M', 'single', '-s', conf], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-      env: process.env,
-    });
-    child = spawned;
     let exitedEarly = false;
-    spawned.once('exit', () => {
-      exitedEarly = true;
-    });
+    const spawnServer = (): void => {
+      exitedEarly = false;
+      const spawned = spawn('samba', ['-i', '-M', 'single', '-s', conf], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env: process.env,
+      });
+      child = spawned;
+      spawned.once('exit', () => {
+        exitedEarly = true;
+      });
+    };
+    spawnServer();
 
     const kinit = async (user: string, password: string, ccache?: string): Promise<string> => {
       const path = ccache ?? join(dir, `ccache-${user}-${Date.now()}`);
@@ -380,38 +449,41 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
       return path;
     };
 
-    // Readiness: the KDC answers a real AS exchange (every listener comes up before the KDC does).
-    const firstUser = users[0];
-    const deadline = Date.now() + 180_000;
-    for (;;) {
-      if (exitedEarly) throw new Error('samba exited during start-up');
-      try {
-        if (firstUser !== undefined) {
-          await kinit(firstUser.name, firstUser.password, join(dir, 'ccache-readiness'));
-        } else {
-          await kinit('Administrator', adminPassword, join(dir, 'ccache-readiness'));
+    const waitReady = async (): Promise<void> => {
+      // Readiness: the KDC answers a real AS exchange (every listener comes up before the KDC does).
+      const firstUser = users.find((user) => user.state === undefined);
+      const deadline = Date.now() + 180_000;
+      for (;;) {
+        if (exitedEarly) throw new Error('samba exited during start-up');
+        try {
+          if (firstUser !== undefined) {
+            await kinit(firstUser.name, firstUser.password, join(dir, 'ccache-readiness'));
+          } else {
+            await kinit('Administrator', adminPassword, join(dir, 'ccache-readiness'));
+          }
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await delay(250);
         }
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await delay(250);
       }
-    }
-    // Probe LDAP too: the harness's users may look groups up through it.
-    const ldapDeadline = Date.now() + 120_000;
-    for (;;) {
-      try {
-        await run(
-          'ldbsearch',
-          ['-H', 'ldap://127.0.0.1', '-s', 'base', '-b', '', 'defaultNamingContext'],
-          { timeoutMs: 10_000 },
-        );
-        break;
-      } catch (error) {
-        if (Date.now() > ldapDeadline) throw error;
-        await delay(250);
+      // Probe LDAP too: the harness's users may look groups up through it.
+      const ldapDeadline = Date.now() + 120_000;
+      for (;;) {
+        try {
+          await run(
+            'ldbsearch',
+            ['-H', 'ldap://127.0.0.1', '-s', 'base', '-b', '', 'defaultNamingContext'],
+            { timeoutMs: 10_000 },
+          );
+          break;
+        } catch (error) {
+          if (Date.now() > ldapDeadline) throw error;
+          await delay(250);
+        }
       }
-    }
+    };
+    await waitReady();
 
     return {
       realm,
@@ -425,6 +497,11 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
       sids,
       env,
       kinit,
+      stopServer: killServer,
+      startServer: async () => {
+        spawnServer();
+        await waitReady();
+      },
       stop,
     };
   } catch (error) {

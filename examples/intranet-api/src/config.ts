@@ -56,7 +56,12 @@ interface SetupContext {
 }
 
 /** The variables that name a user source of the operator's own, one per mechanism. */
-export const USER_SOURCE_VARIABLES = ['KRB5_KTNAME', 'HTTPAUTH_NTLM_FILE', 'HTTPAUTH_DIGEST_FILE'];
+export const USER_SOURCE_VARIABLES = [
+  'KRB5_KTNAME',
+  'HTTPAUTH_NTLM_FILE',
+  'HTTPAUTH_NTLM_MACHINE',
+  'HTTPAUTH_DIGEST_FILE',
+];
 
 interface PackageOffer {
   readonly pkg: SecurityPackage;
@@ -121,13 +126,56 @@ const digestSetup: PackageSetup = (env, { realm, demoUsers }) => {
 };
 
 /**
+ * NTLM pass-through to Active Directory (docs/ntlm.md, "Join a domain in five minutes"):
+ * HTTPAUTH_NTLM_MACHINE (e.g. WEB1$) with HTTPAUTH_NTLM_MACHINE_PASSWORD_FILE, and
+ * HTTPAUTH_NTLM_DC (comma-separated `host` or `host:port`; unset: DNS SRV for
+ * HTTPAUTH_NTLM_DNS_DOMAIN).
+ */
+function domainControllerSetup(env: Env, domain: string, machineAccount: string): PackageOffer {
+  const passwordFile = nonEmpty(env, 'HTTPAUTH_NTLM_MACHINE_PASSWORD_FILE');
+  if (passwordFile === undefined) {
+    throw new ConfigError(
+      'HTTPAUTH_NTLM_MACHINE needs HTTPAUTH_NTLM_MACHINE_PASSWORD_FILE (the machine password)',
+    );
+  }
+  const servers = nonEmpty(env, 'HTTPAUTH_NTLM_DC')
+    ?.split(',')
+    .map((server) => server.trim())
+    .filter((server) => server !== '');
+  const dnsDomain = nonEmpty(env, 'HTTPAUTH_NTLM_DNS_DOMAIN')?.trim();
+  let pkg;
+  try {
+    pkg = ntlm({
+      domain: dnsDomain === undefined ? domain : { netbios: domain, dns: dnsDomain },
+      domainController: {
+        machineAccount: machineAccount.trim(),
+        machinePasswordFile: passwordFile,
+        ...(servers === undefined ? {} : { servers }),
+      },
+    });
+  } catch {
+    throw new ConfigError(
+      'HTTPAUTH_NTLM_MACHINE / _MACHINE_PASSWORD_FILE / HTTPAUTH_NTLM_DC: invalid ' +
+        '(a readable password file, an account of at most 15 characters plus $, DCs as host[:port], ' +
+        'or HTTPAUTH_NTLM_DNS_DOMAIN for a DNS SRV lookup)',
+    );
+  }
+  return {
+    pkg,
+    offer: `NTLM (domain ${domain}) checked by the domain controller as ${machineAccount}`,
+    examples: [`curl --ntlm -u '${domain}\\USER:PASSWORD' {base}/whoami`],
+  };
+}
+
+/**
  * NTLM (MS-NLMP). HTTPAUTH_NTLM_FILE: a Samba smbpasswd file (NT hashes), default the committed
  * demo accounts; HTTPAUTH_NTLM_DOMAIN: the NetBIOS domain of those accounts (default DEMO).
  * NTLM authenticates the connection, so it is offered on HTTP/1.1 only.
  */
 const ntlmSetup: PackageSetup = (env, { demoUsers }) => {
   const file = nonEmpty(env, 'HTTPAUTH_NTLM_FILE');
-  if (file === undefined && !demoUsers) {
+  const machineAccount = nonEmpty(env, 'HTTPAUTH_NTLM_MACHINE');
+  if (file === undefined && machineAccount === undefined && !demoUsers) {
     return { notOffered: `NTLM: no HTTPAUTH_NTLM_FILE (${OWN_SOURCES_ONLY})` };
   }
   const domain = (nonEmpty(env, 'HTTPAUTH_NTLM_DOMAIN') ?? DEFAULT_NTLM_DOMAIN).trim();
@@ -136,6 +184,7 @@ const ntlmSetup: PackageSetup = (env, { demoUsers }) => {
       `HTTPAUTH_NTLM_DOMAIN must be a NetBIOS name (1 to 15 characters), not "${domain}"`,
     );
   }
+  if (machineAccount !== undefined) return domainControllerSetup(env, domain, machineAccount);
   let credentials;
   try {
     credentials = smbpasswdFile(file ?? DEMO_NTLM_FILE);

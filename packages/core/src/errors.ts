@@ -84,6 +84,10 @@ export const ERROR_CODES = {
     'unavailable',
     'The credential source failed to answer',
   ),
+  ERR_HTTPAUTH_DOMAIN_CONTROLLER_UNAVAILABLE: spec(
+    'unavailable',
+    'No domain controller answered in time; try again later',
+  ),
 
   // --- Digest (RFC 7616) ---
   ERR_HTTPAUTH_DIGEST_PARAMS: spec('malformed', 'The Digest credentials lack a required parameter'),
@@ -262,12 +266,18 @@ export class HttpAuthError extends Error {
   override readonly name = 'HttpAuthError';
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
+  /**
+   * For the operator only (audit events, never the client): the precise cause behind a generic
+   * code, e.g. a domain controller's `STATUS_ACCOUNT_LOCKED_OUT` behind ERR_HTTPAUTH_BAD_CREDENTIALS.
+   */
+  readonly reason?: string;
 
-  constructor(code: ErrorCode, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, options?: { cause?: unknown; reason?: string }) {
     const entry = ERROR_CODES[code];
     super(entry.message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.kind = entry.kind;
+    if (options?.reason !== undefined) this.reason = options.reason;
     // Not part of the declared type, so copies of the class stay structurally identical.
     Object.defineProperty(this, BRAND, { value: true });
   }

@@ -25,6 +25,8 @@ export interface FailureEvent {
   readonly scheme: string | undefined;
   readonly code: ErrorCode;
   readonly status: number;
+  /** The precise cause when the source gave one (a DC's NTSTATUS name); never sent to the client. */
+  readonly reason?: string;
 }
 
 export interface ChallengeEvent {

@@ -103,5 +103,6 @@ export type { AuthorizationRule, AuthorizationSubject } from './authorization.js
 export * from './digest/index.js';
 export * from './basic/index.js';
 export * from './ntlm/index.js';
+export * from './netlogon/index.js';
 export * from './kerberos/index.js';
 export * from './negotiate/index.js';

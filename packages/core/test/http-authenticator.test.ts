@@ -322,6 +322,40 @@ describe('authenticator', () => {
     assert.ok(!JSON.stringify(events).includes('hunter2'));
   });
 
+  it('an operator-only reason reaches the failure event, not the response', async () => {
+    const locked: SecurityPackage = {
+      ...oneLeg,
+      async accept() {
+        return {
+          type: 'reject',
+          error: new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+            reason: 'STATUS_ACCOUNT_LOCKED_OUT',
+          }),
+        };
+      },
+    };
+    const auth = createAuthenticator({ packages: [locked] });
+    const events: unknown[] = [];
+    const listener = (message: unknown) => events.push(message);
+    subscribe(CHANNEL_FAILURE, listener);
+    let decision;
+    try {
+      decision = await auth.authenticate(request('One user=frank'));
+    } finally {
+      unsubscribe(CHANNEL_FAILURE, listener);
+    }
+    assert.deepEqual(events, [
+      {
+        scheme: 'One',
+        code: 'ERR_HTTPAUTH_BAD_CREDENTIALS',
+        status: 401,
+        reason: 'STATUS_ACCOUNT_LOCKED_OUT',
+      },
+    ]);
+    assertRespond(decision, 401, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    assert.ok(!JSON.stringify(decision.headers).includes('LOCKED'));
+  });
+
   it('never answers 500 or throws on random Authorization headers', async () => {
     const auth = createAuthenticator({ packages: [oneLeg, twoLeg()] });
     const socket = new FakeSocket();

@@ -173,7 +173,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED') {
       publishChallenge({ scheme, step: 'initial' });
     } else {
-      publishFailure({ scheme, code: error.code, status });
+      publishFailure({
+        scheme,
+        code: error.code,
+        status,
+        ...(error.reason === undefined ? {} : { reason: error.reason }),
+      });
     }
     return { type: 'respond', status, headers, error };
   }

@@ -50,7 +50,8 @@ import {
   encodeChallengeMessage,
 } from './challenge-message.js';
 import type { NtHashLookup, NtlmVerifier } from './credentials.js';
-import { toVerifier } from './credentials.js';
+import { verifierFromOptions } from './credentials.js';
+import type { DomainControllerOptions } from '../netlogon/verifier.js';
 import { challengeFlagsFor } from './challenge-flags.js';
 import { NTLMSSP_NEGOTIATE_KEY_EXCH, NTLMSSP_NEGOTIATE_VERSION, hasFlag } from './flags.js';
 import type { NtlmBindingOptions } from './binding-policy.js';
@@ -88,7 +89,9 @@ export interface NtlmAcceptorOptions extends NtlmBindingOptions {
   /** This server's name in the CHALLENGE (default: the host name). */
   readonly computerName?: string | NtlmName;
   /** Who checks the responses: a verifier (smbpasswdFile, a DC) or `(user, domain) => NT hash`. */
-  readonly credentials: NtlmVerifier | NtHashLookup;
+  readonly credentials?: NtlmVerifier | NtHashLookup;
+  /** Ask Active Directory over NETLOGON instead of `credentials` (docs/ntlm.md). */
+  readonly domainController?: DomainControllerOptions;
   /** Accept NTLMv1 responses (default false: they fall to an offline DES attack). */
   readonly allowNtlmV1?: boolean;
   /** Accept LM-only responses (default false). */
@@ -158,11 +161,12 @@ export class NtlmAcceptor {
     }
     this.domain = toName(options.domain, 'WORKGROUP');
     const host = hostname().split('.')[0]?.toUpperCase().slice(0, 15) || 'HTTPAUTH';
-    this.computer = toName(options.computerName, host);
+    const source = verifierFromOptions(options, this.domain);
+    this.computer = toName(options.computerName ?? source.computerName, host);
     if (!validNetbios(this.domain.netbios) || !validNetbios(this.computer.netbios)) {
       throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
     }
-    this.#verifier = toVerifier(options.credentials);
+    this.#verifier = source.verifier;
     this.#allowNtlmV1 = options.allowNtlmV1 === true;
     this.#allowLm = options.allowLm === true;
     this.#allowAnonymous = options.allowAnonymous === true;
@@ -348,6 +352,9 @@ export class NtlmAcceptor {
       ...(logon.userSid === undefined ? {} : { userSid: logon.userSid }),
       ...(logon.groupSids === undefined ? {} : { groupSids: [...logon.groupSids] }),
       ...(logon.groups === undefined ? {} : { groups: [...logon.groups] }),
+      ...(logon.upn === undefined ? {} : { upn: logon.upn }),
+      ...(logon.dnsDomain === undefined ? {} : { dnsDomain: logon.dnsDomain }),
+      ...(logon.logonInfo === undefined ? {} : { logonInfo: logon.logonInfo }),
       channelBound,
     };
     const context = sessionContext(

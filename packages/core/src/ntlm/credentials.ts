@@ -11,6 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { md4 } from '../crypto/md4.js';
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
+import type { LogonInfo } from '../principal.js';
+import { domainControllerVerifier } from '../netlogon/verifier.js';
+import type { DomainControllerOptions } from '../netlogon/verifier.js';
 import { desl, ntlmv1Challenge, ntowfv2, ntProofStr, sessionBaseKeyV2 } from './keys.js';
 import { NTLMV1_RESPONSE_LENGTH, NT_PROOF_LENGTH } from './ntlmv2-response.js';
 import { bytesEqual as sameBytes } from '../crypto/constant-time.js';
@@ -49,6 +52,10 @@ export interface NtlmLogonResult {
   readonly userSid?: string;
   readonly groupSids?: readonly string[];
   readonly groups?: readonly string[];
+  /** What a domain controller's validation info said (primary group, logon server, flags). */
+  readonly logonInfo?: LogonInfo;
+  readonly upn?: string;
+  readonly dnsDomain?: string;
 }
 
 /**
@@ -136,6 +143,45 @@ export function ntHashVerifier(lookup: NtHashLookup): NtlmVerifier {
       };
     },
   };
+}
+
+/**
+ * The verifier for the acceptor's options: `credentials`, or `domainController` (NTLM pass-through
+ * over NETLOGON, ../netlogon/verifier.ts). With a DC, the CHALLENGE must name this server by its
+ * machine account (MsvAvNbComputerName = account without `$`, or the DC refuses every logon), so
+ * the computer name comes from the account; a different explicit `computerName` is a config error.
+ */
+export function verifierFromOptions(
+  options: {
+    readonly credentials?: NtlmVerifier | NtHashLookup;
+    readonly domainController?: DomainControllerOptions;
+    readonly computerName?: unknown;
+  },
+  domain: { readonly netbios: string; readonly dns: string },
+): { verifier: NtlmVerifier; computerName?: string } {
+  const dc = options.domainController;
+  if (dc === undefined) {
+    if (options.credentials === undefined) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    return { verifier: toVerifier(options.credentials) };
+  }
+  if (options.credentials !== undefined) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  const verifier = domainControllerVerifier({
+    ...dc,
+    domain: domain.netbios,
+    dnsDomain: dc.dnsDomain ?? domain.dns,
+  });
+  const explicit = options.computerName;
+  const explicitName =
+    typeof explicit === 'string' ? explicit : (explicit as NtlmNameLike)?.netbios;
+  if (explicitName !== undefined && explicitName.toUpperCase() !== verifier.computerName) {
+    verifier.close();
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  return { verifier, computerName: verifier.computerName };
+}
+
+interface NtlmNameLike {
+  readonly netbios?: string;
 }
 
 /** Accepts a verifier or a callback, as the `credentials` option does. */
