@@ -39,7 +39,12 @@ async function pass(mode: 'type1' | 'plain') {
     {
       framework: 'node',
       auth: 'ntlm',
-      connections: { maxPendingHandshakes: 20_000, handshakeTimeoutMs: 600_000 },
+      // Every parked connection comes from one loopback address: lift the per-client quota too.
+      connections: {
+        maxPendingHandshakes: 20_000,
+        maxPendingHandshakesPerClient: 20_000,
+        handshakeTimeoutMs: 600_000,
+      },
     } as never,
     { nodeArgs: ['--expose-gc'], ipc: true },
   );
