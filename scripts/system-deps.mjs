@@ -27,6 +27,9 @@ export const TEST_PACKAGES = [
   // Samba AD DC
   'samba',
   'samba-ad-dc',
+  // Only a Recommends of samba-ad-dc, so --no-install-recommends leaves provisioning without
+  // its schema files ("Please install samba-ad-provision package").
+  'samba-ad-provision',
   'winbind',
   'smbclient',
   'ldap-utils',
