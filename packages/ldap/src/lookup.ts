@@ -96,7 +96,7 @@ function checkOptions(options: LdapSidLookupOptions): { secure: boolean; startTl
 }
 
 export function ldapSidLookup(options: LdapSidLookupOptions): LdapSidLookup {
-  const { startTls } = checkOptions(options);
+  const { secure, startTls } = checkOptions(options);
   const timeout = options.timeoutMs ?? 5_000;
   const connectTimeout = options.connectTimeoutMs ?? 5_000;
   let session: Promise<Session> | undefined;
@@ -107,10 +107,13 @@ export function ldapSidLookup(options: LdapSidLookupOptions): LdapSidLookup {
       url: options.url,
       timeout,
       connectTimeout,
-      ...(options.tls === undefined ? {} : { tlsOptions: options.tls }),
+      // Only for ldaps://: ldapts given tlsOptions on an ldap:// URL wraps the socket in TLS
+      // before the StartTLS request, and the server resets the connection.
+      ...(secure && options.tls !== undefined ? { tlsOptions: { ...options.tls } } : {}),
     });
     try {
-      if (startTls) await client.startTLS(options.tls ?? {});
+      // A copy: ldapts' startTLS writes the plain socket into the options object it is given.
+      if (startTls) await client.startTLS({ ...options.tls });
       await client.bind(options.bind.dn, options.bind.password);
       const { searchEntries } = await client.search('', {
         scope: 'base',
