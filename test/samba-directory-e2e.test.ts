@@ -4,8 +4,15 @@
  * group she is in only through another group (the PAC carries the nested SID; LDAP names it),
  * over LDAPS and over StartTLS, trusting the DC's self-signed CA explicitly. With LDAP down the
  * same logon succeeds with SIDs only and an httpauth:warning event.
+ *
+ * The same DC also serves the winbind backend: a Samba AD DC runs winbindd, and its ntlm_auth
+ * helper answers as on a joined member, so curl --ntlm goes through ntlm({ winbind }) to the
+ * DC's winbindd, and wbinfo gives the SIDs (nested groups included) that LDAP then names.
+ * What this does not cover is a member's winbindd reaching the DC over its NETLOGON secure
+ * channel; ntlm_auth's protocol and answers are the same on both.
  */
 import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -16,14 +23,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { CHANNEL_WARNING, createSidResolver, negotiate, requireGroup } from '@httpauth/core';
-import type { AuthInfo, PrincipalDirectory, WarningEvent } from '@httpauth/core';
+import { CHANNEL_WARNING, createSidResolver, negotiate, ntlm, requireGroup } from '@httpauth/core';
+import type { AuthInfo, PrincipalDirectory, SecurityPackage, WarningEvent } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import { ldapSidLookup } from '@httpauth/ldap';
 import type { LdapSidLookupOptions } from '@httpauth/ldap';
 import express from 'express';
 
 import { curlNegotiate } from './harness/negotiate-clients.js';
+import { curlNtlm } from './harness/ntlm-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
 
@@ -36,6 +44,8 @@ const GROUPS = [
 
 interface Who {
   name: string;
+  mechanism?: string;
+  userSid?: string;
   groups?: string[];
   groupSids?: string[];
 }
@@ -60,12 +70,22 @@ function listen(server: Server): Promise<Running> {
   });
 }
 
-async function start(keytab: string, directory: PrincipalDirectory): Promise<Running> {
+async function start(
+  keytab: string,
+  directory: PrincipalDirectory,
+  packages: SecurityPackage[] = [negotiate({ keytab, kerberosOnly: true })],
+): Promise<Running> {
   const app = express();
-  app.use(httpAuth({ packages: [negotiate({ keytab, kerberosOnly: true })], directory }));
+  app.use(httpAuth({ packages, directory }));
   app.get('/whoami', (req, res) => {
     const p = (req.auth as AuthInfo).principal;
-    res.json({ name: p.name, groups: p.groups, groupSids: p.groupSids });
+    res.json({
+      name: p.name,
+      mechanism: p.mechanism,
+      userSid: p.userSid,
+      groups: p.groups,
+      groupSids: p.groupSids,
+    });
   });
   app.get('/admins', (req, res) => {
     res.status(requireGroup('SAMDOM\\webadmins').test(req.auth) ? 200 : 403).end();
@@ -73,7 +93,20 @@ async function start(keytab: string, directory: PrincipalDirectory): Promise<Run
   return listen(createServer(app));
 }
 
-describe('SID names from the Samba AD DC over LDAP', () => {
+/** winbindd starts after the KDC: wait until it answers a ping. */
+async function winbindReady(): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) =>
+      execFile('wbinfo', ['-p'], { timeout: 10_000 }, (error) => resolve(error === null)),
+    );
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error('winbindd did not answer');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('SID names from the Samba AD DC over LDAP, and NTLM through its winbind', () => {
   let dc: SambaDc;
   let dir: string;
   let aliceEnv: NodeJS.ProcessEnv;
@@ -182,6 +215,45 @@ describe('SID names from the Samba AD DC over LDAP', () => {
       const body = JSON.parse(result.body) as Who;
       assert.ok(!(body.groups ?? []).some((g) => g.startsWith('SAMDOM\\')));
       assert.ok(body.groupSids?.includes(dc.sids.get('webusers') as string));
+    } finally {
+      await server.close();
+      await directory.close();
+    }
+  });
+
+  it('ntlm({ winbind }): curl --ntlm logs on through ntlm_auth, wbinfo gives the SIDs, LDAP names them', async () => {
+    await winbindReady();
+    const conf = join(dc.dir, 'dc', 'etc', 'smb.conf');
+    const winbind = ntlm({ domain: 'SAMDOM', winbind: { ntlmAuthArgs: [`--configfile=${conf}`] } });
+    const directory = createSidResolver({
+      lookup: ldapSidLookup({ url: 'ldaps://127.0.0.1:636', tls, bind }),
+    });
+    const server = await start(dc.keytabPath, directory, [winbind]);
+    try {
+      const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
+      const result = await curlNtlm(
+        `http://127.0.0.1:${server.port}/whoami`,
+        `SAMDOM\\${alice.name}`,
+        alice.password,
+      );
+      assert.equal(result.status, 200, result.body);
+      const body = JSON.parse(result.body) as Who;
+      assert.equal(body.mechanism, 'NTLM');
+      assert.equal(body.name, 'SAMDOM\\alice');
+      assert.equal(body.userSid, dc.sids.get('alice'));
+      const sids = body.groupSids ?? [];
+      assert.ok(sids.includes(dc.sids.get('webadmins') as string), 'the nested group, by winbind');
+      assert.ok(sids.includes(`${dc.domainSid}-513`));
+      const groups = body.groups ?? [];
+      for (const name of ['SAMDOM\\webusers', 'SAMDOM\\webadmins', 'BUILTIN\\Users']) {
+        assert.ok(groups.includes(name), `${name} in ${groups.join(', ')}`);
+      }
+      const wrong = await curlNtlm(
+        `http://127.0.0.1:${server.port}/whoami`,
+        `SAMDOM\\${alice.name}`,
+        'not-her-password',
+      );
+      assert.equal(wrong.status, 401, 'a wrong password is a refusal, not an outage');
     } finally {
       await server.close();
       await directory.close();
