@@ -144,10 +144,10 @@ export function winbindVerifier(options: WinbindOptions = {}): WinbindVerifier {
   async function accountFacts(domain: string, user: string) {
     try {
       const run = (wbArgs: string[]) => runWbinfo(wbinfo, wbArgs, timeoutMs, options.env);
-      const userSid = parseNameToSid(await run(['--name-to-sid', `${domain}\\${user}`]));
+      const userSid = parseNameToSid(await run([`--name-to-sid=${domain}\\${user}`]));
       if (userSid === undefined) throw new Error('wbinfo gave no user SID');
       const [name, groups] = await Promise.all([
-        run(['--sid-to-name', userSid]),
+        run([`--sid-to-name=${userSid}`]),
         run([`--user-sids=${userSid}`]),
       ]);
       const canonical = parseSidToName(name);
