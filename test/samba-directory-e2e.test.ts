@@ -8,8 +8,8 @@
  * The same DC also serves the winbind backend: a Samba AD DC runs winbindd, and its ntlm_auth
  * helper answers as on a joined member, so curl --ntlm goes through ntlm({ winbind }) to the
  * DC's winbindd, and wbinfo gives the SIDs (nested groups included) that LDAP then names.
- * What this does not cover is a member's winbindd reaching the DC over its NETLOGON secure
- * channel; ntlm_auth's protocol and answers are the same on both.
+ * Then a real member (test/harness/samba-member.ts) joins the DC, and the same logon goes
+ * through the member's winbindd, which checks it with the DC over its NETLOGON secure channel.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -33,6 +33,7 @@ import express from 'express';
 import { curlNegotiate } from './harness/negotiate-clients.js';
 import { curlNtlm } from './harness/ntlm-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
+import { joinSambaMember } from './harness/samba-member.js';
 import type { SambaDc } from './harness/samba-dc.js';
 
 const READER = { name: 'ldapreader', password: 'R3ader-Passw0rd!' };
@@ -221,42 +222,57 @@ describe('SID names from the Samba AD DC over LDAP, and NTLM through its winbind
     }
   });
 
-  it('ntlm({ winbind }): curl --ntlm logs on through ntlm_auth, wbinfo gives the SIDs, LDAP names them', async () => {
-    await winbindReady();
-    const conf = join(dc.dir, 'dc', 'etc', 'smb.conf');
-    const winbind = ntlm({ domain: 'SAMDOM', winbind: { ntlmAuthArgs: [`--configfile=${conf}`] } });
-    const directory = createSidResolver({
-      lookup: ldapSidLookup({ url: 'ldaps://127.0.0.1:636', tls, bind }),
-    });
-    const server = await start(dc.keytabPath, directory, [winbind]);
-    try {
-      const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
-      const result = await curlNtlm(
-        `http://127.0.0.1:${server.port}/whoami`,
-        `SAMDOM\\${alice.name}`,
-        alice.password,
-      );
-      assert.equal(result.status, 200, result.body);
-      const body = JSON.parse(result.body) as Who;
-      assert.equal(body.mechanism, 'NTLM');
-      assert.equal(body.name, 'SAMDOM\\alice');
-      assert.equal(body.userSid, dc.sids.get('alice'));
-      const sids = body.groupSids ?? [];
-      assert.ok(sids.includes(dc.sids.get('webadmins') as string), 'the nested group, by winbind');
-      assert.ok(sids.includes(`${dc.domainSid}-513`));
-      const groups = body.groups ?? [];
-      for (const name of ['SAMDOM\\webusers', 'SAMDOM\\webadmins', 'BUILTIN\\Users']) {
-        assert.ok(groups.includes(name), `${name} in ${groups.join(', ')}`);
+  for (const where of ['the DC', 'a joined member'] as const) {
+    it(`ntlm({ winbind }) on ${where}: curl --ntlm logs on through ntlm_auth, wbinfo gives the SIDs, LDAP names them`, async () => {
+      await winbindReady();
+      const member = where === 'the DC' ? undefined : await joinSambaMember(dc);
+      const conf = member?.smbConf ?? join(dc.dir, 'dc', 'etc', 'smb.conf');
+      const winbind = ntlm({
+        domain: 'SAMDOM',
+        // Through a member's secure channel the DC checks the NTLMv2 blob's computer name
+        // against the member's: the CHALLENGE must name MEMBER1 (docs/active-directory.md).
+        ...(member === undefined ? {} : { computerName: 'MEMBER1' }),
+        winbind: {
+          ntlmAuthArgs: [`--configfile=${conf}`],
+          ...(member === undefined
+            ? {}
+            : { ntlmAuthPath: member.ntlmAuthPath, wbinfoPath: member.wbinfoPath }),
+        },
+      });
+      const directory = createSidResolver({
+        lookup: ldapSidLookup({ url: 'ldaps://127.0.0.1:636', tls, bind }),
+      });
+      const server = await start(dc.keytabPath, directory, [winbind]);
+      try {
+        const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
+        const url = `http://127.0.0.1:${server.port}/whoami`;
+        const result = await curlNtlm(url, `SAMDOM\\${alice.name}`, alice.password);
+        assert.equal(result.status, 200, result.body);
+        const body = JSON.parse(result.body) as Who;
+        assert.equal(body.mechanism, 'NTLM');
+        assert.equal(body.name, 'SAMDOM\\alice');
+        assert.equal(body.userSid, dc.sids.get('alice'));
+        const sids = body.groupSids ?? [];
+        assert.ok(sids.includes(dc.sids.get('webadmins') as string), 'the nested group');
+        assert.ok(sids.includes(`${dc.domainSid}-513`));
+        const groups = body.groups ?? [];
+        for (const name of ['SAMDOM\\webusers', 'SAMDOM\\webadmins']) {
+          assert.ok(groups.includes(name), `${name} in ${groups.join(', ')}`);
+        }
+        const wrong = await curlNtlm(url, `SAMDOM\\${alice.name}`, 'not-her-password');
+        assert.equal(wrong.status, 401, 'a wrong password is a refusal, not an outage');
+        if (member !== undefined) {
+          // The logons above went through the member: without its winbindd they cannot.
+          await member.stop();
+          const down = await curlNtlm(url, `SAMDOM\\${alice.name}`, alice.password);
+          assert.equal(down.status, 503, down.body);
+          assert.match(down.body, /ERR_HTTPAUTH_WINBIND_UNAVAILABLE/);
+        }
+      } finally {
+        await server.close();
+        await directory.close();
+        await member?.stop();
       }
-      const wrong = await curlNtlm(
-        `http://127.0.0.1:${server.port}/whoami`,
-        `SAMDOM\\${alice.name}`,
-        'not-her-password',
-      );
-      assert.equal(wrong.status, 401, 'a wrong password is a refusal, not an outage');
-    } finally {
-      await server.close();
-      await directory.close();
-    }
-  });
+    });
+  }
 });
