@@ -5,6 +5,7 @@
  * User-Session-Key is the real session base key.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,32 @@ describe('winbindVerifier with a fake ntlm_auth', () => {
       ['fulfilled', 'fulfilled', 'rejected'],
     );
     assert.ok(isUnavailable((settled[2] as PromiseRejectedResult).reason));
+  });
+
+  it('live helpers do not keep the process from exiting', async () => {
+    const module = new URL('../src/ntlm/winbind.ts', import.meta.url).href;
+    const code = `
+      const { winbindVerifier } = await import(${JSON.stringify(module)});
+      const verifier = winbindVerifier({ ntlmAuthPath: ${JSON.stringify(FAKE_HELPER)}, groups: false });
+      const result = await verifier.verify({
+        user: 'alice', domain: 'SAMDOM', workstation: '', flags: 0,
+        serverChallenge: Buffer.alloc(8), lmChallengeResponse: Buffer.alloc(0),
+        ntChallengeResponse: Buffer.alloc(64, 1), negotiateMessage: Buffer.alloc(0),
+        challengeMessage: Buffer.alloc(0), authenticateMessage: Buffer.alloc(0),
+      });
+      console.log(result.sessionBaseKey.toString('hex'), verifier.processes);
+    `;
+    const started = Date.now();
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', code],
+        { env: { ...process.env, FAKE_MODE: 'yes', FAKE_KEY: KEY }, timeout: 20_000 },
+        (error, stdout) => (error === null ? resolve(stdout) : reject(error)),
+      );
+    });
+    assert.equal(output.trim(), `${KEY} 1`, 'it verified through a live helper');
+    assert.ok(Date.now() - started < 15_000, 'and exited without close()');
   });
 
   it('wbinfo failing leaves the logon valid, without SIDs, and warns', async () => {

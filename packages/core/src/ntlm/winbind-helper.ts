@@ -50,8 +50,12 @@ class Helper {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: options.env ?? process.env,
     });
-    // The pool must not keep the process alive: helpers exit when their stdin closes.
+    // The pool must not keep the process alive (helpers exit when their stdin closes): the
+    // child and its pipes each hold the event loop until unref'd.
     this.#child.unref();
+    for (const pipe of [this.#child.stdin, this.#child.stdout]) {
+      (pipe as unknown as { unref?: () => void } | null)?.unref?.();
+    }
     this.#child.stdout?.setEncoding('latin1');
     this.#child.stdout?.on('data', (chunk: string) => this.#onData(chunk));
     this.#child.stdin?.on('error', (error) => this.#die(error));
