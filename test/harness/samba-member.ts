@@ -13,7 +13,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { SambaDc } from './samba-dc.js';
@@ -58,6 +58,21 @@ function memberConf(dir: string, dc: SambaDc): string {
 \tidmap config ${dc.domain} : backend = rid
 \tidmap config ${dc.domain} : range = 10000-999999
 `;
+}
+
+/** PIDs of the processes started with `--configfile=<conf>`: this member's, nobody else's. */
+async function processesUsing(conf: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.split('\0').includes(`--configfile=${conf}`)) pids.push(Number(entry));
+    } catch {
+      // Gone between readdir and read.
+    }
+  }
+  return pids;
 }
 
 /** `unshare` arguments that run `file args` with `hosts` mounted over /etc/hosts. */
@@ -153,6 +168,14 @@ export async function joinSambaMember(dc: SambaDc): Promise<SambaMember> {
       process.kill(group, 'SIGKILL');
     } catch {
       // The whole group is gone already.
+    }
+    // samba-dcerpcd, which net and winbindd start on demand, detaches into its own session.
+    for (const pid of await processesUsing(smbConf)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Exited meanwhile.
+      }
     }
   };
 
