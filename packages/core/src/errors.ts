@@ -89,6 +89,15 @@ export const ERROR_CODES = {
     'No domain controller answered in time; try again later',
   ),
 
+  ERR_HTTPAUTH_DIRECTORY_UNAVAILABLE: spec(
+    'unavailable',
+    'The directory could not name the group SIDs; the logon goes on with SIDs only',
+  ),
+  ERR_HTTPAUTH_WINBIND_UNAVAILABLE: spec(
+    'unavailable',
+    "winbind's ntlm_auth helper did not answer in time or failed",
+  ),
+
   // --- Digest (RFC 7616) ---
   ERR_HTTPAUTH_DIGEST_PARAMS: spec('malformed', 'The Digest credentials lack a required parameter'),
   ERR_HTTPAUTH_DIGEST_ALGORITHM: spec('denied', 'The Digest algorithm is not offered here'),

@@ -12,6 +12,8 @@ import type { ErrorCode } from './errors.js';
 export const CHANNEL_SUCCESS = 'httpauth:success';
 export const CHANNEL_FAILURE = 'httpauth:failure';
 export const CHANNEL_CHALLENGE = 'httpauth:challenge';
+/** Something degraded without failing a request (a directory that cannot name SIDs). */
+export const CHANNEL_WARNING = 'httpauth:warning';
 
 export interface SuccessEvent {
   readonly mechanism: string;
@@ -35,9 +37,18 @@ export interface ChallengeEvent {
   readonly step: 'initial' | 'continue';
 }
 
+export interface WarningEvent {
+  readonly code: ErrorCode;
+  /** What degraded: 'directory' (SID names), 'winbind'. */
+  readonly source: string;
+  /** How many SIDs were left without a name. */
+  readonly unresolved?: number;
+}
+
 const success = channel(CHANNEL_SUCCESS);
 const failure = channel(CHANNEL_FAILURE);
 const challenge = channel(CHANNEL_CHALLENGE);
+const warning = channel(CHANNEL_WARNING);
 
 export function publishSuccess(event: SuccessEvent): void {
   if (success.hasSubscribers) success.publish(event);
@@ -49,4 +60,8 @@ export function publishFailure(event: FailureEvent): void {
 
 export function publishChallenge(event: ChallengeEvent): void {
   if (challenge.hasSubscribers) challenge.publish(event);
+}
+
+export function publishWarning(event: WarningEvent): void {
+  if (warning.hasSubscribers) warning.publish(event);
 }

@@ -43,8 +43,10 @@ export type { MemoryStoreOptions } from './store/memory.js';
 export { channelBindingHash, tlsServerEndPoint } from './channel-binding.js';
 export type { ChannelBindingMode, ChannelBindingOptions } from './channel-binding.js';
 
-export { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS } from './events.js';
-export type { ChallengeEvent, FailureEvent, SuccessEvent } from './events.js';
+export { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS, CHANNEL_WARNING } from './events.js';
+export type { ChallengeEvent, FailureEvent, SuccessEvent, WarningEvent } from './events.js';
+
+export * from './directory/index.js';
 
 export { SessionCookies } from './session/session-cookie.js';
 export type { SessionData, SessionKey, SessionOptions } from './session/session-cookie.js';

@@ -23,6 +23,7 @@ import type {
   SecurityContextData,
   SecurityPackage,
 } from '../package.js';
+import type { PrincipalDirectory } from '../directory/resolver.js';
 import type { Principal } from '../principal.js';
 import { MemoryStore } from '../store/memory.js';
 import type { KeyValueStore } from '../store/types.js';
@@ -82,6 +83,12 @@ export interface AuthenticatorOptions {
   readonly channelBindingCertificate?: Buffer | string;
   readonly impersonation?: ImpersonationFactory;
   /**
+   * Names for the group SIDs a logon proved (`createSidResolver`): runs once per successful
+   * handshake, before the connection or a session keeps the principal. A directory that cannot
+   * answer leaves the SIDs alone; it never refuses the logon.
+   */
+  readonly directory?: PrincipalDirectory;
+  /**
    * Authentication sessions (like mod_auth_gssapi's GssapiUseSessions): an encrypted cookie that
    * carries the principal so later requests skip the handshake. Off unless configured.
    */
@@ -127,6 +134,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       ? undefined
       : tlsServerEndPoint(options.channelBindingCertificate);
   const makeImpersonation = options.impersonation ?? identifyContext;
+  const directory = options.directory;
+  if (
+    directory !== undefined &&
+    (directory === null || typeof directory.resolvePrincipal !== 'function')
+  ) {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
   const sessions =
     options.sessions === undefined ? undefined : new SessionCookies(options.sessions);
   const sessionsRevocable = options.sessions?.revocable === true;
@@ -181,6 +195,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       });
     }
     return { type: 'respond', status, headers, error };
+  }
+
+  /** The principal with names for its SIDs, when a directory is configured. */
+  async function withNames(principal: Principal): Promise<Principal> {
+    if (directory === undefined) return principal;
+    try {
+      return await directory.resolvePrincipal(principal);
+    } catch {
+      return principal;
+    }
   }
 
   async function authenticated(
@@ -320,6 +344,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         };
       case 'complete': {
         handshake?.clear();
+        const principal = await withNames(result.principal);
         const headers: Header[] = [];
         if (result.token !== undefined)
           headers.push([challengeHeader, `${pkg.scheme} ${result.token}`]);
@@ -327,21 +352,21 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           headers.push([infoHeader, result.authenticationInfo]);
         if (result.persist === true && connection !== undefined && !proxied) {
           registry.setAuthenticated(connection, {
-            principal: result.principal,
+            principal,
             context: result.context,
             packageName: pkg.scheme,
           });
         }
-        const issued = sessions?.issue(result.principal, now, request);
+        const issued = sessions?.issue(principal, now, request);
         if (issued !== undefined) {
           headers.push(['set-cookie', issued.setCookie]);
-          return authenticated(result.principal, result.context, headers, pkg.scheme, false, {
+          return authenticated(principal, result.context, headers, pkg.scheme, false, {
             id: issued.data.id,
             expiresAt: issued.data.expiresAt,
             reused: false,
           });
         }
-        return authenticated(result.principal, result.context, headers, pkg.scheme, false);
+        return authenticated(principal, result.context, headers, pkg.scheme, false);
       }
       case 'reject':
         handshake?.clear();

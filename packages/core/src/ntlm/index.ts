@@ -27,6 +27,8 @@ export type {
   NtlmVerifier,
 } from './credentials.js';
 export { smbpasswdFile, parseSmbpasswd } from './smbpasswd.js';
+export { winbindVerifier } from './winbind.js';
+export type { WinbindOptions, WinbindVerifier } from './winbind.js';
 export type { SmbpasswdOptions, SmbpasswdSource } from './smbpasswd.js';
 export { ntowfv1, ntowfv2, signKey as ntlmSignKey, sealKey as ntlmSealKey } from './keys.js';
 export { NtlmSessionSecurity } from './session-security.js';

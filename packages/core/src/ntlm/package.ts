@@ -18,12 +18,18 @@ import type {
 } from '../package.js';
 import type { NtlmAcceptorOptions, NtlmHandshakeState } from './acceptor.js';
 import { NtlmAcceptor } from './acceptor.js';
+import type { WinbindOptions } from './winbind.js';
+import { winbindCredentials } from './winbind.js';
 import { MAX_MESSAGE_BYTES } from './wire.js';
 
 /** MS-NLMP's OID for NTLMSSP as a GSS mechanism (used under SPNEGO). */
 export const NTLMSSP_MECH_OID = '1.3.6.1.4.1.311.2.2.10';
 
-export interface NtlmOptions extends NtlmAcceptorOptions {
+export interface NtlmOptions extends Omit<NtlmAcceptorOptions, 'credentials'> {
+  /** Who checks the responses; required unless `winbind` is set. */
+  readonly credentials?: NtlmAcceptorOptions['credentials'];
+  /** Check responses through winbind's ntlm_auth helpers (a host joined with Samba). */
+  readonly winbind?: boolean | WinbindOptions;
   /**
    * Keep the connection authenticated after a successful handshake (default true, as IIS does).
    * False: every request on the connection must authenticate again.
@@ -54,7 +60,11 @@ function isHandshakeState(value: unknown): value is NtlmHandshakeState {
 
 /** The NTLM security package for createAuthenticator({ packages: [ntlm({...})] }). */
 export function ntlm(options: NtlmOptions): SecurityPackage & { readonly acceptor: NtlmAcceptor } {
-  const acceptor = new NtlmAcceptor(options);
+  const credentials = winbindCredentials(options);
+  const acceptor = new NtlmAcceptor({
+    ...options,
+    ...(credentials === undefined ? {} : { credentials }),
+  });
   const persist = options.persistOnConnection ?? true;
   if (typeof persist !== 'boolean') throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
 
