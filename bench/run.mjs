@@ -207,10 +207,12 @@ async function main() {
       console.log(' FAILED');
       console.error(error instanceof Error ? error.message : error);
       failures.push(suite.id);
+      // The first line says where; the thrown error's own line says what (the table is what a
+      // CI log keeps, so both go there).
+      const lines = String(error instanceof Error ? error.message : error).split('\n');
+      const what = lines.find((line) => /^\s*\w*Error\b/.test(line)) ?? '';
       parts.push(
-        `### ${suite.id}\n\n**Failed:** ${String(error instanceof Error ? error.message : error)
-          .split('\n')[0]
-          .slice(0, 300)}\n`,
+        `### ${suite.id}\n\n**Failed:** ${lines[0]?.slice(0, 300)} ${what.trim().slice(0, 300)}\n`,
       );
     }
   }
