@@ -12,7 +12,15 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const PUBLIC_PACKAGES = ['core', 'express', 'fastify', 'koa', 'redis', 'gateway'] as const;
+export const PUBLIC_PACKAGES = [
+  'core',
+  'express',
+  'fastify',
+  'koa',
+  'redis',
+  'ldap',
+  'gateway',
+] as const;
 export type PublicPackage = (typeof PUBLIC_PACKAGES)[number];
 
 /** A cold npm cache on a loaded 2-core machine: installs can take a while. */
