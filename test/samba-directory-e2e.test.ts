@@ -12,15 +12,16 @@
  * through the member's winbindd, which checks it with the DC over its NETLOGON secure channel.
  */
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { CHANNEL_WARNING, createSidResolver, negotiate, ntlm, requireGroup } from '@httpauth/core';
@@ -198,6 +199,50 @@ describe('SID names from the Samba AD DC over LDAP, and NTLM through its winbind
       unsubscribe(CHANNEL_WARNING, listener);
       await server.close();
       await directory.close();
+    }
+  });
+
+  it('the demo with KRB5_KTNAME and HTTPAUTH_LDAP_*: /whoami shows group names and SIDs', async () => {
+    const passwordFile = join(dir, 'ldap-password');
+    const caFile = join(dir, 'ldap-ca.pem');
+    await writeFile(passwordFile, `${bind.password}\n`, { mode: 0o600 });
+    await writeFile(caFile, tls?.ca as Buffer);
+    const demo = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
+      {
+        env: {
+          ...process.env,
+          PORT: '0',
+          KRB5_KTNAME: `FILE:${dc.keytabPath}`,
+          HTTPAUTH_LDAP_URL: 'ldaps://127.0.0.1:636',
+          HTTPAUTH_LDAP_BIND_DN: bind.dn,
+          HTTPAUTH_LDAP_PASSWORD_FILE: passwordFile,
+          HTTPAUTH_LDAP_CA: caFile,
+          HTTPAUTH_LDAP_SERVERNAME: tls?.servername as string,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let stderr = '';
+        demo.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const lines = createInterface({ input: demo.stdout as NodeJS.ReadableStream });
+        lines.on('line', (line) => {
+          const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+          if (match !== null) resolve(Number(match[1]));
+        });
+        demo.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
+      });
+      const result = await curlNegotiate(`http://localhost:${port}/whoami`, aliceEnv);
+      assert.equal(result.status, 200, result.body + result.stderr);
+      const body = JSON.parse(result.body) as Who;
+      assert.equal(body.name, 'alice@SAMDOM.TEST');
+      assert.ok(body.groups?.includes('SAMDOM\\webadmins'), JSON.stringify(body.groups));
+      assert.ok(body.groupSids?.includes(dc.sids.get('webadmins') as string));
+    } finally {
+      demo.kill('SIGTERM');
     }
   });
 

@@ -6,8 +6,10 @@
  * returns the package, or undefined when the environment does not enable it. Adding a package is
  * a few lines: write its setup and put it in SETUPS at the place of its challenge.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  createSidResolver,
   digest,
   digestFile,
   htdigestFile,
@@ -16,7 +18,9 @@ import {
   smbpasswdFile,
   type NegotiatePackage,
   type SecurityPackage,
+  type SidResolver,
 } from '@httpauth/core';
+import { ldapSidLookup } from '@httpauth/ldap';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -40,6 +44,8 @@ export interface DemoConfig {
   readonly offers: readonly string[];
   /** One line per package the demo does not offer, and why, for the start-up log and GET /. */
   readonly notOffered: readonly string[];
+  /** Names for the group SIDs of domain users (HTTPAUTH_LDAP_*), when configured. */
+  readonly directory?: SidResolver;
   /** Commands that work against this configuration, for GET / (`{base}` is the server URL). */
   readonly examples: readonly string[];
 }
@@ -235,6 +241,44 @@ const negotiateSetup: PackageSetup = (env) => {
  */
 const SETUPS: readonly PackageSetup[] = [negotiateSetup, ntlmSetup, digestSetup];
 
+/**
+ * Names for the SIDs of domain users (docs/active-directory.md): HTTPAUTH_LDAP_URL (`ldaps://dc1`,
+ * or `ldap://dc1` with StartTLS), HTTPAUTH_LDAP_BIND_DN and HTTPAUTH_LDAP_PASSWORD_FILE (an
+ * account that may read objectSid), HTTPAUTH_LDAP_CA (a PEM file, for a private CA) and
+ * HTTPAUTH_LDAP_SERVERNAME (the certificate's name, when the URL names an address). The bind is
+ * over TLS only. Without them, /whoami shows group SIDs alone.
+ */
+function directoryFromEnv(env: Env): SidResolver | undefined {
+  const url = nonEmpty(env, 'HTTPAUTH_LDAP_URL')?.trim();
+  if (url === undefined) return undefined;
+  const dn = nonEmpty(env, 'HTTPAUTH_LDAP_BIND_DN');
+  const passwordFile = nonEmpty(env, 'HTTPAUTH_LDAP_PASSWORD_FILE');
+  if (dn === undefined || passwordFile === undefined) {
+    throw new ConfigError(
+      'HTTPAUTH_LDAP_URL needs HTTPAUTH_LDAP_BIND_DN and HTTPAUTH_LDAP_PASSWORD_FILE',
+    );
+  }
+  const read = (name: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch {
+      throw new ConfigError(`${name}: cannot read "${file}"`);
+    }
+  };
+  const password = read('HTTPAUTH_LDAP_PASSWORD_FILE', passwordFile).toString('utf8').trim();
+  const caFile = nonEmpty(env, 'HTTPAUTH_LDAP_CA');
+  const servername = nonEmpty(env, 'HTTPAUTH_LDAP_SERVERNAME')?.trim();
+  const tls = {
+    ...(caFile === undefined ? {} : { ca: read('HTTPAUTH_LDAP_CA', caFile) }),
+    ...(servername === undefined ? {} : { servername }),
+  };
+  try {
+    return createSidResolver({ lookup: ldapSidLookup({ url, bind: { dn, password }, tls }) });
+  } catch {
+    throw new ConfigError(`HTTPAUTH_LDAP_URL: not an ldaps:// or ldap:// URL: "${url}"`);
+  }
+}
+
 function parsePort(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return DEFAULT_PORT;
   if (!/^\d{1,5}$/.test(value.trim()) || Number(value) > 65535) {
@@ -254,6 +298,7 @@ export function configFromEnv(env: Env = process.env): DemoConfig {
     else notOffered.push(result.notOffered);
   }
   if (offers.length === 0) throw new ConfigError('no security package is configured');
+  const directory = directoryFromEnv(env);
   return {
     host: nonEmpty(env, 'HOST') ?? DEFAULT_HOST,
     port: parsePort(env.PORT),
@@ -261,6 +306,7 @@ export function configFromEnv(env: Env = process.env): DemoConfig {
     packages: offers.map((o) => o.pkg),
     offers: offers.map((o) => o.offer),
     notOffered,
+    ...(directory === undefined ? {} : { directory }),
     examples: offers.flatMap((o) => o.examples),
   };
 }

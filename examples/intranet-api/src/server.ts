@@ -66,6 +66,7 @@ function main(): void {
   const authenticator = createAuthenticator({
     packages: config.packages,
     ...(impersonation === undefined ? {} : { impersonation }),
+    ...(config.directory === undefined ? {} : { directory: config.directory }),
   });
   const app = express();
   app.disable('x-powered-by');
@@ -96,7 +97,11 @@ function main(): void {
 
   const shutdown = (): void => {
     server.close(() => {
-      void Promise.all([authenticator.close(), impersonation?.close()]).then(() => process.exit(0));
+      void Promise.all([
+        authenticator.close(),
+        impersonation?.close(),
+        config.directory?.close(),
+      ]).then(() => process.exit(0));
     });
     server.closeIdleConnections();
   };
