@@ -500,6 +500,11 @@ describe('the demo (examples/intranet-api)', () => {
     for (const [env, message] of [
       [{ PORT: 'eighty' }, /PORT must be a number/],
       [{ HTTPAUTH_REALM: 'elsewhere' }, /HTTPAUTH_DIGEST_FILE/],
+      [
+        { HTTPAUTH_NTLM_DC: 'winbind', HTTPAUTH_NTLM_MACHINE: 'WEB1$' },
+        /leave HTTPAUTH_NTLM_MACHINE/,
+      ],
+      [{ HTTPAUTH_LDAP_URL: 'ldaps://dc1.example.test' }, /HTTPAUTH_LDAP_BIND_DN/],
     ] as const) {
       const child = spawn(process.execPath, ['--import', 'tsx', DEMO_SERVER], {
         cwd: REPO_ROOT,
@@ -524,6 +529,25 @@ describe('the demo (examples/intranet-api)', () => {
     assert.equal(JSON.parse(res.body).name, 'carol');
     const alice = await curl(['--digest', '-u', 'alice:alicepw', `${htdigestDemo?.base}/whoami`]);
     assert.equal(alice.status, 401);
+  });
+
+  test('HTTPAUTH_NTLM_DC=winbind offers NTLM through winbind, and nothing for the demo users', async () => {
+    const winbindDemo = await startDemo({
+      HTTPAUTH_NTLM_DC: 'winbind',
+      HTTPAUTH_NTLM_DOMAIN: 'SAMDOM',
+    });
+    try {
+      const home = await curl([`${winbindDemo.base}/`]);
+      assert.match(home.body, /NTLM \(domain SAMDOM\) checked by this host's winbind/);
+      assert.match(home.body, /Digest: no HTTPAUTH_DIGEST_FILE/);
+      const challenged = await curl([`${winbindDemo.base}/whoami`]);
+      const schemes = (challenged.headers.get('www-authenticate') ?? []).map(
+        (c) => c.split(' ')[0],
+      );
+      assert.deepEqual(schemes, ['NTLM']);
+    } finally {
+      await stopDemo(winbindDemo);
+    }
   });
 
   test('with a user file of its own the demo users stop for every mechanism', async () => {

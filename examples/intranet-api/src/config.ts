@@ -66,6 +66,7 @@ export const USER_SOURCE_VARIABLES = [
   'KRB5_KTNAME',
   'HTTPAUTH_NTLM_FILE',
   'HTTPAUTH_NTLM_MACHINE',
+  'HTTPAUTH_NTLM_DC',
   'HTTPAUTH_DIGEST_FILE',
 ];
 
@@ -181,7 +182,8 @@ function domainControllerSetup(env: Env, domain: string, machineAccount: string)
 const ntlmSetup: PackageSetup = (env, { demoUsers }) => {
   const file = nonEmpty(env, 'HTTPAUTH_NTLM_FILE');
   const machineAccount = nonEmpty(env, 'HTTPAUTH_NTLM_MACHINE');
-  if (file === undefined && machineAccount === undefined && !demoUsers) {
+  const viaWinbind = nonEmpty(env, 'HTTPAUTH_NTLM_DC')?.trim() === 'winbind';
+  if (file === undefined && machineAccount === undefined && !viaWinbind && !demoUsers) {
     return { notOffered: `NTLM: no HTTPAUTH_NTLM_FILE (${OWN_SOURCES_ONLY})` };
   }
   const domain = (nonEmpty(env, 'HTTPAUTH_NTLM_DOMAIN') ?? DEFAULT_NTLM_DOMAIN).trim();
@@ -189,6 +191,19 @@ const ntlmSetup: PackageSetup = (env, { demoUsers }) => {
     throw new ConfigError(
       `HTTPAUTH_NTLM_DOMAIN must be a NetBIOS name (1 to 15 characters), not "${domain}"`,
     );
+  }
+  if (viaWinbind) {
+    if (machineAccount !== undefined || file !== undefined) {
+      throw new ConfigError(
+        "HTTPAUTH_NTLM_DC=winbind checks NTLM through this host's winbind: leave " +
+          'HTTPAUTH_NTLM_MACHINE and HTTPAUTH_NTLM_FILE unset',
+      );
+    }
+    return {
+      pkg: ntlm({ domain, winbind: true }),
+      offer: `NTLM (domain ${domain}) checked by this host's winbind (ntlm_auth)`,
+      examples: [`curl --ntlm -u '${domain}\\USER:PASSWORD' {base}/whoami`],
+    };
   }
   if (machineAccount !== undefined) return domainControllerSetup(env, domain, machineAccount);
   let credentials;
