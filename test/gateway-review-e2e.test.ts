@@ -2,11 +2,14 @@
  * The gateway against the second review's attacks (issue 12): an upgrade to another HTTP
  * (h2c, RFC 7540 §3.2; TLS, RFC 2817) opens a tunnel in which the client sends further requests
  * to any path, none of them judged by the rules; header names with characters other than
- * letters, digits and `-` that some CGI servers fold into an identity header's variable.
+ * letters, digits and `-` that some CGI servers fold into an identity header's variable; path
+ * letters outside ASCII whose case mapping is an ASCII letter (`ſ` is `S` upper-cased), which a
+ * case-insensitive upstream routes to the ASCII path a rule protects.
  * A raw TCP upstream logs every request it receives and answers 101 to any upgrade, as an
  * h2c-capable server would.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
@@ -67,6 +70,7 @@ describe('gateway review (raw sockets)', () => {
 
   before(async () => {
     writeFileSync(join(dir, 'htpasswd'), '');
+    execFileSync('htpasswd', ['-b', '-B', '-C', '5', join(dir, 'htpasswd'), 'alice', 'alicepw']);
     upstream = await startSwitchingUpstream();
     gateway = createGateway(
       validateConfig(
@@ -77,6 +81,7 @@ describe('gateway review (raw sockets)', () => {
           rules: [
             { prefix: '/public', public: true },
             { prefix: '/admin', users: ['bob'] },
+            { prefix: '/secret', users: ['bob'] },
           ],
           log: { level: 'silent' },
         },
@@ -154,5 +159,41 @@ describe('gateway review (raw sockets)', () => {
         }
       });
     }
+  });
+
+  describe('path letters that case-fold to ASCII', () => {
+    // Simple case mappings (UnicodeData.txt) of these four reach ASCII: ı→I, İ→i, ſ→S, K→k.
+    // .NET's OrdinalIgnoreCase (ASP.NET Core routing), Java's equalsIgnoreCase and /iu regexes
+    // use them, so for such an upstream /ſecret/x is /secret/x.
+    const alice = `Authorization: Basic ${Buffer.from('alice:alicepw').toString('base64')}\r\n`;
+    const spellings = [
+      '/%C5%BFecret/x',
+      '/%c5%bfecret/x',
+      '/adm%C4%B1n/x',
+      '/adm%C4%B0n/x',
+      '/%E2%84%AAey/x',
+    ];
+    for (const target of spellings) {
+      it(`${target} is refused, not forwarded without the rule's check`, async () => {
+        const from = upstream.heads.length;
+        const { statuses, text } = await rawExchange(
+          port,
+          `GET ${target} HTTP/1.1\r\nHost: gw\r\n${alice}\r\n`,
+        );
+        assert.deepEqual(statuses, [400]);
+        assert.match(text, /ERR_HTTPAUTH_PATH_AMBIGUOUS/);
+        assert.deepEqual(upstream.heads.slice(from), []);
+      });
+    }
+
+    it('other letters outside ASCII still pass', async () => {
+      const from = upstream.heads.length;
+      const { statuses } = await rawExchange(
+        port,
+        `GET /caf%C3%A9/stra%C3%9Fe HTTP/1.1\r\nHost: gw\r\n${alice}\r\n`,
+      );
+      assert.deepEqual(statuses, [200]);
+      assert.match(upstream.heads[from]!, /^GET \/caf%C3%A9\/stra%C3%9Fe HTTP\/1\.1\r\n/);
+    });
   });
 });
