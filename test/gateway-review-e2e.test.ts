@@ -83,6 +83,7 @@ describe('gateway review (raw sockets)', () => {
             { prefix: '/admin', users: ['bob'] },
             { prefix: '/secret', users: ['bob'] },
           ],
+          authRequest: { path: '/_auth' },
           log: { level: 'silent' },
         },
         {},
@@ -195,5 +196,25 @@ describe('gateway review (raw sockets)', () => {
       assert.deepEqual(statuses, [200]);
       assert.match(upstream.heads[from]!, /^GET \/caf%C3%A9\/stra%C3%9Fe HTTP\/1\.1\r\n/);
     });
+  });
+
+  it('auth_request without X-Original-URI is refused, not judged as the endpoint path', async () => {
+    // nginx without `proxy_set_header X-Original-URI` would otherwise get 200 for /admin/x too.
+    const alice = `Authorization: Basic ${Buffer.from('alice:alicepw').toString('base64')}\r\n`;
+    const missing = await rawExchange(port, `GET /_auth HTTP/1.1\r\nHost: gw\r\n${alice}\r\n`);
+    assert.deepEqual(missing.statuses, [400]);
+    assert.match(missing.text, /ERR_HTTPAUTH_PATH_AMBIGUOUS/);
+    assert.doesNotMatch(missing.text, /x-remote-user/i);
+    const judged = await rawExchange(
+      port,
+      `GET /_auth HTTP/1.1\r\nHost: gw\r\nX-Original-URI: /admin/x\r\n${alice}\r\n`,
+    );
+    assert.deepEqual(judged.statuses, [403]);
+    const allowed = await rawExchange(
+      port,
+      `GET /_auth HTTP/1.1\r\nHost: gw\r\nX-Original-URI: /private/x\r\n${alice}\r\n`,
+    );
+    assert.deepEqual(allowed.statuses, [200]);
+    assert.match(allowed.text, /x-remote-user: alice/i);
   });
 });
