@@ -82,6 +82,7 @@ describe('gateway review (raw sockets)', () => {
             { prefix: '/public', public: true },
             { prefix: '/admin', users: ['bob'] },
             { prefix: '/secret', users: ['bob'] },
+            { prefix: '/caf%C3%A9', users: ['bob'] },
           ],
           authRequest: { path: '/_auth' },
           log: { level: 'silent' },
@@ -187,14 +188,27 @@ describe('gateway review (raw sockets)', () => {
       });
     }
 
+    for (const target of ['/caf%C3%89/x', '/CAF%C3%89/x', '/Caf%C3%A9/x']) {
+      it(`${target} is judged by the /café rule (letters outside ASCII fold too)`, async () => {
+        // A case-insensitive upstream routes /CAFÉ/x to /café/x.
+        const from = upstream.heads.length;
+        const { statuses } = await rawExchange(
+          port,
+          `GET ${target} HTTP/1.1\r\nHost: gw\r\n${alice}\r\n`,
+        );
+        assert.deepEqual(statuses, [403]);
+        assert.deepEqual(upstream.heads.slice(from), []);
+      });
+    }
+
     it('other letters outside ASCII still pass', async () => {
       const from = upstream.heads.length;
       const { statuses } = await rawExchange(
         port,
-        `GET /caf%C3%A9/stra%C3%9Fe HTTP/1.1\r\nHost: gw\r\n${alice}\r\n`,
+        `GET /na%C3%AFve/stra%C3%9Fe HTTP/1.1\r\nHost: gw\r\n${alice}\r\n`,
       );
       assert.deepEqual(statuses, [200]);
-      assert.match(upstream.heads[from]!, /^GET \/caf%C3%A9\/stra%C3%9Fe HTTP\/1\.1\r\n/);
+      assert.match(upstream.heads[from]!, /^GET \/na%C3%AFve\/stra%C3%9Fe HTTP\/1\.1\r\n/);
     });
   });
 

@@ -164,7 +164,21 @@ export function canonicalTarget(target: string): CanonicalTarget {
   };
 }
 
-/** The key a rule prefix or a path is compared by, under the configured case policy. */
+/** Lower-case the letters a run of percent-encoded UTF-8 spells (invalid UTF-8: left alone). */
+function lowerEncodedRun(run: string): string {
+  try {
+    return encodeURIComponent(decodeURIComponent(run).toLowerCase());
+  } catch {
+    return run;
+  }
+}
+
+/**
+ * The key a rule prefix or a path is compared by, under the configured case policy. Insensitive
+ * folds letters outside ASCII too (`/CAF%C3%89` is `/caf%C3%A9`), as a case-insensitive upstream
+ * does once it has decoded the path; the letters whose case mapping is ASCII never get here.
+ */
 export function matchKey(path: string, policy: PathCase): string {
-  return policy === 'insensitive' ? path.toLowerCase() : path;
+  if (policy === 'sensitive') return path;
+  return path.replace(/(?:%[89A-F][0-9A-F])+/g, lowerEncodedRun).toLowerCase();
 }
