@@ -235,6 +235,10 @@ export const ERROR_CODES = {
     'malformed',
     'The request body framing is ambiguous (Content-Length with Transfer-Encoding, or a transfer coding other than chunked)',
   ),
+  ERR_HTTPAUTH_UPGRADE_UNSUPPORTED: spec(
+    'malformed',
+    'The gateway only tunnels Upgrade: websocket (h2c or TLS would carry unchecked requests)',
+  ),
 
   // --- Authorization and impersonation ---
   ERR_HTTPAUTH_FORBIDDEN: spec('forbidden', 'The authenticated principal is not allowed here'),

@@ -1,7 +1,7 @@
 /**
  * nginx auth_request mode: answer a subrequest with 200 and the identity headers, or with the
  * challenge for nginx to pass on. X-Original-URI (nginx's $request_uri, raw) is judged in its
- * canonical form, like any proxied request; an ambiguous one is refused with 400.
+ * canonical form, like any proxied request; an ambiguous or missing one is refused with 400.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AuthDecision, AuthInfo, Authenticator, ErrorCode } from '@httpauth/core';
@@ -40,7 +40,6 @@ export async function answerAuthRequest(
   req: IncomingMessage,
   res: ServerResponse,
   started: bigint,
-  own: { readonly path: string; readonly target: string },
 ): Promise<void> {
   const {
     authenticator,
@@ -53,12 +52,17 @@ export async function answerAuthRequest(
   } = context;
   const originalUri = req.headers['x-original-uri'];
   const originalMethod = req.headers['x-original-method'];
-  const original = typeof originalUri === 'string' ? canonicalTarget(originalUri) : undefined;
-  if (original?.ok === false) return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
+  // Without X-Original-URI the path nginx is asking about is unknown: judging the endpoint's own
+  // path instead would skip every path rule (fail open on a missing proxy_set_header).
+  if (typeof originalUri !== 'string') {
+    return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
+  }
+  const original = canonicalTarget(originalUri);
+  if (!original.ok) return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
   // Rules judge the canonical path; Digest's uri and the signature cover the target as nginx
   // received it and passes it on ($request_uri, proxy_pass without a URI part).
-  const path = original?.path ?? own.path;
-  const target = typeof originalUri === 'string' ? originalUri : own.target;
+  const path = original.path;
+  const target = originalUri;
   const method =
     typeof originalMethod === 'string' && /^[A-Z]{1,16}$/.test(originalMethod)
       ? originalMethod

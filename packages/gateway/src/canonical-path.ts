@@ -16,7 +16,8 @@
  * ERR_HTTPAUTH_PATH_AMBIGUOUS): an encoded `/` or `\`, an encoded dot segment, a NUL or other
  * control byte (raw or encoded), a raw backslash, `;` (Java servlet containers strip
  * `;parameters` from every segment, so `/admin;x/` and `/..;/` mean something else to them), a
- * segment ending in `.` or a space (Windows drops them), and overlong UTF-8 (`%C0%AE`).
+ * segment ending in `.` or a space (Windows drops them), overlong UTF-8 (`%C0%AE`), and the four
+ * letters outside ASCII whose simple case mapping is an ASCII letter (below).
  */
 
 export type PathCase = 'insensitive' | 'sensitive';
@@ -40,6 +41,13 @@ const PCHAR_RAW = /^[A-Za-z0-9._~!$&'()*+,=:@-]$/;
 const HEX = /^[0-9A-Fa-f]{2}$/;
 /** Overlong UTF-8 lead bytes with a continuation byte (after hex was upper-cased). */
 const OVERLONG_UTF8 = /%C[01]%[89AB][0-9A-F]|%E0%[89][0-9A-F]|%F0%8[0-9A-F]/;
+/**
+ * UTF-8 of the letters whose simple case mapping (UnicodeData.txt) is ASCII: U+0130 İ (lower i),
+ * U+0131 ı (upper I), U+017F ſ (upper S), U+212A Kelvin sign (lower k). A case-insensitive
+ * upstream (.NET OrdinalIgnoreCase in ASP.NET Core routing, Java equalsIgnoreCase, /iu regexes)
+ * routes `/ſecret` to `/secret`, while the rules fold ASCII only.
+ */
+const FOLDS_TO_ASCII = /%C4%B[01]|%C5%BF|%E2%84%AA/;
 
 function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -142,6 +150,7 @@ export function canonicalTarget(target: string): CanonicalTarget {
     if (text.endsWith('.') || text.endsWith('%20')) return refuse('trailing dot or space');
     // Overlong UTF-8 for ASCII (%C0%AE is "." to a lax decoder, RFC 3629 §10).
     if (OVERLONG_UTF8.test(text)) return refuse('overlong UTF-8');
+    if (FOLDS_TO_ASCII.test(text)) return refuse('letter whose case mapping is ASCII');
     output.push(text);
   }
   if (trailing && output[output.length - 1] !== '') output.push('');
@@ -155,7 +164,21 @@ export function canonicalTarget(target: string): CanonicalTarget {
   };
 }
 
-/** The key a rule prefix or a path is compared by, under the configured case policy. */
+/** Lower-case the letters a run of percent-encoded UTF-8 spells (invalid UTF-8: left alone). */
+function lowerEncodedRun(run: string): string {
+  try {
+    return encodeURIComponent(decodeURIComponent(run).toLowerCase());
+  } catch {
+    return run;
+  }
+}
+
+/**
+ * The key a rule prefix or a path is compared by, under the configured case policy. Insensitive
+ * folds letters outside ASCII too (`/CAF%C3%89` is `/caf%C3%A9`), as a case-insensitive upstream
+ * does once it has decoded the path; the letters whose case mapping is ASCII never get here.
+ */
 export function matchKey(path: string, policy: PathCase): string {
-  return policy === 'insensitive' ? path.toLowerCase() : path;
+  if (policy === 'sensitive') return path;
+  return path.replace(/(?:%[89A-F][0-9A-F])+/g, lowerEncodedRun).toLowerCase();
 }

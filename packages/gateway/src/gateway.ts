@@ -267,7 +267,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return;
     }
     if (config.authRequest !== undefined && path === config.authRequest.path) {
-      await answerAuthRequest(authRequestContext, req, res, started, route);
+      await answerAuthRequest(authRequestContext, req, res, started);
       return;
     }
     const rule = rules.match(path);

@@ -5,7 +5,10 @@
  * turned into `_`, so `X_Remote_User` and `X-Remote-User` become the same variable and a forged
  * copy can win over the gateway's. The gateway therefore drops every header whose name contains
  * `_` (nginx's default, `underscores_in_headers off`): that covers identity headers an upstream
- * trusts that the gateway does not even know about. On top of that, any header whose name folds
+ * trusts that the gateway does not even know about. The same holds for every other character
+ * than a letter, digit or `-` that RFC 9110 §5.6.2 allows in a token (`.`, `~`, `+`, `!`...):
+ * some CGI hosts (lighttpd) map each of them to `_`, so `X-Remote.User` is HTTP_X_REMOTE_USER
+ * there; nginx drops them too (`ignore_invalid_headers on`). On top of that, any header whose name folds
  * (case, and `_` to `-`) to an identity, signature or forwarding header is dropped, so the rule
  * holds even if the underscore rule is ever relaxed.
  *
@@ -49,6 +52,9 @@ const CLIENT_OR_URL_HEADERS = new Set([
   'x-original-method',
 ]);
 
+/** Header names made of letters, digits and `-` only (nginx's valid header names). */
+const PLAIN_HEADER_NAME = /^[A-Za-z0-9-]+$/;
+
 function isForwardingHeader(folded: string): boolean {
   return folded.startsWith('x-forwarded-') || CLIENT_OR_URL_HEADERS.has(folded);
 }
@@ -77,7 +83,7 @@ export class RequestHeaderFilter {
    * the tokens of the request's Connection header.
    */
   allows(name: string, connection: ReadonlySet<string>): boolean {
-    if (name.includes('_')) return false;
+    if (!PLAIN_HEADER_NAME.test(name)) return false;
     const folded = foldHeaderName(name);
     if (HOP_BY_HOP.has(folded) || connection.has(name)) return false;
     if (folded === 'content-length') return false;

@@ -4,6 +4,11 @@
  * one: after an upgrade, or a refused one, the socket's bytes are no longer HTTP/1.1 messages).
  * An upgrade request that declares a body is refused: the bytes after its header would reach
  * the upstream unframed once the tunnel opens.
+ *
+ * Only `Upgrade: websocket` (RFC 6455 §4.1) is spliced. Any other protocol may carry further
+ * HTTP requests through the tunnel (h2c, RFC 7540 §3.2; TLS, RFC 2817 §3), for any path, with
+ * any headers, none of them judged by the rules or stripped of forged identity headers; so it
+ * is refused before the upstream sees it.
  */
 import type {
   ClientRequest,
@@ -102,6 +107,10 @@ export async function handleUpgrade(
     rejectUpgrade(context, socket, 400, [], 'ERR_HTTPAUTH_PATH_AMBIGUOUS');
     return;
   }
+  if (req.headers.upgrade?.trim().toLowerCase() !== 'websocket') {
+    rejectUpgrade(context, socket, 400, [], 'ERR_HTTPAUTH_UPGRADE_UNSUPPORTED');
+    return;
+  }
   if (bodyFraming(req).kind !== 'none') {
     rejectUpgrade(context, socket, 400, [], 'ERR_HTTPAUTH_BODY_FRAMING');
     return;
@@ -111,7 +120,7 @@ export async function handleUpgrade(
   const { auth, extra } = admitted;
   const headers = context.upstreamHeaders(req, auth, canonical.target);
   headers['connection'] = 'Upgrade';
-  headers['upgrade'] = req.headers.upgrade ?? 'websocket';
+  headers['upgrade'] = 'websocket';
   const upstreamReq = context.sendRequest({
     agent: false,
     protocol: context.upstreamUrl.protocol,

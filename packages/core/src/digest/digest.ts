@@ -351,7 +351,8 @@ export function digest(options: DigestOptions): SecurityPackage {
     const use = await recordNonceUse(store, {
       nonce: creds.nonce,
       realm: cfg.realm,
-      user,
+      // The account (its HA1), not the name as sent: see nonce-use.ts.
+      account: cfg.minter.accountTag(found.ha1),
       count,
       consume: cfg.oneTime || qop === undefined,
       // Keep the replay records as long as the nonce itself is accepted.

@@ -1,11 +1,13 @@
 /**
  * The Digest replay records in the store (RFC 7616 §3.3 nonce-count, §5.4 replay protection).
  *
- * Both records are keyed by the nonce *and* the authenticated user. A nonce is public (anyone who
- * sees a challenge has it), so a record keyed by the nonce alone lets another account burn it: a
- * request of user B with `nc=ffffffff` on user A's nonce would make A's next request a replay and
- * cost A a non-stale 401, a password prompt. Per user, each account only ever moves its own
- * counter. The key keeps the nonce as a Redis Cluster hash tag, so every record about one nonce
+ * Both records are keyed by the nonce *and* the authenticated account. A nonce is public (anyone
+ * who sees a challenge has it), so a record keyed by the nonce alone lets another account burn it:
+ * a request of user B with `nc=ffffffff` on user A's nonce would make A's next request a replay
+ * and cost A a non-stale 401, a password prompt. Per account, each only ever moves its own
+ * counter. The account is NonceMinter.accountTag of its HA1, not the name as sent: with a source
+ * that finds `ALICE` as alice, a count per spelling would let one captured request be replayed
+ * once per spelling. The key keeps the nonce as a Redis Cluster hash tag, so every record about one nonce
  * lives on one node; the user appears only as a hash (names stay out of the store).
  */
 import { createHash } from 'node:crypto';
@@ -16,7 +18,8 @@ export type NonceUse = 'fresh' | 'consumed' | 'replayed';
 export interface NonceUseRequest {
   readonly nonce: string;
   readonly realm: string;
-  readonly user: string;
+  /** The account (NonceMinter.accountTag), the same for every spelling of its name. */
+  readonly account: string;
   /** The nonce count (qop present), or undefined for an RFC 2069 request without one. */
   readonly count: number | undefined;
   /** Consume the nonce on this first use (one-time nonces, RFC 2069 requests). */
@@ -25,9 +28,9 @@ export interface NonceUseRequest {
   readonly ttlMs: number;
 }
 
-/** SHA-256 of realm NUL user, base64url: a short, fixed-length name for one account. */
-export function digestUserTag(realm: string, user: string): string {
-  return createHash('sha256').update(`${realm}\0${user}`, 'utf8').digest('base64url');
+/** SHA-256 of realm NUL account, base64url: a short, fixed-length name for one account. */
+export function digestUserTag(realm: string, account: string): string {
+  return createHash('sha256').update(`${realm}\0${account}`, 'utf8').digest('base64url');
 }
 
 /** The store keys of one user's records about one nonce. */
@@ -36,16 +39,16 @@ export function nonceUseKeys(nonce: string, userTag: string): { count: string; o
 }
 
 /**
- * Record a use of a nonce by an authenticated user: 'consumed' when a one-time nonce was already
+ * Record a use of a nonce by an authenticated account: 'consumed' when a one-time nonce was already
  * used (the client gets stale=true and retries with a fresh nonce), 'replayed' when the count did
- * not rise. The user owns the records, so the store's per-owner cap applies
+ * not rise. The account owns the records, so the store's per-owner cap applies
  * (ERR_HTTPAUTH_STORE_QUOTA).
  */
 export async function recordNonceUse(
   store: KeyValueStore,
   use: NonceUseRequest,
 ): Promise<NonceUse> {
-  const userTag = digestUserTag(use.realm, use.user);
+  const userTag = digestUserTag(use.realm, use.account);
   const owner = 'digest:' + userTag;
   const keys = nonceUseKeys(use.nonce, userTag);
   if (use.consume && !(await store.add(keys.once, '1', use.ttlMs, owner))) return 'consumed';

@@ -54,6 +54,22 @@ export class NonceMinter {
       .subarray(0, TAG_BYTES);
   }
 
+  /**
+   * The account behind a verified response, for the replay records (nonce-use.ts). The response
+   * covers the user name only through H(A1) (RFC 7616 §3.4.1), so every spelling of a name that a
+   * source answers with the same HA1 (a directory comparing names without case) is one account
+   * and must share one nonce count. Keyed with the nonce key, so the store never holds a value
+   * password guesses could be tested against, and the same on every node sharing that key.
+   */
+  accountTag(ha1: string): string {
+    return createHmac('sha256', this.#key)
+      .update('httpauth digest account\0')
+      .update(this.#realm)
+      .update(Buffer.of(0))
+      .update(ha1, 'utf8')
+      .digest('base64url');
+  }
+
   mint(now: number): string {
     const time = Buffer.alloc(TIME_BYTES);
     time.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(now))));
