@@ -60,6 +60,7 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
   let dc: SambaDc;
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let verifier: DomainControllerVerifier;
+  let gssEnv: NodeJS.ProcessEnv;
   const apps = new Map<string, App>();
   const failures: FailureEvent[] = [];
   const onFailure = (event: unknown): void => void failures.push(event as FailureEvent);
@@ -101,6 +102,17 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
         }),
       ]),
     );
+    const users = join(dir.path, 'ntlm-users');
+    await writeFile(users, `SAMDOM:bob:${BOB.password}\n`);
+    const krb5 = join(dir.path, 'krb5-none.conf');
+    await writeFile(krb5, '[libdefaults]\n dns_lookup_realm = false\n dns_lookup_kdc = false\n');
+    // No ticket and no KDC: SPNEGO falls back to gss-ntlmssp, which reads NTLM_USER_FILE.
+    gssEnv = {
+      ...process.env,
+      NTLM_USER_FILE: users,
+      KRB5_CONFIG: krb5,
+      KRB5CCNAME: `FILE:${join(dir.path, 'no-such-ccache')}`,
+    };
     subscribe(CHANNEL_FAILURE, onFailure);
   });
 
@@ -160,18 +172,7 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
   });
 
   it("gss-ntlmssp through Negotiate's NTLM fallback (curl --negotiate)", async () => {
-    const users = join(dir.path, 'ntlm-users');
-    await writeFile(users, `SAMDOM:bob:${BOB.password}\n`);
-    const krb5 = join(dir.path, 'krb5-none.conf');
-    await writeFile(krb5, '[libdefaults]\n dns_lookup_realm = false\n dns_lookup_kdc = false\n');
-    // No ticket and no KDC: SPNEGO falls back to gss-ntlmssp, which reads NTLM_USER_FILE.
-    const env = {
-      ...process.env,
-      NTLM_USER_FILE: users,
-      KRB5_CONFIG: krb5,
-      KRB5CCNAME: `FILE:${join(dir.path, 'no-such-ccache')}`,
-    };
-    const r = await curlNegotiate(`${apps.get('negotiate')!.base}/whoami`, env, {
+    const r = await curlNegotiate(`${apps.get('negotiate')!.base}/whoami`, gssEnv, {
       user: `bob:${BOB.password}`,
     });
     assert.equal(r.status, 200, `${r.body} ${r.stderr}`);
@@ -237,7 +238,7 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
     }
   });
 
-  it('the gateway (auth.ntlm.domainController): the upstream sees bob and his group SIDs', async () => {
+  it('the gateway (auth.ntlm.domainController, also behind Negotiate): the upstream sees bob and his group SIDs', async () => {
     const passwordFile = join(dir.path, 'gw1.password');
     await writeFile(passwordFile, `${MACHINES.gateway.password}\n`);
     const echo = await startEcho();
@@ -248,6 +249,8 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
           listen: { host: '127.0.0.1', port: 0 },
           upstream: `http://127.0.0.1:${echo.port}`,
           auth: {
+            mechanisms: ['negotiate', 'ntlm'],
+            negotiate: { keytab: dc.keytabPath },
             ntlm: {
               domain: 'SAMDOM',
               dnsDomain: 'samdom.test',
@@ -270,6 +273,14 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
       assert.ok(groups.includes(`${dc.domainSid}-513`), headers['x-remote-groups']);
       assert.ok(groups.includes(dc.sids.get('webusers') as string), headers['x-remote-groups']);
       assert.equal(headers['x-auth-mechanism'], 'NTLM');
+      // Negotiate's NTLM fallback (gss-ntlmssp) goes through the same DC verifier.
+      const spnego = await curlNegotiate(`http://127.0.0.1:${port}/app`, gssEnv, {
+        user: `bob:${BOB.password}`,
+      });
+      assert.equal(spnego.status, 200, `${spnego.body} ${spnego.stderr}`);
+      const viaNegotiate = (JSON.parse(spnego.body) as { headers: Record<string, string> }).headers;
+      assert.equal(viaNegotiate['x-remote-user'], 'SAMDOM\\bob');
+      assert.ok(viaNegotiate['x-remote-groups']?.includes(dc.sids.get('webusers') as string));
       const wrong = await curlNtlm(`http://127.0.0.1:${port}/app`, 'SAMDOM\\bob', 'wrong');
       assert.equal(wrong.status, 401, wrong.body);
     } finally {
