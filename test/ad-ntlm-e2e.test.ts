@@ -13,8 +13,10 @@
  */
 import * as assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { CHANNEL_FAILURE, domainControllerVerifier, negotiate, ntlm } from '@httpauth/core';
@@ -285,6 +287,56 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
       assert.equal(wrong.status, 401, wrong.body);
     } finally {
       await gateway?.close();
+      await echo.close();
+    }
+  });
+
+  it('the gateway CLI: logs bob on through the DC, then exits on SIGTERM (its DC connections closed)', async () => {
+    const passwordFile = join(dir.path, 'gw1-cli.password');
+    await writeFile(passwordFile, `${MACHINES.gateway.password}\n`);
+    const configFile = join(dir.path, 'gateway.json');
+    const echo = await startEcho();
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        listen: { host: '127.0.0.1', port: 0 },
+        upstream: `http://127.0.0.1:${echo.port}`,
+        auth: {
+          ntlm: {
+            domain: 'SAMDOM',
+            domainController: {
+              servers: ['127.0.0.1'],
+              machineAccount: 'GW1$',
+              machinePasswordFile: passwordFile,
+            },
+          },
+        },
+      }),
+    );
+    const cli = new URL('../packages/gateway/src/cli-entry.ts', import.meta.url).pathname;
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, '-c', configFile], {
+      env: { ...process.env, HTTPAUTH_GATEWAY_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          const entry = JSON.parse(line) as { msg?: string; port?: number };
+          if (entry.msg === 'listening') resolve(entry.port as number);
+        });
+        child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+      });
+      const r = await curlNtlm(`http://127.0.0.1:${port}/app`, 'SAMDOM\\bob', BOB.password);
+      assert.equal(r.status, 200, r.body);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 10_000)),
+      ]);
+      assert.equal(code, 0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
       await echo.close();
     }
   });
