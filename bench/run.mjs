@@ -32,6 +32,13 @@ const BENCH_PACKAGES = [
   'libapache2-mod-auth-gssapi',
   'nginx',
   'redis-server',
+  // the netlogon suite: a Samba AD DC (test/harness/samba-dc.ts) and winbind's ntlm_auth
+  'samba',
+  'samba-ad-dc',
+  'samba-ad-provision',
+  'winbind',
+  'ldap-utils',
+  'ldb-tools',
   // node-gyp builds the kerberos addon: a compiler, make and Python
   'build-essential',
   'python3',
