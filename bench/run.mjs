@@ -32,6 +32,13 @@ const BENCH_PACKAGES = [
   'libapache2-mod-auth-gssapi',
   'nginx',
   'redis-server',
+  // the netlogon suite: a Samba AD DC (test/harness/samba-dc.ts) and winbind's ntlm_auth
+  'samba',
+  'samba-ad-dc',
+  'samba-ad-provision',
+  'winbind',
+  'ldap-utils',
+  'ldb-tools',
   // node-gyp builds the kerberos addon: a compiler, make and Python
   'build-essential',
   'python3',
@@ -113,6 +120,7 @@ const SUITES = [
   { id: 'apache', script: 'suites/apache.ts', timeoutMs: 15 * 60_000 },
   { id: 'memory', script: 'suites/memory.ts', timeoutMs: 10 * 60_000 },
   { id: 'gateway', script: 'suites/gateway.ts', timeoutMs: 20 * 60_000 },
+  { id: 'netlogon', script: 'suites/netlogon.ts', timeoutMs: 20 * 60_000 },
   // bench/redis.mjs (issue #8, the Redis engineer's) prints its own markdown table; the quick
   // mode shortens it through its environment knobs.
   {

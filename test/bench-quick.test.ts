@@ -31,6 +31,7 @@ describe('benchmarks, quick mode', () => {
       'Digest: httpauth',
       'Memory per pending NTLM handshake',
       'Gateway (issue #7)',
+      'NTLM pass-through to a Samba AD DC',
       'Redis store',
     ]) {
       assert.ok(table.includes(section), `the quick run has no "${section}" section`);

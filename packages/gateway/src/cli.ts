@@ -41,6 +41,9 @@ Configuration file (every key optional except upstream and one mechanism):
     negotiate: { keytab: FILE, principals: [HTTP/host@REALM], kerberosOnly: false, allowRc4: false, clockSkewSec: 300 }
     ntlm: { smbpasswd: FILE, domain: NETBIOS, dnsDomain: DNS, computerName: NAME,
             channelBinding: require, targetNames: [HTTP/gw.example.com] }   # also Negotiate's NTLM
+      # or, checked by Active Directory instead of smbpasswd (exactly one of the two files):
+      # domainController: { servers: [dc1, 'dc2:49152'], machineAccount: WEB1$,
+      #   machinePasswordFile: FILE | machineNtHashFile: FILE, dnsDomain: DNS, timeoutMs: 5000 }
     digest: { file: FILE | htdigest: FILE, algorithms: [SHA-256, MD5], nonceLifetimeSec: 300, nonceKeyFile: FILE }
     basic: { htpasswd: FILE, allowInsecure: false }
   identity:

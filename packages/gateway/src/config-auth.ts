@@ -5,6 +5,7 @@
  * gateway terminates TLS.
  */
 import type { ConfigChecks } from './config-checks.js';
+import { machineComputerName, parseDomainController } from './config-dc.js';
 import { MECHANISMS } from './config-types.js';
 import type {
   BasicConfig,
@@ -67,6 +68,7 @@ export function parseAuth(
   if (a['ntlm'] !== undefined) {
     const n = section(a['ntlm'], 'auth.ntlm', [
       'smbpasswd',
+      'domainController',
       'domain',
       'computerName',
       'dnsDomain',
@@ -92,6 +94,29 @@ export function parseAuth(
     const hostNames = strings(n['hostNames'], 'auth.ntlm.hostNames');
     if (hostNames !== undefined && hostNames.length === 0)
       problems.push('auth.ntlm.hostNames must list at least one host name when given');
+    if ((n['smbpasswd'] === undefined) === (n['domainController'] === undefined))
+      problems.push('auth.ntlm needs exactly one of smbpasswd, domainController');
+    const dnsDomain =
+      n['dnsDomain'] === undefined ? undefined : str(n['dnsDomain'], 'auth.ntlm.dnsDomain');
+    const domainController =
+      n['domainController'] === undefined
+        ? undefined
+        : parseDomainController(n['domainController'], checks, dnsDomain);
+    const computerName =
+      n['computerName'] === undefined
+        ? undefined
+        : str(n['computerName'], 'auth.ntlm.computerName');
+    // The DC refuses a logon whose CHALLENGE names another computer than the secure channel's
+    // (MS-NRPC §3.5.4.5.1): with a DC the computer name is the machine account's.
+    if (
+      domainController !== undefined &&
+      computerName !== undefined &&
+      computerName.toUpperCase() !== machineComputerName(domainController.machineAccount)
+    )
+      problems.push(
+        'auth.ntlm.computerName must be the machine account without $ ' +
+          `(${machineComputerName(domainController.machineAccount)}) with domainController, or be left out`,
+      );
     ntlm = {
       channelBinding: ntlmBinding,
       ...(targetNames === undefined || targetNames.length === 0 ? {} : { targetNames }),
@@ -101,14 +126,13 @@ export function parseAuth(
         'auth.ntlm.allowMissingTargetName',
         false,
       ),
-      smbpasswd: file(n['smbpasswd'], 'auth.ntlm.smbpasswd'),
+      ...(n['smbpasswd'] === undefined
+        ? {}
+        : { smbpasswd: file(n['smbpasswd'], 'auth.ntlm.smbpasswd') }),
+      ...(domainController === undefined ? {} : { domainController }),
       domain: str(n['domain'], 'auth.ntlm.domain'),
-      ...(n['computerName'] === undefined
-        ? {}
-        : { computerName: str(n['computerName'], 'auth.ntlm.computerName') }),
-      ...(n['dnsDomain'] === undefined
-        ? {}
-        : { dnsDomain: str(n['dnsDomain'], 'auth.ntlm.dnsDomain') }),
+      ...(computerName === undefined ? {} : { computerName }),
+      ...(dnsDomain === undefined ? {} : { dnsDomain }),
     };
   }
   let digest: DigestConfig | undefined;

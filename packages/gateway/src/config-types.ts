@@ -14,9 +14,27 @@ export interface NegotiateConfig {
   readonly clockSkewSec?: number;
 }
 
+/** NTLM pass-through to Active Directory (core's `domainController`, docs/ntlm.md). */
+export interface DomainControllerConfig {
+  /** `host` or `host:port` (fixed NETLOGON port); absent: DNS SRV lookup in dnsDomain. */
+  readonly servers?: readonly string[];
+  /** The machine account the gateway was joined with, e.g. `WEB1$`. */
+  readonly machineAccount: string;
+  /** File holding the machine account's password (exactly one of the two files). */
+  readonly machinePasswordFile?: string;
+  /** File holding the machine account's NT hash as 32 hex digits. */
+  readonly machineNtHashFile?: string;
+  /** DNS domain for the SRV lookup (default auth.ntlm.dnsDomain). */
+  readonly dnsDomain?: string;
+  /** Bound on one logon across every DC tried. */
+  readonly timeoutMs: number;
+}
+
 export interface NtlmConfig {
-  /** Samba smbpasswd file with the users' NT hashes. */
-  readonly smbpasswd: string;
+  /** Samba smbpasswd file with the users' NT hashes (exactly one of smbpasswd, domainController). */
+  readonly smbpasswd?: string;
+  /** The domain controllers that check logons over NETLOGON. */
+  readonly domainController?: DomainControllerConfig;
   /** NetBIOS domain name; DNS names default from it. */
   readonly domain: string;
   readonly computerName?: string;

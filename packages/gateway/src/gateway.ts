@@ -89,8 +89,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     secret: readSecret(k.secretFile, `sessions key ${k.id}`, 32),
   }));
 
+  const built = buildPackages(config);
   const authenticator = createAuthenticator({
-    packages: buildPackages(config),
+    packages: built.packages,
     maxHeaderBytes: config.maxHeaderBytes,
     ...(options.store === undefined ? {} : { store: options.store }),
     ...(sessionKeys === undefined
@@ -381,6 +382,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           clearTimeout(deadline);
           agent.destroy();
           void authenticator.close();
+          built.close();
           logger.log('info', 'stopped');
           resolve();
         });

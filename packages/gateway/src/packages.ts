@@ -26,20 +26,67 @@ function readSecret(path: string, what: string, minBytes: number): Buffer {
 
 export { readSecret };
 
+/** The packages, and how to release what they hold (the DC verifier's pooled connections). */
+export interface BuiltPackages {
+  readonly packages: SecurityPackage[];
+  close(): void;
+}
+
 /** Build the packages; file and option errors become GatewayConfigError with a clear message. */
-export function buildPackages(config: GatewayConfig): SecurityPackage[] {
+export function buildPackages(config: GatewayConfig): BuiltPackages {
   const { auth } = config;
   const packages: SecurityPackage[] = [];
-  for (const mechanism of auth.mechanisms) {
-    try {
-      packages.push(buildOne(mechanism, config));
-    } catch (error) {
-      if (error instanceof GatewayConfigError) throw error;
-      const detail = error instanceof core.HttpAuthError ? error.message : String(error);
-      throw new GatewayConfigError([`auth.${mechanism}: ${detail}${causeOf(error)}`]);
+  let shared: core.DomainControllerVerifier | undefined;
+  const close = (): void => shared?.close();
+  try {
+    for (const mechanism of auth.mechanisms) {
+      try {
+        // auth.ntlm and Negotiate's NTLM fallback share one verifier: each secure-channel set-up
+        // (MS-NRPC §3.1.4.1 ServerAuthenticate3) replaces the session key the DC holds for the
+        // machine account, so two verifiers for one account would keep undoing each other.
+        if (
+          shared === undefined &&
+          auth.ntlm?.domainController !== undefined &&
+          usesNtlm(mechanism, config)
+        )
+          shared = dcVerifier(config);
+        packages.push(buildOne(mechanism, config, shared));
+      } catch (error) {
+        if (error instanceof GatewayConfigError) throw error;
+        const detail = error instanceof core.HttpAuthError ? error.message : String(error);
+        throw new GatewayConfigError([`auth.${mechanism}: ${detail}${causeOf(error)}`]);
+      }
     }
+  } catch (error) {
+    close();
+    throw error;
   }
-  return packages;
+  return { packages, close };
+}
+
+function usesNtlm(mechanism: string, config: GatewayConfig): boolean {
+  return (
+    mechanism === 'ntlm' ||
+    (mechanism === 'negotiate' && config.auth.negotiate?.kerberosOnly !== true)
+  );
+}
+
+function dcVerifier(config: GatewayConfig): core.DomainControllerVerifier {
+  const n = config.auth.ntlm!;
+  const dc = n.domainController!;
+  return core.domainControllerVerifier({
+    domain: n.domain,
+    ...(dc.servers === undefined ? {} : { servers: dc.servers }),
+    machineAccount: dc.machineAccount,
+    ...(dc.machinePasswordFile === undefined
+      ? {}
+      : { machinePasswordFile: dc.machinePasswordFile }),
+    ...(dc.machineNtHashFile === undefined ? {} : { machineNtHashFile: dc.machineNtHashFile }),
+    ...((dc.dnsDomain ?? n.dnsDomain) === undefined
+      ? {}
+      : { dnsDomain: (dc.dnsDomain ?? n.dnsDomain) as string }),
+    timeoutMs: dc.timeoutMs,
+  });
 }
 
 function causeOf(error: unknown): string {
@@ -52,6 +99,7 @@ function causeOf(error: unknown): string {
 function buildOne(
   mechanism: GatewayConfig['auth']['mechanisms'][number],
   config: GatewayConfig,
+  dc: core.DomainControllerVerifier | undefined,
 ): SecurityPackage {
   const { auth } = config;
   switch (mechanism) {
@@ -81,7 +129,7 @@ function buildOne(
     }
     case 'ntlm':
       // Behind a trusted proxy one connection carries many clients: no connection persistence.
-      return core.ntlm({ ...ntlmOptions(config), persistOnConnection: !config.trustProxy });
+      return core.ntlm({ ...ntlmOptions(config, dc), persistOnConnection: !config.trustProxy });
     case 'negotiate': {
       const n = auth.negotiate!;
       return core.negotiate({
@@ -93,19 +141,27 @@ function buildOne(
         kerberosOnly: n.kerberosOnly === true || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
-          : { ntlm: ntlmOptions(config), persistNtlm: !config.trustProxy }),
+          : { ntlm: ntlmOptions(config, dc), persistNtlm: !config.trustProxy }),
       });
     }
   }
 }
 
 /** NTLM acceptor options, the same for auth.ntlm and for Negotiate's NTLM fallback. */
-function ntlmOptions(config: GatewayConfig): core.NtlmAcceptorOptions {
+function ntlmOptions(
+  config: GatewayConfig,
+  dc: core.DomainControllerVerifier | undefined,
+): core.NtlmAcceptorOptions {
   const n = config.auth.ntlm!;
   return {
     domain: n.dnsDomain === undefined ? n.domain : { netbios: n.domain, dns: n.dnsDomain },
-    ...(n.computerName === undefined ? {} : { computerName: n.computerName }),
-    credentials: core.smbpasswdFile(n.smbpasswd),
+    // With a DC, the CHALLENGE names the machine account's computer (core checks the same).
+    ...(dc === undefined
+      ? {
+          ...(n.computerName === undefined ? {} : { computerName: n.computerName }),
+          credentials: core.smbpasswdFile(n.smbpasswd!),
+        }
+      : { computerName: dc.computerName, credentials: dc }),
     channelBinding: { mode: n.channelBinding },
     ...(n.targetNames === undefined ? {} : { targetNames: n.targetNames }),
     ...(n.hostNames === undefined ? {} : { hostNames: n.hostNames }),
