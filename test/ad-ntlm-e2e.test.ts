@@ -240,9 +240,11 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
     }
   });
 
-  it('the gateway (auth.ntlm.domainController, also behind Negotiate): the upstream sees bob and his group SIDs', async () => {
+  it('the gateway (auth.ntlm.domainController, also behind Negotiate, directory.ldap): the upstream sees bob, his group SIDs and their names', async () => {
     const passwordFile = join(dir.path, 'gw1.password');
     await writeFile(passwordFile, `${MACHINES.gateway.password}\n`);
+    const adminPasswordFile = join(dir.path, 'admin.password');
+    await writeFile(adminPasswordFile, `${dc.adminPassword}\n`, { mode: 0o600 });
     const echo = await startEcho();
     let gateway: Gateway | undefined;
     try {
@@ -263,6 +265,16 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
               },
             },
           },
+          // Names for the SIDs the DC returned, from the DC's own LDAP over LDAPS.
+          directory: {
+            ldap: {
+              url: 'ldaps://127.0.0.1:636',
+              bindDn: `Administrator@${dc.realm.toLowerCase()}`,
+              passwordFile: adminPasswordFile,
+              caFile: join(dc.dir, 'dc', 'private', 'tls', 'ca.pem'),
+              servername: `dc1.${dc.realm.toLowerCase()}`,
+            },
+          },
           log: { level: 'silent' },
         }),
       );
@@ -274,6 +286,7 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
       const groups = (headers['x-remote-groups'] ?? '').split(',');
       assert.ok(groups.includes(`${dc.domainSid}-513`), headers['x-remote-groups']);
       assert.ok(groups.includes(dc.sids.get('webusers') as string), headers['x-remote-groups']);
+      assert.ok(groups.includes('SAMDOM\\webusers'), `names too: ${headers['x-remote-groups']}`);
       assert.equal(headers['x-auth-mechanism'], 'NTLM');
       // Negotiate's NTLM fallback (gss-ntlmssp) goes through the same DC verifier.
       const spnego = await curlNegotiate(`http://127.0.0.1:${port}/app`, gssEnv, {

@@ -54,6 +54,9 @@ Configuration file (every key optional except upstream and one mechanism):
     signature: { header: X-HttpAuth-Signature, secretFile: FILE }   # HMAC-SHA256, see README
     forwardAuthorization: false
   sessions: { keys: [{ id: k1, secretFile: FILE }], cookieName: httpauth_session, maxAgeSec: 3600 }
+  directory:                         # names (SAMDOM\\Group) for the group SIDs of domain logons
+    ldap: { url: ldaps://dc1, bindDn: reader@samdom.example.com, passwordFile: FILE,
+            caFile: FILE, servername: dc1.samdom.example.com, cacheTtlSec: 600 }
   rules:
     - { prefix: /public, public: true }
     - { prefix: /admin, groups: [admins, S-1-5-21-...-512], users: [alice@EXAMPLE.TEST] }

@@ -84,6 +84,16 @@ export interface RuleConfig {
   readonly users?: readonly string[];
 }
 
+/** `directory.ldap`: names for group SIDs (see config-directory.ts). */
+export interface DirectoryConfig {
+  readonly url: string;
+  readonly bindDn: string;
+  readonly passwordFile: string;
+  readonly caFile?: string;
+  readonly servername?: string;
+  readonly cacheTtlSec: number;
+}
+
 export interface GatewayConfig {
   readonly listen: {
     readonly host: string;
@@ -123,6 +133,7 @@ export interface GatewayConfig {
     readonly cookieName?: string;
     readonly maxAgeSec?: number;
   };
+  readonly directory?: DirectoryConfig;
   readonly rules: readonly RuleConfig[];
   /** How rule prefixes compare with canonical paths (default 'insensitive'). */
   readonly pathCase: PathCase;

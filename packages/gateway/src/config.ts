@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { canonicalTarget } from './canonical-path.js';
 import type { PathCase } from './canonical-path.js';
 import { parseAuth } from './config-auth.js';
+import { parseDirectory } from './config-directory.js';
 import { ConfigChecks, isObject } from './config-checks.js';
 import type { Json } from './config-checks.js';
 import { GatewayConfigError } from './config-types.js';
@@ -79,6 +80,7 @@ export function validateConfig(
     'auth',
     'identity',
     'sessions',
+    'directory',
     'rules',
     'pathCase',
     'trustProxy',
@@ -199,6 +201,9 @@ export function validateConfig(
     }
   }
 
+  const directory =
+    root['directory'] === undefined ? undefined : parseDirectory(root['directory'], checks);
+
   // rules
   const rules: RuleConfig[] = [];
   if (root['rules'] !== undefined) {
@@ -254,6 +259,7 @@ export function validateConfig(
     auth,
     identity,
     ...(sessions === undefined ? {} : { sessions }),
+    ...(directory === undefined ? {} : { directory }),
     rules,
     pathCase,
     trustProxy: bool(root['trustProxy'], 'trustProxy', false),

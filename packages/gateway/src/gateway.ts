@@ -45,6 +45,7 @@ import type { BodyFraming } from './framing.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { buildDirectory } from './directory.js';
 import { buildPackages, ntlmWarnings, readSecret } from './packages.js';
 import { PathRules } from './rules.js';
 import { errorJson, json, schemeOf } from './responses.js';
@@ -90,8 +91,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   }));
 
   const built = buildPackages(config);
+  const directory = buildDirectory(config.directory);
   const authenticator = createAuthenticator({
     packages: built.packages,
+    ...(directory === undefined ? {} : { directory }),
     maxHeaderBytes: config.maxHeaderBytes,
     ...(options.store === undefined ? {} : { store: options.store }),
     ...(sessionKeys === undefined
@@ -383,6 +386,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           agent.destroy();
           void authenticator.close();
           built.close();
+          void directory?.close();
           logger.log('info', 'stopped');
           resolve();
         });
