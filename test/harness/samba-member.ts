@@ -11,7 +11,7 @@
  * 127.0.0.1, so the machine's /etc/hosts is never touched. Clients of the member (ntlm_auth,
  * wbinfo) reach its winbindd through wrappers (see withSocket).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -75,12 +75,23 @@ async function processesUsing(conf: string): Promise<number[]> {
   return pids;
 }
 
+/**
+ * `unshare --propagation private` makes every mount of the new namespace private by remounting
+ * "/", which fails inside a chroot whose root is no mount point (a fresh-machine root, where CI
+ * runs). There the namespace keeps the propagation it inherits ('unchanged'): the bind mounts
+ * below then land on files inside the chroot's own tree, never on this machine's /etc.
+ */
+const PROPAGATION =
+  spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0
+    ? 'private'
+    : 'unchanged';
+
 /** `unshare` arguments that run `file args` with `hosts` mounted over /etc/hosts. */
 function withHosts(hosts: string, file: string, args: readonly string[]): string[] {
   return [
     '--mount',
     '--propagation',
-    'private',
+    PROPAGATION,
     'sh',
     '-c',
     'mount --bind "$0" /etc/hosts && exec "$@"',
@@ -104,7 +115,7 @@ async function withSocket(dir: string, client: string, socketDir: string): Promi
     wrapper,
     `#!/bin/sh
 mkdir -p /run/samba/winbindd
-exec unshare --mount --propagation private sh -c 'mount --bind "$0" /run/samba/winbindd && exec ${client} "$@"' '${socketDir}' "$@"
+exec unshare --mount --propagation ${PROPAGATION} sh -c 'mount --bind "$0" /run/samba/winbindd && exec ${client} "$@"' '${socketDir}' "$@"
 `,
     { mode: 0o755 },
   );
