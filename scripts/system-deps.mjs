@@ -17,6 +17,8 @@ export const TEST_PACKAGES = [
   'apache2-utils',
   // useradd/groupadd for the impersonation tests' local users (not in a minimal Debian root)
   'passwd',
+  // mount --bind inside unshare: the joined Samba member's private /etc/hosts and socket dir
+  'mount',
   // POSIX ACLs (setfacl) for the impersonation access-check tests
   'acl',
   // Self-signed certificates for the HTTPS / channel-binding tests
