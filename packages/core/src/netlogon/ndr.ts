@@ -4,6 +4,7 @@
  * structure in declaration order. The reader bounds every read and count and throws
  * RpcError('RPC_MALFORMED'); the writer only writes what the callers give it.
  */
+import { NdrReader as SharedNdrReader } from '../ndr/reader.js';
 import { malformed } from './rpc-error.js';
 
 /** Upper bound on any count read from the wire (strings, groups, SIDs). */
@@ -106,65 +107,14 @@ export class NdrWriter {
   }
 }
 
-export class NdrReader {
-  readonly #buf: Buffer;
-  #pos = 0;
-
+/** The shared reader, failing with RpcError('RPC_MALFORMED'); counts bounded by MAX_NDR_COUNT. */
+export class NdrReader extends SharedNdrReader {
   constructor(buf: Buffer) {
-    this.#buf = buf;
+    super(buf, { malformed: (what) => malformed(`NDR stub (${what})`) });
   }
 
-  get position(): number {
-    return this.#pos;
-  }
-
-  get remaining(): number {
-    return this.#buf.length - this.#pos;
-  }
-
-  #need(n: number): void {
-    if (n < 0 || this.#pos + n > this.#buf.length) malformed('NDR stub (truncated)');
-  }
-
-  align(n: number): void {
-    const pad = (n - (this.#pos % n)) % n;
-    this.#need(pad);
-    this.#pos += pad;
-  }
-
-  u8(): number {
-    this.#need(1);
-    return this.#buf[this.#pos++] as number;
-  }
-
-  u16(): number {
-    this.align(2);
-    this.#need(2);
-    const v = this.#buf.readUInt16LE(this.#pos);
-    this.#pos += 2;
-    return v;
-  }
-
-  u32(): number {
-    this.align(4);
-    this.#need(4);
-    const v = this.#buf.readUInt32LE(this.#pos);
-    this.#pos += 4;
-    return v;
-  }
-
-  bytes(n: number): Buffer {
-    this.#need(n);
-    const out = Buffer.from(this.#buf.subarray(this.#pos, this.#pos + n));
-    this.#pos += n;
-    return out;
-  }
-
-  /** A count from the wire, bounded so hostile input cannot make us loop or allocate. */
-  count(max = MAX_NDR_COUNT): number {
-    const n = this.u32();
-    if (n > max) malformed('NDR stub (count too large)');
-    return n;
+  override count(max = MAX_NDR_COUNT): number {
+    return super.count(max);
   }
 }
 
