@@ -22,6 +22,7 @@ import {
   toAuthRequest,
   type AdapterOptions,
   type BodyLoader,
+  type NodeResponse,
   type ResolvedAdapterOptions,
 } from '@httpauth/core/node';
 import type { Request } from 'express';
@@ -79,6 +80,13 @@ export class HttpAuthStrategy extends Strategy {
   }
 
   override authenticate(req: Request): void {
+    const res = req.res;
+    if (res === undefined) {
+      // Challenges, mutual-authentication tokens and the dispose hook all need the response;
+      // Express links it as req.res.
+      this.error(new TypeError('HttpAuthStrategy needs req.res (use it with Express)'));
+      return;
+    }
     const body: BodyLoader | undefined =
       this.adapterOptions.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, this.adapterOptions.integrityBodyMaxBytes)
@@ -88,17 +96,17 @@ export class HttpAuthStrategy extends Strategy {
       .authenticate(request)
       .then(async (decision) => {
         if (decision.type === 'respond') {
-          this.refuse(req, decision, body);
+          this.refuse(req, res, decision, body);
           return;
         }
-        disposeWhenDone(req.res ?? (req as never), decision.auth);
+        disposeWhenDone(res, decision.auth);
         const user = await this.verified(decision.auth.principal);
         if (user === false || user === null || user === undefined) {
           // Valid credentials, but the app has no such user (passport-local's `done(null, false)`).
           this.fail(challengeInfo('ERR_HTTPAUTH_FORBIDDEN', []), 403);
           return;
         }
-        if (req.res !== undefined) applySuccessHeaders(req.res, decision.headers);
+        applySuccessHeaders(res, decision.headers);
         const info: HttpAuthInfo = {
           ...decision.auth,
           mechanism: decision.auth.principal.mechanism,
@@ -123,15 +131,13 @@ export class HttpAuthStrategy extends Strategy {
    */
   private refuse(
     req: Request,
+    res: NodeResponse,
     decision: Parameters<typeof challengeResponse>[1],
     body: BodyLoader | undefined,
   ): void {
     const response = challengeResponse(req, decision, this.adapterOptions, body);
-    const res = req.res;
-    if (res !== undefined) {
-      drainRequestBody(req, res, response, this.adapterOptions, keepsConnection(decision));
-      if (response.closeConnection) res.setHeader('connection', 'close');
-    }
+    drainRequestBody(req, res, response, this.adapterOptions, keepsConnection(decision));
+    if (response.closeConnection) res.setHeader('connection', 'close');
     if (decision.status >= 500) {
       this.error(
         Object.assign(decision.error, {
@@ -144,7 +150,7 @@ export class HttpAuthStrategy extends Strategy {
       return;
     }
     const info: HttpAuthChallenge = challengeInfo(decision.error.code, decision.headers);
-    if (res !== undefined) addChallengeHeadersOnWrite(res, decision.status, response.headers);
+    addChallengeHeadersOnWrite(res, decision.status, response.headers);
     this.fail(info, decision.status);
   }
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { Agent, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import { Socket, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HttpAuthError, type SecurityPackage } from '@httpauth/core';
 import express from 'express';
@@ -42,6 +42,7 @@ function failureOf(strategy: HttpAuthStrategy, authorization: string): Promise<u
       httpVersionMajor: 1,
       socket: {},
       complete: true,
+      res: new ServerResponse(new IncomingMessage(new Socket())),
     };
     const instance = Object.assign(Object.create(strategy) as HttpAuthStrategy, {
       fail: (challenge: unknown, status: number) => resolve({ challenge, status }),
@@ -214,6 +215,17 @@ describe('HttpAuthStrategy (fakes)', () => {
         challenges: ['Token realm="one"', 'Token realm="two"', 'Hand'],
       },
     });
+  });
+
+  test('without req.res (not Express): a clear error, not a half-working strategy', async () => {
+    const strategy = new HttpAuthStrategy({ packages: [tokenPackage()] });
+    const error = await new Promise<unknown>((resolve) => {
+      const instance = Object.assign(Object.create(strategy) as HttpAuthStrategy, {
+        error: resolve,
+      });
+      instance.authenticate({ headers: {} } as unknown as express.Request);
+    });
+    assert.match(String(error), /needs req\.res/);
   });
 
   test('a verify callback error goes to this.error untouched', async () => {
