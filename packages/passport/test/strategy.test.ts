@@ -6,7 +6,7 @@ import { HttpAuthError, type SecurityPackage } from '@httpauth/core';
 import express from 'express';
 import passport from 'passport';
 import { Strategy } from 'passport-strategy';
-import { HttpAuthStrategy } from '../src/index.js';
+import { HttpAuthStrategy, type HttpAuthInfo } from '../src/index.js';
 import { handshakePackage, tokenPackage } from '../../../test/support/adapter-fakes.js';
 import { send } from '../../../test/support/http-client.js';
 
@@ -76,15 +76,30 @@ describe('HttpAuthStrategy (fakes)', () => {
         done(null, { id: `cb-${principal.user}` });
       }),
     );
+    authenticator.use(
+      'httpauth-sess',
+      new HttpAuthStrategy({
+        packages: [tokenPackage()],
+        sessions: { keys: [{ id: 'a', secret: 'throwaway-test-session-key-0123456789' }] },
+      }),
+    );
     authenticator.use('down', new HttpAuthStrategy({ packages: [storeDownPackage()] }));
     authenticator.use(new ApiKeyStrategy());
     const app = express();
     app.set('env', 'test'); // finalhandler: no stack traces logged for the expected 503
     app.use(authenticator.initialize());
-    const reply = (req: express.Request, res: express.Response) =>
-      res.json({ user: req.user, info: req.authInfo });
+    const reply = (req: express.Request, res: express.Response) => {
+      // Another strategy's success leaves authInfo as passport's {}.
+      const info = req.authInfo as Partial<HttpAuthInfo> | undefined;
+      res.json({
+        user: req.user,
+        info,
+        disposable: typeof info?.impersonation?.dispose === 'function',
+      });
+    };
     app.get('/one', authenticator.authenticate('httpauth', { session: false }), reply);
     app.get('/cb', authenticator.authenticate('httpauth-cb', { session: false }), reply);
+    app.get('/sess', authenticator.authenticate('httpauth-sess', { session: false }), reply);
     app.get('/down', authenticator.authenticate('down', { session: false }), reply);
     app.get('/two', authenticator.authenticate(['apikey', 'httpauth'], { session: false }), reply);
     app.get(
@@ -112,10 +127,27 @@ describe('HttpAuthStrategy (fakes)', () => {
   test('a token authenticates; verify maps the principal to req.user, authInfo has the mechanism', async () => {
     const res = await send(`${base}/one`, { headers: { authorization: 'Token good-alice' } });
     assert.equal(res.status, 200);
-    const body = JSON.parse(res.body) as { user: unknown; info: { mechanism: string } };
+    const body = JSON.parse(res.body) as {
+      user: unknown;
+      info: { mechanism: string; principal: { name: string } };
+      disposable: boolean;
+    };
     assert.deepEqual(body.user, { id: 'alice' });
     assert.equal(body.info.mechanism, 'Basic');
+    assert.equal(body.info.principal.name, 'alice');
+    assert.equal(body.disposable, true, 'req.authInfo carries the impersonation context');
     assert.deepEqual(res.headers.get('authentication-info'), ['user=alice']);
+  });
+
+  test("the engine's authentication session cookie reaches the response and is honoured", async () => {
+    const login = await send(`${base}/sess`, { headers: { authorization: 'Token good-frank' } });
+    assert.equal(login.status, 200);
+    const cookie = login.headers.get('set-cookie')?.[0]?.split(';')[0];
+    assert.ok(cookie !== undefined && cookie.includes('='), String(cookie));
+    const again = await send(`${base}/sess`, { headers: { cookie } });
+    assert.equal(again.status, 200, again.body);
+    assert.equal((JSON.parse(again.body) as { user: { name: string } }).user.name, 'frank');
+    assert.equal((await send(`${base}/sess`)).status, 401);
   });
 
   test('node-style verify callback', async () => {
