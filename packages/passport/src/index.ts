@@ -174,7 +174,7 @@ export class HttpAuthStrategy extends Strategy {
 function headerObject(headers: ReadonlyMap<string, readonly string[]>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, values] of headers) {
-    if (name === 'content-type' || values.length === 0) continue;
+    if (name === 'content-type' || name === 'connection' || values.length === 0) continue;
     out[name] = values.join(', ');
   }
   return out;

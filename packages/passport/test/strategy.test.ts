@@ -4,6 +4,7 @@ import { Socket, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HttpAuthError, type SecurityPackage } from '@httpauth/core';
 import express from 'express';
+import fc from 'fast-check';
 import passport from 'passport';
 import { Strategy } from 'passport-strategy';
 import { HttpAuthStrategy, type HttpAuthInfo } from '../src/index.js';
@@ -247,6 +248,37 @@ describe('HttpAuthStrategy (fakes)', () => {
         challenges: ['Token realm="one"', 'Token realm="two"', 'Hand'],
       },
     });
+  });
+
+  test('random Authorization values: always fail() with 400/401 and a stable code', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string({ maxLength: 300 }),
+          fc.string({ maxLength: 300 }).map((rest) => `Token ${rest}`),
+          fc.string({ maxLength: 300 }).map((rest) => `Hand ${rest}`),
+          fc.base64String({ maxLength: 2000 }).map((b64) => `Negotiate ${b64}`),
+        ),
+        async (authorization) => {
+          if (authorization.startsWith('Token good-')) return;
+          const failure = (await failureOf(strategy, authorization)) as {
+            challenge: { code: string };
+            status: number;
+          };
+          assert.ok(failure.status === 400 || failure.status === 401, `${failure.status}`);
+          assert.match(failure.challenge.code, /^ERR_HTTPAUTH_[A-Z_]+$/);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('options.name names the strategy; an authenticator source keeps the default', () => {
+    assert.equal(
+      new HttpAuthStrategy({ name: 'kerberos', packages: [tokenPackage()] }).name,
+      'kerberos',
+    );
+    assert.equal(new HttpAuthStrategy(strategy.authenticator).name, 'httpauth');
   });
 
   test('without req.res (not Express): a clear error, not a half-working strategy', async () => {
