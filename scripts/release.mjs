@@ -11,7 +11,16 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 
 /** In dependency order: core first, so a sibling never reaches the registry before what it pins. */
-const PUBLIC_PACKAGES = ['core', 'express', 'fastify', 'koa', 'redis', 'ldap', 'gateway'];
+const PUBLIC_PACKAGES = [
+  'core',
+  'express',
+  'fastify',
+  'koa',
+  'redis',
+  'ldap',
+  'gateway',
+  'passport',
+];
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/;
 const OUT = '.release';
 

@@ -42,6 +42,7 @@ const REGISTRY_DEPENDENCIES = [
   'express',
   'fastify',
   'koa',
+  'passport',
   '@types/express',
   '@types/koa',
   '@types/node',

@@ -83,6 +83,7 @@ const names = {
   '@httpauth/koa': ['httpAuth'],
   '@httpauth/redis': ['RedisStore'],
   '@httpauth/gateway': ['createGateway', 'loadConfig'],
+  '@httpauth/passport': ['HttpAuthStrategy'],
 };
 const seen = {};
 (async () => {
@@ -111,6 +112,7 @@ import { httpAuth as fastifyAuth } from '@httpauth/fastify';
 import { httpAuth as koaAuth, type HttpAuthState } from '@httpauth/koa';
 import { RedisStore } from '@httpauth/redis';
 import { createGateway, type GatewayConfig } from '@httpauth/gateway';
+import { HttpAuthStrategy } from '@httpauth/passport';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
@@ -152,6 +154,12 @@ export const gateway = (config: GatewayConfig) => createGateway(config, { store:
 export const badGateway = (config: GatewayConfig) => createGateway(config, { store: 42 });
 // @ts-expect-error: RedisStore's options are typed
 export const badStore = new RedisStore({ url: 6379 });
+// With @types/passport loaded (it declares Express.AuthInfo), req.auth above keeps its type.
+export const strategy = new HttpAuthStrategy(authenticator, (principal, done) =>
+  done(null, { id: principal.name }),
+);
+// @ts-expect-error: the verify callback's principal is typed
+export const badStrategy = new HttpAuthStrategy(authenticator, (principal) => principal.noSuchField);
 `;
 
 /**

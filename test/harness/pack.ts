@@ -20,6 +20,7 @@ export const PUBLIC_PACKAGES = [
   'redis',
   'ldap',
   'gateway',
+  'passport',
 ] as const;
 export type PublicPackage = (typeof PUBLIC_PACKAGES)[number];
 

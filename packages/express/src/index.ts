@@ -8,6 +8,9 @@
  * onto the engine and the decision back onto the response.
  */
 import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
+// Aliased for the augmentation below: inside `namespace Express` the bare name `AuthInfo` would
+// resolve to `Express.AuthInfo`, which @types/passport declares (empty) in the same namespace.
+type HttpAuthInfo = AuthInfo;
 import {
   applySuccessHeaders,
   createBodyLoader,
@@ -27,7 +30,7 @@ declare global {
   namespace Express {
     interface Request {
       /** Who the client is: set by httpAuth() on every request it lets through. */
-      auth?: AuthInfo;
+      auth?: HttpAuthInfo;
       /** The raw request body, when Digest auth-int had to read it (the stream is consumed). */
       rawBody?: Buffer;
     }
