@@ -151,8 +151,8 @@ export function httpAuth(
           } else if (refuse === undefined) {
             sendChallenge(req, res, decision, options, body);
           } else {
-            prepareRefusal(req, res, decision, options, body);
-            refuse(refusalError(decision), req, res, next);
+            const response = prepareRefusal(req, res, decision, options, body);
+            refuse(refusalError(decision, response), req, res, next);
           }
           return;
         }

@@ -8,11 +8,17 @@ import { HttpAuthError } from '../errors.js';
 import type { AuthDecision, Header } from './authenticator.js';
 import type {
   BodyLoader,
+  ChallengeResponse,
   NodeRequest,
   NodeResponse,
   ResolvedAdapterOptions,
 } from './adapter-support.js';
-import { challengeResponse, drainRequestBody, keepsConnection } from './adapter-support.js';
+import {
+  challengeResponse,
+  drainRequestBody,
+  groupHeaders,
+  keepsConnection,
+} from './adapter-support.js';
 
 /** `Ctx` is what the framework hands a middleware: Express's `req`, Koa's `ctx`. */
 export interface SeamOptions<Ctx = unknown> {
@@ -80,16 +86,40 @@ export function anonymousHeaders(decision: AuthDecision & { type: 'respond' }): 
   return decision.headers.filter(([name]) => name.toLowerCase() === 'set-cookie');
 }
 
-/** A refusal as an error for a framework's error handler: `status`/`statusCode` as http-errors. */
-export type RefusalError = HttpAuthError & { readonly status: number; readonly statusCode: number };
+/**
+ * A refusal as an error for a framework's error handler, in the shape of the http-errors package
+ * that Express's and Koa's default handlers read: `status`, `statusCode`, `expose`, and `headers`
+ * (the challenges, Retry-After, a session cookie's removal), which Koa's handler sets again after
+ * clearing the response's own.
+ */
+export type RefusalError = HttpAuthError & {
+  readonly status: number;
+  readonly statusCode: number;
+  readonly expose: true;
+  readonly headers: Readonly<Record<string, string | readonly string[]>>;
+};
 
-export function refusalError(decision: AuthDecision & { type: 'respond' }): RefusalError {
+export function refusalError(
+  decision: AuthDecision & { type: 'respond' },
+  /** The response prepared for it: its `Connection: close` is kept in `headers` too. */
+  response?: ChallengeResponse,
+): RefusalError {
   const error = new HttpAuthError(decision.error.code, {
     cause: decision.error,
     ...(decision.error.reason === undefined ? {} : { reason: decision.error.reason }),
   });
+  const headers: Record<string, string | readonly string[]> = {};
+  for (const [name, values] of response?.headers ?? groupHeaders(decision.headers)) {
+    if (name === 'content-type') continue;
+    headers[name] = values.length === 1 ? (values[0] as string) : values;
+  }
   // `expose`: the message is the fixed, client-safe text of the code (docs/errors.md).
-  Object.assign(error, { status: decision.status, statusCode: decision.status, expose: true });
+  Object.assign(error, {
+    status: decision.status,
+    statusCode: decision.status,
+    expose: true,
+    headers,
+  });
   return error as RefusalError;
 }
 
@@ -105,9 +135,9 @@ export function prepareRefusal(
   decision: AuthDecision & { type: 'respond' },
   options: ResolvedAdapterOptions,
   body?: BodyLoader,
-): void {
+): ChallengeResponse {
   const response = challengeResponse(req, decision, options, body);
-  if (res.headersSent) return;
+  if (res.headersSent) return response;
   res.statusCode = response.status;
   for (const [name, values] of response.headers) {
     if (name === 'content-type') continue;
@@ -115,4 +145,5 @@ export function prepareRefusal(
     res.setHeader(name, values.length === 1 ? (values[0] as string) : [...values]);
   }
   drainRequestBody(req, res, response, options, keepsConnection(decision));
+  return response;
 }
