@@ -25,16 +25,6 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { applyAuthenticated } from './authenticated.js';
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /**
-     * With `decorate: true`: authenticates the request for @fastify/auth (or as a preHandler);
-     * throws an HttpAuthError with `statusCode` and the challenge `headers` when it may not go on.
-     */
-    httpAuth: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-  }
-}
-
 /** The challenge headers a refusal put on a reply, by request. */
 const offered = new WeakMap<FastifyRequest, readonly string[]>();
 

@@ -45,6 +45,13 @@ declare module 'fastify' {
     /** `false` turns authentication off for this route (health checks, public assets). */
     httpauth?: boolean;
   }
+  interface FastifyInstance {
+    /**
+     * With `decorate: true`: authenticates the request for @fastify/auth (or as a preHandler);
+     * throws an HttpAuthError with `statusCode` and the challenge `headers` when it may not go on.
+     */
+    httpAuth: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
 }
 
 export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
