@@ -98,6 +98,9 @@ function seamsFrom(options: FastifySeamOptions) {
   if (decorate !== undefined && typeof decorate !== 'boolean') invalid();
   // Two ways to say what to do with a refusal: one must be chosen.
   if (onRefused !== undefined && passErrors === true) invalid();
+  // The decorator always throws its refusals (@fastify/auth's contract) and routes choose where
+  // it runs: a hook or a predicate given with it would be silently ignored.
+  if (decorate === true && (onRefused !== undefined || unless !== undefined)) invalid();
   return { seams, onRefused, passErrors: passErrors === true, decorate: decorate === true };
 }
 

@@ -134,6 +134,8 @@ describe('Fastify: onRefused, passErrors, property', () => {
       { decorate: 'yes' },
       { passErrors: true, onRefused: () => undefined },
       { decorate: true, integrityBody: true },
+      { decorate: true, onRefused: () => undefined },
+      { decorate: true, unless: () => false },
     ];
     for (const options of bad) {
       const app = Fastify();
