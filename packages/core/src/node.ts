@@ -45,6 +45,14 @@ export {
   sendChallenge,
   toAuthRequest,
 } from './http/adapter-support.js';
+export {
+  anonymousHeaders,
+  passesAnonymously,
+  prepareRefusal,
+  refusalError,
+  resolveSeams,
+} from './http/adapter-seams.js';
+export type { RefusalError, ResolvedSeams, SeamOptions } from './http/adapter-seams.js';
 export type {
   AdapterOptions,
   AuthenticatorSource,

@@ -11,16 +11,25 @@ import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/co
 // Aliased for the augmentation below: inside `namespace Express` the bare name `AuthInfo` would
 // resolve to `Express.AuthInfo`, which @types/passport declares (empty) in the same namespace.
 type HttpAuthInfo = AuthInfo;
+import { HttpAuthError } from '@httpauth/core';
 import {
+  anonymousHeaders,
   applySuccessHeaders,
   createBodyLoader,
   disposeWhenDone,
+  isAuthenticator,
+  passesAnonymously,
+  prepareRefusal,
+  refusalError,
   resolveAdapterOptionsFrom,
   resolveAuthenticator,
+  resolveSeams,
   sendChallenge,
   toAuthRequest,
   type AdapterOptions,
   type BodyLoader,
+  type RefusalError,
+  type SeamOptions,
 } from '@httpauth/core/node';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
@@ -37,11 +46,66 @@ declare global {
   }
 }
 
-export type { AdapterOptions } from '@httpauth/core/node';
+export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
 export type { AuthInfo } from '@httpauth/core';
 
+/** How to fit the middleware into an application (see the README). */
+export interface ExpressSeamOptions extends SeamOptions<Request> {
+  /**
+   * Shape the 401/403/503 response yourself. Status and challenge headers are already set on
+   * `res`; send a body, or call `next(error)`.
+   */
+  readonly onRefused?: (
+    error: RefusalError,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ) => void;
+  /**
+   * Hand refusals to your error handler: `next(error)` with `error.status` (and the challenge
+   * headers already set on `res`). Shorthand for `onRefused: (e, req, res, next) => next(e)`.
+   */
+  readonly passErrors?: boolean;
+}
+
+/** Everything the middleware takes besides the authenticator options. */
+export interface ExpressAdapterOptions extends AdapterOptions, ExpressSeamOptions {}
+
 /** Authenticator options and adapter options in one object. */
-export interface HttpAuthOptions extends AuthenticatorOptions, AdapterOptions {}
+export interface HttpAuthOptions extends AuthenticatorOptions, ExpressAdapterOptions {}
+
+type RefusalHandler = NonNullable<ExpressSeamOptions['onRefused']>;
+
+const SEAM_KEYS = ['unless', 'optional', 'property', 'onRefused', 'passErrors'] as const;
+
+/** Seam options given separately override those given inline (like the adapter options). */
+function seamsFrom(
+  source: Authenticator | HttpAuthOptions,
+  override: ExpressAdapterOptions | undefined,
+): { seams: ReturnType<typeof resolveSeams<Request>>; refuse: RefusalHandler | undefined } {
+  const inline: ExpressSeamOptions =
+    typeof source === 'object' && source !== null && !isAuthenticator(source)
+      ? (source as HttpAuthOptions)
+      : {};
+  const merged: Record<string, unknown> = {};
+  for (const key of SEAM_KEYS) {
+    const value = override?.[key] ?? inline[key];
+    if (value !== undefined) merged[key] = value;
+  }
+  const { onRefused, passErrors, ...rest } = merged as ExpressSeamOptions;
+  const seams = resolveSeams<Request>(rest);
+  if (onRefused !== undefined && typeof onRefused !== 'function') invalid();
+  if (passErrors !== undefined && typeof passErrors !== 'boolean') invalid();
+  // Two ways to say what to do with a refusal: one must be chosen.
+  if (onRefused !== undefined && passErrors === true) invalid();
+  const refuse: RefusalHandler | undefined =
+    passErrors === true ? (error, _req, _res, next) => next(error) : onRefused;
+  return { seams, refuse };
+}
+
+function invalid(): never {
+  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+}
 
 export type HttpAuthMiddleware = RequestHandler & {
   /** The authenticator behind the middleware (close it on shutdown when you built it from options). */
@@ -53,16 +117,27 @@ export type HttpAuthMiddleware = RequestHandler & {
  * mode) or an error response here; the rest continue with `req.auth` set.
  *
  * @param source an Authenticator from createAuthenticator(), or options to build one
- * @param adapterOptions trustProxy / integrityBody / maxDrainBytes (override those in `source`)
+ * @param adapterOptions trustProxy / integrityBody / maxDrainBytes and unless / optional /
+ *   property / onRefused / passErrors (override those in `source`)
  */
 export function httpAuth(
   source: Authenticator | HttpAuthOptions,
-  adapterOptions?: AdapterOptions,
+  adapterOptions?: ExpressAdapterOptions,
 ): HttpAuthMiddleware {
   const options = resolveAdapterOptionsFrom(source, adapterOptions);
+  const { seams, refuse } = seamsFrom(source, adapterOptions);
   const { authenticator } = resolveAuthenticator(source);
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
+    try {
+      if (seams.unless?.(req) === true) {
+        next();
+        return;
+      }
+    } catch (error) {
+      next(error);
+      return;
+    }
     const body: BodyLoader | undefined =
       options.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, options.integrityBodyMaxBytes)
@@ -73,12 +148,20 @@ export function httpAuth(
       .authenticate(request)
       .then((decision) => {
         if (decision.type === 'respond') {
-          sendChallenge(req, res, decision, options, body);
+          if (passesAnonymously(decision, seams)) {
+            applySuccessHeaders(res, anonymousHeaders(decision));
+            next();
+          } else if (refuse === undefined) {
+            sendChallenge(req, res, decision, options, body);
+          } else {
+            const response = prepareRefusal(req, res, decision, options, body);
+            refuse(refusalError(decision, response), req, res, next);
+          }
           return;
         }
         applySuccessHeaders(res, decision.headers);
         disposeWhenDone(res, decision.auth);
-        req.auth = decision.auth;
+        (req as unknown as Record<string, unknown>)[seams.property] = decision.auth;
         if (body?.body !== undefined) req.rawBody = body.body;
         next();
       })

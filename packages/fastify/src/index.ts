@@ -14,20 +14,27 @@ import { Readable } from 'node:stream';
 import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
 import { HttpAuthError } from '@httpauth/core';
 import {
+  anonymousHeaders,
   challengeResponse,
   createBodyLoader,
-  disposeWhenDone,
   drainRequestBody,
   keepsConnection,
+  passesAnonymously,
+  refusalError,
   resolveAdapterOptionsFrom,
   resolveAuthenticator,
+  resolveSeams,
   toAuthRequest,
   type AdapterOptions,
   type BodyLoader,
+  type RefusalError,
   type ResolvedAdapterOptions,
+  type SeamOptions,
 } from '@httpauth/core/node';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { applyAuthenticated } from './authenticated.js';
+import { decorateHttpAuth } from './decorator.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,17 +45,63 @@ declare module 'fastify' {
     /** `false` turns authentication off for this route (health checks, public assets). */
     httpauth?: boolean;
   }
+  interface FastifyInstance {
+    /**
+     * With `decorate: true`: authenticates the request for @fastify/auth (or as a preHandler);
+     * throws an HttpAuthError with `statusCode` and the challenge `headers` when it may not go on.
+     */
+    httpAuth: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  }
 }
 
-export type { AdapterOptions } from '@httpauth/core/node';
+export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
 export type { AuthInfo } from '@httpauth/core';
+
+/** How to fit the plugin into an application (see the README); the same names as Express/Koa. */
+export interface FastifySeamOptions extends SeamOptions<FastifyRequest> {
+  /**
+   * Shape the 401/403/503 response yourself: status and challenge headers are already set on
+   * the reply; send a body (if you do not, the default JSON body is sent).
+   */
+  readonly onRefused?: (
+    error: RefusalError,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => unknown;
+  /** Throw refusals to the error handler: an HttpAuthError with `statusCode` and `headers`. */
+  readonly passErrors?: boolean;
+  /**
+   * Add no hook; decorate `fastify.httpAuth`, an auth function for @fastify/auth (or a route's
+   * preHandler), so routes choose how to authenticate.
+   */
+  readonly decorate?: boolean;
+}
 
 /**
  * Either `authenticator` (a ready one from createAuthenticator) or the authenticator options
  * (`packages`, `proxy`, ...), plus the adapter options.
  */
-export interface HttpAuthPluginOptions extends Partial<AuthenticatorOptions>, AdapterOptions {
+export interface HttpAuthPluginOptions
+  extends Partial<AuthenticatorOptions>, AdapterOptions, FastifySeamOptions {
   readonly authenticator?: Authenticator;
+}
+
+function invalid(): never {
+  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+}
+
+function seamsFrom(options: FastifySeamOptions) {
+  const { unless, optional, property, onRefused, passErrors, decorate } = options;
+  const seams = resolveSeams<FastifyRequest>({ unless, optional, property });
+  if (onRefused !== undefined && typeof onRefused !== 'function') invalid();
+  if (passErrors !== undefined && typeof passErrors !== 'boolean') invalid();
+  if (decorate !== undefined && typeof decorate !== 'boolean') invalid();
+  // Two ways to say what to do with a refusal: one must be chosen.
+  if (onRefused !== undefined && passErrors === true) invalid();
+  // The decorator always throws its refusals (@fastify/auth's contract) and routes choose where
+  // it runs: a hook or a predicate given with it would be silently ignored.
+  if (decorate === true && (onRefused !== undefined || unless !== undefined)) invalid();
+  return { seams, onRefused, passErrors: passErrors === true, decorate: decorate === true };
 }
 
 function setupFrom(options: HttpAuthPluginOptions): {
@@ -73,9 +126,20 @@ function setupFrom(options: HttpAuthPluginOptions): {
 
 const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, options) => {
   const { authenticator, owned, adapter } = setupFrom(options);
+  const { seams, onRefused, passErrors, decorate } = seamsFrom(options);
+  const property = seams.property;
+  // As a preHandler the body is already parsed: there is nothing left to hash for auth-int.
+  if (decorate && adapter.integrityBodyMaxBytes > 0) {
+    if (owned) await authenticator.close();
+    invalid();
+  }
   // A second registration in a child context shares the parent's decorator.
-  if (!fastify.hasRequestDecorator('auth')) fastify.decorateRequest('auth', null);
+  if (!fastify.hasRequestDecorator(property)) fastify.decorateRequest(property, null);
   if (owned) fastify.addHook('onClose', async () => authenticator.close());
+  if (decorate) {
+    decorateHttpAuth(fastify, authenticator, adapter, seams);
+    return;
+  }
 
   /** Runs the challenge loop; answers the request and returns false when it may not go on. */
   async function authenticate(
@@ -87,32 +151,33 @@ const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, option
       toAuthRequest(request.raw, adapter, body, request.raw.url),
     );
     if (decision.type === 'respond') {
+      if (passesAnonymously(decision, seams)) {
+        for (const [name, value] of anonymousHeaders(decision)) reply.header(name, value);
+        return true;
+      }
       const response = challengeResponse(request.raw, decision, adapter, body);
       for (const [name, values] of response.headers) {
         reply.header(name, values.length === 1 ? values[0] : [...values]);
       }
       drainRequestBody(request.raw, reply.raw, response, adapter, keepsConnection(decision));
-      reply.code(response.status).send(response.body);
+      if (passErrors) throw refusalError(decision, response);
+      reply.code(response.status);
+      if (onRefused !== undefined) {
+        reply.removeHeader('content-type');
+        await onRefused(refusalError(decision, response), request, reply);
+        // A hook that sent nothing must not leave the request hanging.
+        if (reply.sent) return false;
+        reply.header('content-type', 'application/json; charset=utf-8');
+      }
+      reply.send(response.body);
       return false;
     }
-    for (const [name, value] of decision.headers) {
-      const existing = reply.getHeader(name);
-      reply.header(
-        name,
-        existing === undefined
-          ? value
-          : [...(Array.isArray(existing) ? existing : [existing]), value],
-      );
-    }
-    disposeWhenDone(reply.raw, decision.auth, (error) =>
-      request.log.warn({ err: error }, 'httpauth dispose failed'),
-    );
-    request.auth = decision.auth;
+    applyAuthenticated(request, reply, decision, property);
     return true;
   }
 
   const optedOut = (request: FastifyRequest): boolean =>
-    request.routeOptions.config?.httpauth === false;
+    request.routeOptions.config?.httpauth === false || seams.unless?.(request) === true;
 
   if (adapter.integrityBodyMaxBytes === 0) {
     fastify.addHook('onRequest', async (request, reply) => {

@@ -8,33 +8,85 @@
  * onto the engine and the decision back onto the context.
  */
 import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
+import { HttpAuthError } from '@httpauth/core';
 import {
+  anonymousHeaders,
   challengeResponse,
   createBodyLoader,
   disposeWhenDone,
   drainRequestBody,
+  isAuthenticator,
   keepsConnection,
+  passesAnonymously,
+  refusalError,
   resolveAdapterOptionsFrom,
   resolveAuthenticator,
+  resolveSeams,
   toAuthRequest,
   type AdapterOptions,
   type BodyLoader,
+  type RefusalError,
+  type SeamOptions,
 } from '@httpauth/core/node';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 
-export type { AdapterOptions } from '@httpauth/core/node';
+export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
 export type { AuthInfo } from '@httpauth/core';
 
-/** What the middleware adds to `ctx.state`. */
+/** What the middleware adds to `ctx.state` (under another name with the `property` option). */
 export interface HttpAuthState {
-  /** Who the client is: set on every request the middleware lets through. */
+  /**
+   * Who the client is: set on every request the middleware authenticates (absent on requests
+   * let through by `unless`, or anonymously by `optional`).
+   */
   auth: AuthInfo;
   /** The raw request body, when Digest auth-int had to read it (the stream is then consumed). */
   rawBody?: Buffer;
 }
 
+/** How to fit the middleware into an application (see the README). */
+export interface KoaSeamOptions extends SeamOptions<Context> {
+  /**
+   * Shape the 401/403/503 response yourself: status and challenge headers are already set on
+   * `ctx`; set `ctx.body` (or throw).
+   */
+  readonly onRefused?: (error: RefusalError, ctx: Context) => unknown;
+  /**
+   * Throw refusals to your error-handling middleware: an HttpAuthError with `status`, `expose`
+   * and `headers` (the challenges), which Koa's own handler also honours.
+   */
+  readonly passErrors?: boolean;
+}
+
+/** Everything the middleware takes besides the authenticator options. */
+export interface KoaAdapterOptions extends AdapterOptions, KoaSeamOptions {}
+
 /** Authenticator options and adapter options in one object. */
-export interface HttpAuthOptions extends AuthenticatorOptions, AdapterOptions {}
+export interface HttpAuthOptions extends AuthenticatorOptions, KoaAdapterOptions {}
+
+const SEAM_KEYS = ['unless', 'optional', 'property', 'onRefused', 'passErrors'] as const;
+
+function invalid(): never {
+  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+}
+
+/** Seam options given separately override those given inline (like the adapter options). */
+function seamsFrom(source: Authenticator | HttpAuthOptions, override: KoaAdapterOptions = {}) {
+  const inline: KoaSeamOptions =
+    typeof source === 'object' && source !== null && !isAuthenticator(source) ? source : {};
+  const merged: Record<string, unknown> = {};
+  for (const key of SEAM_KEYS) {
+    const value = override[key] ?? inline[key];
+    if (value !== undefined) merged[key] = value;
+  }
+  const { onRefused, passErrors, ...rest } = merged as KoaSeamOptions;
+  const seams = resolveSeams<Context>(rest);
+  if (onRefused !== undefined && typeof onRefused !== 'function') invalid();
+  if (passErrors !== undefined && typeof passErrors !== 'boolean') invalid();
+  // Two ways to say what to do with a refusal: one must be chosen.
+  if (onRefused !== undefined && passErrors === true) invalid();
+  return { seams, onRefused, passErrors: passErrors === true };
+}
 
 export type HttpAuthMiddleware = Middleware<HttpAuthState> & {
   readonly authenticator: Authenticator;
@@ -46,12 +98,17 @@ export type HttpAuthMiddleware = Middleware<HttpAuthState> & {
  */
 export function httpAuth(
   source: Authenticator | HttpAuthOptions,
-  adapterOptions?: AdapterOptions,
+  adapterOptions?: KoaAdapterOptions,
 ): HttpAuthMiddleware {
   const options = resolveAdapterOptionsFrom(source, adapterOptions);
+  const { seams, onRefused, passErrors } = seamsFrom(source, adapterOptions);
   const { authenticator } = resolveAuthenticator(source);
 
   const middleware: Middleware<HttpAuthState> = async (ctx, next) => {
+    if (seams.unless?.(ctx) === true) {
+      await next();
+      return;
+    }
     const body: BodyLoader | undefined =
       options.integrityBodyMaxBytes > 0
         ? createBodyLoader(ctx.req, ctx.req, options.integrityBodyMaxBytes)
@@ -61,18 +118,26 @@ export function httpAuth(
       toAuthRequest(ctx.req, options, body, ctx.originalUrl),
     );
     if (decision.type === 'respond') {
+      if (passesAnonymously(decision, seams)) {
+        for (const [name, value] of anonymousHeaders(decision)) ctx.append(name, value);
+        await next();
+        return;
+      }
       const response = challengeResponse(ctx.req, decision, options, body);
+      drainRequestBody(ctx.req, ctx.res, response, options, keepsConnection(decision));
+      if (passErrors) throw refusalError(decision, response);
       ctx.status = response.status;
-      ctx.body = response.body;
+      if (onRefused === undefined) ctx.body = response.body;
       for (const [name, values] of response.headers) {
+        if (name === 'content-type' && onRefused !== undefined) continue;
         ctx.set(name, values.length === 1 ? (values[0] as string) : [...values]);
       }
-      drainRequestBody(ctx.req, ctx.res, response, options, keepsConnection(decision));
+      if (onRefused !== undefined) await onRefused(refusalError(decision, response), ctx);
       return;
     }
     for (const [name, value] of decision.headers) ctx.append(name, value);
     disposeWhenDone(ctx.res, decision.auth, (error) => ctx.app.emit('error', error, ctx));
-    ctx.state.auth = decision.auth;
+    (ctx.state as unknown as Record<string, unknown>)[seams.property] = decision.auth;
     if (body?.body !== undefined) ctx.state.rawBody = body.body;
     await next();
   };
