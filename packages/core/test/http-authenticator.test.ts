@@ -322,6 +322,43 @@ describe('authenticator', () => {
     assert.ok(!JSON.stringify(events).includes('hunter2'));
   });
 
+  it('names the scheme on every decision and on the failure events of a package that throws', async () => {
+    const throwing: SecurityPackage = {
+      ...oneLeg,
+      async accept() {
+        throw new HttpAuthError('ERR_HTTPAUTH_HEADER_MALFORMED');
+      },
+    };
+    const auth = createAuthenticator({ packages: [throwing, twoLeg()] });
+    const events: unknown[] = [];
+    const listener = (message: unknown) => events.push(message);
+    subscribe(CHANNEL_FAILURE, listener);
+    let thrown, continued, none, unknown;
+    try {
+      thrown = await auth.authenticate(request('One user=ok'));
+      continued = await auth.authenticate(request('Two start', { connection: new FakeSocket() }));
+      none = await auth.authenticate(request(undefined));
+      unknown = await auth.authenticate(request('bEaReR abc'));
+    } finally {
+      unsubscribe(CHANNEL_FAILURE, listener);
+    }
+    assertRespond(thrown, 400, 'ERR_HTTPAUTH_HEADER_MALFORMED');
+    assert.equal(thrown.scheme, 'One');
+    assert.equal(continued.scheme, 'Two');
+    assert.equal(none.scheme, undefined);
+    assert.equal(unknown.scheme, 'bEaReR');
+    assert.deepEqual(events[0], {
+      scheme: 'One',
+      code: 'ERR_HTTPAUTH_HEADER_MALFORMED',
+      status: 400,
+    });
+    const ok = await createAuthenticator({ packages: [oneLeg] }).authenticate(
+      request('one user=ok'),
+    );
+    assert.equal(ok.type, 'authenticated');
+    assert.equal(ok.scheme, 'One');
+  });
+
   it('an operator-only reason reaches the failure event, not the response', async () => {
     const locked: SecurityPackage = {
       ...oneLeg,

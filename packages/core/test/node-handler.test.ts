@@ -588,6 +588,7 @@ describe('adapter support on random request metadata', () => {
             fake,
             {
               type: 'respond',
+              scheme: undefined,
               status: 401,
               headers: [['www-authenticate', 'Token']],
               error: new HttpAuthError('ERR_HTTPAUTH_CREDENTIALS_REQUIRED'),

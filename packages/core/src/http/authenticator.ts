@@ -49,12 +49,22 @@ export interface AuthInfo {
 export type AuthDecision =
   | {
       readonly type: 'authenticated';
+      /**
+       * The auth-scheme that authenticated this request, as the package names it ('Negotiate',
+       * 'NTLM', 'Digest', 'Basic'), or 'Session' for an authentication-session cookie.
+       */
+      readonly scheme: string;
       readonly auth: AuthInfo;
       /** Headers for the successful response (mutual authentication, Authentication-Info). */
       readonly headers: readonly Header[];
     }
   | {
       readonly type: 'respond';
+      /**
+       * The auth-scheme whose credentials were refused or continued (the package's spelling; the
+       * client's own spelling for an unsupported scheme), or undefined when none were sent.
+       */
+      readonly scheme: string | undefined;
       readonly status: number;
       readonly headers: readonly Header[];
       readonly error: HttpAuthError;
@@ -194,7 +204,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         ...(error.reason === undefined ? {} : { reason: error.reason }),
       });
     }
-    return { type: 'respond', status, headers, error };
+    return { type: 'respond', scheme, status, headers, error };
   }
 
   /** The principal with names for its SIDs, when a directory is configured. */
@@ -221,7 +231,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       session === undefined
         ? { principal, impersonation, context }
         : { principal, impersonation, context, session };
-    return { type: 'authenticated', auth, headers };
+    return { type: 'authenticated', scheme, auth, headers };
   }
 
   /** A valid session cookie authenticates the request without a handshake. */
@@ -330,7 +340,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       result = await pkg.accept(credentials, context);
     } catch (error) {
       handshake?.clear();
-      throw error;
+      // A package that throws is refused like one that rejects, under its own scheme, so failure
+      // events and the decision still name it.
+      const typed = isHttpAuthError(error)
+        ? error
+        : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+      result = { type: 'reject', error: typed };
     }
 
     switch (result.type) {
@@ -338,6 +353,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         publishChallenge({ scheme: pkg.scheme, step: 'continue' });
         return {
           type: 'respond',
+          scheme: pkg.scheme,
           status: challengeStatus,
           headers: [[challengeHeader, `${pkg.scheme} ${result.token}`]],
           error: new HttpAuthError('ERR_HTTPAUTH_HANDSHAKE_CONTINUE'),
