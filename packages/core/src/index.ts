@@ -45,6 +45,8 @@ export type { ChannelBindingMode, ChannelBindingOptions } from './channel-bindin
 
 export { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS, CHANNEL_WARNING } from './events.js';
 export type { ChallengeEvent, FailureEvent, SuccessEvent, WarningEvent } from './events.js';
+export { createMetrics } from './metrics/metrics.js';
+export type { HttpAuthMetrics, MetricsOptions, MetricsSource } from './metrics/metrics.js';
 
 export * from './directory/index.js';
 
