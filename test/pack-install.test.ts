@@ -213,6 +213,23 @@ describe('installed from the tarballs into an app outside the workspace', () => 
     assert.deepEqual(undocumented, [], installLog);
   });
 
+  test('links the httpauth command: `npx httpauth doctor` checks a credential file', async () => {
+    const file = join(app, 'users.htpasswd');
+    await writeFile(file, 'ok-user:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=\nbroken-line\n');
+    const failed = await run(
+      'npx',
+      ['--no-install', 'httpauth', 'doctor', '--htpasswd', file],
+      app,
+    ).then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    // One usable account, one bad line: the command says which line and exits 1.
+    assert.ok(failed !== undefined, 'doctor passed a file with a bad line');
+    assert.match(failed, /users\.htpasswd: 1 account that can log on/);
+    assert.match(failed, /users\.htpasswd:2: htpasswd line without user/);
+  });
+
   for (const file of ['express-esm.mjs', 'express-cjs.cjs', 'fastify.mjs', 'koa.mjs']) {
     test(`${file} answers Digest with the user, and 401 without credentials`, async () => {
       const server = await startServer(join(app, file), app);

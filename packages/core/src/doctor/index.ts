@@ -1,0 +1,75 @@
+/**
+ * `httpauth doctor`: the checks an operator runs when a logon fails and the client only sees 401.
+ * Each check is a function returning findings, so the gateway's `--check` and tests use the same
+ * code as the command line.
+ */
+import { checkCredentialFile, type CredentialFileKind } from './credential-files.js';
+import { passed, type Finding } from './findings.js';
+import { checkHost } from './host.js';
+import { checkKeytab } from './keytab.js';
+import { checkTicket } from './ticket.js';
+
+export { checkCredentialFile, type CredentialFileKind } from './credential-files.js';
+export { renderFindings, passed, type Finding, type FindingLevel } from './findings.js';
+export { checkHost } from './host.js';
+export { checkKeytab, describeKeytab } from './keytab.js';
+export { checkTicket } from './ticket.js';
+
+export interface DoctorOptions {
+  /** Keytab name; default KRB5_KTNAME, else /etc/krb5.keytab. Checked when set or with spn/token. */
+  readonly keytab?: string;
+  readonly spn?: string;
+  /** The host name clients use in URLs. */
+  readonly host?: string;
+  /** An `Authorization: Negotiate` token to try against the keytab. */
+  readonly token?: string;
+  readonly allowRc4?: boolean;
+  readonly files?: readonly { readonly kind: CredentialFileKind; readonly path: string }[];
+}
+
+export interface DoctorReport {
+  readonly findings: readonly Finding[];
+  readonly passed: boolean;
+}
+
+export function defaultKeytab(env: NodeJS.ProcessEnv = process.env): string {
+  return env.KRB5_KTNAME !== undefined && env.KRB5_KTNAME !== ''
+    ? env.KRB5_KTNAME
+    : '/etc/krb5.keytab';
+}
+
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const findings: Finding[] = [];
+  const wantsKerberos =
+    options.keytab !== undefined || options.spn !== undefined || options.token !== undefined;
+  if (wantsKerberos) {
+    const keytab = options.keytab ?? defaultKeytab();
+    const report = checkKeytab({
+      keytab,
+      ...(options.spn === undefined ? {} : { spn: options.spn }),
+      ...(options.allowRc4 === undefined ? {} : { allowRc4: options.allowRc4 }),
+    });
+    findings.push(...report.findings);
+    if (options.token !== undefined && report.entries.length > 0) {
+      findings.push(
+        ...(await checkTicket({
+          keytab,
+          token: options.token,
+          entries: report.entries,
+          ...(options.allowRc4 === undefined ? {} : { allowRc4: options.allowRc4 }),
+        })),
+      );
+    }
+  }
+  if (options.host !== undefined) {
+    findings.push(
+      ...(await checkHost({
+        host: options.host,
+        ...(options.spn === undefined ? {} : { spn: options.spn }),
+      })),
+    );
+  }
+  for (const file of options.files ?? [])
+    findings.push(...checkCredentialFile(file.kind, file.path));
+  return { findings, passed: passed(findings) };
+}
