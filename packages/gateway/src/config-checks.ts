@@ -3,7 +3,7 @@
  * with the setting's path, so validation reports every problem at once.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { ChannelBindingMode } from './config-types.js';
+import type { ChannelBindingMode } from '@httpauth/core';
 import { HEADER_NAME } from './config-types.js';
 
 export type Json = Record<string, unknown>;

@@ -193,9 +193,7 @@ export function validateConfig(
             secretFile: file(entry['secretFile'], `sessions.keys[${n}].secretFile`),
           };
         }),
-        ...(s['cookieName'] === undefined
-          ? {}
-          : { cookieName: str(s['cookieName'], 'sessions.cookieName') }),
+        cookieName: str(s['cookieName'], 'sessions.cookieName', 'httpauth_session'),
         maxAgeSec: num(s['maxAgeSec'], 'sessions.maxAgeSec', 3600, 1, 7 * 86400),
       };
     }
