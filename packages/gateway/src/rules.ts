@@ -10,7 +10,7 @@
  * using `requireUser`/`requireGroup` agree on every principal: `users` compile to
  * `requireUser(...)` (Kerberos names exactly; NTLM, Digest and Basic names case-insensitively;
  * SIDs; `upn:` UPNs), `groups` to `requireGroup(...)` (SIDs, group names case-insensitively,
- * POSIX group names of an impersonated user), both to `anyOf(...)`.
+ * and POSIX group names when an impersonation policy mapped a local user), both to `anyOf(...)`.
  *
  * Case-insensitive path matching must not widen a public prefix for a case-sensitive upstream
  * (`/Public/x` may be a different, private resource there), so `match` takes the strictest

@@ -86,6 +86,13 @@ describe('gateway.schema.json and validateConfig agree', () => {
     }
   });
 
+  it('accepts "$schema" (for editors reading gateway.json) and ignores it', () => {
+    const document = { $schema: './gateway.schema.json', upstream, auth: basic };
+    assert.deepEqual(schemaProblems(document), []);
+    assert.equal(refusal(document), '');
+    assert.match(refusal({ ...document, $schema: 1 }), /\$schema must be a non-empty string/);
+  });
+
   /** [document, the problem validateConfig reports, whether the schema alone refuses it]. */
   const ntlm = (extra: Record<string, unknown>) => ({
     upstream,
