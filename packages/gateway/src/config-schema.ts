@@ -112,6 +112,18 @@ function alternatives(values: readonly string[]): string {
     : `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}`;
 }
 
+const KIND: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+};
+
+function fitsABranch(node: SchemaNode, value: unknown): boolean {
+  return (node.anyOf ?? []).some((branch) => resolved(branch).type === jsonType(value));
+}
+
 /** The branch of an anyOf that speaks about this value's type (the last one if none does). */
 function branchFor(node: SchemaNode, value: unknown): SchemaNode {
   const branches = (node.anyOf ?? []).map(resolved);
@@ -210,6 +222,11 @@ export function checkNode(
   problems: string[],
 ): void {
   const effective = resolved(node);
+  if (effective.anyOf !== undefined && !fitsABranch(effective, value)) {
+    const kinds = effective.anyOf.map((branch) => KIND[resolved(branch).type ?? ''] ?? 'valid');
+    problems.push(`${path} must be ${alternatives(kinds)}`);
+    return;
+  }
   const schema = effective.anyOf === undefined ? effective : branchFor(effective, value);
   if (schema.type === 'object') return checkObject(schema, value, path, problems);
   if (schema.type === 'array') return checkArray(schema, value, path, problems);

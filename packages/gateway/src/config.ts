@@ -89,7 +89,8 @@ function parseListenSection(
 function parseUpstream(raw: unknown, override: string | undefined, read: ConfigReader) {
   const u = typeof raw === 'string' ? { url: raw } : read.section(raw);
   const given = override ?? read.optionalStr(u['url']);
-  if (given === undefined && u['url'] === undefined)
+  // A wrong type for upstream itself is the schema's problem already.
+  if (given === undefined && u['url'] === undefined && (raw === undefined || isObject(raw)))
     read.problems.push('upstream.url is required (the app to protect)');
   let url = given ?? '';
   if (url !== '') {

@@ -114,6 +114,17 @@ describe('gateway.schema.json and validateConfig agree', () => {
   });
   const refused: readonly [unknown, RegExp, boolean][] = [
     [{ upstream, auth: basic, bogus: 1 }, /unknown setting "bogus"/, true],
+    [{ upstream: 5, auth: basic }, /^upstream must be a string or an object$/, true],
+    [
+      { upstream, auth: basic, listen: 'localhost' },
+      /listen must be host:port or \[v6\]:port/,
+      true,
+    ],
+    [
+      { upstream, auth: basic, listen: { port: 70000 } },
+      /listen\.port must be a number from 0 to 65535/,
+      true,
+    ],
     [
       { upstream, auth: { ...basic, mechanisms: ['digest', 'kerberos'] } },
       /auth\.mechanisms must list some of/,
