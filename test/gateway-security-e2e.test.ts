@@ -338,6 +338,45 @@ describe('gateway security (raw sockets)', () => {
       assert.match(withBody.text, /ERR_HTTPAUTH_BODY_FRAMING/);
       assert.equal(since(from).length, 0);
     });
+
+    it('a refused upgrade gets the same challenge response as a refused request', async () => {
+      const from = upstream.requests.length;
+      const ws =
+        'Upgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+      /** Status, challenge lines and body: what core's challenge response decides. */
+      const shape = (text: string) => {
+        const [head = '', body = ''] = text.split('\r\n\r\n');
+        return {
+          status: /^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1],
+          challenges: head
+            .split('\r\n')
+            .filter((line) => /^www-authenticate:/i.test(line))
+            .map((line) => line.replace(/^[^:]*:\s*/, '')),
+          contentType: /\r\ncontent-type: *([^\r]*)/i.exec(head)?.[1],
+          body,
+        };
+      };
+      for (const credentials of [
+        '',
+        'Authorization: Basic Ym9iOndyb25n\r\n',
+        'Authorization: Basic !!\r\n',
+      ]) {
+        const plain = await rawExchange(
+          port,
+          `GET /admin/x HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n${credentials}\r\n`,
+        );
+        const upgrade = await rawExchange(
+          port,
+          `GET /admin/x HTTP/1.1\r\nHost: gw\r\n${ws}${credentials}\r\n`,
+        );
+        const expected = shape(plain.text);
+        assert.notEqual(expected.status, '200', credentials);
+        assert.deepEqual(shape(upgrade.text), expected, credentials);
+        assert.match(upgrade.text, /\r\nconnection: close\r\n/i);
+      }
+      assert.equal(since(from).length, 0);
+    });
   });
 
   describe('identity headers spelled with underscores', () => {

@@ -4,12 +4,13 @@
  * canonical form, like any proxied request; an ambiguous or missing one is refused with 400.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { AuthDecision, AuthInfo, Authenticator, ErrorCode } from '@httpauth/core';
+import type { Authenticator } from '@httpauth/core';
 import { sendChallenge } from '@httpauth/core/node';
 import type { ResolvedAdapterOptions } from '@httpauth/core/node';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
 import { identityValues } from './identity.js';
+import type { RequestOutcomes } from './outcomes.js';
 import { errorJson, json } from './responses.js';
 import type { PathRules } from './rules.js';
 import type { UpstreamHeaders } from './upstream-headers.js';
@@ -20,15 +21,7 @@ export interface AuthRequestContext {
   readonly rules: PathRules;
   readonly exchangeHeaders: UpstreamHeaders;
   readonly userFormat: 'name' | 'user';
-  recordDecision(req: IncomingMessage, decision: AuthDecision): void;
-  finish(
-    req: IncomingMessage,
-    path: string,
-    auth: AuthInfo | undefined,
-    status: number,
-    started: bigint,
-  ): void;
-  badRequest(req: IncomingMessage, res: ServerResponse, code: ErrorCode, started: bigint): void;
+  readonly outcomes: RequestOutcomes;
 }
 
 /**
@@ -41,24 +34,16 @@ export async function answerAuthRequest(
   res: ServerResponse,
   started: bigint,
 ): Promise<void> {
-  const {
-    authenticator,
-    adapterOptions,
-    rules,
-    exchangeHeaders,
-    recordDecision,
-    finish,
-    badRequest,
-  } = context;
+  const { authenticator, adapterOptions, rules, exchangeHeaders, outcomes } = context;
   const originalUri = req.headers['x-original-uri'];
   const originalMethod = req.headers['x-original-method'];
   // Without X-Original-URI the path nginx is asking about is unknown: judging the endpoint's own
   // path instead would skip every path rule (fail open on a missing proxy_set_header).
   if (typeof originalUri !== 'string') {
-    return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
+    return outcomes.badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
   }
   const original = canonicalTarget(originalUri);
-  if (!original.ok) return badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
+  if (!original.ok) return outcomes.badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
   // Rules judge the canonical path; Digest's uri and the signature cover the target as nginx
   // received it and passes it on ($request_uri, proxy_pass without a URI part).
   const path = original.path;
@@ -75,15 +60,15 @@ export async function answerAuthRequest(
     target,
     connection: undefined,
   });
-  recordDecision(req, decision);
+  outcomes.recordDecision(decision);
   if (decision.type === 'respond') {
     sendChallenge(req, res, decision, adapterOptions);
-    finish(req, path, undefined, decision.status, started);
+    outcomes.finish(req, path, undefined, decision.status, started);
     return;
   }
-  if (!rules.match(path).allows(decision.auth.principal)) {
+  if (!rules.match(path).allows(decision.auth)) {
     json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
-    finish(req, path, decision.auth, 403, started);
+    outcomes.finish(req, path, decision.auth, 403, started);
     return;
   }
   const headers: OutgoingHttpHeaders = {};
@@ -97,5 +82,5 @@ export async function answerAuthRequest(
   res.writeHead(200, { ...headers, 'content-length': 0 });
   res.end();
   void decision.auth.impersonation.dispose();
-  finish(req, path, decision.auth, 200, started);
+  outcomes.finish(req, path, decision.auth, 200, started);
 }

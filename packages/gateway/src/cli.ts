@@ -4,8 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 import { ENVIRONMENT, GatewayConfigError, loadConfig } from './config.js';
+import { defaultOf } from './config-schema.js';
 import type { ConfigOverrides } from './config.js';
 import { createGateway } from './gateway.js';
+
+/** A setting's default, from the schema (the help never restates one). */
+const d = (path: string): string => String(defaultOf(path));
 
 export const HELP = `Usage: httpauth-gateway [options]
 
@@ -14,10 +18,10 @@ HTTP application, and forwards authenticated requests with the identity in heade
 
 Options:
   -c, --config FILE     Configuration file, JSON or YAML (see below)
-  -l, --listen H:P      Address to listen on (default 127.0.0.1:8080)
+  -l, --listen H:P      Address to listen on (default ${d('listen.host')}:${d('listen.port')})
   -u, --upstream URL    The application to protect, e.g. http://127.0.0.1:3000
-  -r, --realm NAME      Realm for Digest and Basic (default httpauth-gateway)
-      --log-level L     debug | info | warn | error | silent (default info)
+  -r, --realm NAME      Realm for Digest and Basic (default ${d('auth.realm')})
+      --log-level L     debug | info | warn | error | silent (default ${d('log.level')})
       --ntlm-channel-binding MODE
                         NTLM channel bindings: none | allow | require
                         (default: require with listen.tls, else auth.channelBinding or allow)
@@ -32,42 +36,42 @@ ${Object.entries(ENVIRONMENT)
   .join('\n')}
 
 Configuration file (every key optional except upstream and one mechanism):
-  listen: { host: 127.0.0.1, port: 8080, tls: { cert: FILE, key: FILE } }
-  upstream: { url: http://127.0.0.1:3000, maxSockets: 256, timeoutSec: 60 }
+  listen: { host: ${d('listen.host')}, port: ${d('listen.port')}, tls: { cert: FILE, key: FILE } }
+  upstream: { url: http://127.0.0.1:3000, maxSockets: ${d('upstream.maxSockets')}, timeoutSec: ${d('upstream.timeoutSec')} }
   auth:
     realm: NAME
     mechanisms: [negotiate, ntlm, digest, basic]   # challenge order; default: those configured
-    channelBinding: allow                          # none | allow | require (TLS channel bindings)
-    negotiate: { keytab: FILE, principals: [HTTP/host@REALM], kerberosOnly: false, allowRc4: false, clockSkewSec: 300 }
+    channelBinding: ${d('auth.channelBinding').padEnd(39)}# none | allow | require (TLS channel bindings)
+    negotiate: { keytab: FILE, principals: [HTTP/host@REALM], kerberosOnly: ${d('auth.negotiate.kerberosOnly')}, allowRc4: ${d('auth.negotiate.allowRc4')}, clockSkewSec: ${d('auth.negotiate.clockSkewSec')} }
     ntlm: { smbpasswd: FILE, domain: NETBIOS, dnsDomain: DNS, computerName: NAME,
             channelBinding: require, targetNames: [HTTP/gw.example.com] }   # also Negotiate's NTLM
       # or, checked by Active Directory instead of smbpasswd (exactly one of the two files):
       # domainController: { servers: [dc1, 'dc2:49152'], machineAccount: WEB1$,
-      #   machinePasswordFile: FILE | machineNtHashFile: FILE, dnsDomain: DNS, timeoutMs: 5000 }
-    digest: { file: FILE | htdigest: FILE, algorithms: [SHA-256, MD5], nonceLifetimeSec: 300, nonceKeyFile: FILE }
-    basic: { htpasswd: FILE, allowInsecure: false }
+      #   machinePasswordFile: FILE | machineNtHashFile: FILE, dnsDomain: DNS, timeoutMs: ${d('auth.ntlm.domainController.timeoutMs')} }
+    digest: { file: FILE | htdigest: FILE, algorithms: [SHA-256, MD5], nonceLifetimeSec: ${d('auth.digest.nonceLifetimeSec')}, nonceKeyFile: FILE }
+    basic: { htpasswd: FILE, allowInsecure: ${d('auth.basic.allowInsecure')} }
   identity:
-    userHeader: X-Remote-User        # every incoming copy is removed before the gateway sets it
-    groupsHeader: X-Remote-Groups
-    mechanismHeader: X-Auth-Mechanism
-    userFormat: name                 # name (alice@EXAMPLE.TEST, DOMAIN\\alice) | user (alice)
-    signature: { header: X-HttpAuth-Signature, secretFile: FILE }   # HMAC-SHA256, see README
-    forwardAuthorization: false
-  sessions: { keys: [{ id: k1, secretFile: FILE }], cookieName: httpauth_session, maxAgeSec: 3600 }
+    userHeader: ${d('identity.userHeader').padEnd(21)}# every incoming copy is removed before the gateway sets it
+    groupsHeader: ${d('identity.groupsHeader')}
+    mechanismHeader: ${d('identity.mechanismHeader')}
+    userFormat: ${d('identity.userFormat').padEnd(21)}# name (alice@EXAMPLE.TEST, DOMAIN\\alice) | user (alice)
+    signature: { header: ${d('identity.signature.header')}, secretFile: FILE }   # HMAC-SHA256, see README
+    forwardAuthorization: ${d('identity.forwardAuthorization')}
+  sessions: { keys: [{ id: k1, secretFile: FILE }], cookieName: ${d('sessions.cookieName')}, maxAgeSec: ${d('sessions.maxAgeSec')} }
   directory:                         # names (SAMDOM\\Group) for the group SIDs of domain logons
     ldap: { url: ldaps://dc1, bindDn: reader@samdom.example.com, passwordFile: FILE,
-            caFile: FILE, servername: dc1.samdom.example.com, cacheTtlSec: 600 }
+            caFile: FILE, servername: dc1.samdom.example.com, cacheTtlSec: ${d('directory.ldap.cacheTtlSec')} }
   rules:
     - { prefix: /public, public: true }
     - { prefix: /admin, groups: [admins, S-1-5-21-...-512], users: [alice@EXAMPLE.TEST] }
-  pathCase: insensitive              # how rules compare paths: insensitive | sensitive
-  trustProxy: false                  # a proxy you run is in front: believe its X-Forwarded-*
-  authRequest: { path: /_httpauth/auth }   # nginx auth_request endpoint
-  healthPath: /_httpauth/health
-  metricsPath: /_httpauth/metrics
-  log: { level: info }
-  shutdownGraceSec: 10
-  maxHeaderBytes: 65536
+  pathCase: ${d('pathCase').padEnd(24)}# how rules compare paths: insensitive | sensitive
+  trustProxy: ${d('trustProxy').padEnd(24)}# a proxy you run is in front: believe its X-Forwarded-*
+  authRequest: { path: ${d('authRequest.path')} }   # nginx auth_request endpoint
+  healthPath: ${d('healthPath')}
+  metricsPath: ${d('metricsPath')}
+  log: { level: ${d('log.level')} }
+  shutdownGraceSec: ${d('shutdownGraceSec')}
+  maxHeaderBytes: ${d('maxHeaderBytes')}
 `;
 
 export async function main(

@@ -2,9 +2,11 @@
  * The `auth` section: mechanisms in challenge order and their settings. NTLM's relay protection
  * (MS-NLMP §3.2.5.1.2 channel bindings, MsvAvTargetName) applies to auth.ntlm and to
  * Negotiate's NTLM fallback alike; its channel binding mode defaults to `require` when the
- * gateway terminates TLS.
+ * gateway terminates TLS. Types, ranges and defaults come from the schema (config-schema.ts);
+ * this module adds the checks that relate settings to each other.
  */
-import type { ConfigChecks } from './config-checks.js';
+import type { ChannelBindingMode } from '@httpauth/core';
+import type { ConfigReader, Json } from './config-checks.js';
 import { machineComputerName, parseDomainController } from './config-dc.js';
 import { MECHANISMS } from './config-types.js';
 import type {
@@ -17,164 +19,146 @@ import type {
   NtlmConfig,
 } from './config-types.js';
 
+function bindingMode(value: unknown): ChannelBindingMode | undefined {
+  return value === 'none' || value === 'allow' || value === 'require' ? value : undefined;
+}
+
+function parseMechanisms(a: Json, read: ConfigReader): MechanismName[] {
+  const listed = a['mechanisms'];
+  const mechanisms = Array.isArray(listed)
+    ? listed.filter((m): m is MechanismName => MECHANISMS.includes(m as MechanismName))
+    : MECHANISMS.filter((m) => a[m] !== undefined);
+  if (mechanisms.length === 0 && (listed === undefined || Array.isArray(listed)))
+    read.problems.push('auth: configure at least one of negotiate, ntlm, digest, basic');
+  for (const m of mechanisms)
+    if (a[m] === undefined)
+      read.problems.push(`auth.${m} is listed in auth.mechanisms but not configured`);
+  return mechanisms;
+}
+
+function parseNegotiate(raw: unknown, read: ConfigReader): NegotiateConfig {
+  const n = read.section(raw);
+  const keytab = read.optionalFile(n['keytab']);
+  const principals = read.strings(n['principals']);
+  return {
+    ...(keytab === undefined ? {} : { keytab }),
+    ...(principals === undefined ? {} : { principals }),
+    kerberosOnly: read.bool(n['kerberosOnly'], 'auth.negotiate.kerberosOnly'),
+    allowRc4: read.bool(n['allowRc4'], 'auth.negotiate.allowRc4'),
+    clockSkewSec: read.num(n['clockSkewSec'], 'auth.negotiate.clockSkewSec'),
+  };
+}
+
+/** Target names from the file, or from the comma-separated override (which must name one). */
+function targetNamesOf(
+  n: Json,
+  overrides: ConfigOverrides,
+  read: ConfigReader,
+): string[] | undefined {
+  if (overrides.ntlmTargetNames === undefined) return read.strings(n['targetNames']);
+  const names = overrides.ntlmTargetNames
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  if (names.length === 0)
+    read.problems.push('auth.ntlm.targetNames must list at least one SPN when given');
+  return names.length === 0 ? undefined : names;
+}
+
+function parseNtlm(
+  raw: unknown,
+  overrides: ConfigOverrides,
+  inherited: ChannelBindingMode,
+  read: ConfigReader,
+): NtlmConfig {
+  const n = read.section(raw);
+  const override =
+    overrides.ntlmChannelBinding !== undefined &&
+    read.override(
+      overrides.ntlmChannelBinding,
+      'auth.ntlm.channelBinding',
+      'NTLM channel binding override',
+    )
+      ? bindingMode(overrides.ntlmChannelBinding)
+      : undefined;
+  const targetNames = targetNamesOf(n, overrides, read);
+  const hostNames = read.strings(n['hostNames']);
+  const dnsDomain = read.optionalStr(n['dnsDomain']);
+  const domainController =
+    n['domainController'] === undefined
+      ? undefined
+      : parseDomainController(n['domainController'], read, dnsDomain);
+  const computerName = read.optionalStr(n['computerName']);
+  // The DC refuses a logon whose CHALLENGE names another computer than the secure channel's
+  // (MS-NRPC §3.5.4.5.1): with a DC the computer name is the machine account's.
+  const machine =
+    domainController === undefined ? '' : machineComputerName(domainController.machineAccount);
+  if (domainController !== undefined && computerName !== undefined && machine !== '') {
+    if (computerName.toUpperCase() !== machine)
+      read.problems.push(
+        'auth.ntlm.computerName must be the machine account without $ ' +
+          `(${machine}) with domainController, or be left out`,
+      );
+  }
+  const smbpasswd = read.optionalFile(n['smbpasswd']);
+  return {
+    channelBinding: override ?? bindingMode(n['channelBinding']) ?? inherited,
+    ...(targetNames === undefined || targetNames.length === 0 ? {} : { targetNames }),
+    ...(hostNames === undefined || hostNames.length === 0 ? {} : { hostNames }),
+    allowMissingTargetName: read.bool(
+      n['allowMissingTargetName'],
+      'auth.ntlm.allowMissingTargetName',
+    ),
+    ...(smbpasswd === undefined ? {} : { smbpasswd }),
+    ...(domainController === undefined ? {} : { domainController }),
+    domain: read.str(n['domain'], 'auth.ntlm.domain'),
+    ...(computerName === undefined ? {} : { computerName }),
+    ...(dnsDomain === undefined ? {} : { dnsDomain }),
+  };
+}
+
+function parseDigest(raw: unknown, read: ConfigReader): DigestConfig {
+  const d = read.section(raw);
+  const file = read.optionalFile(d['file']);
+  const htdigest = read.optionalFile(d['htdigest']);
+  const algorithms = read.strings(d['algorithms']);
+  const nonceKeyFile = read.optionalFile(d['nonceKeyFile']);
+  return {
+    ...(file === undefined ? {} : { file }),
+    ...(htdigest === undefined ? {} : { htdigest }),
+    ...(algorithms === undefined ? {} : { algorithms }),
+    nonceLifetimeSec: read.num(d['nonceLifetimeSec'], 'auth.digest.nonceLifetimeSec'),
+    ...(nonceKeyFile === undefined ? {} : { nonceKeyFile }),
+  };
+}
+
+function parseBasic(raw: unknown, read: ConfigReader): BasicConfig {
+  const b = read.section(raw);
+  return {
+    htpasswd: read.file(b['htpasswd']),
+    allowInsecure: read.bool(b['allowInsecure'], 'auth.basic.allowInsecure'),
+  };
+}
+
 export function parseAuth(
   raw: unknown,
   overrides: ConfigOverrides,
   tls: boolean,
-  checks: ConfigChecks,
+  read: ConfigReader,
 ): GatewayConfig['auth'] {
-  const { problems, str, num, bool, file, strings, section, bindingMode } = checks;
-  const a = section(raw, 'auth', ['realm', 'mechanisms', 'channelBinding', ...MECHANISMS]);
-  const realm = overrides.realm ?? str(a['realm'], 'auth.realm', 'httpauth-gateway');
-  const mechanismsRaw = a['mechanisms'];
-  let mechanisms: MechanismName[] = [];
-  if (mechanismsRaw === undefined) {
-    mechanisms = MECHANISMS.filter((m) => a[m] !== undefined);
-  } else if (
-    !Array.isArray(mechanismsRaw) ||
-    !mechanismsRaw.every((m) => MECHANISMS.includes(m as MechanismName))
-  ) {
-    problems.push(`auth.mechanisms must list some of ${MECHANISMS.join(', ')}`);
-  } else {
-    mechanisms = mechanismsRaw as MechanismName[];
-  }
-  if (mechanisms.length === 0)
-    problems.push('auth: configure at least one of negotiate, ntlm, digest, basic');
-  for (const m of mechanisms)
-    if (a[m] === undefined)
-      problems.push(`auth.${m} is listed in auth.mechanisms but not configured`);
-  const explicitBinding = bindingMode(a['channelBinding'], 'auth.channelBinding');
-  const channelBinding = explicitBinding ?? 'allow';
-
-  let negotiate: NegotiateConfig | undefined;
-  if (a['negotiate'] !== undefined) {
-    const n = section(a['negotiate'], 'auth.negotiate', [
-      'keytab',
-      'principals',
-      'kerberosOnly',
-      'allowRc4',
-      'clockSkewSec',
-    ]);
-    const principals = strings(n['principals'], 'auth.negotiate.principals');
-    negotiate = {
-      ...(n['keytab'] === undefined ? {} : { keytab: file(n['keytab'], 'auth.negotiate.keytab') }),
-      ...(principals === undefined ? {} : { principals }),
-      kerberosOnly: bool(n['kerberosOnly'], 'auth.negotiate.kerberosOnly', false),
-      allowRc4: bool(n['allowRc4'], 'auth.negotiate.allowRc4', false),
-      clockSkewSec: num(n['clockSkewSec'], 'auth.negotiate.clockSkewSec', 300, 1, 3600),
-    };
-  }
-  let ntlm: NtlmConfig | undefined;
-  if (a['ntlm'] !== undefined) {
-    const n = section(a['ntlm'], 'auth.ntlm', [
-      'smbpasswd',
-      'domainController',
-      'domain',
-      'computerName',
-      'dnsDomain',
-      'channelBinding',
-      'targetNames',
-      'hostNames',
-      'allowMissingTargetName',
-    ]);
-    const ntlmBinding =
-      bindingMode(overrides.ntlmChannelBinding, 'NTLM channel binding override') ??
-      bindingMode(n['channelBinding'], 'auth.ntlm.channelBinding') ??
-      explicitBinding ??
-      (!tls ? 'allow' : 'require');
-    const targetNames =
-      overrides.ntlmTargetNames === undefined
-        ? strings(n['targetNames'], 'auth.ntlm.targetNames')
-        : overrides.ntlmTargetNames
-            .split(',')
-            .map((t) => t.trim())
-            .filter((t) => t !== '');
-    if (targetNames !== undefined && targetNames.length === 0)
-      problems.push('auth.ntlm.targetNames must list at least one SPN when given');
-    const hostNames = strings(n['hostNames'], 'auth.ntlm.hostNames');
-    if (hostNames !== undefined && hostNames.length === 0)
-      problems.push('auth.ntlm.hostNames must list at least one host name when given');
-    if ((n['smbpasswd'] === undefined) === (n['domainController'] === undefined))
-      problems.push('auth.ntlm needs exactly one of smbpasswd, domainController');
-    const dnsDomain =
-      n['dnsDomain'] === undefined ? undefined : str(n['dnsDomain'], 'auth.ntlm.dnsDomain');
-    const domainController =
-      n['domainController'] === undefined
-        ? undefined
-        : parseDomainController(n['domainController'], checks, dnsDomain);
-    const computerName =
-      n['computerName'] === undefined
-        ? undefined
-        : str(n['computerName'], 'auth.ntlm.computerName');
-    // The DC refuses a logon whose CHALLENGE names another computer than the secure channel's
-    // (MS-NRPC §3.5.4.5.1): with a DC the computer name is the machine account's.
-    if (
-      domainController !== undefined &&
-      computerName !== undefined &&
-      computerName.toUpperCase() !== machineComputerName(domainController.machineAccount)
-    )
-      problems.push(
-        'auth.ntlm.computerName must be the machine account without $ ' +
-          `(${machineComputerName(domainController.machineAccount)}) with domainController, or be left out`,
-      );
-    ntlm = {
-      channelBinding: ntlmBinding,
-      ...(targetNames === undefined || targetNames.length === 0 ? {} : { targetNames }),
-      ...(hostNames === undefined || hostNames.length === 0 ? {} : { hostNames }),
-      allowMissingTargetName: bool(
-        n['allowMissingTargetName'],
-        'auth.ntlm.allowMissingTargetName',
-        false,
-      ),
-      ...(n['smbpasswd'] === undefined
-        ? {}
-        : { smbpasswd: file(n['smbpasswd'], 'auth.ntlm.smbpasswd') }),
-      ...(domainController === undefined ? {} : { domainController }),
-      domain: str(n['domain'], 'auth.ntlm.domain'),
-      ...(computerName === undefined ? {} : { computerName }),
-      ...(dnsDomain === undefined ? {} : { dnsDomain }),
-    };
-  }
-  let digest: DigestConfig | undefined;
-  if (a['digest'] !== undefined) {
-    const d = section(a['digest'], 'auth.digest', [
-      'file',
-      'htdigest',
-      'algorithms',
-      'nonceLifetimeSec',
-      'nonceKeyFile',
-    ]);
-    if ((d['file'] === undefined) === (d['htdigest'] === undefined))
-      problems.push('auth.digest needs exactly one of file, htdigest');
-    const algorithms = strings(d['algorithms'], 'auth.digest.algorithms');
-    digest = {
-      ...(d['file'] === undefined ? {} : { file: file(d['file'], 'auth.digest.file') }),
-      ...(d['htdigest'] === undefined
-        ? {}
-        : { htdigest: file(d['htdigest'], 'auth.digest.htdigest') }),
-      ...(algorithms === undefined ? {} : { algorithms }),
-      nonceLifetimeSec: num(d['nonceLifetimeSec'], 'auth.digest.nonceLifetimeSec', 300, 1, 86400),
-      ...(d['nonceKeyFile'] === undefined
-        ? {}
-        : { nonceKeyFile: file(d['nonceKeyFile'], 'auth.digest.nonceKeyFile') }),
-    };
-  }
-  let basic: BasicConfig | undefined;
-  if (a['basic'] !== undefined) {
-    const b = section(a['basic'], 'auth.basic', ['htpasswd', 'allowInsecure']);
-    basic = {
-      htpasswd: file(b['htpasswd'], 'auth.basic.htpasswd'),
-      allowInsecure: bool(b['allowInsecure'], 'auth.basic.allowInsecure', false),
-    };
-  }
-
+  const a = read.section(raw);
+  const explicitBinding = bindingMode(a['channelBinding']);
+  // NTLM without a setting of its own: the auth-wide one when given, else require over TLS.
+  const ntlmBinding = explicitBinding ?? (tls ? 'require' : 'allow');
   return {
-    realm,
-    mechanisms,
-    channelBinding,
-    ...(negotiate === undefined ? {} : { negotiate }),
-    ...(ntlm === undefined ? {} : { ntlm }),
-    ...(digest === undefined ? {} : { digest }),
-    ...(basic === undefined ? {} : { basic }),
+    realm: overrides.realm ?? read.str(a['realm'], 'auth.realm'),
+    mechanisms: parseMechanisms(a, read),
+    channelBinding: read.choice<ChannelBindingMode>(a['channelBinding'], 'auth.channelBinding'),
+    ...(a['negotiate'] === undefined ? {} : { negotiate: parseNegotiate(a['negotiate'], read) }),
+    ...(a['ntlm'] === undefined
+      ? {}
+      : { ntlm: parseNtlm(a['ntlm'], overrides, ntlmBinding, read) }),
+    ...(a['digest'] === undefined ? {} : { digest: parseDigest(a['digest'], read) }),
+    ...(a['basic'] === undefined ? {} : { basic: parseBasic(a['basic'], read) }),
   };
 }

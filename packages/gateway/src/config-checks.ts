@@ -1,10 +1,12 @@
 /**
- * Checks for configuration values: each returns the value (or a fallback) and records a problem
- * with the setting's path, so validation reports every problem at once.
+ * Reading a configuration document the schema has already checked (config-schema.ts): each
+ * reader returns the value when it has the right shape, else the schema's default (or an empty
+ * value), so building the configuration never throws on a bad document: the schema's problems
+ * are reported instead. Settings whose checks a schema cannot express (URLs, canonical paths,
+ * settings that depend on each other) add their problems to the same list.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { ChannelBindingMode } from './config-types.js';
-import { HEADER_NAME } from './config-types.js';
+import { checkNode, schemaAt } from './config-schema.js';
 
 export type Json = Record<string, unknown>;
 
@@ -12,76 +14,66 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export class ConfigChecks {
-  readonly problems: string[] = [];
+export class ConfigReader {
+  /** `problems`: the list validateConfig reports; `baseDir`: where relative files resolve. */
+  constructor(
+    readonly problems: string[],
+    private readonly baseDir: string,
+  ) {}
 
-  /** `baseDir`: relative file paths resolve against it (the configuration file's folder). */
-  constructor(private readonly baseDir: string) {}
+  /** The schema default of a setting (`schemaPath` as config-schema's schemaAt takes it). */
+  #default(schemaPath: string): unknown {
+    return schemaAt(schemaPath).default;
+  }
 
-  readonly str = (value: unknown, path: string, fallback?: string): string => {
-    if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value !== 'string' || value.length === 0) {
-      this.problems.push(`${path} must be a non-empty string`);
-      return fallback ?? '';
-    }
-    return value;
+  readonly str = (value: unknown, schemaPath: string): string => {
+    if (typeof value === 'string' && value !== '') return value;
+    const fallback = this.#default(schemaPath);
+    return typeof fallback === 'string' ? fallback : '';
   };
-  readonly num = (
-    value: unknown,
-    path: string,
-    fallback: number,
-    min: number,
-    max: number,
-  ): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-      this.problems.push(`${path} must be a number from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
+  /** A string setting without a default: undefined when absent (or invalid, already reported). */
+  readonly optionalStr = (value: unknown): string | undefined =>
+    typeof value === 'string' && value !== '' ? value : undefined;
+  readonly num = (value: unknown, schemaPath: string): number => {
+    const node = schemaAt(schemaPath);
+    const valid =
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      value >= (node.minimum ?? -Infinity) &&
+      value <= (node.maximum ?? Infinity);
+    return valid ? value : (node.default as number);
   };
-  readonly bool = (value: unknown, path: string, fallback: boolean): boolean => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') {
-      this.problems.push(`${path} must be true or false`);
-      return fallback;
-    }
-    return value;
+  readonly bool = (value: unknown, schemaPath: string): boolean =>
+    typeof value === 'boolean' ? value : (this.#default(schemaPath) as boolean);
+  /** One of the setting's enum values, else its default. */
+  readonly choice = <T extends string>(value: unknown, schemaPath: string): T => {
+    const node = schemaAt(schemaPath);
+    return (node.enum?.includes(value as string) === true ? value : node.default) as T;
   };
-  readonly file = (value: unknown, path: string): string => {
-    const text = this.str(value, path);
-    return text === '' ? text : isAbsolute(text) ? text : resolve(this.baseDir, text);
+  /** A file path, resolved against the configuration file's folder. */
+  readonly file = (value: unknown): string => {
+    const text = this.optionalStr(value) ?? '';
+    return text === '' || isAbsolute(text) ? text : resolve(this.baseDir, text);
   };
-  readonly strings = (value: unknown, path: string): string[] | undefined => {
-    if (value === undefined) return undefined;
-    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v.length > 0)) {
-      this.problems.push(`${path} must be a list of strings`);
-      return undefined;
-    }
-    return value as string[];
-  };
-  readonly header = (value: unknown, path: string, fallback: string): string => {
-    const text = this.str(value, path, fallback);
-    if (!HEADER_NAME.test(text)) this.problems.push(`${path} "${text}" is not a valid header name`);
-    return text.toLowerCase();
-  };
-  /** An object setting; with `keys`, every other key is reported (a typo must not pass silently). */
-  readonly section = (value: unknown, path: string, keys?: readonly string[]): Json => {
-    if (value === undefined) return {};
-    if (!isObject(value)) {
-      this.problems.push(`${path} must be an object`);
-      return {};
-    }
-    if (keys !== undefined)
-      for (const key of Object.keys(value))
-        if (!keys.includes(key)) this.problems.push(`unknown setting "${path}.${key}"`);
-    return value;
-  };
+  readonly optionalFile = (value: unknown): string | undefined =>
+    value === undefined ? undefined : this.file(value);
+  readonly strings = (value: unknown): string[] | undefined =>
+    Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '')
+      ? (value as string[])
+      : undefined;
+  /** A header name setting, lower-cased as Node gives header names. */
+  readonly header = (value: unknown, schemaPath: string): string =>
+    this.str(value, schemaPath).toLowerCase();
+  readonly section = (value: unknown): Json => (isObject(value) ? value : {});
 
-  readonly bindingMode = (value: unknown, path: string): ChannelBindingMode | undefined => {
-    if (value === undefined) return undefined;
-    if (value === 'none' || value === 'allow' || value === 'require') return value;
-    this.problems.push(`${path} must be none, allow or require`);
-    return undefined;
+  /**
+   * Check a value given outside the file (an environment variable or a flag) against the
+   * setting's schema; `label` names it in the problem. True when it is valid.
+   */
+  readonly override = (value: unknown, schemaPath: string, label: string): boolean => {
+    const found: string[] = [];
+    checkNode(schemaAt(schemaPath), value, label, found);
+    this.problems.push(...found);
+    return found.length === 0;
   };
 }

@@ -3,60 +3,49 @@
  * §3.5.4.5.1 NetrLogonSamLogonEx on an AES secure channel), checked by the DCs the gateway's
  * machine account was joined to, instead of an smbpasswd file. The machine secret is read from a
  * file only (never inline in the configuration): its password, or its NT hash as 32 hex digits.
+ * The machine account's form (MS-NRPC §3.5.4.4.2 ComputerName: up to 15 characters and an
+ * optional `$`) and the one-of-two secret files are checked by the schema.
  */
-import type { ConfigChecks } from './config-checks.js';
+import type { ConfigReader } from './config-checks.js';
 import type { DomainControllerConfig } from './config-types.js';
 
 const PATH = 'auth.ntlm.domainController';
-/** `host`, `host:port` or `[v6]:port`, as core's `servers` accepts. */
+/**
+ * `host`, `host:port` or `[v6]:port`, as core's `servers` accepts. Checked here rather than in
+ * the schema because the port must also be in range, and the problem names the entry.
+ */
 const SERVER = /^(\[[^\]]+\]|[^:\s[\]]+)(?::(\d{1,5}))?$/;
-/** A NetBIOS computer name with an optional trailing `$` (MS-NRPC §3.5.4.4.2 ComputerName). */
-const MACHINE_ACCOUNT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}\$?$/;
+
+function serverProblems(servers: readonly string[]): string[] {
+  return servers
+    .filter((server) => {
+      const match = SERVER.exec(server);
+      const port = match?.[2];
+      return match === null || (port !== undefined && !(Number(port) > 0 && Number(port) < 65536));
+    })
+    .map((server) => `${PATH}.servers: "${server}" is not host or host:port`);
+}
 
 export function parseDomainController(
   raw: unknown,
-  checks: ConfigChecks,
+  read: ConfigReader,
   ntlmDnsDomain: string | undefined,
 ): DomainControllerConfig {
-  const { problems, str, num, file, strings, section } = checks;
-  const d = section(raw, PATH, [
-    'servers',
-    'machineAccount',
-    'machinePasswordFile',
-    'machineNtHashFile',
-    'dnsDomain',
-    'timeoutMs',
-  ]);
-  const servers = strings(d['servers'], `${PATH}.servers`);
-  if (servers !== undefined && servers.length === 0)
-    problems.push(`${PATH}.servers must list at least one host or host:port when given`);
-  for (const server of servers ?? []) {
-    const port = SERVER.exec(server)?.[2];
-    if (!SERVER.test(server) || (port !== undefined && !(Number(port) > 0 && Number(port) < 65536)))
-      problems.push(`${PATH}.servers: "${server}" is not host or host:port`);
-  }
-  const dnsDomain =
-    d['dnsDomain'] === undefined ? undefined : str(d['dnsDomain'], `${PATH}.dnsDomain`);
-  if (servers === undefined && dnsDomain === undefined && ntlmDnsDomain === undefined)
-    problems.push(`${PATH} needs servers, or dnsDomain for a DNS SRV lookup of the DCs`);
-  const machineAccount = str(d['machineAccount'], `${PATH}.machineAccount`);
-  if (machineAccount !== '' && !MACHINE_ACCOUNT.test(machineAccount))
-    problems.push(
-      `${PATH}.machineAccount must be the computer account, e.g. WEB1$ (1 to 15 characters)`,
-    );
-  if ((d['machinePasswordFile'] === undefined) === (d['machineNtHashFile'] === undefined))
-    problems.push(`${PATH} needs exactly one of machinePasswordFile, machineNtHashFile`);
+  const d = read.section(raw);
+  const servers = read.strings(d['servers']);
+  read.problems.push(...serverProblems(servers ?? []));
+  const dnsDomain = read.optionalStr(d['dnsDomain']);
+  if (d['servers'] === undefined && d['dnsDomain'] === undefined && ntlmDnsDomain === undefined)
+    read.problems.push(`${PATH} needs servers, or dnsDomain for a DNS SRV lookup of the DCs`);
+  const machinePasswordFile = read.optionalFile(d['machinePasswordFile']);
+  const machineNtHashFile = read.optionalFile(d['machineNtHashFile']);
   return {
     ...(servers === undefined || servers.length === 0 ? {} : { servers }),
-    machineAccount,
-    ...(d['machinePasswordFile'] === undefined
-      ? {}
-      : { machinePasswordFile: file(d['machinePasswordFile'], `${PATH}.machinePasswordFile`) }),
-    ...(d['machineNtHashFile'] === undefined
-      ? {}
-      : { machineNtHashFile: file(d['machineNtHashFile'], `${PATH}.machineNtHashFile`) }),
+    machineAccount: read.str(d['machineAccount'], `${PATH}.machineAccount`),
+    ...(machinePasswordFile === undefined ? {} : { machinePasswordFile }),
+    ...(machineNtHashFile === undefined ? {} : { machineNtHashFile }),
     ...(dnsDomain === undefined ? {} : { dnsDomain }),
-    timeoutMs: num(d['timeoutMs'], `${PATH}.timeoutMs`, 5000, 100, 60_000),
+    timeoutMs: read.num(d['timeoutMs'], `${PATH}.timeoutMs`),
   };
 }
 

@@ -4,33 +4,22 @@
  * can say `SAMDOM\WebUsers` instead of `S-1-5-21-…-1104`. The bind password is read from a file
  * only; a directory that cannot answer leaves the SIDs and never refuses a logon.
  */
-import type { ConfigChecks } from './config-checks.js';
+import type { ConfigReader } from './config-checks.js';
 import type { DirectoryConfig } from './config-types.js';
 
 const PATH = 'directory.ldap';
 
-export function parseDirectory(raw: unknown, checks: ConfigChecks): DirectoryConfig {
-  const { problems, str, num, file, section } = checks;
-  const d = section(raw, 'directory', ['ldap']);
-  const l = section(d['ldap'], PATH, [
-    'url',
-    'bindDn',
-    'passwordFile',
-    'caFile',
-    'servername',
-    'cacheTtlSec',
-  ]);
-  const url = str(l['url'], `${PATH}.url`);
-  if (url !== '' && !/^ldaps?:\/\/[^/\s]+\/?$/i.test(url))
-    problems.push(`${PATH}.url must be ldaps://host[:port] or ldap://host[:port] (StartTLS)`);
+/** The URL's form (ldaps:// or ldap:// for StartTLS, a host, no path) is the schema's. */
+export function parseDirectory(raw: unknown, read: ConfigReader): DirectoryConfig {
+  const l = read.section(read.section(raw)['ldap']);
+  const caFile = read.optionalFile(l['caFile']);
+  const servername = read.optionalStr(l['servername']);
   return {
-    url,
-    bindDn: str(l['bindDn'], `${PATH}.bindDn`),
-    passwordFile: file(l['passwordFile'], `${PATH}.passwordFile`),
-    ...(l['caFile'] === undefined ? {} : { caFile: file(l['caFile'], `${PATH}.caFile`) }),
-    ...(l['servername'] === undefined
-      ? {}
-      : { servername: str(l['servername'], `${PATH}.servername`) }),
-    cacheTtlSec: num(l['cacheTtlSec'], `${PATH}.cacheTtlSec`, 600, 1, 86_400),
+    url: read.str(l['url'], `${PATH}.url`),
+    bindDn: read.str(l['bindDn'], `${PATH}.bindDn`),
+    passwordFile: read.file(l['passwordFile']),
+    ...(caFile === undefined ? {} : { caFile }),
+    ...(servername === undefined ? {} : { servername }),
+    cacheTtlSec: read.num(l['cacheTtlSec'], `${PATH}.cacheTtlSec`),
   };
 }

@@ -1,17 +1,18 @@
 /**
  * The gateway configuration's shape, its error type, and the environment variables it reads.
  */
+import type { ChannelBindingMode } from '@httpauth/core';
 import type { PathCase } from './canonical-path.js';
 
+export type { ChannelBindingMode } from '@httpauth/core';
 export type MechanismName = 'negotiate' | 'ntlm' | 'digest' | 'basic';
-export type ChannelBindingMode = 'none' | 'allow' | 'require';
 
 export interface NegotiateConfig {
   readonly keytab?: string;
   readonly principals?: readonly string[];
-  readonly kerberosOnly?: boolean;
-  readonly allowRc4?: boolean;
-  readonly clockSkewSec?: number;
+  readonly kerberosOnly: boolean;
+  readonly allowRc4: boolean;
+  readonly clockSkewSec: number;
 }
 
 /** NTLM pass-through to Active Directory (core's `domainController`, docs/ntlm.md). */
@@ -62,7 +63,7 @@ export interface DigestConfig {
   /** An Apache htdigest file (MD5 only). */
   readonly htdigest?: string;
   readonly algorithms?: readonly string[];
-  readonly nonceLifetimeSec?: number;
+  readonly nonceLifetimeSec: number;
   /** Path of a file holding the shared nonce key (for several gateway nodes). */
   readonly nonceKeyFile?: string;
 }
@@ -70,7 +71,7 @@ export interface DigestConfig {
 export interface BasicConfig {
   readonly htpasswd: string;
   /** Accept Basic over plain HTTP (never do this outside a lab). */
-  readonly allowInsecure?: boolean;
+  readonly allowInsecure: boolean;
 }
 
 export interface RuleConfig {
@@ -130,8 +131,8 @@ export interface GatewayConfig {
   };
   readonly sessions?: {
     readonly keys: readonly { readonly id: string; readonly secretFile: string }[];
-    readonly cookieName?: string;
-    readonly maxAgeSec?: number;
+    readonly cookieName: string;
+    readonly maxAgeSec: number;
   };
   readonly directory?: DirectoryConfig;
   readonly rules: readonly RuleConfig[];

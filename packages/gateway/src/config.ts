@@ -2,6 +2,9 @@
  * Gateway configuration: one JSON or YAML file, overridden by environment variables, overridden
  * by command-line flags. Everything is validated before the gateway starts, and every problem is
  * reported at once with the path of the offending setting, so `--check` is a useful dry run.
+ *
+ * The file is checked against gateway.schema.json (config-schema.ts), which also gives every
+ * default; this module then builds the GatewayConfig and adds the checks a schema cannot make.
  */
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
@@ -9,9 +12,10 @@ import { parse as parseYaml } from 'yaml';
 import { canonicalTarget } from './canonical-path.js';
 import type { PathCase } from './canonical-path.js';
 import { parseAuth } from './config-auth.js';
-import { parseDirectory } from './config-directory.js';
-import { ConfigChecks, isObject } from './config-checks.js';
+import { ConfigReader, isObject } from './config-checks.js';
 import type { Json } from './config-checks.js';
+import { parseDirectory } from './config-directory.js';
+import { schemaAt, schemaProblems } from './config-schema.js';
 import { GatewayConfigError } from './config-types.js';
 import type { ConfigOverrides, GatewayConfig, RuleConfig } from './config-types.js';
 
@@ -47,16 +51,136 @@ export function readConfigFile(path: string): unknown {
   }
 }
 
-function parseListen(
-  value: string,
-  problems: string[],
-): { host: string; port: number } | undefined {
-  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
-  if (match === null) {
-    problems.push(`listen "${value}" is not host:port`);
-    return undefined;
-  }
+/** `host:port` or `[v6]:port`: the schema's pattern for `listen` given as a string. */
+const LISTEN = new RegExp(schemaAt('listen').anyOf?.[0]?.pattern ?? '^$', 'u');
+
+function parseListen(value: string): { host: string; port: number } | undefined {
+  const match = LISTEN.exec(value);
+  if (match === null || Number(match[3]) > 65535) return undefined;
   return { host: match[1] ?? (match[2] as string), port: Number(match[3]) };
+}
+
+function parseListenSection(
+  raw: unknown,
+  override: string | undefined,
+  read: ConfigReader,
+): GatewayConfig['listen'] {
+  const l = read.section(raw);
+  const fromFile = typeof raw === 'string' ? parseListen(raw) : undefined;
+  // A string of the wrong form is the schema's problem; one whose port is too large is ours.
+  if (typeof raw === 'string' && LISTEN.test(raw) && fromFile === undefined)
+    read.problems.push(`listen "${raw}" is not host:port`);
+  let listen: GatewayConfig['listen'] = fromFile ?? {
+    host: read.str(l['host'], 'listen.host'),
+    port: read.num(l['port'], 'listen.port'),
+  };
+  if (isObject(l['tls'])) {
+    const tls = l['tls'];
+    listen = { ...listen, tls: { cert: read.file(tls['cert']), key: read.file(tls['key']) } };
+  }
+  if (override !== undefined) {
+    const parsed = parseListen(override);
+    if (parsed === undefined) read.problems.push(`listen "${override}" is not host:port`);
+    else listen = { ...listen, ...parsed };
+  }
+  return listen;
+}
+
+function parseUpstream(raw: unknown, override: string | undefined, read: ConfigReader) {
+  const u = typeof raw === 'string' ? { url: raw } : read.section(raw);
+  const given = override ?? read.optionalStr(u['url']);
+  // A wrong type for upstream itself is the schema's problem already.
+  if (given === undefined && u['url'] === undefined && (raw === undefined || isObject(raw)))
+    read.problems.push('upstream.url is required (the app to protect)');
+  let url = given ?? '';
+  if (url !== '') {
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+        read.problems.push('upstream.url must be http: or https:');
+      url = parsed.toString().replace(/\/$/, '');
+    } catch {
+      read.problems.push(`upstream.url "${url}" is not a URL`);
+    }
+  }
+  return {
+    url,
+    maxSockets: read.num(u['maxSockets'], 'upstream.maxSockets'),
+    timeoutSec: read.num(u['timeoutSec'], 'upstream.timeoutSec'),
+  };
+}
+
+function parseIdentity(raw: unknown, read: ConfigReader): GatewayConfig['identity'] {
+  const i = read.section(raw);
+  const s = isObject(i['signature']) ? i['signature'] : undefined;
+  return {
+    userHeader: read.header(i['userHeader'], 'identity.userHeader'),
+    groupsHeader: read.header(i['groupsHeader'], 'identity.groupsHeader'),
+    mechanismHeader: read.header(i['mechanismHeader'], 'identity.mechanismHeader'),
+    userFormat: read.choice<'name' | 'user'>(i['userFormat'], 'identity.userFormat'),
+    ...(s === undefined
+      ? {}
+      : {
+          signature: {
+            header: read.header(s['header'], 'identity.signature.header'),
+            secretFile: read.file(s['secretFile']),
+          },
+        }),
+    forwardAuthorization: read.bool(i['forwardAuthorization'], 'identity.forwardAuthorization'),
+  };
+}
+
+function parseSessions(raw: unknown, read: ConfigReader): GatewayConfig['sessions'] {
+  const s = read.section(raw);
+  const keys = Array.isArray(s['keys']) ? s['keys'] : [];
+  if (keys.length === 0) return undefined;
+  return {
+    keys: keys.map((k) => {
+      const entry = read.section(k);
+      return {
+        id: read.str(entry['id'], 'sessions.keys[].id'),
+        secretFile: read.file(entry['secretFile']),
+      };
+    }),
+    cookieName: read.str(s['cookieName'], 'sessions.cookieName'),
+    maxAgeSec: read.num(s['maxAgeSec'], 'sessions.maxAgeSec'),
+  };
+}
+
+/** Rules match canonical paths only; a prefix that is not canonical would never match. */
+function parseRules(raw: unknown, read: ConfigReader): RuleConfig[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((r, n) => {
+    const rule = read.section(r);
+    const prefix = read.str(rule['prefix'], 'rules[].prefix');
+    if (prefix.startsWith('/')) {
+      const canonical = canonicalTarget(prefix);
+      if (!canonical.ok || canonical.query !== undefined)
+        read.problems.push(`rules[${n}].prefix "${prefix}" is not a plain path`);
+      else if (canonical.path !== prefix)
+        read.problems.push(
+          `rules[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
+        );
+    }
+    const groups = read.strings(rule['groups']);
+    const users = read.strings(rule['users']);
+    const isPublic = read.bool(rule['public'], 'rules[].public');
+    if (isPublic && (rule['groups'] !== undefined || rule['users'] !== undefined))
+      read.problems.push(`rules[${n}]: a public rule cannot require groups or users`);
+    return {
+      prefix,
+      public: isPublic,
+      ...(groups === undefined ? {} : { groups }),
+      ...(users === undefined ? {} : { users }),
+    };
+  });
+}
+
+function parseLogLevel(root: Json, override: string | undefined, read: ConfigReader) {
+  const level = 'log.level';
+  if (override !== undefined && read.override(override, level, level))
+    return read.choice<GatewayConfig['log']['level']>(override, level);
+  return read.choice<GatewayConfig['log']['level']>(read.section(root['log'])['level'], level);
 }
 
 /**
@@ -68,207 +192,38 @@ export function validateConfig(
   overrides: ConfigOverrides = {},
   baseDir = process.cwd(),
 ): GatewayConfig {
-  const checks = new ConfigChecks(baseDir);
-  const { problems, str, num, bool, file, strings, header, section } = checks;
+  const problems: string[] = [];
   const root: Json = isObject(raw) ? raw : {};
   if (raw !== undefined && raw !== null && !isObject(raw))
     problems.push('the configuration must be an object');
-
-  const known = new Set([
-    'listen',
-    'upstream',
-    'auth',
-    'identity',
-    'sessions',
-    'directory',
-    'rules',
-    'pathCase',
-    'trustProxy',
-    'authRequest',
-    'healthPath',
-    'metricsPath',
-    'log',
-    'shutdownGraceSec',
-    'maxHeaderBytes',
-  ]);
-  for (const key of Object.keys(root))
-    if (!known.has(key)) problems.push(`unknown setting "${key}"`);
-
-  // listen
-  const listenRaw = root['listen'];
-  let listen: GatewayConfig['listen'] = { host: '127.0.0.1', port: 8080 };
-  if (typeof listenRaw === 'string') {
-    listen = parseListen(listenRaw, problems) ?? listen;
-  } else {
-    const l = section(listenRaw, 'listen', ['host', 'port', 'tls']);
-    listen = {
-      host: str(l['host'], 'listen.host', '127.0.0.1'),
-      port: num(l['port'], 'listen.port', 8080, 0, 65535),
-    };
-    if (l['tls'] !== undefined) {
-      const tls = section(l['tls'], 'listen.tls', ['cert', 'key']);
-      listen = {
-        ...listen,
-        tls: {
-          cert: file(tls['cert'], 'listen.tls.cert'),
-          key: file(tls['key'], 'listen.tls.key'),
-        },
-      };
-    }
-  }
-  if (overrides.listen !== undefined) {
-    const parsed = parseListen(overrides.listen, problems);
-    if (parsed !== undefined) listen = { ...listen, ...parsed };
-  }
-
-  // upstream
-  const upstreamRaw = root['upstream'];
-  const u =
-    typeof upstreamRaw === 'string'
-      ? { url: upstreamRaw }
-      : section(upstreamRaw, 'upstream', ['url', 'maxSockets', 'timeoutSec']);
-  const upstreamUrl = overrides.upstream ?? (u['url'] as unknown);
-  if (upstreamUrl === undefined) problems.push('upstream.url is required (the app to protect)');
-  let url = typeof upstreamUrl === 'string' ? upstreamUrl : '';
-  if (url !== '') {
-    try {
-      const parsed = new URL(url);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        problems.push('upstream.url must be http: or https:');
-      url = parsed.toString().replace(/\/$/, '');
-    } catch {
-      problems.push(`upstream.url "${url}" is not a URL`);
-    }
-  }
-  const upstream = {
-    url,
-    maxSockets: num(u['maxSockets'], 'upstream.maxSockets', 256, 1, 65536),
-    timeoutSec: num(u['timeoutSec'], 'upstream.timeoutSec', 60, 1, 3600),
-  };
-
-  const auth = parseAuth(root['auth'], overrides, listen.tls !== undefined, checks);
-
-  // identity
-  const i = section(root['identity'], 'identity', [
-    'userHeader',
-    'groupsHeader',
-    'mechanismHeader',
-    'userFormat',
-    'signature',
-    'forwardAuthorization',
-  ]);
-  const userFormat = (i['userFormat'] ?? 'name') as 'name' | 'user';
-  if (userFormat !== 'name' && userFormat !== 'user')
-    problems.push('identity.userFormat must be name or user');
-  let signature: GatewayConfig['identity']['signature'];
-  if (i['signature'] !== undefined) {
-    const s = section(i['signature'], 'identity.signature', ['header', 'secretFile']);
-    signature = {
-      header: header(s['header'], 'identity.signature.header', 'X-HttpAuth-Signature'),
-      secretFile: file(s['secretFile'], 'identity.signature.secretFile'),
-    };
-  }
-  const identity = {
-    userHeader: header(i['userHeader'], 'identity.userHeader', 'X-Remote-User'),
-    groupsHeader: header(i['groupsHeader'], 'identity.groupsHeader', 'X-Remote-Groups'),
-    mechanismHeader: header(i['mechanismHeader'], 'identity.mechanismHeader', 'X-Auth-Mechanism'),
-    userFormat,
-    ...(signature === undefined ? {} : { signature }),
-    forwardAuthorization: bool(i['forwardAuthorization'], 'identity.forwardAuthorization', false),
-  };
-
-  // sessions
-  let sessions: GatewayConfig['sessions'];
-  if (root['sessions'] !== undefined) {
-    const s = section(root['sessions'], 'sessions', ['keys', 'cookieName', 'maxAgeSec']);
-    const keys = s['keys'];
-    if (!Array.isArray(keys) || keys.length === 0) {
-      problems.push('sessions.keys must list at least one { id, secretFile }');
-    } else {
-      sessions = {
-        keys: keys.map((k, n) => {
-          const entry = section(k, `sessions.keys[${n}]`, ['id', 'secretFile']);
-          return {
-            id: str(entry['id'], `sessions.keys[${n}].id`),
-            secretFile: file(entry['secretFile'], `sessions.keys[${n}].secretFile`),
-          };
-        }),
-        ...(s['cookieName'] === undefined
-          ? {}
-          : { cookieName: str(s['cookieName'], 'sessions.cookieName') }),
-        maxAgeSec: num(s['maxAgeSec'], 'sessions.maxAgeSec', 3600, 1, 7 * 86400),
-      };
-    }
-  }
-
-  const directory =
-    root['directory'] === undefined ? undefined : parseDirectory(root['directory'], checks);
-
-  // rules
-  const rules: RuleConfig[] = [];
-  if (root['rules'] !== undefined) {
-    if (!Array.isArray(root['rules'])) problems.push('rules must be a list');
-    else
-      root['rules'].forEach((r, n) => {
-        const rule = section(r, `rules[${n}]`, ['prefix', 'public', 'groups', 'users']);
-        const prefix = str(rule['prefix'], `rules[${n}].prefix`);
-        if (prefix !== '' && !prefix.startsWith('/'))
-          problems.push(`rules[${n}].prefix must start with /`);
-        else if (prefix !== '') {
-          // Rules match canonical paths only; a prefix that is not canonical would never match.
-          const canonical = canonicalTarget(prefix);
-          if (!canonical.ok || canonical.query !== undefined)
-            problems.push(`rules[${n}].prefix "${prefix}" is not a plain path`);
-          else if (canonical.path !== prefix)
-            problems.push(
-              `rules[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
-            );
-        }
-        const groups = strings(rule['groups'], `rules[${n}].groups`);
-        const users = strings(rule['users'], `rules[${n}].users`);
-        const isPublic = bool(rule['public'], `rules[${n}].public`, false);
-        if (isPublic && (groups !== undefined || users !== undefined))
-          problems.push(`rules[${n}]: a public rule cannot require groups or users`);
-        rules.push({
-          prefix,
-          public: isPublic,
-          ...(groups === undefined ? {} : { groups }),
-          ...(users === undefined ? {} : { users }),
-        });
-      });
-  }
-
-  const pathCase = (root['pathCase'] ?? 'insensitive') as PathCase;
-  if (pathCase !== 'insensitive' && pathCase !== 'sensitive')
-    problems.push('pathCase must be insensitive or sensitive');
-
-  let authRequest: GatewayConfig['authRequest'];
-  if (root['authRequest'] !== undefined) {
-    const r = section(root['authRequest'], 'authRequest', ['path']);
-    authRequest = { path: str(r['path'], 'authRequest.path', '/_httpauth/auth') };
-  }
-
-  const logRaw = section(root['log'], 'log', ['level']);
-  const level = (overrides.logLevel ?? logRaw['level'] ?? 'info') as GatewayConfig['log']['level'];
-  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level))
-    problems.push('log.level must be debug, info, warn, error or silent');
-
+  problems.push(...schemaProblems(root));
+  const read = new ConfigReader(problems, baseDir);
+  const listen = parseListenSection(root['listen'], overrides.listen, read);
+  const sessions = parseSessions(root['sessions'], read);
   const config: GatewayConfig = {
     listen,
-    upstream,
-    auth,
-    identity,
+    upstream: parseUpstream(root['upstream'], overrides.upstream, read),
+    auth: parseAuth(root['auth'], overrides, listen.tls !== undefined, read),
+    identity: parseIdentity(root['identity'], read),
     ...(sessions === undefined ? {} : { sessions }),
-    ...(directory === undefined ? {} : { directory }),
-    rules,
-    pathCase,
-    trustProxy: bool(root['trustProxy'], 'trustProxy', false),
-    ...(authRequest === undefined ? {} : { authRequest }),
-    healthPath: str(root['healthPath'], 'healthPath', '/_httpauth/health'),
-    metricsPath: str(root['metricsPath'], 'metricsPath', '/_httpauth/metrics'),
-    log: { level },
-    shutdownGraceSec: num(root['shutdownGraceSec'], 'shutdownGraceSec', 10, 0, 3600),
-    maxHeaderBytes: num(root['maxHeaderBytes'], 'maxHeaderBytes', 64 * 1024, 8 * 1024, 1024 * 1024),
+    ...(root['directory'] === undefined
+      ? {}
+      : { directory: parseDirectory(root['directory'], read) }),
+    rules: parseRules(root['rules'], read),
+    pathCase: read.choice<PathCase>(root['pathCase'], 'pathCase'),
+    trustProxy: read.bool(root['trustProxy'], 'trustProxy'),
+    ...(root['authRequest'] === undefined
+      ? {}
+      : {
+          authRequest: {
+            path: read.str(read.section(root['authRequest'])['path'], 'authRequest.path'),
+          },
+        }),
+    healthPath: read.str(root['healthPath'], 'healthPath'),
+    metricsPath: read.str(root['metricsPath'], 'metricsPath'),
+    log: { level: parseLogLevel(root, overrides.logLevel, read) },
+    shutdownGraceSec: read.num(root['shutdownGraceSec'], 'shutdownGraceSec'),
+    maxHeaderBytes: read.num(root['maxHeaderBytes'], 'maxHeaderBytes'),
   };
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;

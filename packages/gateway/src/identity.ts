@@ -15,6 +15,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '@httpauth/core';
+import { defaultOf } from './config-schema.js';
 
 export interface IdentityHeaderNames {
   readonly userHeader: string;
@@ -108,11 +109,12 @@ export function verifyIdentitySignature(
   secret: Buffer,
   options: VerifyOptions = {},
 ): { user: string; groups: string[]; mechanism: string } | undefined {
+  // The gateway's defaults, from its configuration schema.
   const names = {
-    userHeader: 'x-remote-user',
-    groupsHeader: 'x-remote-groups',
-    mechanismHeader: 'x-auth-mechanism',
-    signatureHeader: 'x-httpauth-signature',
+    userHeader: defaultOf<string>('identity.userHeader').toLowerCase(),
+    groupsHeader: defaultOf<string>('identity.groupsHeader').toLowerCase(),
+    mechanismHeader: defaultOf<string>('identity.mechanismHeader').toLowerCase(),
+    signatureHeader: defaultOf<string>('identity.signature.header').toLowerCase(),
     ...options.names,
   };
   const signature = single(headers, names.signatureHeader);

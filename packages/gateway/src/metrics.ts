@@ -9,6 +9,7 @@
  * else is `other`. Each counter also stops adding series at MAX_SERIES, as a second bound.
  */
 import { ERROR_CODES } from '@httpauth/core';
+import { MECHANISMS } from './config-types.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -57,7 +58,7 @@ export class GatewayMetrics {
   #latencySum = 0;
 
   /** `mechanisms`: the label values allowed for the mechanism label (the configured ones). */
-  constructor(mechanisms: readonly string[] = ['negotiate', 'ntlm', 'digest', 'basic']) {
+  constructor(mechanisms: readonly string[] = MECHANISMS) {
     // Success labels carry the principal's mechanism (Kerberos, NTLM, Digest, Basic, Session).
     this.#mechanisms = new Set([...mechanisms, 'kerberos', 'session', 'none']);
   }

@@ -113,7 +113,7 @@ function buildOne(
         ...(d.algorithms === undefined
           ? {}
           : { algorithms: d.algorithms as core.DigestAlgorithm[] }),
-        nonceLifetimeMs: (d.nonceLifetimeSec ?? 300) * 1000,
+        nonceLifetimeMs: d.nonceLifetimeSec * 1000,
         ...(d.nonceKeyFile === undefined
           ? {}
           : { nonceKey: readSecret(d.nonceKeyFile, 'auth.digest.nonceKeyFile', 16) }),
@@ -124,7 +124,7 @@ function buildOne(
       return core.basic({
         realm: auth.realm,
         verify: core.htpasswdFile(b.htpasswd),
-        allowInsecure: b.allowInsecure === true,
+        allowInsecure: b.allowInsecure,
       });
     }
     case 'ntlm':
@@ -135,10 +135,10 @@ function buildOne(
       return core.negotiate({
         ...(n.keytab === undefined ? {} : { keytab: n.keytab }),
         ...(n.principals === undefined ? {} : { principals: n.principals }),
-        clockSkewMs: (n.clockSkewSec ?? 300) * 1000,
-        allowRc4: n.allowRc4 === true,
+        clockSkewMs: n.clockSkewSec * 1000,
+        allowRc4: n.allowRc4,
         channelBinding: { mode: auth.channelBinding },
-        kerberosOnly: n.kerberosOnly === true || auth.ntlm === undefined,
+        kerberosOnly: n.kerberosOnly || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
           : { ntlm: ntlmOptions(config, dc), persistNtlm: !config.trustProxy }),

@@ -1,9 +1,9 @@
 /**
  * Small response helpers shared by the gateway's request, auth_request and upgrade paths.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { errorBody, HttpAuthError } from '@httpauth/core';
-import type { ErrorCode } from '@httpauth/core';
+import type { AuthDecision, ErrorCode } from '@httpauth/core';
 
 export function json(
   res: ServerResponse,
@@ -25,10 +25,11 @@ export function errorJson(code: ErrorCode): { error: string; message: string } {
   return errorBody(new HttpAuthError(code));
 }
 
-/** The scheme of an Authorization header, for metric labels (never the token). */
-export function schemeOf(headers: IncomingHttpHeaders): string {
-  const value = headers.authorization;
-  if (value === undefined) return 'none';
-  const match = /^\s*([A-Za-z0-9!#$%&'*+.^_`|~-]{1,20})/.exec(value);
-  return match === null ? 'invalid' : (match[1] as string).toLowerCase();
+/**
+ * The metric label for a decision's scheme (core names it, so the Authorization header is never
+ * parsed twice): lower case, 'none' when the request carried no credentials. Labels outside the
+ * configured set become 'other' in GatewayMetrics.
+ */
+export function schemeLabel(decision: AuthDecision): string {
+  return decision.scheme?.toLowerCase() ?? 'none';
 }

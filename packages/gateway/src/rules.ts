@@ -1,20 +1,27 @@
 /**
- * Per-path rules: public prefixes skip authentication; others may require a group (by name or
- * SID) or a user. The longest matching prefix wins, on path-segment boundaries, so "/admin"
- * covers "/admin" and "/admin/x" but not "/administrator". Paths are compared in their canonical
- * form (canonical-path.ts) under the configured case policy: by default case-insensitively,
- * because many frameworks (ASP.NET, IIS, Spring with some settings, Windows file servers) route
+ * Per-path rules: public prefixes skip authentication; others may require a group or a user.
+ * The longest matching prefix wins, on path-segment boundaries, so "/admin" covers "/admin" and
+ * "/admin/x" but not "/administrator". Paths are compared in their canonical form
+ * (canonical-path.ts) under the configured case policy: by default case-insensitively, because
+ * many frameworks (ASP.NET, IIS, Spring with some settings, Windows file servers) route
  * `/ADMIN/x` to the same handler as `/admin/x`.
  *
- * Case-insensitive matching must not widen a public prefix for a case-sensitive upstream
+ * Who a rule admits is decided by core's authorization rules, so the gateway and an application
+ * using `requireUser`/`requireGroup` agree on every principal: `users` compile to
+ * `requireUser(...)` (Kerberos names exactly; NTLM, Digest and Basic names case-insensitively;
+ * SIDs; `upn:` UPNs), `groups` to `requireGroup(...)` (SIDs, group names case-insensitively,
+ * and POSIX group names when an impersonation policy mapped a local user), both to `anyOf(...)`.
+ *
+ * Case-insensitive path matching must not widen a public prefix for a case-sensitive upstream
  * (`/Public/x` may be a different, private resource there), so `match` takes the strictest
  * reading: a path is public only when the rule found with and without case folding is public,
  * and a principal is admitted only when both rules admit it.
  */
-import type { Principal } from '@httpauth/core';
+import { anyOf, requireGroup, requireUser } from '@httpauth/core';
+import type { AuthorizationRule, AuthorizationSubject } from '@httpauth/core';
 import { matchKey } from './canonical-path.js';
 import type { PathCase } from './canonical-path.js';
-import type { RuleConfig } from './config.js';
+import type { RuleConfig } from './config-types.js';
 
 function matches(prefix: string, path: string): boolean {
   if (prefix === '/') return true;
@@ -25,51 +32,69 @@ function matches(prefix: string, path: string): boolean {
 export interface RuleMatch {
   /** No authentication for this path. */
   readonly public: boolean;
-  allows(principal: Principal): boolean;
+  /** Does the rule admit this authenticated request (`decision.auth`)? */
+  allows(subject: AuthorizationSubject): boolean;
+}
+
+/**
+ * The core rule a configured rule stands for; undefined when it admits any authenticated user
+ * (no users and no groups, or a public rule).
+ */
+export function compileRule(rule: RuleConfig): AuthorizationRule | undefined {
+  const compiled: AuthorizationRule[] = [];
+  if (rule.users !== undefined && rule.users.length > 0) compiled.push(requireUser(...rule.users));
+  if (rule.groups !== undefined && rule.groups.length > 0)
+    compiled.push(requireGroup(...rule.groups));
+  if (compiled.length === 0) return undefined;
+  return compiled.length === 1 ? compiled[0] : anyOf(...compiled);
+}
+
+interface CompiledEntry {
+  readonly key: string;
+  readonly rule: RuleConfig;
+  readonly authorization: AuthorizationRule | undefined;
 }
 
 export class PathRules {
-  readonly #rules: readonly { readonly key: string; readonly rule: RuleConfig }[];
+  readonly #entries: readonly CompiledEntry[];
   readonly #policy: PathCase;
 
-  constructor(rules: readonly RuleConfig[], policy: PathCase = 'insensitive') {
+  constructor(rules: readonly RuleConfig[], policy: PathCase) {
     this.#policy = policy;
-    this.#rules = [...rules]
+    this.#entries = [...rules]
       .sort((a, b) => b.prefix.length - a.prefix.length)
-      .map((rule) => ({ key: matchKey(rule.prefix, policy), rule }));
+      .map((rule) => ({
+        key: matchKey(rule.prefix, policy),
+        rule,
+        authorization: compileRule(rule),
+      }));
+  }
+
+  #entryFor(canonicalPath: string): CompiledEntry | undefined {
+    const key = matchKey(canonicalPath, this.#policy);
+    return this.#entries.find((entry) => matches(entry.key, key));
   }
 
   /** The rule for a canonical path (canonicalTarget(...).path, without the query). */
   find(canonicalPath: string): RuleConfig | undefined {
-    const key = matchKey(canonicalPath, this.#policy);
-    return this.#rules.find((entry) => matches(entry.key, key))?.rule;
+    return this.#entryFor(canonicalPath)?.rule;
   }
 
   /** The rule that applies whatever the upstream's case policy (see the module comment). */
   match(canonicalPath: string): RuleMatch {
-    const folded = this.find(canonicalPath);
+    const folded = this.#entryFor(canonicalPath);
     const exact =
       this.#policy === 'insensitive'
-        ? this.#rules.find((entry) => matches(entry.rule.prefix, canonicalPath))?.rule
+        ? this.#entries.find((entry) => matches(entry.rule.prefix, canonicalPath))
         : folded;
     const both = folded === exact ? [folded] : [folded, exact];
     return {
-      public: both.every((rule) => rule?.public === true),
-      allows: (principal) => both.every((rule) => PathRules.allows(rule, principal)),
+      public: both.every((entry) => entry?.rule.public === true),
+      allows: (subject) => both.every((entry) => admits(entry, subject)),
     };
   }
+}
 
-  static allows(rule: RuleConfig | undefined, principal: Principal): boolean {
-    if (rule === undefined) return true;
-    const hasUsers = rule.users !== undefined && rule.users.length > 0;
-    const hasGroups = rule.groups !== undefined && rule.groups.length > 0;
-    if (!hasUsers && !hasGroups) return true;
-    if (hasUsers && rule.users!.some((u) => u === principal.name || u === principal.user))
-      return true;
-    if (hasGroups) {
-      const held = new Set([...(principal.groups ?? []), ...(principal.groupSids ?? [])]);
-      if (rule.groups!.some((g) => held.has(g))) return true;
-    }
-    return false;
-  }
+function admits(entry: CompiledEntry | undefined, subject: AuthorizationSubject): boolean {
+  return entry?.authorization === undefined || entry.authorization.test(subject);
 }

@@ -10,62 +10,65 @@
  * any headers, none of them judged by the rules or stripped of forged identity headers; so it
  * is refused before the upstream sees it.
  */
-import type {
-  ClientRequest,
-  IncomingMessage,
-  OutgoingHttpHeaders,
-  RequestOptions,
-} from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { HttpAuthError } from '@httpauth/core';
 import type { AuthDecision, AuthInfo, Authenticator, ErrorCode } from '@httpauth/core';
+import { challengeResponse } from '@httpauth/core/node';
 import type { ResolvedAdapterOptions } from '@httpauth/core/node';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
+import type { Upstream } from './forward.js';
 import { bodyFraming } from './framing.js';
 import { HOP_BY_HOP } from './header-filter.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { RequestOutcomes } from './outcomes.js';
 import type { PathRules } from './rules.js';
+import type { UpstreamHeaders } from './upstream-headers.js';
 
 export interface UpgradeContext {
   readonly authenticator: Authenticator;
   readonly adapterOptions: ResolvedAdapterOptions;
   readonly rules: PathRules;
   readonly metrics: GatewayMetrics;
-  readonly upstreamUrl: URL;
-  readonly upstreamBasePath: string;
-  readonly sendRequest: (options: RequestOptions) => ClientRequest;
-  upstreamHeaders(
-    req: IncomingMessage,
-    auth: AuthInfo | undefined,
-    target: string,
-  ): OutgoingHttpHeaders;
-  recordDecision(req: IncomingMessage, decision: AuthDecision): void;
-  errorJson(code: ErrorCode): unknown;
+  readonly upstream: Upstream;
+  readonly exchangeHeaders: UpstreamHeaders;
+  readonly outcomes: RequestOutcomes;
 }
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  502: 'Bad Gateway',
-};
+type Refusal = AuthDecision & { readonly type: 'respond' };
 
+/** A refusal the gateway decides itself (bad target, forbidden, upstream down), as a decision. */
+function refusal(status: number, code: ErrorCode): Refusal {
+  return {
+    type: 'respond',
+    scheme: undefined,
+    status,
+    headers: [],
+    error: new HttpAuthError(code),
+  };
+}
+
+/**
+ * Answer a refused upgrade with core's challenge response (status, WWW-Authenticate lines and
+ * the `{error, message}` body every adapter sends), written on the raw socket, which is then
+ * closed: an upgrade request's socket carries no further HTTP/1.1 messages once refused.
+ */
 function rejectUpgrade(
   context: UpgradeContext,
+  req: IncomingMessage,
   socket: Socket,
-  status: number,
-  headers: readonly (readonly [string, string])[],
-  code: ErrorCode,
+  decision: Refusal,
 ): void {
-  const body = JSON.stringify(context.errorJson(code));
-  const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}`];
-  for (const [name, value] of headers) lines.push(`${name}: ${value}`);
-  lines.push(
-    'content-type: application/json; charset=utf-8',
-    `content-length: ${Buffer.byteLength(body)}`,
-    'connection: close',
-  );
-  socket.end(lines.join('\r\n') + '\r\n\r\n' + body);
+  const response = challengeResponse(req, decision, context.adapterOptions);
+  const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? 'Error'}`];
+  for (const [name, values] of response.headers) {
+    if (name === 'connection') continue;
+    for (const value of values) lines.push(`${name}: ${value}`);
+  }
+  lines.push(`content-length: ${Buffer.byteLength(response.body)}`, 'connection: close');
+  socket.end(lines.join('\r\n') + '\r\n\r\n' + response.body);
 }
 
 /** Authenticate and authorise an upgrade; undefined when it was refused (and answered). */
@@ -82,13 +85,13 @@ async function admit(
   const decision = await context.authenticator.authenticate(
     authRequestOf(req, context.adapterOptions),
   );
-  context.recordDecision(req, decision);
+  context.outcomes.recordDecision(decision);
   if (decision.type === 'respond') {
-    rejectUpgrade(context, socket, decision.status, decision.headers, decision.error.code);
+    rejectUpgrade(context, req, socket, decision);
     return undefined;
   }
-  if (!rule.allows(decision.auth.principal)) {
-    rejectUpgrade(context, socket, 403, [], 'ERR_HTTPAUTH_FORBIDDEN');
+  if (!rule.allows(decision.auth)) {
+    rejectUpgrade(context, req, socket, refusal(403, 'ERR_HTTPAUTH_FORBIDDEN'));
     void decision.auth.impersonation.dispose();
     return undefined;
   }
@@ -104,33 +107,29 @@ export async function handleUpgrade(
   socket.on('error', () => socket.destroy());
   const canonical = canonicalTarget(req.url ?? '/');
   if (!canonical.ok) {
-    rejectUpgrade(context, socket, 400, [], 'ERR_HTTPAUTH_PATH_AMBIGUOUS');
+    rejectUpgrade(context, req, socket, refusal(400, 'ERR_HTTPAUTH_PATH_AMBIGUOUS'));
     return;
   }
   if (req.headers.upgrade?.trim().toLowerCase() !== 'websocket') {
-    rejectUpgrade(context, socket, 400, [], 'ERR_HTTPAUTH_UPGRADE_UNSUPPORTED');
+    rejectUpgrade(context, req, socket, refusal(400, 'ERR_HTTPAUTH_UPGRADE_UNSUPPORTED'));
     return;
   }
   if (bodyFraming(req).kind !== 'none') {
-    rejectUpgrade(context, socket, 400, [], 'ERR_HTTPAUTH_BODY_FRAMING');
+    rejectUpgrade(context, req, socket, refusal(400, 'ERR_HTTPAUTH_BODY_FRAMING'));
     return;
   }
   const admitted = await admit(context, req, socket, canonical.path);
   if (admitted === undefined) return;
   const { auth, extra } = admitted;
-  const headers = context.upstreamHeaders(req, auth, canonical.target);
+  const headers = context.exchangeHeaders.request(req, auth, canonical.target);
   headers['connection'] = 'Upgrade';
   headers['upgrade'] = 'websocket';
-  const upstreamReq = context.sendRequest({
-    agent: false,
-    protocol: context.upstreamUrl.protocol,
-    hostname: context.upstreamUrl.hostname,
-    port: context.upstreamUrl.port,
-    method: req.method,
-    path: context.upstreamBasePath + canonical.target,
+  const upstreamReq = context.upstream.request(
+    req.method ?? 'GET',
+    canonical.target,
     headers,
-    insecureHTTPParser: false,
-  });
+    false,
+  );
   upstreamReq.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
     const lines = [
       `HTTP/1.1 ${upstreamRes.statusCode ?? 101} ${upstreamRes.statusMessage ?? 'Switching Protocols'}`,
@@ -167,7 +166,7 @@ export async function handleUpgrade(
   });
   upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
     context.metrics.upstreamError(error.code ?? 'error');
-    rejectUpgrade(context, socket, 502, [], 'ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE');
+    rejectUpgrade(context, req, socket, refusal(502, 'ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE'));
     void auth?.impersonation.dispose();
   });
   upstreamReq.end();

@@ -30,10 +30,7 @@ export class UpstreamHeaders {
         identity.signature?.header,
       ].filter((h): h is string => h !== undefined),
     );
-    this.#sessionCookie =
-      config.sessions === undefined
-        ? undefined
-        : (config.sessions.cookieName ?? 'httpauth_session');
+    this.#sessionCookie = config.sessions?.cookieName;
   }
 
   /** Request headers for the upstream: hop-by-hop, identity copies and credentials removed. */

@@ -6,6 +6,9 @@ import { applyFraming, bodyFraming } from '../src/framing.js';
 import type { BodyFraming } from '../src/framing.js';
 import { foldHeaderName, RequestHeaderFilter } from '../src/header-filter.js';
 import { GatewayMetrics, MAX_SERIES } from '../src/metrics.js';
+import { RequestOutcomes } from '../src/outcomes.js';
+import { HttpAuthError } from '@httpauth/core';
+import type { AuthDecision, ErrorCode } from '@httpauth/core';
 
 function fakeRequest(headers: Record<string, string>, encrypted = false): IncomingMessage {
   return {
@@ -148,5 +151,34 @@ describe('metrics labels', () => {
       .split('\n')
       .filter((l) => l.startsWith('httpauth_gateway_requests_total{'));
     assert.ok(series.length <= MAX_SERIES + 1, String(series.length));
+  });
+
+  it('label a decision with the scheme core names, never one read from the request', () => {
+    const metrics = new GatewayMetrics(['negotiate', 'basic']);
+    const outcomes = new RequestOutcomes({ log: () => undefined }, metrics);
+    const refused = (scheme: string | undefined, code: ErrorCode) =>
+      ({
+        type: 'respond',
+        scheme,
+        status: 401,
+        headers: [],
+        error: new HttpAuthError(code),
+      }) as AuthDecision;
+    outcomes.recordDecision(refused('Negotiate', 'ERR_HTTPAUTH_NTLM_TARGET_NAME'));
+    outcomes.recordDecision(refused(undefined, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED'));
+    outcomes.recordDecision(refused('Evil', 'ERR_HTTPAUTH_NTLM_TARGET_NAME'));
+    const text = metrics.render(0, 0);
+    assert.match(
+      text,
+      /outcome="failure",mechanism="negotiate",reason="ERR_HTTPAUTH_NTLM_TARGET_NAME"\} 1/,
+    );
+    assert.match(
+      text,
+      /outcome="challenge",mechanism="none",reason="ERR_HTTPAUTH_CREDENTIALS_REQUIRED"\} 1/,
+    );
+    assert.match(
+      text,
+      /outcome="failure",mechanism="other",reason="ERR_HTTPAUTH_NTLM_TARGET_NAME"\} 1/,
+    );
   });
 });

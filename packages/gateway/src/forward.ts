@@ -1,0 +1,138 @@
+/**
+ * Forwarding an admitted request to the upstream over a keep-alive pool, streaming bodies both
+ * ways, with the identity in headers. NTLM authenticates the client's TCP connection, so that
+ * state stays on the client connection and identity is sent per request: an upstream connection
+ * is never "logged in" as anyone, and pooled upstream sockets cannot mix users.
+ */
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage, RequestOptions, ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { AuthInfo } from '@httpauth/core';
+import type { GatewayConfig } from './config-types.js';
+import { applyFraming, guardUpstreamSocket } from './framing.js';
+import type { BodyFraming } from './framing.js';
+import type { Logger } from './logger.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { RequestOutcomes } from './outcomes.js';
+import { errorJson, json } from './responses.js';
+import type { UpstreamHeaders } from './upstream-headers.js';
+
+/** The application behind the gateway: where requests go, and the pool they share. */
+export class Upstream {
+  readonly url: URL;
+  /** The upstream URL's path without its trailing slash, put before every forwarded target. */
+  readonly basePath: string;
+  readonly timeoutMs: number;
+  readonly #agent: HttpAgent;
+  readonly #send: (options: RequestOptions) => ClientRequest;
+
+  constructor(config: GatewayConfig['upstream']) {
+    this.url = new URL(config.url);
+    this.basePath = this.url.pathname.replace(/\/$/, '');
+    this.timeoutMs = config.timeoutSec * 1000;
+    const tls = this.url.protocol === 'https:';
+    const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
+    this.#agent = tls ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+    this.#send = tls ? httpsRequest : httpRequest;
+  }
+
+  /**
+   * A request to the upstream for `target`. `pooled: false` gives it a socket of its own (an
+   * upgrade: once switched, that socket no longer carries HTTP/1.1 messages).
+   */
+  request(
+    method: string,
+    target: string,
+    headers: RequestOptions['headers'],
+    pooled: boolean,
+  ): ClientRequest {
+    return this.#send({
+      agent: pooled ? this.#agent : false,
+      protocol: this.url.protocol,
+      hostname: this.url.hostname,
+      port: this.url.port,
+      method,
+      path: this.basePath + target,
+      headers,
+      ...(pooled ? { timeout: this.timeoutMs } : {}),
+      insecureHTTPParser: false,
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** Where a request goes and how its body is framed, decided once before anything is sent. */
+export interface Route {
+  /** The canonical path the rules judged. */
+  readonly path: string;
+  /** The canonical target forwarded (and signed). */
+  readonly target: string;
+  readonly framing: BodyFraming;
+}
+
+export interface ForwardContext {
+  readonly upstream: Upstream;
+  readonly exchangeHeaders: UpstreamHeaders;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly outcomes: RequestOutcomes;
+}
+
+export function forward(
+  context: ForwardContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  auth: AuthInfo | undefined,
+  extraHeaders: readonly (readonly [string, string])[],
+  started: bigint,
+  route: Route,
+): void {
+  const { upstream, exchangeHeaders, metrics, logger, outcomes } = context;
+  const method = req.method ?? 'GET';
+  const headers = exchangeHeaders.request(req, auth, route.target);
+  applyFraming(headers, route.framing, method);
+  const upstreamReq = upstream.request(method, route.target, headers, true);
+  guardUpstreamSocket(req, upstreamReq, route.framing);
+  upstreamReq.on('timeout', () =>
+    upstreamReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })),
+  );
+  upstreamReq.on('response', (upstreamRes) => {
+    res.writeHead(
+      upstreamRes.statusCode ?? 502,
+      upstreamRes.statusMessage,
+      exchangeHeaders.response(upstreamRes, extraHeaders),
+    );
+    // pipe(), not pipeline(): Node 20's pipeline() builds an AbortController and an AbortError
+    // (a DOMException with a stack trace) for every stream pair, a measurable cost per request.
+    upstreamRes.pipe(res);
+    upstreamRes.on('error', () => res.destroy());
+    res.on('close', () => {
+      if (!upstreamRes.complete) upstreamRes.destroy();
+    });
+    outcomes.finish(req, route.path, auth, upstreamRes.statusCode ?? 502, started);
+  });
+  upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
+    metrics.upstreamError(error.code ?? 'error');
+    if (!res.headersSent) {
+      logger.log('warn', 'upstream unavailable', { code: error.code ?? 'error' });
+      json(res, 502, errorJson('ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE'));
+      outcomes.finish(req, route.path, auth, 502, started);
+    } else {
+      res.destroy();
+    }
+  });
+  // Stream the request body without buffering, framed by applyFraming; no body: none is sent.
+  if (route.framing.kind === 'none') {
+    upstreamReq.end();
+    req.resume();
+  } else {
+    req.pipe(upstreamReq);
+  }
+  // A client that goes away mid-request aborts the upstream request too.
+  res.on('close', () => {
+    if (!res.writableFinished) upstreamReq.destroy();
+  });
+}

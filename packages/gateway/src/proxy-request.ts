@@ -1,0 +1,115 @@
+/**
+ * One proxied request, in phases: canonicalize the target and refuse ambiguous framing, answer
+ * the gateway's own endpoints (health, metrics, auth_request), let public paths through,
+ * authenticate, authorize with the path's rule, forward.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticator } from '@httpauth/core';
+import { applySuccessHeaders, disposeWhenDone, sendChallenge } from '@httpauth/core/node';
+import type { ResolvedAdapterOptions } from '@httpauth/core/node';
+import { answerAuthRequest } from './auth-request.js';
+import type { AuthRequestContext } from './auth-request.js';
+import { canonicalTarget } from './canonical-path.js';
+import type { GatewayConfig } from './config-types.js';
+import { authRequestOf } from './forwarded.js';
+import { forward } from './forward.js';
+import type { ForwardContext, Route } from './forward.js';
+import { bodyFraming } from './framing.js';
+import type { GatewayMetrics } from './metrics.js';
+import { errorJson, json } from './responses.js';
+import type { PathRules } from './rules.js';
+
+/** The counters the server and the handler share (shutdown answers 503 on health). */
+export interface ServingState {
+  closing: boolean;
+  inFlight: number;
+}
+
+export interface ProxyContext {
+  readonly config: Pick<GatewayConfig, 'healthPath' | 'metricsPath' | 'authRequest'>;
+  readonly authenticator: Authenticator;
+  readonly adapterOptions: ResolvedAdapterOptions;
+  readonly rules: PathRules;
+  readonly metrics: GatewayMetrics;
+  readonly forwarding: ForwardContext;
+  readonly authRequest: AuthRequestContext;
+  readonly state: ServingState;
+}
+
+/** The canonical route of a request, or the 400 already sent when it has none. */
+function routeOf(
+  context: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  started: bigint,
+) {
+  const { outcomes } = context.forwarding;
+  const canonical = canonicalTarget(req.url ?? '/');
+  if (!canonical.ok) {
+    outcomes.badRequest(req, res, 'ERR_HTTPAUTH_PATH_AMBIGUOUS', started);
+    return undefined;
+  }
+  const framing = bodyFraming(req);
+  if (framing.kind === 'refused') {
+    outcomes.badRequest(req, res, 'ERR_HTTPAUTH_BODY_FRAMING', started);
+    return undefined;
+  }
+  const route: Route = { path: canonical.path, target: canonical.target, framing };
+  return route;
+}
+
+/** Health and metrics; true when the request was one of them (and is answered). */
+function answerOwnEndpoint(context: ProxyContext, path: string, res: ServerResponse): boolean {
+  const { config, state } = context;
+  if (path === config.healthPath) {
+    json(res, state.closing ? 503 : 200, { status: state.closing ? 'stopping' : 'ok' });
+    return true;
+  }
+  if (path === config.metricsPath) {
+    const body = context.metrics.render(context.authenticator.pendingHandshakes, state.inFlight);
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    res.end(body);
+    return true;
+  }
+  return false;
+}
+
+export async function handleRequest(
+  context: ProxyContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const started = process.hrtime.bigint();
+  const route = routeOf(context, req, res, started);
+  if (route === undefined) return;
+  const { path } = route;
+  if (answerOwnEndpoint(context, path, res)) return;
+  if (context.config.authRequest !== undefined && path === context.config.authRequest.path) {
+    await answerAuthRequest(context.authRequest, req, res, started);
+    return;
+  }
+  const { forwarding } = context;
+  const { outcomes } = forwarding;
+  const rule = context.rules.match(path);
+  if (rule.public) {
+    forward(forwarding, req, res, undefined, [], started, route);
+    return;
+  }
+  const decision = await context.authenticator.authenticate(
+    authRequestOf(req, context.adapterOptions),
+  );
+  outcomes.recordDecision(decision);
+  if (decision.type === 'respond') {
+    sendChallenge(req, res, decision, context.adapterOptions);
+    outcomes.finish(req, path, undefined, decision.status, started);
+    return;
+  }
+  disposeWhenDone(res, decision.auth);
+  if (!rule.allows(decision.auth)) {
+    applySuccessHeaders(res, decision.headers);
+    json(res, 403, errorJson('ERR_HTTPAUTH_FORBIDDEN'));
+    outcomes.finish(req, path, decision.auth, 403, started);
+    return;
+  }
+  forward(forwarding, req, res, decision.auth, decision.headers, started, route);
+}

@@ -1,0 +1,74 @@
+/**
+ * The listening server: HTTP or HTTPS with the strict parser, a request listener that counts
+ * in-flight requests and turns anything thrown into a coded 503, WebSocket upgrades, and coded
+ * 400s for requests Node's parser refuses.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { GatewayConfig } from './config-types.js';
+import { parseErrorResponse } from './framing.js';
+import type { Logger } from './logger.js';
+import { handleRequest } from './proxy-request.js';
+import type { ProxyContext } from './proxy-request.js';
+import { errorJson, json } from './responses.js';
+import { handleUpgrade } from './upgrade.js';
+import type { UpgradeContext } from './upgrade.js';
+
+/** Room for the request line and the other headers next to the largest Authorization header. */
+const HEADER_SLACK_BYTES = 16 * 1024;
+
+export function createGatewayServer(
+  config: Pick<GatewayConfig, 'listen' | 'maxHeaderBytes'>,
+  logger: Logger,
+  proxy: ProxyContext,
+  upgrade: UpgradeContext,
+): Server {
+  const { state } = proxy;
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    state.inFlight++;
+    res.once('close', () => state.inFlight--);
+    if (state.closing) res.setHeader('connection', 'close');
+    handleRequest(proxy, req, res).catch((error: unknown) => {
+      logger.log('error', 'internal error', {
+        error: error instanceof Error ? error.name : 'unknown',
+      });
+      if (!res.headersSent) json(res, 503, errorJson('ERR_HTTPAUTH_INTERNAL'));
+      else res.destroy();
+    });
+  };
+
+  const serverOptions = {
+    maxHeaderSize: config.maxHeaderBytes + HEADER_SLACK_BYTES,
+    // Never the lenient parser (not even under --insecure-http-parser): it accepts the
+    // ambiguous framings smuggling is built on (RFC 9112 §6.3, §11.2).
+    insecureHTTPParser: false,
+    keepAliveTimeout: 65_000,
+  };
+  const server: Server =
+    config.listen.tls === undefined
+      ? createHttpServer(serverOptions, listener)
+      : (createHttpsServer(
+          {
+            ...serverOptions,
+            cert: readFileSync(config.listen.tls.cert),
+            key: readFileSync(config.listen.tls.key),
+          },
+          listener,
+        ) as unknown as Server);
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    handleUpgrade(upgrade, req, socket, head).catch(() => socket.destroy());
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return;
+    // A framing error gets its stable code; other parse errors a bare 400 (no code fits them).
+    socket.end(
+      parseErrorResponse(error.code, (framing) =>
+        framing ? JSON.stringify(errorJson('ERR_HTTPAUTH_BODY_FRAMING')) : '',
+      ),
+    );
+  });
+  return server;
+}
