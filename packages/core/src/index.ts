@@ -46,6 +46,16 @@ export type { ChannelBindingMode, ChannelBindingOptions } from './channel-bindin
 export { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS, CHANNEL_WARNING } from './events.js';
 export type { ChallengeEvent, FailureEvent, SuccessEvent, WarningEvent } from './events.js';
 export { createMetrics } from './metrics/metrics.js';
+export {
+  bounded,
+  Counter,
+  Gauge,
+  Histogram,
+  labelText,
+  MAX_SERIES,
+  PROMETHEUS_CONTENT_TYPE,
+  renderFamilies,
+} from './metrics/exposition.js';
 export type { HttpAuthMetrics, MetricsOptions, MetricsSource } from './metrics/metrics.js';
 
 export * from './directory/index.js';
