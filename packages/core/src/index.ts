@@ -17,7 +17,7 @@ export type {
   HeaderBag,
   SecurityContextData,
   SecurityPackage,
-} from './package.js';
+} from './security-package.js';
 
 export { createAuthenticator, errorBody } from './http/authenticator.js';
 export type {

@@ -28,7 +28,7 @@ import { digestFile, digestFileLine, htdigestFile } from '../src/digest/sources.
 import { HttpAuthError } from '../src/errors.js';
 import type { AuthDecision } from '../src/http/authenticator.js';
 import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/store/memory.js';
 
 const REALM = 'api@example.org';

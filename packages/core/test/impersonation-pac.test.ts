@@ -15,7 +15,7 @@ import { createImpersonation } from '../src/impersonation/policy.js';
 import type { PosixIdentity, UserDatabase } from '../src/impersonation/posix.js';
 import { Keytab } from '../src/kerberos/keytab.js';
 import { negotiate } from '../src/negotiate/index.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 
 const fixture = JSON.parse(
   readFileSync(new URL('./fixtures/kerberos/samba-tokens.json', import.meta.url), 'utf8'),

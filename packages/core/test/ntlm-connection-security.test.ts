@@ -17,7 +17,7 @@ import type { ConnectionLimits } from '../src/http/connections.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { ntlm } from '../src/ntlm/package.js';
 import { createHandler } from '../src/node.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 
 const credentials = (user: string) =>

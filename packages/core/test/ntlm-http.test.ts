@@ -13,7 +13,7 @@ import { tlsServerEndPoint } from '../src/channel-binding.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { ntlm } from '../src/ntlm/package.js';
 import type { NtlmOptions } from '../src/ntlm/package.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 
 const options: NtlmOptions = {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { HttpAuthError } from '../src/errors.js';
 import { createAuthenticator } from '../src/http/authenticator.js';
 import type { AuthDecision } from '../src/http/authenticator.js';
-import type { AuthRequest, SecurityPackage } from '../src/package.js';
+import type { AuthRequest, SecurityPackage } from '../src/security-package.js';
 import { SessionCookies } from '../src/session/session-cookie.js';
 
 const keyA = { id: 'a', secret: 'a'.repeat(32) };

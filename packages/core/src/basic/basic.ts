@@ -5,7 +5,7 @@
  */
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import { formatChallenge } from '../http/authorization.js';
-import type { AcceptContext, AcceptResult, Credentials, SecurityPackage } from '../package.js';
+import type { AcceptContext, AcceptResult, Credentials, SecurityPackage } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { decodeBasicToken } from './credentials.js';
 

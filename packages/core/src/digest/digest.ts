@@ -21,7 +21,7 @@ import type {
   AuthRequest,
   Credentials,
   SecurityPackage,
-} from '../package.js';
+} from '../security-package.js';
 import type { Principal } from '../principal.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
 import { DIGEST_ALGORITHMS, HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';

@@ -12,7 +12,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { HttpAuthError, isHttpAuthError } from '../errors.js';
-import type { AuthRequest, Connection, HeaderBag } from '../package.js';
+import type { AuthRequest, Connection, HeaderBag } from '../security-package.js';
 import type {
   AuthDecision,
   AuthInfo,

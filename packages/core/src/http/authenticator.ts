@@ -22,7 +22,7 @@ import type {
   Credentials,
   SecurityContextData,
   SecurityPackage,
-} from '../package.js';
+} from '../security-package.js';
 import type { PrincipalDirectory } from '../directory/resolver.js';
 import type { Principal } from '../principal.js';
 import { MemoryStore } from '../store/memory.js';

@@ -11,7 +11,7 @@
  * expression over the whole header, so its cost is linear in the header size.
  */
 import { fail } from '../errors.js';
-import type { Credentials } from '../package.js';
+import type { Credentials } from '../security-package.js';
 
 /** Default cap on the header size: large Active Directory PACs make Kerberos tokens ~64 KiB. */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;

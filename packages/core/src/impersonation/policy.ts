@@ -17,7 +17,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { ErrorCode } from '../errors.js';
 import { fail, HttpAuthError, isHttpAuthError } from '../errors.js';
-import type { SecurityContextData } from '../package.js';
+import type { SecurityContextData } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { groupMatches, principalMatches } from '../authorization.js';
 import { CcacheDirectory } from './ccache-store.js';

@@ -1,8 +1,10 @@
 /**
- * The security-package interface: the SSPI mirror (DESIGN.md). Each package answers one HTTP
- * auth-scheme; `accept()` plays AcceptSecurityContext: given the client's token and the state
- * kept for this connection, it answers continue (send this token back), complete (here is who it
- * is) or reject (a stable error code).
+ * The security-package interface. It mirrors Windows SSPI on purpose, so that anyone who knows
+ * AcceptSecurityContext knows the flow: each package answers one HTTP auth-scheme, and `accept()`,
+ * given the client's token and the state kept for this connection, answers continue (send this
+ * token back), complete (here is who it is) or reject (a stable error code). Rejecting is a
+ * result, never a throw: the loop (loop/) turns whatever a package throws into a reject under the
+ * package's scheme, but that path is for bugs.
  */
 import type { HttpAuthError } from './errors.js';
 import type { Principal } from './principal.js';
@@ -131,6 +133,10 @@ export interface SecurityPackage {
    * algorithm). May return none, when the package cannot be offered for this request.
    */
   challenges(request: AuthRequest, now: number): readonly string[];
-  /** AcceptSecurityContext. Throws only HttpAuthError; any other throw is a bug. */
+  /**
+   * AcceptSecurityContext. Resolves for every client input: bad credentials, a failing credential
+   * source or a missing body are a `reject` with a stable code. A throw or a rejected promise is
+   * a bug; the loop answers it with ERR_HTTPAUTH_INTERNAL under this package's scheme.
+   */
   accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult>;
 }
