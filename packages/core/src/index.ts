@@ -33,7 +33,7 @@ export {
   formatChallenge,
   parseCredentials,
   quote,
-} from './http/authorization.js';
+} from './grammar/http-auth.js';
 export type { ConnectionLimits } from './http/connections.js';
 
 export type { KeyValueStore } from './store/types.js';

@@ -7,6 +7,7 @@
  * package's scheme, but that path is for bugs.
  */
 import type { HttpAuthError } from './errors.js';
+import type { Credentials } from './grammar/http-auth.js';
 import type { Principal } from './principal.js';
 import type { KeyValueStore } from './store/types.js';
 
@@ -47,14 +48,9 @@ export interface AuthRequest {
   readonly body?: (() => Promise<Buffer>) | undefined;
 }
 
-/** One parsed set of credentials (RFC 9110 §11.4): a token68 or a list of auth-params. */
-export interface Credentials {
-  /** The auth-scheme as the client spelled it. */
-  readonly scheme: string;
-  readonly token68?: string;
-  /** Parameter names lower-cased; values unquoted and unescaped. */
-  readonly params?: ReadonlyMap<string, string>;
-}
+// The parsed credentials a package accepts are the header grammar's output (grammar/ sits below
+// every package, so the type lives there).
+export type { Credentials } from './grammar/http-auth.js';
 
 /**
  * A per-connection, per-package slot for partial handshake state (NTLM between Type 2 and

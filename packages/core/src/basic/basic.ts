@@ -4,8 +4,13 @@
  * and then is not even offered in challenges on plain HTTP.
  */
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
-import { formatChallenge } from '../http/authorization.js';
-import type { AcceptContext, AcceptResult, Credentials, SecurityPackage } from '../security-package.js';
+import { formatChallenge } from '../grammar/http-auth.js';
+import type {
+  AcceptContext,
+  AcceptResult,
+  Credentials,
+  SecurityPackage,
+} from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { decodeBasicToken } from './credentials.js';
 

@@ -29,7 +29,7 @@ import { MemoryStore } from '../store/memory.js';
 import type { KeyValueStore } from '../store/types.js';
 import type { SessionOptions } from '../session/session-cookie.js';
 import { SessionCookies } from '../session/session-cookie.js';
-import { DEFAULT_MAX_HEADER_BYTES, parseCredentials, singleHeader } from './authorization.js';
+import { DEFAULT_MAX_HEADER_BYTES, parseCredentials, singleHeader } from '../grammar/http-auth.js';
 import type { ConnectionLimits } from './connections.js';
 import { ConnectionRegistry } from './connections.js';
 import { cameThroughProxy, clientAddressOf } from './client-address.js';

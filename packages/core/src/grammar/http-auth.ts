@@ -9,9 +9,20 @@
  * comma, is ERR_HTTPAUTH_MULTIPLE_CREDENTIALS. Parameter names are case-insensitive and may appear
  * once each. The parser is a single left-to-right scan with no backtracking and no regular
  * expression over the whole header, so its cost is linear in the header size.
+ *
+ * It sits below every security package: the loop parses credentials with it, and Digest and
+ * Basic quote and format their challenges with it, without importing the loop.
  */
 import { fail } from '../errors.js';
-import type { Credentials } from '../security-package.js';
+
+/** One parsed set of credentials (RFC 9110 §11.4): a token68 or a list of auth-params. */
+export interface Credentials {
+  /** The auth-scheme as the client spelled it. */
+  readonly scheme: string;
+  readonly token68?: string;
+  /** Parameter names lower-cased; values unquoted and unescaped. */
+  readonly params?: ReadonlyMap<string, string>;
+}
 
 /** Default cap on the header size: large Active Directory PACs make Kerberos tokens ~64 KiB. */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
