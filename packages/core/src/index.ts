@@ -99,8 +99,8 @@ export {
   requireRealm,
   requireThat,
   requireUser,
-} from './authorization.js';
-export type { AuthorizationRule, AuthorizationSubject } from './authorization.js';
+} from './authorization/authorization.js';
+export type { AuthorizationRule, AuthorizationSubject } from './authorization/authorization.js';
 
 export * from './digest/index.js';
 export * from './basic/index.js';

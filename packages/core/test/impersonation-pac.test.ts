@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { requireGroup, requireUser } from '../src/authorization.js';
+import { requireGroup, requireUser } from '../src/authorization/authorization.js';
 import { createAuthenticator } from '../src/http/authenticator.js';
 import type { AuthInfo } from '../src/http/authenticator.js';
 import { createImpersonation } from '../src/impersonation/policy.js';
