@@ -33,4 +33,4 @@ export type {
   DigestCredentialSource,
   DigestSecret,
 } from './sources.js';
-export type { WatchedFileOptions } from './watched-file.js';
+export type { WatchedFileOptions } from '../credentials/watched-file.js';
