@@ -19,7 +19,7 @@ export type {
   SecurityPackage,
 } from './security-package.js';
 
-export { createAuthenticator, errorBody } from './http/authenticator.js';
+export { createAuthenticator, errorBody } from './loop/authenticator.js';
 export type {
   AuthDecision,
   AuthInfo,
@@ -27,14 +27,14 @@ export type {
   AuthenticatorOptions,
   Header,
   ImpersonationFactory,
-} from './http/authenticator.js';
+} from './loop/authenticator.js';
 export {
   DEFAULT_MAX_HEADER_BYTES,
   formatChallenge,
   parseCredentials,
   quote,
 } from './grammar/http-auth.js';
-export type { ConnectionLimits } from './http/connections.js';
+export type { ConnectionLimits } from './loop/connections.js';
 
 export type { KeyValueStore } from './store/types.js';
 export { MemoryStore } from './store/memory.js';

@@ -6,7 +6,7 @@ import { basic } from '../src/basic/basic.js';
 import { decodeBasicToken, encodeBasicToken } from '../src/basic/credentials.js';
 import { parseHtpasswd } from '../src/basic/htpasswd.js';
 import { HttpAuthError } from '../src/errors.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 
 function onlyHttpAuthError(fn: () => unknown) {
   try {

@@ -10,8 +10,8 @@ import { basic } from '../src/basic/basic.js';
 import { decodeBasicToken, encodeBasicToken } from '../src/basic/credentials.js';
 import { hashScheme, htpasswdFile } from '../src/basic/htpasswd.js';
 import { HttpAuthError } from '../src/errors.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
 
 const REALM = 'intranet';

@@ -10,7 +10,7 @@ import { decodeCredentials, encodeCredentials } from '../src/digest/credentials.
 import { digest } from '../src/digest/digest.js';
 import { decodeExtValue } from '../src/digest/ext-value.js';
 import { HttpAuthError } from '../src/errors.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
 
 const REALM = 'api@example.org';

@@ -26,8 +26,8 @@ import { digest } from '../src/digest/digest.js';
 import type { DigestCredentialCallback } from '../src/digest/sources.js';
 import { digestFile, digestFileLine, htdigestFile } from '../src/digest/sources.js';
 import { HttpAuthError } from '../src/errors.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthRequest } from '../src/security-package.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/store/memory.js';
 

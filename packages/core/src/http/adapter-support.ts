@@ -19,9 +19,9 @@ import type {
   Authenticator,
   AuthenticatorOptions,
   Header,
-} from './authenticator.js';
-import { createAuthenticator, errorBody } from './authenticator.js';
-import { lastForwardedFor } from './client-address.js';
+} from '../loop/authenticator.js';
+import { createAuthenticator, errorBody } from '../loop/authenticator.js';
+import { lastForwardedFor } from '../loop/client-address.js';
 
 /** Options every adapter understands, next to the authenticator's own. */
 export interface AdapterOptions {
