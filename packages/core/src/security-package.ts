@@ -7,6 +7,7 @@
  * package's scheme, but that path is for bugs.
  */
 import type { HttpAuthError } from './errors.js';
+import { isHttpAuthError } from './errors.js';
 import type { Credentials } from './grammar/http-auth.js';
 import type { Principal } from './principal.js';
 import type { KeyValueStore } from './store/types.js';
@@ -135,4 +136,18 @@ export interface SecurityPackage {
    * a bug; the loop answers it with ERR_HTTPAUTH_INTERNAL under this package's scheme.
    */
   accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult>;
+}
+
+/**
+ * One way to refuse: run a package's checks, which stop at the first failed one with
+ * `fail(code)` (an HttpAuthError), and answer such a refusal as a `reject` result. Anything else
+ * thrown is a bug and propagates (the loop answers it with ERR_HTTPAUTH_INTERNAL).
+ */
+export async function rejectRefusals(checks: () => Promise<AcceptResult>): Promise<AcceptResult> {
+  try {
+    return await checks();
+  } catch (error) {
+    if (!isHttpAuthError(error)) throw error;
+    return { type: 'reject', error };
+  }
 }

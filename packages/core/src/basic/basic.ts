@@ -1,7 +1,8 @@
 /**
  * The Basic security package, RFC 7617. Opt-in: the password crosses the wire in the clear
  * (base64 is not encryption), so the package refuses plain HTTP unless `allowInsecure` is set,
- * and then is not even offered in challenges on plain HTTP.
+ * and then is not even offered in challenges on plain HTTP. Every refusal (insecure transport,
+ * malformed token, wrong password, a verifier that fails) is a `reject` result, never a throw.
  */
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import { formatChallenge } from '../grammar/http-auth.js';
@@ -11,6 +12,7 @@ import type {
   Credentials,
   SecurityPackage,
 } from '../security-package.js';
+import { rejectRefusals } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { decodeBasicToken } from './credentials.js';
 
@@ -54,7 +56,11 @@ export function basic(options: BasicOptions): SecurityPackage {
     ['charset', 'UTF-8'],
   ]);
 
-  async function accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
+  /** The checks of accept(), in order; the first that fails throws its HttpAuthError. */
+  async function verifyCredentials(
+    credentials: Credentials,
+    context: AcceptContext,
+  ): Promise<AcceptResult> {
     if (!context.request.secure && !allowInsecure) fail('ERR_HTTPAUTH_INSECURE_TRANSPORT');
     if (credentials.token68 === undefined) fail('ERR_HTTPAUTH_BASIC_MALFORMED');
     const { user, password } = decodeBasicToken(credentials.token68);
@@ -75,6 +81,6 @@ export function basic(options: BasicOptions): SecurityPackage {
     scheme: 'Basic',
     connectionBound: false,
     challenges: (request) => (request.secure || allowInsecure ? [challenge] : []),
-    accept,
+    accept: (credentials, context) => rejectRefusals(() => verifyCredentials(credentials, context)),
   };
 }

@@ -12,6 +12,7 @@
  *      strictly per nonce and user in the store (§5.4 replay protection, nonce-use.ts); one-time
  *      nonces are consumed;
  *   5. success: Authentication-Info with rspauth (§3.5) and, when configured, nextnonce.
+ * Every refusal on the way is a `reject` result with its own code, never a throw.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
@@ -22,6 +23,7 @@ import type {
   Credentials,
   SecurityPackage,
 } from '../security-package.js';
+import { rejectRefusals } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
 import { DIGEST_ALGORITHMS, HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';
@@ -287,7 +289,8 @@ export function digest(options: DigestOptions): SecurityPackage {
     }
   }
 
-  async function accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
+  /** The checks of accept(), in order; the first that fails throws its HttpAuthError. */
+  async function verify(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
     const { request, now, store } = context;
     if (credentials.params === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
     const creds = decodeCredentials(credentials.params);
@@ -390,6 +393,6 @@ export function digest(options: DigestOptions): SecurityPackage {
     scheme: 'Digest',
     connectionBound: false,
     challenges: (request, now) => buildChallenges(request, now, false),
-    accept,
+    accept: (credentials, context) => rejectRefusals(() => verify(credentials, context)),
   };
 }
