@@ -7,7 +7,12 @@ import { HttpAuthError } from '../src/errors.js';
 import { CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
-import type { AcceptResult, AuthRequest, Credentials, SecurityPackage } from '../src/security-package.js';
+import type {
+  AcceptResult,
+  AuthRequest,
+  Credentials,
+  SecurityPackage,
+} from '../src/security-package.js';
 
 /**
  * A two-leg, connection-bound test package: "Two start" -> continue "challenge-N";
