@@ -21,7 +21,7 @@ import {
   sessionHa1,
 } from '../src/digest/compute.js';
 import { encodeCredentials } from '../src/digest/credentials.js';
-import type { DigestOptions } from '../src/digest/digest.js';
+import type { DigestOptions } from '../src/digest/options.js';
 import { digest } from '../src/digest/digest.js';
 import type { DigestCredentialCallback } from '../src/digest/sources.js';
 import { digestFile, digestFileLine, htdigestFile } from '../src/digest/sources.js';
