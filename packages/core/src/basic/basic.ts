@@ -5,7 +5,7 @@
  * malformed token, wrong password, a verifier that fails) is a `reject` result, never a throw.
  */
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
-import { formatChallenge } from '../grammar/http-auth.js';
+import { formatChallenge, hasControl } from '../grammar/http-auth.js';
 import type {
   AcceptContext,
   AcceptResult,
@@ -25,14 +25,6 @@ export interface BasicOptions {
   readonly verify: BasicVerifier;
   /** Accept Basic over plain HTTP (`AuthRequest.secure` false). Off by default. */
   readonly allowInsecure?: boolean;
-}
-
-function hasControl(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
 }
 
 /** Create the Basic security package. Throws ERR_HTTPAUTH_INVALID_OPTIONS on bad options. */

@@ -5,6 +5,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { HttpAuthError } from '../errors.js';
+import { hasControl } from '../grammar/http-auth.js';
 import type { AlgorithmInfo, DigestAlgorithm } from './algorithms.js';
 import { DIGEST_ALGORITHMS, algorithmInfo } from './algorithms.js';
 import type { DigestQop } from './compute.js';
@@ -57,14 +58,6 @@ export interface DigestOptions {
 
 const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
 const DEFAULT_LIFETIME_MS = 300_000;
-/** C0 controls and DEL: never allowed in text that goes into a header. */
-function hasControl(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
 
 function invalid(): never {
   throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');

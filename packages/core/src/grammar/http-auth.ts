@@ -177,6 +177,19 @@ function parseParams(s: string, start: number): Map<string, string> {
   return params;
 }
 
+/**
+ * True when `value` holds a C0 control (HTAB included) or DEL. Text the server puts into a
+ * challenge (a realm, an opaque, a domain URI) must hold none: RFC 9110 §5.5 forbids them in
+ * field values, HTAB aside, which no realm needs.
+ */
+export function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 /** Quote a value as an RFC 9110 quoted-string, escaping `"` and `\`. */
 export function quote(value: string): string {
   return '"' + value.replace(/["\\]/g, (c) => '\\' + c) + '"';
