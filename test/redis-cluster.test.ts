@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { HttpAuthError } from '@httpauth/core';
+import { isHttpAuthError } from '@httpauth/core';
 import { Redis } from 'ioredis';
 import type { RedisClusterHandle, RedisServer } from './harness/redis.js';
 import { startRedisCluster } from './harness/redis.js';
@@ -144,7 +144,7 @@ describe('one master of the cluster down (no replicas)', () => {
               'a replay must never be accepted',
             );
           } catch (error) {
-            assert.ok(error instanceof HttpAuthError);
+            assert.ok(isHttpAuthError(error));
             assert.equal(error.code, 'ERR_HTTPAUTH_STORE_UNAVAILABLE');
             refused += 1;
           }

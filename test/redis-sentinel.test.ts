@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HttpAuthError } from '@httpauth/core';
+import { isHttpAuthError } from '@httpauth/core';
 import { Redis } from 'ioredis';
 import type { RedisSentinelHandle, RedisServer } from './harness/redis.js';
 import { startRedis, startRedisSentinel } from './harness/redis.js';
@@ -65,7 +65,7 @@ describe('Sentinel failover', () => {
         try {
           outcome = await store.add(key, '1', 120_000);
         } catch (error) {
-          assert.ok(error instanceof HttpAuthError);
+          assert.ok(isHttpAuthError(error));
           assert.equal(error.code, 'ERR_HTTPAUTH_STORE_UNAVAILABLE');
           await sleep(100);
         }

@@ -17,9 +17,9 @@ export type {
   HeaderBag,
   SecurityContextData,
   SecurityPackage,
-} from './package.js';
+} from './security-package.js';
 
-export { createAuthenticator, errorBody } from './http/authenticator.js';
+export { createAuthenticator, errorBody } from './loop/authenticator.js';
 export type {
   AuthDecision,
   AuthInfo,
@@ -27,14 +27,14 @@ export type {
   AuthenticatorOptions,
   Header,
   ImpersonationFactory,
-} from './http/authenticator.js';
+} from './loop/authenticator.js';
 export {
   DEFAULT_MAX_HEADER_BYTES,
   formatChallenge,
   parseCredentials,
   quote,
-} from './http/authorization.js';
-export type { ConnectionLimits } from './http/connections.js';
+} from './grammar/http-auth.js';
+export type { ConnectionLimits } from './loop/connections.js';
 
 export type { KeyValueStore } from './store/types.js';
 export { MemoryStore } from './store/memory.js';
@@ -111,8 +111,8 @@ export {
   requireRealm,
   requireThat,
   requireUser,
-} from './authorization.js';
-export type { AuthorizationRule, AuthorizationSubject } from './authorization.js';
+} from './authorization/authorization.js';
+export type { AuthorizationRule, AuthorizationSubject } from './authorization/authorization.js';
 
 export * from './digest/index.js';
 export * from './basic/index.js';

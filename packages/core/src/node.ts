@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { HttpAuthError } from './errors.js';
-import type { AuthInfo, Authenticator, AuthenticatorOptions } from './http/authenticator.js';
+import type { AuthInfo, Authenticator, AuthenticatorOptions } from './loop/authenticator.js';
 import type { AdapterOptions, AuthenticatorSource, BodyLoader } from './http/adapter-support.js';
 import {
   applySuccessHeaders,

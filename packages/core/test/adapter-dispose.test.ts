@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { disposeWhenDone } from '../src/http/adapter-support.js';
-import type { AuthInfo } from '../src/http/authenticator.js';
+import type { AuthInfo } from '../src/loop/authenticator.js';
 import type { NodeResponse } from '../src/http/adapter-support.js';
 import { identifyContext } from '../src/impersonation/context.js';
 import type { ImpersonationContext } from '../src/impersonation/context.js';

@@ -10,8 +10,8 @@ import {
   requireRealm,
   requireThat,
   requireUser,
-} from '../src/authorization.js';
-import type { AuthorizationSubject } from '../src/authorization.js';
+} from '../src/authorization/authorization.js';
+import type { AuthorizationSubject } from '../src/authorization/authorization.js';
 import { isHttpAuthError } from '../src/errors.js';
 import { identifyContext } from '../src/impersonation/context.js';
 import type { ImpersonationContext } from '../src/impersonation/context.js';

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { basic } from '../src/basic/basic.js';
 import { htpasswdFile } from '../src/basic/htpasswd.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-basic-curl-'));

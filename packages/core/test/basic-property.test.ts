@@ -5,14 +5,14 @@ import fc from 'fast-check';
 import { basic } from '../src/basic/basic.js';
 import { decodeBasicToken, encodeBasicToken } from '../src/basic/credentials.js';
 import { parseHtpasswd } from '../src/basic/htpasswd.js';
-import { HttpAuthError } from '../src/errors.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { isHttpAuthError } from '../src/errors.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 
 function onlyHttpAuthError(fn: () => unknown) {
   try {
     fn();
   } catch (error) {
-    assert.ok(error instanceof HttpAuthError, `unexpected ${String(error)}`);
+    assert.ok(isHttpAuthError(error), `unexpected ${String(error)}`);
   }
 }
 

@@ -9,9 +9,9 @@ import type { BasicOptions } from '../src/basic/basic.js';
 import { basic } from '../src/basic/basic.js';
 import { decodeBasicToken, encodeBasicToken } from '../src/basic/credentials.js';
 import { hashScheme, htpasswdFile } from '../src/basic/htpasswd.js';
-import { HttpAuthError } from '../src/errors.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { isHttpAuthError } from '../src/errors.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
 
 const REALM = 'intranet';
@@ -93,7 +93,7 @@ describe('Basic credentials (RFC 7617)', () => {
     for (const token of bad) {
       assert.throws(
         () => decodeBasicToken(token),
-        (e: unknown) => e instanceof HttpAuthError && e.code === 'ERR_HTTPAUTH_BASIC_MALFORMED',
+        (e: unknown) => isHttpAuthError(e) && e.code === 'ERR_HTTPAUTH_BASIC_MALFORMED',
         token,
       );
     }
@@ -156,7 +156,7 @@ describe('Basic package', () => {
     ]) {
       assert.throws(
         () => basic(options as BasicOptions),
-        (e: unknown) => e instanceof HttpAuthError && e.code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
+        (e: unknown) => isHttpAuthError(e) && e.code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
       );
     }
   });
@@ -222,7 +222,7 @@ describe('htpasswd files', () => {
   it('refuses a missing file at start-up', () => {
     assert.throws(
       () => htpasswdFile(join(dir, 'missing')),
-      (e: unknown) => e instanceof HttpAuthError && e.code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
+      (e: unknown) => isHttpAuthError(e) && e.code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
     );
   });
 });

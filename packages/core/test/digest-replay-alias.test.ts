@@ -16,8 +16,8 @@ import { clientResponse, computeHa1 } from '../src/digest/compute.js';
 import { encodeCredentials } from '../src/digest/credentials.js';
 import { digest } from '../src/digest/digest.js';
 import type { DigestCredentialCallback } from '../src/digest/sources.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
 
 const REALM = 'api@example.org';

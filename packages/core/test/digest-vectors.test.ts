@@ -12,7 +12,7 @@ import {
 } from '../src/digest/compute.js';
 import { decodeCredentials, encodeCredentials } from '../src/digest/credentials.js';
 import { decodeExtValue, encodeExtValue } from '../src/digest/ext-value.js';
-import { parseCredentials } from '../src/http/authorization.js';
+import { parseCredentials } from '../src/grammar/http-auth.js';
 
 // The JSON's shape is documented in fixtures/vectors/README.md; read it loosely typed.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

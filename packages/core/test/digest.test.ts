@@ -21,14 +21,14 @@ import {
   sessionHa1,
 } from '../src/digest/compute.js';
 import { encodeCredentials } from '../src/digest/credentials.js';
-import type { DigestOptions } from '../src/digest/digest.js';
+import type { DigestOptions } from '../src/digest/options.js';
 import { digest } from '../src/digest/digest.js';
 import type { DigestCredentialCallback } from '../src/digest/sources.js';
 import { digestFile, digestFileLine, htdigestFile } from '../src/digest/sources.js';
-import { HttpAuthError } from '../src/errors.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthRequest } from '../src/package.js';
+import { isHttpAuthError } from '../src/errors.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthRequest } from '../src/security-package.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/store/memory.js';
 
 const REALM = 'api@example.org';
@@ -163,7 +163,7 @@ function assertRejected(decision: AuthDecision, code: string, status = 401) {
 function configError(fn: () => unknown) {
   assert.throws(
     fn,
-    (e: unknown) => e instanceof HttpAuthError && e.code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
+    (e: unknown) => isHttpAuthError(e) && e.code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
   );
 }
 

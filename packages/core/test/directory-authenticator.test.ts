@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { createSidResolver } from '../src/directory/resolver.js';
 import type { PrincipalDirectory } from '../src/directory/resolver.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthRequest, SecurityPackage } from '../src/package.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthRequest, SecurityPackage } from '../src/security-package.js';
 
 const GROUP = 'S-1-5-21-1-2-3-1104';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { requireGroup } from '../src/authorization.js';
+import { requireGroup } from '../src/authorization/authorization.js';
 import { TtlCache } from '../src/directory/cache.js';
 import { createSidResolver } from '../src/directory/resolver.js';
 import type { SidNameLookup } from '../src/directory/resolver.js';

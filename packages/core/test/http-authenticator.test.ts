@@ -5,9 +5,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HttpAuthError } from '../src/errors.js';
 import { CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import type { AcceptResult, AuthRequest, Credentials, SecurityPackage } from '../src/package.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import type {
+  AcceptResult,
+  AuthRequest,
+  Credentials,
+  SecurityPackage,
+} from '../src/security-package.js';
 
 /**
  * A two-leg, connection-bound test package: "Two start" -> continue "challenge-N";

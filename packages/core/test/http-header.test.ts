@@ -7,7 +7,7 @@ import {
   parseCredentials,
   quote,
   singleHeader,
-} from '../src/http/authorization.js';
+} from '../src/grammar/http-auth.js';
 
 function code(fn: () => unknown): string {
   try {

@@ -8,14 +8,14 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { requireGroup, requireUser } from '../src/authorization.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthInfo } from '../src/http/authenticator.js';
+import { requireGroup, requireUser } from '../src/authorization/authorization.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthInfo } from '../src/loop/authenticator.js';
 import { createImpersonation } from '../src/impersonation/policy.js';
 import type { PosixIdentity, UserDatabase } from '../src/impersonation/posix.js';
 import { Keytab } from '../src/kerberos/keytab.js';
 import { negotiate } from '../src/negotiate/index.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 
 const fixture = JSON.parse(
   readFileSync(new URL('./fixtures/kerberos/samba-tokens.json', import.meta.url), 'utf8'),

@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { basic } from '../src/basic/index.js';
 import { HttpAuthError } from '../src/errors.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { Counter, Histogram, labelText, MAX_SERIES } from '../src/metrics/exposition.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 import { MemoryStore } from '../src/store/memory.js';
 import type { KeyValueStore } from '../src/store/types.js';
 

@@ -29,7 +29,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { digest } from '../src/digest/digest.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import { encodeKeytab, Keytab } from '../src/kerberos/keytab.js';
 import { negotiate } from '../src/negotiate/package.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';

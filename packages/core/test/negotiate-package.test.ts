@@ -32,7 +32,12 @@ import { KRB5_OID, MS_KRB5_OID, NEGOEX_OID, NTLMSSP_OID } from '../src/negotiate
 import { negotiate } from '../src/negotiate/package.js';
 import type { NegotiateOptions } from '../src/negotiate/package.js';
 import { ntowfv1, sealKey, signKey } from '../src/ntlm/keys.js';
-import type { AcceptContext, AcceptResult, AuthRequest, HandshakeSlot } from '../src/package.js';
+import type {
+  AcceptContext,
+  AcceptResult,
+  AuthRequest,
+  HandshakeSlot,
+} from '../src/security-package.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { forgeApReq, randomKey } from './fixtures/kerberos/forge.js';
 import { authenticate, negotiate as ntlmNegotiate } from './ntlm-client.js';

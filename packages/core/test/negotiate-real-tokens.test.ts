@@ -13,7 +13,7 @@ import { encodeNegTokenInit } from '../src/negotiate/neg-token-init.js';
 import { NEG_STATE, decodeNegTokenResp } from '../src/negotiate/neg-token-resp.js';
 import { KRB5_OID, NTLMSSP_OID } from '../src/negotiate/oids.js';
 import { negotiate } from '../src/negotiate/package.js';
-import type { AcceptContext, AcceptResult } from '../src/package.js';
+import type { AcceptContext, AcceptResult } from '../src/security-package.js';
 import { MemoryStore } from '../src/store/memory.js';
 
 interface MitFixture {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HttpAuthError } from '../src/errors.js';
-import { createAuthenticator, type AuthInfo } from '../src/http/authenticator.js';
+import { createAuthenticator, type AuthInfo } from '../src/loop/authenticator.js';
 import { createHandler } from '../src/node.js';
 import {
   challengeResponse,

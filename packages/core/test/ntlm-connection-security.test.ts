@@ -11,13 +11,13 @@ import { Agent, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthDecision, Authenticator } from '../src/http/authenticator.js';
-import type { ConnectionLimits } from '../src/http/connections.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthDecision, Authenticator } from '../src/loop/authenticator.js';
+import type { ConnectionLimits } from '../src/loop/connections.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { ntlm } from '../src/ntlm/package.js';
 import { createHandler } from '../src/node.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 
 const credentials = (user: string) =>

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
 import { tlsServerEndPoint } from '../src/channel-binding.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { ntlm } from '../src/ntlm/package.js';
 import type { NtlmOptions } from '../src/ntlm/package.js';
-import type { AuthRequest } from '../src/package.js';
+import type { AuthRequest } from '../src/security-package.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 
 const options: NtlmOptions = {

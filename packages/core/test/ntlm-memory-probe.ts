@@ -4,7 +4,7 @@
  * bookkeeping for it), and prints it as JSON.
  */
 import { EventEmitter } from 'node:events';
-import { createAuthenticator } from '../src/http/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { ntlm } from '../src/ntlm/package.js';
 import { negotiate } from './ntlm-client.js';

@@ -13,7 +13,7 @@ import { negotiate } from '../src/negotiate/package.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { ntHashVerifier } from '../src/ntlm/credentials.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
-import type { AcceptContext } from '../src/package.js';
+import type { AcceptContext } from '../src/security-package.js';
 import type { Principal } from '../src/principal.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { forgeApReq, randomKey } from './fixtures/kerberos/forge.js';

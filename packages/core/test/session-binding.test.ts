@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { HttpAuthError } from '../src/errors.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthRequest, SecurityPackage } from '../src/package.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthRequest, SecurityPackage } from '../src/security-package.js';
 import type { SessionOptions } from '../src/session/session-cookie.js';
 import { SessionCookies } from '../src/session/session-cookie.js';
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HttpAuthError } from '../src/errors.js';
-import { createAuthenticator } from '../src/http/authenticator.js';
-import type { AuthDecision } from '../src/http/authenticator.js';
-import type { AuthRequest, SecurityPackage } from '../src/package.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { AuthDecision } from '../src/loop/authenticator.js';
+import type { AuthRequest, SecurityPackage } from '../src/security-package.js';
 import { SessionCookies } from '../src/session/session-cookie.js';
 
 const keyA = { id: 'a', secret: 'a'.repeat(32) };

@@ -1,11 +1,18 @@
 /**
  * The Basic security package, RFC 7617. Opt-in: the password crosses the wire in the clear
  * (base64 is not encryption), so the package refuses plain HTTP unless `allowInsecure` is set,
- * and then is not even offered in challenges on plain HTTP.
+ * and then is not even offered in challenges on plain HTTP. Every refusal (insecure transport,
+ * malformed token, wrong password, a verifier that fails) is a `reject` result, never a throw.
  */
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
-import { formatChallenge } from '../http/authorization.js';
-import type { AcceptContext, AcceptResult, Credentials, SecurityPackage } from '../package.js';
+import { formatChallenge, hasControl } from '../grammar/http-auth.js';
+import type {
+  AcceptContext,
+  AcceptResult,
+  Credentials,
+  SecurityPackage,
+} from '../security-package.js';
+import { rejectRefusals } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { decodeBasicToken } from './credentials.js';
 
@@ -18,14 +25,6 @@ export interface BasicOptions {
   readonly verify: BasicVerifier;
   /** Accept Basic over plain HTTP (`AuthRequest.secure` false). Off by default. */
   readonly allowInsecure?: boolean;
-}
-
-function hasControl(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
 }
 
 /** Create the Basic security package. Throws ERR_HTTPAUTH_INVALID_OPTIONS on bad options. */
@@ -49,7 +48,11 @@ export function basic(options: BasicOptions): SecurityPackage {
     ['charset', 'UTF-8'],
   ]);
 
-  async function accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
+  /** The checks of accept(), in order; the first that fails throws its HttpAuthError. */
+  async function verifyCredentials(
+    credentials: Credentials,
+    context: AcceptContext,
+  ): Promise<AcceptResult> {
     if (!context.request.secure && !allowInsecure) fail('ERR_HTTPAUTH_INSECURE_TRANSPORT');
     if (credentials.token68 === undefined) fail('ERR_HTTPAUTH_BASIC_MALFORMED');
     const { user, password } = decodeBasicToken(credentials.token68);
@@ -70,6 +73,6 @@ export function basic(options: BasicOptions): SecurityPackage {
     scheme: 'Basic',
     connectionBound: false,
     challenges: (request) => (request.secure || allowInsecure ? [challenge] : []),
-    accept,
+    accept: (credentials, context) => rejectRefusals(() => verifyCredentials(credentials, context)),
   };
 }

@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { WatchedFileOptions } from '../digest/watched-file.js';
-import { WatchedFile } from '../digest/watched-file.js';
+import type { WatchedFileOptions } from '../credentials/watched-file.js';
+import { WatchedFile } from '../credentials/watched-file.js';
 import { apr1, apr1Salt } from './apr1.js';
 import { textEqual } from '../crypto/constant-time.js';
 

@@ -7,7 +7,7 @@
  * the nonce for its next request.
  */
 import { fail } from '../errors.js';
-import { parseCredentials, quote } from '../http/authorization.js';
+import { parseCredentials, quote } from '../grammar/http-auth.js';
 
 export interface AuthenticationInfo {
   readonly rspauth: string;

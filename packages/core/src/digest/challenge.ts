@@ -8,7 +8,7 @@
  * paired; decode is what a client (and the tests) use to read our 401s.
  */
 import { fail } from '../errors.js';
-import { formatChallenge, parseCredentials } from '../http/authorization.js';
+import { formatChallenge, parseCredentials } from '../grammar/http-auth.js';
 import type { DigestQop } from './compute.js';
 import { decodeHeaderText, encodeHeaderText } from './ext-value.js';
 

@@ -6,10 +6,10 @@
  *
  * decode() checks presence and syntax only; whether the values are right for this server is the
  * verifier's job (verify.ts). The header grammar itself (quoted-strings, repeated parameters) was
- * already enforced by http/authorization.ts.
+ * already enforced by grammar/http-auth.ts.
  */
 import { fail } from '../errors.js';
-import { quote } from '../http/authorization.js';
+import { quote } from '../grammar/http-auth.js';
 import { decodeExtValue, decodeHeaderText, encodeExtValue, encodeHeaderText } from './ext-value.js';
 
 /** No Digest parameter a real client sends comes near this; longer ones are refused unread. */

@@ -12,8 +12,9 @@
  *      strictly per nonce and user in the store (§5.4 replay protection, nonce-use.ts); one-time
  *      nonces are consumed;
  *   5. success: Authentication-Info with rspauth (§3.5) and, when configured, nextnonce.
+ * Every refusal on the way is a `reject` result with its own code, never a throw.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import type {
   AcceptContext,
@@ -21,180 +22,25 @@ import type {
   AuthRequest,
   Credentials,
   SecurityPackage,
-} from '../package.js';
+} from '../security-package.js';
+import { rejectRefusals } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
-import { DIGEST_ALGORITHMS, HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';
+import { HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';
 import { encodeAuthenticationInfo } from './authentication-info.js';
 import { encodeChallenge } from './challenge.js';
 import type { DigestQop } from './compute.js';
 import { bodyHashHex, computeHa1, computeHa2, computeResponse, sessionHa1 } from './compute.js';
 import type { DigestCredentials } from './credentials.js';
 import { decodeCredentials } from './credentials.js';
-import { NonceMinter } from './nonce.js';
 import { recordNonceUse } from './nonce-use.js';
-import type { DigestCredentialCallback, DigestCredentialSource } from './sources.js';
-import { digestCallback } from './sources.js';
+import type { DigestOptions } from './options.js';
+import { resolveDigestOptions } from './options.js';
 import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
-
-export interface DigestOptions {
-  /** The protection space (RFC 7616 §3.3 realm). Must match the credentials exactly. */
-  readonly realm: string;
-  /** Where H(A1) comes from: a source (htdigestFile, digestFile, digestCallback) or a callback. */
-  readonly credentials: DigestCredentialSource | DigestCredentialCallback;
-  /**
-   * Algorithms in challenge order, one WWW-Authenticate each (default SHA-256 then MD5). Only
-   * those whose hash the credential source can serve are offered.
-   */
-  readonly algorithms?: readonly DigestAlgorithm[];
-  /**
-   * Qualities of protection (default ['auth']). 'auth-int' hashes the request body: it is offered
-   * only on requests whose adapter supplies `AuthRequest.body`.
-   */
-  readonly qop?: readonly DigestQop[];
-  /** How long a nonce is accepted (default 300 000 ms); then `stale=true`. */
-  readonly nonceLifetimeMs?: number;
-  /**
-   * The HMAC key that authenticates nonces (at least 16 bytes). Default: random per process.
-   * Give every node behind one load balancer the same key (and a shared store) so a nonce minted
-   * by one verifies on the others.
-   */
-  readonly nonceKey?: Buffer;
-  /** Accept each nonce for one request only; the next request gets `stale=true` (or nextnonce). */
-  readonly oneTimeNonces?: boolean;
-  /**
-   * The opaque value echoed by clients (§3.3). Default: derived from nonceKey and realm, so all
-   * nodes sharing the key agree. `false` sends none and checks none.
-   */
-  readonly opaque?: string | false;
-  /** URIs of the protection space, sent as `domain` (§3.3). */
-  readonly domain?: readonly string[];
-  /** Offer `userhash=true` (§3.4.4): clients may send H(user ":" realm) instead of the name. */
-  readonly userhash?: boolean;
-  /** Send `nextnonce` in Authentication-Info on success (§3.5). */
-  readonly nextnonce?: boolean;
-  /**
-   * Accept credentials without qop (RFC 2069 clients). Such a request carries no nc, so each of
-   * these nonces is accepted once. Off by default.
-   */
-  readonly allowRfc2069?: boolean;
-}
-
-const DEFAULT_ALGORITHMS: readonly DigestAlgorithm[] = ['SHA-256', 'MD5'];
-const DEFAULT_LIFETIME_MS = 300_000;
-/** C0 controls and DEL: never allowed in text that goes into a header. */
-function hasControl(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
-
-function invalid(): never {
-  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
-}
-
-function checkText(value: unknown, allowEmpty = false): string {
-  if (typeof value !== 'string' || (!allowEmpty && value === '') || hasControl(value)) invalid();
-  return value;
-}
-
-interface Resolved {
-  readonly realm: string;
-  readonly source: DigestCredentialSource;
-  readonly algorithms: readonly DigestAlgorithm[];
-  readonly qop: readonly DigestQop[];
-  readonly minter: NonceMinter;
-  readonly oneTime: boolean;
-  readonly opaque: string | undefined;
-  readonly domain: readonly string[] | undefined;
-  readonly userhash: boolean;
-  readonly nextnonce: boolean;
-  readonly rfc2069: boolean;
-}
-
-function resolveOptions(options: DigestOptions): Resolved {
-  if (typeof options !== 'object' || options === null) invalid();
-  const realm = checkText(options.realm);
-  const source =
-    typeof options.credentials === 'function'
-      ? digestCallback(options.credentials)
-      : options.credentials;
-  if (
-    typeof source !== 'object' ||
-    source === null ||
-    typeof source.hashes !== 'function' ||
-    typeof source.lookup !== 'function'
-  ) {
-    invalid();
-  }
-  const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
-  if (
-    !Array.isArray(algorithms) ||
-    algorithms.length === 0 ||
-    new Set(algorithms).size !== algorithms.length ||
-    !algorithms.every((a) => (DIGEST_ALGORITHMS as readonly string[]).includes(a))
-  ) {
-    invalid();
-  }
-  const qop = options.qop ?? ['auth'];
-  if (
-    !Array.isArray(qop) ||
-    qop.length === 0 ||
-    new Set(qop).size !== qop.length ||
-    !qop.every((q) => q === 'auth' || q === 'auth-int')
-  ) {
-    invalid();
-  }
-  const lifetime = options.nonceLifetimeMs ?? DEFAULT_LIFETIME_MS;
-  if (!Number.isSafeInteger(lifetime) || lifetime < 1000) invalid();
-  const key = options.nonceKey ?? randomBytes(32);
-  if (!Buffer.isBuffer(key) || key.length < 16) invalid();
-  let opaque: string | undefined;
-  if (options.opaque === false) opaque = undefined;
-  else if (options.opaque === undefined) {
-    opaque = createHmac('sha256', key)
-      .update('httpauth-digest-opaque/1')
-      .update(Buffer.from(realm, 'utf8'))
-      .digest()
-      .subarray(0, 24)
-      .toString('base64url');
-  } else opaque = checkText(options.opaque);
-  let domain: readonly string[] | undefined;
-  if (options.domain !== undefined) {
-    if (!Array.isArray(options.domain)) invalid();
-    domain = options.domain.map((d) => {
-      const uri = checkText(d);
-      if (/[\s"\\]/.test(uri)) invalid();
-      return uri;
-    });
-  }
-  const userhash = options.userhash === true;
-  if (userhash && typeof source.resolveUserhash !== 'function') invalid();
-  // The source must be able to serve at least one configured algorithm right now.
-  const served = source.hashes();
-  if (!algorithms.some((a) => served.includes((algorithmInfo(a) as AlgorithmInfo).hash))) {
-    invalid();
-  }
-  return {
-    realm,
-    source,
-    algorithms: [...algorithms],
-    qop: [...qop],
-    minter: new NonceMinter(key, realm, lifetime),
-    oneTime: options.oneTimeNonces === true,
-    opaque,
-    domain,
-    userhash,
-    nextnonce: options.nextnonce === true,
-    rfc2069: options.allowRfc2069 === true,
-  };
-}
 
 /** Create the Digest security package. Throws ERR_HTTPAUTH_INVALID_OPTIONS on bad options. */
 export function digest(options: DigestOptions): SecurityPackage {
-  const cfg = resolveOptions(options);
+  const cfg = resolveDigestOptions(options);
   // Dummy H(A1) per hash for unknown users: the same computation, a certain failure.
   const dummyHa1: Record<DigestHash, string> = {
     'SHA-256': randomBytes(HEX_LENGTH['SHA-256'] / 2).toString('hex'),
@@ -287,7 +133,8 @@ export function digest(options: DigestOptions): SecurityPackage {
     }
   }
 
-  async function accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
+  /** The checks of accept(), in order; the first that fails throws its HttpAuthError. */
+  async function verify(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
     const { request, now, store } = context;
     if (credentials.params === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
     const creds = decodeCredentials(credentials.params);
@@ -390,6 +237,6 @@ export function digest(options: DigestOptions): SecurityPackage {
     scheme: 'Digest',
     connectionBound: false,
     challenges: (request, now) => buildChallenges(request, now, false),
-    accept,
+    accept: (credentials, context) => rejectRefusals(() => verify(credentials, context)),
   };
 }

@@ -1,7 +1,7 @@
 // Public API of the digest security package: explicit named exports only. Wire helpers carry
 // "Digest" in their names so they cannot collide with other packages' exports in core's index.
 export { digest } from './digest.js';
-export type { DigestOptions } from './digest.js';
+export type { DigestOptions } from './options.js';
 export { DIGEST_ALGORITHMS, DIGEST_HASHES } from './algorithms.js';
 export type { DigestAlgorithm, DigestHash } from './algorithms.js';
 export type { DigestQop } from './compute.js';
@@ -33,4 +33,4 @@ export type {
   DigestCredentialSource,
   DigestSecret,
 } from './sources.js';
-export type { WatchedFileOptions } from './watched-file.js';
+export type { WatchedFileOptions } from '../credentials/watched-file.js';

@@ -13,8 +13,8 @@ import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import type { DigestHash } from './algorithms.js';
 import { DIGEST_HASHES, isDigestHash, isHashHex } from './algorithms.js';
 import { computeHa1, computeUserhash } from './compute.js';
-import type { WatchedFileOptions } from './watched-file.js';
-import { WatchedFile } from './watched-file.js';
+import type { WatchedFileOptions } from '../credentials/watched-file.js';
+import { WatchedFile } from '../credentials/watched-file.js';
 
 /** What a source knows about one user: H(A1) as lower-case hex, or the password itself. */
 export type DigestSecret = { readonly ha1: string } | { readonly password: string };

@@ -3,7 +3,7 @@
  * (credentials.ts) and from the package's flow (digest.ts).
  */
 import { textEqual } from '../crypto/constant-time.js';
-import type { AuthRequest } from '../package.js';
+import type { AuthRequest } from '../security-package.js';
 
 /** The Host header (HTTP/2: `:authority`); a repeated one names no single host (RFC 9112 §3.2). */
 export function hostOf(request: AuthRequest): string | undefined {

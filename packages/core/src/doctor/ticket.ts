@@ -7,7 +7,7 @@
  * line) or from a browser's developer tools.
  */
 import { isHttpAuthError } from '../errors.js';
-import { createAuthenticator } from '../http/authenticator.js';
+import { createAuthenticator } from '../loop/authenticator.js';
 import { decodeGssToken } from '../kerberos/gss-token.js';
 import type { KeytabEntry } from '../kerberos/keytab.js';
 import { decodeApReq } from '../kerberos/messages/ap-req.js';

@@ -5,7 +5,7 @@
  * stored under (`property`, since express-jwt and others also use `req.auth`).
  */
 import { HttpAuthError } from '../errors.js';
-import type { AuthDecision, Header } from './authenticator.js';
+import type { AuthDecision, Header } from '../loop/authenticator.js';
 import type {
   BodyLoader,
   ChallengeResponse,

@@ -12,16 +12,16 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { HttpAuthError, isHttpAuthError } from '../errors.js';
-import type { AuthRequest, Connection, HeaderBag } from '../package.js';
+import type { AuthRequest, Connection, HeaderBag } from '../security-package.js';
 import type {
   AuthDecision,
   AuthInfo,
   Authenticator,
   AuthenticatorOptions,
   Header,
-} from './authenticator.js';
-import { createAuthenticator, errorBody } from './authenticator.js';
-import { lastForwardedFor } from './client-address.js';
+} from '../loop/authenticator.js';
+import { createAuthenticator, errorBody } from '../loop/authenticator.js';
+import { lastForwardedFor } from '../loop/client-address.js';
 
 /** Options every adapter understands, next to the authenticator's own. */
 export interface AdapterOptions {

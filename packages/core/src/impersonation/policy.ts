@@ -17,9 +17,9 @@
 import type { ChildProcess } from 'node:child_process';
 import type { ErrorCode } from '../errors.js';
 import { fail, HttpAuthError, isHttpAuthError } from '../errors.js';
-import type { SecurityContextData } from '../package.js';
+import type { SecurityContextData } from '../security-package.js';
 import type { Principal } from '../principal.js';
-import { groupMatches, principalMatches } from '../authorization.js';
+import { groupMatches, principalMatches } from '../authorization/principal-match.js';
 import { CcacheDirectory } from './ccache-store.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
 import { levelAtLeast, minLevel, refusingActions } from './context.js';

@@ -29,7 +29,7 @@ import type {
   Credentials,
   SecurityContextData,
   SecurityPackage,
-} from '../package.js';
+} from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { MAX_DER_BYTES } from '../asn1/der.js';
 import { KerberosAcceptor } from '../kerberos/acceptor.js';

@@ -15,7 +15,7 @@ import type {
   AuthRequest,
   Credentials,
   SecurityPackage,
-} from '../package.js';
+} from '../security-package.js';
 import type { NtlmAcceptorOptions, NtlmHandshakeState } from './acceptor.js';
 import { NtlmAcceptor } from './acceptor.js';
 import type { WinbindOptions } from './winbind.js';

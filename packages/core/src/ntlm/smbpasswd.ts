@@ -7,16 +7,19 @@
  * brackets: U user, D disabled, N no password required, L auto-locked, W/S/I machine and trust
  * accounts. Only enabled user accounts with an NT hash can log on here; machine and trust
  * accounts never can. The file is re-read when it changes (checked at most once per
- * `reloadCheckMs`); a failed re-read keeps the last good copy.
+ * `checkIntervalMs`); a failed re-read keeps the last good copy.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
 import { HttpAuthError } from '../errors.js';
+import type { WatchedFileOptions } from '../credentials/watched-file.js';
+import { WatchedFile } from '../credentials/watched-file.js';
 import type { NtHashEntry, NtlmVerifier } from './credentials.js';
 import { ntHashVerifier } from './credentials.js';
 
-export interface SmbpasswdOptions {
-  /** How often, at most, to look for a changed file (default 1000 ms; 0 = on every logon). */
+export interface SmbpasswdOptions extends WatchedFileOptions {
+  /**
+   * @deprecated The older name of `checkIntervalMs`, which every file source takes: how often,
+   * at most, to look for a changed file (default 1000 ms; 0 = on every logon).
+   */
   readonly reloadCheckMs?: number;
 }
 
@@ -69,56 +72,26 @@ export function parseSmbpasswd(text: string): Map<string, NtHashEntry> {
   return accounts;
 }
 
-interface FileIdentity {
-  readonly mtimeMs: number;
-  readonly size: number;
-  readonly ino: number;
-}
-
-function sameFile(a: FileIdentity, b: FileIdentity): boolean {
-  return a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
-}
-
-/** An smbpasswd file as a verifier. Throws ERR_HTTPAUTH_INVALID_OPTIONS when it cannot be read. */
+/**
+ * An smbpasswd file as a verifier, re-read when it changes like every file source
+ * (credentials/watched-file.ts). Throws ERR_HTTPAUTH_INVALID_OPTIONS when it cannot be read.
+ */
 export function smbpasswdFile(path: string, options: SmbpasswdOptions = {}): SmbpasswdSource {
-  const reloadCheckMs = options.reloadCheckMs ?? 1000;
-  let accounts: Map<string, NtHashEntry>;
-  let identity: FileIdentity;
-  try {
-    identity = statSync(path);
-    accounts = parseSmbpasswd(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { cause: error });
+  if (options === null || typeof options !== 'object') {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
-  let lastCheck = Date.now();
-  let reloading: Promise<void> | undefined;
-
-  async function reload(): Promise<void> {
-    try {
-      const current = await stat(path);
-      if (sameFile(current, identity)) return;
-      const text = await readFile(path, 'utf8');
-      accounts = parseSmbpasswd(text);
-      identity = current;
-    } catch {
-      // Keep serving the last good copy: a file being replaced must not lock everyone out.
-    }
+  const { reloadCheckMs, checkIntervalMs } = options;
+  if (reloadCheckMs !== undefined && checkIntervalMs !== undefined) {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
-
-  async function fresh(): Promise<Map<string, NtHashEntry>> {
-    const now = Date.now();
-    if (now - lastCheck >= reloadCheckMs) {
-      lastCheck = now;
-      reloading ??= reload().finally(() => {
-        reloading = undefined;
-      });
-    }
-    if (reloading !== undefined) await reloading;
-    return accounts;
-  }
+  const interval = checkIntervalMs ?? reloadCheckMs;
+  const file = new WatchedFile(path, parseSmbpasswd, {
+    ...(interval === undefined ? {} : { checkIntervalMs: interval }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
 
   async function lookup(user: string): Promise<NtHashEntry | undefined> {
-    return (await fresh()).get(user.toLowerCase());
+    return file.current.get(user.toLowerCase());
   }
 
   const verifier = ntHashVerifier((user) => lookup(user));
@@ -127,7 +100,7 @@ export function smbpasswdFile(path: string, options: SmbpasswdOptions = {}): Smb
     lookup,
     get size() {
       let count = 0;
-      for (const entry of accounts.values()) if (entry.disabled !== true) count++;
+      for (const entry of file.current.values()) if (entry.disabled !== true) count++;
       return count;
     },
   };

@@ -10,7 +10,7 @@
  * handshake.
  */
 import { HttpAuthError } from '../errors.js';
-import type { Connection, HandshakeSlot, SecurityContextData } from '../package.js';
+import type { Connection, HandshakeSlot, SecurityContextData } from '../security-package.js';
 import type { Principal } from '../principal.js';
 
 export interface ConnectionLimits {

@@ -21,9 +21,10 @@
  *  - realms: Kerberos realms exactly, NTLM domains and Digest/Basic realms case-insensitively;
  *    mechanisms: exactly ('Kerberos', 'NTLM', 'Digest', 'Basic', …).
  */
-import { fail } from './errors.js';
-import type { ImpersonationContext } from './impersonation/context.js';
-import type { Mechanism, Principal } from './principal.js';
+import { fail } from '../errors.js';
+import type { ImpersonationContext } from '../impersonation/context.js';
+import type { Mechanism, Principal } from '../principal.js';
+import { groupMatches, principalMatches, sameFolded } from './principal-match.js';
 
 /** What a rule looks at: `req.auth` / `request.auth` / `ctx.state.auth`. */
 export interface AuthorizationSubject {
@@ -36,10 +37,6 @@ export interface AuthorizationRule {
   test(subject: AuthorizationSubject | undefined): boolean;
   /** Throws ERR_HTTPAUTH_FORBIDDEN unless the subject satisfies the rule. */
   check(subject: AuthorizationSubject | undefined): void;
-}
-
-function isSid(value: string): boolean {
-  return /^S-1-[0-9]+(-[0-9]+)*$/i.test(value);
 }
 
 function rule(test: (subject: AuthorizationSubject) => boolean): AuthorizationRule {
@@ -58,61 +55,6 @@ function nonEmptyStrings(values: readonly string[]): readonly string[] {
     fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
   return values;
-}
-
-/** The prefix that makes a user entry a UPN: `upn:alice@example.com`. */
-export const UPN_PREFIX = 'upn:';
-
-/**
- * The principal's UPN when it may identify it: a Kerberos principal whose UPN's domain is its
- * realm. The acceptor only sets verified UPNs; this check keeps hand-built principals honest.
- */
-function trustedUpn(principal: Principal): string | undefined {
-  const upn = principal.upn;
-  if (principal.mechanism !== 'Kerberos' || upn === undefined || principal.realm === undefined) {
-    return undefined;
-  }
-  const at = upn.lastIndexOf('@');
-  return at > 0 && sameFolded(upn.slice(at + 1), principal.realm) ? upn : undefined;
-}
-
-/** Does `entry` (a principal name, `upn:` UPN or SID) name this principal? */
-export function principalMatches(principal: Principal, entry: string): boolean {
-  if (isSid(entry)) {
-    return (
-      principal.userSid !== undefined && principal.userSid.toUpperCase() === entry.toUpperCase()
-    );
-  }
-  if (entry.toLowerCase().startsWith(UPN_PREFIX)) {
-    const upn = trustedUpn(principal);
-    return upn !== undefined && sameFolded(upn, entry.slice(UPN_PREFIX.length));
-  }
-  return principal.mechanism === 'Kerberos'
-    ? principal.name === entry
-    : sameFolded(principal.name, entry);
-}
-
-/** Is the subject a member of `entry` (a group SID or a group name)? */
-export function groupMatches(
-  principal: Principal,
-  posixGroupNames: readonly string[] | undefined,
-  entry: string,
-): boolean {
-  if (isSid(entry)) {
-    const wanted = entry.toUpperCase();
-    return (
-      (principal.groupSids ?? []).some((sid) => sid.toUpperCase() === wanted) ||
-      principal.logonInfo?.primaryGroupSid?.toUpperCase() === wanted
-    );
-  }
-  return (
-    (principal.groups ?? []).some((name) => sameFolded(name, entry)) ||
-    (posixGroupNames ?? []).some((name) => sameFolded(name, entry))
-  );
-}
-
-function sameFolded(a: string, b: string): boolean {
-  return a.length === b.length && a.toLowerCase() === b.toLowerCase();
 }
 
 /** The principal is one of these users (names, `upn:` UPNs or SIDs). */

@@ -1,10 +1,14 @@
 /**
- * The security-package interface: the SSPI mirror (DESIGN.md). Each package answers one HTTP
- * auth-scheme; `accept()` plays AcceptSecurityContext: given the client's token and the state
- * kept for this connection, it answers continue (send this token back), complete (here is who it
- * is) or reject (a stable error code).
+ * The security-package interface. It mirrors Windows SSPI on purpose, so that anyone who knows
+ * AcceptSecurityContext knows the flow: each package answers one HTTP auth-scheme, and `accept()`,
+ * given the client's token and the state kept for this connection, answers continue (send this
+ * token back), complete (here is who it is) or reject (a stable error code). Rejecting is a
+ * result, never a throw: the loop (loop/) turns whatever a package throws into a reject under the
+ * package's scheme, but that path is for bugs.
  */
 import type { HttpAuthError } from './errors.js';
+import { isHttpAuthError } from './errors.js';
+import type { Credentials } from './grammar/http-auth.js';
 import type { Principal } from './principal.js';
 import type { KeyValueStore } from './store/types.js';
 
@@ -45,14 +49,9 @@ export interface AuthRequest {
   readonly body?: (() => Promise<Buffer>) | undefined;
 }
 
-/** One parsed set of credentials (RFC 9110 §11.4): a token68 or a list of auth-params. */
-export interface Credentials {
-  /** The auth-scheme as the client spelled it. */
-  readonly scheme: string;
-  readonly token68?: string;
-  /** Parameter names lower-cased; values unquoted and unescaped. */
-  readonly params?: ReadonlyMap<string, string>;
-}
+// The parsed credentials a package accepts are the header grammar's output (grammar/ sits below
+// every package, so the type lives there).
+export type { Credentials } from './grammar/http-auth.js';
 
 /**
  * A per-connection, per-package slot for partial handshake state (NTLM between Type 2 and
@@ -131,6 +130,24 @@ export interface SecurityPackage {
    * algorithm). May return none, when the package cannot be offered for this request.
    */
   challenges(request: AuthRequest, now: number): readonly string[];
-  /** AcceptSecurityContext. Throws only HttpAuthError; any other throw is a bug. */
+  /**
+   * AcceptSecurityContext. Resolves for every client input: bad credentials, a failing credential
+   * source or a missing body are a `reject` with a stable code. A throw or a rejected promise is
+   * a bug; the loop answers it with ERR_HTTPAUTH_INTERNAL under this package's scheme.
+   */
   accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult>;
+}
+
+/**
+ * One way to refuse: run a package's checks, which stop at the first failed one with
+ * `fail(code)` (an HttpAuthError), and answer such a refusal as a `reject` result. Anything else
+ * thrown is a bug and propagates (the loop answers it with ERR_HTTPAUTH_INTERNAL).
+ */
+export async function rejectRefusals(checks: () => Promise<AcceptResult>): Promise<AcceptResult> {
+  try {
+    return await checks();
+  } catch (error) {
+    if (!isHttpAuthError(error)) throw error;
+    return { type: 'reject', error };
+  }
 }

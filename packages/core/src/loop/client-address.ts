@@ -4,7 +4,7 @@
  * and this server (then one backend connection may carry several clients' requests, so a
  * connection-level authentication must not outlive the request that made it).
  */
-import type { AuthRequest, HeaderBag } from '../package.js';
+import type { AuthRequest, HeaderBag } from '../security-package.js';
 
 /** The last entry of X-Forwarded-For: the one the nearest proxy appended (the client it saw). */
 export function lastForwardedFor(

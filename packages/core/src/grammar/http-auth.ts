@@ -9,9 +9,20 @@
  * comma, is ERR_HTTPAUTH_MULTIPLE_CREDENTIALS. Parameter names are case-insensitive and may appear
  * once each. The parser is a single left-to-right scan with no backtracking and no regular
  * expression over the whole header, so its cost is linear in the header size.
+ *
+ * It sits below every security package: the loop parses credentials with it, and Digest and
+ * Basic quote and format their challenges with it, without importing the loop.
  */
 import { fail } from '../errors.js';
-import type { Credentials } from '../package.js';
+
+/** One parsed set of credentials (RFC 9110 §11.4): a token68 or a list of auth-params. */
+export interface Credentials {
+  /** The auth-scheme as the client spelled it. */
+  readonly scheme: string;
+  readonly token68?: string;
+  /** Parameter names lower-cased; values unquoted and unescaped. */
+  readonly params?: ReadonlyMap<string, string>;
+}
 
 /** Default cap on the header size: large Active Directory PACs make Kerberos tokens ~64 KiB. */
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -164,6 +175,19 @@ function parseParams(s: string, start: number): Map<string, string> {
   }
   if (params.size === 0) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
   return params;
+}
+
+/**
+ * True when `value` holds a C0 control (HTAB included) or DEL. Text the server puts into a
+ * challenge (a realm, an opaque, a domain URI) must hold none: RFC 9110 §5.5 forbids them in
+ * field values, HTAB aside, which no realm needs.
+ */
+export function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 /** Quote a value as an RFC 9110 quoted-string, escaping `"` and `\`. */

@@ -1,6 +1,6 @@
 /**
- * A small credentials file that is re-read when it changes on disk (htdigest, the httpauth
- * Digest file, htpasswd). A change is noticed by a stat of mtime, ctime, size and inode, at most
+ * A small credentials file that is re-read when it changes on disk: the one watcher every file
+ * credential source shares (htdigest and the httpauth Digest file, htpasswd, smbpasswd). A change is noticed by a stat of mtime, ctime, size and inode, at most
  * once per `checkIntervalMs`; the stat and the read are synchronous because the files are small
  * and the check must fit in the synchronous challenge path. A file that fails to read or parse on
  * reload leaves the previous contents in force (an editor may be halfway through writing it);
@@ -30,7 +30,18 @@ export class WatchedFile<T> {
       throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
     this.#path = path;
     this.#parse = parse;
-    this.#interval = options.checkIntervalMs ?? 1000;
+    if (options === null || typeof options !== 'object') {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    const interval = options.checkIntervalMs ?? 1000;
+    // NaN or a negative interval would silently never (or always) re-read the file.
+    if (!Number.isSafeInteger(interval) || interval < 0) {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
+    this.#interval = interval;
     this.#now = options.now ?? Date.now;
     const loaded = this.#load();
     if (loaded === undefined) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');

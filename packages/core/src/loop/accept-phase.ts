@@ -1,0 +1,140 @@
+/**
+ * The accept phase: credentials in, the package's answer out. The package for the credentials'
+ * scheme runs AcceptSecurityContext (`accept`) with the connection's handshake slot, the channel
+ * binding and the store, and its result becomes the decision:
+ *
+ *   continue -> 401 with `<scheme> <token>` (one leg of NTLM or SPNEGO)
+ *   complete -> authenticated (+ mutual-auth token / Authentication-Info, connection, session)
+ *   reject   -> 401 + challenges (denied), 400 (malformed), 403, 503, under the package's scheme
+ */
+import { HttpAuthError, isHttpAuthError } from '../errors.js';
+import { parseCredentials } from '../grammar/http-auth.js';
+import type {
+  AcceptContext,
+  AcceptResult,
+  AuthRequest,
+  Connection,
+  Credentials,
+  HandshakeSlot,
+  SecurityPackage,
+} from '../security-package.js';
+import type { AuthDecision, Header } from './decision.js';
+import type { LoopState } from './options.js';
+import { admit, withNames } from './success.js';
+
+/**
+ * Run the package. Packages reject by returning `reject`; a throw is a bug, refused like a
+ * rejection (ERR_HTTPAUTH_INTERNAL unless it is an HttpAuthError) so the decision and the
+ * failure event still name the package's scheme.
+ */
+export async function runPackage(
+  pkg: SecurityPackage,
+  credentials: Credentials,
+  context: AcceptContext,
+): Promise<AcceptResult> {
+  try {
+    return await pkg.accept(credentials, context);
+  } catch (error) {
+    context.handshake?.clear();
+    const typed = isHttpAuthError(error)
+      ? error
+      : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+    return { type: 'reject', error: typed };
+  }
+}
+
+/** A completed handshake: the principal named, kept on the connection and in a session. */
+async function complete(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  pkg: SecurityPackage,
+  connection: Connection | undefined,
+  result: Extract<AcceptResult, { type: 'complete' }>,
+): Promise<AuthDecision> {
+  const { responder } = loop;
+  const principal = await withNames(loop.directory, result.principal);
+  const headers: Header[] = [];
+  if (result.token !== undefined) {
+    headers.push([responder.headers.challenge, `${pkg.scheme} ${result.token}`]);
+  }
+  if (result.authenticationInfo !== undefined) {
+    headers.push([responder.headers.info, result.authenticationInfo]);
+  }
+  if (result.persist === true && connection !== undefined) {
+    loop.connections.persist(request, connection, {
+      principal,
+      context: result.context,
+      packageName: pkg.scheme,
+    });
+  }
+  const issued = loop.sessions?.issue(principal, now, request);
+  if (issued !== undefined) headers.push(issued.header);
+  return admit(loop.makeImpersonation, {
+    principal,
+    context: result.context,
+    headers,
+    scheme: pkg.scheme,
+    reused: false,
+    ...(issued === undefined ? {} : { session: issued.session }),
+  });
+}
+
+/** Authenticate a request that carries credentials (`raw`, the one header value). */
+export async function acceptCredentials(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  raw: string,
+): Promise<AuthDecision> {
+  const { responder } = loop;
+  const credentials = parseCredentials(raw);
+  const pkg = loop.byScheme.get(credentials.scheme.toLowerCase());
+  if (pkg === undefined) {
+    return responder.refuse(
+      request,
+      now,
+      new HttpAuthError('ERR_HTTPAUTH_SCHEME_UNSUPPORTED'),
+      credentials.scheme,
+    );
+  }
+  const connection = loop.connections.connectionOf(request);
+  if (pkg.connectionBound && connection === undefined) {
+    return responder.refuse(
+      request,
+      now,
+      new HttpAuthError('ERR_HTTPAUTH_CONNECTION_REQUIRED'),
+      pkg.scheme,
+    );
+  }
+  if (connection !== undefined) loop.connections.forget(connection);
+
+  const handshake: HandshakeSlot | undefined =
+    connection === undefined
+      ? undefined
+      : loop.connections.slot(request, connection, pkg.name, now);
+  const result = await runPackage(pkg, credentials, {
+    request,
+    handshake,
+    channelBinding: loop.channelBindingFor(request),
+    store: loop.store,
+    now,
+  });
+
+  switch (result.type) {
+    case 'continue':
+      return responder.continueHandshake(pkg, result.token);
+    case 'complete':
+      handshake?.clear();
+      return complete(loop, request, now, pkg, connection, result);
+    case 'reject':
+      handshake?.clear();
+      return responder.refuse(
+        request,
+        now,
+        result.error,
+        pkg.scheme,
+        result.challenges === undefined ? undefined : { pkg, challenges: result.challenges },
+      );
+  }
+}

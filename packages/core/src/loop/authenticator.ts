@@ -1,0 +1,124 @@
+/**
+ * The challenge loop: Authorization header in, decision out. Framework-free; the adapters only
+ * translate a request into an AuthRequest and a decision into a response.
+ *
+ *   no credentials          -> the connection's kept authentication, else a session cookie,
+ *                              else 401 with every package's challenges, in the configured order
+ *   credentials             -> the accept phase (accept-phase.ts): continue, complete or reject
+ *
+ * Proxy mode (RFC 9110 §11.7) reads Proxy-Authorization and answers 407 / Proxy-Authenticate /
+ * Proxy-Authentication-Info instead. The phases live in their own modules: options.ts (checked
+ * once), challenge.ts (respond), connection-phase.ts, session-phase.ts, accept-phase.ts and
+ * success.ts.
+ */
+import { HttpAuthError, isHttpAuthError } from '../errors.js';
+import { singleHeader } from '../grammar/http-auth.js';
+import type { AuthRequest, SecurityPackage } from '../security-package.js';
+import { acceptCredentials } from './accept-phase.js';
+import type { AuthDecision, Header } from './decision.js';
+import type { AuthenticatorOptions, LoopState } from './options.js';
+import { resolveOptions } from './options.js';
+import { admit } from './success.js';
+
+export type { AuthDecision, AuthInfo, Header } from './decision.js';
+export { errorBody } from './decision.js';
+export type { AuthenticatorOptions } from './options.js';
+export type { ImpersonationFactory } from './success.js';
+
+export interface Authenticator {
+  authenticate(request: AuthRequest): Promise<AuthDecision>;
+  /** The packages, for adapters that need to know (HTTP/2 warnings, metrics). */
+  readonly packages: readonly SecurityPackage[];
+  readonly proxy: boolean;
+  /** Pending connection-bound handshakes in this process. */
+  readonly pendingHandshakes: number;
+  /** Revoke an authentication session by id (needs `sessions.revocable`). */
+  revokeSession(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A request without credentials: the connection may still be authenticated (NTLM, as IIS keeps
+ * it), or a session cookie may carry the principal; otherwise the client is challenged.
+ */
+async function withoutCredentials(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+): Promise<AuthDecision> {
+  const connection = loop.connections.connectionOf(request);
+  const persisted =
+    connection === undefined ? undefined : loop.connections.persisted(request, connection);
+  if (persisted !== undefined) {
+    return admit(loop.makeImpersonation, {
+      principal: persisted.principal,
+      context: persisted.context,
+      headers: [],
+      scheme: persisted.packageName,
+      reused: true,
+    });
+  }
+  const session = await loop.sessions?.lookup(request, now);
+  if (session?.type === 'valid') {
+    const { data } = session;
+    return admit(loop.makeImpersonation, {
+      principal: data.principal,
+      context: undefined,
+      headers: [],
+      scheme: 'Session',
+      reused: true,
+      session: { id: data.id, expiresAt: data.expiresAt, reused: true },
+    });
+  }
+  const decision = loop.responder.refuse(
+    request,
+    now,
+    new HttpAuthError('ERR_HTTPAUTH_CREDENTIALS_REQUIRED'),
+    undefined,
+  );
+  // A tampered, expired, revoked or foreign cookie is removed, and the client is challenged.
+  if (session?.type === 'invalid' && loop.sessions !== undefined) {
+    const clear: Header = loop.sessions.clear(request);
+    return { ...decision, headers: [...decision.headers, clear] };
+  }
+  return decision;
+}
+
+async function handle(loop: LoopState, request: AuthRequest, now: number): Promise<AuthDecision> {
+  const raw = singleHeader(
+    request.headers[loop.responder.headers.credentials],
+    loop.maxHeaderBytes,
+  );
+  if (raw === undefined || raw.trim() === '') return withoutCredentials(loop, request, now);
+  return acceptCredentials(loop, request, now, raw);
+}
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const loop = resolveOptions(options);
+  return {
+    packages: loop.packages,
+    proxy: loop.proxy,
+    get pendingHandshakes() {
+      return loop.connections.pendingHandshakes;
+    },
+    async authenticate(request: AuthRequest): Promise<AuthDecision> {
+      const now = loop.clock();
+      try {
+        return await handle(loop, request, now);
+      } catch (error) {
+        // A malformed or repeated header, or a store that failed: refused with its own code.
+        const typed = isHttpAuthError(error)
+          ? error
+          : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+        return loop.responder.refuse(request, now, typed, undefined);
+      }
+    },
+    async revokeSession(id: string) {
+      if (loop.sessions === undefined) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+      await loop.sessions.revoke(id);
+    },
+    async close() {
+      await loop.store.close?.();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The session-cookie phase (like mod_auth_gssapi's GssapiUseSessions): a valid authentication
+ * session cookie authenticates a request without a handshake; a completed handshake issues one;
+ * a tampered, expired, revoked or foreign cookie is cleared. Revocation, when enabled, costs one
+ * store read per request that carries a cookie.
+ */
+import { HttpAuthError } from '../errors.js';
+import type { Principal } from '../principal.js';
+import type { AuthRequest } from '../security-package.js';
+import type { SessionData, SessionOptions } from '../session/session-cookie.js';
+import { SessionCookies } from '../session/session-cookie.js';
+import type { KeyValueStore } from '../store/types.js';
+import type { AuthInfo, Header } from './decision.js';
+
+export interface AuthenticatorSessionOptions extends SessionOptions {
+  /** Check every session against a revocation list in the store (one store read per request). */
+  readonly revocable?: boolean;
+}
+
+/** What a request's cookie says: none sent, a session to reuse, or one to clear. */
+export type SessionLookup =
+  | { readonly type: 'none' }
+  | { readonly type: 'valid'; readonly data: SessionData }
+  | { readonly type: 'invalid' };
+
+const DEFAULT_SESSION_MAX_AGE_MS = 3_600_000;
+
+function revokedKey(id: string): string {
+  return `session:revoked:${id}`;
+}
+
+export class SessionPhase {
+  readonly #cookies: SessionCookies;
+  readonly #store: KeyValueStore;
+  readonly #revocable: boolean;
+  readonly #maxAgeMs: number;
+
+  constructor(options: AuthenticatorSessionOptions, store: KeyValueStore) {
+    this.#cookies = new SessionCookies(options);
+    this.#store = store;
+    this.#revocable = options.revocable === true;
+    this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_SESSION_MAX_AGE_MS;
+  }
+
+  async lookup(request: AuthRequest, now: number): Promise<SessionLookup> {
+    const value = this.#cookies.find(request);
+    if (value === undefined) return { type: 'none' };
+    const data = this.#cookies.open(value, now, request);
+    if (data === undefined) return { type: 'invalid' };
+    if (this.#revocable && (await this.#store.get(revokedKey(data.id))) !== undefined) {
+      return { type: 'invalid' };
+    }
+    return { type: 'valid', data };
+  }
+
+  /** The Set-Cookie header that removes the request's cookie. */
+  clear(request: AuthRequest): Header {
+    return ['set-cookie', this.#cookies.clearCookie(request)];
+  }
+
+  /** A new session for a principal that just completed a handshake. */
+  issue(
+    principal: Principal,
+    now: number,
+    request: AuthRequest,
+  ): { readonly header: Header; readonly session: NonNullable<AuthInfo['session']> } | undefined {
+    const issued = this.#cookies.issue(principal, now, request);
+    if (issued === undefined) return undefined;
+    return {
+      header: ['set-cookie', issued.setCookie],
+      session: { id: issued.data.id, expiresAt: issued.data.expiresAt, reused: false },
+    };
+  }
+
+  /** Revoke a session by id until it would have expired anyway. */
+  async revoke(id: string): Promise<void> {
+    if (!this.#revocable) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+    await this.#store.add(revokedKey(id), '1', this.#maxAgeMs);
+  }
+}
