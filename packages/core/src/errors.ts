@@ -284,13 +284,27 @@ export class HttpAuthError extends Error {
    * code, e.g. a domain controller's `STATUS_ACCOUNT_LOCKED_OUT` behind ERR_HTTPAUTH_BAD_CREDENTIALS.
    */
   readonly reason?: string;
+  /**
+   * For the operator only, like `reason`: what the mechanism saw, to tell a misconfiguration
+   * from an attack (the ticket's service principal, kvno and enctype; the NTLM domain, user and
+   * workstation; the Digest algorithm). Never a secret: no token, hash, password or key.
+   */
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
 
-  constructor(code: ErrorCode, options?: { cause?: unknown; reason?: string }) {
+  constructor(
+    code: ErrorCode,
+    options?: {
+      cause?: unknown;
+      reason?: string;
+      detail?: Readonly<Record<string, string | number | boolean>>;
+    },
+  ) {
     const entry = ERROR_CODES[code];
     super(entry.message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.kind = entry.kind;
     if (options?.reason !== undefined) this.reason = options.reason;
+    if (options?.detail !== undefined) this.detail = Object.freeze({ ...options.detail });
     // Not part of the declared type, so copies of the class stay structurally identical.
     Object.defineProperty(this, BRAND, { value: true });
   }
@@ -326,6 +340,14 @@ export function statusForKind(kind: ErrorKind): 400 | 401 | 403 | 503 | 500 {
 }
 
 /** Shorthand used by parsers: `fail('ERR_HTTPAUTH_NTLM_MALFORMED')` throws the typed error. */
+/**
+ * A name the client sent, for an operator-only `detail` (brute-force detection): bounded, so a
+ * client cannot make one failure event arbitrarily large.
+ */
+export function attemptedName(name: string): string {
+  return name.length > 256 ? `${name.slice(0, 256)}…` : name;
+}
+
 export function fail(code: ErrorCode, cause?: unknown): never {
   throw new HttpAuthError(code, cause === undefined ? undefined : { cause });
 }

@@ -15,7 +15,18 @@ export const CHANNEL_CHALLENGE = 'httpauth:challenge';
 /** Something degraded without failing a request (a directory that cannot name SIDs). */
 export const CHANNEL_WARNING = 'httpauth:warning';
 
-export interface SuccessEvent {
+/** Where and when: on every success, failure and challenge event. */
+export interface RequestFacts {
+  /** The client's address (behind a trusted proxy, the one the proxy reported). */
+  readonly clientAddress?: string;
+  readonly method?: string;
+  /** The request path, without the query (which may carry secrets), at most 1024 characters. */
+  readonly path?: string;
+  /** Milliseconds from the request reaching the authenticator to its decision. */
+  readonly durationMs?: number;
+}
+
+export interface SuccessEvent extends RequestFacts {
   readonly mechanism: string;
   readonly scheme: string;
   readonly name: string;
@@ -23,15 +34,17 @@ export interface SuccessEvent {
   readonly reused: boolean;
 }
 
-export interface FailureEvent {
+export interface FailureEvent extends RequestFacts {
   readonly scheme: string | undefined;
   readonly code: ErrorCode;
   readonly status: number;
   /** The precise cause when the source gave one (a DC's NTSTATUS name); never sent to the client. */
   readonly reason?: string;
+  /** What the mechanism saw (see HttpAuthError.detail), including the attempted user name. */
+  readonly detail?: Readonly<Record<string, string | number | boolean>>;
 }
 
-export interface ChallengeEvent {
+export interface ChallengeEvent extends RequestFacts {
   readonly scheme: string | undefined;
   /** 'initial' (no credentials), 'continue' (a handshake leg). */
   readonly step: 'initial' | 'continue';

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
 import { apr1, apr1Salt } from '../src/basic/apr1.js';
 import type { BasicOptions } from '../src/basic/basic.js';
@@ -10,8 +11,9 @@ import { basic } from '../src/basic/basic.js';
 import { decodeBasicToken, encodeBasicToken } from '../src/basic/credentials.js';
 import { hashScheme, htpasswdFile } from '../src/basic/htpasswd.js';
 import { isHttpAuthError } from '../src/errors.js';
+import { CHANNEL_FAILURE, type FailureEvent } from '../src/events.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
-import { createAuthenticator } from '../src/loop/authenticator.js';
+import { createAuthenticator, errorBody } from '../src/loop/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
 
 const REALM = 'intranet';
@@ -65,6 +67,26 @@ function assertCode(d: AuthDecision, code: string, status: number) {
 }
 
 describe('Basic credentials (RFC 7617)', () => {
+  it('tells the operator (never the client) the attempted user, bounded, never the password', async () => {
+    const h = harness();
+    const events: FailureEvent[] = [];
+    const listener = (message: unknown) => events.push(message as FailureEvent);
+    subscribe(CHANNEL_FAILURE, listener);
+    let refused;
+    try {
+      refused = await h.send(basicHeader('aladdin', 'open says me'));
+      await h.send(basicHeader('x'.repeat(5000), 'pw'));
+    } finally {
+      unsubscribe(CHANNEL_FAILURE, listener);
+    }
+    assert.deepEqual(events[0]!.detail, { user: 'aladdin' });
+    assert.equal((events[1]!.detail!.user as string).length, 257);
+    assert.ok(!JSON.stringify(events).includes('open says me'));
+    // What reaches the client: the headers and the error body, with no name in them.
+    assert.ok(refused.type === 'respond');
+    assert.ok(!JSON.stringify([refused.headers, errorBody(refused.error)]).includes('aladdin'));
+  });
+
   it('decodes the RFC 7617 §2 example and UTF-8 (§2.1 example)', () => {
     assert.deepEqual(decodeBasicToken('QWxhZGRpbjpvcGVuIHNlc2FtZQ=='), {
       user: 'Aladdin',

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
 import type { DigestAlgorithm } from '../src/digest/algorithms.js';
 import { algorithmInfo } from '../src/digest/algorithms.js';
@@ -26,8 +27,9 @@ import { digest } from '../src/digest/digest.js';
 import type { DigestCredentialCallback } from '../src/digest/sources.js';
 import { digestFile, digestFileLine, htdigestFile } from '../src/digest/sources.js';
 import { isHttpAuthError } from '../src/errors.js';
+import { CHANNEL_FAILURE, type FailureEvent } from '../src/events.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
-import { createAuthenticator } from '../src/loop/authenticator.js';
+import { createAuthenticator, errorBody } from '../src/loop/authenticator.js';
 import type { AuthRequest } from '../src/security-package.js';
 import { MemoryStore, type MemoryStoreOptions } from '../src/store/memory.js';
 
@@ -287,6 +289,32 @@ describe('Digest round trips', () => {
     });
     const d = await h.send('/dir/index.html', answer(pick(await h.send('/'), 'SHA-256')));
     assertAuthenticated(d);
+  });
+
+  it('tells the operator (never the client) who tried, with which algorithm', async () => {
+    const h = harness();
+    const challenge = pick(await h.send('/'), 'SHA-256');
+    const events: FailureEvent[] = [];
+    const listener = (message: unknown) => events.push(message as FailureEvent);
+    subscribe(CHANNEL_FAILURE, listener);
+    let wrong;
+    try {
+      wrong = await h.send('/dir/index.html', answer(challenge, { password: 'Circle of Lies' }));
+      await h.send('/dir/index.html', answer(challenge, { user: 'Scar', password: 'x' }));
+    } finally {
+      unsubscribe(CHANNEL_FAILURE, listener);
+    }
+    assert.deepEqual(
+      events.map((e) => e.detail),
+      [
+        { user: 'Mufasa', algorithm: 'SHA-256' },
+        { user: 'Scar', algorithm: 'SHA-256' },
+      ],
+    );
+    assert.ok(!JSON.stringify(events).includes('Circle of Lies'));
+    // What reaches the client: the headers and the error body, with no name in them.
+    assert.ok(wrong.type === 'respond');
+    assert.ok(!JSON.stringify([wrong.headers, errorBody(wrong.error)]).includes('Mufasa'));
   });
 
   it('makes a wrong password and an unknown user indistinguishable', async () => {

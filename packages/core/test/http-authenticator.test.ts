@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HttpAuthError } from '../src/errors.js';
-import { CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
+import { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
 import type {
@@ -113,6 +113,16 @@ function assertRespond(decision: AuthDecision, status: number, code: string) {
   if (decision.type !== 'respond') return;
   assert.equal(decision.status, status);
   assert.equal(decision.error.code, code);
+}
+
+/** An event without the per-request facts (address, method, path, duration), tested on their own. */
+function withoutRequestFacts(message: unknown): unknown {
+  const { clientAddress, method, path, durationMs, ...rest } = message as Record<string, unknown>;
+  void clientAddress;
+  void method;
+  void path;
+  void durationMs;
+  return rest;
 }
 
 describe('authenticator', () => {
@@ -310,7 +320,7 @@ describe('authenticator', () => {
   it('publishes audit events without secrets', async () => {
     const auth = createAuthenticator({ packages: [oneLeg] });
     const events: unknown[] = [];
-    const listener = (message: unknown) => events.push(message);
+    const listener = (message: unknown) => events.push(withoutRequestFacts(message));
     subscribe(CHANNEL_SUCCESS, listener);
     subscribe(CHANNEL_FAILURE, listener);
     try {
@@ -336,7 +346,7 @@ describe('authenticator', () => {
     };
     const auth = createAuthenticator({ packages: [throwing, twoLeg()] });
     const events: unknown[] = [];
-    const listener = (message: unknown) => events.push(message);
+    const listener = (message: unknown) => events.push(withoutRequestFacts(message));
     subscribe(CHANNEL_FAILURE, listener);
     let thrown, continued, none, unknown;
     try {
@@ -364,6 +374,46 @@ describe('authenticator', () => {
     assert.equal(ok.scheme, 'One');
   });
 
+  it('events carry the client address, method, path without the query, duration and detail', async () => {
+    const refusing: SecurityPackage = {
+      ...oneLeg,
+      async accept() {
+        return {
+          type: 'reject',
+          error: new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+            detail: { user: 'mallory', algorithm: 'SHA-256' },
+          }),
+        };
+      },
+    };
+    const auth = createAuthenticator({ packages: [refusing] });
+    const events: Record<string, unknown>[] = [];
+    const listener = (message: unknown) => events.push(message as Record<string, unknown>);
+    subscribe(CHANNEL_FAILURE, listener);
+    subscribe(CHANNEL_CHALLENGE, listener);
+    try {
+      await auth.authenticate({
+        ...request('One user=mallory'),
+        method: 'POST',
+        target: '/orders/7?token=secret-in-query',
+        clientAddress: '192.0.2.7',
+      });
+      await auth.authenticate({ ...request(undefined), target: `/${'a'.repeat(5000)}` });
+    } finally {
+      unsubscribe(CHANNEL_FAILURE, listener);
+      unsubscribe(CHANNEL_CHALLENGE, listener);
+    }
+    const [failure, challenge] = events;
+    assert.equal(failure!.clientAddress, '192.0.2.7');
+    assert.equal(failure!.method, 'POST');
+    assert.equal(failure!.path, '/orders/7');
+    assert.deepEqual(failure!.detail, { user: 'mallory', algorithm: 'SHA-256' });
+    assert.ok(typeof failure!.durationMs === 'number' && failure!.durationMs >= 0);
+    assert.ok(!JSON.stringify(events).includes('secret-in-query'));
+    assert.equal(challenge!.step, 'initial');
+    assert.equal((challenge!.path as string).length, 1024);
+  });
+
   it('an operator-only reason reaches the failure event, not the response', async () => {
     const locked: SecurityPackage = {
       ...oneLeg,
@@ -378,7 +428,7 @@ describe('authenticator', () => {
     };
     const auth = createAuthenticator({ packages: [locked] });
     const events: unknown[] = [];
-    const listener = (message: unknown) => events.push(message);
+    const listener = (message: unknown) => events.push(withoutRequestFacts(message));
     subscribe(CHANNEL_FAILURE, listener);
     let decision;
     try {

@@ -4,7 +4,7 @@
  * and then is not even offered in challenges on plain HTTP. Every refusal (insecure transport,
  * malformed token, wrong password, a verifier that fails) is a `reject` result, never a throw.
  */
-import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
+import { attemptedName, HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import { formatChallenge, hasControl } from '../grammar/http-auth.js';
 import type {
   AcceptContext,
@@ -63,7 +63,11 @@ export function basic(options: BasicOptions): SecurityPackage {
       if (isHttpAuthError(error)) throw error;
       return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', error);
     }
-    if (!ok) fail('ERR_HTTPAUTH_BAD_CREDENTIALS');
+    if (!ok) {
+      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+        detail: { user: attemptedName(user) },
+      });
+    }
     const principal: Principal = { name: user, user, realm, mechanism: 'Basic' };
     return { type: 'complete', principal };
   }

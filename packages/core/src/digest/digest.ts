@@ -15,7 +15,7 @@
  * Every refusal on the way is a `reject` result with its own code, never a throw.
  */
 import { randomBytes } from 'node:crypto';
-import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
+import { attemptedName, HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import type {
   AcceptContext,
   AcceptResult,
@@ -180,12 +180,21 @@ export function digest(options: DigestOptions): SecurityPackage {
       cnonce: creds.cnonce,
     });
     const matches = digestsEqual(expected, creds.response);
-    if (!matches || found.user === undefined) fail('ERR_HTTPAUTH_BAD_CREDENTIALS');
+    // For the operator: who tried, with which algorithm (the name as sent, or that it was hashed).
+    const detail = {
+      user: creds.userhash ? '(userhash)' : attemptedName(creds.username),
+      algorithm: info.algorithm,
+    };
+    if (!matches || found.user === undefined) {
+      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', { detail });
+    }
     const user = found.user;
 
     const staleResult = (): AcceptResult => ({
       type: 'reject',
-      error: new HttpAuthError('ERR_HTTPAUTH_DIGEST_NONCE_STALE'),
+      error: new HttpAuthError('ERR_HTTPAUTH_DIGEST_NONCE_STALE', {
+        detail: { ...detail, stale: true },
+      }),
       challenges: buildChallenges(request, now, true),
     });
     if (nonce.status === 'stale') return staleResult();
@@ -206,7 +215,7 @@ export function digest(options: DigestOptions): SecurityPackage {
       ttlMs: nonce.expiresAt - now + 1000,
     });
     if (use === 'consumed') return staleResult();
-    if (use === 'replayed') fail('ERR_HTTPAUTH_DIGEST_NC_REPLAY');
+    if (use === 'replayed') throw new HttpAuthError('ERR_HTTPAUTH_DIGEST_NC_REPLAY', { detail });
 
     // rspauth: the same digest with an empty method in A2 (RFC 7616 §3.5).
     const rspauth = computeResponse({

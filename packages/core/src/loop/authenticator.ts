@@ -11,6 +11,7 @@
  * once), challenge.ts (respond), connection-phase.ts, session-phase.ts, accept-phase.ts and
  * success.ts.
  */
+import { publishDecision } from './publish.js';
 import { HttpAuthError, isHttpAuthError } from '../errors.js';
 import { singleHeader } from '../grammar/http-auth.js';
 import type { AuthRequest, SecurityPackage } from '../security-package.js';
@@ -102,16 +103,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       return loop.connections.pendingHandshakes;
     },
     async authenticate(request: AuthRequest): Promise<AuthDecision> {
+      const startedAt = performance.now();
       const now = loop.clock();
+      let decision: AuthDecision;
       try {
-        return await handle(loop, request, now);
+        decision = await handle(loop, request, now);
       } catch (error) {
         // A malformed or repeated header, or a store that failed: refused with its own code.
         const typed = isHttpAuthError(error)
           ? error
           : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
-        return loop.responder.refuse(request, now, typed, undefined);
+        decision = loop.responder.refuse(request, now, typed, undefined);
       }
+      publishDecision(decision, request, startedAt);
+      return decision;
     },
     async revokeSession(id: string) {
       if (loop.sessions === undefined) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');

@@ -1,9 +1,8 @@
 /**
  * The respond phase: the 401 (or 407 as a proxy, RFC 9110 §11.7) with every package's
  * challenges in the configured order, a continued handshake's `<scheme> <token>`, and the status
- * an error's kind maps to otherwise. Every refusal publishes a failure event naming the scheme.
+ * an error's kind maps to otherwise. The loop's entry publishes the events (publish.ts).
  */
-import { publishChallenge, publishFailure } from '../events.js';
 import { HttpAuthError, statusForKind } from '../errors.js';
 import type { AuthRequest, SecurityPackage } from '../security-package.js';
 import type { Header, RespondDecision } from './decision.js';
@@ -85,22 +84,11 @@ export class ChallengeResponder {
     const status = denied ? this.headers.status : statusForKind(error.kind);
     const headers: Header[] = denied ? this.challenges(request, now, replace) : [];
     if (error.kind === 'unavailable') headers.push(['retry-after', '5']);
-    if (error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED') {
-      publishChallenge({ scheme, step: 'initial' });
-    } else {
-      publishFailure({
-        scheme,
-        code: error.code,
-        status,
-        ...(error.reason === undefined ? {} : { reason: error.reason }),
-      });
-    }
     return { type: 'respond', scheme, status, headers, error };
   }
 
   /** One more leg of a multi-leg handshake (NTLM's CHALLENGE, a SPNEGO continuation). */
   continueHandshake(pkg: SecurityPackage, token: string): RespondDecision {
-    publishChallenge({ scheme: pkg.scheme, step: 'continue' });
     return {
       type: 'respond',
       scheme: pkg.scheme,

@@ -28,6 +28,8 @@ export type AuthDecision =
        * 'NTLM', 'Digest', 'Basic'), or 'Session' for an authentication-session cookie.
        */
       readonly scheme: string;
+      /** True when no handshake ran: a connection that stays authenticated, or a session. */
+      readonly reused: boolean;
       readonly auth: AuthInfo;
       /** Headers for the successful response (mutual authentication, Authentication-Info). */
       readonly headers: readonly Header[];

@@ -1,10 +1,9 @@
 /**
  * The success phase, shared by every way a request gets through (a completed handshake, a
  * connection that stays authenticated, a session cookie): names for the principal's SIDs, its
- * impersonation context, and the success event.
+ * impersonation context. The loop's entry publishes the success event.
  */
 import type { PrincipalDirectory } from '../directory/resolver.js';
-import { publishSuccess } from '../events.js';
 import type { ImpersonationContext } from '../impersonation/context.js';
 import type { Principal } from '../principal.js';
 import type { SecurityContextData } from '../security-package.js';
@@ -49,10 +48,9 @@ export async function admit(
 ): Promise<AuthDecision> {
   const { principal, context, headers, scheme, reused, session } = admission;
   const impersonation = await makeImpersonation(principal, context);
-  publishSuccess({ mechanism: principal.mechanism, scheme, name: principal.name, reused });
   const auth: AuthInfo =
     session === undefined
       ? { principal, impersonation, context }
       : { principal, impersonation, context, session };
-  return { type: 'authenticated', scheme, auth, headers };
+  return { type: 'authenticated', scheme, reused, auth, headers };
 }
