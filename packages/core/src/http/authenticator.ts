@@ -26,6 +26,7 @@ import type {
 import type { PrincipalDirectory } from '../directory/resolver.js';
 import type { Principal } from '../principal.js';
 import { MemoryStore } from '../store/memory.js';
+import { sessionRevokedKey } from '../store/keys.js';
 import type { KeyValueStore } from '../store/types.js';
 import type { SessionOptions } from '../session/session-cookie.js';
 import { SessionCookies } from '../session/session-cookie.js';
@@ -155,7 +156,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     options.sessions === undefined ? undefined : new SessionCookies(options.sessions);
   const sessionsRevocable = options.sessions?.revocable === true;
   const sessionMaxAgeMs = options.sessions?.maxAgeMs ?? 3_600_000;
-  const revokedKey = (id: string) => `session:revoked:${id}`;
+  const revokedKey = sessionRevokedKey;
 
   const credentialsHeader = proxy ? 'proxy-authorization' : 'authorization';
   const challengeHeader = proxy ? 'proxy-authenticate' : 'www-authenticate';
