@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { StoreFailureReason } from './events.js';
 import { publishStoreState } from './events.js';
-import { checkKeyPrefix, DEFAULT_KEY_PREFIX, redisKey } from './keys.js';
+import { checkKeyPrefix, DEFAULT_KEY_PREFIX, EPOCH_KEY, redisKey } from './keys.js';
 import type { LuaScript } from './scripts.js';
 import type { OwnerQuota, OwnerQuotaOptions } from './owner-quota.js';
 import { ownerQuotaKey, resolveOwnerQuota } from './owner-quota.js';
@@ -94,12 +94,6 @@ const FIRST_PROBE_DELAY_MS = 50;
 const DEFAULT_DATA_LOSS_GUARD_MS = 600_000;
 /** The longest TTL that stretches the data-loss guard (a day). */
 const MAX_GUARD_TTL_MS = 86_400_000;
-/**
- * The epoch marker: a random id written once, without TTL. If it disappears or changes, Redis
- * lost what it held, replay records included. A value may carry the end of a guard period
- * (`<id> <guardUntilMs>`) so nodes that start during the guard honour it too.
- */
-const EPOCH_KEY = '{httpauth-epoch}';
 /** Reconnection backoff ceiling: a returning Redis is found within this time. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 

@@ -65,10 +65,10 @@ describe('RedisStore on Redis', () => {
 
   it('keeps keys under the prefix, hash-tagged, with the TTL on the server', async () => {
     const id = randomUUID();
-    assert.equal(await store.add(`krb:replay:${id}`, 'x', 60_000), true);
-    const ttl = await admin.pttl(`httpauth:{krb:replay:${id}}`);
+    assert.equal(await store.add(`httpauth:krb5rc:${id}`, 'x', 60_000), true);
+    const ttl = await admin.pttl(`httpauth:{httpauth:krb5rc:${id}}`);
     assert.ok(ttl > 0 && ttl <= 60_000, `pttl ${ttl}`);
-    assert.equal(await admin.get(`httpauth:{krb:replay:${id}}`), 'x');
+    assert.equal(await admin.get(`httpauth:{httpauth:krb5rc:${id}}`), 'x');
   });
 
   it('keeps a caller-chosen hash tag so keys about one nonce share a slot', async () => {
