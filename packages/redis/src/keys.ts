@@ -8,7 +8,7 @@
  *                            `httpauth:krb5rc:<sha256>` -> `httpauth:{httpauth:krb5rc:<sha256>}`
  *                            `session:revoked:<id>` -> `httpauth:{session:revoked:<id>}`
  *                            `owner-quota:<sha256>` -> `httpauth:{owner-quota:<sha256>}`
- *   <prefix>{httpauth-epoch} the epoch marker (store.ts, data-loss detection), written as it is
+ *   <prefix>{httpauth-epoch} the epoch marker (epoch.ts, data-loss detection), written as it is
  *
  * with the prefix 'httpauth:' by default (option `keyPrefix`). redisKeyLayout() gives the table for
  * a prefix, derived from core's, so the two cannot drift apart. Redis Cluster hashes only the part
@@ -25,7 +25,7 @@ export const DEFAULT_KEY_PREFIX = 'httpauth:';
 
 /**
  * The epoch marker, `<prefix>{httpauth-epoch}`: a random id written once, without TTL. If it
- * disappears or changes, Redis lost what it held, replay records included (store.ts). A value may
+ * disappears or changes, Redis lost what it held, replay records included (epoch.ts). A value may
  * carry the end of a guard period (`<id> <guardUntilMs>`) so nodes that start during the guard
  * honour it too. Written under the prefix as it is; the only logical key that would map to it,
  * `httpauth-epoch`, is not one core writes (STORE_KEY_LAYOUT).
