@@ -10,6 +10,7 @@
  * A store sees logical keys; a store adds its own framing (@httpauth/redis prefixes every key and
  * wraps it in a Redis Cluster hash tag unless the key carries one, see its keys.ts). Keys carry no
  * user name in clear: principals appear as SHA-256 hashes or as the Digest user tag (a hash).
+ * NTLM and Basic write nothing: an NTLM handshake lives on its connection (loop), not in a store.
  */
 import { createHash } from 'node:crypto';
 
