@@ -11,7 +11,8 @@ import { createAuthenticator, encodeKeytab, Keytab, negotiate } from '../src/ind
 import type { AuthDecision, NegotiateOptions } from '../src/index.js';
 import { resolvePersistence } from '../src/negotiate/persistence.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
-import { forgeApReq, randomKey } from './fixtures/kerberos/forge.js';
+import { getRequest } from './fixtures/http-request.js';
+import { forgeCurrentApReq, randomKey } from './fixtures/kerberos/forge.js';
 import { authenticate, negotiate as ntlmNegotiate } from './ntlm-client.js';
 
 const invalidOptions = (error: unknown) =>
@@ -101,14 +102,7 @@ const ntlm = {
 };
 
 function request(connection: EventEmitter, authorization?: string) {
-  return {
-    method: 'GET',
-    target: '/',
-    headers: authorization === undefined ? {} : { authorization },
-    connection,
-    httpVersionMajor: 1,
-    secure: false,
-  };
+  return { ...getRequest(authorization), connection };
 }
 
 function challengeToken(decision: AuthDecision): Buffer {
@@ -120,14 +114,7 @@ function challengeToken(decision: AuthDecision): Buffer {
 /** A Kerberos logon on `connection`, then a request without credentials on it: answered? */
 async function kerberosPersists(options: NegotiateOptions): Promise<boolean> {
   const auth = createAuthenticator({ packages: [negotiate({ keytab, ...options })] });
-  const now = Date.now();
-  const { token } = forgeApReq({
-    serviceKey,
-    kvno: 2,
-    authtime: now - 60_000,
-    endtime: now + 3_600_000,
-    ctime: now,
-  });
+  const token = forgeCurrentApReq(serviceKey);
   const connection = new EventEmitter();
   const logon = await auth.authenticate(
     request(connection, `Negotiate ${token.toString('base64')}`),

@@ -21,7 +21,7 @@ import { Redis } from 'ioredis';
 import type { RedisServer } from '../../../test/harness/redis.js';
 import { startRedis } from '../../../test/harness/redis.js';
 import { getRequest } from '../../core/test/fixtures/http-request.js';
-import { forgeApReq, randomKey } from '../../core/test/fixtures/kerberos/forge.js';
+import { forgeCurrentApReq, randomKey } from '../../core/test/fixtures/kerberos/forge.js';
 import type { RedisKeyKind } from '../src/index.js';
 import { DEFAULT_KEY_PREFIX, RedisStore, redisKeyLayout } from '../src/index.js';
 import { storeContract } from './store-contract.js';
@@ -291,13 +291,7 @@ async function writeKerberosReplay(store: RedisStore): Promise<void> {
     ]),
   );
   const now = Date.now();
-  const { token } = forgeApReq({
-    serviceKey,
-    kvno: 2,
-    authtime: now - 60_000,
-    endtime: now + 3_600_000,
-    ctime: now - 1000,
-  });
+  const token = forgeCurrentApReq(serviceKey, now);
   await new KerberosAcceptor({ keytab }).accept(token, { store, now, channelBinding: undefined });
 }
 
