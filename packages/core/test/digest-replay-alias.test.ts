@@ -19,6 +19,7 @@ import type { DigestCredentialCallback } from '../src/digest/sources.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { getRequest } from './fixtures/http-request.js';
 
 const REALM = 'api@example.org';
 const PASSWORDS: Record<string, string> = { alice: 'alice password', bob: 'bob password' };
@@ -37,14 +38,7 @@ function setup() {
     store: new MemoryStore({ now }),
     now,
   });
-  const send = (authorization?: string) =>
-    auth.authenticate({
-      method: 'GET',
-      target: '/x',
-      headers: { host: 'example.org', ...(authorization === undefined ? {} : { authorization }) },
-      httpVersionMajor: 1,
-      secure: false,
-    });
+  const send = (authorization?: string) => auth.authenticate(getRequest(authorization));
   return { send };
 }
 

@@ -141,7 +141,10 @@ function buildOne(
         kerberosOnly: n.kerberosOnly || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
-          : { ntlm: ntlmOptions(config, dc), persistNtlm: !config.trustProxy }),
+          : {
+              ntlm: ntlmOptions(config, dc),
+              persistOnConnection: { ntlm: !config.trustProxy },
+            }),
       });
     }
   }

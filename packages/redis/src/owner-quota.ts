@@ -3,13 +3,15 @@
  * owner (an authenticated principal); Redis has no entry bound of its own (only `maxmemory`, and
  * then either every write fails or replay records are evicted), so one client minting fresh
  * Kerberos authenticators or Digest nonces could exhaust it for everybody. Here each entry an
- * owner creates is counted in a fixed window (`owner-quota:<SHA-256 of the owner>`, a key of its
- * own, so any slot layout works); past `maxNewEntries` per window the new entry is deleted again
- * and the operation fails with ERR_HTTPAUTH_STORE_QUOTA. Updates of existing entries (a rising
+ * owner creates is counted in a fixed window (core's ownerQuotaKey, `owner-quota:<SHA-256 of the
+ * owner>`, a key of its own, so any slot layout works); past `maxNewEntries` per window the new
+ * entry is deleted again and the operation fails with ERR_HTTPAUTH_STORE_QUOTA. Updates of existing entries (a rising
  * Digest nc) are not counted.
  */
-import { createHash } from 'node:crypto';
 import { HttpAuthError } from '@httpauth/core';
+
+/** The logical key of an owner's counter is core's (store/keys.ts): only a hash of the owner. */
+export { ownerQuotaKey } from '@httpauth/core';
 
 export interface OwnerQuotaOptions {
   /** New entries one owner may create per window (default 50 000). */
@@ -38,9 +40,4 @@ export function resolveOwnerQuota(
     }
   }
   return { maxNewEntries, windowMs };
-}
-
-/** The logical store key of an owner's counter: only a hash of the owner is stored. */
-export function ownerQuotaKey(owner: string): string {
-  return 'owner-quota:' + createHash('sha256').update(owner, 'utf8').digest('base64url');
 }

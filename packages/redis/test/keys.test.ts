@@ -22,9 +22,10 @@ const keyText = fc.oneof(
 
 describe('redisKey', () => {
   it('examples from the documented layout', () => {
-    assert.equal(redisKey('httpauth:', 'krb5rc:abc'), 'httpauth:{krb5rc:abc}');
+    assert.equal(redisKey('httpauth:', 'httpauth:krb5rc:abc'), 'httpauth:{httpauth:krb5rc:abc}');
+    assert.equal(redisKey('httpauth:', 'session:revoked:S'), 'httpauth:{session:revoked:S}');
     assert.equal(redisKey('httpauth:', 'digest:nc:N'), 'httpauth:{digest:nc:N}');
-    assert.equal(redisKey('httpauth:', 'digest:{N}:nc'), 'httpauth:digest:{N}:nc');
+    assert.equal(redisKey('httpauth:', 'digest:{N}:nc:T'), 'httpauth:digest:{N}:nc:T');
     assert.equal(redisKey('httpauth:', '{N}:nc'), 'httpauth:{{N}:nc}');
     assert.equal(redisKey('httpauth:', ''), 'httpauth:{}');
   });

@@ -11,6 +11,7 @@
  * lives on one node; the user appears only as a hash (names stay out of the store).
  */
 import { createHash } from 'node:crypto';
+import { digestNonceCountKey, digestNonceOnceKey, digestOwner } from '../store/keys.js';
 import type { KeyValueStore } from '../store/types.js';
 
 export type NonceUse = 'fresh' | 'consumed' | 'replayed';
@@ -33,9 +34,9 @@ export function digestUserTag(realm: string, account: string): string {
   return createHash('sha256').update(`${realm}\0${account}`, 'utf8').digest('base64url');
 }
 
-/** The store keys of one user's records about one nonce. */
+/** The store keys of one user's records about one nonce (the layout lives in store/keys.ts). */
 export function nonceUseKeys(nonce: string, userTag: string): { count: string; once: string } {
-  return { count: `digest:{${nonce}}:nc:${userTag}`, once: `digest:{${nonce}}:once:${userTag}` };
+  return { count: digestNonceCountKey(nonce, userTag), once: digestNonceOnceKey(nonce, userTag) };
 }
 
 /**
@@ -49,7 +50,7 @@ export async function recordNonceUse(
   use: NonceUseRequest,
 ): Promise<NonceUse> {
   const userTag = digestUserTag(use.realm, use.account);
-  const owner = 'digest:' + userTag;
+  const owner = digestOwner(userTag);
   const keys = nonceUseKeys(use.nonce, userTag);
   if (use.consume && !(await store.add(keys.once, '1', use.ttlMs, owner))) return 'consumed';
   if (use.count !== undefined && !(await store.advance(keys.count, use.count, use.ttlMs, owner))) {

@@ -13,21 +13,12 @@
  * Entries live twice the clock skew (an older authenticator fails the skew check anyway) in the
  * KeyValueStore, so a shared store (Redis) protects all nodes behind a load balancer.
  */
-import { createHash } from 'node:crypto';
 import { fail } from '../errors.js';
+import { kerberosReplayKey, kerberosReplayOwner } from '../store/keys.js';
 import type { KeyValueStore } from '../store/types.js';
 
-export const REPLAY_KEY_PREFIX = 'httpauth:krb5rc:';
-
-/** The store key for one authenticator: SHA-256 of its EncryptedData cipher bytes. */
-export function replayKey(authenticatorCipher: Buffer): string {
-  return REPLAY_KEY_PREFIX + createHash('sha256').update(authenticatorCipher).digest('base64url');
-}
-
-/** The store owner of a client's replay entries. */
-export function replayOwner(client: string): string {
-  return 'krb5:' + client;
-}
+/** The store key for one authenticator (the layout lives in store/keys.ts). */
+export { kerberosReplayKey as replayKey } from '../store/keys.js';
 
 /**
  * Record the authenticator; throws ERR_HTTPAUTH_KRB_REPLAY when it was seen within the TTL.
@@ -43,6 +34,11 @@ export async function recordAuthenticator(
   // The client principal owns the entry: a bounded store caps the live entries of one client, so a
   // client minting fresh authenticators cannot fill the cache every other client needs
   // (ERR_HTTPAUTH_STORE_QUOTA).
-  const fresh = await store.add(replayKey(authenticatorCipher), '1', ttlMs, replayOwner(client));
+  const fresh = await store.add(
+    kerberosReplayKey(authenticatorCipher),
+    '1',
+    ttlMs,
+    kerberosReplayOwner(client),
+  );
   if (!fresh) fail('ERR_HTTPAUTH_KRB_REPLAY');
 }

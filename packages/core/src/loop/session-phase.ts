@@ -11,6 +11,7 @@ import type { SessionData, SessionOptions } from '../session/session-cookie.js';
 import { SessionCookies } from '../session/session-cookie.js';
 import type { KeyValueStore } from '../store/types.js';
 import type { AuthInfo, Header } from './decision.js';
+import { sessionRevokedKey } from '../store/keys.js';
 
 export interface AuthenticatorSessionOptions extends SessionOptions {
   /** Check every session against a revocation list in the store (one store read per request). */
@@ -24,10 +25,6 @@ export type SessionLookup =
   | { readonly type: 'invalid' };
 
 const DEFAULT_SESSION_MAX_AGE_MS = 3_600_000;
-
-function revokedKey(id: string): string {
-  return `session:revoked:${id}`;
-}
 
 export class SessionPhase {
   readonly #cookies: SessionCookies;
@@ -47,7 +44,7 @@ export class SessionPhase {
     if (value === undefined) return { type: 'none' };
     const data = this.#cookies.open(value, now, request);
     if (data === undefined) return { type: 'invalid' };
-    if (this.#revocable && (await this.#store.get(revokedKey(data.id))) !== undefined) {
+    if (this.#revocable && (await this.#store.get(sessionRevokedKey(data.id))) !== undefined) {
       return { type: 'invalid' };
     }
     return { type: 'valid', data };
@@ -75,6 +72,6 @@ export class SessionPhase {
   /** Revoke a session by id until it would have expired anyway. */
   async revoke(id: string): Promise<void> {
     if (!this.#revocable) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
-    await this.#store.add(revokedKey(id), '1', this.#maxAgeMs);
+    await this.#store.add(sessionRevokedKey(id), '1', this.#maxAgeMs);
   }
 }

@@ -54,8 +54,10 @@ import type { NegState, NegTokenResp } from './neg-token-resp.js';
 import { ntlmSignature, ntlmVerifySignature } from './ntlm-mic.js';
 import { mechanismOf } from './oids.js';
 import type { NegotiateMechanism } from './oids.js';
+import { resolvePersistence } from './persistence.js';
+import type { NegotiatePersistenceOptions } from './persistence.js';
 
-export interface NegotiateOptions extends NameMappingOptions {
+export interface NegotiateOptions extends NameMappingOptions, NegotiatePersistenceOptions {
   /** Keytab path ('FILE:' allowed) or a parsed Keytab; default KRB5_KTNAME, else /etc/krb5.keytab. */
   readonly keytab?: string | Keytab;
   /** Accepted service principals ('HTTP/host@REALM' or 'HTTP/host'); default: any in the keytab. */
@@ -91,14 +93,6 @@ export interface NegotiateOptions extends NameMappingOptions {
    * them NTLM is not offered.
    */
   readonly ntlm?: NtlmAcceptorOptions;
-  /** Keep a connection authenticated after an NTLM handshake (default true, as IIS does). */
-  readonly persistNtlm?: boolean;
-  /**
-   * Keep a connection authenticated after a Kerberos logon (IIS's authPersistNonNTLM). Default
-   * false: every request proves itself. True saves browsers a 401 round trip per request, but
-   * is only safe where no proxy in front shares one backend connection among several users.
-   */
-  readonly persistKerberos?: boolean;
   /** Use this Kerberos acceptor instead of building one from the options above (tests). */
   readonly kerberosAcceptor?: KerberosAcceptor;
 }
@@ -215,11 +209,7 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
             : {}),
         })
       : undefined;
-  const persistNtlm = options.persistNtlm ?? true;
-  const persistKerberos = options.persistKerberos ?? false;
-  if (typeof persistNtlm !== 'boolean' || typeof persistKerberos !== 'boolean') {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
+  const { ntlm: persistNtlm, kerberos: persistKerberos } = resolvePersistence(options);
   const names = new NameMapper(options);
 
   function allowed(mechanism: NegotiateMechanism, context: AcceptContext): boolean {
