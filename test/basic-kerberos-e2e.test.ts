@@ -6,7 +6,7 @@
  * service ticket it issues does not decrypt with the real keytab, so the logon is refused.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import {
   createServer as createHttpServer,
@@ -17,6 +17,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -264,5 +265,90 @@ describe('Basic over Kerberos against MIT', () => {
     const answer = await curlBasic(deadUrl, 'alice', PASSWORDS.alice);
     assert.equal(answer.status, 503);
     assert.equal(answer.body, 'ERR_HTTPAUTH_KDC_UNAVAILABLE');
+  });
+});
+
+/** Starts examples/intranet-api from source on a free port; resolves once it listens. */
+function startDemo(env: NodeJS.ProcessEnv): Promise<{ base: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
+    {
+      env: { ...env, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (match !== null) resolve({ base: match[1] as string, child });
+    });
+    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
+  });
+}
+
+function stopDemo(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+describe('the demo with HTTPAUTH_BASIC_KERBEROS=1', () => {
+  const children: ChildProcess[] = [];
+  let demoEnv: NodeJS.ProcessEnv;
+
+  before(() => {
+    demoEnv = {
+      ...process.env,
+      KRB5_KTNAME: `FILE:${kdc.keytabPath}`,
+      KRB5_CONFIG: kdc.krb5Conf,
+      HTTPAUTH_BASIC_KERBEROS: '1',
+    };
+  });
+
+  after(async () => {
+    for (const child of children) await stopDemo(child);
+  });
+
+  test('over HTTPS: /whoami says Basic and the Kerberos principal', async () => {
+    const demo = await startDemo({
+      ...demoEnv,
+      HTTPAUTH_TLS_CERT: join(dir, 'cert.pem'),
+      HTTPAUTH_TLS_KEY: join(dir, 'key.pem'),
+    });
+    children.push(demo.child);
+    assert.match(demo.base, /^https:/);
+    const ok = await curlBasic(`${demo.base}/whoami`, 'alice', PASSWORDS.alice);
+    assert.equal(ok.status, 200, ok.body);
+    const who = JSON.parse(ok.body) as {
+      name: string;
+      user: string;
+      realm: string;
+      mechanism: string;
+    };
+    assert.equal(who.mechanism, 'Basic');
+    assert.equal(who.name, `alice@${kdc.realm}`);
+    assert.equal(who.realm, kdc.realm);
+    const wrong = await pythonBasic(`${demo.base}/whoami`, 'alice', 'wrong');
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.body, /ERR_HTTPAUTH_BAD_CREDENTIALS/);
+  });
+
+  test('over plain HTTP only with HTTPAUTH_BASIC_INSECURE=1 on loopback', async () => {
+    const demo = await startDemo({ ...demoEnv, HTTPAUTH_BASIC_INSECURE: '1' });
+    children.push(demo.child);
+    const ok = await pythonBasic(`${demo.base}/whoami`, 'alice', PASSWORDS.alice);
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal((JSON.parse(ok.body) as { mechanism: string }).mechanism, 'Basic');
+    await assert.rejects(startDemo(demoEnv), /demo exited with 2: .*HTTPAUTH_TLS_CERT/s);
+    await assert.rejects(
+      startDemo({ ...demoEnv, HTTPAUTH_BASIC_INSECURE: '1', HOST: '0.0.0.0' }),
+      /demo exited with 2: .*loopback/s,
+    );
   });
 });
