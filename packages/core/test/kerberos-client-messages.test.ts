@@ -44,6 +44,26 @@ import {
   PaDataType,
 } from '../src/kerberos/client/pa-data.js';
 import { decodeTicket, encodeTicket } from '../src/kerberos/messages/ticket.js';
+import {
+  decodePaS4uX509User,
+  encodePaS4uX509User,
+  S4U_X509_USER_REQUEST_USAGE,
+  S4uOptions,
+} from '../src/kerberos/client/s4u-padata.js';
+import { makeKey, verifyChecksum } from '../src/kerberos/crypto/index.js';
+
+const s4uKey = makeKey(18, Buffer.alloc(32, 5));
+const s4uUser = encodePaS4uX509User(
+  {
+    nonce: 0x12345678,
+    cname: { nameType: 1, components: ['alice'] },
+    crealm: 'EXAMPLE.TEST',
+    subjectCertificate: undefined,
+    options: S4uOptions.USE_REPLY_KEY_USAGE,
+  },
+  s4uKey,
+  S4U_X509_USER_REQUEST_USAGE,
+);
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
 const ticket = decodeTicket(
@@ -101,6 +121,17 @@ const rep = {
 };
 
 describe('round trips', () => {
+  test('PA-S4U-X509-USER: fields, and a checksum over the user-id DER under usage 26', () => {
+    const decoded = decodePaS4uX509User(s4uUser);
+    assert.equal(decoded.userId.nonce, 0x12345678);
+    assert.deepEqual(decoded.userId.cname?.components, ['alice']);
+    assert.equal(decoded.userId.crealm, 'EXAMPLE.TEST');
+    assert.equal(decoded.userId.options, S4uOptions.USE_REPLY_KEY_USAGE);
+    const { cksumtype, checksum } = decoded.checksum;
+    assert.equal(verifyChecksum(cksumtype, s4uKey, 26, decoded.userIdDer, checksum), true);
+    assert.equal(verifyChecksum(cksumtype, s4uKey, 27, decoded.userIdDer, checksum), false);
+  });
+
   test('AS-REQ and TGS-REQ: header, padata and body fields come back', () => {
     const as = decodeKdcReq(
       encodeKdcReq(MSG_TYPE_AS_REQ, padata, encodeKdcReqBody(body)),
@@ -216,6 +247,7 @@ describe('hostile input', () => {
       decodeEtypeInfo2,
       encodeEtypeInfo2([{ etype: 18, salt: 'X', s2kparams: Buffer.alloc(4) }]),
     ],
+    ['PA-S4U-X509-USER', decodePaS4uX509User, s4uUser],
     ['PA-ENC-TS-ENC', decodePaEncTsEnc, encodePaEncTsEnc({ timestamp: T0, usec: 1 })],
   ];
 

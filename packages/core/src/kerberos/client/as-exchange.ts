@@ -1,5 +1,5 @@
 /**
- * The AS exchange with a password (RFC 4120 §3.1): the client's TGT.
+ * The AS exchange (RFC 4120 §3.1): the client's TGT, with a password or a keytab key.
  *
  *  1. AS-REQ without pre-authentication. Most KDCs answer KDC_ERR_PREAUTH_REQUIRED with
  *     METHOD-DATA listing ETYPE-INFO2 (RFC 4120 §5.2.7.5): the enctype, salt and s2kparams of the
@@ -47,10 +47,34 @@ export interface ClientTicket {
   readonly part: EncKdcRepPart;
 }
 
+/**
+ * The client's long-term key for an enctype and the KDC's salt and s2kparams for it: from a
+ * password (string-to-key) or from a keytab (the salt is then irrelevant). Undefined: no key.
+ */
+export type LongTermKey = (
+  etype: number,
+  salt: string,
+  s2kparams: Buffer | undefined,
+) => KerberosKey | undefined;
+
+/** The LongTermKey of a password (RFC 3962 §4, RFC 8009 §4, RFC 4757 §2). */
+export function passwordKeys(password: string): LongTermKey {
+  return (etype, salt, s2kparams) => {
+    const profile = encryptionProfile(etype);
+    if (profile === undefined) return undefined;
+    try {
+      return profile.stringToKey(password, salt, s2kparams);
+    } catch (error) {
+      // Absurd s2kparams (an iteration count we refuse) come from the KDC, not the user.
+      throw replyMismatch('string-to-key parameters refused', error);
+    }
+  };
+}
+
 export interface AsExchangeParams {
   readonly realm: string;
   readonly cname: PrincipalName;
-  readonly password: string;
+  readonly key: LongTermKey;
   /** Enctypes offered, strongest first (RC4 only when allowed). */
   readonly etypes: readonly number[];
   /** Sends one request to the realm's KDCs and returns the reply bytes. */
@@ -58,6 +82,8 @@ export interface AsExchangeParams {
   readonly now: () => number;
   /** Requested ticket lifetime. */
   readonly lifetimeMs: number;
+  /** KDCOptions beyond RENEWABLE-OK (FORWARDABLE for a TGT that S4U will use). */
+  readonly kdcOptions?: number;
 }
 
 function nonce(): number {
@@ -92,21 +118,18 @@ function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
   }
 }
 
-function passwordKey(
+function clientKey(
   params: AsExchangeParams,
   entry: EtypeInfo2Entry | undefined,
   fallbackEtype: number,
 ): KerberosKey {
   const etype = entry?.etype ?? fallbackEtype;
-  const profile = encryptionProfile(etype);
-  if (profile === undefined) throw replyMismatch('KDC chose an unsupported enctype');
+  if (encryptionProfile(etype) === undefined)
+    throw replyMismatch('KDC chose an unsupported enctype');
   const salt = entry?.salt ?? defaultSalt(params.realm, params.cname);
-  try {
-    return profile.stringToKey(params.password, salt, entry?.s2kparams);
-  } catch (error) {
-    // Absurd s2kparams (an iteration count we refuse) come from the KDC, not the user.
-    throw replyMismatch('string-to-key parameters refused', error);
-  }
+  const key = params.key(etype, salt, entry?.s2kparams);
+  if (key === undefined) throw replyMismatch(`no client key of enctype ${etype}`);
+  return key;
 }
 
 function encryptedTimestamp(key: KerberosKey, now: number): PaData {
@@ -126,7 +149,7 @@ function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestN
     MSG_TYPE_AS_REQ,
     padata,
     encodeKdcReqBody({
-      kdcOptions: KdcOptions.RENEWABLE_OK,
+      kdcOptions: KdcOptions.RENEWABLE_OK | (params.kdcOptions ?? 0),
       cname: params.cname,
       realm: params.realm,
       sname: tgsName(params.realm),
@@ -139,7 +162,7 @@ function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestN
   );
 }
 
-/** Gets a TGT for `cname` with `password`. Errors are HttpAuthErrors (kdc-errors.ts). */
+/** Gets a TGT for `cname` with its long-term key. Errors are HttpAuthErrors (kdc-errors.ts). */
 export async function requestInitialTicket(params: AsExchangeParams): Promise<ClientTicket> {
   let key: KerberosKey | undefined;
   let padata: PaData[] = [];
@@ -162,7 +185,7 @@ export async function requestInitialTicket(params: AsExchangeParams): Promise<Cl
         throw replyMismatch('METHOD-DATA is malformed', cause);
       }
       const entry = chooseEtypeInfo(etypeInfoFrom(methods), params.etypes);
-      key = passwordKey(params, entry, params.etypes[0] as number);
+      key = clientKey(params, entry, params.etypes[0] as number);
       padata = [encryptedTimestamp(key, params.now())];
       // RFC 6113 §5.2: a KDC that sent a cookie expects it back with the next request.
       const cookie = findPaData(methods, PaDataType.FX_COOKIE);
@@ -177,7 +200,7 @@ export async function requestInitialTicket(params: AsExchangeParams): Promise<Cl
       if (!params.etypes.includes(rep.encPart.etype)) {
         throw replyMismatch('AS-REP enctype not offered');
       }
-      key = passwordKey(params, entry, rep.encPart.etype);
+      key = clientKey(params, entry, rep.encPart.etype);
     }
     const part = decryptEncPart(rep, key, KeyUsage.AS_REP_ENCPART);
     if (part === undefined) {

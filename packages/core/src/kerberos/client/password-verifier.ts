@@ -26,7 +26,7 @@ import {
   unparsePrincipal,
   type PrincipalName,
 } from '../messages/principal-name.js';
-import { requestInitialTicket, type ClientTicket } from './as-exchange.js';
+import { passwordKeys, requestInitialTicket, type ClientTicket } from './as-exchange.js';
 import { requestServiceTicket } from './tgs-exchange.js';
 
 export interface VerifiedKerberosUser {
@@ -146,7 +146,7 @@ export async function verifyKerberosPassword(
   const tgt = await requestInitialTicket({
     realm: params.realm,
     cname,
-    password,
+    key: passwordKeys(password),
     etypes,
     send: params.send,
     now: params.now,

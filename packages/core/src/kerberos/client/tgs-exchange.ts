@@ -30,8 +30,12 @@ export interface TgsExchangeParams {
   readonly send: (request: Buffer) => Promise<Buffer>;
   readonly now: () => number;
   readonly kdcOptions?: number;
-  /** Extra PA-DATA after PA-TGS-REQ (S4U's PA-FOR-USER, PA-S4U-X509-USER). */
-  readonly extraPadata?: readonly PaData[];
+  /**
+   * Extra PA-DATA after PA-TGS-REQ (S4U's PA-FOR-USER, PA-S4U-X509-USER), built with the
+   * request's nonce (PA-S4U-X509-USER repeats it). With it, the reply's client is the caller's
+   * to check (S4U answers for another client than the TGT's).
+   */
+  readonly extraPadata?: (nonce: number) => readonly PaData[];
   readonly additionalTickets?: readonly Ticket[];
 }
 
@@ -71,8 +75,14 @@ export function paTgsReq(tgt: ClientTicket, bodyDer: Buffer, now: number): PaDat
   return { type: PaDataType.TGS_REQ, value: apReq };
 }
 
+/** A service ticket and the reply's PA-DATA (S4U checks the KDC's PA-S4U-X509-USER there). */
+export interface ServiceTicket extends ClientTicket {
+  readonly replyPadata: readonly PaData[];
+  readonly nonce: number;
+}
+
 /** Gets a ticket for `sname` with `tgt`. Errors are HttpAuthErrors (kdc-errors.ts). */
-export async function requestServiceTicket(params: TgsExchangeParams): Promise<ClientTicket> {
+export async function requestServiceTicket(params: TgsExchangeParams): Promise<ServiceTicket> {
   const now = params.now();
   const requestNonce = randomBytes(4).readUInt32BE(0) & 0x7fffffff;
   const body = encodeKdcReqBody({
@@ -86,7 +96,7 @@ export async function requestServiceTicket(params: TgsExchangeParams): Promise<C
     etypes: params.etypes,
     additionalTickets: params.additionalTickets ?? [],
   });
-  const padata = [paTgsReq(params.tgt, body, now), ...(params.extraPadata ?? [])];
+  const padata = [paTgsReq(params.tgt, body, now), ...(params.extraPadata?.(requestNonce) ?? [])];
   const reply = readKdcReply(
     await params.send(encodeKdcReq(MSG_TYPE_TGS_REQ, padata, body)),
     MSG_TYPE_TGS_REP,
@@ -115,5 +125,7 @@ export async function requestServiceTicket(params: TgsExchangeParams): Promise<C
     ticket: rep.ticket,
     sessionKey: makeKey(part.key.keytype, part.key.keyvalue),
     part,
+    replyPadata: rep.padata,
+    nonce: requestNonce,
   };
 }
