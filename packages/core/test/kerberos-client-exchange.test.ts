@@ -154,6 +154,20 @@ describe('AS exchange with pre-authentication', () => {
     assert.equal((await setup({}, { allowRc4: true }).verify('rick', 'rick pw')).user, 'rick');
   });
 
+  test('a KDC asking for an absurd PBKDF2 iteration count is refused at once', async () => {
+    const greedy = new Map(users);
+    greedy.set(`alice@${REALM}`, {
+      ...users.get(`alice@${REALM}`)!,
+      etypeInfo: { etype: 18, salt: 'x', s2kparams: Buffer.from('00ffffff', 'hex') },
+    });
+    const started = Date.now();
+    await assert.rejects(
+      setup({ users: greedy }).verify('alice', 'alice pw'),
+      rejectsWith('ERR_HTTPAUTH_KDC_ERROR', /iterations/),
+    );
+    assert.ok(Date.now() - started < 1000);
+  });
+
   test('names that are not users of the realm, and empty passwords, never reach the KDC', async () => {
     const { kdc, verify } = setup();
     for (const [name, password] of [

@@ -57,11 +57,26 @@ export type LongTermKey = (
   s2kparams: Buffer | undefined,
 ) => KerberosKey | undefined;
 
+/**
+ * The most PBKDF2 iterations a KDC may ask of a password logon. string-to-key runs on the event
+ * loop, and the s2kparams come from whoever answers on the KDC's address (before the KDC is
+ * verified): 2^24, which the crypto layer would allow, is seconds of stalled server per request.
+ * Real KDCs use 4096 (AES-SHA1, AD, Heimdal) or 32768 (MIT's AES-SHA2 default).
+ */
+export const MAX_KDC_ITERATIONS = 0x40000;
+
 /** The LongTermKey of a password (RFC 3962 §4, RFC 8009 §4, RFC 4757 §2). */
 export function passwordKeys(password: string): LongTermKey {
   return (etype, salt, s2kparams) => {
     const profile = encryptionProfile(etype);
     if (profile === undefined) return undefined;
+    if (
+      s2kparams !== undefined &&
+      s2kparams.length === 4 &&
+      s2kparams.readUInt32BE(0) > MAX_KDC_ITERATIONS
+    ) {
+      throw replyMismatch('s2kparams ask for more PBKDF2 iterations than a KDC needs');
+    }
     try {
       return profile.stringToKey(password, salt, s2kparams);
     } catch (error) {
