@@ -6,8 +6,8 @@
  * realm's answer.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
-import { connect, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { connect, isIP, type Socket } from 'node:net';
 
 import { MAX_DER_BYTES } from '../../asn1/der.js';
 import { HttpAuthError } from '../../errors.js';
@@ -43,9 +43,16 @@ function isResponseTooBig(reply: Buffer): boolean {
 }
 
 /** One datagram out, the first datagram back. Rejects on timeout or socket error. */
-export function exchangeUdp(kdc: KdcAddress, request: Buffer, timeoutMs: number): Promise<Buffer> {
+export async function exchangeUdp(
+  kdc: KdcAddress,
+  request: Buffer,
+  timeoutMs: number,
+): Promise<Buffer> {
+  // A UDP socket has one address family: resolve first, so an IPv6-only KDC name works too.
+  const { address, family } =
+    isIP(kdc.host) !== 0 ? { address: kdc.host, family: isIP(kdc.host) } : await lookup(kdc.host);
   return new Promise((resolve, reject) => {
-    const socket: UdpSocket = createSocket(isIPv6(kdc.host) ? 'udp6' : 'udp4');
+    const socket: UdpSocket = createSocket(family === 6 ? 'udp6' : 'udp4');
     let done = false;
     const finish = (error: Error | undefined, reply?: Buffer): void => {
       if (done) return;
@@ -60,7 +67,7 @@ export function exchangeUdp(kdc: KdcAddress, request: Buffer, timeoutMs: number)
     // Connected: replies from any other address are dropped by the kernel, and an ICMP port
     // unreachable surfaces as an error at once instead of a timeout.
     socket.on('message', (message) => finish(undefined, message));
-    socket.connect(kdc.port, kdc.host, () => {
+    socket.connect(kdc.port, address, () => {
       socket.send(request, (error) => {
         if (error) finish(error);
       });
