@@ -118,6 +118,13 @@ describe('AS exchange with pre-authentication', () => {
     assert.equal(kdc.requests.length, 3);
   });
 
+  test('the realm may be typed in lower case (a UPN); the principal has the configured spelling', async () => {
+    const { kdc, verify } = setup();
+    const verified = await verify('alice@fake.test', 'alice pw');
+    assert.equal(verified.principal, `alice@${REALM}`);
+    assert.equal(kdc.requests[0]?.body.realm, REALM);
+  });
+
   test('AES-SHA2 (RFC 8009) keys', async () => {
     const { verify } = setup();
     assert.equal((await verify(`erin@${REALM}`, 'erin pw')).user, 'erin');

@@ -64,14 +64,18 @@ function unverified(reason: string, cause?: unknown): HttpAuthError {
 }
 
 /**
- * The client name for a Basic user-id: 'alice' or 'alice@REALM' (only this realm: referrals
- * are not followed). Names with several components ('HTTP/host') or of another realm are
+ * The client name for a Basic user-id: 'alice' or 'alice@REALM' (only this realm, in any case:
+ * referrals are not followed). Names with several components ('HTTP/host') or of another realm are
  * refused as bad credentials: a Basic form is for users, and service keys are random anyway.
  */
 export function userPrincipalName(user: string, realm: string): PrincipalName | undefined {
   if (user === '' || user.length > 256) return undefined;
   const parsed = parsePrincipal(user);
-  if (parsed.realm !== undefined && parsed.realm !== realm) return undefined;
+  // Users type their UPN suffix in lower case ('alice@example.test'): the one configured realm
+  // is recognised in any ASCII case, and the configured spelling is what the KDC is sent.
+  if (parsed.realm !== undefined && parsed.realm.toUpperCase() !== realm.toUpperCase()) {
+    return undefined;
+  }
   if (parsed.components.length !== 1 || parsed.components[0] === '') return undefined;
   return { nameType: NameType.PRINCIPAL, components: parsed.components };
 }
