@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { basic, BASIC_KERBEROS_INSECURE_WARNING } from '../src/basic/basic.js';
@@ -100,6 +101,33 @@ describe('basic({ kerberos })', () => {
     if (wrong.type === 'respond') {
       assert.equal(wrong.status, 401);
       assert.equal(wrong.error.code, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    }
+  });
+
+  it('failure events carry the KDC reason for the operator, and never the password', async () => {
+    const events: unknown[] = [];
+    const listener = (event: unknown): void => {
+      events.push(event);
+    };
+    subscribe('httpauth:failure', listener);
+    subscribe('httpauth:success', listener);
+    try {
+      await send(kerberos(), 'alice', 'secret-guess-1');
+      await send(kerberos(), 'mallory', 'secret-guess-2');
+      await send(kerberos(), 'alice', 'alice pw');
+    } finally {
+      unsubscribe('httpauth:failure', listener);
+      unsubscribe('httpauth:success', listener);
+    }
+    assert.deepEqual(
+      events.map((e) => (e as { reason?: string }).reason),
+      ['AS: KDC_ERR_PREAUTH_FAILED (24)', 'AS: KDC_ERR_C_PRINCIPAL_UNKNOWN (6)', undefined],
+    );
+    assert.equal((events[0] as { code: string }).code, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    assert.equal((events[2] as { name: string }).name, `alice@${REALM}`);
+    const text = JSON.stringify(events);
+    for (const password of ['secret-guess-1', 'secret-guess-2', 'alice pw']) {
+      assert.equal(text.includes(password), false);
     }
   });
 
