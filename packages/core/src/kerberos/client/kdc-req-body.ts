@@ -55,7 +55,7 @@ export const KdcOptions = {
   RENEWABLE: 0x00800000,
   /** RFC 6806 §11: the KDC may answer with the canonical name. */
   CANONICALIZE: 0x00010000,
-  /** MS-SFU §2.2.5 / RFC 4120 bit 14: S4U2Proxy's "cname-in-addl-tkt". */
+  /** MS-SFU §2.2.3 (bit 14): S4U2Proxy's "cname-in-addl-tkt". */
   CNAME_IN_ADDL_TKT: 0x00020000,
   RENEWABLE_OK: 0x00000010,
   ENC_TKT_IN_SKEY: 0x00000008,
