@@ -14,7 +14,7 @@ import { PaDataType } from '../src/kerberos/client/pa-data.js';
 import { requestS4u2Self } from '../src/kerberos/client/s4u2self.js';
 import { ServiceTgt } from '../src/kerberos/client/service-tgt.js';
 import { sendToKdcs } from '../src/kerberos/client/kdc-transport.js';
-import type { Keytab} from '../src/kerberos/keytab.js';
+import type { Keytab } from '../src/kerberos/keytab.js';
 import { KeytabFile } from '../src/kerberos/keytab.js';
 import { NameType } from '../src/kerberos/messages/principal-name.js';
 import { TicketFlags } from '../src/kerberos/messages/enc-ticket-part.js';
