@@ -9,10 +9,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
+  basic,
   createSidResolver,
   digest,
   digestFile,
   htdigestFile,
+  KeytabFile,
   negotiate,
   ntlm,
   smbpasswdFile,
@@ -48,10 +50,15 @@ export interface DemoConfig {
   readonly directory?: SidResolver;
   /** Commands that work against this configuration, for GET / (`{base}` is the server URL). */
   readonly examples: readonly string[];
+  /** HTTPAUTH_TLS_CERT and HTTPAUTH_TLS_KEY: serve HTTPS with this PEM certificate and key. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
 }
 
 interface SetupContext {
   readonly realm: string;
+  /** HTTPS (HTTPAUTH_TLS_CERT/KEY set): Basic needs it unless allowed insecure on loopback. */
+  readonly tls: boolean;
+  readonly host: string;
   /**
    * Whether the committed demo users may log on. Only while the environment names no user source
    * of its own: once an operator gives real credentials for any mechanism, alice/alicepw must not
@@ -250,11 +257,68 @@ const negotiateSetup: PackageSetup = (env) => {
   };
 };
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Basic with Kerberos passwords (docs/basic.md, "Kerberos passwords"): HTTPAUTH_BASIC_KERBEROS=1
+ * with KRB5_KTNAME (the service keytab the KDC is verified with) and KRB5_CONFIG (the realm's
+ * `kdc` entries; else DNS SRV); HTTPAUTH_KERBEROS_REALM, default the keytab's realm. Offered over
+ * HTTPS only, or over plain HTTP on a loopback HOST with HTTPAUTH_BASIC_INSECURE=1 (for tests).
+ */
+const basicKerberosSetup: PackageSetup = (env, { realm, tls, host }) => {
+  if (nonEmpty(env, 'HTTPAUTH_BASIC_KERBEROS')?.trim() !== '1') {
+    return { notOffered: 'Basic: HTTPAUTH_BASIC_KERBEROS is not 1' };
+  }
+  const keytab = nonEmpty(env, 'KRB5_KTNAME')?.trim();
+  if (keytab === undefined) {
+    throw new ConfigError('HTTPAUTH_BASIC_KERBEROS=1 needs KRB5_KTNAME (the service keytab)');
+  }
+  const insecure = nonEmpty(env, 'HTTPAUTH_BASIC_INSECURE')?.trim() === '1';
+  if (insecure && !LOOPBACK.test(host)) {
+    throw new ConfigError(
+      `HTTPAUTH_BASIC_INSECURE=1 is for a loopback HOST only (passwords in clear), not "${host}"`,
+    );
+  }
+  if (!tls && !insecure) {
+    throw new ConfigError(
+      'HTTPAUTH_BASIC_KERBEROS=1 sends domain passwords: set HTTPAUTH_TLS_CERT and ' +
+        'HTTPAUTH_TLS_KEY (HTTPS), or HTTPAUTH_BASIC_INSECURE=1 on a loopback HOST for testing',
+    );
+  }
+  let kerberosRealm = nonEmpty(env, 'HTTPAUTH_KERBEROS_REALM')?.trim();
+  let pkg: SecurityPackage;
+  try {
+    kerberosRealm ??= new KeytabFile(keytab).current().entries[0]?.realm;
+    if (kerberosRealm === undefined) throw new Error('empty keytab');
+    const krb5Conf = nonEmpty(env, 'KRB5_CONFIG')?.trim();
+    pkg = basic({
+      realm,
+      kerberos: { realm: kerberosRealm, keytab, ...(krb5Conf === undefined ? {} : { krb5Conf }) },
+      allowInsecure: insecure,
+    });
+  } catch {
+    throw new ConfigError(
+      'HTTPAUTH_BASIC_KERBEROS=1: KRB5_KTNAME must be a readable keytab with a key of the realm, ' +
+        'KRB5_CONFIG a readable krb5.conf, HTTPAUTH_KERBEROS_REALM a realm name',
+    );
+  }
+  return {
+    pkg,
+    offer: `Basic with Kerberos passwords of ${kerberosRealm}, the KDC verified with ${keytab}${tls ? '' : ' (INSECURE: plain HTTP on loopback)'}`,
+    examples: [`curl${tls ? ' -k' : ''} -u USER:PASSWORD {base}/whoami`],
+  };
+};
+
 /**
  * Challenge order: the strongest scheme first, as browsers and curl --anyauth expect
- * (Negotiate, NTLM, then Digest).
+ * (Negotiate, NTLM, Digest, then Basic).
  */
-const SETUPS: readonly PackageSetup[] = [negotiateSetup, ntlmSetup, digestSetup];
+const SETUPS: readonly PackageSetup[] = [
+  negotiateSetup,
+  ntlmSetup,
+  digestSetup,
+  basicKerberosSetup,
+];
 
 /**
  * Names for the SIDs of domain users (docs/active-directory.md): HTTPAUTH_LDAP_URL (`ldaps://dc1`,
@@ -302,20 +366,37 @@ function parsePort(value: string | undefined): number {
   return Number(value);
 }
 
+/** HTTPAUTH_TLS_CERT and HTTPAUTH_TLS_KEY (PEM files): both or neither. */
+function tlsFromEnv(env: Env): { cert: Buffer; key: Buffer } | undefined {
+  const certFile = nonEmpty(env, 'HTTPAUTH_TLS_CERT');
+  const keyFile = nonEmpty(env, 'HTTPAUTH_TLS_KEY');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) {
+    throw new ConfigError('HTTPAUTH_TLS_CERT and HTTPAUTH_TLS_KEY go together');
+  }
+  try {
+    return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } catch {
+    throw new ConfigError('HTTPAUTH_TLS_CERT / HTTPAUTH_TLS_KEY: cannot read the PEM files');
+  }
+}
+
 export function configFromEnv(env: Env = process.env): DemoConfig {
   const realm = nonEmpty(env, 'HTTPAUTH_REALM') ?? DEFAULT_REALM;
   const demoUsers = USER_SOURCE_VARIABLES.every((name) => nonEmpty(env, name) === undefined);
+  const tls = tlsFromEnv(env);
+  const host = nonEmpty(env, 'HOST') ?? DEFAULT_HOST;
   const offers: PackageOffer[] = [];
   const notOffered: string[] = [];
   for (const setup of SETUPS) {
-    const result = setup(env, { realm, demoUsers });
+    const result = setup(env, { realm, demoUsers, tls: tls !== undefined, host });
     if ('pkg' in result) offers.push(result);
     else notOffered.push(result.notOffered);
   }
   if (offers.length === 0) throw new ConfigError('no security package is configured');
   const directory = directoryFromEnv(env);
   return {
-    host: nonEmpty(env, 'HOST') ?? DEFAULT_HOST,
+    host,
     port: parsePort(env.PORT),
     realm,
     packages: offers.map((o) => o.pkg),
@@ -323,5 +404,6 @@ export function configFromEnv(env: Env = process.env): DemoConfig {
     notOffered,
     ...(directory === undefined ? {} : { directory }),
     examples: offers.flatMap((o) => o.examples),
+    ...(tls === undefined ? {} : { tls }),
   };
 }

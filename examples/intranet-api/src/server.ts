@@ -2,6 +2,8 @@
  * The httpauth demo: an Express intranet API. GET / says what to try; GET /whoami answers who
  * you proved to be. Configuration comes from the environment (see config.ts and README.md).
  */
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AuthInfo } from '@httpauth/core';
 import { createAuthenticator, createImpersonation } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
@@ -80,10 +82,12 @@ function main(): void {
     res.json(whoamiBody(req.auth as AuthInfo));
   });
 
-  const server = app.listen(config.port, config.host, () => {
+  const server = (
+    config.tls === undefined ? createHttpServer(app) : createHttpsServer(config.tls, app)
+  ).listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
-    base = `http://${config.host}:${port}`;
+    base = `${config.tls === undefined ? 'http' : 'https'}://${config.host}:${port}`;
     console.log(`httpauth demo listening on ${base}`);
     for (const offer of config.offers) console.log(`  offering ${offer}`);
     for (const line of config.notOffered) console.log(`  not offering ${line}`);

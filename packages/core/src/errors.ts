@@ -89,6 +89,22 @@ export const ERROR_CODES = {
     'No domain controller answered in time; try again later',
   ),
 
+  // --- Kerberos client (Basic verified by the KDC) ---
+  ERR_HTTPAUTH_ACCOUNT_LOCKED: spec(
+    'denied',
+    'The account may not log on now (locked, disabled or revoked)',
+  ),
+  ERR_HTTPAUTH_PASSWORD_EXPIRED: spec('denied', 'The password has expired and must be changed'),
+  ERR_HTTPAUTH_KDC_UNAVAILABLE: spec('unavailable', 'No Kerberos KDC answered; try again later'),
+  ERR_HTTPAUTH_KDC_ERROR: spec(
+    'unavailable',
+    'The Kerberos KDC refused the request or sent a reply that does not fit it',
+  ),
+  ERR_HTTPAUTH_KDC_UNVERIFIED: spec(
+    'denied',
+    "The KDC's answer could not be verified with the service's keytab (a spoofed KDC?)",
+  ),
+
   ERR_HTTPAUTH_DIRECTORY_UNAVAILABLE: spec(
     'unavailable',
     'The directory could not name the group SIDs; the logon goes on with SIDs only',

@@ -15,6 +15,15 @@ import type {
 import { rejectRefusals } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { decodeBasicToken } from './credentials.js';
+import { kerberosPasswordCheck, type BasicKerberosOptions } from './kerberos.js';
+
+export type { BasicKerberosOptions } from './kerberos.js';
+
+/** process.emitWarning code for Basic over Kerberos allowed on plain HTTP. */
+export const BASIC_KERBEROS_INSECURE_WARNING = 'HTTPAUTH_BASIC_KERBEROS_INSECURE';
+
+/** The operator-only detail of a refusal: who tried (never the password). */
+const attempted = (user: string) => ({ user: attemptedName(user) });
 
 export type BasicVerifier = (user: string, password: string) => boolean | Promise<boolean>;
 
@@ -22,7 +31,12 @@ export interface BasicOptions {
   /** The protection space shown to the user (RFC 7617 §2 realm). */
   readonly realm: string;
   /** Answers whether the password is right: your code, or `htpasswdFile(path)`. */
-  readonly verify: BasicVerifier;
+  readonly verify?: BasicVerifier;
+  /**
+   * Check passwords with the realm's Kerberos KDC instead of `verify` (docs/basic.md, "Kerberos
+   * passwords"); the principal is then `user@REALM`.
+   */
+  readonly kerberos?: BasicKerberosOptions;
   /** Accept Basic over plain HTTP (`AuthRequest.secure` false). Off by default. */
   readonly allowInsecure?: boolean;
 }
@@ -35,13 +49,35 @@ export function basic(options: BasicOptions): SecurityPackage {
     typeof options.realm !== 'string' ||
     options.realm === '' ||
     hasControl(options.realm) ||
-    typeof options.verify !== 'function'
+    // Exactly one way to check passwords.
+    (typeof options.verify === 'function') === (options.kerberos !== undefined)
   ) {
     throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
   const realm = options.realm;
-  const verify = options.verify;
   const allowInsecure = options.allowInsecure === true;
+  const kerberos =
+    options.kerberos === undefined ? undefined : kerberosPasswordCheck(options.kerberos);
+  if (kerberos !== undefined && allowInsecure) {
+    process.emitWarning(
+      'Basic with Kerberos passwords is allowed over plain HTTP (allowInsecure): domain ' +
+        'passwords cross the network in the clear. Use it for local tests only.',
+      { code: BASIC_KERBEROS_INSECURE_WARNING },
+    );
+  }
+  const verify = async (user: string, password: string): Promise<Principal | undefined> => {
+    if (kerberos !== undefined) {
+      const verified = await kerberos(user, password);
+      return {
+        name: verified.principal,
+        user: verified.user,
+        realm: verified.realm,
+        mechanism: 'Basic',
+      };
+    }
+    const ok = (await (options.verify as BasicVerifier)(user, password)) === true;
+    return ok ? { name: user, user, realm, mechanism: 'Basic' } : undefined;
+  };
   // RFC 7617 §2.1: announce UTF-8; the realm goes out as its UTF-8 octets.
   const challenge = formatChallenge('Basic', [
     ['realm', Buffer.from(realm, 'utf8').toString('latin1')],
@@ -56,19 +92,24 @@ export function basic(options: BasicOptions): SecurityPackage {
     if (!context.request.secure && !allowInsecure) fail('ERR_HTTPAUTH_INSECURE_TRANSPORT');
     if (credentials.token68 === undefined) fail('ERR_HTTPAUTH_BASIC_MALFORMED');
     const { user, password } = decodeBasicToken(credentials.token68);
-    let ok: boolean;
+    let principal: Principal | undefined;
     try {
-      ok = (await verify(user, password)) === true;
+      principal = await verify(user, password);
     } catch (error) {
-      if (isHttpAuthError(error)) throw error;
+      // A refusal from the KDC (locked, expired, unverified) names the user for the operator too.
+      if (isHttpAuthError(error)) {
+        if (error.detail !== undefined) throw error;
+        throw new HttpAuthError(error.code, {
+          cause: error,
+          ...(error.reason === undefined ? {} : { reason: error.reason }),
+          detail: attempted(user),
+        });
+      }
       return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', error);
     }
-    if (!ok) {
-      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
-        detail: { user: attemptedName(user) },
-      });
+    if (principal === undefined) {
+      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', { detail: attempted(user) });
     }
-    const principal: Principal = { name: user, user, realm, mechanism: 'Basic' };
     return { type: 'complete', principal };
   }
 

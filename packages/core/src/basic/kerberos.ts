@@ -1,0 +1,125 @@
+/**
+ * `basic({ kerberos: { realm, keytab } })`: Basic passwords checked by the realm's KDC, the KDC
+ * itself verified with the server's keytab (kerberos/client/password-verifier.ts).
+ *
+ * KDCs come from the `kdcs` option, else the realm's `kdc` entries in krb5.conf (`krb5Conf`,
+ * else KRB5_CONFIG, else /etc/krb5.conf), else DNS SRV records. The list is looked up again
+ * once a minute, so a changed krb5.conf or DNS needs no restart.
+ */
+import { HttpAuthError, fail } from '../errors.js';
+import { Keytab, KeytabFile } from '../kerberos/keytab.js';
+import { discoverKdcs, type SrvResolver } from '../kerberos/client/kdc-discovery.js';
+import { sendToKdcs, type KdcAddress } from '../kerberos/client/kdc-transport.js';
+import { parseKdcAddress, readKrb5Conf, type Krb5Conf } from '../kerberos/client/krb5-conf.js';
+import {
+  verifyKerberosPassword,
+  type VerifiedKerberosUser,
+} from '../kerberos/client/password-verifier.js';
+
+export interface BasicKerberosOptions {
+  /** The Kerberos realm of the users ('EXAMPLE.TEST'); case-sensitive. */
+  readonly realm: string;
+  /** The server's keytab: a path ('FILE:' allowed) or a Keytab. Default: KRB5_KTNAME. */
+  readonly keytab?: string | Keytab;
+  /** The principal the KDC is verified with (must be in the keytab). Default: the first of `realm`. */
+  readonly servicePrincipal?: string;
+  /** KDCs as 'host', 'host:port', 'tcp/host:port'. Default: krb5.conf, then DNS SRV. */
+  readonly kdcs?: readonly string[];
+  /** krb5.conf path. Default: KRB5_CONFIG, else /etc/krb5.conf (a missing file is no error). */
+  readonly krb5Conf?: string;
+  /** Look KDCs up in DNS SRV when krb5.conf lists none. Default: krb5.conf's dns_lookup_kdc, else true. */
+  readonly dnsLookupKdc?: boolean;
+  /** Per KDC and transport attempt, in ms. Default 3000. */
+  readonly timeoutMs?: number;
+  /** Offer RC4-HMAC to the KDC (used only for users with no AES key). Default false. */
+  readonly allowRc4?: boolean;
+  /** For tests: DNS SRV lookups. */
+  readonly resolveSrv?: SrvResolver;
+}
+
+export type KerberosPasswordCheck = (
+  user: string,
+  password: string,
+) => Promise<VerifiedKerberosUser>;
+
+const DISCOVERY_TTL_MS = 60_000;
+/** MIT's default udp_preference_limit. */
+const UDP_PREFERENCE_LIMIT = 1465;
+
+function invalid(): never {
+  fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+}
+
+function readConf(path: string, explicit: boolean): Krb5Conf | undefined {
+  try {
+    return readKrb5Conf(path);
+  } catch (error) {
+    // An explicitly named file must exist; the default may be absent on a machine without krb5.
+    if (explicit) throw error;
+    return undefined;
+  }
+}
+
+/** Validates the options and returns the password check. Throws ERR_HTTPAUTH_INVALID_OPTIONS. */
+export function kerberosPasswordCheck(options: BasicKerberosOptions): KerberosPasswordCheck {
+  if (typeof options !== 'object' || options === null) invalid();
+  const { realm } = options;
+  if (typeof realm !== 'string' || realm === '' || /[\s@/\\]/.test(realm)) invalid();
+  const timeoutMs = options.timeoutMs ?? 3000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) invalid();
+  let kdcs: KdcAddress[] | undefined;
+  if (options.kdcs !== undefined) {
+    if (!Array.isArray(options.kdcs)) invalid();
+    kdcs = options.kdcs.map((text) => {
+      const address = typeof text === 'string' ? parseKdcAddress(text) : undefined;
+      if (address === undefined) invalid();
+      return address;
+    });
+  }
+  const keytabOption = options.keytab ?? process.env.KRB5_KTNAME;
+  if (keytabOption === undefined || keytabOption === '') invalid();
+  const keytab = keytabOption instanceof Keytab ? keytabOption : new KeytabFile(keytabOption);
+  if (options.servicePrincipal !== undefined && typeof options.servicePrincipal !== 'string') {
+    invalid();
+  }
+  const confPath = options.krb5Conf ?? process.env.KRB5_CONFIG ?? '/etc/krb5.conf';
+  const explicitConf = options.krb5Conf !== undefined;
+  // Fail at start-up on an unreadable named file, not on the first logon.
+  if (explicitConf) readConf(confPath, true);
+
+  let cached: { readonly at: number; readonly kdcs: KdcAddress[] } | undefined;
+  async function currentKdcs(now: number): Promise<KdcAddress[]> {
+    if (cached !== undefined && Math.abs(now - cached.at) < DISCOVERY_TTL_MS) return cached.kdcs;
+    const found = await discoverKdcs(realm, {
+      kdcs,
+      krb5Conf: kdcs === undefined ? readConf(confPath, explicitConf) : undefined,
+      dnsLookupKdc: options.dnsLookupKdc,
+      resolveSrv: options.resolveSrv,
+    });
+    // An empty answer is not cached: the next logon looks again.
+    if (found.length > 0) cached = { at: now, kdcs: found };
+    return found;
+  }
+
+  return async (user, password) => {
+    const found = await currentKdcs(Date.now());
+    if (found.length === 0) {
+      throw new HttpAuthError('ERR_HTTPAUTH_KDC_UNAVAILABLE', {
+        reason: `no KDC known for ${realm} (kdcs option, krb5.conf, DNS SRV)`,
+      });
+    }
+    return verifyKerberosPassword(
+      {
+        realm,
+        keytab,
+        servicePrincipal: options.servicePrincipal,
+        allowRc4: options.allowRc4 === true,
+        send: (request) =>
+          sendToKdcs(found, request, { timeoutMs, udpPreferenceLimit: UDP_PREFERENCE_LIMIT }),
+        now: Date.now,
+      },
+      user,
+      password,
+    );
+  };
+}

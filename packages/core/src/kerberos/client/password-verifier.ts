@@ -1,0 +1,174 @@
+/**
+ * Checking a user's password with the KDC, the way mod_auth_kerb's KrbVerifyKDC and
+ * mod_auth_gssapi's GssapiBasicAuth do (krb5_verify_init_creds):
+ *
+ *  1. AS exchange with the password: a TGT for the user (as-exchange.ts). This alone proves
+ *     nothing: whoever answers on the KDC's address picks the key, and a spoofed KDC accepts
+ *     any password it is sent.
+ *  2. TGS exchange with that TGT: a service ticket for this server's own principal.
+ *  3. That ticket must decrypt with the server's keytab key (RFC 4120 §5.3, key usage 2), and
+ *     carry the session key and client the KDC announced in the TGS-REP: only the realm's real
+ *     KDC knows the service's key. Until then nothing is believed.
+ *
+ * The password is used for string-to-key and dropped; it is never logged, cached or put in an
+ * error. Every failure is an HttpAuthError with a stable code (kdc-errors.ts).
+ */
+import { HttpAuthError } from '../../errors.js';
+import { bytesEqual } from '../../crypto/constant-time.js';
+import { EncType, encryptionProfile, KeyUsage, SUPPORTED_ENCTYPES } from '../crypto/index.js';
+import type { KeytabFile } from '../keytab.js';
+import { Keytab } from '../keytab.js';
+import { decodeEncTicketPart, type EncTicketPart } from '../messages/enc-ticket-part.js';
+import {
+  NameType,
+  parsePrincipal,
+  sameComponents,
+  unparsePrincipal,
+  type PrincipalName,
+} from '../messages/principal-name.js';
+import { passwordKeys, requestInitialTicket, type ClientTicket } from './as-exchange.js';
+import { requestServiceTicket } from './tgs-exchange.js';
+
+export interface VerifiedKerberosUser {
+  /** 'alice@EXAMPLE.TEST' */
+  readonly principal: string;
+  /** 'alice' */
+  readonly user: string;
+  readonly realm: string;
+  /** When the TGT the KDC issued ends (the password was right until at least then). */
+  readonly endtime: number;
+}
+
+export interface PasswordVerifierParams {
+  readonly realm: string;
+  readonly keytab: Keytab | KeytabFile;
+  /** The server's own principal ('HTTP/host@REALM'); default: the keytab's first in `realm`. */
+  readonly servicePrincipal: string | undefined;
+  readonly allowRc4: boolean;
+  readonly send: (request: Buffer) => Promise<Buffer>;
+  readonly now: () => number;
+}
+
+const AES_FIRST: readonly number[] = SUPPORTED_ENCTYPES.filter((e) => e !== EncType.RC4_HMAC);
+
+/** Enctypes offered: AES-SHA2 and AES-SHA1; RC4 last, and only when allowed. */
+export function offeredEnctypes(allowRc4: boolean): readonly number[] {
+  return allowRc4 ? [...AES_FIRST, EncType.RC4_HMAC] : AES_FIRST;
+}
+
+function unverified(reason: string, cause?: unknown): HttpAuthError {
+  return new HttpAuthError('ERR_HTTPAUTH_KDC_UNVERIFIED', {
+    reason,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/**
+ * The client name for a Basic user-id: 'alice' or 'alice@REALM' (only this realm, in any case:
+ * referrals are not followed). Names with several components ('HTTP/host') or of another realm are
+ * refused as bad credentials: a Basic form is for users, and service keys are random anyway.
+ */
+export function userPrincipalName(user: string, realm: string): PrincipalName | undefined {
+  if (user === '' || user.length > 256) return undefined;
+  const parsed = parsePrincipal(user);
+  // Users type their UPN suffix in lower case ('alice@example.test'): the one configured realm
+  // is recognised in any ASCII case, and the configured spelling is what the KDC is sent.
+  if (parsed.realm !== undefined && parsed.realm.toUpperCase() !== realm.toUpperCase()) {
+    return undefined;
+  }
+  if (parsed.components.length !== 1 || parsed.components[0] === '') return undefined;
+  return { nameType: NameType.PRINCIPAL, components: parsed.components };
+}
+
+function serviceName(params: PasswordVerifierParams, keytab: Keytab): PrincipalName {
+  let principal = params.servicePrincipal;
+  if (principal === undefined) {
+    principal = keytab.principals().find((p) => keytab.entriesFor(p)[0]?.realm === params.realm);
+  }
+  if (principal === undefined) throw unverified(`the keytab has no key of realm ${params.realm}`);
+  const parsed = parsePrincipal(principal);
+  return { nameType: NameType.SRV_HST, components: parsed.components };
+}
+
+/** Step 3: the service ticket under the keytab key, and its agreement with the TGS-REP. */
+function verifyServiceTicket(
+  serviceTicket: ClientTicket,
+  keytab: Keytab,
+  realm: string,
+  cname: PrincipalName,
+): EncTicketPart {
+  const { ticket } = serviceTicket;
+  const principal = unparsePrincipal(ticket.sname, ticket.realm);
+  const key = keytab.find(principal, ticket.encPart.etype, ticket.encPart.kvno);
+  if (key === undefined) {
+    throw unverified(
+      `no keytab key for ${principal} enctype ${ticket.encPart.etype} kvno ${ticket.encPart.kvno ?? '-'}`,
+    );
+  }
+  const profile = encryptionProfile(key.enctype);
+  if (profile === undefined) throw unverified('unsupported service ticket enctype');
+  let part: EncTicketPart;
+  try {
+    part = decodeEncTicketPart(
+      profile.decrypt(key, KeyUsage.KDC_REP_TICKET, ticket.encPart.cipher),
+    );
+  } catch (error) {
+    throw unverified('the service ticket does not decrypt with the keytab', error);
+  }
+  const announced = serviceTicket.part.key;
+  if (
+    part.key.keytype !== announced.keytype ||
+    !bytesEqual(part.key.keyvalue, announced.keyvalue) ||
+    part.crealm !== realm ||
+    !sameComponents(part.cname.components, cname.components)
+  ) {
+    throw unverified('the service ticket does not match the TGS-REP');
+  }
+  return part;
+}
+
+/**
+ * Verifies `password` for `user`. Resolves with the user's principal; rejects with an
+ * HttpAuthError (ERR_HTTPAUTH_BAD_CREDENTIALS for an unknown user or a wrong password alike).
+ */
+export async function verifyKerberosPassword(
+  params: PasswordVerifierParams,
+  user: string,
+  password: string,
+): Promise<VerifiedKerberosUser> {
+  const cname = userPrincipalName(user, params.realm);
+  if (cname === undefined || password === '') {
+    throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+      reason: cname === undefined ? 'not a user name of the realm' : 'empty password',
+    });
+  }
+  // Read the keytab first: without a key to verify with, the KDC must not even be asked.
+  const keytab =
+    params.keytab instanceof Keytab ? params.keytab : params.keytab.current(params.now());
+  const sname = serviceName(params, keytab);
+  const etypes = offeredEnctypes(params.allowRc4);
+  const tgt = await requestInitialTicket({
+    realm: params.realm,
+    cname,
+    key: passwordKeys(password),
+    etypes,
+    send: params.send,
+    now: params.now,
+    lifetimeMs: 10 * 60_000,
+  });
+  const serviceTicket = await requestServiceTicket({
+    tgt,
+    realm: params.realm,
+    sname,
+    etypes,
+    send: params.send,
+    now: params.now,
+  });
+  verifyServiceTicket(serviceTicket, keytab, params.realm, cname);
+  return {
+    principal: unparsePrincipal(cname, params.realm),
+    user: cname.components[0] as string,
+    realm: params.realm,
+    endtime: tgt.part.endtime,
+  };
+}
