@@ -56,7 +56,7 @@ export interface ClientCertificateOptions {
   readonly onInvalidCertificate?: 'refuse' | 'fall-through';
   /** Per-certificate cache: entries (default 10 000) and lifetime (default 5 minutes). */
   readonly cache?: { readonly maxEntries?: number; readonly ttlMs?: number };
-  /** Clock for start-up and file checks (tests). Requests pass their own `now`. */
+  /** The wall clock pacing CRL file checks (tests). Requests pass their own `now`. */
   readonly now?: () => number;
 }
 
@@ -100,8 +100,12 @@ type Outcome =
     }
   | { readonly type: 'error'; readonly error: HttpAuthError };
 
-/** Errors that depend on the moment or on a dependency, not on the certificate: never cached. */
+/**
+ * Errors that depend on a dependency or will change with time (a certificate not yet valid
+ * becomes valid), not on the certificate alone: never cached.
+ */
 const TRANSIENT = new Set([
+  'ERR_HTTPAUTH_CERT_NOT_YET_VALID',
   'ERR_HTTPAUTH_CERT_REVOCATION_UNAVAILABLE',
   'ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED',
   'ERR_HTTPAUTH_INTERNAL',
@@ -137,8 +141,9 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
   const clock = options.now ?? Date.now;
   const anchors = loadTrustAnchors(Array.isArray(options.ca) ? options.ca : [options.ca as string]);
   const revocation = options.revocation;
-  const crls = new CrlSource(revocation.crlFiles, clock(), {
+  const crls = new CrlSource(revocation.crlFiles, {
     checkIntervalMs: revocation.checkIntervalMs ?? 10_000,
+    clock,
   });
   const failOpen = revocation.failOpen === true;
   const mapping: MappingOptions = {
@@ -226,12 +231,18 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     if (!chain.every((der) => Buffer.isBuffer(der))) {
       return answer({ type: 'error', error: new HttpAuthError('ERR_HTTPAUTH_CERT_MALFORMED') });
     }
-    const generation = crls.generation(now);
+    const generation = crls.generation();
     const cached = cache.get(chain, connection, now, generation);
     if (cached.entry !== undefined) return answer(cached.entry.result);
     const { outcome, validUntil } = await evaluate(chain, now);
     if (outcome.type === 'complete' || !TRANSIENT.has(outcome.error.code)) {
-      const entry = { result: outcome, validUntil, generation, leaf: chain[0] as Buffer };
+      const entry = {
+        result: outcome,
+        evaluatedAt: now,
+        validUntil,
+        generation,
+        leaf: chain[0] as Buffer,
+      };
       cache.set(cached.key ?? ResultCache.chainKey(chain), connection, entry);
     }
     return answer(outcome);

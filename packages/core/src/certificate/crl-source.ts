@@ -35,6 +35,11 @@ interface WatchedCrl {
 
 export interface CrlSourceOptions {
   readonly checkIntervalMs?: number;
+  /**
+   * The wall clock that paces file checks (default Date.now). Freshness is judged at the time
+   * each request passes; the pacing must not depend on it (a test clock, a clock set back).
+   */
+  readonly clock?: () => number;
   /** Tolerated clock difference with the CA for thisUpdate (default 5 minutes). */
   readonly clockSkewMs?: number;
 }
@@ -52,14 +57,16 @@ export class CrlSource {
   readonly #files: WatchedCrl[];
   readonly #interval: number;
   readonly #skew: number;
+  readonly #clock: () => number;
   /** Signature checks are costly: remember them per CRL object and issuer key. */
   readonly #verified = new WeakMap<CertificateList, Map<string, boolean>>();
   #lastCheck: number;
   #generation = 0;
 
   /** Throws ERR_HTTPAUTH_INVALID_OPTIONS when a file cannot be read or parsed at start-up. */
-  constructor(paths: readonly string[], now: number, options: CrlSourceOptions = {}) {
+  constructor(paths: readonly string[], options: CrlSourceOptions = {}) {
     this.#interval = options.checkIntervalMs ?? 1000;
+    this.#clock = options.clock ?? Date.now;
     this.#skew = options.clockSkewMs ?? 5 * 60_000;
     this.#files = paths.map((path) => {
       const signature = statSignature(path);
@@ -72,17 +79,19 @@ export class CrlSource {
         throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { cause, reason: 'CRL invalid' });
       }
     });
-    this.#lastCheck = now;
+    this.#lastCheck = this.#clock();
   }
 
   /** Bumped whenever a file was re-read: results computed under an older generation are void. */
-  generation(now: number): number {
-    this.#refresh(now);
+  generation(): number {
+    this.#refresh();
     return this.#generation;
   }
 
-  #refresh(now: number): void {
-    if (now - this.#lastCheck < this.#interval) return;
+  #refresh(): void {
+    const now = this.#clock();
+    const elapsed = now - this.#lastCheck;
+    if (elapsed >= 0 && elapsed < this.#interval) return; // a clock set back checks at once
     this.#lastCheck = now;
     for (const file of this.#files) {
       const signature = statSignature(file.path);
@@ -113,7 +122,7 @@ export class CrlSource {
    * key, and the current time falls between thisUpdate and nextUpdate).
    */
   status(certificate: ParsedCertificate, issuer: X509Certificate, now: number): RevocationStatus {
-    this.#refresh(now);
+    this.#refresh();
     let freshest: CertificateList | undefined;
     let sawStale = false;
     for (const file of this.#files) {

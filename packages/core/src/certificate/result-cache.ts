@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 
 export interface CachedResult<R> {
   readonly result: R;
+  /** The time the result was computed at: it says nothing about earlier times (a clock set back). */
+  readonly evaluatedAt: number;
   readonly validUntil: number;
   readonly generation: number;
   readonly leaf: Buffer;
@@ -36,7 +38,12 @@ export class ResultCache<R> {
   }
 
   #usable(entry: CachedResult<R> | undefined, now: number, generation: number): boolean {
-    return entry !== undefined && now < entry.validUntil && entry.generation === generation;
+    return (
+      entry !== undefined &&
+      entry.evaluatedAt <= now &&
+      now < entry.validUntil &&
+      entry.generation === generation
+    );
   }
 
   /**
