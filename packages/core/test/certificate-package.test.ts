@@ -136,7 +136,7 @@ describe('revocation', () => {
       readFileSync(pki.intermediateCrl, 'utf8').replace(/-----[^-]+-----|\s/g, ''),
       'base64',
     );
-    der[der.length - 5] ^= 0x01; // inside the signature
+    der[der.length - 5] = (der[der.length - 5] as number) ^ 0x01; // inside the signature
     const tampered = join(pki.dir, 'tampered.crl');
     writeFileSync(tampered, der);
     const pkg = clientCertificate({

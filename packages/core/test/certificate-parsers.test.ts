@@ -167,7 +167,7 @@ describe('CRL decoding and signature (RFC 5280 §5)', () => {
   it('refuses a tampered list', () => {
     const crl = parseCrl(intermediateCrlDer);
     const tampered = Buffer.from(crl.tbsDer);
-    tampered[tampered.length - 1] ^= 1;
+    tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1;
     const intermediateKey = new X509Certificate(pki.intermediate.der).publicKey;
     assert.equal(crlSignedBy({ ...crl, tbsDer: tampered }, intermediateKey), false);
   });
