@@ -35,7 +35,7 @@ function options(resolve?: (sid: string) => string) {
 }
 
 /** An HTTPS server whose handler answers with what the package decided about the connection. */
-async function serve(pkg: ConnectionSecurityPackage): Promise<number> {
+async function serve(pkg: ConnectionSecurityPackage, closeEach = false): Promise<number> {
   const server = createServer(
     {
       key: readFileSync(pki.server.key),
@@ -64,8 +64,9 @@ async function serve(pkg: ConnectionSecurityPackage): Promise<number> {
               ? statusForKind(result.error.kind)
               : 401;
         res.setHeader('content-type', 'application/json');
+        if (closeEach) res.setHeader('connection', 'close');
         res.end(
-          `${JSON.stringify({ ...body, protocol: socket.getProtocol(), port: socket.remotePort, sent: chain.length })}\n`,
+          `${JSON.stringify({ ...body, protocol: socket.getProtocol(), port: socket.remotePort, sent: chain.length, resumed: socket.isSessionReused() })}\n`,
         );
       });
     },
@@ -156,6 +157,18 @@ describe('client certificates over node:https with curl', () => {
     assert.deepEqual(
       [answer?.status, answer?.body.code],
       [503, 'ERR_HTTPAUTH_CERT_REVOCATION_UNAVAILABLE'],
+    );
+  });
+
+  it('accepts a resumed TLS session, where the client presents its certificate alone', async () => {
+    const port = await serve(clientCertificate(options()), true);
+    const answers = await curl(port, pki.certs.sid, ['/a', '/b']);
+    assert.deepEqual(
+      answers.map((a) => [a.status, a.body.name, a.body.resumed, a.body.sent]),
+      [
+        [200, 'bob@example.test', false, 3],
+        [200, 'bob@example.test', true, 1],
+      ],
     );
   });
 

@@ -61,8 +61,9 @@ describe('path validation', () => {
 
   it('refuses a certificate from an unknown CA, and a chain without its intermediate', async () => {
     assert.equal(await code(check(pkg, pki.certs.unknownCa)), 'ERR_HTTPAUTH_CERT_UNTRUSTED');
+    // A package that never saw the intermediate cannot complete the leaf alone.
     assert.equal(
-      await code(pkg.authenticateConnection([pki.certs.upn.der], now)),
+      await code(make(weak).authenticateConnection([pki.certs.upn.der], now)),
       'ERR_HTTPAUTH_CERT_UNTRUSTED',
     );
     // The root configured is the unknown one: the real chain leads nowhere.
@@ -388,6 +389,41 @@ describe('fall-through and caching', () => {
     });
     assert.equal(await code(check(pkg, pki.certs.sid)), 'ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
     assert.equal((await principal(check(pkg, pki.certs.sid))).name, 'bob');
+  });
+});
+
+describe('leaf-only chains (a resumed TLS session presents the leaf alone)', () => {
+  it('completes the chain from configured intermediates', async () => {
+    const pkg = make({ ...weak, intermediates: readFileSync(pki.intermediate.cert, 'utf8') });
+    const alice = await principal(pkg.authenticateConnection([pki.certs.upn.der], now));
+    assert.equal(alice.name, 'alice@example.test');
+    assert.equal(
+      await code(pkg.authenticateConnection([pki.certs.unknownCa.der], now)),
+      'ERR_HTTPAUTH_CERT_UNTRUSTED',
+    );
+  });
+
+  it('remembers the intermediates of validated chains, and forgets the refusals they change', async () => {
+    const pkg = make(weak);
+    assert.equal(
+      await code(pkg.authenticateConnection([pki.certs.upn.der], now)),
+      'ERR_HTTPAUTH_CERT_UNTRUSTED',
+    );
+    await principal(check(pkg, pki.certs.email)); // teaches the users CA
+    assert.equal(
+      (await principal(pkg.authenticateConnection([pki.certs.upn.der], now))).name,
+      'alice@example.test',
+    );
+  });
+
+  it('answers the leaf alone from the success cached for the full chain', async () => {
+    let lookups = 0;
+    const pkg = make({ mapping: [{ type: 'sid', resolve: () => `bob-${++lookups}` }] });
+    await principal(check(pkg, pki.certs.sid));
+    const resumed = await principal(
+      pkg.authenticateConnection([pki.certs.sid.der], now + 1000, {}),
+    );
+    assert.deepEqual([resumed.name, lookups], ['bob-1', 1]);
   });
 });
 

@@ -54,20 +54,29 @@ export function loadCertificate(der: Buffer): PathCertificate {
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
-/** The trust anchors of a PEM bundle (or several). Throws ERR_HTTPAUTH_INVALID_OPTIONS. */
-export function loadTrustAnchors(bundles: readonly (string | Buffer)[]): PathCertificate[] {
-  const anchors: PathCertificate[] = [];
+/** The certificates of PEM bundles (a string or Buffer each). Throws ERR_HTTPAUTH_INVALID_OPTIONS. */
+export function loadPemCertificates(bundles: readonly unknown[]): PathCertificate[] {
+  const certificates: PathCertificate[] = [];
   for (const bundle of bundles) {
+    if (typeof bundle !== 'string' && !Buffer.isBuffer(bundle)) {
+      throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { reason: 'PEM text expected' });
+    }
     const text = Buffer.isBuffer(bundle) ? bundle.toString('latin1') : bundle;
     for (const [pem] of text.matchAll(PEM_CERTIFICATE)) {
       try {
         const x509 = new X509Certificate(pem);
-        anchors.push({ x509, parsed: parseCertificate(x509.raw) });
+        certificates.push({ x509, parsed: parseCertificate(x509.raw) });
       } catch (cause) {
-        throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { cause, reason: 'bad CA' });
+        throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { cause, reason: 'bad PEM' });
       }
     }
   }
+  return certificates;
+}
+
+/** The trust anchors of PEM bundles: at least one. Throws ERR_HTTPAUTH_INVALID_OPTIONS. */
+export function loadTrustAnchors(bundles: readonly unknown[]): PathCertificate[] {
+  const anchors = loadPemCertificates(bundles);
   if (anchors.length === 0) {
     throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { reason: 'no CA certificate' });
   }
@@ -79,12 +88,18 @@ function issues(issuer: PathCertificate, subject: PathCertificate): boolean {
   return subject.x509.checkIssued(issuer.x509) && subject.x509.verify(issuer.x509.publicKey);
 }
 
-/** Phase 1: leaf → … → anchor, by signatures. The result ends with the anchor. */
+/**
+ * Phase 1: leaf → … → anchor, by signatures, from the intermediates the client sent, then the
+ * ones the server knows (a resumed TLS session presents the leaf alone). Any certificate may sit
+ * in the pool: only signatures ending at an anchor make a path. The result ends with the anchor.
+ */
 function buildPath(
   presented: PathCertificate[],
   anchors: readonly PathCertificate[],
+  known: readonly PathCertificate[],
 ): PathCertificate[] {
-  const [leaf, ...pool] = presented;
+  const [leaf, ...sent] = presented;
+  const pool = [...sent, ...known];
   if (leaf === undefined) return fail('ERR_HTTPAUTH_CERT_UNTRUSTED');
   const path = [leaf];
   let current = leaf;
@@ -170,7 +185,8 @@ function checkLeafUsage(leaf: PathCertificate): void {
 }
 
 /**
- * Validate a client chain (leaf first) against the anchors. Returns the path, leaf first and
+ * Validate a client chain (leaf first) against the anchors, completing it from `known`
+ * intermediates when the client sent too few. Returns the path, leaf first and
  * anchor last. Throws only HttpAuthError: CERT_MALFORMED, CERT_UNTRUSTED, CERT_EXPIRED,
  * CERT_NOT_YET_VALID or CERT_USAGE.
  */
@@ -178,10 +194,11 @@ export function validatePath(
   chain: readonly Buffer[],
   anchors: readonly PathCertificate[],
   now: number,
+  known: readonly PathCertificate[] = [],
 ): PathCertificate[] {
   if (chain.length === 0 || chain.length > MAX_CHAIN_LENGTH) fail('ERR_HTTPAUTH_CERT_UNTRUSTED');
   const presented = chain.map(loadCertificate);
-  const path = buildPath(presented, anchors);
+  const path = buildPath(presented, anchors, known);
   try {
     checkAuthorities(path);
     checkCriticalExtensions(path);

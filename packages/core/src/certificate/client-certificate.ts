@@ -13,7 +13,12 @@
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import { publishWarning } from '../events.js';
 import type { Principal } from '../principal.js';
-import { loadTrustAnchors, validatePath, type PathCertificate } from './chain.js';
+import {
+  loadPemCertificates,
+  loadTrustAnchors,
+  validatePath,
+  type PathCertificate,
+} from './chain.js';
 import { CrlSource } from './crl-source.js';
 import {
   checkMappingOptions,
@@ -38,8 +43,14 @@ export interface RevocationOptions {
 }
 
 export interface ClientCertificateOptions {
-  /** Trust anchors: PEM text (a bundle), or several. Intermediates come from the client. */
+  /** Trust anchors: PEM text (a bundle), or several. */
   readonly ca: string | Buffer | readonly (string | Buffer)[];
+  /**
+   * Intermediate CA certificates (PEM) to complete a chain the client sent incompletely; a
+   * resumed TLS session presents the leaf alone. Intermediates seen in validated chains are
+   * remembered too (up to 256), as Windows caches them. Not trust anchors.
+   */
+  readonly intermediates?: string | Buffer | readonly (string | Buffer)[];
   readonly revocation: RevocationOptions;
   /** Mapping rules in order (default: the SID extension only, the one strong rule needing no table). */
   readonly mapping?: readonly MappingRule[];
@@ -100,6 +111,14 @@ type Outcome =
     }
   | { readonly type: 'error'; readonly error: HttpAuthError };
 
+/** Most intermediates learned from clients' chains (configured ones do not count). */
+const MAX_LEARNED_INTERMEDIATES = 256;
+
+/** The list form of a PEM option. */
+function bundles(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : value === undefined ? [] : [value];
+}
+
 /**
  * Errors that depend on a dependency or will change with time (a certificate not yet valid
  * becomes valid), not on the certificate alone: never cached.
@@ -139,7 +158,22 @@ function checkOptions(options: ClientCertificateOptions): void {
 export function clientCertificate(options: ClientCertificateOptions): ConnectionSecurityPackage {
   checkOptions(options);
   const clock = options.now ?? Date.now;
-  const anchors = loadTrustAnchors(Array.isArray(options.ca) ? options.ca : [options.ca as string]);
+  const anchors = loadTrustAnchors(bundles(options.ca));
+  const known = new Map<string, PathCertificate>();
+  for (const certificate of loadPemCertificates(bundles(options.intermediates))) {
+    known.set(certificate.x509.fingerprint256, certificate);
+  }
+  const configuredCount = known.size;
+
+  /** Remember the intermediates of a validated path for later leaf-only chains. */
+  function learn(path: readonly PathCertificate[]): void {
+    for (const certificate of path.slice(1, -1)) {
+      if (known.size - configuredCount >= MAX_LEARNED_INTERMEDIATES) return;
+      if (!known.has(certificate.x509.fingerprint256)) {
+        known.set(certificate.x509.fingerprint256, certificate);
+      }
+    }
+  }
   const revocation = options.revocation;
   const crls = new CrlSource(revocation.crlFiles, {
     checkIntervalMs: revocation.checkIntervalMs ?? 10_000,
@@ -189,9 +223,10 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
   ): Promise<{ outcome: Outcome; validUntil: number }> {
     let validUntil = now + ttl;
     try {
-      const path = validatePath(chain, anchors, now);
+      const path = validatePath(chain, anchors, now, [...known.values()]);
       for (const { parsed } of path) validUntil = Math.min(validUntil, parsed.notAfter + 1);
       validUntil = Math.min(validUntil, checkRevocation(path, now));
+      learn(path);
       const leaf = path[0] as PathCertificate;
       let principal: Principal;
       try {
@@ -206,10 +241,10 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
       };
       return { outcome: { type: 'complete', principal, context }, validUntil };
     } catch (error) {
-      const known = isHttpAuthError(error)
+      const refusal = isHttpAuthError(error)
         ? error
         : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
-      return { outcome: { type: 'error', error: known }, validUntil };
+      return { outcome: { type: 'error', error: refusal }, validUntil };
     }
   }
 
@@ -231,19 +266,22 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     if (!chain.every((der) => Buffer.isBuffer(der))) {
       return answer({ type: 'error', error: new HttpAuthError('ERR_HTTPAUTH_CERT_MALFORMED') });
     }
-    const generation = crls.generation();
-    const cached = cache.get(chain, connection, now, generation);
-    if (cached.entry !== undefined) return answer(cached.entry.result);
+    // A CRL reload or a newly learned intermediate can change any verdict.
+    const crlGeneration = crls.generation();
+    const cached = cache.get(chain, connection, now, `${crlGeneration}:${known.size}`);
+    if (cached !== undefined) return answer(cached.result);
     const { outcome, validUntil } = await evaluate(chain, now);
     if (outcome.type === 'complete' || !TRANSIENT.has(outcome.error.code)) {
       const entry = {
         result: outcome,
+        success: outcome.type === 'complete',
         evaluatedAt: now,
         validUntil,
-        generation,
+        // Read after the evaluation, which may have learned the chain's intermediates.
+        generation: `${crlGeneration}:${known.size}`,
         leaf: chain[0] as Buffer,
       };
-      cache.set(cached.key ?? ResultCache.chainKey(chain), connection, entry);
+      cache.set(chain, connection, entry);
     }
     return answer(outcome);
   }
