@@ -24,6 +24,10 @@ export interface TestPki {
   readonly intermediateCrl: string;
   readonly intermediate: Issued;
   readonly unknownRoot: Issued;
+  /** A delegated OCSP responder of the intermediate (id-kp-OCSPSigning). */
+  readonly ocspResponder: Issued;
+  /** The intermediate's openssl database (index.txt), for `openssl ocsp -index`. */
+  readonly intermediateIndex: string;
   /** A server certificate for 127.0.0.1 and localhost, issued by the root. */
   readonly server: Issued;
   readonly certs: Record<
@@ -36,7 +40,8 @@ export interface TestPki {
     | 'noClientAuth'
     | 'noDigitalSignature'
     | 'twoUpns'
-    | 'unknownCa',
+    | 'unknownCa'
+    | 'withAia',
     Issued
   >;
   /** Leaf first: the certificate, the intermediate (as a TLS client sends them). */
@@ -132,6 +137,16 @@ basicConstraints = CA:false
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1
+
+[ocsp_ext]
+basicConstraints = CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = OCSPSigning
+
+[aia_ext]
+${LEAF_COMMON}
+subjectAltName = otherName:1.3.6.1.4.1.311.20.2.3;UTF8:judy@example.test
+authorityInfoAccess = OCSP;URI:http://127.0.0.1:9/
 
 [encipher_only_ext]
 basicConstraints = CA:false
@@ -251,6 +266,8 @@ export function createTestPki(): TestPki {
     ),
     twoUpns: issue('intermediate', 'two-upns', '/O=Example/CN=ivan', 'two_upns_ext'),
     unknownCa: issue('unknown', 'unknown-ca', '/O=Elsewhere/CN=alice', 'upn_ext'),
+    // Its OCSP responder (port 9, discard) refuses connections.
+    withAia: issue('intermediate', 'with-aia', '/O=Example/CN=judy', 'aia_ext'),
   };
   const revoke = (cert: Issued) =>
     openssl(['ca', '-config', config, '-name', 'intermediate', '-revoke', cert.cert]);
@@ -258,6 +275,12 @@ export function createTestPki(): TestPki {
   gencrl('root', rootCrl);
   gencrl('intermediate', intermediateCrl);
   const server = issue('root', 'server', '/O=Example/CN=localhost', 'server_ext');
+  const ocspResponder = issue(
+    'intermediate',
+    'ocsp',
+    '/O=Example/CN=Example Users OCSP',
+    'ocsp_ext',
+  );
   const unknownRoot: Issued = {
     cert: join(dir, 'unknown', 'ca.pem'),
     fullChain: join(dir, 'unknown', 'ca.pem'),
@@ -278,6 +301,8 @@ export function createTestPki(): TestPki {
     intermediate,
     unknownRoot,
     server,
+    ocspResponder,
+    intermediateIndex: join(dir, 'intermediate', 'index.txt'),
     certs,
     chain: (cert) => [cert.der, cert === certs.unknownCa ? unknownRoot.der : intermediate.der],
     regenerateIntermediateCrl: () => gencrl('intermediate', intermediateCrl),

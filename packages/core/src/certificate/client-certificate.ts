@@ -8,7 +8,8 @@
  *
  * Checks, in order: the path to a configured trust anchor (chain.ts), revocation of every
  * certificate below the anchor by the configured CRL files (crl-source.ts; fail-closed unless
- * `revocation.failOpen`), then the mapping to a principal (mapping.ts). OCSP is not implemented.
+ * `revocation.failOpen`; OCSP, ocsp-client.ts, for what no CRL covers when configured), then the
+ * mapping to a principal (mapping.ts).
  */
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import { publishWarning } from '../events.js';
@@ -19,7 +20,8 @@ import {
   validatePath,
   type PathCertificate,
 } from './chain.js';
-import { CrlSource } from './crl-source.js';
+import { CrlSource, type RevocationStatus } from './crl-source.js';
+import { OcspClient, type OcspOptions } from './ocsp-client.js';
 import {
   checkMappingOptions,
   mapCertificate,
@@ -33,6 +35,11 @@ export interface RevocationOptions {
   readonly crlFiles: readonly string[];
   /** How often a file's change is looked for (default 10 s). */
   readonly checkIntervalMs?: number;
+  /**
+   * Ask the OCSP responder (RFC 6960) about certificates no current CRL covers. Off by default.
+   * `{}` uses each certificate's authorityInfoAccess responder; see OcspOptions.
+   */
+  readonly ocsp?: OcspOptions;
   /**
    * Accept a certificate whose revocation status is unknown (no CRL from its issuer, or only
    * stale ones). Unsafe: a revoked certificate is then accepted until the CRL is back. Each such
@@ -144,9 +151,19 @@ function checkOptions(options: ClientCertificateOptions): void {
   ) {
     invalid('revocation.crlFiles is required');
   }
-  if (revocation.crlFiles.length === 0 && revocation.failOpen !== true) {
-    // Fail-closed without any CRL would refuse every certificate: say so at start-up.
-    invalid('revocation.crlFiles is empty: every certificate would be refused');
+  if (
+    revocation.ocsp !== undefined &&
+    (typeof revocation.ocsp !== 'object' || revocation.ocsp === null)
+  ) {
+    invalid('revocation.ocsp');
+  }
+  if (
+    revocation.crlFiles.length === 0 &&
+    revocation.ocsp === undefined &&
+    revocation.failOpen !== true
+  ) {
+    // Fail-closed without any CRL or OCSP would refuse every certificate: say so at start-up.
+    invalid('revocation.crlFiles is empty and OCSP is off: every certificate would be refused');
   }
   const fallThrough = options.onInvalidCertificate;
   if (fallThrough !== undefined && fallThrough !== 'refuse' && fallThrough !== 'fall-through') {
@@ -180,6 +197,7 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     clock,
   });
   const failOpen = revocation.failOpen === true;
+  const ocsp = revocation.ocsp === undefined ? undefined : new OcspClient(revocation.ocsp);
   const mapping: MappingOptions = {
     rules: options.mapping ?? [{ type: 'sid' }],
     allowWeakMappings: options.allowWeakMappings === true,
@@ -190,15 +208,16 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
   const ttl = options.cache?.ttlMs ?? 5 * 60_000;
   const cache = new ResultCache<Outcome>(options.cache?.maxEntries ?? 10_000);
 
-  /** Phase: revocation of each certificate below the anchor; returns the earliest nextUpdate. */
-  function checkRevocation(path: readonly PathCertificate[], now: number): number {
+  /** Phase: revocation of each certificate below the anchor: CRLs, then OCSP for the rest. */
+  async function checkRevocation(path: readonly PathCertificate[], now: number): Promise<number> {
     let freshUntil = Number.POSITIVE_INFINITY;
     for (let i = 0; i + 1 < path.length; i++) {
-      const status = crls.status(
-        (path[i] as PathCertificate).parsed,
-        (path[i + 1] as PathCertificate).x509,
-        now,
-      );
+      const certificate = path[i] as PathCertificate;
+      const issuer = path[i + 1] as PathCertificate;
+      let status: RevocationStatus = crls.status(certificate.parsed, issuer.x509, now);
+      if (status.status === 'unavailable' && ocsp !== undefined) {
+        status = await ocsp.status(certificate, issuer, now);
+      }
       if (status.status === 'revoked') fail('ERR_HTTPAUTH_CERT_REVOKED');
       if (status.status === 'good') {
         freshUntil = Math.min(freshUntil, status.nextUpdate);
@@ -225,7 +244,7 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     try {
       const path = validatePath(chain, anchors, now, [...known.values()]);
       for (const { parsed } of path) validUntil = Math.min(validUntil, parsed.notAfter + 1);
-      validUntil = Math.min(validUntil, checkRevocation(path, now));
+      validUntil = Math.min(validUntil, await checkRevocation(path, now));
       learn(path);
       const leaf = path[0] as PathCertificate;
       let principal: Principal;

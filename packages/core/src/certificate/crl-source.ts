@@ -25,7 +25,11 @@ export function decodeCrlFile(bytes: Buffer): CertificateList[] {
 export type RevocationStatus =
   | { readonly status: 'good'; readonly nextUpdate: number }
   | { readonly status: 'revoked' }
-  | { readonly status: 'unavailable'; readonly reason: 'missing' | 'stale' };
+  | {
+      readonly status: 'unavailable';
+      /** No data, only data past nextUpdate, or (OCSP) no usable answer from the responder. */
+      readonly reason: 'missing' | 'stale' | 'unreachable';
+    };
 
 interface WatchedCrl {
   readonly path: string;

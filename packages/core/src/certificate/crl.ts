@@ -107,7 +107,7 @@ export function parseCrl(der: Buffer): CertificateList {
 }
 
 /** Signature algorithms (RFC 4055, RFC 5758, RFC 8410) by OID: the digest node:crypto takes. */
-const SIGNATURE_DIGESTS: ReadonlyMap<string, string | null> = new Map([
+export const SIGNATURE_DIGESTS: ReadonlyMap<string, string | null> = new Map([
   ['1.2.840.113549.1.1.11', 'sha256'], // sha256WithRSAEncryption
   ['1.2.840.113549.1.1.12', 'sha384'],
   ['1.2.840.113549.1.1.13', 'sha512'],
