@@ -7,4 +7,5 @@ export {
   type RevocationOptions,
 } from './client-certificate.js';
 export type { ExplicitMapping, MappingRule, SidResolver } from './mapping.js';
+export type { OcspOptions } from './ocsp-client.js';
 export { peerChain, type PeerCertificateLike } from './peer-chain.js';
