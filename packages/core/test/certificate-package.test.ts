@@ -166,6 +166,11 @@ describe('revocation', () => {
       assert.deepEqual(warnings, [
         { code: 'ERR_HTTPAUTH_CERT_REVOCATION_UNAVAILABLE', source: 'certificate-revocation' },
       ]);
+      // Cached only briefly: ten seconds on, the missing CRL is looked for (and warned about) again.
+      await principal(pkg.authenticateConnection(pki.chain(pki.certs.upn), now + 5_000));
+      assert.equal(warnings.length, 1);
+      await principal(pkg.authenticateConnection(pki.chain(pki.certs.upn), now + 11_000));
+      assert.equal(warnings.length, 2);
       // A CRL that is there still counts: the revoked certificate stays refused under fail-open.
       assert.equal(
         await code(

@@ -118,6 +118,9 @@ type Outcome =
     }
   | { readonly type: 'error'; readonly error: HttpAuthError };
 
+/** How long an acceptance under `failOpen` without revocation data is cached. */
+const FAIL_OPEN_RECHECK_MS = 10_000;
+
 /** Most intermediates learned from clients' chains (configured ones do not count). */
 const MAX_LEARNED_INTERMEDIATES = 256;
 
@@ -222,6 +225,8 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
       if (status.status === 'good') {
         freshUntil = Math.min(freshUntil, status.nextUpdate);
       } else if (failOpen) {
+        // Accepted without revocation data: look again soon rather than for the whole cache TTL.
+        freshUntil = Math.min(freshUntil, now + FAIL_OPEN_RECHECK_MS);
         publishWarning({
           code: 'ERR_HTTPAUTH_CERT_REVOCATION_UNAVAILABLE',
           source: 'certificate-revocation',
