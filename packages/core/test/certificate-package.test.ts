@@ -82,6 +82,16 @@ describe('path validation', () => {
     );
   });
 
+  it('refuses a path through a certificate that is no CA, or longer than a pathLenConstraint', async () => {
+    const pkg = make(weak);
+    for (const chain of [pki.badChains.issuedByLeaf, pki.badChains.pathTooLong]) {
+      assert.equal(
+        await code(pkg.authenticateConnection(chain, now)),
+        'ERR_HTTPAUTH_CERT_UNTRUSTED',
+      );
+    }
+  });
+
   it('refuses an expired certificate and one not yet valid', async () => {
     assert.equal(await code(check(pkg, pki.certs.expired)), 'ERR_HTTPAUTH_CERT_EXPIRED');
     assert.equal(
@@ -111,6 +121,14 @@ describe('path validation', () => {
 describe('revocation', () => {
   it('refuses a revoked certificate', async () => {
     assert.equal(await code(check(make(weak), pki.certs.revoked)), 'ERR_HTTPAUTH_CERT_REVOKED');
+  });
+
+  it('refuses a chain through a revoked intermediate, checked from the root down', async () => {
+    const pkg = make(weak);
+    assert.equal(
+      await code(pkg.authenticateConnection(pki.badChains.revokedIntermediate, now)),
+      'ERR_HTTPAUTH_CERT_REVOKED',
+    );
   });
 
   it('fails closed (503 kind) when the issuer has no CRL, or only a stale one', async () => {

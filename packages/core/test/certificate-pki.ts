@@ -28,6 +28,15 @@ export interface TestPki {
   readonly ocspResponder: Issued;
   /** The intermediate's openssl database (index.txt), for `openssl ocsp -index`. */
   readonly intermediateIndex: string;
+  /** Chains (leaf first) that break a CA rule, each signed correctly. */
+  readonly badChains: {
+    /** Issued by alice's end-entity certificate (no cA). */
+    readonly issuedByLeaf: Buffer[];
+    /** Below a sub-CA of the intermediate, whose pathLenConstraint is 0. */
+    readonly pathTooLong: Buffer[];
+    /** Below a second intermediate that the root revoked (the leaf itself has no CRL). */
+    readonly revokedIntermediate: Buffer[];
+  };
   /** A server certificate for 127.0.0.1 and localhost, issued by the root. */
   readonly server: Issued;
   readonly certs: Record<
@@ -272,6 +281,49 @@ export function createTestPki(): TestPki {
   const revoke = (cert: Issued) =>
     openssl(['ca', '-config', config, '-name', 'intermediate', '-revoke', cert.cert]);
   revoke(certs.revoked);
+
+  // Chains that break a rule of the CAs above the leaf, made with `openssl x509 -req` so that
+  // nothing stops them being signed.
+  const signWith = (issuer: Issued, file: string, subject: string, extensions: string): Issued => {
+    const key = join(dir, `${file}.key`);
+    const csr = join(dir, `${file}.csr`);
+    const cert = join(dir, `${file}.pem`);
+    newKey(key);
+    openssl(['req', '-config', config, '-new', '-key', key, '-subj', subject, '-out', csr]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      issuer.cert,
+      '-CAkey',
+      issuer.key,
+      '-set_serial',
+      `0x${Math.floor(Math.random() * 2 ** 40).toString(16)}`,
+      '-days',
+      '30',
+      '-extfile',
+      config,
+      '-extensions',
+      extensions,
+      '-out',
+      cert,
+    ]);
+    const der = execFileSync('openssl', ['x509', '-in', cert, '-outform', 'DER'], { cwd: dir });
+    return { cert, fullChain: cert, key, der };
+  };
+  const leafChild = signWith(certs.upn, 'leaf-child', '/O=Example/CN=mallory', 'upn_ext');
+  const subCa = signWith(intermediate, 'sub-ca', '/O=Example/CN=Sub CA', 'intermediate_ext');
+  const belowSubCa = signWith(subCa, 'below-sub-ca', '/O=Example/CN=oscar', 'upn_ext');
+  const oldCa = issue('root', 'old-ca', '/O=Example/CN=Example Old CA', 'intermediate_ext');
+  const belowOldCa = signWith(oldCa, 'below-old-ca', '/O=Example/CN=peggy', 'upn_ext');
+  openssl(['ca', '-config', config, '-name', 'root', '-revoke', oldCa.cert]);
+  const badChains = {
+    issuedByLeaf: [leafChild.der, certs.upn.der, intermediate.der],
+    pathTooLong: [belowSubCa.der, subCa.der, intermediate.der],
+    revokedIntermediate: [belowOldCa.der, oldCa.der],
+  };
   gencrl('root', rootCrl);
   gencrl('intermediate', intermediateCrl);
   const server = issue('root', 'server', '/O=Example/CN=localhost', 'server_ext');
@@ -303,6 +355,7 @@ export function createTestPki(): TestPki {
     server,
     ocspResponder,
     intermediateIndex: join(dir, 'intermediate', 'index.txt'),
+    badChains,
     certs,
     chain: (cert) => [cert.der, cert === certs.unknownCa ? unknownRoot.der : intermediate.der],
     regenerateIntermediateCrl: () => gencrl('intermediate', intermediateCrl),

@@ -211,10 +211,14 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
   const ttl = options.cache?.ttlMs ?? 5 * 60_000;
   const cache = new ResultCache<Outcome>(options.cache?.maxEntries ?? 10_000);
 
-  /** Phase: revocation of each certificate below the anchor: CRLs, then OCSP for the rest. */
+  /**
+   * Phase: revocation of each certificate below the anchor, from the anchor down (RFC 5280 §6.1
+   * order: a revoked CA is reported as such even when its subjects have no revocation data):
+   * CRLs, then OCSP for what no current CRL covers.
+   */
   async function checkRevocation(path: readonly PathCertificate[], now: number): Promise<number> {
     let freshUntil = Number.POSITIVE_INFINITY;
-    for (let i = 0; i + 1 < path.length; i++) {
+    for (let i = path.length - 2; i >= 0; i--) {
       const certificate = path[i] as PathCertificate;
       const issuer = path[i + 1] as PathCertificate;
       let status: RevocationStatus = crls.status(certificate.parsed, issuer.x509, now);
