@@ -23,6 +23,7 @@ const pki = createTestPki();
 const servers: Server[] = [];
 after(() => {
   for (const server of servers) server.close();
+  pki.remove();
 });
 
 function options(resolve?: (sid: string) => string) {

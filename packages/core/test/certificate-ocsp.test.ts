@@ -26,6 +26,7 @@ after(() => {
   for (const child of children) child.kill();
   for (const socket of sockets) socket.destroy();
   for (const server of servers) server.close();
+  pki.remove();
 });
 
 async function freePort(): Promise<number> {

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
   clientCertificate,
   peerChain,
@@ -16,6 +16,7 @@ import { CHANNEL_WARNING, type WarningEvent } from '../src/events.js';
 import { TEST_SID, createTestPki, type Issued } from './certificate-pki.js';
 
 const pki = createTestPki();
+after(() => pki.remove());
 const crlFiles = [pki.rootCrl, pki.intermediateCrl];
 const now = Date.now();
 

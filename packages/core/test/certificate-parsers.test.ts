@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Tag, decodeDer } from '../src/asn1/der.js';
 import { crlSignedBy, parseCrl } from '../src/certificate/crl.js';
@@ -27,6 +27,7 @@ import { isHttpAuthError } from '../src/errors.js';
 import { TEST_SID, createTestPki } from './certificate-pki.js';
 
 const pki = createTestPki();
+after(() => pki.remove());
 const pemToDer = (path: string) =>
   Buffer.from(readFileSync(path, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
 const intermediateCrlDer = pemToDer(pki.intermediateCrl);

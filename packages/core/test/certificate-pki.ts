@@ -2,7 +2,7 @@
 // CA (pathlen 0) that issues the client certificates, a CRL from each, and a second, unknown root.
 // Everything lives in a fresh temporary directory; keys are throwaway P-256 keys.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -58,6 +58,8 @@ export interface TestPki {
   /** Re-issue the intermediate's CRL (after `revoke`), in place. */
   regenerateIntermediateCrl(): void;
   revoke(cert: Issued): void;
+  /** Delete the directory (keys included). */
+  remove(): void;
   openssl(args: string[]): string;
 }
 
@@ -360,6 +362,7 @@ export function createTestPki(): TestPki {
     chain: (cert) => [cert.der, cert === certs.unknownCa ? unknownRoot.der : intermediate.der],
     regenerateIntermediateCrl: () => gencrl('intermediate', intermediateCrl),
     revoke,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
     openssl,
   };
 }
