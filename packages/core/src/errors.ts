@@ -238,6 +238,28 @@ export const ERROR_CODES = {
   ERR_HTTPAUTH_SPNEGO_MIC_INVALID: spec('denied', 'The SPNEGO mechListMIC is missing or wrong'),
   ERR_HTTPAUTH_SPNEGO_REJECTED: spec('denied', 'The client abandoned the SPNEGO negotiation'),
 
+  // --- Client certificates (RFC 5280, MS KB5014754) ---
+  ERR_HTTPAUTH_CERT_MALFORMED: spec('malformed', 'The client certificate is not well-formed'),
+  ERR_HTTPAUTH_CERT_UNTRUSTED: spec(
+    'denied',
+    'The client certificate does not chain to a trusted certification authority',
+  ),
+  ERR_HTTPAUTH_CERT_EXPIRED: spec('denied', 'A certificate of the client chain has expired'),
+  ERR_HTTPAUTH_CERT_NOT_YET_VALID: spec(
+    'denied',
+    'A certificate of the client chain is not yet valid',
+  ),
+  ERR_HTTPAUTH_CERT_USAGE: spec(
+    'denied',
+    'The client certificate is not meant for client authentication (key usage or extended key usage)',
+  ),
+  ERR_HTTPAUTH_CERT_REVOKED: spec('denied', 'A certificate of the client chain has been revoked'),
+  ERR_HTTPAUTH_CERT_REVOCATION_UNAVAILABLE: spec(
+    'unavailable',
+    'The revocation status of the client certificate is unknown (no current CRL); try again later',
+  ),
+  ERR_HTTPAUTH_CERT_UNMAPPED: spec('denied', 'The client certificate does not map to an account'),
+
   // --- Gateway ---
   ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE: spec(
     'unavailable',

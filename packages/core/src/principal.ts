@@ -2,7 +2,25 @@
  * Who the client proved to be. Every security package produces one; adapters attach it to the
  * request. Fields beyond `name`/`user`/`mechanism` are filled only when the token proved them.
  */
-export type Mechanism = 'Kerberos' | 'NTLM' | 'Digest' | 'Basic' | 'Session';
+export type Mechanism = 'Kerberos' | 'NTLM' | 'Digest' | 'Basic' | 'Session' | 'Certificate';
+
+/** How a TLS client certificate became this principal (the certificate package, docs/certificates.md). */
+export interface CertificateMapping {
+  /**
+   * 'strong' when the certificate names the account unforgeably (the SID extension, an explicit
+   * issuer+serial or thumbprint entry), 'weak' when by a name any certificate could carry (UPN,
+   * e-mail, subject), in the sense of Microsoft's KB5014754.
+   */
+  readonly strength: 'strong' | 'weak';
+  /** The rule that matched: 'sid', 'issuer-serial', 'thumbprint', 'upn', 'email' or 'subject'. */
+  readonly rule: string;
+  /** SHA-256 of the certificate's DER, upper-case hex with colons (as node:crypto prints it). */
+  readonly fingerprint256: string;
+  /** Issuer and subject in RFC 4514 form, and the serial number in hex. */
+  readonly issuer: string;
+  readonly subject: string;
+  readonly serialNumber: string;
+}
 
 export interface LogonInfo {
   /** NetBIOS name of the logon domain (MS-PAC KERB_VALIDATION_INFO LogonDomainName). */
@@ -59,6 +77,8 @@ export interface Principal {
   readonly delegated?: boolean;
   /** True when the client's token carried a channel binding that matched this connection. */
   readonly channelBound?: boolean;
+  /** Certificate: how the client certificate was mapped. */
+  readonly certificate?: CertificateMapping;
 }
 
 /** Split `user@REALM` at the last unescaped `@`, as krb5_parse_name does. */

@@ -1,0 +1,11 @@
+export {
+  clientCertificate,
+  type CertificateContext,
+  type ClientCertificateOptions,
+  type ConnectionResult,
+  type ConnectionSecurityPackage,
+  type RevocationOptions,
+} from './client-certificate.js';
+export type { ExplicitMapping, MappingRule, SidResolver } from './mapping.js';
+export type { OcspOptions } from './ocsp-client.js';
+export { peerChain, type PeerCertificateLike } from './peer-chain.js';

@@ -1,0 +1,240 @@
+/**
+ * Certificate-to-principal mapping, the way Windows maps a certificate to an account
+ * (KB5014754): rules tried in the configured order, the first that names an account wins, and
+ * the result says whether the binding is strong (the SID extension, an explicit issuer+serial or
+ * SHA-256 thumbprint entry, as in altSecurityIdentities) or weak (a UPN, an e-mail address or a
+ * subject pattern: names a certificate from any trusted issuer could carry). Weak rules are
+ * refused at start-up unless `allowWeakMappings` acknowledges them.
+ */
+import { HttpAuthError, fail } from '../errors.js';
+import type { CertificateMapping, Principal } from '../principal.js';
+import { splitKerberosName } from '../principal.js';
+import {
+  OID_NTDS_CA_SECURITY_EXT,
+  OID_SUBJECT_ALT_NAME,
+  decodeSidExtension,
+  decodeSubjectAltName,
+  type AlternativeNames,
+} from './extensions.js';
+import type { PathCertificate } from './chain.js';
+
+/** An explicit entry: a thumbprint, or an issuer (RFC 4514) with a serial number (hex). */
+export interface ExplicitMapping {
+  /** SHA-256 of the certificate's DER in hex, colons optional (`openssl x509 -fingerprint -sha256`). */
+  readonly sha256?: string;
+  /** Issuer as `openssl x509 -noout -issuer -nameopt RFC2253` prints it (after `issuer=`). */
+  readonly issuer?: string;
+  /** Serial number in hex as `openssl x509 -noout -serial` prints it (after `serial=`). */
+  readonly serial?: string;
+  /** The principal name to answer. */
+  readonly name: string;
+  /** The account's SID, when known. */
+  readonly sid?: string;
+}
+
+export type SidResolver = (sid: string) => string | undefined | Promise<string | undefined>;
+
+export type MappingRule =
+  | { readonly type: 'sid'; readonly resolve?: SidResolver }
+  | { readonly type: 'explicit'; readonly entries: readonly ExplicitMapping[] }
+  | { readonly type: 'upn' }
+  | { readonly type: 'email' }
+  | {
+      readonly type: 'subject';
+      /** Tried against the subject in RFC 4514 form (`CN=alice,O=Example`): anchor it. */
+      readonly pattern: RegExp;
+      /** The name, with `$1`…`$9` replaced by the pattern's groups. */
+      readonly name: string;
+    };
+
+const WEAK_RULES = new Set(['upn', 'email', 'subject']);
+
+export interface MappingOptions {
+  readonly rules: readonly MappingRule[];
+  readonly allowWeakMappings: boolean;
+  /** DNS domains (UPN / e-mail suffixes) that are this server's own: their user part is `user`. */
+  readonly localDomains: readonly string[];
+}
+
+/** The Node form of a Name (one `TYPE=value` per line, certificate order) as RFC 4514 text. */
+export function rfc4514(nodeName: string): string {
+  return nodeName.split('\n').reverse().join(',');
+}
+
+/** A thumbprint in any common spelling (colons or not, either case) as bare upper-case hex. */
+function thumbprintKey(value: string): string {
+  return value.replace(/:/g, '').toUpperCase();
+}
+
+/** A serial number as `integerHex` spells it: upper-case, no colons, no leading zero octets. */
+function serialKey(value: string): string {
+  return thumbprintKey(value).replace(/^(00)+(?=..)/, '');
+}
+
+function invalid(reason: string): never {
+  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', { reason });
+}
+
+/** Check the rules at start-up: ERR_HTTPAUTH_INVALID_OPTIONS with a reason for the operator. */
+export function checkMappingOptions(options: MappingOptions): void {
+  if (!Array.isArray(options.rules) || options.rules.length === 0) invalid('no mapping rule');
+  for (const rule of options.rules) {
+    if (WEAK_RULES.has(rule?.type) && !options.allowWeakMappings) {
+      invalid(`the weak mapping '${rule.type}' needs allowWeakMappings: true`);
+    }
+    switch (rule?.type) {
+      case 'sid':
+        if (rule.resolve !== undefined && typeof rule.resolve !== 'function') invalid('resolve');
+        break;
+      case 'explicit':
+        for (const entry of rule.entries ?? invalid('entries')) {
+          const byThumbprint =
+            typeof entry.sha256 === 'string' && /^[0-9A-F]{64}$/.test(thumbprintKey(entry.sha256));
+          const byIssuer =
+            typeof entry.issuer === 'string' &&
+            typeof entry.serial === 'string' &&
+            /^([0-9A-F]{2})+$/.test(thumbprintKey(entry.serial));
+          if (!byThumbprint && !byIssuer)
+            invalid('explicit entry needs sha256, or issuer and serial');
+          if (typeof entry.name !== 'string' || entry.name === '') invalid('explicit entry name');
+        }
+        break;
+      case 'subject':
+        if (!(rule.pattern instanceof RegExp) || typeof rule.name !== 'string') invalid('subject');
+        break;
+      case 'upn':
+      case 'email':
+        break;
+      default:
+        invalid('unknown mapping rule');
+    }
+  }
+}
+
+interface Candidate {
+  readonly name: string;
+  readonly strength: 'strong' | 'weak';
+  readonly rule: string;
+  readonly sid?: string;
+  readonly upn?: string;
+}
+
+interface CertificateFacts {
+  readonly names: AlternativeNames;
+  readonly sid: string | undefined;
+  readonly fingerprint: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly serial: string;
+}
+
+function facts(leaf: PathCertificate): CertificateFacts {
+  const san = leaf.parsed.extensions.get(OID_SUBJECT_ALT_NAME);
+  const sid = leaf.parsed.extensions.get(OID_NTDS_CA_SECURITY_EXT);
+  return {
+    names: san === undefined ? { upns: [], emails: [] } : decodeSubjectAltName(san.value),
+    sid: sid === undefined ? undefined : decodeSidExtension(sid.value),
+    fingerprint: leaf.x509.fingerprint256,
+    issuer: rfc4514(leaf.x509.issuer),
+    subject: rfc4514(leaf.x509.subject),
+    serial: leaf.parsed.serialHex,
+  };
+}
+
+/** One name only: a certificate with two UPNs (or two addresses) names no single account. */
+function single(values: readonly string[]): string | undefined {
+  return values.length === 1 ? values[0] : undefined;
+}
+
+async function tryRule(rule: MappingRule, f: CertificateFacts): Promise<Candidate | undefined> {
+  const upn = single(f.names.upns);
+  switch (rule.type) {
+    case 'sid': {
+      if (f.sid === undefined) return undefined;
+      const resolved = rule.resolve === undefined ? undefined : await rule.resolve(f.sid);
+      const name = resolved ?? upn ?? f.sid;
+      return { name, strength: 'strong', rule: 'sid', sid: f.sid, ...(upn ? { upn } : {}) };
+    }
+    case 'explicit':
+      for (const entry of rule.entries) {
+        const sid = entry.sid === undefined ? {} : { sid: entry.sid };
+        if (
+          entry.sha256 !== undefined &&
+          thumbprintKey(entry.sha256) === thumbprintKey(f.fingerprint)
+        ) {
+          return { name: entry.name, strength: 'strong', rule: 'thumbprint', ...sid };
+        }
+        if (
+          entry.issuer === f.issuer &&
+          entry.serial !== undefined &&
+          serialKey(entry.serial) === f.serial
+        ) {
+          return { name: entry.name, strength: 'strong', rule: 'issuer-serial', ...sid };
+        }
+      }
+      return undefined;
+    case 'upn':
+      return upn === undefined ? undefined : { name: upn, strength: 'weak', rule: 'upn', upn };
+    case 'email': {
+      const email = single(f.names.emails);
+      return email === undefined ? undefined : { name: email, strength: 'weak', rule: 'email' };
+    }
+    case 'subject': {
+      const match = rule.pattern.exec(f.subject);
+      if (match === null) return undefined;
+      const name = rule.name.replace(/\$([1-9])/g, (_, n: string) => match[Number(n)] ?? '');
+      return { name, strength: 'weak', rule: 'subject' };
+    }
+  }
+}
+
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * The principal for a validated leaf certificate, by the first rule that names it. Throws
+ * ERR_HTTPAUTH_CERT_UNMAPPED when none does, ERR_HTTPAUTH_CERT_MALFORMED when the SAN or SID
+ * extension does not decode.
+ */
+export async function mapCertificate(
+  leaf: PathCertificate,
+  options: MappingOptions,
+): Promise<Principal> {
+  let f: CertificateFacts;
+  try {
+    f = facts(leaf);
+  } catch (cause) {
+    throw new HttpAuthError('ERR_HTTPAUTH_CERT_MALFORMED', { cause });
+  }
+  for (const rule of options.rules) {
+    const candidate = await tryRule(rule, f);
+    if (candidate === undefined || candidate.name === '' || hasControl(candidate.name)) continue;
+    const { user, realm } = splitKerberosName(candidate.name);
+    const local =
+      realm !== undefined &&
+      options.localDomains.some((domain) => domain.toLowerCase() === realm.toLowerCase());
+    const certificate: CertificateMapping = {
+      strength: candidate.strength,
+      rule: candidate.rule,
+      fingerprint256: f.fingerprint,
+      issuer: f.issuer,
+      subject: f.subject,
+      serialNumber: f.serial,
+    };
+    return {
+      name: candidate.name,
+      user: local ? user : candidate.name,
+      ...(realm === undefined ? {} : { realm, localRealm: local }),
+      mechanism: 'Certificate',
+      ...(candidate.sid === undefined ? {} : { userSid: candidate.sid }),
+      ...(candidate.upn === undefined ? {} : { upn: candidate.upn }),
+      certificate,
+    };
+  }
+  return fail('ERR_HTTPAUTH_CERT_UNMAPPED');
+}
