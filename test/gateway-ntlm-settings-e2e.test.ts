@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { encodeKeytab, makeKey, ntowfv1 } from '../packages/core/src/index.js';
+import { encodeKeytab, makeKey, ntowfv1 } from '@httpauth/core/wire';
 import { createGateway } from '../packages/gateway/src/gateway.js';
 import type { Gateway } from '../packages/gateway/src/gateway.js';
 import { validateConfig } from '../packages/gateway/src/config.js';

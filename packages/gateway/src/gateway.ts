@@ -34,7 +34,7 @@ import {
   disposeWhenDone,
   resolveAdapterOptions,
   sendChallenge,
-} from '@httpauth/core/node';
+} from '@httpauth/core/adapter';
 import { answerAuthRequest } from './auth-request.js';
 import type { AuthRequestContext } from './auth-request.js';
 import { canonicalTarget } from './canonical-path.js';

@@ -18,7 +18,7 @@ import type {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AuthDecision, AuthInfo, Authenticator, ErrorCode } from '@httpauth/core';
-import type { ResolvedAdapterOptions } from '@httpauth/core/node';
+import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
 import { bodyFraming } from './framing.js';

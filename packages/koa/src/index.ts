@@ -27,10 +27,10 @@ import {
   type BodyLoader,
   type RefusalError,
   type SeamOptions,
-} from '@httpauth/core/node';
+} from '@httpauth/core/adapter';
 import type { Context, Middleware } from 'koa';
 
-export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
+export type { AdapterOptions, RefusalError } from '@httpauth/core/adapter';
 export type { AuthInfo } from '@httpauth/core';
 
 /** What the middleware adds to `ctx.state` (under another name with the `property` option). */
