@@ -33,7 +33,20 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { MemoryStore, actingContext, createImpersonation, digest, digestCallback, isHttpAuthError, negotiate, requireUser, statusForKind, type AuthInfo, type ImpersonationFactoryWithResources, type SecurityPackage } from '@httpauth/core';
+import {
+  MemoryStore,
+  actingContext,
+  createImpersonation,
+  digest,
+  digestCallback,
+  isHttpAuthError,
+  negotiate,
+  requireUser,
+  statusForKind,
+  type AuthInfo,
+  type ImpersonationFactoryWithResources,
+  type SecurityPackage,
+} from '@httpauth/core';
 import { decodeCcache, encodeCcache } from '@httpauth/core/wire';
 import { authorize as expressAuthorize, httpAuth as expressAuth } from '@httpauth/express';
 import {

@@ -4,7 +4,11 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HttpAuthError, createAuthenticator, digest } from '@httpauth/core';
-import { decodeDigestChallenge, digestClientResponse, encodeDigestCredentials } from '@httpauth/core/wire';
+import {
+  decodeDigestChallenge,
+  digestClientResponse,
+  encodeDigestCredentials,
+} from '@httpauth/core/wire';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../../../test/harness/redis.js';
