@@ -20,7 +20,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 import { CHANNEL_FAILURE, negotiate, ntlm } from '@httpauth/core';
 import type { FailureEvent } from '@httpauth/core';
-import type { NtlmAcceptor } from '@httpauth/core/wire';
+import type { NtlmAcceptor } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import express from 'express';
 

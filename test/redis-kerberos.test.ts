@@ -7,14 +7,9 @@ import { strict as assert } from 'node:assert';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { KerberosAcceptResult } from '@httpauth/core/wire';
-import {
-  decodeGssToken,
-  decodeKrbError,
-  KerberosAcceptor,
-  KrbErrorCode,
-  TokenId,
-} from '@httpauth/core/wire';
+import type { KerberosAcceptResult } from '@httpauth/core';
+import { KerberosAcceptor } from '@httpauth/core';
+import { decodeGssToken, decodeKrbError, KrbErrorCode, TokenId } from '@httpauth/core/wire';
 import type { MitKdc } from './harness/mit-kdc.js';
 import { startMitKdc } from './harness/mit-kdc.js';
 import type { RedisClusterHandle, RedisServer } from './harness/redis.js';

@@ -20,7 +20,7 @@ import { runInNewContext } from 'node:vm';
 
 import { domainControllerVerifier, ntlm } from '@httpauth/core';
 import type { DomainControllerVerifier } from '@httpauth/core';
-import type { NtlmAcceptor } from '@httpauth/core/wire';
+import type { NtlmAcceptor } from '@httpauth/core';
 import { authenticate, negotiate } from '../../packages/core/test/ntlm-client.js';
 import { startSambaDc } from '../../test/harness/samba-dc.js';
 import { emit, quick, type Row } from '../lib/suite.js';

@@ -101,16 +101,25 @@ export type { AuthorizationRule, AuthorizationSubject } from './authorization.js
 // The security packages, their options and their credential sources.
 export { negotiate } from './negotiate/index.js';
 export type { NameMappingOptions, NegotiateOptions, NegotiatePackage } from './negotiate/index.js';
-export { KEYTAB_SHARED_KEY_WARNING, Keytab, KeytabFile } from './kerberos/index.js';
+// The mechanisms' acceptors: Negotiate drives them, and they serve protocols other than HTTP.
+export {
+  KEYTAB_SHARED_KEY_WARNING,
+  KerberosAcceptor,
+  Keytab,
+  KeytabFile,
+} from './kerberos/index.js';
 export type {
   DelegatedCredential,
   DelegatedTicket,
+  KerberosAcceptContext,
   KerberosAcceptorOptions,
+  KerberosAcceptResult,
   KerberosPrincipalName,
   KeytabEntry,
 } from './kerberos/index.js';
 export {
   ntlm,
+  NtlmAcceptor,
   NTLM_UNBOUND_WARNING_CODE,
   ntHashVerifier,
   smbpasswdFile,
@@ -122,10 +131,14 @@ export type {
   NtlmAcceptorOptions,
   NtlmBindingOptions,
   NtlmChannelBindingMode,
+  NtlmHandshakeState,
   NtlmLogonRequest,
   NtlmLogonResult,
   NtlmName,
   NtlmOptions,
+  NtlmSessionContext,
+  NtlmStepInput,
+  NtlmStepResult,
   NtlmVerifier,
   SmbpasswdOptions,
   SmbpasswdSource,

@@ -24,7 +24,6 @@ export {
 } from './kerberos/ccache.js';
 export type { Ccache, CcacheCredential, CcachePrincipal } from './kerberos/ccache.js';
 export {
-  KerberosAcceptor,
   gssGetMic,
   gssVerifyMic,
   MIC_TOKEN_ID,
@@ -62,8 +61,6 @@ export {
   verifyChecksum,
 } from './kerberos/index.js';
 export type {
-  KerberosAcceptContext,
-  KerberosAcceptResult,
   GssToken,
   GssChecksum,
   KrbError,
@@ -106,7 +103,6 @@ export type {
 export {
   NTLMSSP_MECH_OID,
   decodeNtlmToken,
-  NtlmAcceptor,
   challengeFlagsFor,
   ntlmMessageType,
   MAX_NEGOTIATE_BYTES,
@@ -126,10 +122,6 @@ export {
   ntlmFlags,
 } from './ntlm/index.js';
 export type {
-  NtlmHandshakeState,
-  NtlmSessionContext,
-  NtlmStepInput,
-  NtlmStepResult,
   NtlmSessionKeys,
   NegotiateMessage,
   ChallengeMessage,
