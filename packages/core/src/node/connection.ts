@@ -9,16 +9,12 @@ import type { ChallengeResponse, NodeRequest, NodeResponse } from './message.js'
 import { hasUnreadBody } from './message.js';
 
 /**
- * True while a connection-bound handshake is in progress: the client's next leg must arrive on
- * this same connection, so it may not be closed whatever the body.
+ * Whether a challenged response must keep its connection whatever the body: true while a
+ * connection-bound handshake is in progress, since the client's next leg must arrive on this
+ * same connection (an NTLM or multi-leg Negotiate handshake is bound to its connection).
  */
-export function handshakeInProgress(decision: AuthDecision & { type: 'respond' }): boolean {
-  return decision.error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE';
-}
-
-/** Whether a challenged response must keep its connection whatever the body (handshake leg). */
 export function keepsConnection(decision: AuthDecision & { type: 'respond' }): boolean {
-  return handshakeInProgress(decision);
+  return decision.error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE';
 }
 
 /**

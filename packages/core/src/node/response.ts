@@ -6,7 +6,7 @@
 import { errorBody } from '../http/authenticator.js';
 import type { AuthDecision, Header } from '../http/authenticator.js';
 import type { BodyLoader } from './body.js';
-import { drainRequestBody, handshakeInProgress, keepsConnection } from './connection.js';
+import { drainRequestBody, keepsConnection } from './connection.js';
 import type { ResolvedAdapterOptions } from './options.js';
 import type { ChallengeResponse, NodeRequest, NodeResponse } from './message.js';
 import { declaredLength, hasUnreadBody } from './message.js';
@@ -32,7 +32,7 @@ export function challengeResponse(
   const headers = groupHeaders(decision.headers);
   headers.set('content-type', ['application/json; charset=utf-8']);
   let closeConnection = false;
-  if (req.httpVersionMajor < 2 && !handshakeInProgress(decision)) {
+  if (req.httpVersionMajor < 2 && !keepsConnection(decision)) {
     const declared = declaredLength(req);
     // A body cut short by the auth-int cap leaves bytes Node would have to read and discard.
     if (body?.failed === true) closeConnection = hasUnreadBody(req);
