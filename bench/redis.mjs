@@ -4,7 +4,7 @@
 //
 // Prints one markdown table: median and spread (min-max) over several rounds, and the ratio to the
 // in-memory store measured in the same run (absolute figures swing between runs on a shared
-// machine; ratios inside one run are what to compare, see DESIGN.md "Performance anchors").
+// machine; ratios inside one run are what to compare).
 //
 //  1. Replay-cache checks per second: MemoryStore.add vs RedisStore.add, one at a time and with
 //     many in flight (ioredis auto-pipelining puts them in one write).

@@ -23,9 +23,9 @@ import { CHANNEL_FAILURE, domainControllerVerifier, negotiate, ntlm } from '@htt
 import type { DomainControllerVerifier, FailureEvent } from '@httpauth/core';
 
 import { authenticate, negotiate as ntlmNegotiate } from '../packages/core/test/ntlm-client.js';
-import { validateConfig } from '../packages/gateway/src/config.js';
-import { createGateway } from '../packages/gateway/src/gateway.js';
-import type { Gateway } from '../packages/gateway/src/gateway.js';
+import { validateConfig } from '@httpauth/gateway';
+import { createGateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
 import { startApp, startDemo, startEcho, stopDemo } from './harness/ad-apps.js';
 import type { App, Framework } from './harness/ad-apps.js';
 import { curlNegotiate } from './harness/negotiate-clients.js';
@@ -326,8 +326,9 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
         },
       }),
     );
-    const cli = new URL('../packages/gateway/src/cli-entry.ts', import.meta.url).pathname;
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, '-c', configFile], {
+    // The installed command, as an operator runs it (its dist, not a second copy from src).
+    const cli = new URL('../node_modules/.bin/httpauth-gateway', import.meta.url).pathname;
+    const child = spawn(process.execPath, [cli, '-c', configFile], {
       env: { ...process.env, HTTPAUTH_GATEWAY_CONFIG: '' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -13,11 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
-import { digestFileLine, ntowfv1 } from '../packages/core/src/index.js';
-import { createGateway } from '../packages/gateway/src/gateway.js';
-import type { Gateway } from '../packages/gateway/src/gateway.js';
-import { validateConfig } from '../packages/gateway/src/config.js';
-import { verifyIdentitySignature } from '../packages/gateway/src/identity.js';
+import { digestFileLine } from '@httpauth/core';
+import { ntowfv1 } from '@httpauth/core/wire';
+import { createGateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
+import { validateConfig } from '@httpauth/gateway';
+import { verifyIdentitySignature } from '@httpauth/gateway';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-gateway-e2e-'));

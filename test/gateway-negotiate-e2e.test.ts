@@ -17,10 +17,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
-import { digestFileLine, tlsServerEndPoint } from '../packages/core/src/index.js';
-import { validateConfig } from '../packages/gateway/src/config.js';
-import { createGateway } from '../packages/gateway/src/gateway.js';
-import type { Gateway } from '../packages/gateway/src/gateway.js';
+import { digestFileLine } from '@httpauth/core';
+import { tlsServerEndPoint } from '@httpauth/core/wire';
+import { validateConfig } from '@httpauth/gateway';
+import { createGateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
 import { startMitKdc } from './harness/mit-kdc.js';
 import type { MitKdc } from './harness/mit-kdc.js';
 

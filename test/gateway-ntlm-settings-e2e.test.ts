@@ -16,10 +16,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { encodeKeytab, makeKey, ntowfv1 } from '../packages/core/src/index.js';
-import { createGateway } from '../packages/gateway/src/gateway.js';
-import type { Gateway } from '../packages/gateway/src/gateway.js';
-import { validateConfig } from '../packages/gateway/src/config.js';
+import { encodeKeytab, makeKey, ntowfv1 } from '@httpauth/core/wire';
+import { createGateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
+import { validateConfig } from '@httpauth/gateway';
 import { authenticate, negotiate } from '../packages/core/test/ntlm-client.js';
 
 /** One client connection, one request at a time, responses framed by Content-Length. */

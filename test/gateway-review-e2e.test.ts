@@ -16,9 +16,9 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createGateway } from '../packages/gateway/src/gateway.js';
-import type { Gateway } from '../packages/gateway/src/gateway.js';
-import { validateConfig } from '../packages/gateway/src/config.js';
+import { createGateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
+import { validateConfig } from '@httpauth/gateway';
 import { rawExchange } from './harness/raw-http.js';
 
 /** An upstream that logs each request head and switches protocols whenever asked to. */

@@ -12,9 +12,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { createGateway } from '../packages/gateway/src/gateway.js';
-import type { Gateway } from '../packages/gateway/src/gateway.js';
-import { validateConfig } from '../packages/gateway/src/config.js';
+import { createGateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
+import { validateConfig } from '@httpauth/gateway';
 import { chunked, rawExchange, startRawUpstream } from './harness/raw-http.js';
 import type { ParsedRequest, RawUpstream } from './harness/raw-http.js';
 

@@ -37,10 +37,8 @@ import {
   MemoryStore,
   actingContext,
   createImpersonation,
-  decodeCcache,
   digest,
   digestCallback,
-  encodeCcache,
   isHttpAuthError,
   negotiate,
   requireUser,
@@ -49,6 +47,7 @@ import {
   type ImpersonationFactoryWithResources,
   type SecurityPackage,
 } from '@httpauth/core';
+import { decodeCcache, encodeCcache } from '@httpauth/core/wire';
 import { authorize as expressAuthorize, httpAuth as expressAuth } from '@httpauth/express';
 import {
   authorize as fastifyAuthorize,

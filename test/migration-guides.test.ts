@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ntowfv1 } from '@httpauth/core';
+import { ntowfv1 } from '@httpauth/core/wire';
 import { curl } from './harness/http-clients.js';
 import { startMitKdc, type MitKdc } from './harness/mit-kdc.js';
 import { curlNegotiate } from './harness/negotiate-clients.js';

@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
-import { negotiate, ntowfv1 } from '@httpauth/core';
+import { negotiate } from '@httpauth/core';
+import { ntowfv1 } from '@httpauth/core/wire';
 import type { AuthInfo, NegotiateOptions } from '@httpauth/core';
 import { httpAuth as expressAuth } from '@httpauth/express';
 import { httpAuth as fastifyAuth } from '@httpauth/fastify';

@@ -19,7 +19,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import { CHANNEL_FAILURE, negotiate, ntlm } from '@httpauth/core';
-import type { FailureEvent, NtlmAcceptor } from '@httpauth/core';
+import type { FailureEvent } from '@httpauth/core';
+import type { NtlmAcceptor } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import express from 'express';
 

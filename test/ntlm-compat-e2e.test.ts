@@ -17,7 +17,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
-import { negotiate, ntlm, ntowfv1 } from '@httpauth/core';
+import { negotiate, ntlm } from '@httpauth/core';
+import { ntowfv1 } from '@httpauth/core/wire';
 import type { NtlmOptions } from '@httpauth/core';
 import { createHandler } from '@httpauth/core/node';
 

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
-import { digest, digestCallback, ntlm, ntowfv1, smbpasswdFile } from '@httpauth/core';
+import { digest, digestCallback, ntlm, smbpasswdFile } from '@httpauth/core';
+import { ntowfv1 } from '@httpauth/core/wire';
 import type { NtlmOptions } from '@httpauth/core';
 import { httpAuth as expressAuth } from '@httpauth/express';
 import { httpAuth as fastifyAuth } from '@httpauth/fastify';

@@ -8,7 +8,7 @@ import { isHttpAuthError } from '@httpauth/core';
 import { Redis } from 'ioredis';
 import type { RedisClusterHandle, RedisServer } from './harness/redis.js';
 import { startRedisCluster } from './harness/redis.js';
-import { RedisStore } from '../packages/redis/src/index.js';
+import { RedisStore } from '@httpauth/redis';
 import { storeContract } from '../packages/redis/test/store-contract.js';
 import type { NodeProcess } from '../packages/redis/test/fixtures/nodes.js';
 import {

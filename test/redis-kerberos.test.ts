@@ -8,21 +8,16 @@ import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { KerberosAcceptResult } from '@httpauth/core';
-import {
-  decodeGssToken,
-  decodeKrbError,
-  KerberosAcceptor,
-  KrbErrorCode,
-  TokenId,
-} from '@httpauth/core';
+import { KerberosAcceptor } from '@httpauth/core';
+import { decodeGssToken, decodeKrbError, KrbErrorCode, TokenId } from '@httpauth/core/wire';
 import type { MitKdc } from './harness/mit-kdc.js';
 import { startMitKdc } from './harness/mit-kdc.js';
 import type { RedisClusterHandle, RedisServer } from './harness/redis.js';
 import { startRedis, startRedisCluster } from './harness/redis.js';
 import type { NodeProcess } from '../packages/redis/test/fixtures/nodes.js';
 import { get, startNode } from '../packages/redis/test/fixtures/nodes.js';
-import type { RedisStoreOptions } from '../packages/redis/src/index.js';
-import { RedisStore } from '../packages/redis/src/index.js';
+import type { RedisStoreOptions } from '@httpauth/redis';
+import { RedisStore } from '@httpauth/redis';
 
 /** Fresh AP-REQs (each a new security context, so a new authenticator) from MIT's GSSAPI. */
 const INITIATOR = `

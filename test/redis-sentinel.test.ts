@@ -10,7 +10,7 @@ import { isHttpAuthError } from '@httpauth/core';
 import { Redis } from 'ioredis';
 import type { RedisSentinelHandle, RedisServer } from './harness/redis.js';
 import { startRedis, startRedisSentinel } from './harness/redis.js';
-import { RedisStore } from '../packages/redis/src/index.js';
+import { RedisStore } from '@httpauth/redis';
 import { storeContract } from '../packages/redis/test/store-contract.js';
 
 let master: RedisServer;

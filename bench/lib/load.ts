@@ -13,11 +13,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-// Client-side helpers straight from the sources (tsx): the load generator is a client, and the
-// built dist may lag behind while the tree is being worked on.
-import { clientResponse } from '../../packages/core/src/digest/compute.js';
-import { encodeCredentials } from '../../packages/core/src/digest/credentials.js';
-import { decodeChallenge } from '../../packages/core/src/digest/challenge.js';
+// The load generator is a client: it uses the published codecs (`npm run bench` builds first), so
+// the process holds one copy of core, the one the servers under test run.
+import {
+  decodeDigestChallenge as decodeChallenge,
+  digestClientResponse as clientResponse,
+  encodeDigestCredentials as encodeCredentials,
+} from '@httpauth/core/wire';
 import {
   authenticate as ntlmAuthenticate,
   negotiate as ntlmNegotiate,

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ntowfv1 } from '@httpauth/core';
+import { ntowfv1 } from '@httpauth/core/wire';
 import { startBenchRealm } from '../lib/realm.js';
 import {
   BENCH_PASSWORD,

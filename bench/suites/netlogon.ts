@@ -18,8 +18,9 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { domainControllerVerifier, ntlm } from '../../packages/core/src/index.js';
-import type { DomainControllerVerifier, NtlmAcceptor } from '../../packages/core/src/index.js';
+import { domainControllerVerifier, ntlm } from '@httpauth/core';
+import type { DomainControllerVerifier } from '@httpauth/core';
+import type { NtlmAcceptor } from '@httpauth/core';
 import { authenticate, negotiate } from '../../packages/core/test/ntlm-client.js';
 import { startSambaDc } from '../../test/harness/samba-dc.js';
 import { emit, quick, type Row } from '../lib/suite.js';

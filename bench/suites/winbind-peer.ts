@@ -7,12 +7,20 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 
-import { ntowfv1, ntowfv2, ntProofStr } from '../../packages/core/src/ntlm/keys.js';
+import { ntowfv1, ntowfv2 } from '@httpauth/core/wire';
 
 /** MS-NLMP §2.2.2.7 NTLMv2_CLIENT_CHALLENGE with MsvAvNbDomainName and MsvAvEOL. */
+/**
+ * NTProofStr = HMAC-MD5(ResponseKeyNT, ServerChallenge || temp) (MS-NLMP 3.3.2): the client's
+ * half, computed here so the peer needs only the published primitives.
+ */
+function ntProofStr(responseKeyNt: Buffer, serverChallenge: Buffer, blob: Buffer): Buffer {
+  return createHmac('md5', responseKeyNt).update(serverChallenge).update(blob).digest();
+}
+
 function clientBlob(domain: string): Buffer {
   const time = Buffer.alloc(8);
   time.writeBigUInt64LE((BigInt(Date.now()) + 11_644_473_600_000n) * 10_000n);

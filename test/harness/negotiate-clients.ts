@@ -321,8 +321,8 @@ export async function impacketWindowsStyle(
 
 /**
  * Headless Chromium sending Negotiate to localhost. Chromium only answers a Negotiate challenge
- * with a Kerberos token once its profile's "Local State" records that it has seen one
- * (DESIGN.md), so the profile is pre-seeded.
+ * with a Kerberos token once its profile's "Local State" records that it has seen one, so the
+ * profile is pre-seeded.
  */
 export async function chromiumNegotiate(
   dir: string,

@@ -78,6 +78,8 @@ const server = app.listen(0, '127.0.0.1', () =>
 const names = {
   '@httpauth/core': ['createAuthenticator', 'digest', 'negotiate', 'ntlm', 'basic', 'HttpAuthError'],
   '@httpauth/core/node': ['createHandler'],
+  '@httpauth/core/adapter': ['toAuthRequest', 'challengeResponse', 'resolveSeams'],
+  '@httpauth/core/wire': ['decodeNegTokenInit', 'ntowfv1', 'parseCredentials'],
   '@httpauth/express': ['httpAuth'],
   '@httpauth/fastify': ['httpAuth'],
   '@httpauth/koa': ['httpAuth'],
@@ -107,6 +109,8 @@ const seen = {};
 export const CONSUMER_TS = `
 import { createAuthenticator, digest, digestCallback, type Authenticator } from '@httpauth/core';
 import { createHandler } from '@httpauth/core/node';
+import { toAuthRequest, type ResolvedAdapterOptions } from '@httpauth/core/adapter';
+import { ntowfv1, type NegTokenInit } from '@httpauth/core/wire';
 import { httpAuth as expressAuth } from '@httpauth/express';
 import { httpAuth as fastifyAuth } from '@httpauth/fastify';
 import { httpAuth as koaAuth, type HttpAuthState } from '@httpauth/koa';
@@ -148,6 +152,13 @@ koa.use((ctx) => {
 export const handler = createHandler(authenticator, (_req, res, auth) => res.end(auth.principal.name));
 // @ts-expect-error: createHandler's callback is typed
 export const wrong = createHandler(authenticator, (_req, _res, auth: number) => auth);
+// The ./adapter and ./wire subpaths resolve, with their types, under every moduleResolution.
+export const translate = (req: Parameters<typeof toAuthRequest>[0], options: ResolvedAdapterOptions) =>
+  toAuthRequest(req, options).method;
+// @ts-expect-error: ntowfv1 takes a password string
+export const badHash = ntowfv1(42);
+// @ts-expect-error: the wire message types are typed, not any
+export const badToken = ({} as NegTokenInit).noSuchField;
 export const store = (url: string) => new RedisStore({ url });
 export const gateway = (config: GatewayConfig) => createGateway(config, { store: store('redis://x') });
 // @ts-expect-error: createGateway's options are typed

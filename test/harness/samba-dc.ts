@@ -8,7 +8,7 @@
  * created atomically under the OS temp dir, naming the owning pid) and waits for it. Only one test
  * file should use this harness, so parallel test files never queue behind each other for long.
  *
- * Steps (DESIGN.md, "Real parts used in tests"):
+ * Steps (a real DC, as every e2e test uses real servers and clients rather than mocks):
  *  1. `samba-tool domain provision` with `-s` pointing at an empty config, so the host's smb.conf
  *     (with its shares) does not leak in;
  *  2. our own smb.conf with every directory under the temp dir, loopback only, no NetBIOS;

@@ -1,11 +1,16 @@
 /**
- * @httpauth/core: the public API. Explicit named exports only; everything else is internal.
+ * @httpauth/core: what an application uses. Explicit named exports only, curated the way jose
+ * curates its root: the authenticator, the security packages and their options, credential
+ * sources, stores, sessions, impersonation, authorization rules, errors and events.
+ *
+ * Message codecs and primitives (NTLM, SPNEGO and Kerberos messages, DER, keytab and ccache
+ * formats, crypto profiles, header grammar) are `@httpauth/core/wire`; the Node glue adapters
+ * are built on is `@httpauth/core/adapter`; the plain node:http handler is `@httpauth/core/node`.
  */
 export { ERROR_CODES, HttpAuthError, isHttpAuthError, statusForKind } from './errors.js';
 export type { ErrorCode, ErrorKind } from './errors.js';
 
 export type { LogonInfo, Mechanism, Principal } from './principal.js';
-export { splitKerberosName } from './principal.js';
 
 export type {
   AcceptContext,
@@ -28,12 +33,6 @@ export type {
   Header,
   ImpersonationFactory,
 } from './loop/authenticator.js';
-export {
-  DEFAULT_MAX_HEADER_BYTES,
-  formatChallenge,
-  parseCredentials,
-  quote,
-} from './grammar/http-auth.js';
 export type { ConnectionLimits } from './loop/connections.js';
 
 export type { KeyValueStore } from './store/types.js';
@@ -52,25 +51,21 @@ export {
 } from './store/keys.js';
 export type { StoreKeyKind, StoreKeyName } from './store/keys.js';
 
-export { channelBindingHash, tlsServerEndPoint } from './channel-binding.js';
 export type { ChannelBindingMode, ChannelBindingOptions } from './channel-binding.js';
 
 export { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS, CHANNEL_WARNING } from './events.js';
 export type { ChallengeEvent, FailureEvent, SuccessEvent, WarningEvent } from './events.js';
 export { createMetrics } from './metrics/metrics.js';
-export {
-  bounded,
-  Counter,
-  Gauge,
-  Histogram,
-  labelText,
-  MAX_SERIES,
-  PROMETHEUS_CONTENT_TYPE,
-  renderFamilies,
-} from './metrics/exposition.js';
 export type { HttpAuthMetrics, MetricsOptions, MetricsSource } from './metrics/metrics.js';
 
-export * from './directory/index.js';
+export { createSidResolver, wellKnownSidName } from './directory/index.js';
+export type {
+  PrincipalDirectory,
+  SidNameLookup,
+  SidNames,
+  SidResolver,
+  SidResolverOptions,
+} from './directory/index.js';
 
 export { SessionCookies } from './session/session-cookie.js';
 export type { SessionData, SessionKey, SessionOptions } from './session/session-cookie.js';
@@ -104,15 +99,6 @@ export type {
   RunAsSettings,
 } from './impersonation/run-as.js';
 export type { PlainDelegatedTicket } from './impersonation/delegated.js';
-export {
-  CCACHE_FILE_FORMAT_V4,
-  TICKET_FLAGS,
-  decodeCcache,
-  encodeCcache,
-  formatPrincipalName,
-  parsePrincipalName,
-} from './kerberos/ccache.js';
-export type { Ccache, CcacheCredential, CcachePrincipal } from './kerberos/ccache.js';
 
 export {
   allOf,
@@ -126,9 +112,81 @@ export {
 } from './authorization/authorization.js';
 export type { AuthorizationRule, AuthorizationSubject } from './authorization/authorization.js';
 
-export * from './digest/index.js';
-export * from './basic/index.js';
-export * from './ntlm/index.js';
-export * from './netlogon/index.js';
-export * from './kerberos/index.js';
-export * from './negotiate/index.js';
+// The security packages, their options and their credential sources.
+export { negotiate } from './negotiate/index.js';
+export type { NameMappingOptions, NegotiateOptions, NegotiatePackage } from './negotiate/index.js';
+// The mechanisms' acceptors: Negotiate drives them, and they serve protocols other than HTTP.
+export {
+  KEYTAB_SHARED_KEY_WARNING,
+  KerberosAcceptor,
+  Keytab,
+  KeytabFile,
+} from './kerberos/index.js';
+export type {
+  DelegatedCredential,
+  DelegatedTicket,
+  KerberosAcceptContext,
+  KerberosAcceptorOptions,
+  KerberosAcceptResult,
+  KerberosPrincipalName,
+  KeytabEntry,
+} from './kerberos/index.js';
+export {
+  ntlm,
+  NtlmAcceptor,
+  NTLM_UNBOUND_WARNING_CODE,
+  ntHashVerifier,
+  smbpasswdFile,
+  winbindVerifier,
+} from './ntlm/index.js';
+export type {
+  NtHashEntry,
+  NtHashLookup,
+  NtlmAcceptorOptions,
+  NtlmBindingOptions,
+  NtlmChannelBindingMode,
+  NtlmHandshakeState,
+  NtlmLogonRequest,
+  NtlmLogonResult,
+  NtlmName,
+  NtlmOptions,
+  NtlmSessionContext,
+  NtlmStepInput,
+  NtlmStepResult,
+  NtlmVerifier,
+  SmbpasswdOptions,
+  SmbpasswdSource,
+  WinbindOptions,
+  WinbindVerifier,
+} from './ntlm/index.js';
+export { domainControllerVerifier } from './netlogon/index.js';
+export type {
+  DomainControllerOptions,
+  DomainControllerServer,
+  DomainControllerVerifier,
+  DomainLogonResult,
+  MachineSecretOptions,
+  SamInfo4,
+} from './netlogon/index.js';
+export {
+  digest,
+  DIGEST_ALGORITHMS,
+  DIGEST_HASHES,
+  digestCallback,
+  digestFile,
+  digestFileLine,
+  htdigestFile,
+} from './digest/index.js';
+export type {
+  DigestAlgorithm,
+  DigestCallbackOptions,
+  DigestCredentialCallback,
+  DigestCredentialSource,
+  DigestHash,
+  DigestOptions,
+  DigestQop,
+  DigestSecret,
+  WatchedFileOptions,
+} from './digest/index.js';
+export { basic, BASIC_KERBEROS_INSECURE_WARNING, htpasswdFile } from './basic/index.js';
+export type { BasicKerberosOptions, BasicOptions, BasicVerifier } from './basic/index.js';

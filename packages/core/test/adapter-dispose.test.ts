@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
-import { disposeWhenDone } from '../src/http/adapter-support.js';
+import { disposeWhenDone } from '../src/node/connection.js';
 import type { AuthInfo } from '../src/loop/authenticator.js';
-import type { NodeResponse } from '../src/http/adapter-support.js';
+import type { NodeResponse } from '../src/node/message.js';
 import { identifyContext } from '../src/impersonation/context.js';
 import type { ImpersonationContext } from '../src/impersonation/context.js';
 

@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { HttpAuthError } from '../src/errors.js';
 import { createAuthenticator, type AuthInfo } from '../src/loop/authenticator.js';
-import { createHandler } from '../src/node.js';
+import { createHandler } from '../src/node/index.js';
 import {
   challengeResponse,
   resolveAdapterOptions,
   toAuthRequest,
   type NodeRequest,
-} from '../src/http/adapter-support.js';
+} from '../src/adapter.js';
 import fc from 'fast-check';
 import {
   countingImpersonation,

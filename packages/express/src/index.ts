@@ -30,7 +30,7 @@ import {
   type BodyLoader,
   type RefusalError,
   type SeamOptions,
-} from '@httpauth/core/node';
+} from '@httpauth/core/adapter';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 
 declare global {
@@ -46,7 +46,7 @@ declare global {
   }
 }
 
-export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
+export type { AdapterOptions, RefusalError } from '@httpauth/core/adapter';
 export type { AuthInfo } from '@httpauth/core';
 
 /** How to fit the middleware into an application (see the README). */

@@ -1,6 +1,6 @@
 /** What the hook and the @fastify/auth decorator do alike with a request that got through. */
 import type { AuthDecision } from '@httpauth/core';
-import { disposeWhenDone } from '@httpauth/core/node';
+import { disposeWhenDone } from '@httpauth/core/adapter';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**

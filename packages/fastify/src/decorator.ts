@@ -21,7 +21,7 @@ import {
   toAuthRequest,
   type ResolvedAdapterOptions,
   type ResolvedSeams,
-} from '@httpauth/core/node';
+} from '@httpauth/core/adapter';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { applyAuthenticated } from './authenticated.js';
 

@@ -30,7 +30,7 @@ import {
   type RefusalError,
   type ResolvedAdapterOptions,
   type SeamOptions,
-} from '@httpauth/core/node';
+} from '@httpauth/core/adapter';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { applyAuthenticated } from './authenticated.js';
@@ -54,7 +54,7 @@ declare module 'fastify' {
   }
 }
 
-export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
+export type { AdapterOptions, RefusalError } from '@httpauth/core/adapter';
 export type { AuthInfo } from '@httpauth/core';
 
 /** How to fit the plugin into an application (see the README); the same names as Express/Koa. */

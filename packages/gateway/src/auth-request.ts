@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Authenticator } from '@httpauth/core';
-import { sendChallenge } from '@httpauth/core/node';
-import type { ResolvedAdapterOptions } from '@httpauth/core/node';
+import { sendChallenge } from '@httpauth/core/adapter';
+import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
 import { identityValues } from './identity.js';

@@ -11,8 +11,8 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { AuthRequest } from '@httpauth/core';
-import { toAuthRequest } from '@httpauth/core/node';
-import type { ResolvedAdapterOptions } from '@httpauth/core/node';
+import { toAuthRequest } from '@httpauth/core/adapter';
+import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 
 /** The last comma-separated member of a header (all copies joined), trimmed; undefined if none. */
 export function lastListMember(value: string | string[] | undefined): string | undefined {

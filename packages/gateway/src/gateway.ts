@@ -12,7 +12,7 @@
 import type { Server } from 'node:http';
 import { createAuthenticator } from '@httpauth/core';
 import type { Authenticator, AuthenticatorOptions, KeyValueStore } from '@httpauth/core';
-import { resolveAdapterOptions } from '@httpauth/core/node';
+import { resolveAdapterOptions } from '@httpauth/core/adapter';
 import type { GatewayConfig } from './config-types.js';
 import { buildDirectory } from './directory.js';
 import { Upstream } from './forward.js';

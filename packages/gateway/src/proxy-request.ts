@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '@httpauth/core';
-import { applySuccessHeaders, disposeWhenDone, sendChallenge } from '@httpauth/core/node';
-import type { ResolvedAdapterOptions } from '@httpauth/core/node';
+import { applySuccessHeaders, disposeWhenDone, sendChallenge } from '@httpauth/core/adapter';
+import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { answerAuthRequest } from './auth-request.js';
 import type { AuthRequestContext } from './auth-request.js';
 import { canonicalTarget } from './canonical-path.js';

@@ -9,7 +9,7 @@
 import type { AuthorizationRule } from '@httpauth/core';
 import { combineRules, errorBody, HttpAuthError } from '@httpauth/core';
 import type { Middleware } from 'koa';
-import type { HttpAuthState } from './index.js';
+import type { HttpAuthState } from './types.js';
 
 /** Several rules must all hold (use anyOf() for alternatives). */
 export function authorize(...rules: AuthorizationRule[]): Middleware<Partial<HttpAuthState>> {

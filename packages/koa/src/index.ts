@@ -7,7 +7,7 @@
  * Everything protocol-related happens in @httpauth/core; this file only maps a Koa context
  * onto the engine and the decision back onto the context.
  */
-import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
+import type { Authenticator } from '@httpauth/core';
 import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
@@ -23,46 +23,26 @@ import {
   resolveAuthenticator,
   resolveSeams,
   toAuthRequest,
-  type AdapterOptions,
   type BodyLoader,
-  type RefusalError,
-  type SeamOptions,
-} from '@httpauth/core/node';
+} from '@httpauth/core/adapter';
 import type { Context, Middleware } from 'koa';
+import type {
+  HttpAuthMiddleware,
+  HttpAuthOptions,
+  HttpAuthState,
+  KoaAdapterOptions,
+  KoaSeamOptions,
+} from './types.js';
 
-export type { AdapterOptions, RefusalError } from '@httpauth/core/node';
+export type { AdapterOptions, RefusalError } from '@httpauth/core/adapter';
 export type { AuthInfo } from '@httpauth/core';
-
-/** What the middleware adds to `ctx.state` (under another name with the `property` option). */
-export interface HttpAuthState {
-  /**
-   * Who the client is: set on every request the middleware authenticates (absent on requests
-   * let through by `unless`, or anonymously by `optional`).
-   */
-  auth: AuthInfo;
-  /** The raw request body, when Digest auth-int had to read it (the stream is then consumed). */
-  rawBody?: Buffer;
-}
-
-/** How to fit the middleware into an application (see the README). */
-export interface KoaSeamOptions extends SeamOptions<Context> {
-  /**
-   * Shape the 401/403/503 response yourself: status and challenge headers are already set on
-   * `ctx`; set `ctx.body` (or throw).
-   */
-  readonly onRefused?: (error: RefusalError, ctx: Context) => unknown;
-  /**
-   * Throw refusals to your error-handling middleware: an HttpAuthError with `status`, `expose`
-   * and `headers` (the challenges), which Koa's own handler also honours.
-   */
-  readonly passErrors?: boolean;
-}
-
-/** Everything the middleware takes besides the authenticator options. */
-export interface KoaAdapterOptions extends AdapterOptions, KoaSeamOptions {}
-
-/** Authenticator options and adapter options in one object. */
-export interface HttpAuthOptions extends AuthenticatorOptions, KoaAdapterOptions {}
+export type {
+  HttpAuthMiddleware,
+  HttpAuthOptions,
+  HttpAuthState,
+  KoaAdapterOptions,
+  KoaSeamOptions,
+} from './types.js';
 
 const SEAM_KEYS = ['unless', 'optional', 'property', 'onRefused', 'passErrors'] as const;
 
@@ -87,10 +67,6 @@ function seamsFrom(source: Authenticator | HttpAuthOptions, override: KoaAdapter
   if (onRefused !== undefined && passErrors === true) invalid();
   return { seams, onRefused, passErrors: passErrors === true };
 }
-
-export type HttpAuthMiddleware = Middleware<HttpAuthState> & {
-  readonly authenticator: Authenticator;
-};
 
 /**
  * The middleware: requests without valid credentials get the challenge (401, or 407 in proxy

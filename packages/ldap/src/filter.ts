@@ -8,7 +8,7 @@
  * match nothing. The string form is still built, for logs and for tests, with every byte escaped
  * (RFC 4515 §3: `\` and two hex digits is valid for any octet, and leaves nothing to inject).
  */
-import { sidToBytes } from '@httpauth/core';
+import { sidToBytes } from '@httpauth/core/wire';
 import { EqualityFilter, OrFilter } from 'ldapts';
 import type { Filter } from 'ldapts';
 

@@ -16,7 +16,8 @@
  * naming context for `(|(objectSid=…)…)` asking for objectSid and sAMAccountName only; names
  * are `NETBIOS\sAMAccountName`, with BUILTIN for the S-1-5-32 aliases (MS-DTYP §2.4.2.4).
  */
-import { HttpAuthError, sidFromBytes } from '@httpauth/core';
+import { HttpAuthError } from '@httpauth/core';
+import { sidFromBytes } from '@httpauth/core/wire';
 import type { SidNameLookup } from '@httpauth/core';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, EqualityFilter } from 'ldapts';

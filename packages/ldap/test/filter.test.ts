@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import asn1 from 'asn1';
 import fc from 'fast-check';
-import { sidToBytes } from '@httpauth/core';
+import { sidToBytes } from '@httpauth/core/wire';
 import { FilterParser } from 'ldapts';
 import type { Filter } from 'ldapts';
 import { escapeFilterBytes, objectSidFilter, objectSidFilterString } from '../src/filter.js';

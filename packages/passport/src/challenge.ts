@@ -12,7 +12,7 @@
  */
 import type { ErrorCode, Header } from '@httpauth/core';
 import { HttpAuthError } from '@httpauth/core';
-import type { NodeResponse } from '@httpauth/core/node';
+import type { NodeResponse } from '@httpauth/core/adapter';
 
 /** The `challenge` passport hands to custom callbacks and `failureMessage`. */
 export interface HttpAuthChallenge {

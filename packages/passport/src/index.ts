@@ -24,12 +24,12 @@ import {
   type BodyLoader,
   type NodeResponse,
   type ResolvedAdapterOptions,
-} from '@httpauth/core/node';
+} from '@httpauth/core/adapter';
 import type { Request } from 'express';
 import { Strategy } from 'passport-strategy';
 import { addChallengeHeadersOnWrite, challengeInfo, type HttpAuthChallenge } from './challenge.js';
 
-export type { AdapterOptions } from '@httpauth/core/node';
+export type { AdapterOptions } from '@httpauth/core/adapter';
 export type { AuthInfo, Principal } from '@httpauth/core';
 export type { HttpAuthChallenge } from './challenge.js';
 

@@ -7,15 +7,17 @@ import { after, before, describe, it } from 'node:test';
 import type { AuthDecision } from '@httpauth/core';
 import {
   HttpAuthError,
+  KerberosAcceptor,
+  Keytab,
   createAuthenticator,
-  decodeDigestChallenge,
   digest,
+} from '@httpauth/core';
+import {
+  decodeDigestChallenge,
   digestClientResponse,
   encodeDigestCredentials,
   encodeKeytab,
-  KerberosAcceptor,
-  Keytab,
-} from '@httpauth/core';
+} from '@httpauth/core/wire';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../../../test/harness/redis.js';

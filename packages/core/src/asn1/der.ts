@@ -15,29 +15,21 @@ export const MAX_DER_BYTES = 256 * 1024;
 /** Deepest nesting a recursive structure (AD-IF-RELEVANT inside AD-IF-RELEVANT...) may reach. */
 export const MAX_DER_DEPTH = 16;
 
-export const Tag = {
-  BOOLEAN: 0x01,
-  INTEGER: 0x02,
-  BIT_STRING: 0x03,
-  OCTET_STRING: 0x04,
-  NULL: 0x05,
-  OID: 0x06,
-  ENUMERATED: 0x0a,
-  UTF8_STRING: 0x0c,
-  GENERALIZED_TIME: 0x18,
-  GENERAL_STRING: 0x1b,
-  SEQUENCE: 0x30,
-} as const;
-
-/** [APPLICATION n] constructed tag byte. */
-export function applicationTag(n: number): number {
-  return 0x60 | n;
-}
-
-/** [n] constructed context tag byte (EXPLICIT tagging, as Kerberos uses). */
-export function contextTag(n: number): number {
-  return 0xa0 | n;
-}
+export { applicationTag, contextTag, Tag } from './tags.js';
+// The writer lives in der-encode.ts; importers take both halves from here.
+export {
+  encodeContextSequence,
+  encodeInteger,
+  encodeKerberosFlags,
+  encodeKerberosString,
+  encodeKerberosTime,
+  encodeOctetString,
+  encodeOid,
+  encodeOidContent,
+  encodeSequence,
+  encodeTlv,
+} from './der-encode.js';
+import { Tag } from './tags.js';
 
 /** One TLV inside `buf`: the tag byte and where its contents start and end. */
 export interface DerNode {
@@ -298,112 +290,4 @@ export function decodeOidContent(bytes: Buffer): string {
   const first = arcs[0] as number;
   const head = first < 40 ? [0, first] : first < 80 ? [1, first - 40] : [2, first - 80];
   return [...head, ...arcs.slice(1)].join('.');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Encoding. Encoders build DER from parts; they are only ever fed our own values.
-
-function lengthOctets(length: number): number {
-  if (length < 0x80) return 1;
-  let count = 1;
-  for (let v = length; v > 0xff; v = Math.floor(v / 256)) count++;
-  return 1 + count;
-}
-
-/** One TLV from its parts, written into a single allocation (the AP-REP path runs per request). */
-export function encodeTlv(tag: number, ...contents: readonly Buffer[]): Buffer {
-  let length = 0;
-  for (const part of contents) length += part.length;
-  const header = 1 + lengthOctets(length);
-  const out = Buffer.allocUnsafe(header + length);
-  out[0] = tag;
-  if (length < 0x80) {
-    out[1] = length;
-  } else {
-    const count = header - 2;
-    out[1] = 0x80 | count;
-    for (let i = count, v = length; i >= 1; i--, v = Math.floor(v / 256)) out[1 + i] = v & 0xff;
-  }
-  let pos = header;
-  for (const part of contents) {
-    part.copy(out, pos);
-    pos += part.length;
-  }
-  return out;
-}
-
-export function encodeSequence(...items: readonly Buffer[]): Buffer {
-  return encodeTlv(Tag.SEQUENCE, ...items);
-}
-
-/** A SEQUENCE of EXPLICIT context-tagged fields; undefined entries are absent OPTIONAL fields. */
-export function encodeContextSequence(fields: readonly (Buffer | undefined)[]): Buffer {
-  const parts: Buffer[] = [];
-  fields.forEach((field, n) => {
-    if (field !== undefined) parts.push(encodeTlv(contextTag(n), field));
-  });
-  return encodeTlv(Tag.SEQUENCE, ...parts);
-}
-
-export function encodeInteger(value: number | bigint): Buffer {
-  let v = BigInt(value);
-  const bytes: number[] = [];
-  // Emit two's complement, then trim redundant leading 0x00 / 0xff octets.
-  do {
-    bytes.unshift(Number(v & 0xffn));
-    v >>= 8n;
-  } while (v !== 0n && v !== -1n);
-  const negative = BigInt(value) < 0n;
-  const top = bytes[0] as number;
-  if (!negative && (top & 0x80) !== 0) bytes.unshift(0);
-  if (negative && (top & 0x80) === 0) bytes.unshift(0xff);
-  return encodeTlv(Tag.INTEGER, Buffer.from(bytes));
-}
-
-export function encodeOctetString(bytes: Buffer): Buffer {
-  return encodeTlv(Tag.OCTET_STRING, bytes);
-}
-
-export function encodeKerberosString(value: string): Buffer {
-  return encodeTlv(Tag.GENERAL_STRING, Buffer.from(value, 'utf8'));
-}
-
-/** KerberosTime from milliseconds (the sub-second part is dropped, as the type demands). */
-export function encodeKerberosTime(ms: number): Buffer {
-  const d = new Date(ms);
-  const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
-  const text =
-    `${d.getUTCFullYear()}`.padStart(4, '0') +
-    two(d.getUTCMonth() + 1) +
-    two(d.getUTCDate()) +
-    two(d.getUTCHours()) +
-    two(d.getUTCMinutes()) +
-    two(d.getUTCSeconds()) +
-    'Z';
-  return encodeTlv(Tag.GENERALIZED_TIME, Buffer.from(text, 'latin1'));
-}
-
-/** KerberosFlags as a 32-bit BIT STRING (RFC 4120 §5.2.8 asks for at least 32 bits). */
-export function encodeKerberosFlags(flags: number): Buffer {
-  const body = Buffer.alloc(5);
-  body.writeUInt32BE(flags >>> 0, 1);
-  return encodeTlv(Tag.BIT_STRING, body);
-}
-
-export function encodeOidContent(oid: string): Buffer {
-  const arcs = oid.split('.').map((part) => Number(part));
-  const [a = 0, b = 0, ...rest] = arcs;
-  const bytes: number[] = [];
-  for (const arc of [a * 40 + b, ...rest]) {
-    const chunk: number[] = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) {
-      chunk.unshift(0x80 | (v & 0x7f));
-    }
-    bytes.push(...chunk);
-  }
-  return Buffer.from(bytes);
-}
-
-export function encodeOid(oid: string): Buffer {
-  return encodeTlv(Tag.OID, encodeOidContent(oid));
 }

@@ -1,6 +1,6 @@
 /**
- * @httpauth/core/node: a request listener for plain node:http (and the HTTP/2 compatibility
- * API), for servers without a framework.
+ * createHandler: a request listener for plain node:http (and the HTTP/2 compatibility API), for
+ * servers without a framework. Published as `@httpauth/core/node`:
  *
  *   import { createServer } from 'node:http';
  *   import { digest } from '@httpauth/core';
@@ -13,55 +13,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { HttpAuthError } from './errors.js';
-import type { AuthInfo, Authenticator, AuthenticatorOptions } from './loop/authenticator.js';
-import type { AdapterOptions, AuthenticatorSource, BodyLoader } from './http/adapter-support.js';
-import {
-  applySuccessHeaders,
-  createBodyLoader,
-  disposeWhenDone,
-  resolveAdapterOptionsFrom,
-  resolveAuthenticator,
-  sendChallenge,
-  toAuthRequest,
-} from './http/adapter-support.js';
-
-// The shared adapter layer: @httpauth/express, /fastify and /koa are built on these, and so can
-// adapters for other frameworks.
-export {
-  applySuccessHeaders,
-  challengeResponse,
-  createBodyLoader,
-  DEFAULT_INTEGRITY_BODY_BYTES,
-  DEFAULT_MAX_DRAIN_BYTES,
-  disposeWhenDone,
-  drainRequestBody,
-  groupHeaders,
-  isAuthenticator,
-  keepsConnection,
-  resolveAdapterOptions,
-  resolveAdapterOptionsFrom,
-  resolveAuthenticator,
-  sendChallenge,
-  toAuthRequest,
-} from './http/adapter-support.js';
-export {
-  anonymousHeaders,
-  passesAnonymously,
-  prepareRefusal,
-  refusalError,
-  resolveSeams,
-} from './http/adapter-seams.js';
-export type { RefusalError, ResolvedSeams, SeamOptions } from './http/adapter-seams.js';
-export type {
-  AdapterOptions,
-  AuthenticatorSource,
-  BodyLoader,
-  ChallengeResponse,
-  NodeRequest,
-  NodeResponse,
-  ResolvedAdapterOptions,
-} from './http/adapter-support.js';
+import { HttpAuthError } from '../errors.js';
+import type { AuthInfo, Authenticator, AuthenticatorOptions } from '../loop/authenticator.js';
+import type { BodyLoader } from './body.js';
+import { createBodyLoader } from './body.js';
+import { disposeWhenDone } from './connection.js';
+import type { AdapterOptions, AuthenticatorSource } from './options.js';
+import { resolveAdapterOptionsFrom, resolveAuthenticator } from './options.js';
+import { toAuthRequest } from './request.js';
+import { applySuccessHeaders, sendChallenge } from './response.js';
 
 type AnyRequest = IncomingMessage | Http2ServerRequest;
 type AnyResponse = ServerResponse | Http2ServerResponse;

@@ -6,19 +6,11 @@
  */
 import { HttpAuthError } from '../errors.js';
 import type { AuthDecision, Header } from '../loop/authenticator.js';
-import type {
-  BodyLoader,
-  ChallengeResponse,
-  NodeRequest,
-  NodeResponse,
-  ResolvedAdapterOptions,
-} from './adapter-support.js';
-import {
-  challengeResponse,
-  drainRequestBody,
-  groupHeaders,
-  keepsConnection,
-} from './adapter-support.js';
+import type { BodyLoader } from './body.js';
+import { drainRequestBody, keepsConnection } from './connection.js';
+import type { ChallengeResponse, NodeRequest, NodeResponse } from './message.js';
+import type { ResolvedAdapterOptions } from './options.js';
+import { challengeResponse, groupHeaders } from './response.js';
 
 /** `Ctx` is what the framework hands a middleware: Express's `req`, Koa's `ctx`. */
 export interface SeamOptions<Ctx = unknown> {

@@ -1,0 +1,50 @@
+/**
+ * @httpauth/core/adapter: the Node glue the framework adapters (@httpauth/express, /fastify,
+ * /koa, /passport) and the gateway are built on, and adapters for other frameworks can be:
+ * request translation, response writing, connection handling and the shared adapter options.
+ */
+export {
+  DEFAULT_INTEGRITY_BODY_BYTES,
+  DEFAULT_MAX_DRAIN_BYTES,
+  isAuthenticator,
+  resolveAdapterOptions,
+  resolveAdapterOptionsFrom,
+  resolveAuthenticator,
+} from './node/options.js';
+export type {
+  AdapterOptions,
+  AuthenticatorSource,
+  ResolvedAdapterOptions,
+} from './node/options.js';
+export type { ChallengeResponse, NodeRequest, NodeResponse } from './node/message.js';
+export { toAuthRequest } from './node/request.js';
+export { createBodyLoader } from './node/body.js';
+export type { BodyLoader } from './node/body.js';
+export {
+  applySuccessHeaders,
+  challengeResponse,
+  groupHeaders,
+  sendChallenge,
+} from './node/response.js';
+export { disposeWhenDone, drainRequestBody, keepsConnection } from './node/connection.js';
+export {
+  anonymousHeaders,
+  passesAnonymously,
+  prepareRefusal,
+  refusalError,
+  resolveSeams,
+} from './node/seams.js';
+export type { RefusalError, ResolvedSeams, SeamOptions } from './node/seams.js';
+
+// Prometheus exposition primitives, for adapters and the gateway that expose their own metrics.
+export {
+  bounded,
+  Counter,
+  Gauge,
+  Histogram,
+  labelText,
+  MAX_SERIES,
+  PROMETHEUS_CONTENT_TYPE,
+  renderFamilies,
+} from './metrics/exposition.js';
+export type { Labels } from './metrics/exposition.js';

@@ -1,0 +1,12 @@
+/**
+ * @httpauth/core/node: createHandler, the request listener for plain node:http servers. The glue
+ * adapters are built on is published separately, as `@httpauth/core/adapter`.
+ */
+export { createHandler } from './handler.js';
+export type {
+  AuthenticatedHandler,
+  AuthenticatedRequest,
+  NodeHandler,
+  NodeHandlerOptions,
+} from './handler.js';
+export type { AdapterOptions, AuthenticatorSource } from './options.js';

@@ -1,0 +1,103 @@
+/**
+ * Request translation: a Node request (HTTP/1.x `IncomingMessage` or the HTTP/2 compatibility
+ * `Http2ServerRequest`) becomes the engine's framework-neutral AuthRequest.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { lastForwardedFor } from '../loop/client-address.js';
+import type { AuthRequest, Connection, HeaderBag } from '../security-package.js';
+import type { BodyLoader } from './body.js';
+import type { NodeRequest } from './message.js';
+import type { ResolvedAdapterOptions } from './options.js';
+
+const certificateCache = new WeakMap<object, Buffer | null>();
+
+/** DER of the certificate this server presented on a TLS socket (for tls-server-end-point). */
+export function localCertificateOf(socket: object): Buffer | undefined {
+  const cached = certificateCache.get(socket);
+  if (cached !== undefined) return cached ?? undefined;
+  let der: Buffer | null = null;
+  const tls = socket as Partial<TLSSocket>;
+  if (tls.encrypted === true && typeof tls.getCertificate === 'function') {
+    const certificate = tls.getCertificate();
+    if (certificate !== null && typeof certificate === 'object' && 'raw' in certificate) {
+      der = certificate.raw;
+    }
+    // The certificate is known only once the handshake is done; cache only then.
+    certificateCache.set(socket, der);
+  }
+  return der ?? undefined;
+}
+
+/**
+ * The protocol the nearest proxy saw: the last element of X-Forwarded-Proto. A proxy that appends
+ * (several do, and Node joins repeated header lines with ", ") puts its own value last; anything
+ * before it came from further away, possibly from the client itself, which could otherwise claim
+ * `https` over plain HTTP and have Basic credentials accepted in clear text.
+ */
+function lastForwardedProto(value: string | readonly string[] | undefined): string | undefined {
+  const text = Array.isArray(value) ? value.at(-1) : (value as string | undefined);
+  if (text === undefined) return undefined;
+  const comma = text.lastIndexOf(',');
+  return (comma === -1 ? text : text.slice(comma + 1)).trim().toLowerCase();
+}
+
+/** True when the client reached us over TLS (directly, or through a trusted proxy). */
+export function isSecure(req: NodeRequest, options: ResolvedAdapterOptions): boolean {
+  if (options.trustProxy) {
+    const proto = lastForwardedProto(req.headers['x-forwarded-proto']);
+    if (proto !== undefined) return proto === 'https';
+  }
+  return (req.socket as Partial<TLSSocket>).encrypted === true;
+}
+
+/**
+ * The header bag for the engine. Node folds repeated Authorization headers into one value and
+ * drops the rest in `req.headers`; `req.headersDistinct` keeps them all, so the engine can
+ * refuse a request carrying two sets of credentials (ERR_HTTPAUTH_MULTIPLE_CREDENTIALS).
+ */
+export function headerBagOf(req: NodeRequest): HeaderBag {
+  const headers = req.headers;
+  if (headers.authorization === undefined && headers['proxy-authorization'] === undefined) {
+    return headers;
+  }
+  const distinct = (req as Partial<IncomingMessage>).headersDistinct;
+  if (distinct === undefined) return headers;
+  const bag: Record<string, string | readonly string[] | undefined> = { ...headers };
+  if (distinct.authorization !== undefined) bag.authorization = distinct.authorization;
+  if (distinct['proxy-authorization'] !== undefined) {
+    bag['proxy-authorization'] = distinct['proxy-authorization'];
+  }
+  return bag;
+}
+
+/** Build the engine's view of a Node request. */
+export function toAuthRequest(
+  req: NodeRequest,
+  options: ResolvedAdapterOptions,
+  body?: BodyLoader,
+  /** The request-target as received, when a router has rewritten `req.url` (Express mounts). */
+  target?: string,
+): AuthRequest {
+  const httpVersionMajor = req.httpVersionMajor;
+  const socket = req.socket as object | null;
+  const secure = isSecure(req, options);
+  return {
+    method: req.method ?? 'GET',
+    // The raw request-target, not a router's rewritten path: Digest compares its uri to it.
+    target: target ?? req.url ?? '/',
+    headers: headerBagOf(req),
+    // A connection only means something for HTTP/1.x; over HTTP/2 many requests share one.
+    connection:
+      httpVersionMajor < 2 && socket !== null ? (socket as unknown as Connection) : undefined,
+    httpVersionMajor,
+    secure,
+    localCertificate: socket === null ? undefined : localCertificateOf(socket),
+    body: body === undefined ? undefined : () => body.load(),
+    // Behind a trusted proxy the socket's peer is the proxy: the client is what it forwarded.
+    clientAddress:
+      (options.trustProxy ? lastForwardedFor(req.headers['x-forwarded-for']) : undefined) ??
+      req.socket?.remoteAddress,
+    viaTrustedProxy: options.trustProxy,
+  };
+}
