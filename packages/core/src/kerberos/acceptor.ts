@@ -33,7 +33,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { randomBytesPooled } from '../crypto/random-pool.js';
 import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
-import { fail, HttpAuthError, type ErrorCode } from '../errors.js';
+import { fail, HttpAuthError, isHttpAuthError, type ErrorCode } from '../errors.js';
 import type { Principal } from '../principal.js';
 import type { KeyValueStore } from '../store/types.js';
 import { encryptionProfile, EncType, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
@@ -272,7 +272,7 @@ export class KerberosAcceptor {
       return await this.#verify(apReq, mechOid, ctx);
     } catch (error) {
       const httpError =
-        error instanceof HttpAuthError
+        isHttpAuthError(error)
           ? error
           : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
       const code = KRB_ERROR_FOR[httpError.code];
