@@ -52,7 +52,7 @@ import {
   apOptionsFromAuthorizationData,
   KERB_AP_OPTIONS_CBT,
 } from './messages/authorization-data.js';
-import { decodeAuthenticator, type Authenticator } from './messages/authenticator.js';
+import { decodeKerberosAuthenticator, type KerberosAuthenticator } from './messages/ap-authenticator.js';
 import { encodeEncApRepPart } from './messages/enc-ap-rep-part.js';
 import {
   decodeEncTicketPart,
@@ -342,7 +342,7 @@ export class KerberosAcceptor {
     if (apReq.authenticator.etype !== sessionKey.enctype) fail('ERR_HTTPAUTH_KRB_MODIFIED');
     const sessionProfile = encryptionProfile(sessionKey.enctype);
     if (sessionProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
-    const authenticator = decodeAuthenticator(
+    const authenticator = decodeKerberosAuthenticator(
       sessionProfile.decrypt(sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher),
     );
 
@@ -487,7 +487,7 @@ export class KerberosAcceptor {
    */
   #checkChannelBinding(
     checksum: GssChecksum | undefined,
-    authenticator: Authenticator,
+    authenticator: KerberosAuthenticator,
     serverBinding: Buffer | undefined,
   ): boolean {
     if (this.#bindingMode === 'none') return false;

@@ -4,7 +4,7 @@
  */
 import { fail, isHttpAuthError } from '../errors.js';
 import { encryptionProfile, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
-import type { Authenticator } from './messages/authenticator.js';
+import type { KerberosAuthenticator } from './messages/ap-authenticator.js';
 import type { EncTicketPart } from './messages/enc-ticket-part.js';
 import { decodeEncKrbCredPart, decodeKrbCred, type KrbCredInfo } from './messages/krb-cred.js';
 import { unparsePrincipal } from './messages/principal-name.js';
@@ -47,7 +47,7 @@ export interface DelegatedCredential {
 export function decodeDelegation(
   der: Buffer,
   sessionKey: KerberosKey,
-  authenticator: Authenticator,
+  authenticator: KerberosAuthenticator,
   encTicket: EncTicketPart,
 ): DelegatedCredential {
   try {
