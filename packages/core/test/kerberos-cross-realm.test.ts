@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { startMitKdc, type MitKdc } from '../../../test/harness/mit-kdc.js';
 import { createPrincipalMapper } from '../src/impersonation/mapping.js';
 import { KerberosAcceptor } from '../src/kerberos/acceptor.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { startInitiator } from './fixtures/kerberos/python-initiator.js';
 

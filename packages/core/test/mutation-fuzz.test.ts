@@ -31,9 +31,9 @@ import { describe, test } from 'node:test';
 import { digest } from '../src/digest/digest.js';
 import { createAuthenticator } from '../src/http/authenticator.js';
 import { encodeKeytab, Keytab } from '../src/kerberos/keytab.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
-import { ntlm } from '../src/ntlm/package.js';
+import { ntlm } from '../src/ntlm/ntlm-package.js';
 import { randomKey } from './fixtures/kerberos/forge.js';
 import { DIGEST_REALM, DIGEST_USERS, digestCase } from './fixtures/fuzz/digest-cases.js';
 import {

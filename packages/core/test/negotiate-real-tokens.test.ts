@@ -12,7 +12,7 @@ import { decodeGssToken, TokenId } from '../src/kerberos/gss-token.js';
 import { encodeNegTokenInit } from '../src/negotiate/neg-token-init.js';
 import { NEG_STATE, decodeNegTokenResp } from '../src/negotiate/neg-token-resp.js';
 import { KRB5_OID, NTLMSSP_OID } from '../src/negotiate/oids.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import type { AcceptContext, AcceptResult } from '../src/package.js';
 import { MemoryStore } from '../src/store/memory.js';
 

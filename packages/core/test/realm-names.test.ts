@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { createImpersonation } from '../src/impersonation/policy.js';
 import type { PosixIdentity, UserDatabase } from '../src/impersonation/posix.js';
 import { encodeKeytab, Keytab } from '../src/kerberos/keytab.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { ntHashVerifier } from '../src/ntlm/credentials.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
