@@ -44,7 +44,10 @@ async function packagesFor(auth) {
     // Tokens are made long before the load runs; the wide skew keeps them valid, as for Apache.
     if (typeof core.negotiate === 'function') {
       return [
-        core.negotiate({ keytab: config.keytab, clockSkewMs: 3_600_000, kerberosOnly: true }),
+        core.negotiate({
+          kerberos: { keytab: config.keytab, clockSkewMs: 3_600_000 },
+          kerberosOnly: true,
+        }),
       ];
     }
     return [kerberosOnlyNegotiate(core)];

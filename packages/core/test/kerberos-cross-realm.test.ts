@@ -124,7 +124,7 @@ describe('cross-realm MIT trust', () => {
   });
 
   test('through Negotiate the mapped user keeps the realm too', async () => {
-    const pkg = negotiate({ keytab: home.keytabPath });
+    const pkg = negotiate({ kerberos: { keytab: home.keytabPath } });
     const token = await tokenFor(partnerAliceEnv);
     const result = await pkg.accept(
       { scheme: 'Negotiate', token68: token.toString('base64') },

@@ -75,7 +75,7 @@ function contextFor(slot: Slot | undefined, store = new MemoryStore()): AcceptCo
 }
 
 function pkg(options: NegotiateOptions = {}): ReturnType<typeof negotiate> {
-  return negotiate({ keytab, ...options });
+  return negotiate({ kerberos: { keytab }, ...options });
 }
 
 const ntlmOptions = {
@@ -592,10 +592,10 @@ describe('Negotiate: NTLM fallback', () => {
   });
 
   it('refuses NTLM as a mechanism without a credential source', () => {
-    assert.throws(() => negotiate({ keytab, mechanisms: ['ntlm'] }), {
+    assert.throws(() => negotiate({ kerberos: { keytab }, mechanisms: ['ntlm'] }), {
       code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
     });
-    assert.throws(() => negotiate({ keytab, mechanisms: [] }), {
+    assert.throws(() => negotiate({ kerberos: { keytab }, mechanisms: [] }), {
       code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
     });
   });

@@ -45,7 +45,9 @@ async function negotiatedPrincipal(clientRealm: string, localRealms?: string[]) 
     endtime: NOW + HOUR,
     ctime: NOW,
   });
-  const pkg = negotiate({ keytab, ...(localRealms === undefined ? {} : { localRealms }) });
+  const pkg = negotiate({
+    kerberos: { keytab, ...(localRealms === undefined ? {} : { localRealms }) },
+  });
   const result = await pkg.accept(
     { scheme: 'Negotiate', token68: token.toString('base64') },
     { ...context, store: new MemoryStore() },

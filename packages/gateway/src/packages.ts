@@ -133,10 +133,12 @@ function buildOne(
     case 'negotiate': {
       const n = auth.negotiate!;
       return core.negotiate({
-        ...(n.keytab === undefined ? {} : { keytab: n.keytab }),
-        ...(n.principals === undefined ? {} : { principals: n.principals }),
-        clockSkewMs: (n.clockSkewSec ?? 300) * 1000,
-        allowRc4: n.allowRc4 === true,
+        kerberos: {
+          ...(n.keytab === undefined ? {} : { keytab: n.keytab }),
+          ...(n.principals === undefined ? {} : { principals: n.principals }),
+          clockSkewMs: (n.clockSkewSec ?? 300) * 1000,
+          allowRc4: n.allowRc4 === true,
+        },
         channelBinding: { mode: auth.channelBinding },
         kerberosOnly: n.kerberosOnly === true || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
