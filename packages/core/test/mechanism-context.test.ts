@@ -244,7 +244,7 @@ for (const m of MECHANISMS) {
             `length ${length}: ${step.error.code}`,
           );
           const before = mech.completion;
-      assert.equal(before, undefined, 'nothing before the first step');
+          assert.equal(before, undefined, 'nothing before the first step');
           codes.push(step.error.code);
         }
         assert.equal(codes[1], codes[0], 'the same truncation, the same code');

@@ -3,7 +3,7 @@
  *
  * An NTLM acceptor never sees a password. Either it holds the account's NT hash (NTOWFv1, what
  * Samba's smbpasswd and Windows' SAM store) and recomputes the client's proof itself, or it hands
- * the exchange to a domain controller (DESIGN.md "NTLM against a domain controller"): winbind's
+ * the exchange to a domain controller (docs/ntlm.md, "Join a domain"): winbind's
  * ntlm_auth, NETLOGON's NetrLogonSamLogonEx, which check the proof and answer with the session
  * base key and, for NETLOGON, the user's SIDs. Both shapes implement `NtlmVerifier`, so the
  * acceptor (MIC, key exchange, channel binding, policy) is the same whichever answers.
