@@ -3,7 +3,7 @@
  * a keytab and answers who the client is, with an AP-REP for mutual authentication or a KRB-ERROR
  * the client can act on. It keeps no per-connection state: Kerberos over HTTP is one round trip.
  *
- * Public API (the Negotiate package codes against these names):
+ * Public API (Negotiate drives it through kerberos/mechanism-context.ts, a MechanismContext):
  *
  *   new KerberosAcceptor(options?: KerberosAcceptorOptions)
  *     keytab        path ('FILE:' prefix allowed) or a Keytab; default KRB5_KTNAME, else
