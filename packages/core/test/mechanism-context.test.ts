@@ -320,4 +320,31 @@ describe('MechanismContext: mechanism specifics', () => {
     assert.equal(mech.getMic(MECH_LIST), undefined);
     assert.equal(mech.verifyMic(MECH_LIST, initiator.sign(MECH_LIST)), false);
   });
+
+  it('Kerberos: a store error from another copy of core keeps its code (not INTERNAL)', async () => {
+    // A store built on a second install of @httpauth/core (here: the built package) throws that
+    // copy's HttpAuthError; the acceptor must recognise it by its brand (isHttpAuthError).
+    const other = await import('@httpauth/core');
+    class ForeignFailingStore extends MemoryStore {
+      override async add(): Promise<boolean> {
+        throw new other.HttpAuthError('ERR_HTTPAUTH_STORE_UNAVAILABLE');
+      }
+    }
+    const { token } = forgeApReq({
+      serviceKey,
+      kvno: 2,
+      authtime: NOW - HOUR,
+      endtime: NOW + HOUR,
+      ctime: NOW,
+      cusec: 0,
+      gssFlags: GSS_MUTUAL,
+    });
+    const step = await createKerberosContext(kerberosAcceptor).step(token, {
+      store: new ForeignFailingStore(),
+      now: NOW,
+      channelBinding: undefined,
+    });
+    assert.equal(step.type, 'reject');
+    if (step.type === 'reject') assert.equal(step.error.code, 'ERR_HTTPAUTH_STORE_UNAVAILABLE');
+  });
 });
