@@ -24,13 +24,20 @@
  */
 import { fail } from '../errors.js';
 
+import { MAX_COMPONENTS, type CcachePrincipal } from './ccache-names.js';
+
+export {
+  ccacheTime,
+  formatPrincipalName,
+  KRB_NT_PRINCIPAL,
+  KRB_NT_SRV_INST,
+  parsePrincipalName,
+} from './ccache-names.js';
+export type { CcachePrincipal } from './ccache-names.js';
+
 export const CCACHE_FILE_FORMAT_V4 = 0x0504;
 /** Header tag carrying the KDC time offset (DeltaTime). */
 export const CCACHE_TAG_DELTA_TIME = 1;
-
-/** RFC 4120 §6.2 name types used here. */
-export const KRB_NT_PRINCIPAL = 1;
-export const KRB_NT_SRV_INST = 2;
 
 /** RFC 4120 §5.3 TicketFlags as MIT stores them in a ccache. */
 export const TICKET_FLAGS = {
@@ -50,12 +57,6 @@ export const TICKET_FLAGS = {
   encPaRep: 0x00010000,
   anonymous: 0x00008000,
 } as const;
-
-export interface CcachePrincipal {
-  readonly nameType: number;
-  readonly realm: string;
-  readonly components: readonly string[];
-}
 
 export interface CcacheKeyblock {
   readonly enctype: number;
@@ -97,7 +98,6 @@ export interface Ccache {
 
 /** Bounds for the decoder: a ccache of a few tickets is a few KiB. */
 const MAX_CCACHE_BYTES = 4 * 1024 * 1024;
-const MAX_COMPONENTS = 16;
 const MAX_LIST = 256;
 
 // ---------------------------------------------------------------------------------------------
@@ -345,59 +345,4 @@ export function decodeCcache(bytes: Buffer): Ccache {
   return kdcOffset === undefined
     ? { defaultPrincipal, credentials }
     : { kdcOffset, defaultPrincipal, credentials };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-/**
- * Parse `a/b@REALM` into a ccache principal: components split at unescaped `/`, the realm after
- * the first unescaped `@` (krb5_parse_name's rules, backslash escapes removed).
- */
-export function parsePrincipalName(name: string, nameType = KRB_NT_PRINCIPAL): CcachePrincipal {
-  const components: string[] = [];
-  let current = '';
-  let realm: string | undefined;
-  for (let i = 0; i < name.length; i++) {
-    const ch = name[i] as string;
-    if (ch === '\\' && i + 1 < name.length) {
-      const next = name[++i] as string;
-      current += next === 'n' ? '\n' : next === 't' ? '\t' : next === '0' ? '\0' : next;
-    } else if (ch === '/' && realm === undefined) {
-      components.push(current);
-      current = '';
-    } else if (ch === '@' && realm === undefined) {
-      components.push(current);
-      current = '';
-      realm = '';
-    } else {
-      current += ch;
-    }
-  }
-  if (realm === undefined) {
-    components.push(current);
-    realm = '';
-  } else {
-    realm = current;
-  }
-  if (components.length > MAX_COMPONENTS || components.some((c) => c.length === 0)) {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
-  return { nameType, realm, components };
-}
-
-/** The display form `a/b@REALM` (no escaping beyond `/` and `@` inside components). */
-export function formatPrincipalName(principal: CcachePrincipal): string {
-  const escape = (s: string): string => s.replace(/[\\/@]/g, (c) => `\\${c}`);
-  const name = principal.components.map(escape).join('/');
-  return principal.realm === ''
-    ? name
-    : `${name}@${principal.realm.replace(/[\\@]/g, (c) => `\\${c}`)}`;
-}
-
-/** Seconds since the epoch for a ccache time field. */
-export function ccacheTime(date: Date | undefined): number {
-  if (date === undefined) return 0;
-  const seconds = Math.floor(date.getTime() / 1000);
-  return seconds < 0 ? 0 : Math.min(seconds, 0xffffffff);
 }
