@@ -1,7 +1,8 @@
 /**
- * Negotiate's Kerberos options nested under `kerberos:` (as NTLM's under `ntlm:`), and the flat
- * spelling of earlier releases: still honoured for one release, with a DeprecationWarning once,
- * and refused when mixed with the nested one.
+ * Negotiate's Kerberos options nested under `kerberos:` (as NTLM's under `ntlm:`), persistence
+ * spelled `persistOnConnection` inside each (as the NTLM package spells it), and the spellings of
+ * earlier releases: still honoured for one release, with a DeprecationWarning once, and refused
+ * when mixed with the new ones.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -11,6 +12,9 @@ import { Keytab, encodeKeytab } from '../src/kerberos/keytab.js';
 import { negotiate } from '../src/negotiate/negotiate.js';
 import type { NegotiateOptions } from '../src/negotiate/negotiate.js';
 import { FLAT_KERBEROS_OPTIONS_WARNING } from '../src/negotiate/kerberos-options.js';
+import { LEGACY_PERSIST_OPTIONS_WARNING } from '../src/negotiate/persistence.js';
+import { ntowfv1 } from '../src/ntlm/keys.js';
+import { authenticate, negotiate as ntlmNegotiate } from './ntlm-client.js';
 import type { AcceptContext, AcceptResult } from '../src/package.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { forgeApReq, randomKey } from './fixtures/kerberos/forge.js';
@@ -129,5 +133,98 @@ describe('Negotiate: kerberos options', () => {
     assert.equal(ours.length, 1, 'once per process');
     assert.equal(ours[0]?.name, 'DeprecationWarning');
     assert.match(ours[0]?.message ?? '', /kerberos: \{/);
+  });
+});
+
+const ntlmCredentials = {
+  domain: 'EXAMPLE',
+  credentials: (user: string) => (user.toLowerCase() === 'bob' ? ntowfv1('Bob-pw1') : undefined),
+};
+
+/** A raw NTLM handshake under Negotiate; the completing result. */
+async function ntlmLogon(options: NegotiateOptions): Promise<AcceptResult> {
+  const p = negotiate(options);
+  let slotValue: unknown;
+  const slot = {
+    get: () => slotValue,
+    set: (value: unknown) => {
+      slotValue = value;
+    },
+    clear: () => {
+      slotValue = undefined;
+    },
+  };
+  const ctx = { ...context(), handshake: slot };
+  const negotiateMessage = ntlmNegotiate();
+  const first = await p.accept(
+    { scheme: 'Negotiate', token68: negotiateMessage.toString('base64') },
+    ctx,
+  );
+  assert.equal(first.type, 'continue');
+  const challenge = Buffer.from(first.type === 'continue' ? (first.token ?? '') : '', 'base64');
+  const auth = authenticate(negotiateMessage, challenge, { user: 'bob', password: 'Bob-pw1' });
+  return p.accept({ scheme: 'Negotiate', token68: auth.message.toString('base64') }, ctx);
+}
+
+describe('Negotiate: persistOnConnection per mechanism', () => {
+  it('NTLM logons persist by default; ntlm.persistOnConnection: false turns that off', async () => {
+    const persisted = await ntlmLogon({ kerberos: { keytab }, ntlm: ntlmCredentials });
+    assert.equal(persisted.type === 'complete' ? persisted.persist : 'x', true);
+    const perRequest = await ntlmLogon({
+      kerberos: { keytab },
+      ntlm: { ...ntlmCredentials, persistOnConnection: false },
+    });
+    assert.equal(perRequest.type === 'complete' ? perRequest.persist : 'x', undefined);
+  });
+
+  it('refuses a non-boolean, and both spellings at once', () => {
+    const invalid = (error: unknown): boolean =>
+      error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_INVALID_OPTIONS';
+    assert.throws(
+      () =>
+        negotiate({
+          kerberos: { keytab, persistOnConnection: 'yes' },
+        } as unknown as NegotiateOptions),
+      invalid,
+    );
+    assert.throws(
+      () => negotiate({ kerberos: { keytab, persistOnConnection: true }, persistKerberos: true }),
+      invalid,
+    );
+    assert.throws(
+      () =>
+        negotiate({
+          kerberos: { keytab },
+          ntlm: { ...ntlmCredentials, persistOnConnection: false },
+          persistNtlm: false,
+        }),
+      invalid,
+    );
+  });
+
+  it('persistKerberos / persistNtlm still work for this release, with one DeprecationWarning', async () => {
+    const warnings: Error[] = [];
+    const listener = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', listener);
+    try {
+      const kerberos = await acceptTicket({ kerberos: { keytab }, persistKerberos: true });
+      assert.equal(kerberos.type === 'complete' ? kerberos.persist : 'x', true);
+      const ntlm = await ntlmLogon({
+        kerberos: { keytab },
+        ntlm: ntlmCredentials,
+        persistNtlm: false,
+      });
+      assert.equal(ntlm.type === 'complete' ? ntlm.persist : 'x', undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', listener);
+    }
+    const ours = warnings.filter(
+      (w) => (w as Error & { code?: string }).code === LEGACY_PERSIST_OPTIONS_WARNING,
+    );
+    assert.equal(ours.length, 1, 'once per process');
+    assert.equal(ours[0]?.name, 'DeprecationWarning');
   });
 });

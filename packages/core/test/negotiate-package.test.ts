@@ -202,11 +202,11 @@ describe('Negotiate: Kerberos', () => {
     assert.equal(decodeGssToken(rawToken).tokenId, TokenId.KRB_ERROR);
   });
 
-  it('persists a Kerberos logon on the connection only when persistKerberos is set', async () => {
+  it('persists a Kerberos logon on the connection only when kerberos.persistOnConnection is set', async () => {
     const first = await accept(pkg(), forge().token, contextFor(new Slot()));
     assert.equal(first.type === 'complete' ? first.persist : 'x', undefined);
     const second = await accept(
-      pkg({ persistKerberos: true }),
+      pkg({ kerberos: { keytab, persistOnConnection: true } }),
       forge().token,
       contextFor(new Slot()),
     );

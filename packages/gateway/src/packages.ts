@@ -143,7 +143,7 @@ function buildOne(
         kerberosOnly: n.kerberosOnly === true || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
-          : { ntlm: ntlmOptions(config, dc), persistNtlm: !config.trustProxy }),
+          : { ntlm: { ...ntlmOptions(config, dc), persistOnConnection: !config.trustProxy } }),
       });
     }
   }

@@ -12,8 +12,8 @@ import type { NameMapper } from './name-mapping.js';
 
 export interface CompletionPolicy {
   readonly names: NameMapper;
-  readonly persistKerberos: boolean;
-  readonly persistNtlm: boolean;
+  /** Per mechanism: keep the connection authenticated after its logon (persistence.ts). */
+  readonly persistOnConnection: { readonly kerberos: boolean; readonly ntlm: boolean };
 }
 
 /** The client's principal with the site's `user` for it. */
@@ -45,7 +45,7 @@ export function completedResult(
   const context: SecurityContextData = mechListMicVerified
     ? { ...completion.contextData, mechListMicVerified: true }
     : completion.contextData;
-  const persist = mechanism === 'kerberos' ? policy.persistKerberos : policy.persistNtlm;
+  const persist = policy.persistOnConnection[mechanism];
   return {
     type: 'complete',
     principal: mappedPrincipal(mechanism, completion.principal, policy.names),

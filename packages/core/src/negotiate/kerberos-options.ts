@@ -7,9 +7,14 @@ import { fail } from '../errors.js';
 import { KerberosAcceptor } from '../kerberos/acceptor.js';
 import type { KerberosAcceptorOptions } from '../kerberos/acceptor.js';
 import type { Keytab } from '../kerberos/keytab.js';
+import { withoutPersistence } from './persistence.js';
+import type { PersistenceOption } from './persistence.js';
 
-/** `negotiate({ kerberos: {...} })`: the acceptor's options (kerberos/acceptor.ts). */
-export interface NegotiateKerberosOptions extends KerberosAcceptorOptions {
+/**
+ * `negotiate({ kerberos: {...} })`: the acceptor's options (kerberos/acceptor.ts), and
+ * `persistOnConnection` (persistence.ts).
+ */
+export interface NegotiateKerberosOptions extends KerberosAcceptorOptions, PersistenceOption {
   /** Use this acceptor instead of building one from the options above (tests, sharing). */
   readonly acceptor?: KerberosAcceptor;
 }
@@ -75,7 +80,7 @@ export function kerberosAcceptorOptions(
     ) as LegacyKerberosOptions;
     chosen = { ...rest, ...(kerberosAcceptor === undefined ? {} : { acceptor: kerberosAcceptor }) };
   }
-  const { acceptor, ...acceptorOptions } = chosen;
+  const { acceptor, ...acceptorOptions } = withoutPersistence(chosen);
   if (acceptor !== undefined && !(acceptor instanceof KerberosAcceptor)) {
     fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   }

@@ -38,14 +38,20 @@ import type { NegotiateMechanism } from './oids.js';
 import { SpnegoAcceptor, stepFacts } from './spnego-exchange.js';
 import { connectionState } from './spnego-state.js';
 import { kerberosAcceptorOptions } from './kerberos-options.js';
+import { persistence, withoutPersistence } from './persistence.js';
+import type { LegacyPersistenceOptions, PersistenceOption } from './persistence.js';
 import type { LegacyKerberosOptions, NegotiateKerberosOptions } from './kerberos-options.js';
 
 export type { NegotiateKerberosOptions } from './kerberos-options.js';
 
-export interface NegotiateOptions extends NameMappingOptions, LegacyKerberosOptions {
+export interface NegotiateOptions
+  extends NameMappingOptions, LegacyKerberosOptions, LegacyPersistenceOptions {
   /**
    * The Kerberos mechanism: keytab, accepted principals, local and transited realms, clock
-   * skew, RC4, ticket cache (kerberos/acceptor.ts), or a ready `acceptor`.
+   * skew, RC4, ticket cache (kerberos/acceptor.ts), or a ready `acceptor`; and
+   * `persistOnConnection` (default false: every request proves itself; true keeps the
+   * connection authenticated, IIS's authPersistNonNTLM, safe only where no proxy in front shares
+   * one backend connection among several users).
    */
   readonly kerberos?: NegotiateKerberosOptions;
   /**
@@ -65,16 +71,14 @@ export interface NegotiateOptions extends NameMappingOptions, LegacyKerberosOpti
    * Options for the NTLM fallback (credential source, `hostNames` for its target names); without
    * them NTLM is not offered.
    */
-  readonly ntlm?: NtlmAcceptorOptions;
-  /** Keep a connection authenticated after an NTLM handshake (default true, as IIS does). */
-  readonly persistNtlm?: boolean;
-  /**
-   * Keep a connection authenticated after a Kerberos logon (IIS's authPersistNonNTLM). Default
-   * false: every request proves itself. True saves browsers a 401 round trip per request, but
-   * is only safe where no proxy in front shares one backend connection among several users.
-   */
-  readonly persistKerberos?: boolean;
+  readonly ntlm?: NegotiateNtlmOptions;
 }
+
+/**
+ * `negotiate({ ntlm: {...} })`: the NTLM acceptor's options, and `persistOnConnection` (default
+ * true: keep the connection authenticated after an NTLM handshake, as IIS does).
+ */
+export interface NegotiateNtlmOptions extends NtlmAcceptorOptions, PersistenceOption {}
 
 /** What a Negotiate package exposes besides the SecurityPackage interface. */
 export interface NegotiatePackage extends SecurityPackage {
@@ -131,18 +135,16 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
   const ntlmAcceptor =
     mechanisms.includes('ntlm') && options.ntlm !== undefined
       ? new NtlmAcceptor({
-          ...options.ntlm,
+          ...withoutPersistence(options.ntlm),
           ...(options.ntlm.channelBinding === undefined && bindingMode !== undefined
             ? { channelBinding: { mode: bindingMode } }
             : {}),
         })
       : undefined;
-  const persistNtlm = options.persistNtlm ?? true;
-  const persistKerberos = options.persistKerberos ?? false;
-  if (typeof persistNtlm !== 'boolean' || typeof persistKerberos !== 'boolean') {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
-  const policy: CompletionPolicy = { names: new NameMapper(options), persistKerberos, persistNtlm };
+  const policy: CompletionPolicy = {
+    names: new NameMapper(options),
+    persistOnConnection: persistence(options),
+  };
 
   function create(mechanism: MechanismName): MechanismContext {
     if (mechanism === 'kerberos' && kerberos !== undefined) return createKerberosContext(kerberos);
