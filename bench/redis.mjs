@@ -202,7 +202,7 @@ try {
   const negotiateSetup = (storeFactory) => async (round) => ({
     authenticator: createAuthenticator({
       store: await storeFactory(round),
-      packages: [negotiate({ keytab: kdc.keytabPath, kerberosOnly: true })],
+      packages: [negotiate({ kerberos: { keytab: kdc.keytabPath }, kerberosOnly: true })],
     }),
   });
   /**

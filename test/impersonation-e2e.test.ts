@@ -470,7 +470,7 @@ describe('delegation with an MIT realm', () => {
     const app = express();
     app.use(
       expressAuth({
-        packages: [negotiate({ keytab: kdc.keytabPath, kerberosOnly: true })],
+        packages: [negotiate({ kerberos: { keytab: kdc.keytabPath }, kerberosOnly: true })],
         impersonation: factory,
         store: new MemoryStore(),
       }),

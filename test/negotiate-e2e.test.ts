@@ -1,6 +1,6 @@
 /**
  * Negotiate end to end on loopback against a throwaway MIT realm (test/harness/mit-kdc.ts):
- * Express, Fastify and Koa protected by `negotiate({ keytab })`, driven by real clients:
+ * Express, Fastify and Koa protected by `negotiate({ kerberos: { keytab } })`, driven by real clients:
  * Debian curl --negotiate, requests-kerberos with mutual authentication REQUIRED, python3-gssapi
  * (every enctype, delegation, channel bindings over HTTPS), headless Chromium, and curl with
  * gss-ntlmssp and no ticket (SPNEGO-wrapped NTLM).
@@ -207,13 +207,16 @@ describe('Negotiate end to end (MIT KDC)', () => {
         user.toLowerCase() === NTLM_USER.name ? ntowfv1(NTLM_USER.password) : undefined,
     };
     for (const framework of FRAMEWORKS) {
-      plain.set(framework, await start(framework, { keytab: kdc.keytabPath, ntlm }));
-      rc4.set(framework, await start(framework, { keytab: kdc.keytabPath, allowRc4: true }));
+      plain.set(framework, await start(framework, { kerberos: { keytab: kdc.keytabPath }, ntlm }));
+      rc4.set(
+        framework,
+        await start(framework, { kerberos: { keytab: kdc.keytabPath, allowRc4: true } }),
+      );
       skewed.set(
         framework,
         await start(
           framework,
-          { keytab: kdc.keytabPath },
+          { kerberos: { keytab: kdc.keytabPath } },
           undefined,
           () => Date.now() + 20 * 60_000,
         ),
@@ -222,7 +225,11 @@ describe('Negotiate end to end (MIT KDC)', () => {
         framework,
         await start(
           framework,
-          { keytab: kdc.keytabPath, channelBinding: { mode: 'require' }, kerberosOnly: true },
+          {
+            kerberos: { keytab: kdc.keytabPath },
+            channelBinding: { mode: 'require' },
+            kerberosOnly: true,
+          },
           tls,
         ),
       );
@@ -496,7 +503,9 @@ describe('Negotiate over HTTP/2 (Fastify http2, cleartext)', () => {
         user.toLowerCase() === NTLM_USER.name ? ntowfv1(NTLM_USER.password) : undefined,
     };
     const h2 = Fastify({ http2: true }) as unknown as FastifyInstance;
-    await h2.register(fastifyAuth, { packages: [negotiate({ keytab: kdc.keytabPath, ntlm })] });
+    await h2.register(fastifyAuth, {
+      packages: [negotiate({ kerberos: { keytab: kdc.keytabPath }, ntlm })],
+    });
     h2.get('/whoami', async (request) => who(request.auth));
     await h2.listen({ port: 0, host: '127.0.0.1' });
     port = (h2.server.address() as AddressInfo).port;

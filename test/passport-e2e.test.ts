@@ -84,7 +84,7 @@ describe('@httpauth/passport end to end', () => {
     const strategy = new HttpAuthStrategy(
       {
         packages: [
-          negotiate({ keytab: kdc.keytabPath }),
+          negotiate({ kerberos: { keytab: kdc.keytabPath } }),
           ntlm({
             domain: BOB.domain,
             credentials: (user: string) =>

@@ -75,7 +75,7 @@ function listen(server: Server): Promise<Running> {
 async function start(
   keytab: string,
   directory: PrincipalDirectory,
-  packages: SecurityPackage[] = [negotiate({ keytab, kerberosOnly: true })],
+  packages: SecurityPackage[] = [negotiate({ kerberos: { keytab }, kerberosOnly: true })],
 ): Promise<Running> {
   const app = express();
   app.use(httpAuth({ packages, directory }));

@@ -102,7 +102,7 @@ async function start(
   keytab: string,
   maxHeaderSize = LARGE_HEADERS,
 ): Promise<Running> {
-  const packages = [negotiate({ keytab, kerberosOnly: true })];
+  const packages = [negotiate({ kerberos: { keytab }, kerberosOnly: true })];
   switch (framework) {
     case 'express': {
       const app = express();
@@ -317,7 +317,7 @@ describe('Negotiate against a Samba AD DC (full PAC)', () => {
       const app = express();
       app.use(
         expressAuth({
-          packages: [negotiate({ keytab: dc.keytabPath, kerberosOnly: true })],
+          packages: [negotiate({ kerberos: { keytab: dc.keytabPath }, kerberosOnly: true })],
           impersonation: policyFor(groups),
         }),
       );

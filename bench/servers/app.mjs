@@ -43,7 +43,12 @@ async function packagesFor(auth) {
   }
   if (auth === 'negotiate') {
     // Tokens are made long before the load runs; the wide skew keeps them valid, as for Apache.
-    return [core.negotiate({ keytab: config.keytab, clockSkewMs: 3_600_000, kerberosOnly: true })];
+    return [
+      core.negotiate({
+        kerberos: { keytab: config.keytab, clockSkewMs: 3_600_000 },
+        kerberosOnly: true,
+      }),
+    ];
   }
   throw new Error(`unknown auth ${auth}`);
 }

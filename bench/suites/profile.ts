@@ -19,7 +19,7 @@ const PHASES: readonly [string, readonly string[]][] = [
       'decodeGssToken',
       'decodeApReq',
       'decodeEncTicketPart',
-      'decodeAuthenticator',
+      'decodeKerberosAuthenticator',
       'decodeGssChecksum',
       'decodePac',
     ],

@@ -242,7 +242,7 @@ const negotiateSetup: PackageSetup = (env) => {
   if (keytab === undefined) return { notOffered: 'Negotiate: no KRB5_KTNAME (no service keytab)' };
   let pkg: NegotiatePackage;
   try {
-    pkg = negotiate({ keytab: keytab.trim(), kerberosOnly: true });
+    pkg = negotiate({ kerberos: { keytab: keytab.trim() }, kerberosOnly: true });
     // Read it now, so a missing or unreadable keytab is said at start-up, not on the first request.
     pkg.kerberos?.keytab();
   } catch {

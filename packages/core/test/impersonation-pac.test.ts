@@ -51,7 +51,7 @@ const database: UserDatabase = {
 
 async function authenticate(allowGroups: string[]): Promise<AuthInfo> {
   const authenticator = createAuthenticator({
-    packages: [negotiate({ keytab, kerberosOnly: true })],
+    packages: [negotiate({ kerberos: { keytab }, kerberosOnly: true })],
     impersonation: createImpersonation({
       allow: { groups: allowGroups },
       mapping: { map: { [`${fixture.user}@${fixture.realm}`]: 'adalice' } },

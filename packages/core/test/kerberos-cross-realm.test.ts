@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { startMitKdc, type MitKdc } from '../../../test/harness/mit-kdc.js';
 import { createPrincipalMapper } from '../src/impersonation/mapping.js';
 import { KerberosAcceptor } from '../src/kerberos/acceptor.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { startInitiator } from './fixtures/kerberos/python-initiator.js';
 
@@ -124,7 +124,7 @@ describe('cross-realm MIT trust', () => {
   });
 
   test('through Negotiate the mapped user keeps the realm too', async () => {
-    const pkg = negotiate({ keytab: home.keytabPath });
+    const pkg = negotiate({ kerberos: { keytab: home.keytabPath } });
     const token = await tokenFor(partnerAliceEnv);
     const result = await pkg.accept(
       { scheme: 'Negotiate', token68: token.toString('base64') },

@@ -22,9 +22,9 @@ import { Keytab } from '../src/kerberos/keytab.js';
 import { decodeApRep, encodeApRep } from '../src/kerberos/messages/ap-rep.js';
 import { decodeApReq, encodeApReq } from '../src/kerberos/messages/ap-req.js';
 import {
-  decodeAuthenticator,
-  encodeAuthenticator,
-} from '../src/kerberos/messages/authenticator.js';
+  decodeKerberosAuthenticator,
+  encodeKerberosAuthenticator,
+} from '../src/kerberos/messages/ap-authenticator.js';
 import {
   AdType,
   decodeAuthorizationData,
@@ -77,7 +77,7 @@ function open(name: string) {
     KeyUsage.AP_REQ_AUTHENTICATOR,
     apReq.authenticator.cipher,
   );
-  const authenticator = decodeAuthenticator(authenticatorDer);
+  const authenticator = decodeKerberosAuthenticator(authenticatorDer);
   return {
     gss,
     apReq,
@@ -107,7 +107,7 @@ describe('round trips over real MIT messages', () => {
     assert.deepEqual(encTicket.cname.components, ['alice']);
     assert.ok(encTicket.endtime > fixture.capturedAt);
     assert.deepEqual(encodeEncTicketPart(encTicket), encTicketDer);
-    assert.deepEqual(encodeAuthenticator(authenticator), authenticatorDer);
+    assert.deepEqual(encodeKerberosAuthenticator(authenticator), authenticatorDer);
     assert.equal(authenticator.cksum?.cksumtype, GSS_CHECKSUM_TYPE);
     const checksum = decodeGssChecksum(authenticator.cksum?.checksum as Buffer);
     assert.ok((checksum.flags & GssFlags.MUTUAL) !== 0);
@@ -218,7 +218,7 @@ describe('fast-check: every decoder throws only HttpAuthError', () => {
     ['AP-REQ', decodeApReq, gss.message],
     ['Ticket', decodeTicket, apReq.ticket.der],
     ['EncTicketPart', decodeEncTicketPart, encTicketDer],
-    ['Authenticator', decodeAuthenticator, authenticatorDer],
+    ['Authenticator', decodeKerberosAuthenticator, authenticatorDer],
     ['gss checksum', decodeGssChecksum, authenticator.cksum?.checksum as Buffer],
     ['KRB-CRED', decodeKrbCred, delegation],
     ['EncKrbCredPart', decodeEncKrbCredPart, credPlain],

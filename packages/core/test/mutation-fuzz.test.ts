@@ -31,9 +31,9 @@ import { describe, test } from 'node:test';
 import { digest } from '../src/digest/digest.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import { encodeKeytab, Keytab } from '../src/kerberos/keytab.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
-import { ntlm } from '../src/ntlm/package.js';
+import { ntlm } from '../src/ntlm/ntlm-package.js';
 import { randomKey } from './fixtures/kerberos/forge.js';
 import { DIGEST_REALM, DIGEST_USERS, digestCase } from './fixtures/fuzz/digest-cases.js';
 import {
@@ -152,7 +152,9 @@ describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
   });
 
   test('SPNEGO-wrapped NTLM: mutated lists, messages, mechListMICs and spellings', async (t) => {
-    const auth = createAuthenticator({ packages: [negotiate({ keytab, ntlm: ntlmOptions })] });
+    const auth = createAuthenticator({
+      packages: [negotiate({ kerberos: { keytab }, ntlm: ntlmOptions })],
+    });
     const tally = new Tally();
     await both(auth, share(0.1), (transport, i) =>
       spnegoNtlmCase(rngFor(6, i), transport, tally, { seed: SEED, index: i }),
@@ -166,7 +168,10 @@ describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
     let cusec = 0;
 
     test('forged AP-REQs: mutated, then replayed in every form', async (t) => {
-      const auth = createAuthenticator({ packages: [negotiate({ keytab })], now: () => NOW });
+      const auth = createAuthenticator({
+        packages: [negotiate({ kerberos: { keytab } })],
+        now: () => NOW,
+      });
       const tally = new Tally();
       await both(auth, share(0.25), (transport, i) =>
         kerberosCase(
@@ -191,7 +196,11 @@ describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
       let index = 0;
       for (const [s, source] of sources.entries()) {
         const auth = createAuthenticator({
-          packages: [negotiate({ keytab: Keytab.parse(Buffer.from(source.keytab, 'base64')) })],
+          packages: [
+            negotiate({
+              kerberos: { keytab: Keytab.parse(Buffer.from(source.keytab, 'base64')) },
+            }),
+          ],
           now: () => source.capturedAt,
         });
         const realm = source.realm ?? 'EXAMPLE.TEST';

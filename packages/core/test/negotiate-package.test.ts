@@ -27,17 +27,12 @@ import {
   encodeNegTokenResp,
 } from '../src/negotiate/neg-token-resp.js';
 import type { NegTokenResp } from '../src/negotiate/neg-token-resp.js';
-import { ntlmSignature, ntlmVerifySignature } from '../src/negotiate/ntlm-mic.js';
 import { KRB5_OID, MS_KRB5_OID, NEGOEX_OID, NTLMSSP_OID } from '../src/negotiate/oids.js';
-import { negotiate } from '../src/negotiate/package.js';
-import type { NegotiateOptions } from '../src/negotiate/package.js';
-import { ntowfv1, sealKey, signKey } from '../src/ntlm/keys.js';
-import type {
-  AcceptContext,
-  AcceptResult,
-  AuthRequest,
-  HandshakeSlot,
-} from '../src/security-package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
+import type { NegotiateOptions } from '../src/negotiate/negotiate.js';
+import { ntowfv1 } from '../src/ntlm/keys.js';
+import { NtlmSessionSecurity } from '../src/ntlm/session-security.js';
+import type { AcceptContext, AcceptResult, AuthRequest, HandshakeSlot } from '../src/security-package.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { forgeApReq, randomKey } from './fixtures/kerberos/forge.js';
 import { authenticate, negotiate as ntlmNegotiate } from './ntlm-client.js';
@@ -80,7 +75,7 @@ function contextFor(slot: Slot | undefined, store = new MemoryStore()): AcceptCo
 }
 
 function pkg(options: NegotiateOptions = {}): ReturnType<typeof negotiate> {
-  return negotiate({ keytab, ...options });
+  return negotiate({ kerberos: { keytab }, ...options });
 }
 
 const ntlmOptions = {
@@ -207,11 +202,11 @@ describe('Negotiate: Kerberos', () => {
     assert.equal(decodeGssToken(rawToken).tokenId, TokenId.KRB_ERROR);
   });
 
-  it('persists a Kerberos logon on the connection only when persistKerberos is set', async () => {
+  it('persists a Kerberos logon on the connection only when kerberos.persistOnConnection is set', async () => {
     const first = await accept(pkg(), forge().token, contextFor(new Slot()));
     assert.equal(first.type === 'complete' ? first.persist : 'x', undefined);
     const second = await accept(
-      pkg({ persistKerberos: true }),
+      pkg({ kerberos: { keytab, persistOnConnection: true } }),
       forge().token,
       contextFor(new Slot()),
     );
@@ -398,12 +393,12 @@ describe('Negotiate: NTLM fallback', () => {
       domain: 'EXAMPLE',
     });
     const listDer = encodeMechTypeListFor([NTLMSSP_OID]);
-    const clientKeys = {
-      negotiatedFlags: auth.flags,
-      signingKey: signKey(auth.flags, auth.exportedSessionKey, 'client'),
-      sealingKey: sealKey(auth.flags, auth.exportedSessionKey, 'client'),
-    };
-    const mic = ntlmSignature(clientKeys, listDer) as Buffer;
+    // The client's side of the NTLM context signs the list it sent (MS-NLMP §3.4.4.2).
+    const client = new NtlmSessionSecurity(
+      { negotiatedFlags: auth.flags, exportedSessionKey: auth.exportedSessionKey },
+      'client',
+    );
+    const mic = client.sign(listDer);
     const done = await accept(
       p,
       encodeNegTokenResp({ responseToken: auth.message, mechListMIC: mic }),
@@ -416,12 +411,7 @@ describe('Negotiate: NTLM fallback', () => {
     assert.equal(done.persist, true);
     const reply = respOf(done);
     assert.equal(reply.negState, NEG_STATE.acceptCompleted);
-    const serverKeys = {
-      negotiatedFlags: auth.flags,
-      signingKey: signKey(auth.flags, auth.exportedSessionKey, 'server'),
-      sealingKey: sealKey(auth.flags, auth.exportedSessionKey, 'server'),
-    };
-    assert.ok(ntlmVerifySignature(serverKeys, reply.mechListMIC as Buffer, listDer));
+    assert.doesNotThrow(() => client.verify(listDer, reply.mechListMIC as Buffer));
   });
 
   it('refuses SPNEGO-wrapped NTLM whose AUTHENTICATE had a MIC but no mechListMIC came', async () => {
@@ -535,67 +525,77 @@ describe('Negotiate: NTLM fallback', () => {
     assert.equal(first.type, 'continue');
     assert.deepEqual(respOf(first), { negState: NEG_STATE.requestMic, supportedMech: NTLMSSP_OID });
 
-    const negotiateMessage = ntlmNegotiate();
-    const second = await accept(
-      p,
-      encodeNegTokenResp({ responseToken: negotiateMessage }),
-      contextFor(slot),
-    );
-    assert.equal(second.type, 'continue');
-    const challenge = respOf(second).responseToken as Buffer;
-    const auth = authenticate(negotiateMessage, challenge, {
-      user: 'bob',
-      password: 'Bob-pw1',
-      mic: false,
-    });
-    const listDer = encodeMechTypeListFor(mechTypes);
-    const keys = {
-      negotiatedFlags: auth.flags,
-      signingKey: signKey(auth.flags, auth.exportedSessionKey, 'client'),
-      sealingKey: sealKey(auth.flags, auth.exportedSessionKey, 'client'),
+    // Each attempt below runs its own NTLM handshake on its own connection: a CHALLENGE is
+    // answered at most once, and any failure ends the exchange.
+    const handshake = async (): Promise<{
+      slot: Slot;
+      message: Buffer;
+      client: NtlmSessionSecurity;
+    }> => {
+      const own = new Slot();
+      own.value = slot.value;
+      const negotiateMessage = ntlmNegotiate();
+      const second = await accept(
+        p,
+        encodeNegTokenResp({ responseToken: negotiateMessage }),
+        contextFor(own),
+      );
+      assert.equal(second.type, 'continue');
+      const challenge = respOf(second).responseToken as Buffer;
+      const auth = authenticate(negotiateMessage, challenge, {
+        user: 'bob',
+        password: 'Bob-pw1',
+        mic: false,
+      });
+      const client = new NtlmSessionSecurity(
+        { negotiatedFlags: auth.flags, exportedSessionKey: auth.exportedSessionKey },
+        'client',
+      );
+      return { slot: own, message: auth.message, client };
     };
+    const listDer = encodeMechTypeListFor(mechTypes);
     // Without the client's mechListMIC the non-first choice is refused (downgrade protection)...
-    const slotCopy = new Slot();
-    slotCopy.value = slot.value;
+    const first1 = await handshake();
     const missing = await accept(
       p,
-      encodeNegTokenResp({ responseToken: auth.message }),
-      contextFor(slotCopy),
+      encodeNegTokenResp({ responseToken: first1.message }),
+      contextFor(first1.slot),
     );
     assert.equal(missing.type, 'reject');
     if (missing.type === 'reject') {
       assert.equal(missing.error.code, 'ERR_HTTPAUTH_SPNEGO_MIC_INVALID');
     }
+    assert.equal(first1.slot.value, undefined, 'a failed handshake leaves no state');
     // ...and a MIC over another list (the attacker's edited one) too.
-    const slotCopy2 = new Slot();
-    slotCopy2.value = slot.value;
+    const second2 = await handshake();
     const edited = await accept(
       p,
       encodeNegTokenResp({
-        responseToken: auth.message,
-        mechListMIC: ntlmSignature(keys, encodeMechTypeListFor([NTLMSSP_OID])) as Buffer,
+        responseToken: second2.message,
+        mechListMIC: second2.client.sign(encodeMechTypeListFor([NTLMSSP_OID])),
       }),
-      contextFor(slotCopy2),
+      contextFor(second2.slot),
     );
     assert.equal(edited.type, 'reject');
+    if (edited.type === 'reject') {
+      assert.equal(edited.error.code, 'ERR_HTTPAUTH_SPNEGO_MIC_INVALID');
+    }
 
+    const third = await handshake();
     const done = await accept(
       p,
-      encodeNegTokenResp({
-        responseToken: auth.message,
-        mechListMIC: ntlmSignature(keys, listDer) as Buffer,
-      }),
-      contextFor(slot),
+      encodeNegTokenResp({ responseToken: third.message, mechListMIC: third.client.sign(listDer) }),
+      contextFor(third.slot),
     );
     assert.equal(done.type, 'complete');
     if (done.type === 'complete') assert.equal(done.context?.['mechListMicVerified'], true);
   });
 
   it('refuses NTLM as a mechanism without a credential source', () => {
-    assert.throws(() => negotiate({ keytab, mechanisms: ['ntlm'] }), {
+    assert.throws(() => negotiate({ kerberos: { keytab }, mechanisms: ['ntlm'] }), {
       code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
     });
-    assert.throws(() => negotiate({ keytab, mechanisms: [] }), {
+    assert.throws(() => negotiate({ kerberos: { keytab }, mechanisms: [] }), {
       code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
     });
   });

@@ -1,6 +1,6 @@
 /**
- * Connection persistence under Negotiate: `persistOnConnection: { ntlm, kerberos }`, the name
- * ntlm() uses, with the deprecated `persistNtlm` / `persistKerberos` still honoured (a user who
+ * Connection persistence under Negotiate: `kerberos: { persistOnConnection }` and
+ * `ntlm: { persistOnConnection }`, the name ntlm() uses, with the deprecated `persistNtlm` / `persistKerberos` still honoured (a user who
  * set `persistNtlm: false` behind a proxy must not silently get persistent connections back).
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { createAuthenticator, Keytab, negotiate } from '../src/index.js';
 import { encodeKeytab } from '../src/wire.js';
 import type { AuthDecision, NegotiateOptions } from '../src/index.js';
-import { resolvePersistence } from '../src/negotiate/persistence.js';
+import { persistence } from '../src/negotiate/persistence.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { getRequest } from './fixtures/http-request.js';
 import { forgeCurrentApReq, randomKey } from './fixtures/kerberos/forge.js';
@@ -19,51 +19,41 @@ import { authenticate, negotiate as ntlmNegotiate } from './ntlm-client.js';
 const invalidOptions = (error: unknown) =>
   error instanceof Error && (error as { code?: string }).code === 'ERR_HTTPAUTH_INVALID_OPTIONS';
 
-describe('resolvePersistence', () => {
+describe('persistence()', () => {
   it('defaults: NTLM persists (as IIS), Kerberos does not', () => {
-    assert.deepEqual(resolvePersistence({}), { ntlm: true, kerberos: false });
-    assert.deepEqual(resolvePersistence({ persistOnConnection: {} }), {
-      ntlm: true,
-      kerberos: false,
-    });
+    assert.deepEqual(persistence({}), { ntlm: true, kerberos: false });
+    assert.deepEqual(persistence({ ntlm: {}, kerberos: {} }), { ntlm: true, kerberos: false });
   });
 
-  it('takes persistOnConnection, and the deprecated names when it is absent', () => {
-    assert.deepEqual(resolvePersistence({ persistOnConnection: { ntlm: false, kerberos: true } }), {
-      ntlm: false,
-      kerberos: true,
-    });
-    assert.deepEqual(resolvePersistence({ persistNtlm: false, persistKerberos: true }), {
-      ntlm: false,
-      kerberos: true,
-    });
-    // Both names agreeing is fine (a migration in progress).
+  it('takes persistOnConnection inside kerberos: and ntlm:, and the deprecated names', () => {
     assert.deepEqual(
-      resolvePersistence({ persistOnConnection: { ntlm: false }, persistNtlm: false }),
-      { ntlm: false, kerberos: false },
+      persistence({
+        ntlm: { persistOnConnection: false },
+        kerberos: { persistOnConnection: true },
+      }),
+      { ntlm: false, kerberos: true },
     );
+    assert.deepEqual(persistence({ persistNtlm: false, persistKerberos: true }), {
+      ntlm: false,
+      kerberos: true,
+    });
   });
 
-  it('refuses the two names disagreeing, and anything but booleans', () => {
+  it('refuses both spellings at once, and anything but booleans', () => {
     assert.throws(
-      () => resolvePersistence({ persistOnConnection: { ntlm: true }, persistNtlm: false }),
+      () => persistence({ ntlm: { persistOnConnection: false }, persistNtlm: false }),
       invalidOptions,
     );
     assert.throws(
-      () => resolvePersistence({ persistOnConnection: { kerberos: false }, persistKerberos: true }),
+      () => persistence({ kerberos: { persistOnConnection: true }, persistKerberos: true }),
       invalidOptions,
     );
-    for (const bad of [null, true, 'yes', [], 1]) {
+    for (const bad of [null, 'yes', [], 1]) {
       assert.throws(
-        () => resolvePersistence({ persistOnConnection: bad } as unknown as NegotiateOptions),
+        () => persistence({ ntlm: { persistOnConnection: bad as unknown as boolean } }),
         invalidOptions,
       );
     }
-    assert.throws(
-      () =>
-        resolvePersistence({ persistOnConnection: { ntlm: 'no' } } as unknown as NegotiateOptions),
-      invalidOptions,
-    );
   });
 
   it('on random input either answers two booleans or refuses with INVALID_OPTIONS', () => {
@@ -71,7 +61,8 @@ describe('resolvePersistence', () => {
       fc.property(
         fc.record(
           {
-            persistOnConnection: fc.oneof(fc.anything(), fc.record({ ntlm: fc.anything() })),
+            ntlm: fc.record({ persistOnConnection: fc.anything() }, { requiredKeys: [] }),
+            kerberos: fc.record({ persistOnConnection: fc.anything() }, { requiredKeys: [] }),
             persistNtlm: fc.anything(),
             persistKerberos: fc.anything(),
           },
@@ -79,7 +70,7 @@ describe('resolvePersistence', () => {
         ),
         (options) => {
           try {
-            const result = resolvePersistence(options as NegotiateOptions);
+            const result = persistence(options as Parameters<typeof persistence>[0]);
             assert.equal(typeof result.ntlm, 'boolean');
             assert.equal(typeof result.kerberos, 'boolean');
           } catch (error) {
@@ -114,7 +105,10 @@ function challengeToken(decision: AuthDecision): Buffer {
 
 /** A Kerberos logon on `connection`, then a request without credentials on it: answered? */
 async function kerberosPersists(options: NegotiateOptions): Promise<boolean> {
-  const auth = createAuthenticator({ packages: [negotiate({ keytab, ...options })] });
+  const { kerberos, ...rest } = options;
+  const auth = createAuthenticator({
+    packages: [negotiate({ ...rest, kerberos: { keytab, ...kerberos } })],
+  });
   const token = forgeCurrentApReq(serviceKey);
   const connection = new EventEmitter();
   const logon = await auth.authenticate(
@@ -126,7 +120,10 @@ async function kerberosPersists(options: NegotiateOptions): Promise<boolean> {
 
 /** A raw NTLMSSP logon under Negotiate on `connection`, then a request without credentials. */
 async function ntlmPersists(options: NegotiateOptions): Promise<boolean> {
-  const auth = createAuthenticator({ packages: [negotiate({ keytab, ntlm, ...options })] });
+  const { ntlm: ntlmOptions, ...rest } = options;
+  const auth = createAuthenticator({
+    packages: [negotiate({ ...rest, kerberos: { keytab }, ntlm: { ...ntlm, ...ntlmOptions } })],
+  });
   const connection = new EventEmitter();
   const type1 = ntlmNegotiate();
   const second = await auth.authenticate(
@@ -145,15 +142,15 @@ async function ntlmPersists(options: NegotiateOptions): Promise<boolean> {
 }
 
 describe('Negotiate: persistOnConnection', () => {
-  it('Kerberos: off by default, on with persistOnConnection.kerberos or the old persistKerberos', async () => {
+  it('Kerberos: off by default, on with kerberos.persistOnConnection or the old persistKerberos', async () => {
     assert.equal(await kerberosPersists({}), false);
-    assert.equal(await kerberosPersists({ persistOnConnection: { kerberos: true } }), true);
+    assert.equal(await kerberosPersists({ kerberos: { persistOnConnection: true } }), true);
     assert.equal(await kerberosPersists({ persistKerberos: true }), true);
   });
 
-  it('NTLM: on by default, off with persistOnConnection.ntlm or the old persistNtlm', async () => {
+  it('NTLM: on by default, off with ntlm.persistOnConnection or the old persistNtlm', async () => {
     assert.equal(await ntlmPersists({}), true);
-    assert.equal(await ntlmPersists({ persistOnConnection: { ntlm: false } }), false);
+    assert.equal(await ntlmPersists({ ntlm: { ...ntlm, persistOnConnection: false } }), false);
     assert.equal(await ntlmPersists({ persistNtlm: false }), false);
   });
 });

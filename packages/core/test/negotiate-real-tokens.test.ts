@@ -12,7 +12,7 @@ import { decodeGssToken, TokenId } from '../src/kerberos/gss-token.js';
 import { encodeNegTokenInit } from '../src/negotiate/neg-token-init.js';
 import { NEG_STATE, decodeNegTokenResp } from '../src/negotiate/neg-token-resp.js';
 import { KRB5_OID, NTLMSSP_OID } from '../src/negotiate/oids.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import type { AcceptContext, AcceptResult } from '../src/security-package.js';
 import { MemoryStore } from '../src/store/memory.js';
 
@@ -63,7 +63,7 @@ function completed(result: AcceptResult): Extract<AcceptResult, { type: 'complet
 }
 
 describe('Negotiate with real MIT tokens', () => {
-  const pkg = negotiate({ keytab: Keytab.parse(Buffer.from(mit.keytab, 'base64')) });
+  const pkg = negotiate({ kerberos: { keytab: Keytab.parse(Buffer.from(mit.keytab, 'base64')) } });
 
   it('raw and SPNEGO-wrapped: alice@EXAMPLE.TEST, AP-REP in the matching form', async () => {
     const raw = completed(
@@ -112,7 +112,7 @@ describe('Negotiate with real MIT tokens', () => {
     );
     assert.equal(bound.principal.channelBound, true);
     const strict = negotiate({
-      keytab: Keytab.parse(Buffer.from(mit.keytab, 'base64')),
+      kerberos: { keytab: Keytab.parse(Buffer.from(mit.keytab, 'base64')) },
       channelBinding: { mode: 'require' },
     });
     const other = Buffer.from(binding);
@@ -142,7 +142,7 @@ describe('Negotiate with real MIT tokens', () => {
 describe('Negotiate with a real Samba AD token (full PAC)', () => {
   it('maps the PAC onto the principal: SID, Domain Users, the created group', async () => {
     const pkg = negotiate({
-      keytab: Keytab.parse(Buffer.from(samba.keytab, 'base64')),
+      kerberos: { keytab: Keytab.parse(Buffer.from(samba.keytab, 'base64')) },
       nameRules: ['RULE:[1:$1@$0](.*@SAMDOM\\.TEST)s/@.*$/.ad/'],
     });
     const result = completed(

@@ -19,7 +19,7 @@ import { logonVerdict } from '../src/netlogon/logon-status.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { MsvAvNbComputerName, avPairString, findAvPair } from '../src/ntlm/av-pairs.js';
 import { decodeChallengeMessage } from '../src/ntlm/challenge-message.js';
-import { ntlm } from '../src/ntlm/package.js';
+import { ntlm } from '../src/ntlm/ntlm-package.js';
 import { negotiate } from './ntlm-client.js';
 
 const LOGON = {

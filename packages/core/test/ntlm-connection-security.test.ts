@@ -15,7 +15,7 @@ import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthDecision, Authenticator } from '../src/loop/authenticator.js';
 import type { ConnectionLimits } from '../src/loop/connections.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
-import { ntlm } from '../src/ntlm/package.js';
+import { ntlm } from '../src/ntlm/ntlm-package.js';
 import { createHandler } from '../src/node/index.js';
 import type { AuthRequest } from '../src/security-package.js';
 import { authenticate, negotiate } from './ntlm-client.js';

@@ -11,8 +11,8 @@ import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
 import { tlsServerEndPoint } from '../src/channel-binding.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
-import { ntlm } from '../src/ntlm/package.js';
-import type { NtlmOptions } from '../src/ntlm/package.js';
+import { ntlm } from '../src/ntlm/ntlm-package.js';
+import type { NtlmOptions } from '../src/ntlm/ntlm-package.js';
 import type { AuthRequest } from '../src/security-package.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 

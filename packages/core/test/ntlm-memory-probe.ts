@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
-import { ntlm } from '../src/ntlm/package.js';
+import { ntlm } from '../src/ntlm/ntlm-package.js';
 import { negotiate } from './ntlm-client.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

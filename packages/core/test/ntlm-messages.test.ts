@@ -20,7 +20,7 @@ import * as F from '../src/ntlm/flags.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { decodeNegotiateMessage, encodeNegotiateMessage } from '../src/ntlm/negotiate-message.js';
 import { decodeNtlmv2Response } from '../src/ntlm/ntlmv2-response.js';
-import { decodeNtlmToken } from '../src/ntlm/package.js';
+import { decodeNtlmToken } from '../src/ntlm/ntlm-package.js';
 import { MAX_MESSAGE_BYTES } from '../src/ntlm/wire.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 

@@ -18,7 +18,7 @@ import type { WarningEvent } from '../src/events.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import type { NtlmLogonRequest } from '../src/ntlm/credentials.js';
-import { ntlm } from '../src/ntlm/package.js';
+import { ntlm } from '../src/ntlm/ntlm-package.js';
 import { winbindVerifier } from '../src/ntlm/winbind.js';
 import type { WinbindOptions, WinbindVerifier } from '../src/ntlm/winbind.js';
 import { authenticate, negotiate } from './ntlm-client.js';

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { createImpersonation } from '../src/impersonation/policy.js';
 import type { PosixIdentity, UserDatabase } from '../src/impersonation/posix.js';
 import { encodeKeytab, Keytab } from '../src/kerberos/keytab.js';
-import { negotiate } from '../src/negotiate/package.js';
+import { negotiate } from '../src/negotiate/negotiate.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { ntHashVerifier } from '../src/ntlm/credentials.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
@@ -45,7 +45,9 @@ async function negotiatedPrincipal(clientRealm: string, localRealms?: string[]) 
     endtime: NOW + HOUR,
     ctime: NOW,
   });
-  const pkg = negotiate({ keytab, ...(localRealms === undefined ? {} : { localRealms }) });
+  const pkg = negotiate({
+    kerberos: { keytab, ...(localRealms === undefined ? {} : { localRealms }) },
+  });
   const result = await pkg.accept(
     { scheme: 'Negotiate', token68: token.toString('base64') },
     { ...context, store: new MemoryStore() },

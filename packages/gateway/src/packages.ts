@@ -133,18 +133,17 @@ function buildOne(
     case 'negotiate': {
       const n = auth.negotiate!;
       return core.negotiate({
-        ...(n.keytab === undefined ? {} : { keytab: n.keytab }),
-        ...(n.principals === undefined ? {} : { principals: n.principals }),
-        clockSkewMs: n.clockSkewSec * 1000,
-        allowRc4: n.allowRc4,
+        kerberos: {
+          ...(n.keytab === undefined ? {} : { keytab: n.keytab }),
+          ...(n.principals === undefined ? {} : { principals: n.principals }),
+          clockSkewMs: n.clockSkewSec * 1000,
+          allowRc4: n.allowRc4,
+        },
         channelBinding: { mode: auth.channelBinding },
         kerberosOnly: n.kerberosOnly || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
-          : {
-              ntlm: ntlmOptions(config, dc),
-              persistOnConnection: { ntlm: !config.trustProxy },
-            }),
+          : { ntlm: { ...ntlmOptions(config, dc), persistOnConnection: !config.trustProxy } }),
       });
     }
   }

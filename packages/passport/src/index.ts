@@ -2,7 +2,7 @@
  * @httpauth/passport: httpauth as a Passport strategy, for apps already built on passport
  * (sessions, `req.user`, `failureRedirect`, several strategies).
  *
- *   passport.use(new HttpAuthStrategy({ packages: [negotiate({ keytab })] }, verify));
+ *   passport.use(new HttpAuthStrategy({ packages: [negotiate({ kerberos: { keytab } })] }, verify));
  *   app.get('/', passport.authenticate('httpauth'), (req, res) => res.json(req.user));
  *
  * The protocol (and the multi-leg handshake, bound to the connection for NTLM) stays in

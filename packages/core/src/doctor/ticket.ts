@@ -15,7 +15,7 @@ import { unparsePrincipal } from '../kerberos/messages/principal-name.js';
 import { classifyNegotiateToken } from '../negotiate/negotiate-token.js';
 import { decodeNegTokenInit } from '../negotiate/neg-token-init.js';
 import { KRB5_OID, MS_KRB5_OID } from '../negotiate/oids.js';
-import { negotiate } from '../negotiate/package.js';
+import { negotiate } from '../negotiate/negotiate.js';
 import { enctypeName } from './enctypes.js';
 import { finding, type Finding } from './findings.js';
 

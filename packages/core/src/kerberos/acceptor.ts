@@ -3,7 +3,7 @@
  * a keytab and answers who the client is, with an AP-REP for mutual authentication or a KRB-ERROR
  * the client can act on. It keeps no per-connection state: Kerberos over HTTP is one round trip.
  *
- * Public API (the Negotiate package codes against these names):
+ * Public API (Negotiate drives it through kerberos/mechanism-context.ts, a MechanismContext):
  *
  *   new KerberosAcceptor(options?: KerberosAcceptorOptions)
  *     keytab        path ('FILE:' prefix allowed) or a Keytab; default KRB5_KTNAME, else
@@ -29,47 +29,38 @@
  *
  * accept() never throws: every failure is in the result (a non-HttpAuthError is a bug, reported as
  * ERR_HTTPAUTH_INTERNAL).
+ *
+ * The phases of RFC 4120 §3.2.3 live in their own modules, in the order accept() runs them:
+ * ticket-decryption.ts (ticket and PAC), authenticator-checks.ts (client, times, GSS checksum,
+ * channel binding), delegation.ts, replay-cache.ts, ap-reply.ts (AP-REP or KRB-ERROR).
  */
-import { timingSafeEqual } from 'node:crypto';
-import { randomBytesPooled } from '../crypto/random-pool.js';
-import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
-import { fail, HttpAuthError, type ErrorCode } from '../errors.js';
+import { type ChannelBindingMode } from '../channel-binding.js';
+import { fail, HttpAuthError, isHttpAuthError } from '../errors.js';
 import type { Principal } from '../principal.js';
 import type { KeyValueStore } from '../store/types.js';
-import { encryptionProfile, EncType, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
+import { establishContext, krbErrorReply } from './ap-reply.js';
 import {
-  decodeGssChecksum,
-  GSS_CHECKSUM_TYPE,
-  GssFlags,
-  isZeroBinding,
-  type GssChecksum,
-} from './gss-checksum.js';
-import { decodeGssToken, encodeGssToken, KRB5_OID, TokenId } from './gss-token.js';
+  checkAuthenticatorAndTimes,
+  checkChannelBinding,
+  decryptAuthenticator,
+  gssChecksumOf,
+} from './authenticator-checks.js';
+import { encryptionProfile, EncType, type KerberosKey } from './crypto/index.js';
+import { GssFlags } from './gss-checksum.js';
+import { decodeGssToken, KRB5_OID, TokenId } from './gss-token.js';
 import { Keytab, KeytabFile } from './keytab.js';
 import { ApOptions, AP_REQ_TAG, decodeApReq, type ApReq } from './messages/ap-req.js';
-import { encodeApRep } from './messages/ap-rep.js';
-import {
-  apOptionsFromAuthorizationData,
-  KERB_AP_OPTIONS_CBT,
-} from './messages/authorization-data.js';
-import { decodeAuthenticator, type Authenticator } from './messages/authenticator.js';
-import { encodeEncApRepPart } from './messages/enc-ap-rep-part.js';
-import {
-  decodeEncTicketPart,
-  TicketFlags,
-  type EncTicketPart,
-} from './messages/enc-ticket-part.js';
-import { encodeKrbError, KrbErrorCode } from './messages/krb-error.js';
 import {
   parsePrincipal,
   sameComponents,
   unparsePrincipal,
   type PrincipalName,
 } from './messages/principal-name.js';
-import { checkTicketSanity, clientPrincipal, verifyPac, type PacFacts } from './client-identity.js';
+import { clientPrincipal } from './client-identity.js';
 import { sharedKeyAliases } from './keytab-aliases.js';
 import { recordAuthenticator } from './replay-cache.js';
 import { TicketCache } from './ticket-cache.js';
+import { decryptTicket, type DecryptedTicket } from './ticket-decryption.js';
 import { decodeDelegation, type DelegatedCredential } from './delegation.js';
 
 export type { DelegatedCredential, DelegatedTicket, KerberosPrincipalName } from './delegation.js';
@@ -131,19 +122,6 @@ export type KerberosAcceptResult =
     }
   | { readonly ok: false; readonly error: HttpAuthError; readonly responseToken?: Buffer };
 
-/** Errors the client can act on and the KRB-ERROR code that tells it (RFC 4120 §7.5.9). */
-const KRB_ERROR_FOR: Partial<Record<ErrorCode, number>> = {
-  ERR_HTTPAUTH_KRB_SKEW: KrbErrorCode.KRB_AP_ERR_SKEW,
-  ERR_HTTPAUTH_KRB_MODIFIED: KrbErrorCode.KRB_AP_ERR_MODIFIED,
-  ERR_HTTPAUTH_KRB_REPLAY: KrbErrorCode.KRB_AP_ERR_REPEAT,
-  ERR_HTTPAUTH_KRB_TICKET_EXPIRED: KrbErrorCode.KRB_AP_ERR_TKT_EXPIRED,
-  ERR_HTTPAUTH_KRB_TICKET_NOT_YET_VALID: KrbErrorCode.KRB_AP_ERR_TKT_NYV,
-  ERR_HTTPAUTH_KRB_WRONG_SERVICE: KrbErrorCode.KRB_AP_ERR_NOT_US,
-  ERR_HTTPAUTH_KRB_BAD_MATCH: KrbErrorCode.KRB_AP_ERR_BADMATCH,
-  ERR_HTTPAUTH_KRB_NO_KEY: KrbErrorCode.KRB_AP_ERR_NOKEY,
-  ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED: KrbErrorCode.KDC_ERR_ETYPE_NOSUPP,
-};
-
 /** process.emitWarning code for an allowlist that separates names sharing a key. */
 export const KEYTAB_SHARED_KEY_WARNING = 'HTTPAUTH_KEYTAB_SHARED_KEY';
 
@@ -157,13 +135,6 @@ const AES_ENCTYPES: readonly number[] = [
 interface AllowedPrincipal {
   readonly components: readonly string[];
   readonly realm: string | undefined;
-}
-
-/** A ticket that decrypted and whose PAC verified. */
-interface DecryptedTicket {
-  readonly encTicket: EncTicketPart;
-  readonly sessionKey: KerberosKey;
-  readonly pac: PacFacts | undefined;
 }
 
 /** A list of realm names from the options: non-empty strings, else ERR_HTTPAUTH_INVALID_OPTIONS. */
@@ -271,25 +242,13 @@ export class KerberosAcceptor {
       apReq = decodeApReq(message);
       return await this.#verify(apReq, mechOid, ctx);
     } catch (error) {
-      const httpError =
-        error instanceof HttpAuthError
-          ? error
-          : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
-      const code = KRB_ERROR_FOR[httpError.code];
-      if (code === undefined || apReq === undefined) return { ok: false, error: httpError };
-      const now = Number.isFinite(ctx.now) ? Math.max(0, Math.floor(ctx.now)) : Date.now();
-      const krbError = encodeKrbError({
-        stime: now - (now % 1000),
-        susec: (now % 1000) * 1000,
-        errorCode: code,
-        realm: apReq.ticket.realm,
-        sname: apReq.ticket.sname,
-      });
-      return {
-        ok: false,
-        error: httpError,
-        responseToken: encodeGssToken(TokenId.KRB_ERROR, krbError, mechOid),
-      };
+      const httpError = isHttpAuthError(error)
+        ? error
+        : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+      const responseToken = krbErrorReply(httpError, apReq, mechOid, ctx.now);
+      return responseToken === undefined
+        ? { ok: false, error: httpError }
+        : { ok: false, error: httpError, responseToken };
     }
   }
 
@@ -302,11 +261,12 @@ export class KerberosAcceptor {
     );
   }
 
-  #checkEnctype(enctype: number): void {
+  /** Refuses an enctype not allowed (DES, RC4 unless `allowRc4`); an arrow: phases call it. */
+  readonly #checkEnctype = (enctype: number): void => {
     if (!this.#enctypes.has(enctype) || encryptionProfile(enctype) === undefined) {
       fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
     }
-  }
+  };
 
   async #verify(
     apReq: ApReq,
@@ -333,46 +293,26 @@ export class KerberosAcceptor {
     const cacheKey = TicketCache.keyOf(ticket.der);
     let decrypted = this.#tickets.get(cacheKey, ctx.now);
     if (decrypted === undefined) {
-      decrypted = this.#decryptTicket(apReq, serviceKey);
+      decrypted = decryptTicket(apReq, serviceKey, this.#checkEnctype, this.#transitedRealms);
       this.#tickets.set(cacheKey, decrypted, decrypted.encTicket.endtime + this.#skewMs);
     }
     const { encTicket, sessionKey, pac } = decrypted;
 
-    // 3. The authenticator (usage 11) with the ticket session key.
-    if (apReq.authenticator.etype !== sessionKey.enctype) fail('ERR_HTTPAUTH_KRB_MODIFIED');
-    const sessionProfile = encryptionProfile(sessionKey.enctype);
-    if (sessionProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
-    const authenticator = decodeAuthenticator(
-      sessionProfile.decrypt(sessionKey, KeyUsage.AP_REQ_AUTHENTICATOR, apReq.authenticator.cipher),
+    // 3. The authenticator (usage 11): the ticket's client, within the skew, ticket valid now.
+    const authenticator = decryptAuthenticator(apReq, sessionKey);
+    checkAuthenticatorAndTimes(authenticator, encTicket, ctx.now, this.#skewMs);
+
+    // 4. The GSS checksum: flags, channel binding, delegation (RFC 4121 §4.1.1).
+    const checksum = gssChecksumOf(authenticator);
+    const gssFlags = checksum?.flags ?? 0;
+    const channelBound = checkChannelBinding(
+      this.#bindingMode,
+      checksum,
+      authenticator,
+      ctx.channelBinding,
     );
 
-    // 4. The authenticator's client is the ticket's client.
-    if (
-      authenticator.crealm !== encTicket.crealm ||
-      !sameComponents(authenticator.cname.components, encTicket.cname.components)
-    ) {
-      fail('ERR_HTTPAUTH_KRB_BAD_MATCH');
-    }
-
-    // 5. Times: authenticator within the skew; ticket valid now, allowing for the skew.
-    const authenticatorTime = authenticator.ctime + Math.floor(authenticator.cusec / 1000);
-    if (Math.abs(ctx.now - authenticatorTime) > this.#skewMs) fail('ERR_HTTPAUTH_KRB_SKEW');
-    const start = encTicket.starttime ?? encTicket.authtime;
-    if (start - this.#skewMs > ctx.now || (encTicket.flags & TicketFlags.INVALID) !== 0) {
-      fail('ERR_HTTPAUTH_KRB_TICKET_NOT_YET_VALID');
-    }
-    if (encTicket.endtime + this.#skewMs < ctx.now) fail('ERR_HTTPAUTH_KRB_TICKET_EXPIRED');
-
-    // 6. The GSS checksum: flags, channel binding, delegation (RFC 4121 §4.1.1).
-    let checksum: GssChecksum | undefined;
-    if (authenticator.cksum !== undefined) {
-      if (authenticator.cksum.cksumtype !== GSS_CHECKSUM_TYPE) fail('ERR_HTTPAUTH_GSS_MALFORMED');
-      checksum = decodeGssChecksum(authenticator.cksum.checksum);
-    }
-    const gssFlags = checksum?.flags ?? 0;
-    const channelBound = this.#checkChannelBinding(checksum, authenticator, ctx.channelBinding);
-
-    // 7. Delegation: the forwarded TGT.
+    // 5. Delegation: the forwarded TGT.
     let delegatedCredential: DelegatedCredential | undefined;
     if ((gssFlags & GssFlags.DELEG) !== 0 && checksum?.delegation !== undefined) {
       delegatedCredential = decodeDelegation(
@@ -383,7 +323,7 @@ export class KerberosAcceptor {
       );
     }
 
-    // 8. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3). Keyed on
+    // 6. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3). Keyed on
     //    the authenticator ciphertext alone: the ticket's sname is cleartext (replay-cache.ts).
     await recordAuthenticator(
       ctx.store,
@@ -392,49 +332,15 @@ export class KerberosAcceptor {
       2 * this.#skewMs,
     );
 
-    // 9. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
-    let responseToken: Buffer | undefined;
-    let acceptorSeqNumber = authenticator.seqNumber ?? 0;
-    let contextKey: KerberosKey = sessionKey;
-    let acceptorSubkey = false;
-    if (authenticator.subkey !== undefined) {
-      this.#checkEnctype(authenticator.subkey.keytype);
-      contextKey = makeKey(authenticator.subkey.keytype, authenticator.subkey.keyvalue);
-    }
-    const mutual =
-      (gssFlags & GssFlags.MUTUAL) !== 0 || (apReq.apOptions & ApOptions.MUTUAL_REQUIRED) !== 0;
-    if (mutual) {
-      let subkey: KerberosKey | undefined;
-      // One draw for the subkey and the sequence number.
-      const profile = encryptionProfile(contextKey.enctype);
-      const keyBytes = profile === undefined ? 0 : profile.keyBytes;
-      const random = randomBytesPooled(keyBytes + 4);
-      // RFC 4121 §2: an acceptor subkey for the newer enctypes (RC4 keeps the RFC 1964 tokens).
-      if (contextKey.enctype !== EncType.RC4_HMAC && profile !== undefined) {
-        subkey = makeKey(contextKey.enctype, random.subarray(0, keyBytes));
-      }
-      // MIT keeps sequence numbers below 2^30 so peers that treat them as signed agree.
-      acceptorSeqNumber = random.readUInt32BE(keyBytes) & 0x3fffffff;
-      const encPart = encodeEncApRepPart({
-        ctime: authenticator.ctime,
-        cusec: authenticator.cusec,
-        subkey:
-          subkey === undefined ? undefined : { keytype: subkey.enctype, keyvalue: subkey.bytes },
-        seqNumber: acceptorSeqNumber,
-      });
-      const apRep = encodeApRep({
-        encPart: {
-          etype: sessionKey.enctype,
-          kvno: undefined,
-          cipher: sessionProfile.encrypt(sessionKey, KeyUsage.AP_REP_ENCPART, encPart),
-        },
-      });
-      responseToken = encodeGssToken(TokenId.AP_REP, apRep, mechOid);
-      if (subkey !== undefined) {
-        contextKey = subkey;
-        acceptorSubkey = true;
-      }
-    }
+    // 7. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
+    const established = establishContext(
+      apReq,
+      authenticator,
+      sessionKey,
+      gssFlags,
+      mechOid,
+      this.#checkEnctype,
+    );
 
     const principal: Principal = clientPrincipal({
       encTicket,
@@ -447,67 +353,14 @@ export class KerberosAcceptor {
       ok: true,
       principal,
       mechOid,
-      responseToken,
-      sessionKey: contextKey,
-      acceptorSubkey,
+      responseToken: established.responseToken,
+      sessionKey: established.contextKey,
+      acceptorSubkey: established.acceptorSubkey,
       gssFlags,
       servicePrincipal,
-      acceptorSeqNumber,
+      acceptorSeqNumber: established.acceptorSeqNumber,
       initiatorSeqNumber: authenticator.seqNumber,
       ...(delegatedCredential === undefined ? {} : { delegatedCredential }),
     };
-  }
-
-  /** Decrypt and decode the ticket, and verify its PAC (MS-PAC) with the service key. */
-  #decryptTicket(apReq: ApReq, serviceKey: KerberosKey): DecryptedTicket {
-    const ticketProfile = encryptionProfile(serviceKey.enctype);
-    if (ticketProfile === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
-    const encTicket = decodeEncTicketPart(
-      ticketProfile.decrypt(serviceKey, KeyUsage.KDC_REP_TICKET, apReq.ticket.encPart.cipher),
-    );
-    this.#checkEnctype(encTicket.key.keytype);
-    const sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
-    checkTicketSanity(encTicket, this.#transitedRealms);
-    const pac = verifyPac(encTicket, serviceKey);
-    // Keep only what later checks read: the authorization data and addresses are views into the
-    // decrypted ticket (a large AD PAC is tens of KiB), which a cache entry must not pin.
-    const slim: EncTicketPart = {
-      ...encTicket,
-      transited: { trType: encTicket.transited.trType, contents: Buffer.alloc(0) },
-      caddr: undefined,
-      authorizationData: [],
-    };
-    return { encTicket: slim, sessionKey, pac };
-  }
-
-  /**
-   * Channel bindings, as IIS's Extended Protection: `none` ignores them; `allow` checks a binding
-   * the client sent, and refuses a missing one only when the client said it supports them
-   * (MS-KILE KERB_AP_OPTIONS_CBT); `require` refuses a missing one. Returns true when bound.
-   */
-  #checkChannelBinding(
-    checksum: GssChecksum | undefined,
-    authenticator: Authenticator,
-    serverBinding: Buffer | undefined,
-  ): boolean {
-    if (this.#bindingMode === 'none') return false;
-    const sent = checksum !== undefined && !isZeroBinding(checksum.bindings);
-    if (!sent) {
-      if (this.#bindingMode === 'require') fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
-      const cbtSupported =
-        (apOptionsFromAuthorizationData(authenticator.authorizationData) & KERB_AP_OPTIONS_CBT) !==
-        0;
-      if (cbtSupported && serverBinding !== undefined) fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISSING');
-      return false;
-    }
-    if (serverBinding === undefined) {
-      // A binding over a connection we cannot bind (plain HTTP): nothing to compare it with.
-      if (this.#bindingMode === 'require') fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
-      return false;
-    }
-    const expected = channelBindingHash(serverBinding);
-    if (!timingSafeEqual(expected, checksum.bindings))
-      fail('ERR_HTTPAUTH_CHANNEL_BINDING_MISMATCH');
-    return true;
   }
 }

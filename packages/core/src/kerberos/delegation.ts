@@ -2,9 +2,9 @@
  * Delegated credentials (RFC 4121 §4.1.1, DlgOpt 1): the KRB-CRED a delegating client puts in
  * its GSS checksum, decrypted into what an MIT ccache needs.
  */
-import { fail, HttpAuthError } from '../errors.js';
+import { fail, isHttpAuthError } from '../errors.js';
 import { encryptionProfile, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
-import type { Authenticator } from './messages/authenticator.js';
+import type { KerberosAuthenticator } from './messages/ap-authenticator.js';
 import type { EncTicketPart } from './messages/enc-ticket-part.js';
 import { decodeEncKrbCredPart, decodeKrbCred, type KrbCredInfo } from './messages/krb-cred.js';
 import { unparsePrincipal } from './messages/principal-name.js';
@@ -47,7 +47,7 @@ export interface DelegatedCredential {
 export function decodeDelegation(
   der: Buffer,
   sessionKey: KerberosKey,
-  authenticator: Authenticator,
+  authenticator: KerberosAuthenticator,
   encTicket: EncTicketPart,
 ): DelegatedCredential {
   try {
@@ -102,7 +102,7 @@ export function decodeDelegation(
       tickets,
     };
   } catch (error) {
-    if (error instanceof HttpAuthError) fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
+    if (isHttpAuthError(error)) fail('ERR_HTTPAUTH_KRB_DELEGATION_INVALID');
     throw error;
   }
 }

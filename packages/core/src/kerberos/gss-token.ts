@@ -12,7 +12,7 @@
  * the OID TLV, two token-id octets, the message.
  */
 import { decodeOidContent, encodeOid, encodeTlv, readTlv, Tag } from '../asn1/der.js';
-import { fail, HttpAuthError } from '../errors.js';
+import { fail, isHttpAuthError } from '../errors.js';
 
 /** RFC 1964 / RFC 4121 Kerberos V5 mechanism. */
 export const KRB5_OID = '1.2.840.113554.1.2.2';
@@ -58,7 +58,7 @@ export function decodeGssToken(token: Buffer): GssToken {
       message: token.subarray(oid.end + 2, outer.end),
     };
   } catch (error) {
-    if (error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_GSS_MALFORMED') throw error;
+    if (isHttpAuthError(error) && error.code === 'ERR_HTTPAUTH_GSS_MALFORMED') throw error;
     fail('ERR_HTTPAUTH_GSS_MALFORMED');
   }
 }

@@ -17,7 +17,7 @@
  * still in existence is little-endian (x86), so we read v1 as little-endian.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { fail, HttpAuthError } from '../errors.js';
+import { fail, isHttpAuthError } from '../errors.js';
 import { encryptionProfile, makeKey, type KerberosKey } from './crypto/index.js';
 import { unparsePrincipal } from './messages/principal-name.js';
 
@@ -109,7 +109,7 @@ export function parseKeytab(data: Buffer): KeytabEntry[] {
       try {
         key = makeKey(enctype, keyBytes);
       } catch (error) {
-        if (error instanceof HttpAuthError) malformed();
+        if (isHttpAuthError(error)) malformed();
         throw error;
       }
     }

@@ -1,6 +1,11 @@
 // Public API of the negotiate security package: explicit named exports only.
-export { negotiate } from './package.js';
-export type { NegotiateOptions, NegotiatePackage } from './package.js';
+export { negotiate } from './negotiate.js';
+export type {
+  NegotiateKerberosOptions,
+  NegotiateNtlmOptions,
+  NegotiateOptions,
+  NegotiatePackage,
+} from './negotiate.js';
 export { NameMapper } from './name-mapping.js';
 export type { NameMappingOptions } from './name-mapping.js';
 export {

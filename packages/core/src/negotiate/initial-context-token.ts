@@ -11,7 +11,7 @@
  * it with the krb5 OID. This module only frames and unframes; the inner token is the mechanism's.
  */
 import { MAX_DER_BYTES, Tag, encodeOid, encodeTlv, readOid, readTlv } from '../asn1/der.js';
-import { HttpAuthError, fail } from '../errors.js';
+import { fail, isHttpAuthError } from '../errors.js';
 
 export const INITIAL_CONTEXT_TOKEN_TAG = 0x60;
 
@@ -34,7 +34,7 @@ export function decodeInitialContextToken(token: Buffer): InitialContextToken {
     if (oid.tag !== Tag.OID) fail('ERR_HTTPAUTH_GSS_MALFORMED');
     return { mechOid: readOid(oid), innerToken: token.subarray(oid.end, outer.end) };
   } catch (error) {
-    if (error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_GSS_MALFORMED') throw error;
+    if (isHttpAuthError(error) && error.code === 'ERR_HTTPAUTH_GSS_MALFORMED') throw error;
     fail('ERR_HTTPAUTH_GSS_MALFORMED', error);
   }
 }

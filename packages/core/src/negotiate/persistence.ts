@@ -1,55 +1,86 @@
 /**
- * Which logons under Negotiate keep their connection authenticated for later requests (the
- * connection, not the request, is authenticated: MS-NTHT §2, IIS's authPersistNonNTLM for
- * Kerberos). One name for the option everywhere, `persistOnConnection`, as ntlm() spells it; under
- * Negotiate it is given per mechanism, because the safe defaults differ.
+ * Whether a connection stays authenticated after a Negotiate logon, per mechanism, spelled as
+ * the NTLM package spells it: `persistOnConnection` inside `kerberos:` and `ntlm:`. The earlier
+ * top-level `persistKerberos` / `persistNtlm` still work for this release, with a deprecation
+ * warning, and go away in the next one (CHANGELOG.md).
+ *
+ * Defaults: NTLM true (it authenticates the connection, as IIS does); Kerberos false, every
+ * request proves itself unless set (IIS's authPersistNonNTLM), which is only safe where no proxy
+ * in front shares one backend connection among several users.
  */
 import { fail } from '../errors.js';
 
-export interface NegotiatePersistenceOptions {
-  /**
-   * Keep a connection authenticated after a logon, per mechanism. `ntlm` (default true, as IIS
-   * does); `kerberos` (default false: every request proves itself; true saves browsers a 401
-   * round trip per request, but is only safe where no proxy in front shares one backend
-   * connection among several users).
-   */
-  readonly persistOnConnection?: { readonly ntlm?: boolean; readonly kerberos?: boolean };
-  /** @deprecated Use `persistOnConnection: { ntlm }` (the same name as ntlm()'s option). */
+/** The per-mechanism spelling, inside `kerberos:` and `ntlm:`. */
+export interface PersistenceOption {
+  /** Keep the connection authenticated after this mechanism's logon. */
+  readonly persistOnConnection?: boolean;
+}
+
+/** The top-level spelling of earlier releases. */
+export interface LegacyPersistenceOptions {
+  /** @deprecated Use `ntlm: { persistOnConnection }`. */
   readonly persistNtlm?: boolean;
-  /** @deprecated Use `persistOnConnection: { kerberos }`. */
+  /** @deprecated Use `kerberos: { persistOnConnection }`. */
   readonly persistKerberos?: boolean;
 }
 
-export interface NegotiatePersistence {
-  readonly ntlm: boolean;
-  readonly kerberos: boolean;
-}
+/** process.emitWarning code for persistNtlm / persistKerberos (once per process). */
+export const LEGACY_PERSIST_OPTIONS_WARNING = 'HTTPAUTH_NEGOTIATE_PERSIST_OPTIONS';
+let warned = false;
 
-/**
- * One mechanism's setting: the new name, else the deprecated one, else the default. Both names
- * with different values are refused rather than one silently winning.
- */
-function setting(current: unknown, deprecated: unknown, fallback: boolean): boolean {
-  if (current !== undefined && deprecated !== undefined && current !== deprecated) {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+function choose(
+  nested: unknown,
+  legacy: unknown,
+  legacyName: string,
+  replacement: string,
+  fallback: boolean,
+): boolean {
+  if (legacy !== undefined) {
+    // Both spellings at once: which one wins would be a guess.
+    if (nested !== undefined) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    if (!warned) {
+      warned = true;
+      process.emitWarning(
+        `negotiate({ ${legacyName} }) is deprecated: use negotiate({ ${replacement} }). ` +
+          `The old name goes away in the next release.`,
+        { type: 'DeprecationWarning', code: LEGACY_PERSIST_OPTIONS_WARNING },
+      );
+    }
   }
-  const value = current ?? deprecated ?? fallback;
+  const value = nested ?? legacy ?? fallback;
   if (typeof value !== 'boolean') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   return value;
 }
 
-/** The settings, checked once when the package is built. */
-export function resolvePersistence(options: NegotiatePersistenceOptions): NegotiatePersistence {
-  const given: unknown = options.persistOnConnection;
-  if (
-    given !== undefined &&
-    (given === null || typeof given !== 'object' || Array.isArray(given))
-  ) {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
-  const chosen = given as NegotiatePersistenceOptions['persistOnConnection'];
+/** The persistence of each mechanism's logons, from either spelling. */
+export function persistence(
+  options: LegacyPersistenceOptions & {
+    readonly kerberos?: PersistenceOption;
+    readonly ntlm?: PersistenceOption;
+  },
+): { readonly kerberos: boolean; readonly ntlm: boolean } {
   return {
-    ntlm: setting(chosen?.ntlm, options.persistNtlm, true),
-    kerberos: setting(chosen?.kerberos, options.persistKerberos, false),
+    kerberos: choose(
+      options.kerberos?.persistOnConnection,
+      options.persistKerberos,
+      'persistKerberos',
+      'kerberos: { persistOnConnection }',
+      false,
+    ),
+    ntlm: choose(
+      options.ntlm?.persistOnConnection,
+      options.persistNtlm,
+      'persistNtlm',
+      'ntlm: { persistOnConnection }',
+      true,
+    ),
   };
+}
+
+/** The mechanism's own options, without the package-level `persistOnConnection`. */
+export function withoutPersistence<T extends PersistenceOption>(
+  options: T,
+): Omit<T, 'persistOnConnection'> {
+  const { persistOnConnection: _persist, ...rest } = options;
+  return rest;
 }

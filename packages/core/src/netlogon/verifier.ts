@@ -16,7 +16,7 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { HttpAuthError } from '../errors.js';
-import type { NtlmLogonRequest, NtlmLogonResult, NtlmVerifier } from '../ntlm/credentials.js';
+import type { NtlmLogonRequest, NtlmLogonResult, NtlmVerifier } from '../ntlm/verifier.js';
 import { loadMachineSecret } from './machine-secret.js';
 import type { MachineSecretOptions } from './machine-secret.js';
 import { logonVerdict, ntStatusName } from './logon-status.js';

@@ -21,8 +21,8 @@
  * `new NtlmSessionSecurity(last.context, 'server')` (./session-security.ts) signs, verifies, seals
  * and unseals with them (MS-NLMP 3.4.4).
  *
- * The HTTP `NTLM` package (./package.ts) and the Negotiate package (raw NTLMSSP and SPNEGO-wrapped
- * NTLM) both drive this class.
+ * The HTTP `NTLM` package (./ntlm-package.ts) drives this class directly; the Negotiate package
+ * (raw NTLMSSP and SPNEGO-wrapped NTLM) through its MechanismContext (./mechanism-context.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';

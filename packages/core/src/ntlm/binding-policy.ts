@@ -15,7 +15,7 @@
  * Responses with no AV pairs at all (NTLMv1, LM, anonymous) carry neither binding, so they are
  * refused wherever a binding is required.
  */
-import { channelBindingHash } from '../channel-binding.js';
+import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
 import { HttpAuthError, fail } from '../errors.js';
 import type { AvPair } from './av-pairs.js';
 import {
@@ -33,7 +33,7 @@ import { bytesEqual } from '../crypto/constant-time.js';
  * 'require-over-tls' (default): 'require' on a connection whose binding data is known (TLS here,
  * or `channelBindingCertificate` behind a proxy), 'allow' elsewhere: IIS's EPA "Required".
  */
-export type NtlmChannelBindingMode = 'none' | 'allow' | 'require' | 'require-over-tls';
+export type NtlmChannelBindingMode = ChannelBindingMode | 'require-over-tls';
 
 export interface NtlmBindingOptions {
   readonly channelBinding?: { readonly mode?: NtlmChannelBindingMode };

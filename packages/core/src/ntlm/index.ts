@@ -1,6 +1,6 @@
 // Public API of the ntlm security package: explicit named exports only.
-export { ntlm, NTLMSSP_MECH_OID, decodeNtlmToken } from './package.js';
-export type { NtlmOptions } from './package.js';
+export { ntlm, NTLMSSP_MECH_OID, decodeNtlmToken } from './ntlm-package.js';
+export type { NtlmOptions } from './ntlm-package.js';
 export {
   NtlmAcceptor,
   challengeFlagsFor,

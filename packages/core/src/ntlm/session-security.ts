@@ -9,6 +9,12 @@
  *
  * Each direction has its own signing key, its own RC4 sealing handle (one key stream for the
  * whole connection, shared by sealing and checksum encryption) and its own sequence number.
+ *
+ * SPNEGO's mechListMIC (RFC 4178 §5) is the first signature of the context in each direction
+ * (sequence number 0, fresh RC4 stream): the NTLM MechanismContext (mechanism-context.ts) makes
+ * and checks it with a new object of this class. It does so only with extended session security:
+ * the NTLMv1 checksum is a CRC32 under RC4, which is linear, so a man in the middle could fix it
+ * up after editing the mechanism list it is meant to protect.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
@@ -55,6 +61,11 @@ export class NtlmSessionSecurity {
 
   get #extended(): boolean {
     return hasFlag(this.#flags, NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY);
+  }
+
+  /** True with extended session security: HMAC-MD5 signatures (MS-NLMP 3.4.4.2), not CRC32. */
+  get extendedSessionSecurity(): boolean {
+    return this.#extended;
   }
 
   /** GSS_GetMIC: the signature of an outgoing message. */

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 
 import { computeChecksum, encryptionProfile, KeyUsage, makeKey } from '../crypto/index.js';
 import { encodeApReq } from '../messages/ap-req.js';
-import { encodeAuthenticator } from '../messages/authenticator.js';
+import { encodeKerberosAuthenticator } from '../messages/ap-authenticator.js';
 import { sameComponents, type PrincipalName } from '../messages/principal-name.js';
 import type { Ticket } from '../messages/ticket.js';
 import type { ClientTicket } from './as-exchange.js';
@@ -53,7 +53,7 @@ export function paTgsReq(tgt: ClientTicket, bodyDer: Buffer, now: number): PaDat
       bodyDer,
     ),
   };
-  const authenticator = encodeAuthenticator({
+  const authenticator = encodeKerberosAuthenticator({
     crealm: tgt.crealm,
     cname: tgt.cname,
     cksum,

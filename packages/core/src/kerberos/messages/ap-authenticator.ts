@@ -1,5 +1,6 @@
 /**
- * Authenticator (RFC 4120 §5.5.1), decrypted from the AP-REQ with the ticket session key:
+ * The AP-REQ's Authenticator (RFC 4120 §5.5.1), decrypted with the ticket session key. Called
+ * KerberosAuthenticator in code, so it is never confused with the request loop's Authenticator:
  *
  *   Authenticator ::= [APPLICATION 2] SEQUENCE {
  *     authenticator-vno  [0] INTEGER (5),
@@ -48,7 +49,7 @@ import { decodePrincipalName, encodePrincipalName, type PrincipalName } from './
 
 export const AUTHENTICATOR_TAG = applicationTag(2);
 
-export interface Authenticator {
+export interface KerberosAuthenticator {
   readonly crealm: string;
   readonly cname: PrincipalName;
   readonly cksum: ChecksumValue | undefined;
@@ -60,7 +61,7 @@ export interface Authenticator {
   readonly authorizationData: readonly AuthorizationDataEntry[];
 }
 
-export function decodeAuthenticator(der: Buffer): Authenticator {
+export function decodeKerberosAuthenticator(der: Buffer): KerberosAuthenticator {
   const f = contextFields(
     unwrap(decodeDer(der, AUTHENTICATOR_TAG), Tag.SEQUENCE),
     8,
@@ -79,7 +80,7 @@ export function decodeAuthenticator(der: Buffer): Authenticator {
   };
 }
 
-export function encodeAuthenticator(value: Authenticator): Buffer {
+export function encodeKerberosAuthenticator(value: KerberosAuthenticator): Buffer {
   return encodeTlv(
     AUTHENTICATOR_TAG,
     encodeContextSequence([
