@@ -238,3 +238,7 @@ function modesContract(driver: AdapterDriver): void {
     });
   });
 }
+
+// One import for a driver file: the suites and the driver kit.
+export { seamsContract } from './adapter-seams-contract.js';
+export * from './adapter-driver.js';

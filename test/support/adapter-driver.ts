@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import type { AuthenticatorOptions } from '@httpauth/core';
 import type { ClientResponse } from './http-client.js';
 
+export { waitFor } from './wait.js';
+
 /** The authenticator the contract inspects (pending handshakes); any copy of core's works. */
 export interface ContractAuthenticator {
   readonly pendingHandshakes: number;
@@ -81,19 +83,6 @@ export interface SeamDriver extends AdapterDriver {
   registerSeams(packages: AuthenticatorOptions['packages'], seams: unknown): Promise<void>;
   /** The exact body the framework's own error handler gives a refusal, where it is plain. */
   frameworkErrorBody?(refusal: { code: string; message: string }): string;
-}
-
-/** Polls until `condition` holds; gives up (failing the test) after a generous bound. */
-export function waitFor(condition: () => boolean, limitMs = 20_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not reached'));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
 }
 
 /** The port of a listening `http://127.0.0.1:PORT` base. */

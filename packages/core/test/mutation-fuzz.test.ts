@@ -48,6 +48,7 @@ import { NTLM_USER, ntlmCase } from './fixtures/fuzz/ntlm-cases.js';
 import { spnegoNtlmCase } from './fixtures/fuzz/spnego-ntlm-cases.js';
 import { Tally } from './fixtures/fuzz/oracle.js';
 import { direct, overHttp, type Transport } from './fixtures/fuzz/transport.js';
+import { waitFor } from '../../../test/support/wait.js';
 
 const CASES = Number(process.env['HTTPAUTH_FUZZ_CASES'] ?? 3000);
 const SEED = Number(process.env['HTTPAUTH_FUZZ_SEED'] ?? 0x1209);
@@ -81,18 +82,6 @@ function captured(name: string): CapturedFixture {
 function report(t: { diagnostic(message: string): void }, name: string, tally: Tally): void {
   t.diagnostic(`${name === '' ? '' : `${name}: `}${tally.summary()}`);
   if (tally.neutralAccepted > 0) t.diagnostic(`  accepted as neutral: ${tally.neutralSummary()}`);
-}
-
-function waitFor(condition: () => boolean, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not reached'));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
 }
 
 /** Runs `run` over the direct transport, then a share over HTTP through the node handler. */

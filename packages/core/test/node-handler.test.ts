@@ -23,13 +23,7 @@ import {
   tokenPackage,
   type Seen,
 } from '../../../test/support/adapter-fakes.js';
-import { adapterContract } from '../../../test/support/adapter-contract.js';
-import {
-  listening,
-  waitFor,
-  withMounted,
-  type AdapterDriver,
-} from '../../../test/support/adapter-driver.js';
+import * as contract from '../../../test/support/adapter-contract.js';
 import { send, sendHttp2 } from '../../../test/support/http-client.js';
 import { selfSignedCertificate } from '../../../test/support/tls.js';
 
@@ -39,11 +33,11 @@ const echoRoute: AuthenticatedHandler = (req, res, auth) => {
   res.end(JSON.stringify({ name: auth.principal.name, raw: req.rawBody?.length ?? null }));
 };
 
-const driver: AdapterDriver = {
+const driver: contract.AdapterDriver = {
   name: 'node:http createHandler',
   createAuthenticator,
   mount: (source, options = {}) =>
-    listening(
+    contract.listening(
       createServer(createHandler(source as never, echoRoute, options.adapter)),
       options.keepAliveTimeout,
     ),
@@ -52,7 +46,7 @@ const driver: AdapterDriver = {
   },
 };
 
-adapterContract(driver);
+contract.adapterContract(driver);
 
 function close(server: { close(cb: () => void): unknown; closeAllConnections?: () => void }) {
   return new Promise<void>((resolve) => {
@@ -74,7 +68,7 @@ describe('createHandler only', () => {
     const failing = createHandler({ packages: [tokenPackage()] }, () => {
       throw new Error('application failure');
     });
-    await withMounted(listening(createServer(failing)), async (base) => {
+    await contract.withMounted(contract.listening(createServer(failing)), async (base) => {
       const res = await send(`${base}/throw`, { headers: { authorization: 'Token good-alice' } });
       assert.equal(res.status, 500);
       assert.doesNotMatch(res.body, /application failure/);
@@ -175,7 +169,7 @@ describe('createHandler only', () => {
       await started;
       assert.equal(impersonation.state.disposed, 0);
       req.destroy();
-      await waitFor(() => impersonation.state.disposed === 1);
+      await contract.waitFor(() => impersonation.state.disposed === 1);
       assert.equal(impersonation.state.created, 1);
     } finally {
       await close(server);

@@ -9,23 +9,12 @@ import express, { type ErrorRequestHandler, type Express, type Request } from 'e
 import request from 'supertest';
 import { httpAuth, type ExpressAdapterOptions } from '../src/index.js';
 import { tokenPackage, type Seen } from '../../../test/support/adapter-fakes.js';
-import { adapterContract } from '../../../test/support/adapter-contract.js';
-import { seamsContract } from '../../../test/support/adapter-seams-contract.js';
-import {
-  commonSeams,
-  FOREIGN_AUTH,
-  listening,
-  routeEcho,
-  type MountOptions,
-  type MountSource,
-  type SeamDriver,
-  type SeamSpec,
-} from '../../../test/support/adapter-driver.js';
+import * as contract from '../../../test/support/adapter-contract.js';
 
-function seamOptions(seams: SeamSpec): ExpressAdapterOptions {
+function seamOptions(seams: contract.SeamSpec): ExpressAdapterOptions {
   const { onRefused } = seams;
   return {
-    ...commonSeams(seams, (req: Request) => req.path),
+    ...contract.commonSeams(seams, (req: Request) => req.path),
     ...(onRefused !== undefined && {
       onRefused: (error, _req, res) => {
         onRefused(error.code, error.status);
@@ -45,30 +34,34 @@ const refusalHandler: ErrorRequestHandler = (
   res.status(error.status).json({ mine: error.code, isHttpAuth: error instanceof HttpAuthError });
 };
 
-function appWith(source: MountSource, options: MountOptions = {}): Express {
+function appWith(source: contract.MountSource, options: contract.MountOptions = {}): Express {
   const seams = options.seams ?? {};
   const app = express();
   if (seams.foreignAuth === true) {
     app.use((req, _res, next) => {
-      (req as unknown as Record<string, unknown>).auth = FOREIGN_AUTH;
+      (req as unknown as Record<string, unknown>).auth = contract.FOREIGN_AUTH;
       next();
     });
   }
   app.use(httpAuth(source as never, { ...options.adapter, ...seamOptions(seams) }));
   app.all('/{*path}', (req, res) => {
     res.json(
-      routeEcho(seams, req as unknown as Record<string, unknown>, req.rawBody?.length ?? null),
+      contract.routeEcho(
+        seams,
+        req as unknown as Record<string, unknown>,
+        req.rawBody?.length ?? null,
+      ),
     );
   });
   if (seams.errorHandler === true) app.use(refusalHandler);
   return app;
 }
 
-const driver: SeamDriver = {
+const driver: contract.SeamDriver = {
   name: 'Express',
   createAuthenticator,
   mount: (source, options = {}) =>
-    listening(createServer(appWith(source, options)), options.keepAliveTimeout),
+    contract.listening(createServer(appWith(source, options)), options.keepAliveTimeout),
   register: async (source, adapter) => {
     httpAuth(source as never, adapter as ExpressAdapterOptions);
   },
@@ -77,8 +70,8 @@ const driver: SeamDriver = {
   },
 };
 
-adapterContract(driver);
-seamsContract(driver);
+contract.adapterContract(driver);
+contract.seamsContract(driver);
 
 describe('httpAuth for Express only', () => {
   test('a body parser mounted before the middleware leaves no body to hash: fail closed', async () => {

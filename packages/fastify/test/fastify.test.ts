@@ -10,23 +10,13 @@ import fc from 'fast-check';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { httpAuth, type HttpAuthPluginOptions, type RefusalError } from '../src/index.js';
 import { handshakePackage, tokenPackage } from '../../../test/support/adapter-fakes.js';
-import { adapterContract } from '../../../test/support/adapter-contract.js';
-import { seamsContract } from '../../../test/support/adapter-seams-contract.js';
-import {
-  commonSeams,
-  FOREIGN_AUTH,
-  routeEcho,
-  type MountOptions,
-  type MountSource,
-  type SeamDriver,
-  type SeamSpec,
-} from '../../../test/support/adapter-driver.js';
+import * as contract from '../../../test/support/adapter-contract.js';
 import { sendHttp2 } from '../../../test/support/http-client.js';
 
-function seamOptions(seams: SeamSpec): HttpAuthPluginOptions {
+function seamOptions(seams: contract.SeamSpec): HttpAuthPluginOptions {
   const { onRefused } = seams;
   return {
-    ...commonSeams(seams, (request: FastifyRequest) => request.url),
+    ...contract.commonSeams(seams, (request: FastifyRequest) => request.url),
     ...(onRefused !== undefined && {
       onRefused: async (error, _request, reply) => {
         onRefused(error.code, error.statusCode);
@@ -47,14 +37,17 @@ function pluginSource(source: unknown): HttpAuthPluginOptions {
     : (source as HttpAuthPluginOptions);
 }
 
-async function appWith(source: MountSource, options: MountOptions = {}): Promise<FastifyInstance> {
+async function appWith(
+  source: contract.MountSource,
+  options: contract.MountOptions = {},
+): Promise<FastifyInstance> {
   const seams = options.seams ?? {};
   const app = Fastify({
     ...(options.keepAliveTimeout !== undefined && { keepAliveTimeout: options.keepAliveTimeout }),
   });
   if (seams.foreignAuth === true) {
     app.addHook('onRequest', async (request) => {
-      (request as unknown as Record<string, unknown>).auth = FOREIGN_AUTH;
+      (request as unknown as Record<string, unknown>).auth = contract.FOREIGN_AUTH;
     });
   }
   if (seams.errorHandler === true) {
@@ -73,7 +66,7 @@ async function appWith(source: MountSource, options: MountOptions = {}): Promise
   }));
   app.all('/*', async (request) => {
     const raw = typeof request.body === 'string' ? Buffer.byteLength(request.body) : null;
-    return routeEcho(seams, request as unknown as Record<string, unknown>, raw);
+    return contract.routeEcho(seams, request as unknown as Record<string, unknown>, raw);
   });
   await app.ready();
   return app;
@@ -89,7 +82,7 @@ async function register(options: HttpAuthPluginOptions): Promise<void> {
   }
 }
 
-const driver: SeamDriver = {
+const driver: contract.SeamDriver = {
   name: 'Fastify',
   createAuthenticator,
   mount: async (source, options = {}) => {
@@ -107,8 +100,8 @@ const driver: SeamDriver = {
   registerSeams: (packages, seams) => register({ packages, ...(seams as object) }),
 };
 
-adapterContract(driver);
-seamsContract(driver);
+contract.adapterContract(driver);
+contract.seamsContract(driver);
 
 describe('httpAuth for Fastify only', () => {
   let app: FastifyInstance;

@@ -4,23 +4,12 @@ import { createServer } from 'node:http';
 import { createAuthenticator, HttpAuthError } from '@httpauth/core';
 import Koa from 'koa';
 import { httpAuth, type KoaAdapterOptions, type RefusalError } from '../src/index.js';
-import { adapterContract } from '../../../test/support/adapter-contract.js';
-import { seamsContract } from '../../../test/support/adapter-seams-contract.js';
-import {
-  commonSeams,
-  FOREIGN_AUTH,
-  listening,
-  routeEcho,
-  type MountOptions,
-  type MountSource,
-  type SeamDriver,
-  type SeamSpec,
-} from '../../../test/support/adapter-driver.js';
+import * as contract from '../../../test/support/adapter-contract.js';
 
-function seamOptions(seams: SeamSpec): KoaAdapterOptions {
+function seamOptions(seams: contract.SeamSpec): KoaAdapterOptions {
   const { onRefused } = seams;
   return {
-    ...commonSeams(seams, (ctx: Koa.Context) => ctx.path),
+    ...contract.commonSeams(seams, (ctx: Koa.Context) => ctx.path),
     ...(onRefused !== undefined && {
       onRefused: (error, ctx) => {
         onRefused(error.code, error.status);
@@ -46,7 +35,7 @@ const refusalCatcher: Koa.Middleware = async (ctx, next) => {
   }
 };
 
-function appWith(source: MountSource, options: MountOptions = {}): Koa {
+function appWith(source: contract.MountSource, options: contract.MountOptions = {}): Koa {
   const seams = options.seams ?? {};
   const app = new Koa();
   // Koa logs every error it handles; the throwing-predicate scenario makes one on purpose.
@@ -54,23 +43,27 @@ function appWith(source: MountSource, options: MountOptions = {}): Koa {
   if (seams.errorHandler === true) app.use(refusalCatcher);
   if (seams.foreignAuth === true) {
     app.use(async (ctx, next) => {
-      ctx.state.auth = FOREIGN_AUTH;
+      ctx.state.auth = contract.FOREIGN_AUTH;
       await next();
     });
   }
   app.use(httpAuth(source as never, { ...options.adapter, ...seamOptions(seams) }));
   app.use((ctx) => {
     const state = ctx.state as Record<string, unknown>;
-    ctx.body = routeEcho(seams, state, (state.rawBody as Buffer | undefined)?.length ?? null);
+    ctx.body = contract.routeEcho(
+      seams,
+      state,
+      (state.rawBody as Buffer | undefined)?.length ?? null,
+    );
   });
   return app;
 }
 
-const driver: SeamDriver = {
+const driver: contract.SeamDriver = {
   name: 'Koa',
   createAuthenticator,
   mount: (source, options = {}) =>
-    listening(createServer(appWith(source, options).callback()), options.keepAliveTimeout),
+    contract.listening(createServer(appWith(source, options).callback()), options.keepAliveTimeout),
   register: async (source, adapter) => {
     httpAuth(source as never, adapter as KoaAdapterOptions);
   },
@@ -81,5 +74,5 @@ const driver: SeamDriver = {
   frameworkErrorBody: (refusal) => refusal.message,
 };
 
-adapterContract(driver);
-seamsContract(driver);
+contract.adapterContract(driver);
+contract.seamsContract(driver);
