@@ -26,17 +26,12 @@ import { authenticate, negotiate as ntlmNegotiate } from '../packages/core/test/
 import { validateConfig } from '../packages/gateway/src/config.js';
 import { createGateway } from '../packages/gateway/src/gateway.js';
 import type { Gateway } from '../packages/gateway/src/gateway.js';
-import { startApp, startDemo, startEcho, stopDemo } from './harness/ad-apps.js';
+import { chromiumDump, jsonFromDom } from './harness/chromium.js';
+import { startApp, startEcho } from './harness/ad-apps.js';
+import { startDemo, stopDemo } from './harness/demo.js';
 import type { App, Framework } from './harness/ad-apps.js';
 import { curlNegotiate } from './harness/negotiate-clients.js';
-import {
-  chromiumDump,
-  curlNtlm,
-  impacketNtlm,
-  jsonFromDom,
-  requestsNtlm,
-  scratchDir,
-} from './harness/ntlm-clients.js';
+import { curlNtlm, impacketNtlm, requestsNtlm, scratchDir } from './harness/ntlm-clients.js';
 import { startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
 
@@ -369,7 +364,7 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
       assert.equal(r.status, 200, r.body);
       assertBob(JSON.parse(r.body) as Who);
     } finally {
-      await stopDemo(demo.child);
+      await stopDemo(demo);
     }
   });
 });

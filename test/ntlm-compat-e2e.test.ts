@@ -21,12 +21,11 @@ import { negotiate, ntlm, ntowfv1 } from '@httpauth/core';
 import type { NtlmOptions } from '@httpauth/core';
 import { createHandler } from '@httpauth/core/node';
 
+import { chromiumDump, jsonFromDom } from './harness/chromium.js';
 import { curlNegotiate } from './harness/negotiate-clients.js';
 import {
-  chromiumDump,
   curlNtlm,
   impacketNtlm,
-  jsonFromDom,
   requestsNtlm,
   scratchDir,
   selfSignedCertificate,

@@ -4,15 +4,12 @@
  * over HTTPS with channel binding required.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { digest, digestCallback, ntlm, ntowfv1, smbpasswdFile } from '@httpauth/core';
@@ -25,11 +22,11 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import Koa from 'koa';
 
+import { startDemo, stopDemo, type Demo } from './harness/demo.js';
+import { chromiumDump, jsonFromDom } from './harness/chromium.js';
 import {
-  chromiumDump,
   curlNtlm,
   impacketNtlm,
-  jsonFromDom,
   requestsNtlm,
   scratchDir,
   selfSignedCertificate,
@@ -294,40 +291,10 @@ describe('NTLM end to end', () => {
   }
 });
 
-/** Starts examples/intranet-api from source on a free port; resolves once it listens. */
-function startDemo(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
-    {
-      env: { ...process.env, PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (match !== null) resolve({ base: match[1] as string, child });
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
-  });
-}
-
-function stopDemo(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 describe('the demo (examples/intranet-api) offers NTLM', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let demo: { base: string; child: ChildProcess } | undefined;
-  let custom: { base: string; child: ChildProcess } | undefined;
+  let demo: Demo | undefined;
+  let custom: Demo | undefined;
 
   before(async () => {
     dir = await scratchDir('ntlm-demo-');
@@ -339,8 +306,8 @@ describe('the demo (examples/intranet-api) offers NTLM', () => {
   });
 
   after(async () => {
-    await stopDemo(demo?.child);
-    await stopDemo(custom?.child);
+    await stopDemo(demo);
+    await stopDemo(custom);
     await dir?.cleanup();
   });
 

@@ -26,13 +26,8 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 
-import {
-  chromiumNegotiate,
-  curlNegotiate,
-  gssapiRequest,
-  impacketWindowsStyle,
-  jsonFromDom,
-} from './harness/negotiate-clients.js';
+import { chromiumNegotiate, jsonFromDom } from './harness/chromium.js';
+import { curlNegotiate, gssapiRequest, impacketWindowsStyle } from './harness/negotiate-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
 

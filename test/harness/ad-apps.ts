@@ -2,12 +2,9 @@
  * Servers for test/ad-ntlm-e2e.test.ts: one /whoami app per framework (Fastify, Koa, node:http
  * createHandler), an echo upstream for the gateway, and the demo started from source.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 
 import { createHandler } from '@httpauth/core/node';
 import type { AuthInfo, SecurityPackage } from '@httpauth/core';
@@ -83,36 +80,4 @@ export function startEcho(): Promise<App & { port: number }> {
     res.end(JSON.stringify({ headers: req.headers }));
   });
   return listenHttp(server).then((app) => ({ ...app, port: Number(new URL(app.base).port) }));
-}
-
-/** examples/intranet-api from source on a free port; resolves once it listens. */
-export function startDemo(
-  env: Record<string, string>,
-): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
-    {
-      env: { ...process.env, PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (match !== null) resolve({ base: match[1] as string, child });
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
-  });
-}
-
-export function stopDemo(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }

@@ -7,10 +7,10 @@
  *    verifies our AP-REP and fails the request if it does not);
  *  - python3-gssapi as a hand-driven initiator: SPNEGO or raw krb5, delegation, channel bindings,
  *    and it processes our final token so mutual authentication is checked too;
- *  - headless Chromium, whose profile must already say it has seen Negotiate challenges.
+ *  - headless Chromium: see chromium.ts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface ClientResult {
@@ -317,55 +317,6 @@ export async function impacketWindowsStyle(
     mutual: result.mutual === true,
     supportedMechIsMicrosoft: result.supportedMechIsMicrosoft === true,
   };
-}
-
-/**
- * Headless Chromium sending Negotiate to localhost. Chromium only answers a Negotiate challenge
- * with a Kerberos token once its profile's "Local State" records that it has seen one
- * (DESIGN.md), so the profile is pre-seeded.
- */
-export async function chromiumNegotiate(
-  dir: string,
-  url: string,
-  env: NodeJS.ProcessEnv,
-): Promise<string> {
-  const profile = await mkdtemp(join(dir, 'chromium-'));
-  await writeFile(
-    join(profile, 'Local State'),
-    JSON.stringify({ net: { received_http_auth_negotiate_headers: true } }),
-  );
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-dev-shm-usage',
-    `--user-data-dir=${profile}`,
-    '--auth-server-allowlist=localhost',
-    '--dump-dom',
-    url,
-  ];
-  try {
-    const { stdout } = await run('/usr/bin/chromium', args, env, 90_000);
-    return stdout;
-  } finally {
-    await rm(profile, { recursive: true, force: true });
-  }
-}
-
-/** The JSON object inside a page Chromium rendered from a JSON response. */
-export function jsonFromDom(dom: string): unknown {
-  const match = /<pre[^>]*>([\s\S]*?)<\/pre>/.exec(dom);
-  const text = (match?.[1] ?? dom)
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-  return JSON.parse(text) as unknown;
 }
 
 /** `klist -e` of a ccache: the enctypes (session key, ticket) of the ticket for `service`. */
