@@ -19,8 +19,10 @@ import type { DigestCredentialCallback } from '../src/digest/sources.js';
 import type { AuthDecision } from '../src/http/authenticator.js';
 import { createAuthenticator } from '../src/http/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 const REALM = 'api@example.org';
+const TO_X = { target: '/x', headers: { host: 'example.org' } };
 const PASSWORDS: Record<string, string> = { alice: 'alice password', bob: 'bob password' };
 
 /** A directory-like source: names compared without case, the stored HA1 of the account. */
@@ -37,14 +39,7 @@ function setup() {
     store: new MemoryStore({ now }),
     now,
   });
-  const send = (authorization?: string) =>
-    auth.authenticate({
-      method: 'GET',
-      target: '/x',
-      headers: { host: 'example.org', ...(authorization === undefined ? {} : { authorization }) },
-      httpVersionMajor: 1,
-      secure: false,
-    });
+  const send = (authorization?: string) => auth.authenticate(authRequest(authorization, TO_X));
   return { send };
 }
 

@@ -12,6 +12,7 @@ import type { NtlmOptions } from '../src/ntlm/package.js';
 import type { AuthRequest } from '../src/package.js';
 import { authenticate, negotiate } from './ntlm-client.js';
 import { selfSignedCertificate } from '../../../test/support/tls.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 const options: NtlmOptions = {
   domain: 'EXAMPLE',
@@ -23,15 +24,7 @@ function request(
   authorization?: string,
   extra: Partial<AuthRequest> = {},
 ): AuthRequest {
-  return {
-    method: 'GET',
-    target: '/',
-    headers: authorization === undefined ? {} : { authorization },
-    connection,
-    httpVersionMajor: 1,
-    secure: false,
-    ...extra,
-  };
+  return authRequest(authorization, { connection, ...extra });
 }
 
 function header(decision: AuthDecision, name: string): string[] {

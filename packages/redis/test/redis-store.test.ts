@@ -17,6 +17,7 @@ import type { RedisServer } from '../../../test/harness/redis.js';
 import { startRedis } from '../../../test/harness/redis.js';
 import { RedisStore } from '../src/index.js';
 import { storeContract } from './store-contract.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -94,14 +95,8 @@ describe('RedisStore on Redis', () => {
       ],
       store,
     });
-    const request = (authorization?: string) =>
-      auth.authenticate({
-        method: 'GET',
-        target: '/x',
-        headers: { host: 'example.org', ...(authorization === undefined ? {} : { authorization }) },
-        httpVersionMajor: 1,
-        secure: false,
-      });
+    const toX = { target: '/x', headers: { host: 'example.org' } };
+    const request = (authorization?: string) => auth.authenticate(authRequest(authorization, toX));
     const first = await request();
     const offered = first.headers.find(([name]) => name === 'www-authenticate');
     assert.ok(offered);
