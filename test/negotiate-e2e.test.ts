@@ -8,7 +8,6 @@
 import * as assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +37,7 @@ import {
   ticketEnctypes,
 } from './harness/negotiate-clients.js';
 import { selfSignedCertificate } from './harness/ntlm-clients.js';
+import { listen, listenFastify, type Running } from './harness/listen.js';
 
 const AES_ENCTYPES = [
   'aes256-cts-hmac-sha1-96',
@@ -68,11 +68,6 @@ interface Who {
   mechListMic?: boolean;
 }
 
-interface Running {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
 interface Tls {
   readonly key: Buffer;
   readonly cert: Buffer;
@@ -99,22 +94,6 @@ function who(auth: AuthInfo | null | undefined): Who {
   };
 }
 
-function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        port,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
-
 async function start(
   framework: Framework,
   options: NegotiateOptions,
@@ -138,15 +117,7 @@ async function start(
         : Fastify();
       await app.register(fastifyAuth, { packages, ...extra });
       app.get('/whoami', async (request) => who(request.auth));
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = app.server.address() as AddressInfo;
-      return {
-        port,
-        close: async () => {
-          app.server.closeAllConnections();
-          await app.close();
-        },
-      };
+      return listenFastify(app, { tls: tls !== undefined });
     }
     case 'koa': {
       const app = new Koa();

@@ -24,8 +24,8 @@ import { httpAuth } from '@httpauth/express';
 import express from 'express';
 
 import { authenticate, negotiate as ntlmNegotiate } from '../packages/core/test/ntlm-client.js';
-import { curlHeaders, listen, sh } from './harness/netlogon-clients.js';
-import type { Running } from './harness/netlogon-clients.js';
+import { curlHeaders, sh } from './harness/netlogon-clients.js';
+import { listen, type Running } from './harness/listen.js';
 import { curlNtlm } from './harness/ntlm-clients.js';
 import { startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -31,15 +31,12 @@ import {
   scratchDir,
   selfSignedCertificate,
 } from './harness/ntlm-clients.js';
+import { listen, listenFastify, type Running } from './harness/listen.js';
 
 const DOMAIN = 'EXAMPLE';
 const USERS = { alice: 'Wonderland-1', bob: 'Builder-2' };
 
 type Framework = 'express' | 'fastify' | 'koa';
-interface Running {
-  readonly url: string;
-  close(): Promise<void>;
-}
 interface Tls {
   readonly key: Buffer;
   readonly cert: Buffer;
@@ -65,22 +62,6 @@ interface Who {
   body?: string;
 }
 
-function listen(server: Server, tls: boolean): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
-
 async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls): Promise<Running> {
   const packages = [ntlm(ntlmOptions)];
   const who = (principal: Who | undefined, context?: { readonly [key: string]: unknown }): Who => ({
@@ -104,7 +85,7 @@ async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls):
           .catch(next);
       });
       const server = tls ? createHttpsServer(tls, app) : createHttpServer(app);
-      return listen(server, tls !== undefined);
+      return listen(server, { tls: tls !== undefined });
     }
     case 'fastify': {
       // Fastify types an HTTPS instance differently; the routes below do not care which it is.
@@ -119,15 +100,7 @@ async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls):
         ...who(request.auth?.principal),
         body: request.body,
       }));
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = app.server.address() as AddressInfo;
-      return {
-        url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-        close: async () => {
-          app.server.closeAllConnections();
-          await app.close();
-        },
-      };
+      return listenFastify(app, { tls: tls !== undefined });
     }
     case 'koa': {
       const app = new Koa();
@@ -141,7 +114,7 @@ async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls):
       const server = tls
         ? createHttpsServer(tls, app.callback())
         : createHttpServer(app.callback());
-      return listen(server, tls !== undefined);
+      return listen(server, { tls: tls !== undefined });
     }
   }
 }

@@ -12,6 +12,7 @@ import { httpAuth as fastifyAuth } from '@httpauth/fastify';
 import { httpAuth as koaAuth } from '@httpauth/koa';
 import Fastify from 'fastify';
 import Koa from 'koa';
+import { listen } from './listen.js';
 
 export type Framework = 'fastify' | 'koa' | 'node:http';
 
@@ -33,15 +34,8 @@ export function whoami(auth: AuthInfo | undefined): Record<string, unknown> {
 }
 
 async function listenHttp(server: Server): Promise<App> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listen(server);
+  return { base: url, close };
 }
 
 export async function startApp(framework: Framework, packages: SecurityPackage[]): Promise<App> {
