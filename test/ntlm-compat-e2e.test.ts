@@ -9,12 +9,10 @@
  * NTLM options). All reach the servers as `localhost`.
  */
 import * as assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { negotiate, ntlm, ntowfv1 } from '@httpauth/core';
@@ -22,7 +20,7 @@ import type { NtlmOptions } from '@httpauth/core';
 import { createHandler } from '@httpauth/core/node';
 
 import { chromiumDump, jsonFromDom } from './harness/chromium.js';
-import { curlNegotiate } from './harness/negotiate-clients.js';
+import { curlNegotiate, ntlmFallbackEnv } from './harness/negotiate-clients.js';
 import {
   curlNtlm,
   impacketNtlm,
@@ -171,17 +169,12 @@ describe('NTLM relay settings: which clients work (docs/ntlm.md table)', () => {
   before(async () => {
     dir = await scratchDir('ntlm-compat-');
     tls = await selfSignedCertificate(dir.path);
-    const users = join(dir.path, 'ntlm-users');
-    await writeFile(users, `EXAMPLE:alice:${PASSWORD}\n`);
-    // No ticket and no KDC: SPNEGO falls back to gss-ntlmssp, which reads NTLM_USER_FILE.
-    const krb5 = join(dir.path, 'krb5.conf');
-    await writeFile(krb5, '[libdefaults]\n dns_lookup_realm = false\n dns_lookup_kdc = false\n');
-    gssEnv = {
-      ...process.env,
-      NTLM_USER_FILE: users,
-      KRB5_CONFIG: krb5,
-      KRB5CCNAME: `FILE:${join(dir.path, 'no-such-ccache')}`,
-    };
+    // No ticket and no KDC: SPNEGO falls back to NTLM through gss-ntlmssp.
+    gssEnv = await ntlmFallbackEnv(dir.path, {
+      domain: 'EXAMPLE',
+      name: 'alice',
+      password: PASSWORD,
+    });
   });
 
   after(async () => {

@@ -336,3 +336,24 @@ export async function ticketEnctypes(
   }
   return undefined;
 }
+
+/**
+ * The environment of a Negotiate client that has no Kerberos ticket and no KDC to ask: SPNEGO
+ * then falls back to NTLM through gss-ntlmssp, which reads the user's password from
+ * NTLM_USER_FILE (`DOMAIN:user:password` lines). Files are written under `dir`.
+ */
+export async function ntlmFallbackEnv(
+  dir: string,
+  user: { domain: string; name: string; password: string },
+): Promise<NodeJS.ProcessEnv> {
+  const users = join(dir, 'ntlm-users');
+  await writeFile(users, `${user.domain}:${user.name}:${user.password}\n`);
+  const krb5 = join(dir, 'krb5-none.conf');
+  await writeFile(krb5, '[libdefaults]\n dns_lookup_realm = false\n dns_lookup_kdc = false\n');
+  return {
+    ...process.env,
+    NTLM_USER_FILE: users,
+    KRB5_CONFIG: krb5,
+    KRB5CCNAME: `FILE:${join(dir, 'no-such-ccache')}`,
+  };
+}
