@@ -26,17 +26,12 @@ import { authenticate, negotiate as ntlmNegotiate } from '../packages/core/test/
 import { validateConfig } from '@httpauth/gateway';
 import { createGateway } from '@httpauth/gateway';
 import type { Gateway } from '@httpauth/gateway';
-import { startApp, startDemo, startEcho, stopDemo } from './harness/ad-apps.js';
+import { chromiumDump, jsonFromDom } from './harness/chromium.js';
+import { startApp, startEcho } from './harness/ad-apps.js';
+import { startDemo, stopDemo } from './harness/demo.js';
 import type { App, Framework } from './harness/ad-apps.js';
-import { curlNegotiate } from './harness/negotiate-clients.js';
-import {
-  chromiumDump,
-  curlNtlm,
-  impacketNtlm,
-  jsonFromDom,
-  requestsNtlm,
-  scratchDir,
-} from './harness/ntlm-clients.js';
+import { curlNegotiate, ntlmFallbackEnv } from './harness/negotiate-clients.js';
+import { curlNtlm, impacketNtlm, requestsNtlm, scratchDir } from './harness/ntlm-clients.js';
 import { startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
 
@@ -104,17 +99,12 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
         }),
       ]),
     );
-    const users = join(dir.path, 'ntlm-users');
-    await writeFile(users, `SAMDOM:bob:${BOB.password}\n`);
-    const krb5 = join(dir.path, 'krb5-none.conf');
-    await writeFile(krb5, '[libdefaults]\n dns_lookup_realm = false\n dns_lookup_kdc = false\n');
-    // No ticket and no KDC: SPNEGO falls back to gss-ntlmssp, which reads NTLM_USER_FILE.
-    gssEnv = {
-      ...process.env,
-      NTLM_USER_FILE: users,
-      KRB5_CONFIG: krb5,
-      KRB5CCNAME: `FILE:${join(dir.path, 'no-such-ccache')}`,
-    };
+    // No ticket and no KDC: SPNEGO falls back to NTLM through gss-ntlmssp.
+    gssEnv = await ntlmFallbackEnv(dir.path, {
+      domain: 'SAMDOM',
+      name: 'bob',
+      password: BOB.password,
+    });
     subscribe(CHANNEL_FAILURE, onFailure);
   });
 
@@ -370,7 +360,7 @@ describe('Active Directory NTLM through every integration (Samba AD DC)', () => 
       assert.equal(r.status, 200, r.body);
       assertBob(JSON.parse(r.body) as Who);
     } finally {
-      await stopDemo(demo.child);
+      await stopDemo(demo);
     }
   });
 });

@@ -4,14 +4,13 @@
  * 127.0.0.1, and the demo app itself.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -30,6 +29,8 @@ import { httpAuth as koaAuth } from '@httpauth/koa';
 import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
+import { demoRefusal, startDemo, stopDemo, type Demo } from './harness/demo.js';
+import { chromiumDump, jsonFromDom } from './harness/chromium.js';
 import {
   curl,
   digestParam,
@@ -37,13 +38,10 @@ import {
   pythonDigest,
   startPythonDigestSession,
 } from './harness/http-clients.js';
-import { chromiumDump, jsonFromDom } from './harness/ntlm-clients.js';
 
 const REALM = 'e2e@httpauth.test';
 /** The demo app, found from this file so the test runs from any working directory. */
 const DEMO_DIR = fileURLToPath(new URL('../examples/intranet-api/', import.meta.url));
-const DEMO_SERVER = join(DEMO_DIR, 'src', 'server.ts');
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const USERS: Record<string, string> = { alice: 'alicepw', bob: 'bobpw' };
 const NONCE_LIFETIME_MS = 60_000;
 
@@ -415,38 +413,6 @@ describe('Digest over HTTP/2 through Fastify (curl, TLS with ALPN h2)', () => {
 
 // --- The demo app ---------------------------------------------------------------------------
 
-interface Demo {
-  base: string;
-  child: ChildProcess;
-}
-
-/** Start examples/intranet-api from its source on a free port; resolves once it listens. */
-function startDemo(env: Record<string, string>): Promise<Demo> {
-  const child = spawn(process.execPath, ['--import', 'tsx', DEMO_SERVER], {
-    env: { ...process.env, PORT: '0', ...env },
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (match !== null) resolve({ base: match[1] as string, child });
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
-  });
-}
-
-function stopDemo(demo: Demo | undefined): Promise<void> {
-  if (demo === undefined || demo.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    demo.child.once('exit', () => resolve());
-    demo.child.kill('SIGTERM');
-  });
-}
-
 /** The algorithms of the Digest challenges in a 401, in order (other schemes left out). */
 function digestAlgorithms(res: { headers: Map<string, string[]> }): (string | undefined)[] {
   return (res.headers.get('www-authenticate') ?? [])
@@ -506,14 +472,7 @@ describe('the demo (examples/intranet-api)', () => {
       ],
       [{ HTTPAUTH_LDAP_URL: 'ldaps://dc1.example.test' }, /HTTPAUTH_LDAP_BIND_DN/],
     ] as const) {
-      const child = spawn(process.execPath, ['--import', 'tsx', DEMO_SERVER], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const { code, stderr } = await demoRefusal(env);
       assert.equal(code, 2);
       assert.match(stderr, message);
     }

@@ -6,16 +6,12 @@
  * gss-ntlmssp and no ticket (SPNEGO-wrapped NTLM).
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { negotiate } from '@httpauth/core';
@@ -29,19 +25,20 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import Koa from 'koa';
 
+import { startDemo, stopDemo, type Demo } from './harness/demo.js';
+import { chromiumNegotiate, jsonFromDom } from './harness/chromium.js';
 import { startMitKdc } from './harness/mit-kdc.js';
 import type { MitEnctype, MitKdc } from './harness/mit-kdc.js';
 import {
   KRB5_MECH,
   NTLMSSP_MECH,
-  chromiumNegotiate,
   curlNegotiate,
   gssapiRequest,
-  jsonFromDom,
   requestsKerberos,
   ticketEnctypes,
 } from './harness/negotiate-clients.js';
 import { selfSignedCertificate } from './harness/ntlm-clients.js';
+import { listen, listenFastify, type Running } from './harness/listen.js';
 
 const AES_ENCTYPES = [
   'aes256-cts-hmac-sha1-96',
@@ -72,11 +69,6 @@ interface Who {
   mechListMic?: boolean;
 }
 
-interface Running {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
 interface Tls {
   readonly key: Buffer;
   readonly cert: Buffer;
@@ -103,22 +95,6 @@ function who(auth: AuthInfo | null | undefined): Who {
   };
 }
 
-function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        port,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
-
 async function start(
   framework: Framework,
   options: NegotiateOptions,
@@ -142,15 +118,7 @@ async function start(
         : Fastify();
       await app.register(fastifyAuth, { packages, ...extra });
       app.get('/whoami', async (request) => who(request.auth));
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = app.server.address() as AddressInfo;
-      return {
-        port,
-        close: async () => {
-          app.server.closeAllConnections();
-          await app.close();
-        },
-      };
+      return listenFastify(app, { tls: tls !== undefined });
     }
     case 'koa': {
       const app = new Koa();
@@ -541,39 +509,9 @@ describe('Negotiate over HTTP/2 (Fastify http2, cleartext)', () => {
   });
 });
 
-/** Starts examples/intranet-api from source on a free port; resolves once it listens. */
-function startDemo(env: NodeJS.ProcessEnv): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
-    {
-      env: { ...env, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-      if (match !== null) resolve({ port: Number(match[1]), child });
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
-  });
-}
-
-function stopDemo(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 describe('the demo (examples/intranet-api) with KRB5_KTNAME offers Negotiate first', () => {
   let kdc: MitKdc;
-  let demo: { port: number; child: ChildProcess } | undefined;
+  let demo: Demo | undefined;
   let aliceEnv: NodeJS.ProcessEnv;
 
   before(async () => {
@@ -581,11 +519,11 @@ describe('the demo (examples/intranet-api) with KRB5_KTNAME offers Negotiate fir
       principals: [{ name: ALICE.name, password: ALICE.password }, { name: 'HTTP/localhost' }],
     });
     aliceEnv = kdc.kinit(ALICE.name, ALICE.password).env;
-    demo = await startDemo({ ...process.env, KRB5_KTNAME: `FILE:${kdc.keytabPath}` });
+    demo = await startDemo({ KRB5_KTNAME: `FILE:${kdc.keytabPath}` });
   });
 
   after(async () => {
-    await stopDemo(demo?.child);
+    await stopDemo(demo);
     await kdc?.stop();
   });
 
@@ -609,7 +547,7 @@ describe('the demo (examples/intranet-api) with KRB5_KTNAME offers Negotiate fir
 
   it('refuses to start with a keytab it cannot read', async () => {
     await assert.rejects(
-      startDemo({ ...process.env, KRB5_KTNAME: join(kdc.dir, 'no-such.keytab') }),
+      startDemo({ KRB5_KTNAME: join(kdc.dir, 'no-such.keytab') }),
       /demo exited with 2: .*KRB5_KTNAME/s,
     );
   });

@@ -25,13 +25,15 @@ import { httpAuth } from '@httpauth/express';
 import express from 'express';
 
 import { authenticate, negotiate as ntlmNegotiate } from '../packages/core/test/ntlm-client.js';
-import { curlHeaders, listen, sh } from './harness/netlogon-clients.js';
-import type { Running } from './harness/netlogon-clients.js';
+import { curlHeaders, sh } from './harness/netlogon-clients.js';
+import { listen, type Running } from './harness/listen.js';
 import { curlNtlm } from './harness/ntlm-clients.js';
 import { startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
 
 const MACHINE = { name: 'WEB1', password: 'Web1-Machine-Passw0rd!' };
+/** bob of SAMDOM as an NTLM client logs on (his account is the first of USERS). */
+const BOB_LOGON = { user: 'bob', password: 'B0b-Passw0rd!', domain: 'SAMDOM' };
 const USERS = [
   { name: 'bob', password: 'B0b-Passw0rd!' },
   { name: 'carol', password: 'C4rol-Passw0rd!', state: 'disabled' as const },
@@ -93,6 +95,15 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
     await dc?.stop();
   });
 
+  /** bob's AUTHENTICATE for a fresh CHALLENGE from `acceptor`, with the handshake state. */
+  async function bobAuthenticate(acceptor: NtlmAcceptor, extra: { workstation?: string } = {}) {
+    const n = ntlmNegotiate();
+    const first = await acceptor.step(n, undefined, { now: Date.now() });
+    assert.equal(first.type, 'continue');
+    const { message } = authenticate(n, first.token, { ...BOB_LOGON, ...extra });
+    return { message, state: first.state };
+  }
+
   /** The reason of the last 401 audit event after running `request`. */
   async function refusal(user: string, password: string): Promise<string | undefined> {
     failures.length = 0;
@@ -133,17 +144,9 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
   it('the MIC is verified with the DC key, and a tampered MIC is refused', async () => {
     const acceptor: NtlmAcceptor = pkg.acceptor;
     const attempt = async (tamper: boolean) => {
-      const n = ntlmNegotiate();
-      const first = await acceptor.step(n, undefined, { now: Date.now() });
-      assert.equal(first.type, 'continue');
-      const { message } = authenticate(n, first.token, {
-        user: 'bob',
-        password: 'B0b-Passw0rd!',
-        domain: 'SAMDOM',
-        workstation: 'CLIENT1',
-      });
+      const { message, state } = await bobAuthenticate(acceptor, { workstation: 'CLIENT1' });
       if (tamper) message[72] = (message[72] as number) ^ 0x01; // first MIC byte (MS-NLMP 2.2.1.3)
-      return acceptor.step(message, first.state, { now: Date.now() });
+      return acceptor.step(message, state, { now: Date.now() });
     };
     const good = await attempt(false);
     assert.equal(good.type, 'complete');
@@ -155,16 +158,9 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
     const acceptor: NtlmAcceptor = pkg.acceptor;
     const times: number[] = [];
     for (let i = 0; i < 30; i++) {
-      const n = ntlmNegotiate();
-      const first = await acceptor.step(n, undefined, { now: Date.now() });
-      assert.equal(first.type, 'continue');
-      const { message } = authenticate(n, first.token, {
-        user: 'bob',
-        password: 'B0b-Passw0rd!',
-        domain: 'SAMDOM',
-      });
+      const { message, state } = await bobAuthenticate(acceptor);
       const t0 = performance.now();
-      const done = await acceptor.step(message, first.state, { now: Date.now() });
+      const done = await acceptor.step(message, state, { now: Date.now() });
       times.push(performance.now() - t0);
       assert.equal(done.type, 'complete');
     }
@@ -173,16 +169,9 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
     // A fresh package: its first logon includes the channel set-up (epm, ReqChallenge,
     // Authenticate3, schannel bind).
     const fresh = ntlmPackage().acceptor;
-    const n = ntlmNegotiate();
-    const first = await fresh.step(n, undefined, { now: Date.now() });
-    assert.equal(first.type, 'continue');
-    const { message } = authenticate(n, first.token, {
-      user: 'bob',
-      password: 'B0b-Passw0rd!',
-      domain: 'SAMDOM',
-    });
+    const { message, state } = await bobAuthenticate(fresh);
     const t0 = performance.now();
-    assert.equal((await fresh.step(message, first.state, { now: Date.now() })).type, 'complete');
+    assert.equal((await fresh.step(message, state, { now: Date.now() })).type, 'complete');
     const setup = performance.now() - t0;
     console.log(
       `NETLOGON logon: median ${median.toFixed(2)} ms, min ${times[0]?.toFixed(2)} ms; ` +
@@ -285,11 +274,7 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
       const first = await get(`Negotiate ${n.toString('base64')}`);
       assert.equal(first.status, 401);
       const challenge = Buffer.from(first.header.replace(/^Negotiate /, ''), 'base64');
-      const { message } = authenticate(n, challenge, {
-        user: 'bob',
-        password: 'B0b-Passw0rd!',
-        domain: 'SAMDOM',
-      });
+      const { message } = authenticate(n, challenge, BOB_LOGON);
       const second = await get(`Negotiate ${message.toString('base64')}`);
       assert.equal(second.status, 200, second.body);
       assert.equal(JSON.parse(second.body).userSid, dc.sids.get('bob'));
@@ -302,15 +287,8 @@ describe('NTLM pass-through to a Samba AD DC (NETLOGON)', () => {
   it('logons in parallel share the pool of secure-channel connections', async () => {
     const acceptor: NtlmAcceptor = pkg.acceptor;
     const one = async (): Promise<string | undefined> => {
-      const n = ntlmNegotiate();
-      const first = await acceptor.step(n, undefined, { now: Date.now() });
-      assert.equal(first.type, 'continue');
-      const { message } = authenticate(n, first.token, {
-        user: 'bob',
-        password: 'B0b-Passw0rd!',
-        domain: 'SAMDOM',
-      });
-      const done = await acceptor.step(message, first.state, { now: Date.now() });
+      const { message, state } = await bobAuthenticate(acceptor);
+      const done = await acceptor.step(message, state, { now: Date.now() });
       assert.equal(done.type, 'complete');
       return done.principal.userSid;
     };

@@ -9,12 +9,10 @@
  * NTLM options). All reach the servers as `localhost`.
  */
 import * as assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { negotiate, ntlm } from '@httpauth/core';
@@ -22,12 +20,11 @@ import { ntowfv1 } from '@httpauth/core/wire';
 import type { NtlmOptions } from '@httpauth/core';
 import { createHandler } from '@httpauth/core/node';
 
-import { curlNegotiate } from './harness/negotiate-clients.js';
+import { chromiumDump, jsonFromDom } from './harness/chromium.js';
+import { curlNegotiate, ntlmFallbackEnv } from './harness/negotiate-clients.js';
 import {
-  chromiumDump,
   curlNtlm,
   impacketNtlm,
-  jsonFromDom,
   requestsNtlm,
   scratchDir,
   selfSignedCertificate,
@@ -173,17 +170,12 @@ describe('NTLM relay settings: which clients work (docs/ntlm.md table)', () => {
   before(async () => {
     dir = await scratchDir('ntlm-compat-');
     tls = await selfSignedCertificate(dir.path);
-    const users = join(dir.path, 'ntlm-users');
-    await writeFile(users, `EXAMPLE:alice:${PASSWORD}\n`);
-    // No ticket and no KDC: SPNEGO falls back to gss-ntlmssp, which reads NTLM_USER_FILE.
-    const krb5 = join(dir.path, 'krb5.conf');
-    await writeFile(krb5, '[libdefaults]\n dns_lookup_realm = false\n dns_lookup_kdc = false\n');
-    gssEnv = {
-      ...process.env,
-      NTLM_USER_FILE: users,
-      KRB5_CONFIG: krb5,
-      KRB5CCNAME: `FILE:${join(dir.path, 'no-such-ccache')}`,
-    };
+    // No ticket and no KDC: SPNEGO falls back to NTLM through gss-ntlmssp.
+    gssEnv = await ntlmFallbackEnv(dir.path, {
+      domain: 'EXAMPLE',
+      name: 'alice',
+      password: PASSWORD,
+    });
   });
 
   after(async () => {

@@ -4,15 +4,12 @@
  * over HTTPS with channel binding required.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 
 import { digest, digestCallback, ntlm, smbpasswdFile } from '@httpauth/core';
@@ -26,24 +23,21 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import Koa from 'koa';
 
+import { startDemo, stopDemo, type Demo } from './harness/demo.js';
+import { chromiumDump, jsonFromDom } from './harness/chromium.js';
 import {
-  chromiumDump,
   curlNtlm,
   impacketNtlm,
-  jsonFromDom,
   requestsNtlm,
   scratchDir,
   selfSignedCertificate,
 } from './harness/ntlm-clients.js';
+import { listen, listenFastify, type Running } from './harness/listen.js';
 
 const DOMAIN = 'EXAMPLE';
 const USERS = { alice: 'Wonderland-1', bob: 'Builder-2' };
 
 type Framework = 'express' | 'fastify' | 'koa';
-interface Running {
-  readonly url: string;
-  close(): Promise<void>;
-}
 interface Tls {
   readonly key: Buffer;
   readonly cert: Buffer;
@@ -69,22 +63,6 @@ interface Who {
   body?: string;
 }
 
-function listen(server: Server, tls: boolean): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
-
 async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls): Promise<Running> {
   const packages = [ntlm(ntlmOptions)];
   const who = (principal: Who | undefined, context?: { readonly [key: string]: unknown }): Who => ({
@@ -108,7 +86,7 @@ async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls):
           .catch(next);
       });
       const server = tls ? createHttpsServer(tls, app) : createHttpServer(app);
-      return listen(server, tls !== undefined);
+      return listen(server, { tls: tls !== undefined });
     }
     case 'fastify': {
       // Fastify types an HTTPS instance differently; the routes below do not care which it is.
@@ -123,15 +101,7 @@ async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls):
         ...who(request.auth?.principal),
         body: request.body,
       }));
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = app.server.address() as AddressInfo;
-      return {
-        url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
-        close: async () => {
-          app.server.closeAllConnections();
-          await app.close();
-        },
-      };
+      return listenFastify(app, { tls: tls !== undefined });
     }
     case 'koa': {
       const app = new Koa();
@@ -145,7 +115,7 @@ async function start(framework: Framework, ntlmOptions: NtlmOptions, tls?: Tls):
       const server = tls
         ? createHttpsServer(tls, app.callback())
         : createHttpServer(app.callback());
-      return listen(server, tls !== undefined);
+      return listen(server, { tls: tls !== undefined });
     }
   }
 }
@@ -295,40 +265,10 @@ describe('NTLM end to end', () => {
   }
 });
 
-/** Starts examples/intranet-api from source on a free port; resolves once it listens. */
-function startDemo(env: Record<string, string>): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
-    {
-      env: { ...process.env, PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (match !== null) resolve({ base: match[1] as string, child });
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
-  });
-}
-
-function stopDemo(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 describe('the demo (examples/intranet-api) offers NTLM', () => {
   let dir: Awaited<ReturnType<typeof scratchDir>>;
-  let demo: { base: string; child: ChildProcess } | undefined;
-  let custom: { base: string; child: ChildProcess } | undefined;
+  let demo: Demo | undefined;
+  let custom: Demo | undefined;
 
   before(async () => {
     dir = await scratchDir('ntlm-demo-');
@@ -340,8 +280,8 @@ describe('the demo (examples/intranet-api) offers NTLM', () => {
   });
 
   after(async () => {
-    await stopDemo(demo?.child);
-    await stopDemo(custom?.child);
+    await stopDemo(demo);
+    await stopDemo(custom);
     await dir?.cleanup();
   });
 

@@ -16,7 +16,6 @@ import { execFile, spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +35,7 @@ import { curlNtlm } from './harness/ntlm-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
 import { joinSambaMember } from './harness/samba-member.js';
 import type { SambaDc } from './harness/samba-dc.js';
+import { listen, type Running } from './harness/listen.js';
 
 const READER = { name: 'ldapreader', password: 'R3ader-Passw0rd!' };
 const GROUPS = [
@@ -50,26 +50,6 @@ interface Who {
   userSid?: string;
   groups?: string[];
   groupSids?: string[];
-}
-
-interface Running {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
 }
 
 async function start(

@@ -10,8 +10,6 @@ import * as assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -26,15 +24,11 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 
-import {
-  chromiumNegotiate,
-  curlNegotiate,
-  gssapiRequest,
-  impacketWindowsStyle,
-  jsonFromDom,
-} from './harness/negotiate-clients.js';
+import { chromiumNegotiate, jsonFromDom } from './harness/chromium.js';
+import { curlNegotiate, gssapiRequest, impacketWindowsStyle } from './harness/negotiate-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc } from './harness/samba-dc.js';
 import type { SambaDc } from './harness/samba-dc.js';
+import { listen, listenFastify, type Running } from './harness/listen.js';
 
 /** A user in enough groups that its token outgrows Node's default 16 KiB header limit. */
 const BIG_USER = { name: 'bigal', password: 'B1g-Passw0rd!' };
@@ -74,26 +68,6 @@ function who(auth: AuthInfo | null | undefined): Who {
   };
 }
 
-interface Running {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
-
 /** Large enough for AD tokens with big PACs (docs/negotiate.md, "Large headers"). */
 const LARGE_HEADERS = 64 * 1024;
 
@@ -116,14 +90,7 @@ async function start(
       const app = Fastify({ http: { maxHeaderSize } });
       await app.register(fastifyAuth, { packages });
       app.get('/whoami', async (request) => who(request.auth));
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      return {
-        port: (app.server.address() as AddressInfo).port,
-        close: async () => {
-          app.server.closeAllConnections();
-          await app.close();
-        },
-      };
+      return listenFastify(app);
     }
     case 'koa': {
       const app = new Koa();

@@ -2,12 +2,9 @@
  * Servers for test/ad-ntlm-e2e.test.ts: one /whoami app per framework (Fastify, Koa, node:http
  * createHandler), an echo upstream for the gateway, and the demo started from source.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 
 import { createHandler } from '@httpauth/core/node';
 import type { AuthInfo, SecurityPackage } from '@httpauth/core';
@@ -15,6 +12,7 @@ import { httpAuth as fastifyAuth } from '@httpauth/fastify';
 import { httpAuth as koaAuth } from '@httpauth/koa';
 import Fastify from 'fastify';
 import Koa from 'koa';
+import { listen } from './listen.js';
 
 export type Framework = 'fastify' | 'koa' | 'node:http';
 
@@ -36,15 +34,8 @@ export function whoami(auth: AuthInfo | undefined): Record<string, unknown> {
 }
 
 async function listenHttp(server: Server): Promise<App> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { url, close } = await listen(server);
+  return { base: url, close };
 }
 
 export async function startApp(framework: Framework, packages: SecurityPackage[]): Promise<App> {
@@ -83,36 +74,4 @@ export function startEcho(): Promise<App & { port: number }> {
     res.end(JSON.stringify({ headers: req.headers }));
   });
   return listenHttp(server).then((app) => ({ ...app, port: Number(new URL(app.base).port) }));
-}
-
-/** examples/intranet-api from source on a free port; resolves once it listens. */
-export function startDemo(
-  env: Record<string, string>,
-): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'examples/intranet-api/src/server.ts'],
-    {
-      env: { ...process.env, PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (match !== null) resolve({ base: match[1] as string, child });
-    });
-    child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));
-  });
-}
-
-export function stopDemo(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }

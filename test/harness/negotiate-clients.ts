@@ -7,10 +7,10 @@
  *    verifies our AP-REP and fails the request if it does not);
  *  - python3-gssapi as a hand-driven initiator: SPNEGO or raw krb5, delegation, channel bindings,
  *    and it processes our final token so mutual authentication is checked too;
- *  - headless Chromium, whose profile must already say it has seen Negotiate challenges.
+ *  - headless Chromium: see chromium.ts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface ClientResult {
@@ -319,55 +319,6 @@ export async function impacketWindowsStyle(
   };
 }
 
-/**
- * Headless Chromium sending Negotiate to localhost. Chromium only answers a Negotiate challenge
- * with a Kerberos token once its profile's "Local State" records that it has seen one, so the
- * profile is pre-seeded.
- */
-export async function chromiumNegotiate(
-  dir: string,
-  url: string,
-  env: NodeJS.ProcessEnv,
-): Promise<string> {
-  const profile = await mkdtemp(join(dir, 'chromium-'));
-  await writeFile(
-    join(profile, 'Local State'),
-    JSON.stringify({ net: { received_http_auth_negotiate_headers: true } }),
-  );
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-dev-shm-usage',
-    `--user-data-dir=${profile}`,
-    '--auth-server-allowlist=localhost',
-    '--dump-dom',
-    url,
-  ];
-  try {
-    const { stdout } = await run('/usr/bin/chromium', args, env, 90_000);
-    return stdout;
-  } finally {
-    await rm(profile, { recursive: true, force: true });
-  }
-}
-
-/** The JSON object inside a page Chromium rendered from a JSON response. */
-export function jsonFromDom(dom: string): unknown {
-  const match = /<pre[^>]*>([\s\S]*?)<\/pre>/.exec(dom);
-  const text = (match?.[1] ?? dom)
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-  return JSON.parse(text) as unknown;
-}
-
 /** `klist -e` of a ccache: the enctypes (session key, ticket) of the ticket for `service`. */
 export async function ticketEnctypes(
   ccache: string,
@@ -384,4 +335,25 @@ export async function ticketEnctypes(
     }
   }
   return undefined;
+}
+
+/**
+ * The environment of a Negotiate client that has no Kerberos ticket and no KDC to ask: SPNEGO
+ * then falls back to NTLM through gss-ntlmssp, which reads the user's password from
+ * NTLM_USER_FILE (`DOMAIN:user:password` lines). Files are written under `dir`.
+ */
+export async function ntlmFallbackEnv(
+  dir: string,
+  user: { domain: string; name: string; password: string },
+): Promise<NodeJS.ProcessEnv> {
+  const users = join(dir, 'ntlm-users');
+  await writeFile(users, `${user.domain}:${user.name}:${user.password}\n`);
+  const krb5 = join(dir, 'krb5-none.conf');
+  await writeFile(krb5, '[libdefaults]\n dns_lookup_realm = false\n dns_lookup_kdc = false\n');
+  return {
+    ...process.env,
+    NTLM_USER_FILE: users,
+    KRB5_CONFIG: krb5,
+    KRB5CCNAME: `FILE:${join(dir, 'no-such-ccache')}`,
+  };
 }

@@ -3,8 +3,6 @@
  * shell runner for the documented commands, and a loopback listener.
  */
 import { execFile } from 'node:child_process';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export function curlHeaders(
   url: string,
@@ -36,25 +34,5 @@ export function sh(script: string): Promise<void> {
     execFile('/bin/sh', ['-ec', script], { timeout: 120_000 }, (error, _stdout, stderr) =>
       error === null ? resolve() : reject(new Error(`${script}: ${String(stderr)}`)),
     );
-  });
-}
-
-export interface Running {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-export function listen(server: Server): Promise<Running> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Test harness: real NTLM clients driven against a loopback server. Debian's curl, Python's
- * requests_ntlm and impacket (Debian packages, run with /usr/bin/python3), and headless Chromium.
+ * requests_ntlm and impacket (Debian packages, run with /usr/bin/python3); headless Chromium is in
+ * chromium.ts.
  * Python's NTLM code needs MD4, which OpenSSL 3 keeps in its legacy provider: the Python child
  * gets OPENSSL_CONF pointing at a config that activates the default and legacy providers.
  */
@@ -179,47 +180,4 @@ export function impacketNtlm(
   domain: string,
 ): Promise<ClientResult> {
   return python(dir, IMPACKET, [url, user, password, domain]);
-}
-
-/**
- * Headless Chromium with the credentials in the URL (`http://DOMAIN%5Cuser:pass@host/`); returns
- * the text of the page it rendered (a JSON response shows up inside a <pre>).
- */
-export async function chromiumDump(
-  dir: string,
-  url: string,
-  options: { insecure?: boolean } = {},
-): Promise<string> {
-  const profile = await mkdtemp(join(dir, 'chromium-'));
-  const args = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-dev-shm-usage',
-    `--user-data-dir=${profile}`,
-  ];
-  if (options.insecure === true) args.push('--ignore-certificate-errors');
-  args.push('--dump-dom', url);
-  try {
-    const { stdout } = await run('/usr/bin/chromium', args, { timeoutMs: 90_000 });
-    return stdout;
-  } finally {
-    await rm(profile, { recursive: true, force: true });
-  }
-}
-
-/** The JSON object inside a page Chromium rendered from a JSON response. */
-export function jsonFromDom(dom: string): unknown {
-  const match = /<pre[^>]*>([\s\S]*?)<\/pre>/.exec(dom);
-  const text = (match?.[1] ?? dom)
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-  return JSON.parse(text) as unknown;
 }

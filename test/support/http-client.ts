@@ -1,6 +1,7 @@
 // A minimal HTTP/1.1 client for adapter tests: keeps every header line (several WWW-Authenticate
 // lines must stay separate) and reports which local port, hence which connection, was used.
 import { request as httpRequest, type Agent, type OutgoingHttpHeaders } from 'node:http';
+import type { ClientHttp2Session } from 'node:http2';
 import { connect, type Socket } from 'node:net';
 
 export interface ClientResponse {
@@ -84,5 +85,34 @@ export function sendRawUntilClose(
     // A reset after the response (the server closing with unread bytes) still ends the exchange.
     socket.on('error', () => finish());
     socket.write(payload);
+  });
+}
+
+export interface Http2Response {
+  status: number;
+  /** Every WWW-Authenticate value: Node's HTTP/2 client joins repeated fields with ", ". */
+  challenge: string;
+  body: string;
+}
+
+/** One GET on an open HTTP/2 session (RFC 9113: no connection-bound state across streams). */
+export function sendHttp2(
+  session: ClientHttp2Session,
+  headers: Record<string, string>,
+): Promise<Http2Response> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':path': '/', ...headers });
+    let status = 0;
+    let challenge = '';
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      const value = h['www-authenticate'];
+      challenge = Array.isArray(value) ? value.join(', ') : (value ?? '');
+    });
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve({ status, challenge, body: Buffer.concat(chunks).toString() }));
+    stream.on('error', reject);
+    stream.end();
   });
 }

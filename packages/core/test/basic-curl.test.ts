@@ -18,6 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { basic } from '../src/basic/basic.js';
 import { htpasswdFile } from '../src/basic/htpasswd.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
+import { selfSignedCertificate } from '../../../test/support/tls.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-basic-curl-'));
@@ -70,31 +71,8 @@ before(async () => {
     join(dir, 'users'),
     execFileSync('htpasswd', ['-nbB', '-C', '5', 'bea', 'bcrypt pw']).toString().trim() + '\n',
   );
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const tls = {
-    key: readFileSync(join(dir, 'key.pem')),
-    cert: readFileSync(join(dir, 'cert.pem')),
-  };
+  const { key, cert } = selfSignedCertificate();
+  const tls = { key, cert };
   httpsPort = await listen(
     createHttpsServer(tls, handler(false)) as unknown as ReturnType<typeof createHttpServer>,
   );

@@ -1,9 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import {
@@ -11,39 +7,14 @@ import {
   endPointHashAlgorithm,
   tlsServerEndPoint,
 } from '../src/channel-binding.js';
+import { selfSignedCertificate } from '../../../test/support/tls.js';
 
 const vectors = JSON.parse(
   await readFile(new URL('./fixtures/vectors/ntlm.json', import.meta.url), 'utf8'),
 ) as { channelBindingsAndMic: Record<string, { hex: string }> };
 
 function makeCertificate(keyArgs: string[], digest: string): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), 'httpauth-cb-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-days',
-        '1',
-        ...keyArgs,
-        `-${digest}`,
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-outform',
-        'DER',
-        '-out',
-        join(dir, 'cert.der'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return readFileSync(join(dir, 'cert.der'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return selfSignedCertificate({ keyArgs, digest }).der;
 }
 
 describe('channel bindings', () => {

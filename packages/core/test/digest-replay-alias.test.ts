@@ -19,9 +19,10 @@ import type { DigestCredentialCallback } from '../src/digest/sources.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import { MemoryStore } from '../src/store/memory.js';
-import { getRequest } from './fixtures/http-request.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 const REALM = 'api@example.org';
+const TO_X = { target: '/x', headers: { host: 'example.org' } };
 const PASSWORDS: Record<string, string> = { alice: 'alice password', bob: 'bob password' };
 
 /** A directory-like source: names compared without case, the stored HA1 of the account. */
@@ -38,7 +39,7 @@ function setup() {
     store: new MemoryStore({ now }),
     now,
   });
-  const send = (authorization?: string) => auth.authenticate(getRequest(authorization));
+  const send = (authorization?: string) => auth.authenticate(authRequest(authorization, TO_X));
   return { send };
 }
 

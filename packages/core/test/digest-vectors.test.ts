@@ -26,6 +26,25 @@ const vectors = JSON.parse(
   readFileSync(new URL('./fixtures/vectors/digest.json', import.meta.url), 'utf8'),
 ) as Vectors;
 
+/** The vector's published Authorization header, parsed and decoded as the server does. */
+const credentialsOf = (header: string) =>
+  decodeCredentials(parseCredentials(header).params as ReadonlyMap<string, string>);
+
+/** The client's response for a vector's inputs with qop=auth (RFC 7616 §3.4.1). */
+const responseFor = (hash: 'MD5' | 'SHA-256' | 'SHA-512-256', i: Loose): string =>
+  clientResponse({
+    hash,
+    username: i.username,
+    realm: i.realm,
+    password: i.password,
+    method: i.method,
+    uri: i.uri,
+    nonce: i.nonce,
+    qop: 'auth',
+    nc: i.nc,
+    cnonce: i.cnonce,
+  });
+
 test('RFC 2617 §3.5: HA1, HA2 and response (MD5, password "Circle Of Life")', () => {
   const v = vectors.rfc2617_3_5;
   const i = v.inputs;
@@ -44,9 +63,7 @@ test('RFC 2617 §3.5: HA1, HA2 and response (MD5, password "Circle Of Life")', (
   });
   assert.equal(response, v.response.value);
   // The published header parses to the same values.
-  const creds = decodeCredentials(
-    parseCredentials(v.authorizationHeader).params as ReadonlyMap<string, string>,
-  );
+  const creds = credentialsOf(v.authorizationHeader);
   assert.equal(creds.response, v.response.value);
   assert.equal(creds.username, i.username);
   assert.equal(creds.algorithm, undefined);
@@ -62,22 +79,9 @@ for (const hash of ['SHA-256', 'MD5'] as const) {
     const expected = v[hash];
     assert.equal(computeHa1(hash, i.username, i.realm, i.password), expected.HA1.value);
     assert.equal(computeHa2(hash, i.method, i.uri), expected.HA2.value);
-    const response = clientResponse({
-      hash,
-      username: i.username,
-      realm: i.realm,
-      password: i.password,
-      method: i.method,
-      uri: i.uri,
-      nonce: i.nonce,
-      qop: 'auth',
-      nc: i.nc,
-      cnonce: i.cnonce,
-    });
+    const response = responseFor(hash, i);
     assert.equal(response, expected.response.value);
-    const creds = decodeCredentials(
-      parseCredentials(expected.authorizationHeader).params as ReadonlyMap<string, string>,
-    );
+    const creds = credentialsOf(expected.authorizationHeader);
     assert.equal(creds.algorithm, hash);
     assert.equal(creds.response, expected.response.value);
     assert.equal(creds.opaque, i.opaque);
@@ -99,18 +103,7 @@ test('RFC 7616 §3.9.2 SHA-512-256 with userhash (erratum 4897 values)', () => {
   assert.notEqual(userhash, v.userhash_asPublished.value);
   assert.equal(computeHa1('SHA-512-256', i.username, i.realm, i.password), v.HA1.value);
   assert.equal(computeHa2('SHA-512-256', i.method, i.uri), v.HA2.value);
-  const response = clientResponse({
-    hash: 'SHA-512-256',
-    username: i.username,
-    realm: i.realm,
-    password: i.password,
-    method: i.method,
-    uri: i.uri,
-    nonce: i.nonce,
-    qop: 'auth',
-    nc: i.nc,
-    cnonce: i.cnonce,
-  });
+  const response = responseFor('SHA-512-256', i);
   assert.equal(response, v.response.value);
   assert.notEqual(response, v.response_asPublished.value);
   const challenge = decodeChallenge(v.challenge);
@@ -135,7 +128,7 @@ test('RFC 7616 §3.9.2 username* ext-value decodes to the UTF-8 name and round-t
     nc: v.inputs.nc,
     cnonce: v.inputs.cnonce,
   });
-  const creds = decodeCredentials(parseCredentials(header).params as ReadonlyMap<string, string>);
+  const creds = credentialsOf(header);
   assert.equal(creds.username, v.inputs.username);
   assert.equal(creds.extendedUsername, true);
 });

@@ -9,6 +9,7 @@ import { createSidResolver } from '../src/directory/resolver.js';
 import type { PrincipalDirectory } from '../src/directory/resolver.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthRequest, SecurityPackage } from '../src/security-package.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 const GROUP = 'S-1-5-21-1-2-3-1104';
 
@@ -30,14 +31,7 @@ const withSids: SecurityPackage = {
 };
 
 function request(authorization: string | undefined, connection: FakeSocket): AuthRequest {
-  return {
-    method: 'GET',
-    target: '/',
-    headers: authorization === undefined ? {} : { authorization },
-    httpVersionMajor: 1,
-    secure: false,
-    connection,
-  };
+  return authRequest(authorization, { connection });
 }
 
 describe('createAuthenticator({ directory })', () => {

@@ -7,12 +7,8 @@ import { HttpAuthError } from '../src/errors.js';
 import { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
-import type {
-  AcceptResult,
-  AuthRequest,
-  Credentials,
-  SecurityPackage,
-} from '../src/security-package.js';
+import type { AcceptResult, Credentials, SecurityPackage } from '../src/security-package.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 /**
  * A two-leg, connection-bound test package: "Two start" -> continue "challenge-N";
@@ -90,19 +86,7 @@ const oneLeg: SecurityPackage = {
 
 class FakeSocket extends EventEmitter {}
 
-function request(
-  authorization: string | string[] | undefined,
-  extra: Partial<AuthRequest> = {},
-): AuthRequest {
-  return {
-    method: 'GET',
-    target: '/',
-    headers: authorization === undefined ? {} : { authorization },
-    httpVersionMajor: 1,
-    secure: false,
-    ...extra,
-  };
-}
+const request = authRequest;
 
 function headerValues(decision: AuthDecision, name: string): string[] {
   return decision.headers.filter(([n]) => n === name).map(([, v]) => v);

@@ -6,29 +6,18 @@
  * the test group), the policy allows by group SID, and requireGroup() sees them.
  */
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { requireGroup, requireUser } from '../src/authorization/authorization.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthInfo } from '../src/loop/authenticator.js';
 import { createImpersonation } from '../src/impersonation/policy.js';
 import type { PosixIdentity, UserDatabase } from '../src/impersonation/posix.js';
-import { Keytab } from '../src/kerberos/keytab.js';
 import { negotiate } from '../src/negotiate/index.js';
 import type { AuthRequest } from '../src/security-package.js';
+import { keytabOf, sambaTokens } from './fixtures/kerberos/captured-tokens.js';
 
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/kerberos/samba-tokens.json', import.meta.url), 'utf8'),
-) as {
-  capturedAt: number;
-  realm: string;
-  domainSid: string;
-  user: string;
-  sids: Record<string, string>;
-  keytab: string;
-  token: string;
-};
-const keytab = Keytab.parse(Buffer.from(fixture.keytab, 'base64'));
+const fixture = sambaTokens;
+const keytab = keytabOf(fixture);
 const domainUsers = `${fixture.domainSid}-513`;
 const webusers = fixture.sids.webusers as string;
 

@@ -40,6 +40,15 @@ import {
   type ForgeOptions,
 } from './fixtures/kerberos/forge.js';
 
+/** A TGT as a client forwards it in a KRB-CRED (its cipher is opaque to the acceptor). */
+function forwardedTgt(): Buffer {
+  return encodeTicket({
+    realm: 'EXAMPLE.TEST',
+    sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
+    encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(64, 9) },
+  });
+}
+
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const HOUR = 3600_000;
 
@@ -462,11 +471,7 @@ describe('DES and delegation edge cases', () => {
   });
 
   test('a KRB-CRED with etype 0 (unencrypted EncKrbCredPart) is kept', async () => {
-    const forwardedTicket = encodeTicket({
-      realm: 'EXAMPLE.TEST',
-      sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
-      encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(64, 9) },
-    });
+    const forwardedTicket = forwardedTgt();
     const plain = encodeEncKrbCredPart({
       ticketInfo: [
         { key: { keytype: 18, keyvalue: Buffer.alloc(32, 4) }, endtime: NOW + 8 * HOUR },
@@ -493,11 +498,7 @@ describe('DES and delegation edge cases', () => {
 
   test('a KRB-CRED encrypted in the session key (usage 14) is decrypted', async () => {
     const sessionKey = randomKey(18);
-    const forwardedTicket = encodeTicket({
-      realm: 'EXAMPLE.TEST',
-      sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
-      encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(64, 9) },
-    });
+    const forwardedTicket = forwardedTgt();
     const plain = encodeEncKrbCredPart({
       ticketInfo: [
         { key: { keytype: 17, keyvalue: Buffer.alloc(16, 6) }, flags: TicketFlags.FORWARDED },
@@ -520,11 +521,7 @@ describe('DES and delegation edge cases', () => {
   });
 
   test('a KRB-CRED that does not decrypt fails the whole authentication', async () => {
-    const forwardedTicket = encodeTicket({
-      realm: 'EXAMPLE.TEST',
-      sname: { nameType: 2, components: ['krbtgt', 'EXAMPLE.TEST'] },
-      encPart: { etype: 18, kvno: 1, cipher: Buffer.alloc(64, 9) },
-    });
+    const forwardedTicket = forwardedTgt();
     const delegation = encodeKrbCred({
       tickets: [forwardedTicket],
       encPart: { etype: 18, kvno: undefined, cipher: Buffer.alloc(80, 1) },

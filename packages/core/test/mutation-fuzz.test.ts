@@ -26,7 +26,6 @@
  * about 150 000 cases (where a per-principal store bound may answer 503), run several seeds.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { digest } from '../src/digest/digest.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
@@ -48,6 +47,8 @@ import { NTLM_USER, ntlmCase } from './fixtures/fuzz/ntlm-cases.js';
 import { spnegoNtlmCase } from './fixtures/fuzz/spnego-ntlm-cases.js';
 import { Tally } from './fixtures/fuzz/oracle.js';
 import { direct, overHttp, type Transport } from './fixtures/fuzz/transport.js';
+import { waitFor } from '../../../test/support/wait.js';
+import { mitTokens, sambaTokens } from './fixtures/kerberos/captured-tokens.js';
 
 const CASES = Number(process.env['HTTPAUTH_FUZZ_CASES'] ?? 3000);
 const SEED = Number(process.env['HTTPAUTH_FUZZ_SEED'] ?? 0x1209);
@@ -65,6 +66,7 @@ function rngFor(family: number, index: number): Rng {
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 
+/** A captured fixture's keytab, time and tokens, MIT's and Samba's alike. */
 interface CapturedFixture {
   capturedAt: number;
   keytab: string;
@@ -72,27 +74,10 @@ interface CapturedFixture {
   token?: string;
   realm?: string;
 }
-function captured(name: string): CapturedFixture {
-  return JSON.parse(
-    readFileSync(new URL(`./fixtures/kerberos/${name}`, import.meta.url), 'utf8'),
-  ) as CapturedFixture;
-}
 
 function report(t: { diagnostic(message: string): void }, name: string, tally: Tally): void {
   t.diagnostic(`${name === '' ? '' : `${name}: `}${tally.summary()}`);
   if (tally.neutralAccepted > 0) t.diagnostic(`  accepted as neutral: ${tally.neutralSummary()}`);
-}
-
-function waitFor(condition: () => boolean, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not reached'));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
 }
 
 /** Runs `run` over the direct transport, then a share over HTTP through the node handler. */
@@ -192,7 +177,7 @@ describe(`mutation fuzz (${CASES} cases, seed ${SEED})`, () => {
       'captured MIT krb5 and Samba AD tokens: mutated and replayed across the run';
     test(capturedTitle, async (t) => {
       const tally = new Tally();
-      const sources = [captured('mit-tokens.json'), captured('samba-tokens.json')];
+      const sources: CapturedFixture[] = [mitTokens, sambaTokens];
       let index = 0;
       for (const [s, source] of sources.entries()) {
         const auth = createAuthenticator({

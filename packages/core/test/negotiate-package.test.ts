@@ -32,7 +32,12 @@ import { negotiate } from '../src/negotiate/negotiate.js';
 import type { NegotiateOptions } from '../src/negotiate/negotiate.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { NtlmSessionSecurity } from '../src/ntlm/session-security.js';
-import type { AcceptContext, AcceptResult, AuthRequest, HandshakeSlot } from '../src/security-package.js';
+import type {
+  AcceptContext,
+  AcceptResult,
+  AuthRequest,
+  HandshakeSlot,
+} from '../src/security-package.js';
 import { MemoryStore } from '../src/store/memory.js';
 import { forgeApReq, randomKey } from './fixtures/kerberos/forge.js';
 import { authenticate, negotiate as ntlmNegotiate } from './ntlm-client.js';

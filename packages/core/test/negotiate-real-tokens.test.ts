@@ -5,7 +5,6 @@
  * time they were captured.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Keytab } from '../src/kerberos/keytab.js';
 import { decodeGssToken, TokenId } from '../src/kerberos/gss-token.js';
@@ -15,30 +14,10 @@ import { KRB5_OID, NTLMSSP_OID } from '../src/negotiate/oids.js';
 import { negotiate } from '../src/negotiate/negotiate.js';
 import type { AcceptContext, AcceptResult } from '../src/security-package.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { mitTokens, sambaTokens } from './fixtures/kerberos/captured-tokens.js';
 
-interface MitFixture {
-  capturedAt: number;
-  channelBinding: string;
-  keytab: string;
-  tokens: { mutual: string; delegate: string; channelBound: string };
-}
-interface SambaFixture {
-  capturedAt: number;
-  realm: string;
-  domainSid: string;
-  sids: Record<string, string>;
-  keytab: string;
-  token: string;
-}
-
-function fixture<T>(name: string): T {
-  return JSON.parse(
-    readFileSync(new URL(`./fixtures/kerberos/${name}`, import.meta.url), 'utf8'),
-  ) as T;
-}
-
-const mit = fixture<MitFixture>('mit-tokens.json');
-const samba = fixture<SambaFixture>('samba-tokens.json');
+const mit = mitTokens;
+const samba = sambaTokens;
 
 function context(now: number, channelBinding?: Buffer): AcceptContext {
   return {

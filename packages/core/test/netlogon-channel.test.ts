@@ -9,24 +9,12 @@ import { after, before, describe, it } from 'node:test';
 
 import { HttpAuthError } from '../src/errors.js';
 import { machineNtHash } from '../src/netlogon/schannel.js';
-import { domainControllerVerifier } from '../src/netlogon/verifier.js';
 import type { DomainControllerVerifier } from '../src/netlogon/verifier.js';
 import { startFakeDc } from './netlogon-fake-dc.js';
 import type { FakeDc } from './netlogon-fake-dc.js';
+import { LOGON, MACHINE_PASSWORD, web1Verifier, withFakeDc } from './netlogon-fixtures.js';
 
-const PASSWORD = 'Web1-Machine-Passw0rd!';
-const LOGON = {
-  user: 'bob',
-  domain: 'SAMDOM',
-  workstation: 'CLIENT1',
-  flags: 0,
-  serverChallenge: Buffer.alloc(8, 1),
-  lmChallengeResponse: Buffer.alloc(24),
-  ntChallengeResponse: Buffer.alloc(60, 2),
-  negotiateMessage: Buffer.alloc(0),
-  challengeMessage: Buffer.alloc(0),
-  authenticateMessage: Buffer.alloc(0),
-};
+/** Opnums: NetrServerReqChallenge, NetrServerAuthenticate3 (the set-up); 39 is SamLogonEx. */
 const SETUP = [4, 26];
 
 describe('netlogon secure channel against a NETLOGON server', () => {
@@ -34,15 +22,8 @@ describe('netlogon secure channel against a NETLOGON server', () => {
   let verifier: DomainControllerVerifier;
 
   before(async () => {
-    dc = await startFakeDc(machineNtHash(PASSWORD));
-    verifier = domainControllerVerifier({
-      domain: 'SAMDOM',
-      servers: [`127.0.0.1:${dc.port}`],
-      machineAccount: 'WEB1$',
-      machinePassword: PASSWORD,
-      maxConnections: 1,
-      timeoutMs: 2000,
-    });
+    dc = await startFakeDc(machineNtHash(MACHINE_PASSWORD));
+    verifier = web1Verifier([`127.0.0.1:${dc.port}`], { maxConnections: 1 });
   });
   after(() => {
     verifier.close();
@@ -68,16 +49,8 @@ describe('netlogon secure channel against a NETLOGON server', () => {
     dc.calls.length = 0;
     dc.forgetSessions();
     dc.close(); // drops the pooled connection too
-    const again = await startFakeDc(machineNtHash(PASSWORD));
     // The same port is not guaranteed: point a verifier at the new server after a restart.
-    const v = domainControllerVerifier({
-      domain: 'SAMDOM',
-      servers: [`127.0.0.1:${again.port}`],
-      machineAccount: 'WEB1$',
-      machinePassword: PASSWORD,
-      timeoutMs: 2000,
-    });
-    try {
+    await withFakeDc(async (again, v) => {
       assert.ok(await v.verify(LOGON));
       again.forgetSessions();
       // The pooled connection still holds the old key and works; a new binding is refused.
@@ -88,62 +61,31 @@ describe('netlogon secure channel against a NETLOGON server', () => {
         again.calls.filter((op) => op === 26).length >= 2,
         `Authenticate3 again: ${again.calls}`,
       );
-    } finally {
-      v.close();
-      again.close();
-    }
+    });
   });
 
   it('fault 0x721 on a fresh binding: authenticate again and retry', async () => {
-    const fresh = await startFakeDc(machineNtHash(PASSWORD));
-    const v = domainControllerVerifier({
-      domain: 'SAMDOM',
-      servers: [`127.0.0.1:${fresh.port}`],
-      machineAccount: 'WEB1$',
-      machinePassword: PASSWORD,
-      timeoutMs: 2000,
-    });
-    try {
+    await withFakeDc(async (fresh, v) => {
       fresh.failNextCallWith721();
       assert.ok(await v.verify(LOGON));
       assert.deepEqual(fresh.calls, [...SETUP, 39, ...SETUP, 39]);
-    } finally {
-      v.close();
-      fresh.close();
-    }
+    });
   });
 
   it('fault 0x721 on a connection that worked so far: authenticate again and retry', async () => {
-    const fresh = await startFakeDc(machineNtHash(PASSWORD));
-    const v = domainControllerVerifier({
-      domain: 'SAMDOM',
-      servers: [`127.0.0.1:${fresh.port}`],
-      machineAccount: 'WEB1$',
-      machinePassword: PASSWORD,
-      maxConnections: 1,
-      timeoutMs: 2000,
-    });
-    try {
-      assert.ok(await v.verify(LOGON));
-      fresh.failNextCallWith721();
-      assert.ok(await v.verify(LOGON), 'the DC asked for a new channel; the logon still answers');
-      assert.deepEqual(fresh.calls, [...SETUP, 39, 39, ...SETUP, 39]);
-    } finally {
-      v.close();
-      fresh.close();
-    }
+    await withFakeDc(
+      async (fresh, v) => {
+        assert.ok(await v.verify(LOGON));
+        fresh.failNextCallWith721();
+        assert.ok(await v.verify(LOGON), 'the DC asked for a new channel; the logon still answers');
+        assert.deepEqual(fresh.calls, [...SETUP, 39, 39, ...SETUP, 39]);
+      },
+      { maxConnections: 1 },
+    );
   });
 
   it('a tampered response is a 503 (RPC_INTEGRITY), never a logon', async () => {
-    const fresh = await startFakeDc(machineNtHash(PASSWORD));
-    const v = domainControllerVerifier({
-      domain: 'SAMDOM',
-      servers: [`127.0.0.1:${fresh.port}`],
-      machineAccount: 'WEB1$',
-      machinePassword: PASSWORD,
-      timeoutMs: 2000,
-    });
-    try {
+    await withFakeDc(async (fresh, v) => {
       fresh.tamperNextResponse();
       await assert.rejects(
         v.verify(LOGON),
@@ -153,30 +95,20 @@ describe('netlogon secure channel against a NETLOGON server', () => {
           error.reason === 'RPC_INTEGRITY',
       );
       assert.ok(await v.verify(LOGON), 'the next logon uses a fresh connection');
-    } finally {
-      v.close();
-      fresh.close();
-    }
+    });
   });
 
   it('a wrong machine password: 503 with the DC status as the reason', async () => {
-    const fresh = await startFakeDc(machineNtHash('another password'));
-    const v = domainControllerVerifier({
-      domain: 'SAMDOM',
-      servers: [`127.0.0.1:${fresh.port}`],
-      machineAccount: 'WEB1$',
-      machinePassword: PASSWORD,
-      timeoutMs: 2000,
-    });
-    try {
-      await assert.rejects(
-        v.verify(LOGON),
-        (error: unknown) =>
-          error instanceof HttpAuthError && error.reason === 'SECURE_CHANNEL_STATUS_ACCESS_DENIED',
-      );
-    } finally {
-      v.close();
-      fresh.close();
-    }
+    await withFakeDc(
+      async (fresh, v) => {
+        await assert.rejects(
+          v.verify(LOGON),
+          (error: unknown) =>
+            error instanceof HttpAuthError &&
+            error.reason === 'SECURE_CHANNEL_STATUS_ACCESS_DENIED',
+        );
+      },
+      { dcPassword: 'another password' },
+    );
   });
 });

@@ -21,19 +21,7 @@ import { MsvAvNbComputerName, avPairString, findAvPair } from '../src/ntlm/av-pa
 import { decodeChallengeMessage } from '../src/ntlm/challenge-message.js';
 import { ntlm } from '../src/ntlm/ntlm-package.js';
 import { negotiate } from './ntlm-client.js';
-
-const LOGON = {
-  user: 'bob',
-  domain: 'SAMDOM',
-  workstation: 'CLIENT1',
-  flags: 0,
-  serverChallenge: Buffer.alloc(8, 1),
-  lmChallengeResponse: Buffer.alloc(24),
-  ntChallengeResponse: Buffer.alloc(60, 2),
-  negotiateMessage: Buffer.alloc(0),
-  challengeMessage: Buffer.alloc(0),
-  authenticateMessage: Buffer.alloc(0),
-};
+import { LOGON, web1Verifier } from './netlogon-fixtures.js';
 
 function isCode(code: string, reason?: string | RegExp) {
   return (error: unknown): boolean => {
@@ -149,17 +137,8 @@ describe('netlogon verifier: DC answers', () => {
 });
 
 describe('netlogon verifier: no DC answers -> 503 within the timeout', () => {
-  const options = (servers: string[], timeoutMs = 800) =>
-    domainControllerVerifier({
-      domain: 'SAMDOM',
-      servers,
-      machineAccount: 'WEB1$',
-      machinePassword: 'x',
-      timeoutMs,
-    });
-
   async function timed(servers: string[], timeoutMs = 800) {
-    const verifier = options(servers, timeoutMs);
+    const verifier = web1Verifier(servers, { machinePassword: 'x', timeoutMs });
     const t0 = Date.now();
     try {
       await verifier.verify(LOGON);

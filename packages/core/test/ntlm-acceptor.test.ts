@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
+import type { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import type { NtlmAcceptorOptions, NtlmHandshakeState } from '../src/ntlm/acceptor.js';
 import { decodeChallengeMessage } from '../src/ntlm/challenge-message.js';
 import {
@@ -24,18 +24,11 @@ import {
   authenticate,
   negotiate,
 } from './ntlm-client.js';
+import { exampleAcceptor } from './fixtures/ntlm/example-acceptor.js';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
-const accounts = new Map([['alice', ntowfv1('Wonderland1')]]);
 
-function acceptor(options: Partial<NtlmAcceptorOptions> = {}): NtlmAcceptor {
-  return new NtlmAcceptor({
-    domain: { netbios: 'EXAMPLE', dns: 'example.test' },
-    computerName: { netbios: 'WEB01', dns: 'web01.example.test' },
-    credentials: (user) => accounts.get(user.toLowerCase()),
-    ...options,
-  });
-}
+const acceptor = exampleAcceptor;
 
 async function handshake(
   server: NtlmAcceptor,

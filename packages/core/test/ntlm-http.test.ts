@@ -1,9 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
@@ -15,6 +11,8 @@ import { ntlm } from '../src/ntlm/ntlm-package.js';
 import type { NtlmOptions } from '../src/ntlm/ntlm-package.js';
 import type { AuthRequest } from '../src/security-package.js';
 import { authenticate, negotiate } from './ntlm-client.js';
+import { selfSignedCertificate } from '../../../test/support/tls.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 const options: NtlmOptions = {
   domain: 'EXAMPLE',
@@ -26,15 +24,7 @@ function request(
   authorization?: string,
   extra: Partial<AuthRequest> = {},
 ): AuthRequest {
-  return {
-    method: 'GET',
-    target: '/',
-    headers: authorization === undefined ? {} : { authorization },
-    connection,
-    httpVersionMajor: 1,
-    secure: false,
-    ...extra,
-  };
+  return authRequest(authorization, { connection, ...extra });
 }
 
 function header(decision: AuthDecision, name: string): string[] {
@@ -218,37 +208,7 @@ describe('NTLM over the challenge loop', () => {
 
   describe('channel binding through the challenge loop', () => {
     // A throwaway certificate (EC P-256, quick to make): its tls-server-end-point binding.
-    function certificate(): Buffer {
-      const dir = mkdtempSync(join(tmpdir(), 'ntlm-cb-'));
-      try {
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-nodes',
-            '-subj',
-            '/CN=localhost',
-            '-days',
-            '1',
-            '-newkey',
-            'ec',
-            '-pkeyopt',
-            'ec_paramgen_curve:P-256',
-            '-keyout',
-            join(dir, 'key.pem'),
-            '-outform',
-            'DER',
-            '-out',
-            join(dir, 'cert.der'),
-          ],
-          { stdio: 'ignore' },
-        );
-        return readFileSync(join(dir, 'cert.der'));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }
+    const certificate = (): Buffer => selfSignedCertificate().der;
     const ours = certificate();
     const theirs = certificate();
 

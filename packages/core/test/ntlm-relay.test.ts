@@ -6,26 +6,17 @@
 import * as assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 
-import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
-import type { NtlmAcceptorOptions } from '../src/ntlm/acceptor.js';
+import type { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { UNBOUND_WARNING_CODE, resetUnboundWarning } from '../src/ntlm/binding-policy.js';
-import { ntowfv1 } from '../src/ntlm/keys.js';
 import type { AuthenticateOptions } from './ntlm-client.js';
 import { authenticate, negotiate } from './ntlm-client.js';
+import { exampleAcceptor } from './fixtures/ntlm/example-acceptor.js';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
-const accounts = new Map([['alice', ntowfv1('Wonderland1')]]);
 /** This server's tls-server-end-point application data, as the authenticator would pass it. */
 const TLS = Buffer.from('tls-server-end-point:0123456789abcdef0123456789abcdef');
 
-function acceptor(options: Partial<NtlmAcceptorOptions> = {}): NtlmAcceptor {
-  return new NtlmAcceptor({
-    domain: { netbios: 'EXAMPLE', dns: 'example.test' },
-    computerName: { netbios: 'WEB01', dns: 'web01.example.test' },
-    credentials: (user) => accounts.get(user.toLowerCase()),
-    ...options,
-  });
-}
+const acceptor = exampleAcceptor;
 
 /** One full handshake; `tls` is the connection's binding data (undefined: plain HTTP). */
 async function logon(

@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 
@@ -8,13 +7,9 @@ import { NtlmSessionSecurity } from '../src/ntlm/session-security.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
 import { ntowfv1 } from '../src/ntlm/keys.js';
 import { authenticate, negotiate } from './ntlm-client.js';
+import { h, ntlmVectors, type Json } from './fixtures/vectors/ntlm-vectors.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const vectors = JSON.parse(
-  readFileSync(new URL('./fixtures/vectors/ntlm.json', import.meta.url), 'utf8'),
-) as Json;
-const h = (value: { hex: string } | string): Buffer =>
-  Buffer.from(typeof value === 'string' ? value : value.hex, 'hex');
+const vectors = ntlmVectors;
 
 describe('NTLM session security (MS-NLMP 4.2.x.4 GSS_WrapEx examples)', () => {
   it('NTLMv2 with key exchange (4.2.4.4): the client seals, the server unseals', () => {

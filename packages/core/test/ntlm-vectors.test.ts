@@ -1,5 +1,4 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 import { channelBindingHash } from '../src/channel-binding.js';
@@ -31,13 +30,9 @@ import {
 import { decodeNegotiateMessage } from '../src/ntlm/negotiate-message.js';
 import { decodeNtlmv2Response, encodeClientChallengeBlob } from '../src/ntlm/ntlmv2-response.js';
 import { md4 } from '../src/crypto/md4.js';
+import { h, ntlmVectors, type Json } from './fixtures/vectors/ntlm-vectors.js';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const vectors = JSON.parse(
-  readFileSync(new URL('./fixtures/vectors/ntlm.json', import.meta.url), 'utf8'),
-) as Json;
-const h = (value: { hex: string } | string): Buffer =>
-  Buffer.from(typeof value === 'string' ? value : value.hex, 'hex');
+const vectors = ntlmVectors;
 const hex = (bytes: Buffer | undefined): string | undefined => bytes?.toString('hex');
 
 const common = vectors.common as Json;

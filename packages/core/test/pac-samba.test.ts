@@ -7,37 +7,19 @@
  * key could) must fail the server checksum.
  */
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { KerberosAcceptor } from '../src/kerberos/acceptor.js';
-import { encryptionProfile, KeyUsage } from '../src/kerberos/crypto/index.js';
-import { decodeGssToken, encodeGssToken, TokenId } from '../src/kerberos/gss-token.js';
-import { Keytab } from '../src/kerberos/keytab.js';
-import { decodeApReq, encodeApReq } from '../src/kerberos/messages/ap-req.js';
-import {
-  AdType,
-  encodeAuthorizationData,
-  flattenAuthorizationData,
-} from '../src/kerberos/messages/authorization-data.js';
-import {
-  decodeEncTicketPart,
-  encodeEncTicketPart,
-} from '../src/kerberos/messages/enc-ticket-part.js';
+import { KeyUsage } from '../src/kerberos/crypto/index.js';
+import { encodeGssToken, TokenId } from '../src/kerberos/gss-token.js';
+import { encodeApReq } from '../src/kerberos/messages/ap-req.js';
+import { AdType, encodeAuthorizationData } from '../src/kerberos/messages/authorization-data.js';
+import { encodeEncTicketPart } from '../src/kerberos/messages/enc-ticket-part.js';
 import { decodePac, PacBufferType } from '../src/kerberos/pac/pac.js';
 import { MemoryStore } from '../src/store/memory.js';
+import { keytabOf, openTicket, sambaTokens } from './fixtures/kerberos/captured-tokens.js';
 
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/kerberos/samba-tokens.json', import.meta.url), 'utf8'),
-) as {
-  capturedAt: number;
-  realm: string;
-  domainSid: string;
-  user: string;
-  sids: Record<string, string>;
-  keytab: string;
-  token: string;
-};
-const keytab = Keytab.parse(Buffer.from(fixture.keytab, 'base64'));
+const fixture = sambaTokens;
+const keytab = keytabOf(fixture);
 const token = Buffer.from(fixture.token, 'base64');
 
 function accept(input: Buffer) {
@@ -50,23 +32,9 @@ function accept(input: Buffer) {
 
 /** The token with `edit` applied to the decrypted PAC, ticket re-encrypted with the service key. */
 function withPacEdited(edit: (pac: Buffer) => void): Buffer {
-  const apReq = decodeApReq(decodeGssToken(token).message);
-  const key = keytab.find(
-    'HTTP/localhost@SAMDOM.TEST',
-    apReq.ticket.encPart.etype,
-    apReq.ticket.encPart.kvno,
-  );
-  assert.ok(key !== undefined);
-  const profile = encryptionProfile(key.enctype);
-  assert.ok(profile !== undefined);
-  const encTicket = decodeEncTicketPart(
-    profile.decrypt(key, KeyUsage.KDC_REP_TICKET, apReq.ticket.encPart.cipher),
-  );
-  const pacEntry = flattenAuthorizationData(encTicket.authorizationData).find(
-    (e) => e.entry.adType === AdType.WIN2K_PAC,
-  );
-  assert.ok(pacEntry !== undefined);
-  const pac = Buffer.from(pacEntry.entry.adData);
+  const opened = openTicket(token, keytab, 'HTTP/localhost@SAMDOM.TEST');
+  const { apReq, key, profile, encTicket } = opened;
+  const pac = Buffer.from(opened.pac);
   edit(pac);
   const rebuilt = encodeEncTicketPart({
     ...encTicket,

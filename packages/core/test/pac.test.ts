@@ -3,16 +3,8 @@
  * PAC from the captured tokens; fast-check over every PAC decoder.
  */
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import fc from 'fast-check';
 import { HttpAuthError } from '../src/errors.js';
-import { encryptionProfile, KeyUsage } from '../src/kerberos/crypto/index.js';
-import { decodeGssToken } from '../src/kerberos/gss-token.js';
-import { Keytab } from '../src/kerberos/keytab.js';
-import { decodeApReq } from '../src/kerberos/messages/ap-req.js';
-import { AdType, flattenAuthorizationData } from '../src/kerberos/messages/authorization-data.js';
-import { decodeEncTicketPart } from '../src/kerberos/messages/enc-ticket-part.js';
 import { decodeClientInfo } from '../src/kerberos/pac/client-info.js';
 import { decodeLogonInfo } from '../src/kerberos/pac/logon-info.js';
 import { parseBinarySid } from '../src/kerberos/pac/ndr.js';
@@ -31,33 +23,19 @@ import {
   encodeUpnDnsInfo,
   randomKey,
 } from './fixtures/kerberos/forge.js';
+import { assertDecoderInputs } from './fixtures/fuzz/decoder-inputs.js';
+import { keytabOf, mitTokens, openTicket } from './fixtures/kerberos/captured-tokens.js';
 
 const invalid = { code: 'ERR_HTTPAUTH_KRB_PAC_INVALID' };
 
-function mitPac(): { pac: Buffer; key: ReturnType<Keytab['find']>; authtime: number } {
-  const fixture = JSON.parse(
-    readFileSync(new URL('./fixtures/kerberos/mit-tokens.json', import.meta.url), 'utf8'),
-  ) as { keytab: string; tokens: Record<string, string> };
-  const keytab = Keytab.parse(Buffer.from(fixture.keytab, 'base64'));
-  const apReq = decodeApReq(
-    decodeGssToken(Buffer.from(fixture.tokens.mutual as string, 'base64')).message,
-  );
-  const key = keytab.find(
+function mitPac() {
+  const token = Buffer.from(mitTokens.tokens.mutual, 'base64');
+  const { pac, key, encTicket } = openTicket(
+    token,
+    keytabOf(mitTokens),
     'HTTP/localhost@EXAMPLE.TEST',
-    apReq.ticket.encPart.etype,
-    apReq.ticket.encPart.kvno,
   );
-  assert.ok(key !== undefined);
-  const profile = encryptionProfile(key.enctype);
-  assert.ok(profile !== undefined);
-  const encTicket = decodeEncTicketPart(
-    profile.decrypt(key, KeyUsage.KDC_REP_TICKET, apReq.ticket.encPart.cipher),
-  );
-  const entry = flattenAuthorizationData(encTicket.authorizationData).find(
-    (e) => e.entry.adType === AdType.WIN2K_PAC,
-  );
-  assert.ok(entry !== undefined);
-  return { pac: entry.entry.adData, key, authtime: encTicket.authtime };
+  return { pac, key, authtime: encTicket.authtime };
 }
 
 const logonSpec = {
@@ -214,33 +192,10 @@ describe('fast-check: PAC decoders throw only HttpAuthError', () => {
   };
   for (const [name, decode, sample] of samples) {
     test(name, () => {
-      fc.assert(
-        fc.property(fc.uint8Array({ maxLength: 600 }), (b) => check(decode, Buffer.from(b))),
-        { numRuns: 500 },
-      );
-      fc.assert(
-        fc.property(fc.integer({ min: 0, max: sample.length }), (n) =>
-          check(decode, sample.subarray(0, n)),
-        ),
-      );
-      fc.assert(
-        fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (b) =>
-          check(decode, Buffer.concat([sample, b])),
-        ),
-        { numRuns: 100 },
-      );
-      fc.assert(
-        fc.property(
-          fc.integer({ min: 0, max: sample.length - 1 }),
-          fc.integer({ min: 0, max: 255 }),
-          (at, v) => {
-            const m = Buffer.from(sample);
-            m[at] = v;
-            check(decode, m);
-          },
-        ),
-        { numRuns: 1000 },
-      );
+      assertDecoderInputs((input) => check(decode, input), sample, {
+        maxRandomLength: 600,
+        runs: { random: 500, extended: 100, mutated: 1000 },
+      });
     });
   }
 });

@@ -1,185 +1,168 @@
+// @httpauth/fastify through the adapter contract suites (test/support), then what only Fastify
+// has: per-route opt-out, the parsed body after auth-int, the authenticator closed with the app,
+// HTTP/2, the decorate form's options, and random credentials through inject().
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { Agent } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { createAuthenticator, digest, digestCallback, HttpAuthError } from '@httpauth/core';
 import fc from 'fast-check';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { httpAuth, type HttpAuthPluginOptions } from '../src/index.js';
-import {
-  countingImpersonation,
-  handshakePackage,
-  tokenPackage,
-  type Seen,
-} from '../../../test/support/adapter-fakes.js';
-import { send, sendRawUntilClose } from '../../../test/support/http-client.js';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { httpAuth, type HttpAuthPluginOptions, type RefusalError } from '../src/index.js';
+import { handshakePackage, tokenPackage } from '../../../test/support/adapter-fakes.js';
+import * as contract from '../../../test/support/adapter-contract.js';
+import { sendHttp2 } from '../../../test/support/http-client.js';
 
-/** Polls until `condition` holds; gives up (failing the test) after a generous bound. */
-function waitFor(condition: () => boolean, limitMs = 20_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  return new Promise((resolve, reject) => {
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error('condition not reached'));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
+function seamOptions(seams: contract.SeamSpec): HttpAuthPluginOptions {
+  const { onRefused } = seams;
+  return {
+    ...contract.commonSeams(seams, (request: FastifyRequest) => request.url),
+    ...(onRefused !== undefined && {
+      onRefused: async (error, _request, reply) => {
+        onRefused(error.code, error.statusCode);
+        await reply.type('text/plain').send(`no: ${error.code}`);
+      },
+    }),
+  };
 }
 
-async function appWith(options: HttpAuthPluginOptions): Promise<FastifyInstance> {
-  const app = Fastify();
-  await app.register(httpAuth, options);
-  app.get('/health', { config: { httpauth: false } }, async (request) => ({
+/** The plugin takes a ready authenticator under `authenticator`, or its options inline. */
+function pluginSource(source: unknown): HttpAuthPluginOptions {
+  const ready =
+    typeof source === 'object' &&
+    source !== null &&
+    typeof (source as { authenticate?: unknown }).authenticate === 'function';
+  return ready
+    ? { authenticator: source as HttpAuthPluginOptions['authenticator'] }
+    : (source as HttpAuthPluginOptions);
+}
+
+async function appWith(
+  source: contract.MountSource,
+  options: contract.MountOptions = {},
+): Promise<FastifyInstance> {
+  const seams = options.seams ?? {};
+  const app = Fastify({
+    ...(options.keepAliveTimeout !== undefined && { keepAliveTimeout: options.keepAliveTimeout }),
+  });
+  if (seams.foreignAuth === true) {
+    app.addHook('onRequest', async (request) => {
+      (request as unknown as Record<string, unknown>).auth = contract.FOREIGN_AUTH;
+    });
+  }
+  if (seams.errorHandler === true) {
+    app.setErrorHandler(async (error: RefusalError, _request, reply) => {
+      const isHttpAuth = error instanceof HttpAuthError;
+      return reply.code(error.statusCode).send({ mine: error.code, isHttpAuth });
+    });
+  }
+  await app.register(httpAuth, {
+    ...pluginSource(source),
+    ...options.adapter,
+    ...seamOptions(seams),
+  });
+  app.get('/opted-out', { config: { httpauth: false } }, async (request) => ({
     auth: request.auth,
   }));
-  app.all('/*', async (request) => ({
-    name: request.auth?.principal.name,
-    body: request.body ?? null,
-  }));
+  app.all('/*', async (request) => {
+    const raw = typeof request.body === 'string' ? Buffer.byteLength(request.body) : null;
+    return contract.routeEcho(seams, request as unknown as Record<string, unknown>, raw);
+  });
   await app.ready();
   return app;
 }
 
-/** inject() folds repeated headers into an array; normalise to a list of lines. */
-function values(header: string | string[] | number | undefined): string[] {
-  if (header === undefined) return [];
-  return Array.isArray(header) ? header : [String(header)];
+async function register(options: HttpAuthPluginOptions): Promise<void> {
+  const app = Fastify();
+  try {
+    await app.register(httpAuth, options);
+    await app.ready();
+  } finally {
+    await app.close().catch(() => undefined);
+  }
 }
 
-describe('httpAuth for Fastify (inject)', () => {
-  const seen: Seen = { requests: [] };
-  const impersonation = countingImpersonation();
-  let app: FastifyInstance;
+const driver: contract.SeamDriver = {
+  name: 'Fastify',
+  createAuthenticator,
+  mount: async (source, options = {}) => {
+    const app = await appWith(source, options);
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    return {
+      base,
+      close: async () => {
+        app.server.closeAllConnections();
+        await app.close();
+      },
+    };
+  },
+  register: (source, adapter) => register({ ...pluginSource(source), ...adapter }),
+  registerSeams: (packages, seams) => register({ packages, ...(seams as object) }),
+};
 
+contract.adapterContract(driver);
+contract.seamsContract(driver);
+
+describe('httpAuth for Fastify only', () => {
+  let app: FastifyInstance;
   before(async () => {
-    app = await appWith({
-      packages: [tokenPackage(seen), handshakePackage()],
-      impersonation: impersonation.factory,
-    });
+    app = await appWith({ packages: [tokenPackage(), handshakePackage()] });
   });
   after(() => app.close());
 
-  test('no credentials: 401 with every challenge as its own header line', async () => {
-    const res = await app.inject({ url: '/' });
-    assert.equal(res.statusCode, 401);
-    // inject() gives each request a socket of its own, so the connection-bound scheme is offered.
-    assert.deepEqual(values(res.headers['www-authenticate']), [
-      'Token realm="one"',
-      'Token realm="two"',
-      'Hand',
-    ]);
-    assert.equal(res.json().error, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED');
-  });
-
-  test('success sets request.auth and Authentication-Info; dispose after the response', async () => {
-    const disposed = impersonation.state.disposed;
-    const res = await app.inject({ url: '/p?q=1', headers: { authorization: 'Token good-ann' } });
-    assert.equal(res.statusCode, 200);
-    assert.equal(res.json().name, 'ann');
-    assert.equal(res.headers['authentication-info'], 'user=ann');
-    assert.equal(seen.requests.at(-1)?.target, '/p?q=1');
-    await waitFor(() => impersonation.state.disposed === disposed + 1);
-  });
-
-  test('denied, malformed and unsupported-scheme credentials', async () => {
-    const denied = await app.inject({ url: '/', headers: { authorization: 'Token bad' } });
-    assert.equal(denied.statusCode, 401);
-    assert.equal(denied.json().error, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
-    const malformed = await app.inject({ url: '/', headers: { authorization: 'Token ="x"' } });
-    assert.equal(malformed.statusCode, 400);
-    assert.equal(malformed.json().error, 'ERR_HTTPAUTH_HEADER_MALFORMED');
-    assert.equal(malformed.headers['www-authenticate'], undefined);
-    const other = await app.inject({ url: '/', headers: { authorization: 'Bearer abc' } });
-    assert.equal(other.statusCode, 401);
-    assert.equal(other.json().error, 'ERR_HTTPAUTH_SCHEME_UNSUPPORTED');
-  });
-
   test('per-route opt-out with config: { httpauth: false }', async () => {
-    const res = await app.inject({ url: '/health' });
+    const res = await app.inject({ url: '/opted-out' });
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), { auth: null });
   });
 
-  test('proxy mode: 407 and Proxy-Authorization', async () => {
-    const proxy = await appWith({ packages: [tokenPackage()], proxy: true });
-    try {
-      const challenged = await proxy.inject({ url: '/' });
-      assert.equal(challenged.statusCode, 407);
-      assert.equal(values(challenged.headers['proxy-authenticate']).length, 2);
-      const ok = await proxy.inject({
-        url: '/',
-        headers: { 'proxy-authorization': 'Token good-x' },
-      });
-      assert.equal(ok.statusCode, 200);
-      assert.equal(ok.headers['proxy-authentication-info'], 'user=x');
-    } finally {
-      await proxy.close();
-    }
-  });
-
-  test('integrityBody: the package hashes the body and the route still gets request.body', async () => {
-    const integrity = await appWith({
-      packages: [tokenPackage()],
-      integrityBody: { maxBytes: 2048 },
-    });
+  test('integrityBody: after the package hashed it, the route still gets the parsed JSON', async () => {
+    const integrity = await appWith(
+      { packages: [tokenPackage()] },
+      { adapter: { integrityBody: true } },
+    );
     try {
       const payload = JSON.stringify({ amount: 42 });
-      const digest = createHash('sha256').update(payload).digest('hex');
-      const ok = await integrity.inject({
-        method: 'POST',
-        url: '/pay',
-        payload,
-        headers: { authorization: `Token body-${digest}`, 'content-type': 'application/json' },
-      });
+      const hash = createHash('sha256').update(payload).digest('hex');
+      const post = (authorization: string) =>
+        integrity.inject({
+          method: 'POST',
+          url: '/pay',
+          payload,
+          headers: { authorization, 'content-type': 'application/json' },
+        });
+      const ok = await post(`Token body-${hash}`);
       assert.equal(ok.statusCode, 200);
-      assert.deepEqual(ok.json(), { name: 'body', body: { amount: 42 } });
-      const plain = await integrity.inject({
+      assert.equal(ok.json().name, 'body');
+      // The route echoes only string bodies' lengths: a parsed object means JSON was parsed.
+      assert.equal(ok.json().raw, null);
+      const echoed = await integrity.inject({
         method: 'POST',
         url: '/pay',
         payload,
-        headers: { authorization: 'Token good-y', 'content-type': 'application/json' },
+        headers: { authorization: `Token body-${hash}`, 'content-type': 'text/plain' },
       });
-      assert.deepEqual(plain.json(), { name: 'y', body: { amount: 42 } });
-      const tampered = await integrity.inject({
-        method: 'POST',
-        url: '/pay',
-        payload: JSON.stringify({ amount: 43 }),
-        headers: { authorization: `Token body-${digest}`, 'content-type': 'application/json' },
-      });
-      assert.equal(tampered.statusCode, 401);
-      const big = await integrity.inject({
-        method: 'POST',
-        url: '/pay',
-        payload: 'x'.repeat(4096),
-        headers: { authorization: `Token body-${digest}`, 'content-type': 'text/plain' },
-      });
-      assert.equal(big.statusCode, 400);
-      assert.equal(big.json().error, 'ERR_HTTPAUTH_BODY_TOO_LARGE');
+      assert.equal(echoed.json().raw, payload.length);
     } finally {
       await integrity.close();
     }
   });
 
-  test('options are validated at registration', async () => {
+  test('options only the plugin form has are validated at registration', async () => {
     const valid = createAuthenticator({ packages: [tokenPackage()] });
     const cases: HttpAuthPluginOptions[] = [
       {},
-      { packages: [] },
       { authenticator: valid, packages: [tokenPackage()] },
-      { authenticator: valid, integrityBody: 'on' as never },
-      { packages: [tokenPackage()], maxDrainBytes: 0 },
+      { packages: [tokenPackage()], decorate: 'yes' as never },
+      { packages: [tokenPackage()], decorate: true, integrityBody: true },
+      { packages: [tokenPackage()], decorate: true, onRefused: () => undefined },
+      { packages: [tokenPackage()], decorate: true, unless: () => false },
     ];
     for (const options of cases) {
-      const app = Fastify();
       await assert.rejects(
-        async () => {
-          await app.register(httpAuth, options);
-          await app.ready();
-        },
-        (error: unknown) =>
-          error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
+        () => register(options),
+        (error: unknown) => (error as HttpAuthError).code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
+        JSON.stringify(options),
       );
     }
   });
@@ -196,124 +179,42 @@ describe('httpAuth for Fastify (inject)', () => {
         closed++;
       },
     };
-    const app = await appWith({ packages: [tokenPackage()], store });
-    await app.close();
+    const owned = await appWith({ packages: [tokenPackage()], store });
+    await owned.close();
     assert.equal(closed, 1);
   });
-});
 
-describe('httpAuth for Fastify (listening server)', () => {
-  const authenticator = createAuthenticator({ packages: [tokenPackage(), handshakePackage()] });
-  let app: FastifyInstance;
-  let base: string;
-
-  before(async () => {
-    app = await appWith({ authenticator });
-    base = await app.listen({ port: 0, host: '127.0.0.1' });
-  });
-  after(() => app.close());
-
-  test('a challenge on a real connection offers the connection-bound scheme too', async () => {
-    const res = await send(`${base}/`);
-    assert.equal(res.status, 401);
-    assert.deepEqual(res.headers.get('www-authenticate'), [
-      'Token realm="one"',
-      'Token realm="two"',
-      'Hand',
-    ]);
-  });
-
-  test('connection-bound handshake: continue, then complete on the same socket', async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  test('an onRefused that sends nothing still gets the default JSON refusal', async () => {
+    const quiet = await appWith({ packages: [tokenPackage()], onRefused: () => undefined });
     try {
-      const first = await send(`${base}/`, { agent, headers: { authorization: 'Hand one' } });
-      assert.equal(first.status, 401);
-      assert.deepEqual(first.headers.get('www-authenticate'), ['Hand two-please']);
-      const second = await send(`${base}/`, { agent, headers: { authorization: 'Hand two' } });
-      assert.equal(second.status, 200);
-      assert.equal(second.localPort, first.localPort);
-      assert.deepEqual(second.headers.get('www-authenticate'), ['Hand mutual']);
+      const res = await quiet.inject({ url: '/' });
+      assert.equal(res.statusCode, 401);
+      assert.equal(res.json().error, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED');
     } finally {
-      agent.destroy();
+      await quiet.close();
     }
-  });
-
-  test('handshake state is dropped when the socket closes', async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    await send(`${base}/`, { agent, headers: { authorization: 'Hand one' } });
-    assert.equal(authenticator.pendingHandshakes, 1);
-    agent.destroy();
-    await waitFor(() => authenticator.pendingHandshakes === 0);
-  });
-
-  test('a challenged POST body is drained and keep-alive survives', async () => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const body = 'c'.repeat(250_000);
-      const headers = { 'content-type': 'text/plain' };
-      const first = await send(`${base}/`, { agent, method: 'POST', body, headers });
-      assert.equal(first.status, 401);
-      const second = await send(`${base}/`, {
-        agent,
-        method: 'POST',
-        body,
-        headers: { ...headers, authorization: 'Token good-z' },
-      });
-      assert.equal(second.status, 200);
-      assert.equal(second.localPort, first.localPort);
-    } finally {
-      agent.destroy();
-    }
-  });
-
-  test('a huge declared body on a challenged request closes the connection', async () => {
-    const text = await sendRawUntilClose(
-      Number(new URL(base).port),
-      `POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${32 * 1024 * 1024}\r\n\r\nabc`,
-    );
-    assert.match(text, /^HTTP\/1\.1 401 /);
-    assert.match(text, /\r\nconnection: close\r\n/i);
   });
 });
 
 describe('httpAuth for Fastify over HTTP/2', () => {
   test('only per-request challenges; a connection-bound scheme gets 400', async () => {
-    const app = Fastify({ http2: true });
-    await app.register(httpAuth, { packages: [tokenPackage(), handshakePackage()] });
-    app.get('/', async (request) => ({ name: request.auth?.principal.name }));
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
-    const session = http2Connect(base);
-    const h2 = (headers: Record<string, string>) =>
-      new Promise<{ status: number; challenge: string; body: string }>((resolve, reject) => {
-        const stream = session.request({ ':path': '/', ...headers });
-        let status = 0;
-        let challenge = '';
-        const chunks: Buffer[] = [];
-        stream.on('response', (h) => {
-          status = Number(h[':status']);
-          const value = h['www-authenticate'];
-          challenge = Array.isArray(value) ? value.join(', ') : (value ?? '');
-        });
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () =>
-          resolve({ status, challenge, body: Buffer.concat(chunks).toString() }),
-        );
-        stream.on('error', reject);
-        stream.end();
-      });
+    const h2app = Fastify({ http2: true });
+    await h2app.register(httpAuth, { packages: [tokenPackage(), handshakePackage()] });
+    h2app.get('/', async (request) => ({ name: request.auth?.principal.name }));
+    const session = http2Connect(await h2app.listen({ port: 0, host: '127.0.0.1' }));
     try {
-      const challenged = await h2({});
+      const challenged = await sendHttp2(session, {});
       assert.equal(challenged.status, 401);
       assert.equal(challenged.challenge, 'Token realm="one", Token realm="two"');
-      const refused = await h2({ authorization: 'Hand one' });
+      const refused = await sendHttp2(session, { authorization: 'Hand one' });
       assert.equal(refused.status, 400);
       assert.equal(JSON.parse(refused.body).error, 'ERR_HTTPAUTH_CONNECTION_REQUIRED');
-      const ok = await h2({ authorization: 'Token good-h2' });
+      const ok = await sendHttp2(session, { authorization: 'Token good-h2' });
       assert.equal(ok.status, 200);
       assert.equal(JSON.parse(ok.body).name, 'h2');
     } finally {
       session.close();
-      await app.close();
+      await h2app.close();
     }
   });
 });

@@ -8,22 +8,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { GatewayConfigError, validateConfig } from '../src/config.js';
+import { validateConfig } from '../src/config.js';
 import { buildPackages } from '../src/packages.js';
+import { problemText } from './config-problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-gw-dc-'));
 const passwordFile = join(dir, 'web1.password');
 writeFileSync(passwordFile, 'Web1-Machine-Passw0rd!\n');
-
-function problems(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof GatewayConfigError, String(error));
-    return error.problems.join('\n');
-  }
-  assert.fail('expected a GatewayConfigError');
-}
 
 const config = (
   dc: Record<string, unknown>,
@@ -55,11 +46,11 @@ describe('gateway auth.ntlm.domainController', () => {
 
   it('needs exactly one of smbpasswd and domainController', () => {
     assert.match(
-      problems(() => validateConfig(config(good, { smbpasswd: '/x' }))),
+      problemText(() => validateConfig(config(good, { smbpasswd: '/x' }))),
       /auth\.ntlm needs exactly one of smbpasswd, domainController/,
     );
     assert.match(
-      problems(() =>
+      problemText(() =>
         validateConfig({ upstream: 'http://127.0.0.1:3000', auth: { ntlm: { domain: 'D' } } }),
       ),
       /auth\.ntlm needs exactly one of smbpasswd, domainController/,
@@ -68,7 +59,7 @@ describe('gateway auth.ntlm.domainController', () => {
 
   it('needs exactly one machine secret file, and says what is wrong with each setting', () => {
     const text = (dc: Record<string, unknown>, ntlm: Record<string, unknown> = {}) =>
-      problems(() => validateConfig(config(dc, ntlm)));
+      problemText(() => validateConfig(config(dc, ntlm)));
     const { machinePasswordFile: _, ...noSecret } = good;
     assert.match(
       text(noSecret),
@@ -131,7 +122,7 @@ describe('gateway auth.ntlm.domainController', () => {
   it('an unreadable machine secret file is a clear configuration error', () => {
     const parsed = validateConfig(config({ ...good, machinePasswordFile: join(dir, 'missing') }));
     assert.match(
-      problems(() => buildPackages(parsed)),
+      problemText(() => buildPackages(parsed)),
       /auth\.ntlm: .*ENOENT/,
     );
   });

@@ -7,22 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { GatewayConfigError, validateConfig } from '../src/config.js';
+import { validateConfig } from '../src/config.js';
 import { buildDirectory } from '../src/directory.js';
+import { problemText } from './config-problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-gw-directory-'));
 const passwordFile = join(dir, 'ldap.password');
 writeFileSync(passwordFile, 'Reader-Passw0rd!\n');
-
-function problems(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof GatewayConfigError, String(error));
-    return error.problems.join('\n');
-  }
-  assert.fail('expected a GatewayConfigError');
-}
 
 const config = (ldap: Record<string, unknown>) => ({
   upstream: 'http://127.0.0.1:3000',
@@ -43,7 +34,7 @@ describe('gateway directory.ldap', () => {
   });
 
   it('reports missing and bad settings, and misspelt keys', () => {
-    const text = problems(() =>
+    const text = problemText(() =>
       validateConfig(config({ url: 'http://dc1', cacheTtlSec: 0, bindDN: 'x' })),
     );
     assert.match(text, /directory\.ldap\.url must be ldaps:\/\/host/);
@@ -56,7 +47,7 @@ describe('gateway directory.ldap', () => {
   it('says plainly when the password file cannot be read', () => {
     const parsed = validateConfig(config({ ...good, passwordFile: join(dir, 'missing') }));
     assert.match(
-      problems(() => buildDirectory(parsed.directory)),
+      problemText(() => buildDirectory(parsed.directory)),
       /cannot read directory\.ldap\.passwordFile/,
     );
   });

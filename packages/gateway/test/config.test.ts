@@ -5,21 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { GatewayConfigError, loadConfig, validateConfig } from '../src/config.js';
+import { loadConfig, validateConfig } from '../src/config.js';
 import { ntlmWarnings } from '../src/packages.js';
+import { problems } from './config-problems.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-gw-config-'));
 const cli = fileURLToPath(new URL('../src/cli-entry.ts', import.meta.url));
-
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof GatewayConfigError, String(error));
-    return [...error.problems];
-  }
-  assert.fail('expected a GatewayConfigError');
-}
 
 function runCli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], {

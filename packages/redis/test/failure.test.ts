@@ -10,7 +10,7 @@ import { HttpAuthError } from '@httpauth/core';
 import { Redis } from 'ioredis';
 import type { RedisServer } from '../../../test/harness/redis.js';
 import { startRedis } from '../../../test/harness/redis.js';
-import type { StoreStateEvent } from '../src/index.js';
+import type { RedisStoreOptions, StoreStateEvent } from '../src/index.js';
 import { CHANNEL_STORE, RedisStore } from '../src/index.js';
 
 /** Far above commandTimeoutMs: only tells a bounded rejection from a hang. */
@@ -59,31 +59,98 @@ async function addOrUnavailable(store: RedisStore, key: string): Promise<boolean
   }
 }
 
-describe('fail closed (the default)', () => {
-  let redis: RedisServer;
-  let store: RedisStore;
-  const warnings: string[] = [];
+/** The operation rejects with STORE_UNAVAILABLE, and in bounded time. */
+async function assertUnavailable(operation: Promise<unknown>, hangMessage?: string): Promise<void> {
+  const outcome = await settle(operation);
+  assert.notEqual(outcome, 'hung', hangMessage);
+  assert.ok(typeof outcome === 'object' && 'error' in outcome, 'must reject');
+  assert.ok(isUnavailable(outcome.error));
+}
+
+/**
+ * Adds `key` until the store accepts it again, counting the refusals; accepted only once the
+ * record written at `writtenAt` for `ttlMs` would have expired by itself.
+ */
+async function refusedUntilExpired(
+  store: RedisStore,
+  key: string,
+  written: { at: number; ttlMs: number },
+  message: string,
+): Promise<number> {
+  let refused = 0;
+  for (;;) {
+    const outcome = await addOrUnavailable(store, key);
+    if (outcome === 'unavailable') {
+      refused += 1;
+      await sleep(25);
+      continue;
+    }
+    assert.equal(outcome, true);
+    assert.ok(Date.now() >= written.at + written.ttlMs, message);
+    return refused;
+  }
+}
+
+/** Every CHANNEL_STORE event published while listening (start in before, stop in after). */
+function storeEvents() {
   const events: StoreStateEvent[] = [];
   const onEvent = (event: unknown): void => {
     events.push(event as StoreStateEvent);
   };
+  return {
+    events,
+    listen: () => subscribe(CHANNEL_STORE, onEvent),
+    stop: () => unsubscribe(CHANNEL_STORE, onEvent),
+  };
+}
+
+/** A store on `redis` with a short command timeout, its warnings kept in `warnings`. */
+function storeOn(
+  redis: RedisServer,
+  warnings: string[],
+  options: Partial<RedisStoreOptions> = {},
+): RedisStore {
+  return new RedisStore({
+    host: redis.host,
+    port: redis.port,
+    commandTimeoutMs: 200,
+    probeIntervalMs: 100,
+    warn: (message) => warnings.push(message),
+    ...options,
+  });
+}
+
+/** A plain client to look inside Redis; it reconnects by itself after a restart. */
+async function adminOf(redis: RedisServer, retryMs: number): Promise<Redis> {
+  const admin = new Redis({
+    host: redis.host,
+    port: redis.port,
+    lazyConnect: true,
+    retryStrategy: () => retryMs,
+  });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  return admin;
+}
+
+const PERSISTENT = { args: ['--appendonly', 'yes', '--appendfsync', 'always'] };
+
+describe('fail closed (the default)', () => {
+  let redis: RedisServer;
+  let store: RedisStore;
+  const warnings: string[] = [];
+  const { events, listen, stop } = storeEvents();
 
   before(async () => {
     // Append-only file with fsync on every write: a restarted Redis still knows every replay
     // record (docs/several-nodes.md: persistence is part of the replay guarantee).
-    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    subscribe(CHANNEL_STORE, onEvent);
-    store = new RedisStore({
-      host: redis.host,
-      port: redis.port,
-      commandTimeoutMs: 200,
-      probeIntervalMs: 100,
-      warn: (message) => warnings.push(message),
-    });
+    redis = await startRedis(PERSISTENT);
+    listen();
+    store = storeOn(redis, warnings);
     await store.ready();
   });
   after(async () => {
-    unsubscribe(CHANNEL_STORE, onEvent);
+    stop();
     await store.close();
     await redis.dispose();
   });
@@ -104,12 +171,7 @@ describe('fail closed (the default)', () => {
       () => store.compareAndSet(seen, '1', '2', 60_000),
       () => store.delete(seen),
     ];
-    for (const operation of operations) {
-      const outcome = await settle(operation());
-      assert.notEqual(outcome, 'hung');
-      assert.ok(typeof outcome === 'object' && 'error' in outcome, 'must reject');
-      assert.ok(isUnavailable(outcome.error));
-    }
+    for (const operation of operations) await assertUnavailable(operation());
     assert.equal(store.available, false);
     assert.deepEqual(
       events.map((event) => [event.state, event.policy]),
@@ -140,10 +202,7 @@ describe('fail closed (the default)', () => {
         () => store.add(`krb:replay:${randomUUID()}`, '1', 60_000),
         () => store.advance(`digest:nc:${randomUUID()}`, 1, 60_000),
       ]) {
-        const outcome = await settle(operation());
-        assert.notEqual(outcome, 'hung', 'a frozen Redis must not hang the request');
-        assert.ok(typeof outcome === 'object' && 'error' in outcome, 'must reject');
-        assert.ok(isUnavailable(outcome.error));
+        await assertUnavailable(operation(), 'a frozen Redis must not hang the request');
       }
       assert.equal(store.available, false);
     } finally {
@@ -159,34 +218,17 @@ describe("fallback: 'local'", () => {
   let store: RedisStore;
   let admin: Redis;
   const warnings: string[] = [];
-  const events: StoreStateEvent[] = [];
-  const onEvent = (event: unknown): void => {
-    events.push(event as StoreStateEvent);
-  };
+  const { events, listen, stop } = storeEvents();
 
   before(async () => {
-    redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-    subscribe(CHANNEL_STORE, onEvent);
-    store = new RedisStore({
-      host: redis.host,
-      port: redis.port,
-      commandTimeoutMs: 200,
-      probeIntervalMs: 100,
-      fallback: 'local',
-      warn: (message) => warnings.push(message),
-    });
+    redis = await startRedis(PERSISTENT);
+    listen();
+    store = storeOn(redis, warnings, { fallback: 'local' });
     await store.ready();
-    admin = new Redis({
-      host: redis.host,
-      port: redis.port,
-      lazyConnect: true,
-      retryStrategy: () => 100,
-    });
-    admin.on('error', () => undefined);
-    await admin.connect();
+    admin = await adminOf(redis, 100);
   });
   after(async () => {
-    unsubscribe(CHANNEL_STORE, onEvent);
+    stop();
     admin.disconnect();
     await store.close();
     await redis.dispose();
@@ -256,19 +298,13 @@ describe('data loss: Redis restarted without persistence', () => {
   let admin: Redis;
   const stores: RedisStore[] = [];
   const warnings: string[] = [];
-  const events: StoreStateEvent[] = [];
-  const onEvent = (event: unknown): void => {
-    events.push(event as StoreStateEvent);
-  };
-  const open = (): RedisStore => {
-    const store = new RedisStore({
-      host: redis.host,
-      port: redis.port,
-      commandTimeoutMs: 200,
+  const { events, listen, stop } = storeEvents();
+  const open = (options: { epochCheckIntervalMs?: number } = {}): RedisStore => {
+    const store = storeOn(redis, warnings, {
       probeIntervalMs: 50,
       // Short for the test; the store stretches it to the longest TTL it wrote.
       dataLossGuardMs: 300,
-      warn: (message) => warnings.push(message),
+      ...options,
     });
     stores.push(store);
     return store;
@@ -276,18 +312,11 @@ describe('data loss: Redis restarted without persistence', () => {
 
   before(async () => {
     redis = await startRedis(); // --save '' and no AOF: a restart starts empty
-    subscribe(CHANNEL_STORE, onEvent);
-    admin = new Redis({
-      host: redis.host,
-      port: redis.port,
-      lazyConnect: true,
-      retryStrategy: () => 50,
-    });
-    admin.on('error', () => undefined);
-    await admin.connect();
+    listen();
+    admin = await adminOf(redis, 50);
   });
   after(async () => {
-    unsubscribe(CHANNEL_STORE, onEvent);
+    stop();
     admin.disconnect();
     for (const store of stores) await store.close();
     await redis.dispose();
@@ -315,38 +344,16 @@ describe('data loss: Redis restarted without persistence', () => {
     const late = open();
     const lateReady = late.ready(POLL_LIMIT_MS).then(() => Date.now());
 
-    let refused = 0;
-    for (;;) {
-      const outcome = await addOrUnavailable(store, key);
-      if (outcome === 'unavailable') {
-        refused += 1;
-        await sleep(25);
-        continue;
-      }
-      // Accepted again only once the lost record would have expired by itself.
-      assert.equal(outcome, true);
-      assert.ok(
-        Date.now() >= writtenAt + ttlMs,
-        'a lost replay record must not be forgotten early',
-      );
-      break;
-    }
-    assert.ok(refused > 0);
+    // Accepted again only once the lost record would have expired by itself.
+    const written = { at: writtenAt, ttlMs };
+    const message = 'a lost replay record must not be forgotten early';
+    assert.ok((await refusedUntilExpired(store, key, written, message)) > 0);
     assert.ok((await lateReady) >= guardUntil, 'the late node waited for the guard');
     assert.equal(await late.add(key, '1', 60_000), false);
   });
 
   it('a FLUSHALL on a live connection is noticed and guarded too', async () => {
-    const store = new RedisStore({
-      host: redis.host,
-      port: redis.port,
-      commandTimeoutMs: 200,
-      probeIntervalMs: 50,
-      dataLossGuardMs: 300,
-      epochCheckIntervalMs: 50,
-      warn: (message) => warnings.push(message),
-    });
-    stores.push(store);
+    const store = open({ epochCheckIntervalMs: 50 });
     await store.ready(POLL_LIMIT_MS);
     const key = `krb:replay:${randomUUID()}`;
     const ttlMs = 1500;
@@ -356,37 +363,16 @@ describe('data loss: Redis restarted without persistence', () => {
     await until(() => admin.status === 'ready');
     await admin.flushall();
     await until(() => !store.available);
-    let refused = 0;
-    for (;;) {
-      const outcome = await addOrUnavailable(store, key);
-      if (outcome === 'unavailable') {
-        refused += 1;
-        await sleep(25);
-        continue;
-      }
-      assert.equal(outcome, true);
-      assert.ok(
-        Date.now() >= writtenAt + ttlMs,
-        'a flushed replay record must not be forgotten early',
-      );
-      break;
-    }
-    assert.ok(refused > 0);
+    const written = { at: writtenAt, ttlMs };
+    const message = 'a flushed replay record must not be forgotten early';
+    assert.ok((await refusedUntilExpired(store, key, written, message)) > 0);
     assert.ok(warnings.some((message) => message.includes('lost its data')));
   });
 
   it('a restart that keeps the data (AOF) is no data loss', async () => {
-    const persistent = await startRedis({
-      args: ['--appendonly', 'yes', '--appendfsync', 'always'],
-    });
+    const persistent = await startRedis(PERSISTENT);
     const messages: string[] = [];
-    const store = new RedisStore({
-      host: persistent.host,
-      port: persistent.port,
-      commandTimeoutMs: 200,
-      probeIntervalMs: 50,
-      warn: (message) => messages.push(message),
-    });
+    const store = storeOn(persistent, messages, { probeIntervalMs: 50 });
     try {
       await store.ready();
       const key = `krb:replay:${randomUUID()}`;

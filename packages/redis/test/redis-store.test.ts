@@ -27,6 +27,7 @@ import { forgeCurrentApReq, randomKey } from '../../core/test/fixtures/kerberos/
 import type { RedisKeyKind } from '../src/index.js';
 import { DEFAULT_KEY_PREFIX, RedisStore, redisKeyLayout } from '../src/index.js';
 import { storeContract } from './store-contract.js';
+import { authRequest } from '../../../test/support/auth-request.js';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -104,7 +105,8 @@ describe('RedisStore on Redis', () => {
       ],
       store,
     });
-    const request = (authorization?: string) => auth.authenticate(getRequest(authorization));
+    const toX = { target: '/x', headers: { host: 'example.org' } };
+    const request = (authorization?: string) => auth.authenticate(authRequest(authorization, toX));
     const first = await request();
     const offered = first.headers.find(([name]) => name === 'www-authenticate');
     assert.ok(offered);

@@ -1,0 +1,99 @@
+/**
+ * Test harness: headless Chromium (Debian's /usr/bin/chromium) loading one URL and printing the
+ * DOM it rendered, for the NTLM, Negotiate and Digest end-to-end tests. One runner for every
+ * scheme: a fresh profile per call, no network services of its own, removed afterwards.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** A browser start is slow on a loaded machine; the bound only stops a hang. */
+const CHROMIUM_TIMEOUT_MS = 90_000;
+
+export interface ChromiumOptions {
+  /** Accept the test servers' self-signed certificates. */
+  readonly insecure?: boolean;
+  /**
+   * Answer Negotiate challenges from localhost with Kerberos. Chromium sends a Kerberos token
+   * only for allow-listed servers and once its profile's "Local State" records that it has seen
+   * a Negotiate challenge, so the profile is seeded with that flag.
+   */
+  readonly negotiate?: boolean;
+  /** The environment (KRB5CCNAME, KRB5_CONFIG, NTLM_USER_FILE for gss-ntlmssp). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Load `url` in headless Chromium with a fresh profile under `dir`; the rendered DOM (a JSON
+ * response shows up inside a <pre>). NTLM credentials go in the URL:
+ * `http://DOMAIN%5Cuser:pass@host/`.
+ */
+export async function chromiumDump(
+  dir: string,
+  url: string,
+  options: ChromiumOptions = {},
+): Promise<string> {
+  const profile = await mkdtemp(join(dir, 'chromium-'));
+  if (options.negotiate === true) {
+    await writeFile(
+      join(profile, 'Local State'),
+      JSON.stringify({ net: { received_http_auth_negotiate_headers: true } }),
+    );
+  }
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+    `--user-data-dir=${profile}`,
+    ...(options.insecure === true ? ['--ignore-certificate-errors'] : []),
+    ...(options.negotiate === true ? ['--auth-server-allowlist=localhost'] : []),
+    '--dump-dom',
+    url,
+  ];
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      execFile(
+        CHROMIUM,
+        args,
+        {
+          env: options.env ?? process.env,
+          timeout: CHROMIUM_TIMEOUT_MS,
+          maxBuffer: 4 * 1024 * 1024,
+        },
+        (error, stdout, stderr) => {
+          if (error) reject(Object.assign(error, { stdout, stderr }));
+          else resolve(stdout);
+        },
+      );
+    });
+  } finally {
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** Headless Chromium sending Negotiate to localhost with the tickets `env` points at. */
+export function chromiumNegotiate(
+  dir: string,
+  url: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
+  return chromiumDump(dir, url, { negotiate: true, env });
+}
+
+/** The JSON object inside a page Chromium rendered from a JSON response. */
+export function jsonFromDom(dom: string): unknown {
+  const match = /<pre[^>]*>([\s\S]*?)<\/pre>/.exec(dom);
+  const text = (match?.[1] ?? dom)
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+  return JSON.parse(text) as unknown;
+}
