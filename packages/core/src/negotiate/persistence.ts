@@ -35,6 +35,8 @@ function choose(
   replacement: string,
   fallback: boolean,
 ): boolean {
+  // null is a value, not an absence: only a boolean (or nothing) is an answer.
+  if (nested === null || legacy === null) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   if (legacy !== undefined) {
     // Both spellings at once: which one wins would be a guess.
     if (nested !== undefined) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
