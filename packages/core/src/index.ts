@@ -38,18 +38,6 @@ export type { ConnectionLimits } from './loop/connections.js';
 export type { KeyValueStore } from './store/types.js';
 export { MemoryStore } from './store/memory.js';
 export type { MemoryStoreOptions } from './store/memory.js';
-export {
-  digestNonceCountKey,
-  digestNonceOnceKey,
-  digestOwner,
-  KERBEROS_REPLAY_PREFIX,
-  kerberosReplayKey,
-  kerberosReplayOwner,
-  ownerQuotaKey,
-  sessionRevokedKey,
-  STORE_KEY_LAYOUT,
-} from './store/keys.js';
-export type { StoreKeyKind, StoreKeyName } from './store/keys.js';
 
 export type { ChannelBindingMode, ChannelBindingOptions } from './channel-binding.js';
 

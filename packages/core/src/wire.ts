@@ -149,3 +149,17 @@ export type {
 } from './digest/index.js';
 export { decodeBasicToken, encodeBasicToken, apr1Crypt } from './basic/index.js';
 export type { BasicCredentials } from './basic/index.js';
+
+// The key layout core writes in a KeyValueStore (for store implementations such as @httpauth/redis).
+export {
+  digestNonceCountKey,
+  digestNonceOnceKey,
+  digestOwner,
+  KERBEROS_REPLAY_PREFIX,
+  kerberosReplayKey,
+  kerberosReplayOwner,
+  ownerQuotaKey,
+  sessionRevokedKey,
+  STORE_KEY_LAYOUT,
+} from './store/keys.js';
+export type { StoreKeyKind, StoreKeyName } from './store/keys.js';

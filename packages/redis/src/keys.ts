@@ -18,8 +18,9 @@
  * caller names that thing in braces. The prefix itself must not contain braces, or it would
  * become the tag of every key and put the whole state on one node.
  */
-import type { StoreKeyKind, StoreKeyName } from '@httpauth/core';
-import { HttpAuthError, STORE_KEY_LAYOUT } from '@httpauth/core';
+import type { StoreKeyKind, StoreKeyName } from '@httpauth/core/wire';
+import { HttpAuthError } from '@httpauth/core';
+import { STORE_KEY_LAYOUT } from '@httpauth/core/wire';
 
 export const DEFAULT_KEY_PREFIX = 'httpauth:';
 

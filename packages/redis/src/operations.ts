@@ -11,7 +11,8 @@
  * layout), framed here for Redis (keys.ts). Timeouts, outages and the local fallback are the
  * caller's (fallback.ts): these methods only talk to Redis.
  */
-import { HttpAuthError, ownerQuotaKey } from '@httpauth/core';
+import { HttpAuthError } from '@httpauth/core';
+import { ownerQuotaKey } from '@httpauth/core/wire';
 import type { Commands } from './client.js';
 import { redisKey } from './keys.js';
 import type { OwnerQuota } from './owner-quota.js';

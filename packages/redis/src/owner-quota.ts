@@ -11,7 +11,7 @@
 import { HttpAuthError } from '@httpauth/core';
 
 /** The logical key of an owner's counter is core's (store/keys.ts): only a hash of the owner. */
-export { ownerQuotaKey } from '@httpauth/core';
+export { ownerQuotaKey } from '@httpauth/core/wire';
 
 export interface OwnerQuotaOptions {
   /** New entries one owner may create per window (default 50 000). */
