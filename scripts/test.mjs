@@ -1,7 +1,7 @@
 // The whole test suite in one node:test run: unit tests of every package and the end-to-end
 // tests under test/, which start their own KDC, Samba DC and Redis on loopback.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePackages, TEST_PACKAGES } from './system-deps.mjs';
 
@@ -25,7 +25,8 @@ const files =
       ];
 
 mkdirSync('.test-tmp', { recursive: true });
-const tapFile = join('.test-tmp', 'results.tap');
+// One file per run: two runs in one checkout must not read each other's results.
+const tapFile = join('.test-tmp', `results-${process.pid}.tap`);
 const result = spawnSync(
   process.execPath,
   [
@@ -47,6 +48,7 @@ const result = spawnSync(
 // Every test that did not pass counts as failed there (a cancelled test is a test whose hook or
 // parent failed or timed out; a todo is unfinished work), and the line before it says which kind.
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+rmSync(tapFile, { force: true });
 const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
 const passed = count('pass');
 const notPassed = { failed: count('fail'), cancelled: count('cancelled'), todo: count('todo') };

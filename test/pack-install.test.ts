@@ -56,7 +56,7 @@ const DOCUMENTED_ENGINE_WARNINGS =
 
 /** What a tarball may hold: compiled output with maps, the sources the maps point at, bin, docs. */
 const SHIPPED =
-  /^(dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)|src\/.+\.ts|bin\/[^/]+\.js|package\.json|README\.md|LICENSE)$/;
+  /^(dist\/.+\.(js|d\.ts|js\.map|d\.ts\.map)|src\/.+\.ts|bin\/[^/]+\.js|[a-z-]+\.schema\.json|package\.json|README\.md|LICENSE)$/;
 
 let work: string;
 let app: string;
