@@ -16,6 +16,7 @@ import { forward } from './forward.js';
 import type { ForwardContext, Route } from './forward.js';
 import { bodyFraming } from './framing.js';
 import type { GatewayMetrics } from './metrics.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { errorJson, json } from './responses.js';
 import type { PathRules } from './rules.js';
 
@@ -67,7 +68,7 @@ function answerOwnEndpoint(context: ProxyContext, path: string, res: ServerRespo
   }
   if (path === config.metricsPath) {
     const body = context.metrics.render(context.authenticator.pendingHandshakes, state.inFlight);
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
     res.end(body);
     return true;
   }
