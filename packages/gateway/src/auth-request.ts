@@ -9,6 +9,7 @@ import { sendChallenge } from '@httpauth/core/node';
 import type { ResolvedAdapterOptions } from '@httpauth/core/node';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import { identityValues } from './identity.js';
 import type { RequestOutcomes } from './outcomes.js';
 import { errorJson, json } from './responses.js';
@@ -18,6 +19,8 @@ import type { UpstreamHeaders } from './upstream-headers.js';
 export interface AuthRequestContext {
   readonly authenticator: Authenticator;
   readonly adapterOptions: ResolvedAdapterOptions;
+  /** Which front proxies are believed (proxy-trust.ts). */
+  readonly trust: ProxyTrust;
   readonly rules: PathRules;
   readonly exchangeHeaders: UpstreamHeaders;
   readonly userFormat: 'name' | 'user';
@@ -52,7 +55,7 @@ export async function answerAuthRequest(
     typeof originalMethod === 'string' && /^[A-Z]{1,16}$/.test(originalMethod)
       ? originalMethod
       : 'GET';
-  const base = authRequestOf(req, adapterOptions);
+  const base = authRequestOf(req, adapterOptions, context.trust.view(req));
   // nginx opens a new upstream connection per subrequest: no connection-bound handshakes.
   const decision = await authenticator.authenticate({
     ...base,

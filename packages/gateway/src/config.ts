@@ -15,6 +15,7 @@ import { parseAuth } from './config-auth.js';
 import { ConfigReader, isObject } from './config-checks.js';
 import type { Json } from './config-checks.js';
 import { parseDirectory } from './config-directory.js';
+import { parseStore, parseTrustedProxies, storeWithOverrides } from './config-store.js';
 import { schemaAt, schemaProblems } from './config-schema.js';
 import { GatewayConfigError } from './config-types.js';
 import type { ConfigOverrides, GatewayConfig, RuleConfig } from './config-types.js';
@@ -193,13 +194,19 @@ export function validateConfig(
   baseDir = process.cwd(),
 ): GatewayConfig {
   const problems: string[] = [];
-  const root: Json = isObject(raw) ? raw : {};
+  const fileRoot: Json = isObject(raw) ? raw : {};
+  const fileUrl = isObject(fileRoot['store'])
+    ? (fileRoot['store']['redis'] as Json | undefined)?.['url']
+    : undefined;
+  const root = storeWithOverrides(fileRoot, overrides);
   if (raw !== undefined && raw !== null && !isObject(raw))
     problems.push('the configuration must be an object');
   problems.push(...schemaProblems(root));
   const read = new ConfigReader(problems, baseDir);
   const listen = parseListenSection(root['listen'], overrides.listen, read);
   const sessions = parseSessions(root['sessions'], read);
+  const store = parseStore(root, fileUrl, overrides, read);
+  const channelBindingCertificate = read.optionalFile(root['channelBindingCertificate']);
   const config: GatewayConfig = {
     listen,
     upstream: parseUpstream(root['upstream'], overrides.upstream, read),
@@ -209,9 +216,12 @@ export function validateConfig(
     ...(root['directory'] === undefined
       ? {}
       : { directory: parseDirectory(root['directory'], read) }),
+    ...(store === undefined ? {} : { store }),
     rules: parseRules(root['rules'], read),
     pathCase: read.choice<PathCase>(root['pathCase'], 'pathCase'),
     trustProxy: read.bool(root['trustProxy'], 'trustProxy'),
+    trustedProxies: parseTrustedProxies(root['trustedProxies'], overrides.trustedProxies, read),
+    ...(channelBindingCertificate === undefined ? {} : { channelBindingCertificate }),
     ...(root['authRequest'] === undefined
       ? {}
       : {
@@ -256,6 +266,15 @@ export function loadConfig(
     ...(env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] === undefined
       ? {}
       : { ntlmTargetNames: env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] }),
+    ...(env['HTTPAUTH_GATEWAY_REDIS_URL'] === undefined
+      ? {}
+      : { redisUrl: env['HTTPAUTH_GATEWAY_REDIS_URL'] }),
+    ...(env['HTTPAUTH_GATEWAY_REDIS_PASSWORD'] === undefined
+      ? {}
+      : { redisPassword: env['HTTPAUTH_GATEWAY_REDIS_PASSWORD'] }),
+    ...(env['HTTPAUTH_GATEWAY_TRUSTED_PROXIES'] === undefined
+      ? {}
+      : { trustedProxies: env['HTTPAUTH_GATEWAY_TRUSTED_PROXIES'] }),
   };
   return validateConfig(
     raw,

@@ -9,11 +9,13 @@
  * (proxy-request.ts), nginx auth_request (auth-request.ts), upgrades (upgrade.ts) and the
  * server (server.ts); and it runs the listen/close lifecycle.
  */
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createAuthenticator } from '@httpauth/core';
 import type { Authenticator, AuthenticatorOptions, KeyValueStore } from '@httpauth/core';
 import { resolveAdapterOptions } from '@httpauth/core/node';
 import type { GatewayConfig } from './config-types.js';
+import { GatewayConfigError } from './config-types.js';
 import { buildDirectory } from './directory.js';
 import { Upstream } from './forward.js';
 import type { ForwardContext } from './forward.js';
@@ -23,8 +25,10 @@ import { GatewayMetrics } from './metrics.js';
 import { RequestOutcomes } from './outcomes.js';
 import { buildPackages, ntlmWarnings, readSecret } from './packages.js';
 import type { ProxyContext, ServingState } from './proxy-request.js';
+import { ProxyTrust } from './proxy-trust.js';
 import { PathRules } from './rules.js';
 import { createGatewayServer } from './server.js';
+import { buildStore } from './store.js';
 import { UpstreamHeaders } from './upstream-headers.js';
 
 export interface GatewayOptions {
@@ -57,6 +61,28 @@ function sessionOptions(config: GatewayConfig): AuthenticatorOptions['sessions']
   };
 }
 
+/** The shared store `store.redis` configures (undefined: core's in-memory store). */
+function storeOf(config: GatewayConfig, logger: Logger): KeyValueStore | undefined {
+  if (config.store === undefined) return undefined;
+  if (config.store.redis.fallback === 'local')
+    logger.log(
+      'warn',
+      'store.redis.fallback is local: during a Redis outage each instance ' +
+        'keeps its own replay cache, so a replay to another instance is not refused',
+    );
+  return buildStore(config.store.redis, (message) => logger.log('warn', message));
+}
+
+function readFileOf(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new GatewayConfigError([
+      `cannot read channelBindingCertificate ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    ]);
+  }
+}
+
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   const logger: Logger = createLogger(config.log.level, options.logWrite);
   const metrics = new GatewayMetrics(config.auth.mechanisms);
@@ -71,15 +97,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
   const built = buildPackages(config);
   const directory = buildDirectory(config.directory);
+  const store = options.store ?? storeOf(config, logger);
   const authenticator = createAuthenticator({
     packages: built.packages,
     ...(directory === undefined ? {} : { directory }),
     maxHeaderBytes: config.maxHeaderBytes,
-    ...(options.store === undefined ? {} : { store: options.store }),
+    ...(store === undefined ? {} : { store }),
+    ...(config.channelBindingCertificate === undefined
+      ? {}
+      : { channelBindingCertificate: readFileOf(config.channelBindingCertificate) }),
     ...(sessions === undefined ? {} : { sessions }),
   });
   const adapterOptions = resolveAdapterOptions({ trustProxy: config.trustProxy });
-  const exchangeHeaders = new UpstreamHeaders(config, signatureSecret);
+  const trust = new ProxyTrust(config.trustProxy, config.trustedProxies);
+  const exchangeHeaders = new UpstreamHeaders(config, signatureSecret, trust);
   const outcomes = new RequestOutcomes(logger, metrics);
   const state: ServingState = { closing: false, inFlight: 0 };
   const forwarding: ForwardContext = { upstream, exchangeHeaders, metrics, logger, outcomes };
@@ -87,12 +118,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     config,
     authenticator,
     adapterOptions,
+    trust,
     rules,
     metrics,
     forwarding,
     authRequest: {
       authenticator,
       adapterOptions,
+      trust,
       rules,
       exchangeHeaders,
       userFormat: config.identity.userFormat,
@@ -103,6 +136,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const server = createGatewayServer(config, logger, proxy, {
     authenticator,
     adapterOptions,
+    trust,
     rules,
     metrics,
     upstream,

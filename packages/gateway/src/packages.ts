@@ -26,6 +26,11 @@ function readSecret(path: string, what: string, minBytes: number): Buffer {
 
 export { readSecret };
 
+/** A proxy stands in front of (some) connections: one connection may carry many clients. */
+function behindProxy(config: GatewayConfig): boolean {
+  return config.trustProxy || config.trustedProxies.length > 0;
+}
+
 /** The packages, and how to release what they hold (the DC verifier's pooled connections). */
 export interface BuiltPackages {
   readonly packages: SecurityPackage[];
@@ -129,7 +134,7 @@ function buildOne(
     }
     case 'ntlm':
       // Behind a trusted proxy one connection carries many clients: no connection persistence.
-      return core.ntlm({ ...ntlmOptions(config, dc), persistOnConnection: !config.trustProxy });
+      return core.ntlm({ ...ntlmOptions(config, dc), persistOnConnection: !behindProxy(config) });
     case 'negotiate': {
       const n = auth.negotiate!;
       return core.negotiate({
@@ -141,7 +146,7 @@ function buildOne(
         kerberosOnly: n.kerberosOnly || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
-          : { ntlm: ntlmOptions(config, dc), persistNtlm: !config.trustProxy }),
+          : { ntlm: ntlmOptions(config, dc), persistNtlm: !behindProxy(config) }),
       });
     }
   }

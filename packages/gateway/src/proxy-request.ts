@@ -12,6 +12,7 @@ import type { AuthRequestContext } from './auth-request.js';
 import { canonicalTarget } from './canonical-path.js';
 import type { GatewayConfig } from './config-types.js';
 import { authRequestOf } from './forwarded.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import { forward } from './forward.js';
 import type { ForwardContext, Route } from './forward.js';
 import { bodyFraming } from './framing.js';
@@ -30,6 +31,8 @@ export interface ProxyContext {
   readonly config: Pick<GatewayConfig, 'healthPath' | 'metricsPath' | 'authRequest'>;
   readonly authenticator: Authenticator;
   readonly adapterOptions: ResolvedAdapterOptions;
+  /** Which front proxies are believed (proxy-trust.ts). */
+  readonly trust: ProxyTrust;
   readonly rules: PathRules;
   readonly metrics: GatewayMetrics;
   readonly forwarding: ForwardContext;
@@ -97,7 +100,7 @@ export async function handleRequest(
     return;
   }
   const decision = await context.authenticator.authenticate(
-    authRequestOf(req, context.adapterOptions),
+    authRequestOf(req, context.adapterOptions, context.trust.view(req)),
   );
   outcomes.recordDecision(decision);
   if (decision.type === 'respond') {

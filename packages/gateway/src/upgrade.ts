@@ -19,6 +19,7 @@ import { challengeResponse } from '@httpauth/core/node';
 import type { ResolvedAdapterOptions } from '@httpauth/core/node';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import type { Upstream } from './forward.js';
 import { bodyFraming } from './framing.js';
 import { HOP_BY_HOP } from './header-filter.js';
@@ -30,6 +31,8 @@ import type { UpstreamHeaders } from './upstream-headers.js';
 export interface UpgradeContext {
   readonly authenticator: Authenticator;
   readonly adapterOptions: ResolvedAdapterOptions;
+  /** Which front proxies are believed (proxy-trust.ts). */
+  readonly trust: ProxyTrust;
   readonly rules: PathRules;
   readonly metrics: GatewayMetrics;
   readonly upstream: Upstream;
@@ -83,7 +86,7 @@ async function admit(
   const rule = context.rules.match(path);
   if (rule.public) return { auth: undefined, extra: [] };
   const decision = await context.authenticator.authenticate(
-    authRequestOf(req, context.adapterOptions),
+    authRequestOf(req, context.adapterOptions, context.trust.view(req)),
   );
   context.outcomes.recordDecision(decision);
   if (decision.type === 'respond') {
