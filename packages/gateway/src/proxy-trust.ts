@@ -111,7 +111,9 @@ function xForwardedHops(req: IncomingMessage): Hop[] {
 }
 
 export class ProxyTrust {
-  readonly #list = new BlockList();
+  /** One list per family: Node's BlockList would match IPv4 addresses against IPv6 subnets. */
+  readonly #v4 = new BlockList();
+  readonly #v6 = new BlockList();
   readonly #anyPeer: boolean;
   readonly #empty: boolean;
   readonly #views = new WeakMap<IncomingMessage, ClientView>();
@@ -123,8 +125,9 @@ export class ProxyTrust {
     for (const entry of proxies) {
       const [address = '', bits] = entry.split('/');
       const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-      if (bits === undefined) this.#list.addAddress(address, family);
-      else this.#list.addSubnet(address, Number(bits), family);
+      const list = family === 'ipv6' ? this.#v6 : this.#v4;
+      if (bits === undefined) list.addAddress(address, family);
+      else list.addSubnet(address, Number(bits), family);
     }
   }
 
@@ -136,7 +139,7 @@ export class ProxyTrust {
   #listed(address: string | undefined): boolean {
     const bare = address === undefined ? undefined : hopAddress(address);
     if (bare === undefined || this.#empty) return false;
-    return this.#list.check(bare, isIP(bare) === 6 ? 'ipv6' : 'ipv4');
+    return isIP(bare) === 6 ? this.#v6.check(bare, 'ipv6') : this.#v4.check(bare, 'ipv4');
   }
 
   /** The client of this request (worked out once per request: auth and forwarding both ask). */

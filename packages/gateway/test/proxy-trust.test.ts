@@ -50,6 +50,16 @@ describe('trusted front proxies', () => {
     }
   });
 
+  it('an IPv6 range never covers an IPv4 address (nor the reverse)', () => {
+    const v6only = new ProxyTrust(false, ['::/64']);
+    assert.equal(v6only.trustsPeer('::1'), true);
+    assert.equal(v6only.trustsPeer('6.6.6.6'), false);
+    assert.equal(v6only.trustsPeer('0.0.0.1'), false);
+    const v4only = new ProxyTrust(false, ['0.0.0.0/0']);
+    assert.equal(v4only.trustsPeer('::1'), false);
+    assert.equal(v4only.trustsPeer('::ffff:192.0.2.1'), true, 'v4-mapped is IPv4');
+  });
+
   it('skips trusted hops from the right; what the client wrote before its hop is dropped', () => {
     const view = trust.view(
       request('10.0.0.1', {
