@@ -21,8 +21,8 @@ export interface GatewayProcess {
   readonly child: ChildProcess;
   /** Parsed JSON log lines written so far. */
   logs(): Record<string, unknown>[];
-  /** Resolves with the first log line (from now or earlier) whose msg matches. */
-  waitForLog(msg: RegExp, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the first log line whose msg matches, among lines from index `from` on. */
+  waitForLog(msg: RegExp, timeoutMs?: number, from?: number): Promise<Record<string, unknown>>;
   signal(name: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
@@ -59,10 +59,10 @@ export async function startGatewayProcess(
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const waitForLog = (msg: RegExp, timeoutMs = START_TIMEOUT_MS) =>
+  const waitForLog = (msg: RegExp, timeoutMs = START_TIMEOUT_MS, from = 0) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const check = (): boolean => {
-        const found = lines.find((line) => msg.test(String(line['msg'])));
+        const found = lines.slice(from).find((line) => msg.test(String(line['msg'])));
         if (found === undefined) return false;
         finish();
         resolve(found);

@@ -7,6 +7,7 @@ import { ENVIRONMENT, GatewayConfigError, loadConfig } from './config.js';
 import { defaultOf } from './config-schema.js';
 import type { ConfigOverrides } from './config.js';
 import { createGateway } from './gateway.js';
+import { createLogger } from './logger.js';
 
 /** A setting's default, from the schema (the help never restates one). */
 const d = (path: string): string => String(defaultOf(path));
@@ -117,12 +118,11 @@ export async function main(
       : {}),
   };
   let gateway: ReturnType<typeof createGateway>;
+  const configPath = typeof values['config'] === 'string' ? values['config'] : undefined;
+  let logger = createLogger('info');
   try {
-    const config = loadConfig(
-      typeof values['config'] === 'string' ? values['config'] : undefined,
-      overrides,
-      env,
-    );
+    const config = loadConfig(configPath, overrides, env);
+    logger = createLogger(config.log.level);
     gateway = createGateway(config);
     if (values['check'] === true) {
       process.stdout.write(
@@ -147,10 +147,24 @@ export async function main(
     );
     return 1;
   }
+  // SIGHUP: read the configuration and its files again; a bad one is refused and logged.
+  const reload = () => {
+    try {
+      const next = loadConfig(configPath, overrides, env);
+      gateway.reload(next);
+      logger = createLogger(next.log.level);
+    } catch (error) {
+      const problems =
+        error instanceof GatewayConfigError ? error.problems : [String((error as Error).message)];
+      logger.log('error', 'reload refused, the previous configuration stays', { problems });
+    }
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      process.off('SIGHUP', reload);
       void gateway.close().then(resolve);
     };
     process.on('SIGTERM', stop);

@@ -95,6 +95,18 @@ export interface DirectoryConfig {
   readonly cacheTtlSec: number;
 }
 
+/** A route: the requests it serves (host, prefix), its upstream, rules and identity headers. */
+export interface RouteConfig {
+  /** Lower-cased Host (with :port when given); absent: any host. */
+  readonly host?: string;
+  /** Canonical path prefix; absent: any path. */
+  readonly prefix?: string;
+  readonly upstream: GatewayConfig['upstream'];
+  readonly rules: readonly RuleConfig[];
+  /** The route's own identity headers, or the top-level ones. */
+  readonly identity: GatewayConfig['identity'];
+}
+
 /** `store.redis`: @httpauth/redis's RedisStore (standalone, Sentinel or Cluster). */
 export interface RedisStoreConfig {
   readonly url?: string;
@@ -159,6 +171,8 @@ export interface GatewayConfig {
   /** Shared state for several instances (config-store.ts); absent: in memory. */
   readonly store?: StoreConfig;
   readonly rules: readonly RuleConfig[];
+  /** Further upstreams by Host and/or path prefix, each with its own rules (routes.ts). */
+  readonly routes: readonly RouteConfig[];
   /** How rule prefixes compare with canonical paths (default 'insensitive'). */
   readonly pathCase: PathCase;
   /**

@@ -15,6 +15,7 @@ import { parseAuth } from './config-auth.js';
 import { ConfigReader, isObject } from './config-checks.js';
 import type { Json } from './config-checks.js';
 import { parseDirectory } from './config-directory.js';
+import { parseRoutes } from './config-routes.js';
 import { parseStore, parseTrustedProxies, storeWithOverrides } from './config-store.js';
 import { schemaAt, schemaProblems } from './config-schema.js';
 import { GatewayConfigError } from './config-types.js';
@@ -87,21 +88,26 @@ function parseListenSection(
   return listen;
 }
 
-function parseUpstream(raw: unknown, override: string | undefined, read: ConfigReader) {
+function parseUpstream(
+  raw: unknown,
+  override: string | undefined,
+  read: ConfigReader,
+  label = 'upstream',
+) {
   const u = typeof raw === 'string' ? { url: raw } : read.section(raw);
   const given = override ?? read.optionalStr(u['url']);
   // A wrong type for upstream itself is the schema's problem already.
   if (given === undefined && u['url'] === undefined && (raw === undefined || isObject(raw)))
-    read.problems.push('upstream.url is required (the app to protect)');
+    read.problems.push(`${label}.url is required (the app to protect)`);
   let url = given ?? '';
   if (url !== '') {
     try {
       const parsed = new URL(url);
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        read.problems.push('upstream.url must be http: or https:');
+        read.problems.push(`${label}.url must be http: or https:`);
       url = parsed.toString().replace(/\/$/, '');
     } catch {
-      read.problems.push(`upstream.url "${url}" is not a URL`);
+      read.problems.push(`${label}.url "${url}" is not a URL`);
     }
   }
   return {
@@ -149,7 +155,7 @@ function parseSessions(raw: unknown, read: ConfigReader): GatewayConfig['session
 }
 
 /** Rules match canonical paths only; a prefix that is not canonical would never match. */
-function parseRules(raw: unknown, read: ConfigReader): RuleConfig[] {
+function parseRules(raw: unknown, read: ConfigReader, label = 'rules'): RuleConfig[] {
   if (!Array.isArray(raw)) return [];
   return raw.map((r, n) => {
     const rule = read.section(r);
@@ -157,17 +163,17 @@ function parseRules(raw: unknown, read: ConfigReader): RuleConfig[] {
     if (prefix.startsWith('/')) {
       const canonical = canonicalTarget(prefix);
       if (!canonical.ok || canonical.query !== undefined)
-        read.problems.push(`rules[${n}].prefix "${prefix}" is not a plain path`);
+        read.problems.push(`${label}[${n}].prefix "${prefix}" is not a plain path`);
       else if (canonical.path !== prefix)
         read.problems.push(
-          `rules[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
+          `${label}[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
         );
     }
     const groups = read.strings(rule['groups']);
     const users = read.strings(rule['users']);
     const isPublic = read.bool(rule['public'], 'rules[].public');
     if (isPublic && (rule['groups'] !== undefined || rule['users'] !== undefined))
-      read.problems.push(`rules[${n}]: a public rule cannot require groups or users`);
+      read.problems.push(`${label}[${n}]: a public rule cannot require groups or users`);
     return {
       prefix,
       public: isPublic,
@@ -207,17 +213,23 @@ export function validateConfig(
   const sessions = parseSessions(root['sessions'], read);
   const store = parseStore(root, fileUrl, overrides, read);
   const channelBindingCertificate = read.optionalFile(root['channelBindingCertificate']);
+  const identity = parseIdentity(root['identity'], read);
   const config: GatewayConfig = {
     listen,
     upstream: parseUpstream(root['upstream'], overrides.upstream, read),
     auth: parseAuth(root['auth'], overrides, listen.tls !== undefined, read),
-    identity: parseIdentity(root['identity'], read),
+    identity,
     ...(sessions === undefined ? {} : { sessions }),
     ...(root['directory'] === undefined
       ? {}
       : { directory: parseDirectory(root['directory'], read) }),
     ...(store === undefined ? {} : { store }),
     rules: parseRules(root['rules'], read),
+    routes: parseRoutes(root['routes'], identity, read, {
+      upstream: parseUpstream,
+      rules: parseRules,
+      identity: parseIdentity,
+    }),
     pathCase: read.choice<PathCase>(root['pathCase'], 'pathCase'),
     trustProxy: read.bool(root['trustProxy'], 'trustProxy'),
     trustedProxies: parseTrustedProxies(root['trustedProxies'], overrides.trustedProxies, read),

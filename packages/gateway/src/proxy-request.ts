@@ -19,7 +19,7 @@ import { bodyFraming } from './framing.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { errorJson, json } from './responses.js';
-import type { PathRules } from './rules.js';
+import type { SiteMap } from './routes.js';
 
 /** The counters the server and the handler share (shutdown answers 503 on health). */
 export interface ServingState {
@@ -33,7 +33,8 @@ export interface ProxyContext {
   readonly adapterOptions: ResolvedAdapterOptions;
   /** Which front proxies are believed (proxy-trust.ts). */
   readonly trust: ProxyTrust;
-  readonly rules: PathRules;
+  /** The top-level upstream and the routes (routes.ts). */
+  readonly sites: SiteMap;
   readonly metrics: GatewayMetrics;
   readonly forwarding: ForwardContext;
   readonly authRequest: AuthRequestContext;
@@ -92,9 +93,14 @@ export async function handleRequest(
     await answerAuthRequest(context.authRequest, req, res, started);
     return;
   }
-  const { forwarding } = context;
+  const site = context.sites.pick(context.trust.view(req).host, path);
+  const forwarding: ForwardContext = {
+    ...context.forwarding,
+    upstream: site.upstream,
+    exchangeHeaders: site.exchangeHeaders,
+  };
   const { outcomes } = forwarding;
-  const rule = context.rules.match(path);
+  const rule = site.rules.match(path);
   if (rule.public) {
     forward(forwarding, req, res, undefined, [], started, route);
     return;

@@ -25,6 +25,8 @@ export class UpstreamHeaders {
     config: GatewayConfig,
     signatureSecret: Buffer | undefined,
     trust = new ProxyTrust(config.trustProxy, config.trustedProxies),
+    /** Identity headers of other routes: dropped from the client's request here too. */
+    alsoDropped: readonly string[] = [],
   ) {
     this.#config = config;
     this.#trust = trust;
@@ -36,6 +38,7 @@ export class UpstreamHeaders {
         identity.groupsHeader,
         identity.mechanismHeader,
         identity.signature?.header,
+        ...alsoDropped,
       ].filter((h): h is string => h !== undefined),
     );
     this.#sessionCookie = config.sessions?.cookieName;
