@@ -31,9 +31,14 @@ Options:
       --check           Validate the configuration and its files, print a summary, exit
   -h, --help            Show this help
 
+Signals:
+  SIGHUP                Reload the configuration and the files it names; running requests
+                        finish on the old one; a bad configuration is refused and logged
+  SIGTERM, SIGINT       Stop accepting, let running requests finish (shutdownGraceSec), exit
+
 Environment (overridden by flags):
 ${Object.entries(ENVIRONMENT)
-  .map(([name, what]) => `  ${name.padEnd(28)}${what}`)
+  .map(([name, what]) => `  ${name.padEnd(33)} ${what}`)
   .join('\n')}
 
 Configuration file (every key optional except upstream and one mechanism):
@@ -65,8 +70,17 @@ Configuration file (every key optional except upstream and one mechanism):
   rules:
     - { prefix: /public, public: true }
     - { prefix: /admin, groups: [admins, S-1-5-21-...-512], users: [alice@EXAMPLE.TEST] }
+  routes:                            # further upstreams by host and/or prefix, own rules and headers
+    - { prefix: /grafana, upstream: http://127.0.0.1:3001, rules: [...],
+        identity: { userHeader: X-WEBAUTH-USER, userFormat: user } }
   pathCase: ${d('pathCase').padEnd(24)}# how rules compare paths: insensitive | sensitive
-  trustProxy: ${d('trustProxy').padEnd(24)}# a proxy you run is in front: believe its X-Forwarded-*
+  trustProxy: ${d('trustProxy').padEnd(24)}# one proxy you run is in front of every connection
+  trustedProxies: [10.0.0.0/8, 'fd00::/8']  # front proxies whose Forwarded / X-Forwarded-* count
+  channelBindingCertificate: FILE    # the front proxy's certificate when TLS ends there
+  store:                             # shared state for several instances (fails closed: 503)
+    redis: { url: redis://host:6379 | sentinels: [{ host, port }], name: NAME | cluster: [{ host, port }],
+             passwordFile: FILE, username: U, tls: ${d('store.redis.tls')}, caFile: FILE, keyPrefix: '${d('store.redis.keyPrefix')}',
+             commandTimeoutMs: ${d('store.redis.commandTimeoutMs')}, fallback: ${d('store.redis.fallback')} }
   authRequest: { path: ${d('authRequest.path')} }   # nginx auth_request endpoint
   healthPath: ${d('healthPath')}
   metricsPath: ${d('metricsPath')}
