@@ -22,6 +22,7 @@ import { GatewayConfigError } from './config-types.js';
 import type { ConfigOverrides, GatewayConfig, RuleConfig } from './config-types.js';
 
 export { ENVIRONMENT, GatewayConfigError } from './config-types.js';
+import type { ENVIRONMENT } from './config-types.js';
 export type {
   BasicConfig,
   ChannelBindingMode,
@@ -251,6 +252,22 @@ export function validateConfig(
   return config;
 }
 
+/** The environment variables that override a setting, and the override each one gives. */
+const ENVIRONMENT_OVERRIDES: readonly (readonly [
+  keyof typeof ENVIRONMENT,
+  keyof ConfigOverrides,
+])[] = [
+  ['HTTPAUTH_GATEWAY_LISTEN', 'listen'],
+  ['HTTPAUTH_GATEWAY_UPSTREAM', 'upstream'],
+  ['HTTPAUTH_GATEWAY_REALM', 'realm'],
+  ['HTTPAUTH_GATEWAY_LOG_LEVEL', 'logLevel'],
+  ['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING', 'ntlmChannelBinding'],
+  ['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES', 'ntlmTargetNames'],
+  ['HTTPAUTH_GATEWAY_REDIS_URL', 'redisUrl'],
+  ['HTTPAUTH_GATEWAY_REDIS_PASSWORD', 'redisPassword'],
+  ['HTTPAUTH_GATEWAY_TRUSTED_PROXIES', 'trustedProxies'],
+];
+
 /** Load the configuration from a file (optional), the environment and flags, in that order. */
 export function loadConfig(
   path: string | undefined,
@@ -259,35 +276,12 @@ export function loadConfig(
 ): GatewayConfig {
   const filePath = path ?? env['HTTPAUTH_GATEWAY_CONFIG'];
   const raw = filePath === undefined ? {} : readConfigFile(filePath);
-  const fromEnv: ConfigOverrides = {
-    ...(env['HTTPAUTH_GATEWAY_LISTEN'] === undefined
-      ? {}
-      : { listen: env['HTTPAUTH_GATEWAY_LISTEN'] }),
-    ...(env['HTTPAUTH_GATEWAY_UPSTREAM'] === undefined
-      ? {}
-      : { upstream: env['HTTPAUTH_GATEWAY_UPSTREAM'] }),
-    ...(env['HTTPAUTH_GATEWAY_REALM'] === undefined
-      ? {}
-      : { realm: env['HTTPAUTH_GATEWAY_REALM'] }),
-    ...(env['HTTPAUTH_GATEWAY_LOG_LEVEL'] === undefined
-      ? {}
-      : { logLevel: env['HTTPAUTH_GATEWAY_LOG_LEVEL'] }),
-    ...(env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] === undefined
-      ? {}
-      : { ntlmChannelBinding: env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] }),
-    ...(env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] === undefined
-      ? {}
-      : { ntlmTargetNames: env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] }),
-    ...(env['HTTPAUTH_GATEWAY_REDIS_URL'] === undefined
-      ? {}
-      : { redisUrl: env['HTTPAUTH_GATEWAY_REDIS_URL'] }),
-    ...(env['HTTPAUTH_GATEWAY_REDIS_PASSWORD'] === undefined
-      ? {}
-      : { redisPassword: env['HTTPAUTH_GATEWAY_REDIS_PASSWORD'] }),
-    ...(env['HTTPAUTH_GATEWAY_TRUSTED_PROXIES'] === undefined
-      ? {}
-      : { trustedProxies: env['HTTPAUTH_GATEWAY_TRUSTED_PROXIES'] }),
-  };
+  const fromEnv: ConfigOverrides = Object.fromEntries(
+    ENVIRONMENT_OVERRIDES.filter(([name]) => env[name] !== undefined).map(([name, key]) => [
+      key,
+      env[name],
+    ]),
+  );
   return validateConfig(
     raw,
     { ...fromEnv, ...overrides },

@@ -6,18 +6,16 @@
  * is closed once its last request has ended. A configuration that fails to build leaves the
  * current generation serving.
  */
-import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createAuthenticator } from '@httpauth/core';
 import type { Authenticator, AuthenticatorOptions, KeyValueStore } from '@httpauth/core';
 import { resolveAdapterOptions } from '@httpauth/core/node';
 import type { GatewayConfig } from './config-types.js';
-import { GatewayConfigError } from './config-types.js';
 import { buildDirectory } from './directory.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { RequestOutcomes } from './outcomes.js';
-import { buildPackages, ntlmWarnings, readSecret } from './packages.js';
+import { buildPackages, ntlmWarnings, readConfiguredFile, readSecret } from './packages.js';
 import type { ProxyContext, ServingState } from './proxy-request.js';
 import { ProxyTrust } from './proxy-trust.js';
 import { SiteMap } from './routes.js';
@@ -81,16 +79,6 @@ function unclosable(store: KeyValueStore): KeyValueStore {
   };
 }
 
-function readCertificate(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new GatewayConfigError([
-      `cannot read channelBindingCertificate ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    ]);
-  }
-}
-
 function authenticatorOf(config: GatewayConfig, shared: Shared) {
   const built = buildPackages(config);
   try {
@@ -106,7 +94,12 @@ function authenticatorOf(config: GatewayConfig, shared: Shared) {
       ...(sessions === undefined ? {} : { sessions }),
       ...(config.channelBindingCertificate === undefined
         ? {}
-        : { channelBindingCertificate: readCertificate(config.channelBindingCertificate) }),
+        : {
+            channelBindingCertificate: readConfiguredFile(
+              config.channelBindingCertificate,
+              'channelBindingCertificate',
+            ),
+          }),
     });
     const close = async () => {
       await authenticator.close();

@@ -7,15 +7,19 @@ import type { SecurityPackage } from '@httpauth/core';
 import type { GatewayConfig } from './config.js';
 import { GatewayConfigError } from './config.js';
 
-function readSecret(path: string, what: string, minBytes: number): Buffer {
-  let secret: Buffer;
+/** A file a setting names (`what`), or a GatewayConfigError saying which and why. */
+export function readConfiguredFile(path: string, what: string): Buffer {
   try {
-    secret = readFileSync(path);
+    return readFileSync(path);
   } catch (error) {
     throw new GatewayConfigError([
       `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
     ]);
   }
+}
+
+function readSecret(path: string, what: string, minBytes: number): Buffer {
+  const secret = readConfiguredFile(path, what);
   // A trailing newline from `echo` or an editor is not part of the secret.
   const text = secret.toString('utf8');
   const trimmed = /^[\x20-\x7e]+\r?\n?$/.test(text) ? Buffer.from(text.trimEnd(), 'utf8') : secret;

@@ -4,13 +4,11 @@
  * session revocation list (a replay refused by one instance is refused by all). The store fails
  * closed by default: an operation Redis cannot answer is refused with 503, never accepted.
  */
-import { readFileSync } from 'node:fs';
 import type { KeyValueStore } from '@httpauth/core';
 import { RedisStore } from '@httpauth/redis';
 import type { RedisStoreOptions } from '@httpauth/redis';
 import type { RedisStoreConfig } from './config-types.js';
-import { GatewayConfigError } from './config-types.js';
-import { readSecret } from './packages.js';
+import { readConfiguredFile, readSecret } from './packages.js';
 
 /** ioredis connection options shared by standalone, Sentinel and Cluster: credentials and TLS. */
 function connectionOptions(
@@ -21,16 +19,10 @@ function connectionOptions(
     (config.passwordFile === undefined
       ? undefined
       : readSecret(config.passwordFile, 'store.redis.passwordFile', 1).toString('utf8'));
-  let ca: Buffer | undefined;
-  if (config.caFile !== undefined) {
-    try {
-      ca = readFileSync(config.caFile);
-    } catch (error) {
-      throw new GatewayConfigError([
-        `cannot read store.redis.caFile ${config.caFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      ]);
-    }
-  }
+  const ca =
+    config.caFile === undefined
+      ? undefined
+      : readConfiguredFile(config.caFile, 'store.redis.caFile');
   return {
     ...(config.username === undefined ? {} : { username: config.username }),
     ...(password === undefined ? {} : { password }),
