@@ -218,7 +218,13 @@ export function validateConfig(
   const config: GatewayConfig = {
     listen,
     upstream: parseUpstream(root['upstream'], overrides.upstream, read),
-    auth: parseAuth(root['auth'], overrides, listen.tls !== undefined, read),
+    // TLS ends here, or at a front proxy whose certificate is given: NTLM requires bindings.
+    auth: parseAuth(
+      root['auth'],
+      overrides,
+      listen.tls !== undefined || channelBindingCertificate !== undefined,
+      read,
+    ),
     identity,
     ...(sessions === undefined ? {} : { sessions }),
     ...(root['directory'] === undefined

@@ -29,6 +29,8 @@ export interface Generation {
   readonly upgrade: UpgradeContext;
   /** Count a request against this generation until its response closes. */
   track(res: ServerResponse): void;
+  /** Count an upgrade until it is admitted or refused (then the tunnel needs nothing of it). */
+  hold<T>(work: Promise<T>): Promise<T>;
   /** Close once no request of this generation is running any more. */
   retire(): Promise<void>;
 }
@@ -165,6 +167,10 @@ export function buildGeneration(config: GatewayConfig, shared: Shared): Generati
     sites.close();
     void built.close().finally(() => retired?.());
   };
+  const release = () => {
+    running--;
+    if (retiring && running === 0) closeNow();
+  };
   return {
     config,
     authenticator,
@@ -172,10 +178,11 @@ export function buildGeneration(config: GatewayConfig, shared: Shared): Generati
     upgrade,
     track(res) {
       running++;
-      res.once('close', () => {
-        running--;
-        if (retiring && running === 0) closeNow();
-      });
+      res.once('close', release);
+    },
+    hold(work) {
+      running++;
+      return work.finally(release);
     },
     retire() {
       if (!retiring) {

@@ -25,6 +25,7 @@ export interface Serving {
   readonly proxy: ProxyContext;
   readonly upgrade: UpgradeContext;
   track(res: ServerResponse): void;
+  hold<T>(work: Promise<T>): Promise<T>;
 }
 
 export function createGatewayServer(
@@ -67,7 +68,8 @@ export function createGatewayServer(
           listener,
         ) as unknown as Server);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    handleUpgrade(current().upgrade, req, socket, head).catch(() => socket.destroy());
+    const serving = current();
+    serving.hold(handleUpgrade(serving.upgrade, req, socket, head)).catch(() => socket.destroy());
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return;

@@ -131,4 +131,15 @@ describe('trusted front proxies', () => {
     );
     assert.deepEqual(config.trustedProxies, ['::1', '10.0.0.0/8']);
   });
+
+  it('config: with channelBindingCertificate (TLS ended in front) NTLM requires bindings', () => {
+    const base = {
+      upstream: 'http://127.0.0.1:1',
+      auth: { ntlm: { smbpasswd: '/x', domain: 'D' } },
+    };
+    assert.equal(validateConfig(base).auth.ntlm?.channelBinding, 'allow');
+    const front = validateConfig({ ...base, channelBindingCertificate: '/front.pem' });
+    assert.equal(front.channelBindingCertificate, '/front.pem');
+    assert.equal(front.auth.ntlm?.channelBinding, 'require');
+  });
 });
