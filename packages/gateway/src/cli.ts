@@ -25,7 +25,8 @@ Options:
       --log-level L     debug | info | warn | error | silent (default ${d('log.level')})
       --ntlm-channel-binding MODE
                         NTLM channel bindings: none | allow | require
-                        (default: require with listen.tls, else auth.channelBinding or allow)
+                        (default: require with listen.tls or channelBindingCertificate,
+                        else auth.channelBinding or allow)
       --ntlm-target-names SPNS
                         Comma-separated SPNs NTLM clients must name (MsvAvTargetName)
       --check           Validate the configuration and its files, print a summary, exit
