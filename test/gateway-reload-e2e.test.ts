@@ -94,6 +94,9 @@ function writeConfig(app: Echo, grafana: Echo): void {
       `    upstream: http://127.0.0.1:${grafana.port}`,
       '    identity: { userHeader: X-WEBAUTH-USER, userFormat: user }',
       '    rules: [{ prefix: /grafana/admin, users: [carol] }]',
+      '  - host: grafana.example.test',
+      `    upstream: http://127.0.0.1:${grafana.port}`,
+      '    identity: { userHeader: X-WEBAUTH-USER, userFormat: user }',
       'log: { level: info }',
       '',
     ].join('\n'),
@@ -143,6 +146,14 @@ describe('several upstreams and reload on SIGHUP', () => {
     assert.equal(other.body.upstream, 'app1');
     assert.equal(other.body.headers?.['x-webauth-user'], undefined);
     assert.equal(other.body.headers?.['x-remote-user'], 'carol');
+    // A route by host: the same upstream under its own name.
+    const byHost = await get(gw.port, '/d/home', {
+      ...basic('carol', 'carolpw'),
+      host: 'grafana.example.test',
+      'X-WEBAUTH-USER': 'admin',
+    });
+    assert.equal(byHost.body.upstream, 'grafana');
+    assert.equal(byHost.body.headers?.['x-webauth-user'], 'carol');
     // The route's own rules: /grafana/admin admits carol only.
     assert.equal((await get(gw.port, '/grafana/admin', basic('carol', 'carolpw'))).status, 200);
     // Without credentials: a challenge, nothing forwarded.

@@ -1,7 +1,7 @@
 /**
  * Sites: the top-level upstream with its rules, and one per route (`routes`), each with its own
  * rules, keep-alive pool and identity headers. A request goes to the most specific route that
- * matches it: one naming its host before one that does not, then the longest prefix (on
+ * matches it: one naming its host and port, then its host, then none, then the longest prefix (on
  * path-segment boundaries, under the same case policy as the rules); else to the top level.
  *
  * The Host compared is the one the client asked for: the Host header, or behind a trusted front
@@ -50,6 +50,12 @@ function hostMatches(routeHost: string, requestHost: string | undefined): boolea
   return host === routeHost || host.replace(/:\d+$/, '') === routeHost;
 }
 
+/** A host:port route before a host route before any host (above any prefix length). */
+function hostRank(host: string | undefined): number {
+  if (host === undefined) return 0;
+  return /:\d+$/.test(host) ? 2 << 20 : 1 << 20;
+}
+
 export class SiteMap {
   readonly defaultSite: Site;
   readonly #routes: readonly RouteEntry[];
@@ -93,7 +99,7 @@ export class SiteMap {
     for (const route of this.#routes) {
       if (route.host !== undefined && !hostMatches(route.host, host)) continue;
       if (route.prefix !== undefined && !onSegment(route.prefix, key)) continue;
-      const score = (route.host === undefined ? 0 : 1 << 20) + (route.prefix?.length ?? 0);
+      const score = hostRank(route.host) + (route.prefix?.length ?? 0);
       if (score > bestScore) {
         best = route;
         bestScore = score;
