@@ -163,15 +163,19 @@ export async function main(
     return 1;
   }
   // SIGHUP: read the configuration and its files again; a bad one is refused and logged.
+  const refused = (error: unknown) => {
+    const problems =
+      error instanceof GatewayConfigError ? error.problems : [String((error as Error).message)];
+    logger.log('error', 'reload refused, the previous configuration stays', { problems });
+  };
   const reload = () => {
     try {
       const next = loadConfig(configPath, overrides, env);
-      gateway.reload(next);
-      logger = createLogger(next.log.level);
+      gateway.reload(next).then(() => {
+        logger = createLogger(next.log.level);
+      }, refused);
     } catch (error) {
-      const problems =
-        error instanceof GatewayConfigError ? error.problems : [String((error as Error).message)];
-      logger.log('error', 'reload refused, the previous configuration stays', { problems });
+      refused(error);
     }
   };
   process.on('SIGHUP', reload);

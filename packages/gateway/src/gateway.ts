@@ -32,17 +32,21 @@ export interface Gateway {
   /** The current generation's authenticator (a reload replaces it). */
   readonly authenticator: Authenticator;
   readonly metrics: GatewayMetrics;
-  /** Start listening; resolves with the bound address. */
+  /** Wait for the shared store (bounded), start listening; resolves with the bound address. */
   listen(): Promise<{ host: string; port: number }>;
   /**
-   * Serve new requests with this configuration (credential files are read again); running
+   * Serve new requests with this configuration (credential files are read again, the new store
+   * is waited for as at start); running
    * requests finish on the old one. Throws a GatewayConfigError, and changes nothing, when the
    * configuration cannot be built or changes what only a restart can (listen, TLS).
    */
-  reload(config: GatewayConfig): void;
+  reload(config: GatewayConfig): Promise<void>;
   /** Stop accepting, let in-flight requests finish (up to the grace period), then close. */
   close(): Promise<void>;
 }
+
+/** How long start-up and reload wait for a shared store to answer before serving anyway. */
+const STORE_WAIT_MS = 10_000;
 
 /** Settings bound to the listening socket: a reload cannot change them. */
 function restartOnly(old: GatewayConfig, next: GatewayConfig): string[] {
@@ -64,6 +68,17 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(options.store === undefined ? {} : { store: options.store }),
   };
   let current: Generation = buildGeneration(config, shared);
+  /** Serve once the store answers, so the first requests are not refused with 503 for nothing. */
+  const storeReady = async (generation: Generation): Promise<void> => {
+    if (!(await generation.storeReady(STORE_WAIT_MS)))
+      logger.log(
+        'warn',
+        'the store does not answer yet; requests that need it get 503 until it does',
+        {
+          waitedMs: STORE_WAIT_MS,
+        },
+      );
+  };
   const server = createGatewayServer(config, logger, state, () => current);
 
   return {
@@ -72,7 +87,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return current.authenticator;
     },
     metrics: shared.metrics,
-    listen() {
+    async listen() {
+      await storeReady(current);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.listen.port, config.listen.host, () => {
@@ -89,10 +105,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         });
       });
     },
-    reload(next) {
+    async reload(next) {
       const problems = restartOnly(current.config, next);
       if (problems.length > 0) throw new GatewayConfigError(problems);
       const built = buildGeneration(next, shared);
+      await storeReady(built);
       const old = current;
       current = built;
       void old.retire();

@@ -20,6 +20,7 @@ import type { ProxyContext, ServingState } from './proxy-request.js';
 import { ProxyTrust } from './proxy-trust.js';
 import { SiteMap } from './routes.js';
 import { buildStore } from './store.js';
+import type { RedisStore } from '@httpauth/redis';
 import type { UpgradeContext } from './upgrade.js';
 
 export interface Generation {
@@ -31,6 +32,11 @@ export interface Generation {
   track(res: ServerResponse): void;
   /** Count an upgrade until it is admitted or refused (then the tunnel needs nothing of it). */
   hold<T>(work: Promise<T>): Promise<T>;
+  /**
+   * Wait (at most `timeoutMs`) for the shared store to answer; false when it did not (requests
+   * that need it then get 503 until it does: the store fails closed).
+   */
+  storeReady(timeoutMs: number): Promise<boolean>;
   /** Close once no request of this generation is running any more. */
   retire(): Promise<void>;
 }
@@ -58,7 +64,7 @@ function sessionOptions(config: GatewayConfig): AuthenticatorOptions['sessions']
 }
 
 /** The shared store `store.redis` configures (undefined: core's in-memory store). */
-function storeOf(config: GatewayConfig, logger: Logger): KeyValueStore | undefined {
+function storeOf(config: GatewayConfig, logger: Logger): RedisStore | undefined {
   if (config.store === undefined) return undefined;
   if (config.store.redis.fallback === 'local')
     logger.log(
@@ -83,34 +89,42 @@ function unclosable(store: KeyValueStore): KeyValueStore {
 
 function authenticatorOf(config: GatewayConfig, shared: Shared) {
   const built = buildPackages(config);
+  let redis: RedisStore | undefined;
   try {
     const sessions = sessionOptions(config);
+    const certificate =
+      config.channelBindingCertificate === undefined
+        ? undefined
+        : readConfiguredFile(config.channelBindingCertificate, 'channelBindingCertificate');
     const directory = buildDirectory(config.directory);
-    const store =
-      shared.store === undefined ? storeOf(config, shared.logger) : unclosable(shared.store);
+    // Built last: everything above may refuse the configuration, and a store holds connections.
+    redis = shared.store === undefined ? storeOf(config, shared.logger) : undefined;
+    const store = shared.store === undefined ? redis : unclosable(shared.store);
     const authenticator = createAuthenticator({
       packages: built.packages,
       ...(directory === undefined ? {} : { directory }),
       maxHeaderBytes: config.maxHeaderBytes,
       ...(store === undefined ? {} : { store }),
       ...(sessions === undefined ? {} : { sessions }),
-      ...(config.channelBindingCertificate === undefined
-        ? {}
-        : {
-            channelBindingCertificate: readConfiguredFile(
-              config.channelBindingCertificate,
-              'channelBindingCertificate',
-            ),
-          }),
+      ...(certificate === undefined ? {} : { channelBindingCertificate: certificate }),
     });
     const close = async () => {
       await authenticator.close();
       built.close();
       await directory?.close();
     };
-    return { authenticator, close };
+    const ready = redis;
+    const storeReady = async (timeoutMs: number): Promise<boolean> =>
+      ready === undefined
+        ? true
+        : ready.ready(timeoutMs).then(
+            () => true,
+            () => false,
+          );
+    return { authenticator, close, storeReady };
   } catch (error) {
     built.close();
+    void redis?.close();
     throw error;
   }
 }
@@ -184,6 +198,7 @@ export function buildGeneration(config: GatewayConfig, shared: Shared): Generati
       running++;
       return work.finally(release);
     },
+    storeReady: built.storeReady,
     retire() {
       if (!retiring) {
         retiring = true;

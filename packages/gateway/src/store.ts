@@ -4,7 +4,6 @@
  * session revocation list (a replay refused by one instance is refused by all). The store fails
  * closed by default: an operation Redis cannot answer is refused with 503, never accepted.
  */
-import type { KeyValueStore } from '@httpauth/core';
 import { RedisStore } from '@httpauth/redis';
 import type { RedisStoreOptions } from '@httpauth/redis';
 import type { RedisStoreConfig } from './config-types.js';
@@ -30,10 +29,7 @@ function connectionOptions(
   };
 }
 
-export function buildStore(
-  config: RedisStoreConfig,
-  warn: (message: string) => void,
-): KeyValueStore {
+export function buildStore(config: RedisStoreConfig, warn: (message: string) => void): RedisStore {
   const redisOptions = connectionOptions(config);
   const common: RedisStoreOptions = {
     keyPrefix: config.keyPrefix,
