@@ -9,6 +9,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -100,4 +102,14 @@ export async function startGatewayProcess(
       await exited;
     },
   };
+}
+
+/** An upstream that answers `{"user": <X-Remote-User it received, or null>}`, on loopback. */
+export async function startUserEcho(): Promise<{ port: number; close(): void }> {
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ user: req.headers['x-remote-user'] ?? null }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => server.close() };
 }
