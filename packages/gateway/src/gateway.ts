@@ -68,6 +68,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     ...(options.store === undefined ? {} : { store: options.store }),
   };
   let current: Generation = buildGeneration(config, shared);
+  /** Reloads started so far: only the latest may take over. */
+  let reloads = 0;
   /** Serve once the store answers, so the first requests are not refused with 503 for nothing. */
   const storeReady = async (generation: Generation): Promise<void> => {
     if (!(await generation.storeReady(STORE_WAIT_MS)))
@@ -109,7 +111,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const problems = restartOnly(current.config, next);
       if (problems.length > 0) throw new GatewayConfigError(problems);
       const built = buildGeneration(next, shared);
+      const ticket = ++reloads;
       await storeReady(built);
+      // A later reload finished its wait first: this one is already out of date.
+      if (ticket !== reloads || state.closing) {
+        void built.retire();
+        throw new GatewayConfigError(['superseded by a later reload']);
+      }
       const old = current;
       current = built;
       void old.retire();
