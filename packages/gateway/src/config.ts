@@ -32,7 +32,10 @@ export type {
   MechanismName,
   NegotiateConfig,
   NtlmConfig,
+  RedisStoreConfig,
+  RouteConfig,
   RuleConfig,
+  StoreConfig,
 } from './config-types.js';
 
 /** Read a JSON or YAML file (by extension; YAML is a superset, so anything else parses as YAML). */
