@@ -9,17 +9,19 @@ import { sendChallenge } from '@httpauth/core/adapter';
 import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import { identityValues } from './identity.js';
 import type { RequestOutcomes } from './outcomes.js';
 import { errorJson, json } from './responses.js';
-import type { PathRules } from './rules.js';
-import type { UpstreamHeaders } from './upstream-headers.js';
+import type { SiteMap } from './routes.js';
 
 export interface AuthRequestContext {
   readonly authenticator: Authenticator;
   readonly adapterOptions: ResolvedAdapterOptions;
-  readonly rules: PathRules;
-  readonly exchangeHeaders: UpstreamHeaders;
+  /** Which front proxies are believed (proxy-trust.ts). */
+  readonly trust: ProxyTrust;
+  /** The top-level upstream and the routes: the rules and headers of the site asked about. */
+  readonly sites: SiteMap;
   readonly userFormat: 'name' | 'user';
   readonly outcomes: RequestOutcomes;
 }
@@ -34,7 +36,7 @@ export async function answerAuthRequest(
   res: ServerResponse,
   started: bigint,
 ): Promise<void> {
-  const { authenticator, adapterOptions, rules, exchangeHeaders, outcomes } = context;
+  const { authenticator, adapterOptions, outcomes } = context;
   const originalUri = req.headers['x-original-uri'];
   const originalMethod = req.headers['x-original-method'];
   // Without X-Original-URI the path nginx is asking about is unknown: judging the endpoint's own
@@ -52,7 +54,9 @@ export async function answerAuthRequest(
     typeof originalMethod === 'string' && /^[A-Z]{1,16}$/.test(originalMethod)
       ? originalMethod
       : 'GET';
-  const base = authRequestOf(req, adapterOptions);
+  const view = context.trust.view(req);
+  const { rules, exchangeHeaders } = context.sites.pick(view.host, path);
+  const base = authRequestOf(req, adapterOptions, view);
   // nginx opens a new upstream connection per subrequest: no connection-bound handshakes.
   const decision = await authenticator.authenticate({
     ...base,

@@ -7,6 +7,7 @@ import { ENVIRONMENT, GatewayConfigError, loadConfig } from './config.js';
 import { defaultOf } from './config-schema.js';
 import type { ConfigOverrides } from './config.js';
 import { createGateway } from './gateway.js';
+import { createLogger } from './logger.js';
 
 /** A setting's default, from the schema (the help never restates one). */
 const d = (path: string): string => String(defaultOf(path));
@@ -24,15 +25,21 @@ Options:
       --log-level L     debug | info | warn | error | silent (default ${d('log.level')})
       --ntlm-channel-binding MODE
                         NTLM channel bindings: none | allow | require
-                        (default: require with listen.tls, else auth.channelBinding or allow)
+                        (default: require with listen.tls or channelBindingCertificate,
+                        else auth.channelBinding or allow)
       --ntlm-target-names SPNS
                         Comma-separated SPNs NTLM clients must name (MsvAvTargetName)
       --check           Validate the configuration and its files, print a summary, exit
   -h, --help            Show this help
 
+Signals:
+  SIGHUP                Reload the configuration and the files it names; running requests
+                        finish on the old one; a bad configuration is refused and logged
+  SIGTERM, SIGINT       Stop accepting, let running requests finish (shutdownGraceSec), exit
+
 Environment (overridden by flags):
 ${Object.entries(ENVIRONMENT)
-  .map(([name, what]) => `  ${name.padEnd(28)}${what}`)
+  .map(([name, what]) => `  ${name.padEnd(33)} ${what}`)
   .join('\n')}
 
 Configuration file (every key optional except upstream and one mechanism):
@@ -64,8 +71,17 @@ Configuration file (every key optional except upstream and one mechanism):
   rules:
     - { prefix: /public, public: true }
     - { prefix: /admin, groups: [admins, S-1-5-21-...-512], users: [alice@EXAMPLE.TEST] }
+  routes:                            # further upstreams by host and/or prefix, own rules and headers
+    - { prefix: /grafana, upstream: http://127.0.0.1:3001, rules: [...],
+        identity: { userHeader: X-WEBAUTH-USER, userFormat: user } }
   pathCase: ${d('pathCase').padEnd(24)}# how rules compare paths: insensitive | sensitive
-  trustProxy: ${d('trustProxy').padEnd(24)}# a proxy you run is in front: believe its X-Forwarded-*
+  trustProxy: ${d('trustProxy').padEnd(24)}# one proxy you run is in front of every connection
+  trustedProxies: [10.0.0.0/8, 'fd00::/8']  # front proxies whose Forwarded / X-Forwarded-* count
+  channelBindingCertificate: FILE    # the front proxy's certificate when TLS ends there
+  store:                             # shared state for several instances (fails closed: 503)
+    redis: { url: redis://host:6379 | sentinels: [{ host, port }], name: NAME | cluster: [{ host, port }],
+             passwordFile: FILE, username: U, tls: ${d('store.redis.tls')}, caFile: FILE, keyPrefix: '${d('store.redis.keyPrefix')}',
+             commandTimeoutMs: ${d('store.redis.commandTimeoutMs')}, fallback: ${d('store.redis.fallback')} }
   authRequest: { path: ${d('authRequest.path')} }   # nginx auth_request endpoint
   healthPath: ${d('healthPath')}
   metricsPath: ${d('metricsPath')}
@@ -117,12 +133,11 @@ export async function main(
       : {}),
   };
   let gateway: ReturnType<typeof createGateway>;
+  const configPath = typeof values['config'] === 'string' ? values['config'] : undefined;
+  let logger = createLogger('info');
   try {
-    const config = loadConfig(
-      typeof values['config'] === 'string' ? values['config'] : undefined,
-      overrides,
-      env,
-    );
+    const config = loadConfig(configPath, overrides, env);
+    logger = createLogger(config.log.level);
     gateway = createGateway(config);
     if (values['check'] === true) {
       process.stdout.write(
@@ -147,10 +162,28 @@ export async function main(
     );
     return 1;
   }
+  // SIGHUP: read the configuration and its files again; a bad one is refused and logged.
+  const refused = (error: unknown) => {
+    const problems =
+      error instanceof GatewayConfigError ? error.problems : [String((error as Error).message)];
+    logger.log('error', 'reload refused, the previous configuration stays', { problems });
+  };
+  const reload = () => {
+    try {
+      const next = loadConfig(configPath, overrides, env);
+      gateway.reload(next).then(() => {
+        logger = createLogger(next.log.level);
+      }, refused);
+    } catch (error) {
+      refused(error);
+    }
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      process.off('SIGHUP', reload);
       void gateway.close().then(resolve);
     };
     process.on('SIGTERM', stop);

@@ -95,6 +95,39 @@ export interface DirectoryConfig {
   readonly cacheTtlSec: number;
 }
 
+/** A route: the requests it serves (host, prefix), its upstream, rules and identity headers. */
+export interface RouteConfig {
+  /** Lower-cased Host (with :port when given); absent: any host. */
+  readonly host?: string;
+  /** Canonical path prefix; absent: any path. */
+  readonly prefix?: string;
+  readonly upstream: GatewayConfig['upstream'];
+  readonly rules: readonly RuleConfig[];
+  /** The route's own identity headers, or the top-level ones. */
+  readonly identity: GatewayConfig['identity'];
+}
+
+/** `store.redis`: @httpauth/redis's RedisStore (standalone, Sentinel or Cluster). */
+export interface RedisStoreConfig {
+  readonly url?: string;
+  readonly sentinels?: readonly { readonly host: string; readonly port: number }[];
+  readonly name?: string;
+  readonly cluster?: readonly { readonly host: string; readonly port: number }[];
+  readonly username?: string;
+  readonly passwordFile?: string;
+  /** From HTTPAUTH_GATEWAY_REDIS_PASSWORD (never from the file itself). */
+  readonly password?: string;
+  readonly tls: boolean;
+  readonly caFile?: string;
+  readonly keyPrefix: string;
+  readonly commandTimeoutMs: number;
+  readonly fallback: 'none' | 'local';
+}
+
+export interface StoreConfig {
+  readonly redis: RedisStoreConfig;
+}
+
 export interface GatewayConfig {
   readonly listen: {
     readonly host: string;
@@ -135,7 +168,11 @@ export interface GatewayConfig {
     readonly maxAgeSec: number;
   };
   readonly directory?: DirectoryConfig;
+  /** Shared state for several instances (config-store.ts); absent: in memory. */
+  readonly store?: StoreConfig;
   readonly rules: readonly RuleConfig[];
+  /** Further upstreams by Host and/or path prefix, each with its own rules (routes.ts). */
+  readonly routes: readonly RouteConfig[];
   /** How rule prefixes compare with canonical paths (default 'insensitive'). */
   readonly pathCase: PathCase;
   /**
@@ -144,6 +181,13 @@ export interface GatewayConfig {
    * are not persisted on the connection (that connection carries many clients).
    */
   readonly trustProxy: boolean;
+  /**
+   * The front proxies (addresses and CIDRs) whose forwarding headers are believed, and only from
+   * them: the client is the last hop not in this set (proxy-trust.ts).
+   */
+  readonly trustedProxies: readonly string[];
+  /** The certificate a TLS-terminating front proxy presents, for channel bindings. */
+  readonly channelBindingCertificate?: string;
   readonly authRequest?: { readonly path: string };
   readonly healthPath: string;
   readonly metricsPath: string;
@@ -168,6 +212,11 @@ export interface ConfigOverrides {
   readonly ntlmChannelBinding?: string;
   /** Comma-separated SPNs. */
   readonly ntlmTargetNames?: string;
+  /** store.redis.url (may carry a password, unlike the file's). */
+  readonly redisUrl?: string;
+  readonly redisPassword?: string;
+  /** Comma-separated addresses and CIDRs. */
+  readonly trustedProxies?: string;
 }
 
 /** Environment variables the gateway reads (documented in --help and the README). */
@@ -179,6 +228,9 @@ export const ENVIRONMENT = {
   HTTPAUTH_GATEWAY_LOG_LEVEL: 'debug | info | warn | error | silent',
   HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING: 'NTLM channel bindings: none | allow | require',
   HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES: 'NTLM target names (SPNs), comma-separated',
+  HTTPAUTH_GATEWAY_REDIS_URL: 'store.redis.url (redis:// or rediss://; may carry the password)',
+  HTTPAUTH_GATEWAY_REDIS_PASSWORD: 'the Redis password (instead of store.redis.passwordFile)',
+  HTTPAUTH_GATEWAY_TRUSTED_PROXIES: 'trustedProxies: addresses and CIDRs, comma-separated',
 } as const;
 
 export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -15,11 +15,14 @@ import { parseAuth } from './config-auth.js';
 import { ConfigReader, isObject } from './config-checks.js';
 import type { Json } from './config-checks.js';
 import { parseDirectory } from './config-directory.js';
+import { parseRoutes } from './config-routes.js';
+import { parseStore, parseTrustedProxies, storeWithOverrides } from './config-store.js';
 import { schemaAt, schemaProblems } from './config-schema.js';
 import { GatewayConfigError } from './config-types.js';
 import type { ConfigOverrides, GatewayConfig, RuleConfig } from './config-types.js';
 
 export { ENVIRONMENT, GatewayConfigError } from './config-types.js';
+import type { ENVIRONMENT } from './config-types.js';
 export type {
   BasicConfig,
   ChannelBindingMode,
@@ -29,7 +32,10 @@ export type {
   MechanismName,
   NegotiateConfig,
   NtlmConfig,
+  RedisStoreConfig,
+  RouteConfig,
   RuleConfig,
+  StoreConfig,
 } from './config-types.js';
 
 /** Read a JSON or YAML file (by extension; YAML is a superset, so anything else parses as YAML). */
@@ -86,21 +92,26 @@ function parseListenSection(
   return listen;
 }
 
-function parseUpstream(raw: unknown, override: string | undefined, read: ConfigReader) {
+function parseUpstream(
+  raw: unknown,
+  override: string | undefined,
+  read: ConfigReader,
+  label = 'upstream',
+) {
   const u = typeof raw === 'string' ? { url: raw } : read.section(raw);
   const given = override ?? read.optionalStr(u['url']);
   // A wrong type for upstream itself is the schema's problem already.
   if (given === undefined && u['url'] === undefined && (raw === undefined || isObject(raw)))
-    read.problems.push('upstream.url is required (the app to protect)');
+    read.problems.push(`${label}.url is required (the app to protect)`);
   let url = given ?? '';
   if (url !== '') {
     try {
       const parsed = new URL(url);
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        read.problems.push('upstream.url must be http: or https:');
+        read.problems.push(`${label}.url must be http: or https:`);
       url = parsed.toString().replace(/\/$/, '');
     } catch {
-      read.problems.push(`upstream.url "${url}" is not a URL`);
+      read.problems.push(`${label}.url "${url}" is not a URL`);
     }
   }
   return {
@@ -148,7 +159,7 @@ function parseSessions(raw: unknown, read: ConfigReader): GatewayConfig['session
 }
 
 /** Rules match canonical paths only; a prefix that is not canonical would never match. */
-function parseRules(raw: unknown, read: ConfigReader): RuleConfig[] {
+function parseRules(raw: unknown, read: ConfigReader, label = 'rules'): RuleConfig[] {
   if (!Array.isArray(raw)) return [];
   return raw.map((r, n) => {
     const rule = read.section(r);
@@ -156,17 +167,17 @@ function parseRules(raw: unknown, read: ConfigReader): RuleConfig[] {
     if (prefix.startsWith('/')) {
       const canonical = canonicalTarget(prefix);
       if (!canonical.ok || canonical.query !== undefined)
-        read.problems.push(`rules[${n}].prefix "${prefix}" is not a plain path`);
+        read.problems.push(`${label}[${n}].prefix "${prefix}" is not a plain path`);
       else if (canonical.path !== prefix)
         read.problems.push(
-          `rules[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
+          `${label}[${n}].prefix "${prefix}" is not canonical (use "${canonical.path}")`,
         );
     }
     const groups = read.strings(rule['groups']);
     const users = read.strings(rule['users']);
     const isPublic = read.bool(rule['public'], 'rules[].public');
     if (isPublic && (rule['groups'] !== undefined || rule['users'] !== undefined))
-      read.problems.push(`rules[${n}]: a public rule cannot require groups or users`);
+      read.problems.push(`${label}[${n}]: a public rule cannot require groups or users`);
     return {
       prefix,
       public: isPublic,
@@ -193,25 +204,46 @@ export function validateConfig(
   baseDir = process.cwd(),
 ): GatewayConfig {
   const problems: string[] = [];
-  const root: Json = isObject(raw) ? raw : {};
+  const fileRoot: Json = isObject(raw) ? raw : {};
+  const fileUrl = isObject(fileRoot['store'])
+    ? (fileRoot['store']['redis'] as Json | undefined)?.['url']
+    : undefined;
+  const root = storeWithOverrides(fileRoot, overrides);
   if (raw !== undefined && raw !== null && !isObject(raw))
     problems.push('the configuration must be an object');
   problems.push(...schemaProblems(root));
   const read = new ConfigReader(problems, baseDir);
   const listen = parseListenSection(root['listen'], overrides.listen, read);
   const sessions = parseSessions(root['sessions'], read);
+  const store = parseStore(root, fileUrl, overrides, read);
+  const channelBindingCertificate = read.optionalFile(root['channelBindingCertificate']);
+  const identity = parseIdentity(root['identity'], read);
   const config: GatewayConfig = {
     listen,
     upstream: parseUpstream(root['upstream'], overrides.upstream, read),
-    auth: parseAuth(root['auth'], overrides, listen.tls !== undefined, read),
-    identity: parseIdentity(root['identity'], read),
+    // TLS ends here, or at a front proxy whose certificate is given: NTLM requires bindings.
+    auth: parseAuth(
+      root['auth'],
+      overrides,
+      listen.tls !== undefined || channelBindingCertificate !== undefined,
+      read,
+    ),
+    identity,
     ...(sessions === undefined ? {} : { sessions }),
     ...(root['directory'] === undefined
       ? {}
       : { directory: parseDirectory(root['directory'], read) }),
+    ...(store === undefined ? {} : { store }),
     rules: parseRules(root['rules'], read),
+    routes: parseRoutes(root['routes'], identity, read, {
+      upstream: parseUpstream,
+      rules: parseRules,
+      identity: parseIdentity,
+    }),
     pathCase: read.choice<PathCase>(root['pathCase'], 'pathCase'),
     trustProxy: read.bool(root['trustProxy'], 'trustProxy'),
+    trustedProxies: parseTrustedProxies(root['trustedProxies'], overrides.trustedProxies, read),
+    ...(channelBindingCertificate === undefined ? {} : { channelBindingCertificate }),
     ...(root['authRequest'] === undefined
       ? {}
       : {
@@ -229,6 +261,22 @@ export function validateConfig(
   return config;
 }
 
+/** The environment variables that override a setting, and the override each one gives. */
+const ENVIRONMENT_OVERRIDES: readonly (readonly [
+  keyof typeof ENVIRONMENT,
+  keyof ConfigOverrides,
+])[] = [
+  ['HTTPAUTH_GATEWAY_LISTEN', 'listen'],
+  ['HTTPAUTH_GATEWAY_UPSTREAM', 'upstream'],
+  ['HTTPAUTH_GATEWAY_REALM', 'realm'],
+  ['HTTPAUTH_GATEWAY_LOG_LEVEL', 'logLevel'],
+  ['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING', 'ntlmChannelBinding'],
+  ['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES', 'ntlmTargetNames'],
+  ['HTTPAUTH_GATEWAY_REDIS_URL', 'redisUrl'],
+  ['HTTPAUTH_GATEWAY_REDIS_PASSWORD', 'redisPassword'],
+  ['HTTPAUTH_GATEWAY_TRUSTED_PROXIES', 'trustedProxies'],
+];
+
 /** Load the configuration from a file (optional), the environment and flags, in that order. */
 export function loadConfig(
   path: string | undefined,
@@ -237,26 +285,12 @@ export function loadConfig(
 ): GatewayConfig {
   const filePath = path ?? env['HTTPAUTH_GATEWAY_CONFIG'];
   const raw = filePath === undefined ? {} : readConfigFile(filePath);
-  const fromEnv: ConfigOverrides = {
-    ...(env['HTTPAUTH_GATEWAY_LISTEN'] === undefined
-      ? {}
-      : { listen: env['HTTPAUTH_GATEWAY_LISTEN'] }),
-    ...(env['HTTPAUTH_GATEWAY_UPSTREAM'] === undefined
-      ? {}
-      : { upstream: env['HTTPAUTH_GATEWAY_UPSTREAM'] }),
-    ...(env['HTTPAUTH_GATEWAY_REALM'] === undefined
-      ? {}
-      : { realm: env['HTTPAUTH_GATEWAY_REALM'] }),
-    ...(env['HTTPAUTH_GATEWAY_LOG_LEVEL'] === undefined
-      ? {}
-      : { logLevel: env['HTTPAUTH_GATEWAY_LOG_LEVEL'] }),
-    ...(env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] === undefined
-      ? {}
-      : { ntlmChannelBinding: env['HTTPAUTH_GATEWAY_NTLM_CHANNEL_BINDING'] }),
-    ...(env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] === undefined
-      ? {}
-      : { ntlmTargetNames: env['HTTPAUTH_GATEWAY_NTLM_TARGET_NAMES'] }),
-  };
+  const fromEnv: ConfigOverrides = Object.fromEntries(
+    ENVIRONMENT_OVERRIDES.filter(([name]) => env[name] !== undefined).map(([name, key]) => [
+      key,
+      env[name],
+    ]),
+  );
   return validateConfig(
     raw,
     { ...fromEnv, ...overrides },

@@ -2,29 +2,21 @@
  * The gateway's directory (config `directory.ldap`): a cached, batched SID-to-name resolver over
  * Active Directory's LDAP, so `X-Remote-Groups` and group rules can use `DOMAIN\Group` names.
  */
-import { readFileSync } from 'node:fs';
 import { createSidResolver } from '@httpauth/core';
 import type { SidResolver } from '@httpauth/core';
 import { ldapSidLookup } from '@httpauth/ldap';
 import type { DirectoryConfig } from './config-types.js';
-import { GatewayConfigError } from './config-types.js';
-import { readSecret } from './packages.js';
+import { readConfiguredFile, readSecret } from './packages.js';
 
 export function buildDirectory(config: DirectoryConfig | undefined): SidResolver | undefined {
   if (config === undefined) return undefined;
   const password = readSecret(config.passwordFile, 'directory.ldap.passwordFile', 1).toString(
     'utf8',
   );
-  let ca: Buffer | undefined;
-  if (config.caFile !== undefined) {
-    try {
-      ca = readFileSync(config.caFile);
-    } catch (error) {
-      throw new GatewayConfigError([
-        `cannot read directory.ldap.caFile ${config.caFile}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-      ]);
-    }
-  }
+  const ca =
+    config.caFile === undefined
+      ? undefined
+      : readConfiguredFile(config.caFile, 'directory.ldap.caFile');
   const tls = {
     ...(ca === undefined ? {} : { ca }),
     ...(config.servername === undefined ? {} : { servername: config.servername }),

@@ -1,18 +1,16 @@
 /**
  * The forwarding headers the gateway sends upstream (RFC 7239 Forwarded and the de-facto
- * X-Forwarded-For/-Proto/-Host), describing the client as the gateway knows it.
- *
- * Without `trustProxy` the gateway is the first hop: every client copy was dropped by the header
- * filter and the values come from the socket. With `trustProxy` a proxy the operator controls
- * stands in front: the client address list it sent is kept and the proxy's own peer appended,
- * and the scheme is the one that proxy set — the LAST X-Forwarded-Proto value, because a proxy
- * appends to (or sets) the header and everything before its entry came from the client.
+ * X-Forwarded-For/-Proto/-Host), describing the client as the gateway takes it (proxy-trust.ts):
+ * from the socket, or behind a trusted front proxy from the hops that proxy reported. Every
+ * client copy of these headers was dropped by the header filter; what the client claimed beyond
+ * the trusted hops is never passed on.
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { AuthRequest } from '@httpauth/core';
 import { toAuthRequest } from '@httpauth/core/adapter';
 import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
+import { ProxyTrust } from './proxy-trust.js';
+import type { ClientView } from './proxy-trust.js';
 
 /** The last comma-separated member of a header (all copies joined), trimmed; undefined if none. */
 export function lastListMember(value: string | string[] | undefined): string | undefined {
@@ -25,46 +23,52 @@ export function lastListMember(value: string | string[] | undefined): string | u
   return members[members.length - 1];
 }
 
-/** The scheme the client used: the socket's, or with trustProxy the last X-Forwarded-Proto. */
-export function clientProto(req: IncomingMessage, trustProxy: boolean): 'http' | 'https' {
-  if (trustProxy) {
-    const proto = lastListMember(req.headers['x-forwarded-proto'])?.toLowerCase();
-    if (proto === 'https' || proto === 'http') return proto;
-  }
-  return (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
+/** A boolean is the older `trustProxy` (true: the TCP peer is believed, whatever its address). */
+function trustOf(trust: ProxyTrust | boolean): ProxyTrust {
+  return typeof trust === 'boolean' ? new ProxyTrust(trust) : trust;
 }
 
-const ADDRESS_LIST = /^[0-9A-Fa-f:.[\], ]{1,1024}$/;
+/** The scheme the client used: the socket's, or the one a trusted front proxy reported. */
+export function clientProto(req: IncomingMessage, trust: ProxyTrust | boolean): 'http' | 'https' {
+  return trustOf(trust).view(req).proto;
+}
 
-export function forwardingHeaders(req: IncomingMessage, trustProxy: boolean): OutgoingHttpHeaders {
-  const address = req.socket.remoteAddress ?? 'unknown';
-  const proto = clientProto(req, trustProxy);
-  const host = req.headers.host;
-  const forNode = address.includes(':') ? `"[${address}]"` : address;
-  const headers: OutgoingHttpHeaders = {};
-  const ownForwarded =
-    `for=${forNode};proto=${proto}` +
-    (host === undefined ? '' : `;host="${host.replace(/["\\]/g, '')}"`);
-  const incomingFor = req.headers['x-forwarded-for'];
-  const chain =
-    trustProxy && typeof incomingFor === 'string' && ADDRESS_LIST.test(incomingFor)
-      ? `${incomingFor}, ${address}`
-      : address;
-  headers['forwarded'] = ownForwarded;
-  headers['x-forwarded-for'] = chain;
-  headers['x-forwarded-proto'] = proto;
+function forNode(address: string): string {
+  return address.includes(':') ? `"[${address}]"` : address;
+}
+
+export function forwardingHeaders(
+  req: IncomingMessage,
+  trust: ProxyTrust | boolean | ClientView,
+): OutgoingHttpHeaders {
+  const view =
+    typeof trust === 'object' && !(trust instanceof ProxyTrust) ? trust : trustOf(trust).view(req);
+  const host = view.host;
+  const headers: OutgoingHttpHeaders = {
+    forwarded:
+      `for=${forNode(view.address)};proto=${view.proto}` +
+      (host === undefined ? '' : `;host="${host.replace(/["\\]/g, '')}"`),
+    'x-forwarded-for': view.chain.join(', '),
+    'x-forwarded-proto': view.proto,
+  };
   if (host !== undefined) headers['x-forwarded-host'] = host;
   return headers;
 }
 
 /**
- * The engine's view of a request, with `secure` from clientProto: behind a trusted proxy the
- * scheme is the one that proxy set (the last X-Forwarded-Proto), never a value the client put
- * first (Basic's and Digest's transport checks and the cookie's Secure flag depend on it).
+ * The engine's view of a request: `secure`, the client address and whether a proxy stands in
+ * front come from the ClientView, never from a header an untrusted peer sent (Basic's and
+ * Digest's transport checks and the cookie's Secure flag depend on `secure`).
  */
-export function authRequestOf(req: IncomingMessage, options: ResolvedAdapterOptions): AuthRequest {
+export function authRequestOf(
+  req: IncomingMessage,
+  options: ResolvedAdapterOptions,
+  view: ClientView = trustOf(options.trustProxy).view(req),
+): AuthRequest {
   return {
     ...toAuthRequest(req, options),
-    secure: clientProto(req, options.trustProxy) === 'https',
+    secure: view.proto === 'https',
+    clientAddress: view.address,
+    viaTrustedProxy: view.viaProxy,
   };
 }

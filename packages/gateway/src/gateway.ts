@@ -4,31 +4,24 @@
  *
  *   client --(Negotiate/NTLM/Digest/Basic, TLS)--> gateway --(X-Remote-User ...)--> upstream
  *
- * This module only assembles the parts from a validated configuration: the authenticator
- * (packages.ts), the path rules (rules.ts), forwarding (forward.ts), the request phases
- * (proxy-request.ts), nginx auth_request (auth-request.ts), upgrades (upgrade.ts) and the
- * server (server.ts); and it runs the listen/close lifecycle.
+ * This module runs the listen/reload/close lifecycle; what one configuration builds (the
+ * authenticator, the sites with their rules and pools, the headers) is a generation
+ * (generation.ts), swapped whole on reload; the server (server.ts) asks for the current one per
+ * request.
  */
 import type { Server } from 'node:http';
-import { createAuthenticator } from '@httpauth/core';
-import type { Authenticator, AuthenticatorOptions, KeyValueStore } from '@httpauth/core';
-import { resolveAdapterOptions } from '@httpauth/core/adapter';
+import type { Authenticator, KeyValueStore } from '@httpauth/core';
 import type { GatewayConfig } from './config-types.js';
-import { buildDirectory } from './directory.js';
-import { Upstream } from './forward.js';
-import type { ForwardContext } from './forward.js';
+import { GatewayConfigError } from './config-types.js';
+import { buildGeneration } from './generation.js';
+import type { Generation, Shared } from './generation.js';
 import { createLogger } from './logger.js';
-import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
-import { RequestOutcomes } from './outcomes.js';
-import { buildPackages, ntlmWarnings, readSecret } from './packages.js';
-import type { ProxyContext, ServingState } from './proxy-request.js';
-import { PathRules } from './rules.js';
+import type { ServingState } from './proxy-request.js';
 import { createGatewayServer } from './server.js';
-import { UpstreamHeaders } from './upstream-headers.js';
 
 export interface GatewayOptions {
-  /** A shared store (e.g. @httpauth/redis) for several gateway nodes. */
+  /** A shared store (e.g. @httpauth/redis) for several gateway nodes; kept across reloads. */
   readonly store?: KeyValueStore;
   /** Where log lines go (default stdout). */
   readonly logWrite?: (line: string) => void;
@@ -36,85 +29,68 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly server: Server;
+  /** The current generation's authenticator (a reload replaces it). */
   readonly authenticator: Authenticator;
   readonly metrics: GatewayMetrics;
-  /** Start listening; resolves with the bound address. */
+  /** Wait for the shared store (bounded), start listening; resolves with the bound address. */
   listen(): Promise<{ host: string; port: number }>;
+  /**
+   * Serve new requests with this configuration (credential files are read again, the new store
+   * is waited for as at start); running
+   * requests finish on the old one. Throws a GatewayConfigError, and changes nothing, when the
+   * configuration cannot be built or changes what only a restart can (listen, TLS).
+   */
+  reload(config: GatewayConfig): Promise<void>;
   /** Stop accepting, let in-flight requests finish (up to the grace period), then close. */
   close(): Promise<void>;
 }
 
-/** The authentication-session options for core, with the secrets read from their files. */
-function sessionOptions(config: GatewayConfig): AuthenticatorOptions['sessions'] {
-  if (config.sessions === undefined) return undefined;
-  return {
-    keys: config.sessions.keys.map((k) => ({
-      id: k.id,
-      secret: readSecret(k.secretFile, `sessions key ${k.id}`, 32),
-    })),
-    cookieName: config.sessions.cookieName,
-    maxAgeMs: config.sessions.maxAgeSec * 1000,
-  };
+/** How long start-up and reload wait for a shared store to answer before serving anyway. */
+const STORE_WAIT_MS = 10_000;
+
+/** Settings bound to the listening socket: a reload cannot change them. */
+function restartOnly(old: GatewayConfig, next: GatewayConfig): string[] {
+  const problems: string[] = [];
+  if (JSON.stringify(old.listen) !== JSON.stringify(next.listen))
+    problems.push('listen (address or TLS) changes need a restart');
+  if (old.maxHeaderBytes !== next.maxHeaderBytes)
+    problems.push('maxHeaderBytes changes need a restart');
+  return problems;
 }
 
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
-  const logger: Logger = createLogger(config.log.level, options.logWrite);
-  const metrics = new GatewayMetrics(config.auth.mechanisms);
-  const rules = new PathRules(config.rules, config.pathCase);
-  for (const warning of ntlmWarnings(config)) logger.log('warn', warning);
-  const upstream = new Upstream(config.upstream);
-  const signatureSecret =
-    config.identity.signature === undefined
-      ? undefined
-      : readSecret(config.identity.signature.secretFile, 'identity.signature.secretFile', 32);
-  const sessions = sessionOptions(config);
-
-  const built = buildPackages(config);
-  const directory = buildDirectory(config.directory);
-  const authenticator = createAuthenticator({
-    packages: built.packages,
-    ...(directory === undefined ? {} : { directory }),
-    maxHeaderBytes: config.maxHeaderBytes,
-    ...(options.store === undefined ? {} : { store: options.store }),
-    ...(sessions === undefined ? {} : { sessions }),
-  });
-  const adapterOptions = resolveAdapterOptions({ trustProxy: config.trustProxy });
-  const exchangeHeaders = new UpstreamHeaders(config, signatureSecret);
-  const outcomes = new RequestOutcomes(logger, metrics);
+  const logger = createLogger(config.log.level, options.logWrite);
   const state: ServingState = { closing: false, inFlight: 0 };
-  const forwarding: ForwardContext = { upstream, exchangeHeaders, metrics, logger, outcomes };
-  const proxy: ProxyContext = {
-    config,
-    authenticator,
-    adapterOptions,
-    rules,
-    metrics,
-    forwarding,
-    authRequest: {
-      authenticator,
-      adapterOptions,
-      rules,
-      exchangeHeaders,
-      userFormat: config.identity.userFormat,
-      outcomes,
-    },
+  const shared: Shared = {
+    logger,
+    metrics: new GatewayMetrics(config.auth.mechanisms),
     state,
+    ...(options.store === undefined ? {} : { store: options.store }),
   };
-  const server = createGatewayServer(config, logger, proxy, {
-    authenticator,
-    adapterOptions,
-    rules,
-    metrics,
-    upstream,
-    exchangeHeaders,
-    outcomes,
-  });
+  let current: Generation = buildGeneration(config, shared);
+  /** Reloads started so far: only the latest may take over. */
+  let reloads = 0;
+  /** Serve once the store answers, so the first requests are not refused with 503 for nothing. */
+  const storeReady = async (generation: Generation): Promise<void> => {
+    if (!(await generation.storeReady(STORE_WAIT_MS)))
+      logger.log(
+        'warn',
+        'the store does not answer yet; requests that need it get 503 until it does',
+        {
+          waitedMs: STORE_WAIT_MS,
+        },
+      );
+  };
+  const server = createGatewayServer(config, logger, state, () => current);
 
   return {
     server,
-    authenticator,
-    metrics,
-    listen() {
+    get authenticator() {
+      return current.authenticator;
+    },
+    metrics: shared.metrics,
+    async listen() {
+      await storeReady(current);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.listen.port, config.listen.host, () => {
@@ -131,6 +107,22 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         });
       });
     },
+    async reload(next) {
+      const problems = restartOnly(current.config, next);
+      if (problems.length > 0) throw new GatewayConfigError(problems);
+      const built = buildGeneration(next, shared);
+      const ticket = ++reloads;
+      await storeReady(built);
+      // A later reload finished its wait first: this one is already out of date.
+      if (ticket !== reloads || state.closing) {
+        void built.retire();
+        throw new GatewayConfigError(['superseded by a later reload']);
+      }
+      const old = current;
+      current = built;
+      void old.retire();
+      logger.log('info', 'reloaded', { upstream: next.upstream.url, routes: next.routes.length });
+    },
     close() {
       state.closing = true;
       return new Promise<void>((resolve) => {
@@ -141,12 +133,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         deadline.unref();
         server.close(() => {
           clearTimeout(deadline);
-          upstream.close();
-          void authenticator.close();
-          built.close();
-          void directory?.close();
-          logger.log('info', 'stopped');
-          resolve();
+          void current.retire().then(() => {
+            logger.log('info', 'stopped');
+            resolve();
+          });
         });
         // Idle keep-alive connections would hold close() open: end them now; busy ones finish.
         server.closeIdleConnections();

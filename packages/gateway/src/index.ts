@@ -5,7 +5,14 @@
 export { createGateway } from './gateway.js';
 export type { Gateway, GatewayOptions } from './gateway.js';
 export { GatewayConfigError, loadConfig, validateConfig, ENVIRONMENT } from './config.js';
-export type { ConfigOverrides, GatewayConfig, RuleConfig } from './config.js';
+export type {
+  ConfigOverrides,
+  GatewayConfig,
+  RedisStoreConfig,
+  RouteConfig,
+  RuleConfig,
+  StoreConfig,
+} from './config.js';
 export {
   encodeHeaderValue,
   identityValues,

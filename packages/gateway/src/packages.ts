@@ -7,15 +7,19 @@ import type { SecurityPackage } from '@httpauth/core';
 import type { GatewayConfig } from './config.js';
 import { GatewayConfigError } from './config.js';
 
-function readSecret(path: string, what: string, minBytes: number): Buffer {
-  let secret: Buffer;
+/** A file a setting names (`what`), or a GatewayConfigError saying which and why. */
+export function readConfiguredFile(path: string, what: string): Buffer {
   try {
-    secret = readFileSync(path);
+    return readFileSync(path);
   } catch (error) {
     throw new GatewayConfigError([
       `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
     ]);
   }
+}
+
+function readSecret(path: string, what: string, minBytes: number): Buffer {
+  const secret = readConfiguredFile(path, what);
   // A trailing newline from `echo` or an editor is not part of the secret.
   const text = secret.toString('utf8');
   const trimmed = /^[\x20-\x7e]+\r?\n?$/.test(text) ? Buffer.from(text.trimEnd(), 'utf8') : secret;
@@ -25,6 +29,11 @@ function readSecret(path: string, what: string, minBytes: number): Buffer {
 }
 
 export { readSecret };
+
+/** A proxy stands in front of (some) connections: one connection may carry many clients. */
+function behindProxy(config: GatewayConfig): boolean {
+  return config.trustProxy || config.trustedProxies.length > 0;
+}
 
 /** The packages, and how to release what they hold (the DC verifier's pooled connections). */
 export interface BuiltPackages {
@@ -129,7 +138,7 @@ function buildOne(
     }
     case 'ntlm':
       // Behind a trusted proxy one connection carries many clients: no connection persistence.
-      return core.ntlm({ ...ntlmOptions(config, dc), persistOnConnection: !config.trustProxy });
+      return core.ntlm({ ...ntlmOptions(config, dc), persistOnConnection: !behindProxy(config) });
     case 'negotiate': {
       const n = auth.negotiate!;
       return core.negotiate({
@@ -143,7 +152,7 @@ function buildOne(
         kerberosOnly: n.kerberosOnly || auth.ntlm === undefined,
         ...(auth.ntlm === undefined
           ? {}
-          : { ntlm: { ...ntlmOptions(config, dc), persistOnConnection: !config.trustProxy } }),
+          : { ntlm: { ...ntlmOptions(config, dc), persistOnConnection: !behindProxy(config) } }),
       });
     }
   }

@@ -12,12 +12,14 @@ import type { AuthRequestContext } from './auth-request.js';
 import { canonicalTarget } from './canonical-path.js';
 import type { GatewayConfig } from './config-types.js';
 import { authRequestOf } from './forwarded.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import { forward } from './forward.js';
 import type { ForwardContext, Route } from './forward.js';
 import { bodyFraming } from './framing.js';
 import type { GatewayMetrics } from './metrics.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { errorJson, json } from './responses.js';
-import type { PathRules } from './rules.js';
+import type { SiteMap } from './routes.js';
 
 /** The counters the server and the handler share (shutdown answers 503 on health). */
 export interface ServingState {
@@ -29,7 +31,10 @@ export interface ProxyContext {
   readonly config: Pick<GatewayConfig, 'healthPath' | 'metricsPath' | 'authRequest'>;
   readonly authenticator: Authenticator;
   readonly adapterOptions: ResolvedAdapterOptions;
-  readonly rules: PathRules;
+  /** Which front proxies are believed (proxy-trust.ts). */
+  readonly trust: ProxyTrust;
+  /** The top-level upstream and the routes (routes.ts). */
+  readonly sites: SiteMap;
   readonly metrics: GatewayMetrics;
   readonly forwarding: ForwardContext;
   readonly authRequest: AuthRequestContext;
@@ -67,7 +72,7 @@ function answerOwnEndpoint(context: ProxyContext, path: string, res: ServerRespo
   }
   if (path === config.metricsPath) {
     const body = context.metrics.render(context.authenticator.pendingHandshakes, state.inFlight);
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
     res.end(body);
     return true;
   }
@@ -88,15 +93,20 @@ export async function handleRequest(
     await answerAuthRequest(context.authRequest, req, res, started);
     return;
   }
-  const { forwarding } = context;
+  const site = context.sites.pick(context.trust.view(req).host, path);
+  const forwarding: ForwardContext = {
+    ...context.forwarding,
+    upstream: site.upstream,
+    exchangeHeaders: site.exchangeHeaders,
+  };
   const { outcomes } = forwarding;
-  const rule = context.rules.match(path);
+  const rule = site.rules.match(path);
   if (rule.public) {
     forward(forwarding, req, res, undefined, [], started, route);
     return;
   }
   const decision = await context.authenticator.authenticate(
-    authRequestOf(req, context.adapterOptions),
+    authRequestOf(req, context.adapterOptions, context.trust.view(req)),
   );
   outcomes.recordDecision(decision);
   if (decision.type === 'respond') {

@@ -12,7 +12,7 @@ import type { GatewayConfig } from './config-types.js';
 import { parseErrorResponse } from './framing.js';
 import type { Logger } from './logger.js';
 import { handleRequest } from './proxy-request.js';
-import type { ProxyContext } from './proxy-request.js';
+import type { ProxyContext, ServingState } from './proxy-request.js';
 import { errorJson, json } from './responses.js';
 import { handleUpgrade } from './upgrade.js';
 import type { UpgradeContext } from './upgrade.js';
@@ -20,18 +20,27 @@ import type { UpgradeContext } from './upgrade.js';
 /** Room for the request line and the other headers next to the largest Authorization header. */
 const HEADER_SLACK_BYTES = 16 * 1024;
 
+/** What serves a request: the generation current when it arrived (generation.ts). */
+export interface Serving {
+  readonly proxy: ProxyContext;
+  readonly upgrade: UpgradeContext;
+  track(res: ServerResponse): void;
+  hold<T>(work: Promise<T>): Promise<T>;
+}
+
 export function createGatewayServer(
   config: Pick<GatewayConfig, 'listen' | 'maxHeaderBytes'>,
   logger: Logger,
-  proxy: ProxyContext,
-  upgrade: UpgradeContext,
+  state: ServingState,
+  current: () => Serving,
 ): Server {
-  const { state } = proxy;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     state.inFlight++;
     res.once('close', () => state.inFlight--);
     if (state.closing) res.setHeader('connection', 'close');
-    handleRequest(proxy, req, res).catch((error: unknown) => {
+    const serving = current();
+    serving.track(res);
+    handleRequest(serving.proxy, req, res).catch((error: unknown) => {
       logger.log('error', 'internal error', {
         error: error instanceof Error ? error.name : 'unknown',
       });
@@ -59,7 +68,8 @@ export function createGatewayServer(
           listener,
         ) as unknown as Server);
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    handleUpgrade(upgrade, req, socket, head).catch(() => socket.destroy());
+    const serving = current();
+    serving.hold(handleUpgrade(serving.upgrade, req, socket, head)).catch(() => socket.destroy());
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return;

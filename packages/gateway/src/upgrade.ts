@@ -19,21 +19,21 @@ import { challengeResponse } from '@httpauth/core/adapter';
 import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { canonicalTarget } from './canonical-path.js';
 import { authRequestOf } from './forwarded.js';
-import type { Upstream } from './forward.js';
+import type { ProxyTrust } from './proxy-trust.js';
 import { bodyFraming } from './framing.js';
 import { HOP_BY_HOP } from './header-filter.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RequestOutcomes } from './outcomes.js';
-import type { PathRules } from './rules.js';
-import type { UpstreamHeaders } from './upstream-headers.js';
+import type { Site, SiteMap } from './routes.js';
 
 export interface UpgradeContext {
   readonly authenticator: Authenticator;
   readonly adapterOptions: ResolvedAdapterOptions;
-  readonly rules: PathRules;
+  /** Which front proxies are believed (proxy-trust.ts). */
+  readonly trust: ProxyTrust;
+  /** The top-level upstream and the routes (routes.ts). */
+  readonly sites: SiteMap;
   readonly metrics: GatewayMetrics;
-  readonly upstream: Upstream;
-  readonly exchangeHeaders: UpstreamHeaders;
   readonly outcomes: RequestOutcomes;
 }
 
@@ -73,7 +73,7 @@ function rejectUpgrade(
 
 /** Authenticate and authorise an upgrade; undefined when it was refused (and answered). */
 async function admit(
-  context: UpgradeContext,
+  context: UpgradeContext & Site,
   req: IncomingMessage,
   socket: Socket,
   path: string,
@@ -83,7 +83,7 @@ async function admit(
   const rule = context.rules.match(path);
   if (rule.public) return { auth: undefined, extra: [] };
   const decision = await context.authenticator.authenticate(
-    authRequestOf(req, context.adapterOptions),
+    authRequestOf(req, context.adapterOptions, context.trust.view(req)),
   );
   context.outcomes.recordDecision(decision);
   if (decision.type === 'respond') {
@@ -118,18 +118,15 @@ export async function handleUpgrade(
     rejectUpgrade(context, req, socket, refusal(400, 'ERR_HTTPAUTH_BODY_FRAMING'));
     return;
   }
-  const admitted = await admit(context, req, socket, canonical.path);
+  const site = context.sites.pick(context.trust.view(req).host, canonical.path);
+  const routed = { ...context, ...site };
+  const admitted = await admit(routed, req, socket, canonical.path);
   if (admitted === undefined) return;
   const { auth, extra } = admitted;
-  const headers = context.exchangeHeaders.request(req, auth, canonical.target);
+  const headers = site.exchangeHeaders.request(req, auth, canonical.target);
   headers['connection'] = 'Upgrade';
   headers['upgrade'] = 'websocket';
-  const upstreamReq = context.upstream.request(
-    req.method ?? 'GET',
-    canonical.target,
-    headers,
-    false,
-  );
+  const upstreamReq = site.upstream.request(req.method ?? 'GET', canonical.target, headers, false);
   upstreamReq.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
     const lines = [
       `HTTP/1.1 ${upstreamRes.statusCode ?? 101} ${upstreamRes.statusMessage ?? 'Switching Protocols'}`,

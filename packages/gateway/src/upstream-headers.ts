@@ -9,6 +9,7 @@ import type { GatewayConfig } from './config.js';
 import { forwardingHeaders } from './forwarded.js';
 import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
 import { identityValues, signIdentity } from './identity.js';
+import { ProxyTrust } from './proxy-trust.js';
 import type { IdentityValues } from './identity.js';
 
 export class UpstreamHeaders {
@@ -18,8 +19,17 @@ export class UpstreamHeaders {
   /** The gateway's session cookie, removed from what the upstream sees (undefined: no sessions). */
   readonly #sessionCookie: string | undefined;
 
-  constructor(config: GatewayConfig, signatureSecret: Buffer | undefined) {
+  readonly #trust: ProxyTrust;
+
+  constructor(
+    config: GatewayConfig,
+    signatureSecret: Buffer | undefined,
+    trust = new ProxyTrust(config.trustProxy, config.trustedProxies),
+    /** Identity headers of other routes: dropped from the client's request here too. */
+    alsoDropped: readonly string[] = [],
+  ) {
     this.#config = config;
+    this.#trust = trust;
     this.#signatureSecret = signatureSecret;
     const { identity } = config;
     this.#filter = new RequestHeaderFilter(
@@ -28,6 +38,7 @@ export class UpstreamHeaders {
         identity.groupsHeader,
         identity.mechanismHeader,
         identity.signature?.header,
+        ...alsoDropped,
       ].filter((h): h is string => h !== undefined),
     );
     this.#sessionCookie = config.sessions?.cookieName;
@@ -58,7 +69,7 @@ export class UpstreamHeaders {
       }
       headers[name] = value;
     }
-    Object.assign(headers, forwardingHeaders(req, this.#config.trustProxy));
+    Object.assign(headers, forwardingHeaders(req, this.#trust.view(req)));
     if (auth !== undefined) {
       const values = identityValues(auth.principal, this.#config.identity.userFormat);
       this.setIdentity(headers, values, req.method ?? 'GET', target);

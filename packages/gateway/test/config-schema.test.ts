@@ -264,11 +264,20 @@ describe('gateway.schema.json and validateConfig agree', () => {
           auth: {
             negotiate: {},
             ntlm: { domain: 'D', ...ntlm },
-            digest: { file: '/d' },
+            digest: { file: '/d', nonceKeyFile: '/n' },
             basic: { htpasswd: '/x' },
           },
           identity: { signature: { secretFile: '/s' } },
           sessions: { keys: [{ id: 'k', secretFile: '/k' }] },
+          store: { redis: { url: 'redis://127.0.0.1:6379' } },
+          routes: [
+            {
+              prefix: '/r',
+              upstream: { url: upstream },
+              rules: [{ prefix: '/r' }],
+              identity: { signature: { secretFile: '/s' } },
+            },
+          ],
           directory: { ldap: { url: 'ldaps://dc', bindDn: 'r', passwordFile: '/p' } },
           rules: [{ prefix: '/p' }],
           authRequest: {},

@@ -115,6 +115,16 @@ describe('gateway configuration', () => {
       'authRequest',
       'sessions',
       'rules',
+      'routes',
+      'trustedProxies',
+      'channelBindingCertificate',
+      'store:',
+      'sentinels',
+      'passwordFile',
+      'HTTPAUTH_GATEWAY_REDIS_URL',
+      'HTTPAUTH_GATEWAY_REDIS_PASSWORD',
+      'HTTPAUTH_GATEWAY_TRUSTED_PROXIES',
+      'SIGHUP',
     ]) {
       assert.ok(result.stdout.includes(word), `--help lacks ${word}`);
     }
