@@ -48,7 +48,7 @@ function packages(): SecurityPackage[] {
   ];
 }
 
-function who(auth: AuthInfo | undefined, httpVersion: string): Who {
+function who(auth: AuthInfo | null | undefined, httpVersion: string): Who {
   return { name: auth?.principal.name ?? '', httpVersion };
 }
 
