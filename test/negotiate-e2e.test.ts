@@ -452,7 +452,7 @@ describe('Negotiate end to end (MIT KDC)', () => {
   }
 });
 
-describe('Negotiate over HTTP/2 (Fastify http2, cleartext)', () => {
+describe('Negotiate over HTTP/2 (Fastify http2 over TLS, allowHTTP1)', () => {
   let kdc: MitKdc;
   let dir: string;
   let app: FastifyInstance | undefined;
@@ -469,12 +469,21 @@ describe('Negotiate over HTTP/2 (Fastify http2, cleartext)', () => {
       domain: NTLM_USER.domain,
       credentials: (user: string) =>
         user.toLowerCase() === NTLM_USER.name ? ntowfv1(NTLM_USER.password) : undefined,
+      // curl through gss-ntlmssp sends no channel bindings; the policy is tested above.
+      channelBinding: { mode: 'allow' as const },
     };
-    const h2 = Fastify({ http2: true }) as unknown as FastifyInstance;
+    const tls = await selfSignedCertificate(dir);
+    const h2 = Fastify({
+      http2: true,
+      https: { key: tls.key, cert: tls.cert, allowHTTP1: true },
+    }) as unknown as FastifyInstance;
     await h2.register(fastifyAuth, {
       packages: [negotiate({ kerberos: { keytab: kdc.keytabPath }, ntlm })],
     });
-    h2.get('/whoami', async (request) => who(request.auth));
+    h2.get('/whoami', async (request) => ({
+      ...who(request.auth),
+      httpVersion: request.raw.httpVersion,
+    }));
     await h2.listen({ port: 0, host: '127.0.0.1' });
     port = (h2.server.address() as AddressInfo).port;
     app = h2;
@@ -487,25 +496,30 @@ describe('Negotiate over HTTP/2 (Fastify http2, cleartext)', () => {
   });
 
   it('Kerberos needs one request, so it works over HTTP/2', async () => {
-    const result = await curlNegotiate(`http://localhost:${port}/whoami`, aliceEnv, {
-      http2PriorKnowledge: true,
+    const result = await curlNegotiate(`https://localhost:${port}/whoami`, aliceEnv, {
+      http2: true,
+      insecure: true,
     });
     assert.equal(result.status, 200, result.body + result.stderr);
-    const body = JSON.parse(result.body) as Who;
+    const body = JSON.parse(result.body) as Who & { httpVersion: string };
     assert.equal(body.name, 'alice@EXAMPLE.TEST');
     assert.equal(body.mechanism, 'Kerberos');
+    assert.equal(body.httpVersion, '2.0');
   });
 
-  it('NTLM needs a connection, so an NTLM-only SPNEGO offer is refused over HTTP/2', async () => {
+  it('NTLM needs a connection: an NTLM-only SPNEGO offer is sent to HTTP/1.1 and completes there', async () => {
     const userFile = join(dir, 'ntlm-users');
     await writeFile(userFile, `${NTLM_USER.domain}:${NTLM_USER.name}:${NTLM_USER.password}\n`);
     const result = await curlNegotiate(
-      `http://localhost:${port}/whoami`,
+      `https://localhost:${port}/whoami`,
       { ...kdc.env, KRB5CCNAME: `FILE:${join(dir, 'no-such-ccache')}`, NTLM_USER_FILE: userFile },
-      { user: `${NTLM_USER.name}:${NTLM_USER.password}`, http2PriorKnowledge: true },
+      { user: `${NTLM_USER.name}:${NTLM_USER.password}`, http2: true, insecure: true },
     );
-    assert.equal(result.status, 401);
-    assert.match(result.body, /ERR_HTTPAUTH_SPNEGO_NO_MECH/);
+    // The HTTP/2 stream is reset with HTTP_1_1_REQUIRED (RFC 9113 §8.2.3); curl retries on 1.1.
+    assert.equal(result.status, 200, result.body + result.stderr);
+    const body = JSON.parse(result.body) as Who & { httpVersion: string };
+    assert.equal(body.mechanism, 'NTLM');
+    assert.equal(body.httpVersion, '1.1');
   });
 });
 

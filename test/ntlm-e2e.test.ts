@@ -339,23 +339,25 @@ describe('NTLM over HTTP/2 (Fastify, h2c)', () => {
     await app?.close();
   });
 
-  it('the 401 offers Digest but not NTLM, and NTLM credentials are refused', async () => {
+  it('the 401 offers NTLM beside Digest; NTLM credentials get the stream reset with HTTP_1_1_REQUIRED', async () => {
     const { execFile } = await import('node:child_process');
     const curl = (args: string[]) =>
-      new Promise<string>((resolve, reject) =>
+      new Promise<{ ok: boolean; stdout: string; stderr: string }>((resolve) =>
         execFile(
           '/usr/bin/curl',
-          ['-sS', '-i', '--http2-prior-knowledge', ...args],
-          (error, stdout) => (error ? reject(error) : resolve(stdout)),
+          ['-sS', '-i', '-v', '--http2-prior-knowledge', ...args],
+          (error, stdout, stderr) => resolve({ ok: error === null, stdout, stderr }),
         ),
       );
     const challenged = await curl([`${base}/whoami`]);
-    assert.match(challenged, /^HTTP\/2 401/);
-    const schemes = [...challenged.matchAll(/^www-authenticate: (\S+)/gim)].map((m) => m[1]);
-    assert.ok(schemes.length > 0 && schemes.every((scheme) => scheme === 'Digest'), challenged);
-    // curl sends its NEGOTIATE straight away; over HTTP/2 it is refused with a stable code.
+    assert.match(challenged.stdout, /^HTTP\/2 401/);
+    const schemes = [...challenged.stdout.matchAll(/^www-authenticate: (\S+)/gim)].map((m) => m[1]);
+    assert.deepEqual(new Set(schemes), new Set(['NTLM', 'Digest']), challenged.stdout);
+    // curl sends its NEGOTIATE straight away; the stream is reset (RFC 9113 §8.2.3). This
+    // cleartext server speaks HTTP/2 only, so curl's retry over HTTP/1.1 finds no one to answer:
+    // NTLM on HTTP/2 needs a server that also offers HTTP/1.1 (ntlm-http2-e2e).
     const ntlmAttempt = await curl(['--ntlm', '-u', `alice:${USERS.alice}`, `${base}/whoami`]);
-    assert.match(ntlmAttempt, /^HTTP\/2 400/);
-    assert.match(ntlmAttempt, /"error":"ERR_HTTPAUTH_CONNECTION_REQUIRED"/);
+    assert.match(ntlmAttempt.stderr, /HTTP_1_1_REQUIRED/);
+    assert.equal(ntlmAttempt.ok, false);
   });
 });

@@ -44,11 +44,18 @@ function run(
 export async function curlNegotiate(
   url: string,
   env: NodeJS.ProcessEnv,
-  options: { user?: string; insecure?: boolean; http2PriorKnowledge?: boolean } = {},
+  options: {
+    user?: string;
+    insecure?: boolean;
+    http2PriorKnowledge?: boolean;
+    /** HTTP/2 over TLS (ALPN), falling back to HTTP/1.1 when the server asks for it. */
+    http2?: boolean;
+  } = {},
 ): Promise<ClientResult> {
   const args = ['-sS', '--negotiate', '-u', options.user ?? ':', '-w', '\n%{http_code}'];
   if (options.insecure === true) args.push('-k');
   if (options.http2PriorKnowledge === true) args.push('--http2-prior-knowledge');
+  if (options.http2 === true) args.push('--http2');
   args.push(url);
   const { stdout, stderr } = await run('curl', args, env);
   const cut = stdout.lastIndexOf('\n');

@@ -93,6 +93,8 @@ export interface Http2Response {
   /** Every WWW-Authenticate value: Node's HTTP/2 client joins repeated fields with ", ". */
   challenge: string;
   body: string;
+  /** The RST_STREAM error code when the server reset the stream (13: HTTP_1_1_REQUIRED), else 0. */
+  rstCode: number;
 }
 
 /** One GET on an open HTTP/2 session (RFC 9113: no connection-bound state across streams). */
@@ -111,8 +113,18 @@ export function sendHttp2(
       challenge = Array.isArray(value) ? value.join(', ') : (value ?? '');
     });
     stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('end', () => resolve({ status, challenge, body: Buffer.concat(chunks).toString() }));
-    stream.on('error', reject);
+    const settle = (): void =>
+      resolve({ status, challenge, body: Buffer.concat(chunks).toString(), rstCode: 0 });
+    stream.on('end', settle);
+    // A reset stream ends with 'close' and its code (after an 'error' naming the code).
+    stream.on('close', () => {
+      const rstCode = stream.rstCode ?? 0;
+      if (rstCode !== 0) resolve({ status, challenge, body: '', rstCode });
+      else settle();
+    });
+    stream.on('error', (error) => {
+      if ((stream.rstCode ?? 0) === 0) reject(error);
+    });
     stream.end();
   });
 }

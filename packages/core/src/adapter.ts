@@ -27,6 +27,7 @@ export {
   sendChallenge,
 } from './node/response.js';
 export { disposeWhenDone, drainRequestBody, keepsConnection } from './node/connection.js';
+export { resetForHttp11 } from './node/http11.js';
 export {
   anonymousHeaders,
   passesAnonymously,

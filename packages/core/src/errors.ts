@@ -39,7 +39,11 @@ export const ERROR_CODES = {
   ERR_HTTPAUTH_SCHEME_UNSUPPORTED: spec('denied', 'The authentication scheme is not offered here'),
   ERR_HTTPAUTH_CONNECTION_REQUIRED: spec(
     'malformed',
-    'This scheme authenticates a connection and cannot be used over HTTP/2 (HTTP_1_1_REQUIRED)',
+    'This scheme authenticates a connection and needs one to keep its handshake on',
+  ),
+  ERR_HTTPAUTH_HTTP11_REQUIRED: spec(
+    'malformed',
+    'This scheme authenticates a connection: retry the request over HTTP/1.1 (HTTP_1_1_REQUIRED)',
   ),
   ERR_HTTPAUTH_TOO_MANY_HANDSHAKES: spec(
     'unavailable',

@@ -121,15 +121,28 @@ describe('authenticator', () => {
     ]);
   });
 
-  it('does not offer connection-bound packages over HTTP/2 or without a connection', async () => {
+  it('offers connection-bound packages over HTTP/2 and sends their credentials to HTTP/1.1', async () => {
     const auth = createAuthenticator({ packages: [oneLeg, twoLeg()] });
     const h2 = await auth.authenticate(
       request(undefined, { connection: new FakeSocket(), httpVersionMajor: 2 }),
     );
-    assert.deepEqual(headerValues(h2, 'www-authenticate'), ['One realm="a"', 'One realm="b"']);
+    // As IIS does: a browser that tries the scheme there is reset with HTTP_1_1_REQUIRED.
+    assert.deepEqual(headerValues(h2, 'www-authenticate'), [
+      'One realm="a"',
+      'One realm="b"',
+      'Two',
+    ]);
     const used = await auth.authenticate(
       request('Two start', { connection: new FakeSocket(), httpVersionMajor: 2 }),
     );
+    assertRespond(used, 400, 'ERR_HTTPAUTH_HTTP11_REQUIRED');
+  });
+
+  it('does not offer connection-bound packages on HTTP/1.x without a connection', async () => {
+    const auth = createAuthenticator({ packages: [oneLeg, twoLeg()] });
+    const bare = await auth.authenticate(request(undefined, {}));
+    assert.deepEqual(headerValues(bare, 'www-authenticate'), ['One realm="a"', 'One realm="b"']);
+    const used = await auth.authenticate(request('Two start', {}));
     assertRespond(used, 400, 'ERR_HTTPAUTH_CONNECTION_REQUIRED');
   });
 

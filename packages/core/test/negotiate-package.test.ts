@@ -502,11 +502,24 @@ describe('Negotiate: NTLM fallback', () => {
 
   it('does not select NTLM without a connection, nor when kerberosOnly', async () => {
     const init = encodeNegTokenInit({ mechTypes: [NTLMSSP_OID], mechToken: ntlmNegotiate() });
+    // Without a connection (HTTP/2) the NTLM offer needs one: the loop answers HTTP_1_1_REQUIRED.
     const noConnection = await accept(pkg({ ntlm: ntlmOptions }), init, contextFor(undefined));
     assert.equal(noConnection.type, 'reject');
     if (noConnection.type === 'reject') {
-      assert.equal(noConnection.error.code, 'ERR_HTTPAUTH_SPNEGO_NO_MECH');
+      assert.equal(noConnection.error.code, 'ERR_HTTPAUTH_CONNECTION_REQUIRED');
     }
+    const rawNoConnection = await accept(
+      pkg({ ntlm: ntlmOptions }),
+      ntlmNegotiate(),
+      contextFor(undefined),
+    );
+    assert.equal(
+      rawNoConnection.type === 'reject' && rawNoConnection.error.code,
+      'ERR_HTTPAUTH_CONNECTION_REQUIRED',
+    );
+    // NTLM not configured: no connection would help, so it stays "no mechanism".
+    const noNtlm = await accept(pkg(), init, contextFor(undefined));
+    assert.equal(noNtlm.type === 'reject' && noNtlm.error.code, 'ERR_HTTPAUTH_SPNEGO_NO_MECH');
     const only = pkg({ ntlm: ntlmOptions, kerberosOnly: true });
     assert.deepEqual(only.mechanisms, ['kerberos']);
     const refused = await accept(only, init, contextFor(new Slot()));

@@ -3,7 +3,11 @@
 // leaves mid-response, and the adapter-support functions on random request metadata.
 import { strict as assert } from 'node:assert';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { connect as http2Connect, createServer as createHttp2Server } from 'node:http2';
+import {
+  connect as http2Connect,
+  constants as h2constants,
+  createServer as createHttp2Server,
+} from 'node:http2';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
@@ -120,7 +124,7 @@ describe('createHandler only', () => {
     }
   });
 
-  test('HTTP/2: only per-request challenges, connection-bound schemes refused', async () => {
+  test('HTTP/2: connection-bound schemes offered, their credentials reset with HTTP_1_1_REQUIRED', async () => {
     const server = createHttp2Server(
       createHandler({ packages: [tokenPackage(), handshakePackage()] }, (_req, res, auth) =>
         res.end(auth.principal.name),
@@ -135,10 +139,12 @@ describe('createHandler only', () => {
       assert.deepEqual(challenged.challenge.split(/, (?=Token|Hand)/), [
         'Token realm="one"',
         'Token realm="two"',
+        'Hand',
       ]);
+      // RFC 9113 §8.2.3: no response, the stream is reset and the client retries on HTTP/1.1.
       const refused = await sendHttp2(session, { authorization: 'Hand one' });
-      assert.equal(refused.status, 400);
-      assert.equal(JSON.parse(refused.body).error, 'ERR_HTTPAUTH_CONNECTION_REQUIRED');
+      assert.equal(refused.status, 0);
+      assert.equal(refused.rstCode, h2constants.NGHTTP2_HTTP_1_1_REQUIRED);
       const ok = await sendHttp2(session, { authorization: 'Token good-h2' });
       assert.equal(ok.status, 200);
       assert.equal(ok.body, 'h2');

@@ -127,21 +127,19 @@ describe('NTLM over the challenge loop', () => {
     assert.equal(decision.type === 'respond' && decision.error.code, 'ERR_HTTPAUTH_NTLM_MALFORMED');
   });
 
-  it('is not offered over HTTP/2, and refused there', async () => {
+  it('is offered over HTTP/2 (as IIS does), where its credentials ask for HTTP/1.1', async () => {
     const auth = createAuthenticator({ packages: [ntlm(options)] });
     const h2 = await auth.authenticate(
       request(new EventEmitter(), undefined, { httpVersionMajor: 2 }),
     );
-    assert.deepEqual(header(h2, 'www-authenticate'), []);
+    assert.deepEqual(header(h2, 'www-authenticate'), ['NTLM']);
     const attempt = await auth.authenticate(
       request(new EventEmitter(), `NTLM ${negotiate().toString('base64')}`, {
         httpVersionMajor: 2,
       }),
     );
-    assert.equal(
-      attempt.type === 'respond' && attempt.error.code,
-      'ERR_HTTPAUTH_CONNECTION_REQUIRED',
-    );
+    assert.equal(attempt.type === 'respond' && attempt.error.code, 'ERR_HTTPAUTH_HTTP11_REQUIRED');
+    assert.equal(auth.pendingHandshakes, 0);
   });
 
   it('a handshake left pending past the timeout is gone', async () => {

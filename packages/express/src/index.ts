@@ -21,6 +21,7 @@ import {
   passesAnonymously,
   prepareRefusal,
   refusalError,
+  resetForHttp11,
   resolveAdapterOptionsFrom,
   resolveAuthenticator,
   resolveSeams,
@@ -151,6 +152,8 @@ export function httpAuth(
           if (passesAnonymously(decision, seams)) {
             applySuccessHeaders(res, anonymousHeaders(decision));
             next();
+          } else if (resetForHttp11(req, decision)) {
+            // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
           } else if (refuse === undefined) {
             sendChallenge(req, res, decision, options, body);
           } else {

@@ -21,6 +21,7 @@ import {
   keepsConnection,
   passesAnonymously,
   refusalError,
+  resetForHttp11,
   resolveAdapterOptionsFrom,
   resolveAuthenticator,
   resolveSeams,
@@ -154,6 +155,11 @@ const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, option
       if (passesAnonymously(decision, seams)) {
         for (const [name, value] of anonymousHeaders(decision)) reply.header(name, value);
         return true;
+      }
+      if (resetForHttp11(request.raw, decision)) {
+        // NTLM on an HTTP/2 stream: the stream is reset with HTTP_1_1_REQUIRED, nothing is sent.
+        reply.hijack();
+        return false;
       }
       const response = challengeResponse(request.raw, decision, adapter, body);
       for (const [name, values] of response.headers) {

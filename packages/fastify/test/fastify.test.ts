@@ -3,7 +3,7 @@
 // HTTP/2, the decorate form's options, and random credentials through inject().
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { connect as http2Connect } from 'node:http2';
+import { connect as http2Connect, constants as h2constants } from 'node:http2';
 import { after, before, describe, test } from 'node:test';
 import { createAuthenticator, digest, digestCallback, HttpAuthError } from '@httpauth/core';
 import fc from 'fast-check';
@@ -197,7 +197,7 @@ describe('httpAuth for Fastify only', () => {
 });
 
 describe('httpAuth for Fastify over HTTP/2', () => {
-  test('only per-request challenges; a connection-bound scheme gets 400', async () => {
+  test('connection-bound schemes offered; their credentials reset with HTTP_1_1_REQUIRED', async () => {
     const h2app = Fastify({ http2: true });
     await h2app.register(httpAuth, { packages: [tokenPackage(), handshakePackage()] });
     h2app.get('/', async (request) => ({ name: request.auth?.principal.name }));
@@ -205,10 +205,11 @@ describe('httpAuth for Fastify over HTTP/2', () => {
     try {
       const challenged = await sendHttp2(session, {});
       assert.equal(challenged.status, 401);
-      assert.equal(challenged.challenge, 'Token realm="one", Token realm="two"');
+      assert.equal(challenged.challenge, 'Token realm="one", Token realm="two", Hand');
+      // RFC 9113 §8.2.3: no response, the stream is reset and the client retries on HTTP/1.1.
       const refused = await sendHttp2(session, { authorization: 'Hand one' });
-      assert.equal(refused.status, 400);
-      assert.equal(JSON.parse(refused.body).error, 'ERR_HTTPAUTH_CONNECTION_REQUIRED');
+      assert.equal(refused.status, 0);
+      assert.equal(refused.rstCode, h2constants.NGHTTP2_HTTP_1_1_REQUIRED);
       const ok = await sendHttp2(session, { authorization: 'Token good-h2' });
       assert.equal(ok.status, 200);
       assert.equal(JSON.parse(ok.body).name, 'h2');

@@ -19,6 +19,7 @@ import {
   keepsConnection,
   passesAnonymously,
   refusalError,
+  resetForHttp11,
   resolveAdapterOptionsFrom,
   resolveAuthenticator,
   resolveSeams,
@@ -97,6 +98,11 @@ export function httpAuth(
       if (passesAnonymously(decision, seams)) {
         for (const [name, value] of anonymousHeaders(decision)) ctx.append(name, value);
         await next();
+        return;
+      }
+      if (resetForHttp11(ctx.req, decision)) {
+        // NTLM on an HTTP/2 stream: the stream is reset with HTTP_1_1_REQUIRED, nothing is sent.
+        ctx.respond = false;
         return;
       }
       const response = challengeResponse(ctx.req, decision, options, body);

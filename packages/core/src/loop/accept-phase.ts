@@ -18,6 +18,7 @@ import type {
   HandshakeSlot,
   SecurityPackage,
 } from '../security-package.js';
+import { http11Required } from './challenge.js';
 import type { AuthDecision, Header } from './decision.js';
 import type { LoopState } from './options.js';
 import { admit, withNames } from './success.js';
@@ -103,7 +104,7 @@ export async function acceptCredentials(
     return responder.refuse(
       request,
       now,
-      new HttpAuthError('ERR_HTTPAUTH_CONNECTION_REQUIRED'),
+      http11Required(request, new HttpAuthError('ERR_HTTPAUTH_CONNECTION_REQUIRED')),
       pkg.scheme,
     );
   }
@@ -132,7 +133,7 @@ export async function acceptCredentials(
       return responder.refuse(
         request,
         now,
-        result.error,
+        http11Required(request, result.error),
         pkg.scheme,
         result.challenges === undefined ? undefined : { pkg, challenges: result.challenges },
       );

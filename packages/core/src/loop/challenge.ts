@@ -39,6 +39,28 @@ export function connectionUsable(request: AuthRequest): boolean {
   return request.connection !== undefined && request.httpVersionMajor < 2;
 }
 
+/**
+ * Whether to offer a package on this request. A connection-bound package (NTLM) is offered over
+ * HTTP/2 too, as IIS does: a browser that tries it there gets its stream reset with
+ * HTTP_1_1_REQUIRED (RFC 9113 §8.2.3) and retries over HTTP/1.1, where NTLM works. Without the
+ * offer, a browser without a Kerberos ticket would never learn that NTLM is accepted.
+ */
+function offerable(pkg: SecurityPackage, request: AuthRequest): boolean {
+  return !pkg.connectionBound || connectionUsable(request) || request.httpVersionMajor >= 2;
+}
+
+/**
+ * A refusal because the scheme needs a connection: over HTTP/2 it becomes HTTP_1_1_REQUIRED,
+ * which the Node glue answers by resetting the stream (RFC 9113 §8.2.3, RFC 7540 §9.2.1) so the
+ * client retries over HTTP/1.1; without a connection on HTTP/1.x it stays as it is.
+ */
+export function http11Required(request: AuthRequest, error: HttpAuthError): HttpAuthError {
+  if (error.code !== 'ERR_HTTPAUTH_CONNECTION_REQUIRED' || request.httpVersionMajor < 2) {
+    return error;
+  }
+  return new HttpAuthError('ERR_HTTPAUTH_HTTP11_REQUIRED');
+}
+
 /** A package's own challenges for this refusal (Digest `stale=true`, a KRB-ERROR token). */
 export interface ChallengeReplacement {
   readonly pkg: SecurityPackage;
@@ -57,9 +79,8 @@ export class ChallengeResponder {
   /** Every offerable package's challenges, one header value each, in the configured order. */
   challenges(request: AuthRequest, now: number, replace?: ChallengeReplacement): Header[] {
     const headers: Header[] = [];
-    const usable = connectionUsable(request);
     for (const pkg of this.#packages) {
-      if (pkg.connectionBound && !usable) continue;
+      if (!offerable(pkg, request)) continue;
       const values =
         replace !== undefined && replace.pkg === pkg
           ? replace.challenges

@@ -169,6 +169,9 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
       // NTLM spans requests: only with a connection to keep its state on (HTTP/1.x).
       return ntlmAcceptor !== undefined && context.handshake !== undefined;
     },
+    configured(mechanism: MechanismName): boolean {
+      return mechanism === 'kerberos' ? kerberos !== undefined : ntlmAcceptor !== undefined;
+    },
     create,
     completed,
     rejected: rejectedResult,

@@ -34,6 +34,8 @@ import type { SpnegoExchange } from './spnego-state.js';
 export interface SpnegoMechanisms {
   /** Whether `mechanism` may run on this request (configured; NTLM needs a connection). */
   allowed(mechanism: MechanismName, context: AcceptContext): boolean;
+  /** Whether `mechanism` is configured at all (whatever the request). */
+  configured(mechanism: MechanismName): boolean;
   /** A fresh context of an allowed mechanism. */
   create(mechanism: MechanismName): MechanismContext;
   /** The completion phase: the package's answer once `mech` completed. */
@@ -115,14 +117,17 @@ export class SpnegoAcceptor {
     init: NegTokenInit,
     context: AcceptContext,
   ): { mechanism: MechanismName; mechOid: string; index: number } {
+    let needsConnection = false;
     for (let index = 0; index < init.mechTypes.length; index++) {
       const mechOid = init.mechTypes[index] as string;
       const mechanism = mechanismOf(mechOid);
-      if (mechanism !== undefined && this.#mechanisms.allowed(mechanism, context)) {
-        return { mechanism, mechOid, index };
-      }
+      if (mechanism === undefined) continue;
+      if (this.#mechanisms.allowed(mechanism, context)) return { mechanism, mechOid, index };
+      needsConnection ||= this.#mechanisms.configured(mechanism);
     }
-    fail('ERR_HTTPAUTH_SPNEGO_NO_MECH');
+    // A mechanism we accept, refused only for want of a connection (NTLM over HTTP/2): the
+    // loop turns this into HTTP_1_1_REQUIRED so the client retries over HTTP/1.1.
+    fail(needsConnection ? 'ERR_HTTPAUTH_CONNECTION_REQUIRED' : 'ERR_HTTPAUTH_SPNEGO_NO_MECH');
   }
 
   /** Phase 2, mech token: one step of the chosen mechanism, answered in a NegTokenResp. */

@@ -7,6 +7,7 @@ import { errorBody } from '../loop/authenticator.js';
 import type { AuthDecision, Header } from '../loop/authenticator.js';
 import type { BodyLoader } from './body.js';
 import { drainRequestBody, keepsConnection } from './connection.js';
+import { resetForHttp11 } from './http11.js';
 import type { ResolvedAdapterOptions } from './options.js';
 import type { ChallengeResponse, NodeRequest, NodeResponse } from './message.js';
 import { declaredLength, hasUnreadBody } from './message.js';
@@ -51,7 +52,8 @@ export function challengeResponse(
 
 /**
  * Write a `respond` decision straight to a Node response (node:http handler, Express). Also
- * drains the request body.
+ * drains the request body. NTLM on an HTTP/2 stream gets no response: the stream is reset with
+ * HTTP_1_1_REQUIRED instead (http11.ts).
  */
 export function sendChallenge(
   req: NodeRequest,
@@ -60,6 +62,7 @@ export function sendChallenge(
   options: ResolvedAdapterOptions,
   body?: BodyLoader,
 ): void {
+  if (resetForHttp11(req, decision)) return;
   const response = challengeResponse(req, decision, options, body);
   if (res.headersSent) {
     res.end();

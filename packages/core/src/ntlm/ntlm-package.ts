@@ -5,14 +5,14 @@
  *   NTLM <NEGOTIATE> ->  401  WWW-Authenticate: NTLM <CHALLENGE>     (state kept on the connection)
  *   NTLM <AUTHENTICATE> -> 200, and the connection stays authenticated (IIS's behaviour)
  *
- * NTLM authenticates a TCP connection, not a request, so it is never offered over HTTP/2
- * (RFC 7540 §9.2.1 HTTP_1_1_REQUIRED); the authenticator skips connection-bound packages there.
+ * NTLM authenticates a TCP connection, not a request, so it cannot run over HTTP/2. It is still
+ * offered there, as IIS does: NTLM credentials on an HTTP/2 stream are answered with
+ * HTTP_1_1_REQUIRED (RFC 9113 §8.2.3), a stream reset after which the client retries over HTTP/1.1.
  */
 import { HttpAuthError, fail, isHttpAuthError } from '../errors.js';
 import type {
   AcceptContext,
   AcceptResult,
-  AuthRequest,
   Credentials,
   SecurityPackage,
 } from '../security-package.js';
@@ -74,8 +74,8 @@ export function ntlm(options: NtlmOptions): SecurityPackage & { readonly accepto
     mechOid: NTLMSSP_MECH_OID,
     connectionBound: true,
     acceptor,
-    challenges(request: AuthRequest): readonly string[] {
-      return request.httpVersionMajor >= 2 ? [] : ['NTLM'];
+    challenges(): readonly string[] {
+      return ['NTLM'];
     },
     async accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
       try {
