@@ -166,6 +166,15 @@ describe('the certificate package standing alone', () => {
     }
   });
 
+  it('answers a refused certificate with 403 and its code, since there is no challenge', async () => {
+    const decision = await alone.authenticate(
+      request({ peerCertificateChain: pki.chain(pki.certs.revoked) }),
+    );
+    assert.equal(decision.type === 'respond' && decision.status, 403);
+    assert.equal(decision.type === 'respond' && decision.error.code, 'ERR_HTTPAUTH_CERT_REVOKED');
+    assert.deepEqual(decision.type === 'respond' && decision.headers, []);
+  });
+
   it('refuses options that are not the certificate package, and no package at all', () => {
     for (const bad of [
       null,

@@ -43,8 +43,14 @@ export async function certificatePhase(
         context: { peerCertificate, path },
       });
     }
-    case 'reject':
-      return loop.responder.refuse(request, now, result.error, CERTIFICATE_SCHEME);
+    case 'reject': {
+      const refusal = loop.responder.refuse(request, now, result.error, CERTIFICATE_SCHEME);
+      // Standing alone there is no challenge to send, and a 401 must carry one (RFC 9110
+      // §15.5.2): a refused certificate is 403, as IIS answers (403.13 revoked, 403.16 untrusted).
+      return loop.packages.length === 0 && refusal.status === loop.responder.headers.status
+        ? { ...refusal, status: 403 }
+        : refusal;
+    }
     case 'none':
       if (loop.packages.length > 0) return undefined;
       // Standing alone there is no challenge to offer: 403, as IIS answers (403.7).
