@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { basic } from '../src/basic/index.js';
 import { clientCertificate } from '../src/certificate/index.js';
 import { CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
+import { identifyContext } from '../src/impersonation/context.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthRequest } from '../src/security-package.js';
 import { TEST_SID, createTestPki } from './certificate-pki.js';
@@ -145,6 +146,42 @@ describe('the certificate phase of the loop', () => {
       request({ peerCertificateChain: pki.chain(pki.certs.revoked), headers: basicHeader }),
     );
     assert.equal(decision.type === 'authenticated' && decision.scheme, 'Basic');
+  });
+});
+
+describe('a certificate logon and the other phases', () => {
+  it('issues an authentication session, which a request without the certificate reuses', async () => {
+    const withSessions = createAuthenticator({
+      certificate,
+      packages: [password],
+      sessions: { keys: [{ id: 'k1', secret: 'a-test-session-key-of-32-characters!' }] },
+    });
+    const first = await withSessions.authenticate(
+      request({ peerCertificateChain: pki.chain(pki.certs.sid) }),
+    );
+    assert.equal(first.type, 'authenticated');
+    if (first.type !== 'authenticated') return;
+    assert.equal(first.auth.session?.reused, false);
+    const setCookie = first.headers.find(([name]) => name === 'set-cookie')?.[1];
+    assert.ok(setCookie !== undefined);
+    const cookie = setCookie.split(';')[0] as string;
+    const later = await withSessions.authenticate(request({ headers: { cookie } }));
+    assert.equal(later.type === 'authenticated' && later.scheme, 'Session');
+    assert.equal(later.type === 'authenticated' && later.auth.principal.mechanism, 'Certificate');
+  });
+
+  it('gives the principal to the impersonation factory', async () => {
+    const seen: string[] = [];
+    const acting = createAuthenticator({
+      certificate,
+      packages: [password],
+      impersonation: (principal) => {
+        seen.push(`${principal.mechanism}:${principal.name}`);
+        return identifyContext(principal);
+      },
+    });
+    await acting.authenticate(request({ peerCertificateChain: pki.chain(pki.certs.upn) }));
+    assert.deepEqual(seen, ['Certificate:alice@example.test']);
   });
 });
 
