@@ -1,8 +1,8 @@
 /**
  * Client certificates end to end (issue 17): an internal CA made with openssl (root, users CA,
  * CRLs), real clients presenting certificates (curl --cert/--key, Python requests' `cert=`), and
- * the certificate package first in createAuthenticator, before Digest, behind @httpauth/express
- * and in the demo (HTTPAUTH_TLS_CLIENT_CA). A mapped certificate authenticates with mechanism
+ * the certificate package first in createAuthenticator, before Digest, behind @httpauth/express,
+ * @httpauth/fastify and @httpauth/koa, and in the demo (HTTPAUTH_TLS_CLIENT_CA). A mapped certificate authenticates with mechanism
  * Certificate and says how it was mapped; a revoked one is refused with its stable code and the
  * Digest challenge; a client without a certificate falls through to Digest.
  */
@@ -20,10 +20,15 @@ import {
   createAuthenticator,
   digest,
   digestFile,
+  type AuthInfo,
   type Authenticator,
 } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
+import { httpAuth as fastifyAuth } from '@httpauth/fastify';
+import { httpAuth as koaAuth } from '@httpauth/koa';
 import express from 'express';
+import Fastify from 'fastify';
+import Koa from 'koa';
 import { TEST_SID, createTestPki, type Issued } from '../packages/core/test/certificate-pki.js';
 import { demoRefusal, startDemo, stopDemo, type Demo } from './harness/demo.js';
 
@@ -134,52 +139,87 @@ function scenarios(url: () => string): void {
   });
 }
 
-describe('client certificates with @httpauth/express over node:https', () => {
-  let server: Server;
-  let authenticator: Authenticator;
-  let base = '';
-  before(async () => {
-    authenticator = createAuthenticator({
-      certificate: clientCertificate({
-        ca: pki.rootPem,
-        revocation: { crlFiles: [pki.rootCrl, pki.intermediateCrl] },
-        mapping: [{ type: 'sid' }, { type: 'upn' }],
-        allowWeakMappings: true,
-      }),
-      packages: [digest({ realm: 'httpauth-demo', credentials: digestFile(DEMO_USERS) })],
-    });
-    const app = express();
-    app.get('/whoami', httpAuth(authenticator), (req, res) => {
-      const { principal } = req.auth!;
-      res.json({
-        name: principal.name,
-        user: principal.user,
-        mechanism: principal.mechanism,
-        userSid: principal.userSid,
-        certificate: principal.certificate,
-      });
-    });
-    server = createServer(
-      {
-        key: readFileSync(pki.server.key),
-        cert: readFileSync(pki.server.cert),
-        ca: pki.rootPem,
-        requestCert: true,
-        rejectUnauthorized: false,
-      },
-      app,
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await authenticator.close();
-  });
+const TLS = {
+  key: readFileSync(pki.server.key),
+  cert: readFileSync(pki.server.cert),
+  ca: pki.rootPem, // the CA names sent in the TLS CertificateRequest
+  requestCert: true,
+  rejectUnauthorized: false, // the package decides, with a stable code or the other packages
+};
 
-  scenarios(() => `${base}/whoami`);
-});
+function whoami(auth: AuthInfo | undefined): Record<string, unknown> {
+  const principal = auth!.principal;
+  return {
+    name: principal.name,
+    user: principal.user,
+    mechanism: principal.mechanism,
+    userSid: principal.userSid,
+    certificate: principal.certificate,
+  };
+}
+
+/** Each adapter behind HTTPS asking for certificates; resolves to its base URL and a stop. */
+const ADAPTERS: Record<
+  string,
+  (authenticator: Authenticator) => Promise<{ base: string; stop: () => Promise<void> }>
+> = {
+  async '@httpauth/express'(authenticator) {
+    const app = express();
+    app.get('/whoami', httpAuth(authenticator), (req, res) => res.json(whoami(req.auth)));
+    return listen(createServer(TLS, app));
+  },
+  async '@httpauth/fastify'(authenticator) {
+    const app = Fastify({ https: TLS });
+    await app.register(fastifyAuth, { authenticator });
+    app.get('/whoami', async (request) => whoami(request.auth));
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { base, stop: () => app.close() };
+  },
+  async '@httpauth/koa'(authenticator) {
+    const app = new Koa();
+    app.use(koaAuth(authenticator));
+    app.use((ctx) => {
+      ctx.body = whoami(ctx.state.auth as AuthInfo);
+    });
+    return listen(createServer(TLS, app.callback()));
+  },
+};
+
+async function listen(server: Server): Promise<{ base: string; stop: () => Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+for (const [name, start] of Object.entries(ADAPTERS)) {
+  describe(`client certificates with ${name} over HTTPS`, () => {
+    let authenticator: Authenticator;
+    let running: { base: string; stop: () => Promise<void> } | undefined;
+    before(async () => {
+      authenticator = createAuthenticator({
+        certificate: clientCertificate({
+          ca: pki.rootPem,
+          revocation: { crlFiles: [pki.rootCrl, pki.intermediateCrl] },
+          mapping: [{ type: 'sid' }, { type: 'upn' }],
+          allowWeakMappings: true,
+        }),
+        packages: [digest({ realm: 'httpauth-demo', credentials: digestFile(DEMO_USERS) })],
+      });
+      running = await start(authenticator);
+    });
+    after(async () => {
+      await running?.stop();
+      await authenticator.close();
+    });
+
+    scenarios(() => `${running?.base}/whoami`);
+  });
+}
 
 describe('client certificates in the demo (HTTPAUTH_TLS_CLIENT_CA)', () => {
   let demo: Demo | undefined;
