@@ -147,7 +147,7 @@ const TLS = {
   rejectUnauthorized: false, // the package decides, with a stable code or the other packages
 };
 
-function whoami(auth: AuthInfo | undefined): Record<string, unknown> {
+function whoami(auth: AuthInfo | null | undefined): Record<string, unknown> {
   const principal = auth!.principal;
   return {
     name: principal.name,
