@@ -6,7 +6,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
 import { basic } from '../src/basic/index.js';
 import { clientCertificate } from '../src/certificate/index.js';
-import { CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
+import { CHANNEL_FAILURE, CHANNEL_SUCCESS, CHANNEL_WARNING } from '../src/events.js';
 import { identifyContext } from '../src/impersonation/context.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import type { AuthRequest } from '../src/security-package.js';
@@ -142,10 +142,15 @@ describe('the certificate phase of the loop', () => {
       }),
       packages: [password],
     });
-    const decision = await lenient.authenticate(
-      request({ peerCertificateChain: pki.chain(pki.certs.revoked), headers: basicHeader }),
+    const [decision, seen] = await events(CHANNEL_WARNING, () =>
+      lenient.authenticate(
+        request({ peerCertificateChain: pki.chain(pki.certs.revoked), headers: basicHeader }),
+      ),
     );
     assert.equal(decision.type === 'authenticated' && decision.scheme, 'Basic');
+    assert.deepEqual(seen, [
+      { code: 'ERR_HTTPAUTH_CERT_REVOKED', source: 'certificate-fall-through' },
+    ]);
   });
 });
 

@@ -13,6 +13,7 @@
  */
 import type { ConnectionSecurityPackage } from '../certificate/client-certificate.js';
 import { HttpAuthError } from '../errors.js';
+import { publishWarning } from '../events.js';
 import type { AuthRequest } from '../security-package.js';
 import { complete } from './accept-phase.js';
 import type { AuthDecision } from './decision.js';
@@ -52,6 +53,11 @@ export async function certificatePhase(
         : refusal;
     }
     case 'none':
+      // A certificate refused under 'fall-through' leaves no failure event of its own (the
+      // packages decide the request): say it, so an operator sees why certificates do not work.
+      if (result.error !== undefined) {
+        publishWarning({ code: result.error.code, source: 'certificate-fall-through' });
+      }
       if (loop.packages.length > 0) return undefined;
       // Standing alone there is no challenge to offer: 403, as IIS answers (403.7).
       return loop.responder.refuse(
