@@ -13,7 +13,7 @@ const DEMO_SERVER = fileURLToPath(
 );
 
 export interface Demo {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT`, or `https://…` with HTTPAUTH_TLS_CERT/KEY */
   readonly base: string;
   readonly port: number;
   readonly child: ChildProcess;
@@ -38,7 +38,7 @@ export function startDemo(env: NodeJS.ProcessEnv = {}): Promise<Demo> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(line);
+      const match = /listening on (https?:\/\/127\.0\.0\.1:(\d+))/.exec(line);
       if (match !== null) resolve({ base: match[1] as string, port: Number(match[2]), child });
     });
     child.once('exit', (code) => reject(new Error(`demo exited with ${code}: ${stderr}`)));

@@ -23,6 +23,7 @@ import {
   type SidResolver,
 } from '@httpauth/core';
 import { ldapSidLookup } from '@httpauth/ldap';
+import { clientCertificatesFromEnv, type ClientCertificateSetup } from './client-certificates.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -52,6 +53,8 @@ export interface DemoConfig {
   readonly examples: readonly string[];
   /** HTTPAUTH_TLS_CERT and HTTPAUTH_TLS_KEY: serve HTTPS with this PEM certificate and key. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** HTTPAUTH_TLS_CLIENT_CA and HTTPAUTH_TLS_CRL: client certificates, asked before the packages. */
+  readonly clientCertificates?: ClientCertificateSetup;
 }
 
 interface SetupContext {
@@ -393,17 +396,29 @@ export function configFromEnv(env: Env = process.env): DemoConfig {
     if ('pkg' in result) offers.push(result);
     else notOffered.push(result.notOffered);
   }
-  if (offers.length === 0) throw new ConfigError('no security package is configured');
+  const clientCertificates = clientCertificatesFromEnv(
+    env,
+    tls !== undefined,
+    (message) => new ConfigError(message),
+  );
+  if (offers.length === 0 && clientCertificates === undefined) {
+    throw new ConfigError('no security package is configured');
+  }
   const directory = directoryFromEnv(env);
   return {
     host,
     port: parsePort(env.PORT),
     realm,
     packages: offers.map((o) => o.pkg),
-    offers: offers.map((o) => o.offer),
+    // The certificate is asked first: a client with one is never challenged.
+    offers: [
+      ...(clientCertificates === undefined ? [] : [clientCertificates.offer]),
+      ...offers.map((o) => o.offer),
+    ],
     notOffered,
     ...(directory === undefined ? {} : { directory }),
-    examples: offers.flatMap((o) => o.examples),
+    examples: [...(clientCertificates?.examples ?? []), ...offers.flatMap((o) => o.examples)],
     ...(tls === undefined ? {} : { tls }),
+    ...(clientCertificates === undefined ? {} : { clientCertificates }),
   };
 }

@@ -25,6 +25,8 @@ export function whoamiBody(auth: AuthInfo): Record<string, unknown> {
     ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt.toISOString() }),
     ...(principal.delegated === undefined ? {} : { delegated: principal.delegated }),
     ...(principal.channelBound === undefined ? {} : { channelBound: principal.channelBound }),
+    // How a client certificate was mapped: strength, rule, fingerprint, issuer, subject, serial.
+    ...(principal.certificate === undefined ? {} : { certificate: principal.certificate }),
     impersonation: auth.impersonation.toJSON(),
   };
 }
@@ -66,6 +68,9 @@ function main(): void {
       ? createImpersonation({ maxLevel: 'delegate', allow: { anyUser: true } })
       : undefined;
   const authenticator = createAuthenticator({
+    ...(config.clientCertificates === undefined
+      ? {}
+      : { certificate: config.clientCertificates.pkg }),
     packages: config.packages,
     ...(impersonation === undefined ? {} : { impersonation }),
     ...(config.directory === undefined ? {} : { directory: config.directory }),
@@ -82,18 +87,31 @@ function main(): void {
     res.json(whoamiBody(req.auth as AuthInfo));
   });
 
-  const server = (
-    config.tls === undefined ? createHttpServer(app) : createHttpsServer(config.tls, app)
-  ).listen(config.port, config.host, () => {
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : config.port;
-    base = `${config.tls === undefined ? 'http' : 'https'}://${config.host}:${port}`;
-    console.log(`httpauth demo listening on ${base}`);
-    for (const offer of config.offers) console.log(`  offering ${offer}`);
-    for (const line of config.notOffered) console.log(`  not offering ${line}`);
-    for (const example of config.examples)
-      console.log(`  try: ${example.replaceAll('{base}', base)}`);
-  });
+  // Client certificates: asked for in the handshake, but the package decides (a stable error
+  // code, or the other packages), so Node must not drop the handshake itself.
+  const tls =
+    config.tls === undefined || config.clientCertificates === undefined
+      ? config.tls
+      : {
+          ...config.tls,
+          requestCert: true,
+          rejectUnauthorized: false,
+          ca: config.clientCertificates.ca,
+        };
+  const server = (tls === undefined ? createHttpServer(app) : createHttpsServer(tls, app)).listen(
+    config.port,
+    config.host,
+    () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.port;
+      base = `${config.tls === undefined ? 'http' : 'https'}://${config.host}:${port}`;
+      console.log(`httpauth demo listening on ${base}`);
+      for (const offer of config.offers) console.log(`  offering ${offer}`);
+      for (const line of config.notOffered) console.log(`  not offering ${line}`);
+      for (const example of config.examples)
+        console.log(`  try: ${example.replaceAll('{base}', base)}`);
+    },
+  );
   server.on('error', (error) => {
     console.error(`httpauth demo: ${error.message}`);
     process.exit(1);

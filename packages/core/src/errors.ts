@@ -263,6 +263,10 @@ export const ERROR_CODES = {
     'The revocation status of the client certificate is unknown (no current CRL); try again later',
   ),
   ERR_HTTPAUTH_CERT_UNMAPPED: spec('denied', 'The client certificate does not map to an account'),
+  ERR_HTTPAUTH_CERT_REQUIRED: spec(
+    'forbidden',
+    'A client certificate is required (the server offers no other authentication)',
+  ),
 
   // --- Gateway ---
   ERR_HTTPAUTH_UPSTREAM_UNAVAILABLE: spec(

@@ -52,7 +52,10 @@ export interface ChallengeEvent extends RequestFacts {
 
 export interface WarningEvent {
   readonly code: ErrorCode;
-  /** What degraded: 'directory' (SID names), 'winbind'. */
+  /**
+   * What degraded: 'directory' (SID names), 'winbind', 'certificate-revocation' (accepted under
+   * failOpen), 'certificate-fall-through' (a refused certificate, the other packages ran).
+   */
   readonly source: string;
   /** How many SIDs were left without a name. */
   readonly unresolved?: number;

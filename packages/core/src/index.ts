@@ -10,7 +10,7 @@
 export { ERROR_CODES, HttpAuthError, isHttpAuthError, statusForKind } from './errors.js';
 export type { ErrorCode, ErrorKind } from './errors.js';
 
-export type { LogonInfo, Mechanism, Principal } from './principal.js';
+export type { CertificateMapping, LogonInfo, Mechanism, Principal } from './principal.js';
 
 export type {
   AcceptContext,
@@ -23,6 +23,19 @@ export type {
   SecurityContextData,
   SecurityPackage,
 } from './security-package.js';
+
+export { clientCertificate, peerChain } from './certificate/index.js';
+export type {
+  CertificateContext,
+  ClientCertificateOptions,
+  ConnectionResult,
+  ConnectionSecurityPackage,
+  ExplicitMapping,
+  MappingRule,
+  OcspOptions,
+  PeerCertificateLike,
+  RevocationOptions,
+} from './certificate/index.js';
 
 export { createAuthenticator, errorBody } from './loop/authenticator.js';
 export type {

@@ -45,6 +45,18 @@ export interface AuthRequest {
    * no connection-level authentication persists (one backend connection carries many clients).
    */
   readonly viaTrustedProxy?: boolean | undefined;
+  /**
+   * The client's TLS certificate chain (DER, leaf first, as `peerChain()` builds it from
+   * `getPeerCertificate(true)`; empty when it sent none), for the certificate package. Undefined
+   * when the connection is not TLS, and always behind a trusted proxy: the proxy's certificate is
+   * not the client's.
+   */
+  readonly peerCertificateChain?: readonly Buffer[] | undefined;
+  /**
+   * The TLS socket the chain belongs to (for HTTP/2, the session's socket, not the stream): the
+   * certificate package caches its result per connection under it.
+   */
+  readonly tlsConnection?: object | undefined;
   /** The request body, for Digest qop=auth-int; adapters supply it when configured to. */
   readonly body?: (() => Promise<Buffer>) | undefined;
 }

@@ -44,12 +44,15 @@ export async function runPackage(
   }
 }
 
-/** A completed handshake: the principal named, kept on the connection and in a session. */
-async function complete(
+/**
+ * A completed handshake (or a mapped client certificate, scheme 'Certificate'): the principal
+ * named, kept on the connection and in a session.
+ */
+export async function complete(
   loop: LoopState,
   request: AuthRequest,
   now: number,
-  pkg: SecurityPackage,
+  scheme: string,
   connection: Connection | undefined,
   result: Extract<AcceptResult, { type: 'complete' }>,
 ): Promise<AuthDecision> {
@@ -57,7 +60,7 @@ async function complete(
   const principal = await withNames(loop.directory, result.principal);
   const headers: Header[] = [];
   if (result.token !== undefined) {
-    headers.push([responder.headers.challenge, `${pkg.scheme} ${result.token}`]);
+    headers.push([responder.headers.challenge, `${scheme} ${result.token}`]);
   }
   if (result.authenticationInfo !== undefined) {
     headers.push([responder.headers.info, result.authenticationInfo]);
@@ -66,7 +69,7 @@ async function complete(
     loop.connections.persist(request, connection, {
       principal,
       context: result.context,
-      packageName: pkg.scheme,
+      packageName: scheme,
     });
   }
   const issued = loop.sessions?.issue(principal, now, request);
@@ -75,7 +78,7 @@ async function complete(
     principal,
     context: result.context,
     headers,
-    scheme: pkg.scheme,
+    scheme,
     reused: false,
     ...(issued === undefined ? {} : { session: issued.session }),
   });
@@ -127,7 +130,7 @@ export async function acceptCredentials(
       return responder.continueHandshake(pkg, result.token);
     case 'complete':
       handshake?.clear();
-      return complete(loop, request, now, pkg, connection, result);
+      return complete(loop, request, now, pkg.scheme, connection, result);
     case 'reject':
       handshake?.clear();
       return responder.refuse(

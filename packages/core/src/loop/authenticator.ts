@@ -2,6 +2,8 @@
  * The challenge loop: Authorization header in, decision out. Framework-free; the adapters only
  * translate a request into an AuthRequest and a decision into a response.
  *
+ *   a client certificate    -> the certificate phase (certificate-phase.ts), when configured:
+ *                              complete or reject here, none goes on below
  *   no credentials          -> the connection's kept authentication, else a session cookie,
  *                              else 401 with every package's challenges, in the configured order
  *   credentials             -> the accept phase (accept-phase.ts): continue, complete or reject
@@ -16,6 +18,7 @@ import { HttpAuthError, isHttpAuthError } from '../errors.js';
 import { singleHeader } from '../grammar/http-auth.js';
 import type { AuthRequest, SecurityPackage } from '../security-package.js';
 import { acceptCredentials } from './accept-phase.js';
+import { certificatePhase } from './certificate-phase.js';
 import type { AuthDecision, Header } from './decision.js';
 import type { AuthenticatorOptions, LoopState } from './options.js';
 import { resolveOptions } from './options.js';
@@ -86,6 +89,10 @@ async function withoutCredentials(
 }
 
 async function handle(loop: LoopState, request: AuthRequest, now: number): Promise<AuthDecision> {
+  if (loop.certificate !== undefined) {
+    const decided = await certificatePhase(loop, loop.certificate, request, now);
+    if (decided !== undefined) return decided;
+  }
   const raw = singleHeader(
     request.headers[loop.responder.headers.credentials],
     loop.maxHeaderBytes,

@@ -3,6 +3,7 @@
  * ERR_HTTPAUTH_INVALID_OPTIONS then, never a surprise on a request) and resolved into the state
  * the phases of the loop share.
  */
+import type { ConnectionSecurityPackage } from '../certificate/client-certificate.js';
 import { ChannelBindingCache, tlsServerEndPoint } from '../channel-binding.js';
 import type { PrincipalDirectory } from '../directory/resolver.js';
 import { HttpAuthError } from '../errors.js';
@@ -20,8 +21,17 @@ import { SessionPhase } from './session-phase.js';
 import type { ImpersonationFactory } from './success.js';
 
 export interface AuthenticatorOptions {
-  /** The security packages, in the order their challenges are offered. */
+  /**
+   * The security packages, in the order their challenges are offered. May be empty when
+   * `certificate` stands alone.
+   */
   readonly packages: readonly SecurityPackage[];
+  /**
+   * The client-certificate package (`clientCertificate()`): asked first, about the TLS
+   * connection's certificate, before Authorization is read; without a certificate the packages
+   * run. The listener must request certificates (`requestCert: true, rejectUnauthorized: false`).
+   */
+  readonly certificate?: ConnectionSecurityPackage;
   /** Act as a proxy: Proxy-Authorization in, 407 and Proxy-Authenticate out. */
   readonly proxy?: boolean;
   /** Nonce counts and replay cache; defaults to a bounded in-memory store. */
@@ -53,6 +63,7 @@ export interface AuthenticatorOptions {
 /** What every phase of the loop reads, resolved from the options. */
 export interface LoopState {
   readonly packages: readonly SecurityPackage[];
+  readonly certificate: ConnectionSecurityPackage | undefined;
   /** Packages by lower-cased auth-scheme (schemes compare case-insensitively, RFC 9110 §11.1). */
   readonly byScheme: ReadonlyMap<string, SecurityPackage>;
   readonly proxy: boolean;
@@ -84,8 +95,29 @@ function channelBindings(certificate: Buffer | string | undefined) {
   };
 }
 
+/** The certificate package, if any: an object with `authenticateConnection` and its name. */
+function checkCertificate(certificate: unknown): ConnectionSecurityPackage | undefined {
+  if (certificate === undefined) return undefined;
+  const candidate = certificate as Partial<ConnectionSecurityPackage> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    candidate.name !== 'Certificate' ||
+    typeof candidate.authenticateConnection !== 'function'
+  ) {
+    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS', {
+      reason: 'certificate must be clientCertificate({...})',
+    });
+  }
+  return candidate as ConnectionSecurityPackage;
+}
+
 export function resolveOptions(options: AuthenticatorOptions): LoopState {
-  if (!Array.isArray(options.packages) || options.packages.length === 0) {
+  const certificate = checkCertificate(options.certificate);
+  if (
+    !Array.isArray(options.packages) ||
+    (options.packages.length === 0 && certificate === undefined)
+  ) {
     throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
   const packages = [...options.packages];
@@ -106,6 +138,7 @@ export function resolveOptions(options: AuthenticatorOptions): LoopState {
   const store = options.store ?? new MemoryStore();
   return {
     packages,
+    certificate,
     byScheme,
     proxy,
     store,

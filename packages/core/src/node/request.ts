@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { peerChain } from '../certificate/peer-chain.js';
 import { lastForwardedFor } from '../loop/client-address.js';
 import type { AuthRequest, Connection, HeaderBag } from '../security-package.js';
 import type { BodyLoader } from './body.js';
@@ -27,6 +28,34 @@ export function localCertificateOf(socket: object): Buffer | undefined {
     certificateCache.set(socket, der);
   }
   return der ?? undefined;
+}
+
+/**
+ * The TLS socket of a request's connection. HTTP/2's compatibility request exposes a proxy object
+ * as `req.socket`; the connection itself is `req.stream.session.socket`, and a client certificate
+ * belongs to the connection (RFC 9113 §9.2.3 forbids renegotiation), so all streams share it.
+ */
+function tlsSocketOf(req: NodeRequest): Partial<TLSSocket> | undefined {
+  const stream = (req as { stream?: { session?: { socket?: unknown } } }).stream;
+  const socket = (stream?.session?.socket ?? req.socket) as Partial<TLSSocket> | null | undefined;
+  if (socket === null || socket === undefined || socket.encrypted !== true) return undefined;
+  return typeof socket.getPeerCertificate === 'function' ? socket : undefined;
+}
+
+/**
+ * The client's certificate chain and the TLS socket it belongs to, for the certificate package.
+ * Nothing behind a trusted proxy: the peer of our socket is then the proxy, whose certificate
+ * says nothing about the client (forwarded-certificate headers are not trusted either).
+ */
+export function peerCertificatesOf(
+  req: NodeRequest,
+  options: ResolvedAdapterOptions,
+): { readonly chain: readonly Buffer[]; readonly socket: object } | undefined {
+  if (options.trustProxy) return undefined;
+  const socket = tlsSocketOf(req);
+  if (socket === undefined) return undefined;
+  // getPeerCertificate is cheap when the server did not ask for a certificate (`{}`).
+  return { chain: peerChain(socket.getPeerCertificate!(true)), socket };
 }
 
 /**
@@ -82,6 +111,7 @@ export function toAuthRequest(
   const httpVersionMajor = req.httpVersionMajor;
   const socket = req.socket as object | null;
   const secure = isSecure(req, options);
+  const peer = peerCertificatesOf(req, options);
   return {
     method: req.method ?? 'GET',
     // The raw request-target, not a router's rewritten path: Digest compares its uri to it.
@@ -93,6 +123,7 @@ export function toAuthRequest(
     httpVersionMajor,
     secure,
     localCertificate: socket === null ? undefined : localCertificateOf(socket),
+    ...(peer === undefined ? {} : { peerCertificateChain: peer.chain, tlsConnection: peer.socket }),
     body: body === undefined ? undefined : () => body.load(),
     // Behind a trusted proxy the socket's peer is the proxy: the client is what it forwarded.
     clientAddress:

@@ -1,0 +1,72 @@
+/**
+ * The certificate phase: before Authorization is read, the TLS connection's client certificate
+ * (SSPI's Schannel, IIS's client-certificate logon) is handed to the certificate package:
+ *
+ *   complete -> authenticated with scheme 'Certificate' (names, session, impersonation as usual)
+ *   reject   -> the error's status; `denied` carries the other packages' challenges, so a client
+ *               can still try them on a connection without that certificate
+ *   none     -> no certificate (or a refused one under 'fall-through'): the HTTP packages run,
+ *               which is IIS's "client certificate or Windows authentication"
+ *
+ * It is a separate option from `packages` because it has a different contract: it answers for the
+ * connection, has no auth-scheme, no challenge and no Authorization token to accept.
+ */
+import type { ConnectionSecurityPackage } from '../certificate/client-certificate.js';
+import { HttpAuthError } from '../errors.js';
+import { publishWarning } from '../events.js';
+import type { AuthRequest } from '../security-package.js';
+import { complete } from './accept-phase.js';
+import type { AuthDecision } from './decision.js';
+import type { LoopState } from './options.js';
+
+export const CERTIFICATE_SCHEME = 'Certificate';
+
+/** The certificate package's decision, or undefined to go on with the HTTP packages. */
+export async function certificatePhase(
+  loop: LoopState,
+  certificate: ConnectionSecurityPackage,
+  request: AuthRequest,
+  now: number,
+): Promise<AuthDecision | undefined> {
+  // No TLS, or a trusted proxy in between: the glue passes no chain (node/request.ts), and a
+  // chain that came through a proxy anyway is never the client's.
+  const chain = request.viaTrustedProxy === true ? undefined : request.peerCertificateChain;
+  const result =
+    chain === undefined || chain.length === 0
+      ? ({ type: 'none' } as const)
+      : await certificate.authenticateConnection(chain, now, request.tlsConnection);
+  switch (result.type) {
+    case 'complete': {
+      const { peerCertificate, path } = result.context;
+      return complete(loop, request, now, CERTIFICATE_SCHEME, undefined, {
+        type: 'complete',
+        principal: result.principal,
+        context: { peerCertificate, path },
+      });
+    }
+    case 'reject': {
+      const refusal = loop.responder.refuse(request, now, result.error, CERTIFICATE_SCHEME);
+      // Standing alone there is no challenge to send, and a 401 must carry one (RFC 9110
+      // §15.5.2): a refused certificate is 403, as IIS answers (403.13 revoked, 403.16 untrusted).
+      return loop.packages.length === 0 && refusal.status === loop.responder.headers.status
+        ? { ...refusal, status: 403 }
+        : refusal;
+    }
+    case 'none':
+      // A certificate refused under 'fall-through' leaves no failure event of its own (the
+      // packages decide the request): say it, so an operator sees why certificates do not work.
+      if (result.error !== undefined) {
+        publishWarning({ code: result.error.code, source: 'certificate-fall-through' });
+      }
+      if (loop.packages.length > 0) return undefined;
+      // Standing alone there is no challenge to offer: 403, as IIS answers (403.7).
+      return loop.responder.refuse(
+        request,
+        now,
+        new HttpAuthError('ERR_HTTPAUTH_CERT_REQUIRED', {
+          ...(result.error === undefined ? {} : { reason: result.error.code }),
+        }),
+        CERTIFICATE_SCHEME,
+      );
+  }
+}
