@@ -2,6 +2,8 @@
  * @httpauth/core/adapter: the Node glue the framework adapters (@httpauth/express, /fastify,
  * /koa, /passport) and the gateway are built on, and adapters for other frameworks can be:
  * request translation, response writing, connection handling and the shared adapter options.
+ *
+ * @module @httpauth/core/adapter
  */
 export {
   DEFAULT_INTEGRITY_BODY_BYTES,
@@ -48,4 +50,4 @@ export {
   PROMETHEUS_CONTENT_TYPE,
   renderFamilies,
 } from './metrics/exposition.js';
-export type { Labels } from './metrics/exposition.js';
+export type { HistogramSeries, Labels } from './metrics/exposition.js';

@@ -14,7 +14,8 @@
  */
 export type ErrorKind = 'malformed' | 'denied' | 'forbidden' | 'unavailable' | 'config';
 
-interface ErrorSpec {
+/** One entry of {@link ERROR_CODES}: the error's kind (its HTTP status) and fixed message. */
+export interface ErrorSpec {
   readonly kind: ErrorKind;
   readonly message: string;
 }

@@ -6,9 +6,11 @@
  * Message codecs and primitives (NTLM, SPNEGO and Kerberos messages, DER, keytab and ccache
  * formats, crypto profiles, header grammar) are `@httpauth/core/wire`; the Node glue adapters
  * are built on is `@httpauth/core/adapter`; the plain node:http handler is `@httpauth/core/node`.
+ *
+ * @module @httpauth/core
  */
 export { ERROR_CODES, HttpAuthError, isHttpAuthError, statusForKind } from './errors.js';
-export type { ErrorCode, ErrorKind } from './errors.js';
+export type { ErrorCode, ErrorKind, ErrorSpec } from './errors.js';
 
 export type { CertificateMapping, LogonInfo, Mechanism, Principal } from './principal.js';
 
@@ -69,7 +71,13 @@ export type {
 } from './directory/index.js';
 
 export { SessionCookies } from './session/session-cookie.js';
-export type { SessionData, SessionKey, SessionOptions } from './session/session-cookie.js';
+export type {
+  SessionData,
+  SessionKey,
+  SessionOptions,
+  SessionRequest,
+} from './session/session-cookie.js';
+export type { AuthenticatorSessionOptions } from './loop/session-phase.js';
 
 export { actingContext, identifyContext } from './impersonation/context.js';
 export type {
@@ -116,6 +124,8 @@ export type { AuthorizationRule, AuthorizationSubject } from './authorization/au
 // The security packages, their options and their credential sources.
 export { negotiate } from './negotiate/index.js';
 export type { NameMappingOptions, NegotiateOptions, NegotiatePackage } from './negotiate/index.js';
+export type { NegotiateNtlmOptions } from './negotiate/negotiate.js';
+export type { NegotiateKerberosOptions } from './negotiate/kerberos-options.js';
 // The mechanisms' acceptors: Negotiate drives them, and they serve protocols other than HTTP.
 export {
   KEYTAB_SHARED_KEY_WARNING,
@@ -191,3 +201,4 @@ export type {
 } from './digest/index.js';
 export { basic, BASIC_KERBEROS_INSECURE_WARNING, htpasswdFile } from './basic/index.js';
 export type { BasicKerberosOptions, BasicOptions, BasicVerifier } from './basic/index.js';
+export type { SrvRecord, SrvResolver } from './kerberos/client/kdc-discovery.js';

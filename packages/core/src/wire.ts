@@ -2,6 +2,8 @@
  * @httpauth/core/wire: message codecs and primitives, for tools, tests and other
  * implementations. Nothing here is needed to authenticate requests: that is the root entry point,
  * `@httpauth/core`. The names are those the root exported before it was curated (CHANGELOG).
+ *
+ * @module @httpauth/core/wire
  */
 export { splitKerberosName } from './principal.js';
 export {
@@ -163,3 +165,17 @@ export {
   STORE_KEY_LAYOUT,
 } from './store/keys.js';
 export type { StoreKeyKind, StoreKeyName } from './store/keys.js';
+
+// Types the codecs above take or return, so a tool can name what it decodes.
+export type { MechanismName } from './mechanism.js';
+export type { ApRep } from './kerberos/messages/ap-rep.js';
+export type { EncryptedData, EncryptionKeyValue } from './kerberos/messages/encrypted-data.js';
+export type { PrincipalName } from './kerberos/messages/principal-name.js';
+export type { Ticket } from './kerberos/messages/ticket.js';
+export type { CcacheKeyblock, CcacheTypedData } from './kerberos/ccache-format.js';
+export type { GroupMembership, SidAndAttributes } from './kerberos/pac/logon-info.js';
+export type { PacBuffer, PacSignature } from './kerberos/pac/pac.js';
+export type { EncodeAuthenticateOptions } from './ntlm/authenticate-message.js';
+export type { AvPair } from './ntlm/av-pairs.js';
+export type { Direction } from './ntlm/keys.js';
+export type { NtlmVersion } from './ntlm/version.js';

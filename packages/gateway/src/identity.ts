@@ -86,9 +86,12 @@ export interface VerifyOptions {
   readonly now?: number;
 }
 
-type Headers = Readonly<Record<string, string | readonly string[] | undefined>>;
+/** Request headers as node:http gives them (lower-case names), read by {@link verifyIdentitySignature}. */
+export type IdentityRequestHeaders = Readonly<
+  Record<string, string | readonly string[] | undefined>
+>;
 
-function single(headers: Headers, name: string): string | undefined {
+function single(headers: IdentityRequestHeaders, name: string): string | undefined {
   const value = headers[name.toLowerCase()];
   if (value === undefined) return undefined;
   if (typeof value === 'string') return value;
@@ -105,7 +108,7 @@ function single(headers: Headers, name: string): string | undefined {
 export function verifyIdentitySignature(
   method: string,
   target: string,
-  headers: Headers,
+  headers: IdentityRequestHeaders,
   secret: Buffer,
   options: VerifyOptions = {},
 ): { user: string; groups: string[]; mechanism: string } | undefined {

@@ -19,5 +19,21 @@ export {
   signIdentity,
   verifyIdentitySignature,
 } from './identity.js';
-export type { IdentityHeaderNames, IdentityValues, VerifyOptions } from './identity.js';
+export type {
+  IdentityHeaderNames,
+  IdentityRequestHeaders,
+  IdentityValues,
+  VerifyOptions,
+} from './identity.js';
+export type { GatewayMetrics } from './metrics.js';
+export type { PathCase } from './canonical-path.js';
+export type {
+  BasicConfig,
+  DigestConfig,
+  DirectoryConfig,
+  DomainControllerConfig,
+  MechanismName,
+  NegotiateConfig,
+  NtlmConfig,
+} from './config-types.js';
 export { main, HELP } from './cli.js';

@@ -7,3 +7,4 @@ export { CHANNEL_STORE } from './events.js';
 export type { StoreFailureReason, StoreStateEvent } from './events.js';
 export { DEFAULT_KEY_PREFIX, redisKey, redisKeyLayout } from './keys.js';
 export type { RedisKeyKind } from './keys.js';
+export type { OwnerQuotaOptions } from './owner-quota.js';

@@ -2,6 +2,8 @@
  * `httpauth doctor`: the checks an operator runs when a logon fails and the client only sees 401.
  * Each check is a function returning findings, so the gateway's `--check` and tests use the same
  * code as the command line.
+ *
+ * @module @httpauth/core/doctor
  */
 import { checkCredentialFile, type CredentialFileKind } from './credential-files.js';
 import { passed, type Finding } from './findings.js';
@@ -11,9 +13,14 @@ import { checkTicket } from './ticket.js';
 
 export { checkCredentialFile, type CredentialFileKind } from './credential-files.js';
 export { renderFindings, passed, type Finding, type FindingLevel } from './findings.js';
-export { checkHost } from './host.js';
-export { checkKeytab, describeKeytab } from './keytab.js';
-export { checkTicket } from './ticket.js';
+export { checkHost, type HostCheckOptions } from './host.js';
+export {
+  checkKeytab,
+  describeKeytab,
+  type KeytabCheck,
+  type KeytabCheckOptions,
+} from './keytab.js';
+export { checkTicket, type TicketCheckOptions } from './ticket.js';
 
 export interface DoctorOptions {
   /** Keytab name; default KRB5_KTNAME, else /etc/krb5.keytab. Checked when set or with spn/token. */

@@ -101,7 +101,8 @@ export class Gauge extends Family<never> {
   }
 }
 
-interface HistogramSeries {
+/** One label set of a {@link Histogram}: cumulative bucket counts, observation count and sum. */
+export interface HistogramSeries {
   readonly buckets: number[];
   count: number;
   sum: number;

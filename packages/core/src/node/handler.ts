@@ -23,8 +23,10 @@ import { resolveAdapterOptionsFrom, resolveAuthenticator } from './options.js';
 import { toAuthRequest } from './request.js';
 import { applySuccessHeaders, sendChallenge } from './response.js';
 
-type AnyRequest = IncomingMessage | Http2ServerRequest;
-type AnyResponse = ServerResponse | Http2ServerResponse;
+/** The requests a handler accepts: node:http and node:http2 (compatibility API). */
+export type AnyRequest = IncomingMessage | Http2ServerRequest;
+/** The responses a handler writes to: node:http and node:http2 (compatibility API). */
+export type AnyResponse = ServerResponse | Http2ServerResponse;
 
 /** The request as the application handler sees it: the raw body is kept when auth-int read it. */
 export type AuthenticatedRequest<Req extends AnyRequest = AnyRequest> = Req & {

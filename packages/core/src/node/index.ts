@@ -1,9 +1,13 @@
 /**
  * @httpauth/core/node: createHandler, the request listener for plain node:http servers. The glue
  * adapters are built on is published separately, as `@httpauth/core/adapter`.
+ *
+ * @module @httpauth/core/node
  */
 export { createHandler } from './handler.js';
 export type {
+  AnyRequest,
+  AnyResponse,
   AuthenticatedHandler,
   AuthenticatedRequest,
   NodeHandler,
