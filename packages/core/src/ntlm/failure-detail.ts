@@ -16,7 +16,7 @@
  *   channel-binding  MsvAvChannelBindings missing or not this TLS connection's (RFC 5929)
  *   target-name      MsvAvTargetName is not one of this server's SPNs
  */
-import { attemptedName, HttpAuthError, rethrowWithDetail } from '../errors.js';
+import { attemptedName, HttpAuthError, rethrowWithDetail, type ErrorCode } from '../errors.js';
 import type { AuthenticateMessage } from './authenticate-message.js';
 
 export type NtlmCheck =
@@ -40,10 +40,7 @@ export function ntlmCheck<T>(check: NtlmCheck, run: () => T): T {
 }
 
 /** A refusal naming its check. */
-export function refuse(
-  code: ConstructorParameters<typeof HttpAuthError>[0],
-  check: NtlmCheck,
-): never {
+export function refuse(code: ErrorCode, check: NtlmCheck): never {
   throw new HttpAuthError(code, { detail: { check } });
 }
 
