@@ -29,6 +29,7 @@ import {
 } from './adapter-driver.js';
 import { send, sendRawUntilClose } from './http-client.js';
 import { connectionBoundContract } from './adapter-connection-contract.js';
+import { loggerContract } from './adapter-logger-contract.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -37,6 +38,7 @@ export function adapterContract(driver: AdapterDriver): void {
     requestContract(driver);
     connectionBoundContract(driver);
     modesContract(driver);
+    loggerContract(driver);
   });
 }
 

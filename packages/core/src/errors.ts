@@ -1,3 +1,4 @@
+// size: every stable error code in one table (docs/errors.md mirrors it, a test compares).
 /**
  * Stable error codes. Every failure that leaves the engine carries one of these codes and a fixed
  * message: no token bytes, user names or passwords ever appear in an error or in a log line.
@@ -386,7 +387,6 @@ export function statusForKind(kind: ErrorKind): 400 | 401 | 403 | 503 | 500 {
   }
 }
 
-/** Shorthand used by parsers: `fail('ERR_HTTPAUTH_NTLM_MALFORMED')` throws the typed error. */
 /**
  * A name the client sent, for an operator-only `detail` (brute-force detection): bounded, so a
  * client cannot make one failure event arbitrarily large.
@@ -395,6 +395,32 @@ export function attemptedName(name: string): string {
   return name.length > 256 ? `${name.slice(0, 256)}…` : name;
 }
 
+/**
+ * The same error with more operator-only detail: what an outer phase knows (the ticket's service
+ * principal, the NTLM user) joined to what the inner check said (which check, the clock
+ * difference). The inner detail wins where both name a field. Code, reason and cause are kept.
+ */
+export function withDetail(
+  error: HttpAuthError,
+  detail: Readonly<Record<string, string | number | boolean>>,
+): HttpAuthError {
+  return new HttpAuthError(error.code, {
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    ...(error.reason === undefined ? {} : { reason: error.reason }),
+    detail: { ...detail, ...error.detail },
+  });
+}
+
+/** Throw `error` with more detail when it is ours; anything else is rethrown as it is. */
+export function rethrowWithDetail(
+  error: unknown,
+  detail: Readonly<Record<string, string | number | boolean>>,
+): never {
+  if (isHttpAuthError(error)) throw withDetail(error, detail);
+  throw error;
+}
+
+/** Shorthand used by parsers: `fail('ERR_HTTPAUTH_NTLM_MALFORMED')` throws the typed error. */
 export function fail(code: ErrorCode, cause?: unknown): never {
   throw new HttpAuthError(code, cause === undefined ? undefined : { cause });
 }

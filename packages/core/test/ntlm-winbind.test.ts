@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isHttpAuthError } from '../src/errors.js';
+import { HttpAuthError, isHttpAuthError } from '../src/errors.js';
 import { CHANNEL_WARNING } from '../src/events.js';
 import type { WarningEvent } from '../src/events.js';
 import { NtlmAcceptor } from '../src/ntlm/acceptor.js';
@@ -92,9 +92,16 @@ describe('winbindVerifier with a fake ntlm_auth', () => {
 
   it('a wrong password is a plain refusal, and the extra "." after it does not desync the helper', async () => {
     const verifier = fake('by-user', { poolSize: 1, groups: false });
-    assert.equal(await verifier.verify({ ...request, user: 'mallory' }), undefined);
+    // Refused with the helper's message as the operator-only reason: a logon failure, which
+    // ntlm_auth reports alike for an unknown user and a bad password.
+    const wrongPassword = (error: unknown) =>
+      error instanceof HttpAuthError &&
+      error.code === 'ERR_HTTPAUTH_BAD_CREDENTIALS' &&
+      error.detail?.check === 'credentials' &&
+      /attempted logon is invalid/.test(error.reason ?? '');
+    await assert.rejects(verifier.verify({ ...request, user: 'mallory' }), wrongPassword);
     assert.equal((await verifier.verify(request))?.sessionBaseKey.toString('hex'), KEY);
-    assert.equal(await verifier.verify({ ...request, user: 'mallory' }), undefined);
+    await assert.rejects(verifier.verify({ ...request, user: 'mallory' }), wrongPassword);
     assert.equal(verifier.processes, 1, 'the same helper answered all three');
   });
 

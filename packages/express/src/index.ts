@@ -15,6 +15,7 @@ import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
   applySuccessHeaders,
+  authenticateAndLog,
   createBodyLoader,
   disposeWhenDone,
   isAuthenticator,
@@ -118,8 +119,8 @@ export type HttpAuthMiddleware = RequestHandler & {
  * mode) or an error response here; the rest continue with `req.auth` set.
  *
  * @param source an Authenticator from createAuthenticator(), or options to build one
- * @param adapterOptions trustProxy / integrityBody / maxDrainBytes and unless / optional /
- *   property / onRefused / passErrors (override those in `source`)
+ * @param adapterOptions trustProxy / integrityBody / maxDrainBytes / logger / logSuccess and
+ *   unless / optional / property / onRefused / passErrors (override those in `source`)
  */
 export function httpAuth(
   source: Authenticator | HttpAuthOptions,
@@ -145,8 +146,7 @@ export function httpAuth(
         : undefined;
     // originalUrl: the request-target as received, even when the middleware is mounted on a path.
     const request = toAuthRequest(req, options, body, req.originalUrl);
-    authenticator
-      .authenticate(request)
+    authenticateAndLog(authenticator, request, options)
       .then((decision) => {
         if (decision.type === 'respond') {
           if (passesAnonymously(decision, seams)) {

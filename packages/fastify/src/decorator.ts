@@ -15,6 +15,7 @@
 import type { Authenticator } from '@httpauth/core';
 import {
   anonymousHeaders,
+  authenticateAndLog,
   groupHeaders,
   passesAnonymously,
   refusalError,
@@ -37,8 +38,11 @@ export function decorateHttpAuth(
   const property = seams.property;
   async function httpAuthFunction(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     // No body loader: as a preHandler the body is already parsed, so auth-int cannot be offered.
-    const decision = await authenticator.authenticate(
+    const decision = await authenticateAndLog(
+      authenticator,
       toAuthRequest(request.raw, adapter, undefined, request.raw.url),
+      adapter,
+      request.log,
     );
     if (decision.type === 'authenticated') {
       applyAuthenticated(request, reply, decision, property);

@@ -15,6 +15,7 @@ import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/co
 import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
+  authenticateAndLog,
   challengeResponse,
   createBodyLoader,
   drainRequestBody,
@@ -148,8 +149,12 @@ const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, option
     reply: FastifyReply,
     body: BodyLoader | undefined,
   ): Promise<boolean> {
-    const decision = await authenticator.authenticate(
+    // Fastify's own request logger unless a `logger` (or `logger: false`) was given.
+    const decision = await authenticateAndLog(
+      authenticator,
       toAuthRequest(request.raw, adapter, body, request.raw.url),
+      adapter,
+      request.log,
     );
     if (decision.type === 'respond') {
       if (passesAnonymously(decision, seams)) {

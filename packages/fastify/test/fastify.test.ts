@@ -196,6 +196,42 @@ describe('httpAuth for Fastify only', () => {
   });
 });
 
+describe("httpAuth for Fastify logs to Fastify's own logger by default", () => {
+  test('request.log gets the refusal (warn) and the success (info), with the reqId; logger: false is quiet', async () => {
+    for (const [pluginLogger, expected] of [
+      [undefined, ['warn', 'info']],
+      [false, []],
+    ] as const) {
+      const lines: Record<string, unknown>[] = [];
+      const stream = { write: (line: string) => lines.push(JSON.parse(line)) };
+      const app = Fastify({ logger: { level: 'info', stream } });
+      await app.register(httpAuth, {
+        packages: [tokenPackage()],
+        ...(pluginLogger === undefined ? {} : { logger: pluginLogger }),
+      });
+      app.get('/', async () => 'ok');
+      try {
+        await app.inject({ url: '/', headers: { authorization: 'Token bad' } });
+        await app.inject({ url: '/', headers: { authorization: 'Token good-alice' } });
+      } finally {
+        await app.close();
+      }
+      const ours = lines.filter((l) => String(l.msg).startsWith('httpauth:'));
+      // pino levels: 30 info, 40 warn.
+      assert.deepEqual(
+        ours.map((l) => (l.level === 40 ? 'warn' : l.level === 30 ? 'info' : l.level)),
+        expected,
+      );
+      if (ours.length > 0) {
+        assert.equal(ours[0]!.code, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+        assert.equal(ours[0]!.scheme, 'Token');
+        assert.ok(ours[0]!.reqId !== undefined, "a child of the request's logger");
+        assert.equal(ours[1]!.name, 'alice');
+      }
+    }
+  });
+});
+
 describe('httpAuth for Fastify over HTTP/2', () => {
   test('connection-bound schemes offered; their credentials reset with HTTP_1_1_REQUIRED', async () => {
     const h2app = Fastify({ http2: true });

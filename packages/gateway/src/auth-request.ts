@@ -58,13 +58,9 @@ export async function answerAuthRequest(
   const { rules, exchangeHeaders } = context.sites.pick(view.host, path);
   const base = authRequestOf(req, adapterOptions, view);
   // nginx opens a new upstream connection per subrequest: no connection-bound handshakes.
-  const decision = await authenticator.authenticate({
-    ...base,
-    method,
-    target,
-    connection: undefined,
-  });
-  outcomes.recordDecision(decision);
+  const request = { ...base, method, target, connection: undefined };
+  const decision = await authenticator.authenticate(request);
+  outcomes.recordDecision(decision, request, started);
   if (decision.type === 'respond') {
     sendChallenge(req, res, decision, adapterOptions);
     outcomes.finish(req, path, undefined, decision.status, started);

@@ -4,16 +4,26 @@
  * judge. Shared by the proxy, auth_request and upgrade paths so they count alike.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuthDecision, AuthInfo, ErrorCode } from '@httpauth/core';
+import type { AuthDecision, AuthInfo, AuthRequest, ErrorCode } from '@httpauth/core';
+import { logDecision, type AuthLogger } from '@httpauth/core/adapter';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { errorJson, json, schemeLabel } from './responses.js';
 
 export class RequestOutcomes {
+  /** The gateway's JSON logger behind the adapters' logger interface (fields, then message). */
+  private readonly decisionLogger: AuthLogger;
+
   constructor(
     private readonly logger: Logger,
     private readonly metrics: GatewayMetrics,
-  ) {}
+  ) {
+    this.decisionLogger = {
+      info: (fields, msg) => logger.log('info', msg ?? 'httpauth', fields),
+      warn: (fields, msg) => logger.log('warn', msg ?? 'httpauth', fields),
+      debug: (fields, msg) => logger.log('debug', msg ?? 'httpauth', fields),
+    };
+  }
 
   /** One response sent: count it and log it (path without query, never a credential). */
   finish(
@@ -36,8 +46,14 @@ export class RequestOutcomes {
     });
   }
 
-  /** Count an authentication decision under its outcome, scheme and stable code. */
-  recordDecision(decision: AuthDecision): void {
+  /**
+   * Count an authentication decision under its outcome, scheme and stable code, and log it with
+   * the fields every adapter's `logger` writes (the audit event's: the failure's operator-only
+   * reason and detail, client address, method, path, duration).
+   */
+  recordDecision(decision: AuthDecision, request: AuthRequest, started: bigint): void {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    logDecision(this.decisionLogger, 'info', decision, request, ms);
     if (decision.type === 'authenticated') {
       this.metrics.auth('success', decision.auth.principal.mechanism, 'ok');
       return;

@@ -105,10 +105,9 @@ export async function handleRequest(
     forward(forwarding, req, res, undefined, [], started, route);
     return;
   }
-  const decision = await context.authenticator.authenticate(
-    authRequestOf(req, context.adapterOptions, context.trust.view(req)),
-  );
-  outcomes.recordDecision(decision);
+  const request = authRequestOf(req, context.adapterOptions, context.trust.view(req));
+  const decision = await context.authenticator.authenticate(request);
+  outcomes.recordDecision(decision, request, started);
   if (decision.type === 'respond') {
     sendChallenge(req, res, decision, context.adapterOptions);
     outcomes.finish(req, path, undefined, decision.status, started);

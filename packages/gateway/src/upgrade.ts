@@ -82,10 +82,10 @@ async function admit(
 > {
   const rule = context.rules.match(path);
   if (rule.public) return { auth: undefined, extra: [] };
-  const decision = await context.authenticator.authenticate(
-    authRequestOf(req, context.adapterOptions, context.trust.view(req)),
-  );
-  context.outcomes.recordDecision(decision);
+  const started = process.hrtime.bigint();
+  const request = authRequestOf(req, context.adapterOptions, context.trust.view(req));
+  const decision = await context.authenticator.authenticate(request);
+  context.outcomes.recordDecision(decision, request, started);
   if (decision.type === 'respond') {
     rejectUpgrade(context, req, socket, decision);
     return undefined;

@@ -156,7 +156,20 @@ describe('metrics labels', () => {
 
   it('label a decision with the scheme core names, never one read from the request', () => {
     const metrics = new GatewayMetrics(['negotiate', 'basic']);
-    const outcomes = new RequestOutcomes({ log: () => undefined }, metrics);
+    const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+    const outcomes = new RequestOutcomes(
+      { log: (level, msg, fields = {}) => lines.push({ level, msg, fields }) },
+      metrics,
+    );
+    const request = {
+      method: 'GET',
+      target: '/app/x?secret=1',
+      headers: {},
+      httpVersionMajor: 1,
+      secure: false,
+      clientAddress: '192.0.2.7',
+    };
+    const started = process.hrtime.bigint();
     const refused = (scheme: string | undefined, code: ErrorCode) =>
       ({
         type: 'respond',
@@ -165,9 +178,28 @@ describe('metrics labels', () => {
         headers: [],
         error: new HttpAuthError(code),
       }) as AuthDecision;
-    outcomes.recordDecision(refused('Negotiate', 'ERR_HTTPAUTH_NTLM_TARGET_NAME'));
-    outcomes.recordDecision(refused(undefined, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED'));
-    outcomes.recordDecision(refused('Evil', 'ERR_HTTPAUTH_NTLM_TARGET_NAME'));
+    outcomes.recordDecision(
+      refused('Negotiate', 'ERR_HTTPAUTH_NTLM_TARGET_NAME'),
+      request,
+      started,
+    );
+    outcomes.recordDecision(
+      refused(undefined, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED'),
+      request,
+      started,
+    );
+    outcomes.recordDecision(refused('Evil', 'ERR_HTTPAUTH_NTLM_TARGET_NAME'), request, started);
+    // The same log line as every adapter's `logger` writes: failures at warn, no challenge line.
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.fields.scheme, l.fields.code, l.fields.path]),
+      [
+        ['warn', 'Negotiate', 'ERR_HTTPAUTH_NTLM_TARGET_NAME', '/app/x'],
+        ['warn', 'Evil', 'ERR_HTTPAUTH_NTLM_TARGET_NAME', '/app/x'],
+      ],
+    );
+    assert.equal(lines[0]!.fields.clientAddress, '192.0.2.7');
+    assert.equal(lines[0]!.fields.method, 'GET');
+    assert.equal(typeof lines[0]!.fields.durationMs, 'number');
     const text = metrics.render(0, 0);
     assert.match(
       text,

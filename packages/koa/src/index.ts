@@ -11,6 +11,7 @@ import type { Authenticator } from '@httpauth/core';
 import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
+  authenticateAndLog,
   challengeResponse,
   createBodyLoader,
   disposeWhenDone,
@@ -91,8 +92,10 @@ export function httpAuth(
         ? createBodyLoader(ctx.req, ctx.req, options.integrityBodyMaxBytes)
         : undefined;
     // originalUrl: the request-target as received, even under a mounted sub-app.
-    const decision = await authenticator.authenticate(
+    const decision = await authenticateAndLog(
+      authenticator,
       toAuthRequest(ctx.req, options, body, ctx.originalUrl),
+      options,
     );
     if (decision.type === 'respond') {
       if (passesAnonymously(decision, seams)) {

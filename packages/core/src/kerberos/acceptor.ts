@@ -62,6 +62,7 @@ import { recordAuthenticator } from './replay-cache.js';
 import { TicketCache } from './ticket-cache.js';
 import { decryptTicket, type DecryptedTicket } from './ticket-decryption.js';
 import { decodeDelegation, type DelegatedCredential } from './delegation.js';
+import { kerberosFailure, type AcceptProgress } from './failure-detail.js';
 
 export type { DelegatedCredential, DelegatedTicket, KerberosPrincipalName } from './delegation.js';
 
@@ -231,6 +232,7 @@ export class KerberosAcceptor {
   async accept(token: Buffer, ctx: KerberosAcceptContext): Promise<KerberosAcceptResult> {
     let mechOid = KRB5_OID;
     let apReq: ApReq | undefined;
+    const progress: AcceptProgress = {};
     try {
       let message = token;
       if (Buffer.isBuffer(token) && token[0] !== AP_REQ_TAG) {
@@ -240,10 +242,11 @@ export class KerberosAcceptor {
         message = gss.message;
       }
       apReq = decodeApReq(message);
-      return await this.#verify(apReq, mechOid, ctx);
+      progress.apReq = apReq;
+      return await this.#verify(apReq, mechOid, ctx, progress);
     } catch (error) {
       const httpError = isHttpAuthError(error)
-        ? error
+        ? kerberosFailure(error, progress)
         : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
       const responseToken = krbErrorReply(httpError, apReq, mechOid, ctx.now);
       return responseToken === undefined
@@ -272,6 +275,7 @@ export class KerberosAcceptor {
     apReq: ApReq,
     mechOid: string,
     ctx: KerberosAcceptContext,
+    progress: AcceptProgress,
   ): Promise<KerberosAcceptResult> {
     const { ticket } = apReq;
     // User-to-user tickets are encrypted in a TGT session key we do not hold.
@@ -281,6 +285,7 @@ export class KerberosAcceptor {
     if (!this.#accepts(ticket.sname, ticket.realm)) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
     const servicePrincipal = unparsePrincipal(ticket.sname, ticket.realm);
     const keytab = this.keytab(ctx.now);
+    progress.keytab = keytab;
     this.#inspectKeytab(keytab);
     if (keytab.entriesFor(servicePrincipal).length === 0) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
     this.#checkEnctype(ticket.encPart.etype);
@@ -297,6 +302,7 @@ export class KerberosAcceptor {
       this.#tickets.set(cacheKey, decrypted, decrypted.encTicket.endtime + this.#skewMs);
     }
     const { encTicket, sessionKey, pac } = decrypted;
+    progress.clientRealm = encTicket.crealm;
 
     // 3. The authenticator (usage 11): the ticket's client, within the skew, ticket valid now.
     const authenticator = decryptAuthenticator(apReq, sessionKey);

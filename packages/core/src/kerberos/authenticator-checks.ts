@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { channelBindingHash, type ChannelBindingMode } from '../channel-binding.js';
-import { fail } from '../errors.js';
+import { fail, HttpAuthError } from '../errors.js';
 import { encryptionProfile, KeyUsage, type KerberosKey } from './crypto/index.js';
 import {
   decodeGssChecksum,
@@ -52,12 +52,28 @@ export function checkAuthenticatorAndTimes(
     fail('ERR_HTTPAUTH_KRB_BAD_MATCH');
   }
   const authenticatorTime = authenticator.ctime + Math.floor(authenticator.cusec / 1000);
-  if (Math.abs(now - authenticatorTime) > skewMs) fail('ERR_HTTPAUTH_KRB_SKEW');
+  // The operator's detail: the client's clock minus ours (positive: the client is ahead), the
+  // figure to compare with the allowed skew when a whole site's clocks drift.
+  const seconds = (ms: number) => Math.round(ms / 1000);
+  if (Math.abs(now - authenticatorTime) > skewMs) {
+    throw new HttpAuthError('ERR_HTTPAUTH_KRB_SKEW', {
+      detail: {
+        clockDifferenceSeconds: seconds(authenticatorTime - now),
+        allowedSkewSeconds: seconds(skewMs),
+      },
+    });
+  }
   const start = encTicket.starttime ?? encTicket.authtime;
   if (start - skewMs > now || (encTicket.flags & TicketFlags.INVALID) !== 0) {
-    fail('ERR_HTTPAUTH_KRB_TICKET_NOT_YET_VALID');
+    throw new HttpAuthError('ERR_HTTPAUTH_KRB_TICKET_NOT_YET_VALID', {
+      detail: { secondsUntilValid: seconds(start - now) },
+    });
   }
-  if (encTicket.endtime + skewMs < now) fail('ERR_HTTPAUTH_KRB_TICKET_EXPIRED');
+  if (encTicket.endtime + skewMs < now) {
+    throw new HttpAuthError('ERR_HTTPAUTH_KRB_TICKET_EXPIRED', {
+      detail: { secondsSinceExpiry: seconds(now - encTicket.endtime) },
+    });
+  }
 }
 
 /** The RFC 4121 §4.1.1 checksum (flags, channel binding, delegation), when the client sent one. */

@@ -14,7 +14,7 @@
  *    pac/sid-filter.ts; the UPN is kept only when the PAC does not mark it constructed (MS-PAC
  *    §2.10 UPN_DNS_INFO flag U) and its domain is the client's realm.
  */
-import { fail } from '../errors.js';
+import { fail, rethrowWithDetail } from '../errors.js';
 import type { LogonInfo, Principal } from '../principal.js';
 import type { KerberosKey } from './crypto/index.js';
 import { AdType, flattenAuthorizationData } from './messages/authorization-data.js';
@@ -59,6 +59,15 @@ function pacClientName(encTicket: EncTicketPart): string {
   return encTicket.cname.components.join('/');
 }
 
+/** Run one PAC check; a refusal names it in the operator-only detail (`check`). */
+function pacCheck<T>(check: string, run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    rethrowWithDetail(error, { check });
+  }
+}
+
 /**
  * The PAC, when the ticket carries one inside AD-IF-RELEVANT (MS-PAC §2.3; MS-KILE §3.4.5.3):
  * its server signature must verify with the service key. A PAC anywhere else, or two PACs, is
@@ -69,28 +78,35 @@ export function verifyPac(encTicket: EncTicketPart, serviceKey: KerberosKey): Pa
   let pacBytes: Buffer | undefined;
   for (const { entry, ifRelevant } of flattenAuthorizationData(encTicket.authorizationData)) {
     if (entry.adType !== AdType.WIN2K_PAC) continue;
-    if (!ifRelevant || pacBytes !== undefined) fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
+    if (!ifRelevant || pacBytes !== undefined) {
+      pacCheck('pac-placement', () => fail('ERR_HTTPAUTH_KRB_PAC_INVALID'));
+    }
     pacBytes = entry.adData;
   }
   if (pacBytes === undefined) return undefined;
-  const pac = decodePac(pacBytes);
-  verifyPacServerSignature(pac, serviceKey);
+  const bytes = pacBytes;
+  const pac = pacCheck('pac-structure', () => decodePac(bytes));
+  pacCheck('pac-server-signature', () => verifyPacServerSignature(pac, serviceKey));
   const clientInfo = pacBuffer(pac, PacBufferType.CLIENT_INFO);
   if (clientInfo !== undefined) {
     // MS-PAC §2.7: ClientId is the ticket's authtime and Name the ticket's client; a mismatch
     // means a PAC spliced from another ticket or a KDC that names one client in the ticket and
     // another in the PAC.
-    const info = decodeClientInfo(clientInfo);
+    const info = pacCheck('pac-client-info', () => decodeClientInfo(clientInfo));
     if (Math.floor(info.clientId / 1000) !== Math.floor(encTicket.authtime / 1000)) {
-      fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
+      pacCheck('pac-client-info-authtime', () => fail('ERR_HTTPAUTH_KRB_PAC_INVALID'));
     }
-    if (info.name !== pacClientName(encTicket)) fail('ERR_HTTPAUTH_KRB_PAC_CLIENT_MISMATCH');
+    if (info.name !== pacClientName(encTicket)) {
+      pacCheck('pac-client-info-name', () => fail('ERR_HTTPAUTH_KRB_PAC_CLIENT_MISMATCH'));
+    }
   }
   const logon = pacBuffer(pac, PacBufferType.LOGON_INFO);
   const upn = pacBuffer(pac, PacBufferType.UPN_DNS_INFO);
   return {
-    logonInfo: logon === undefined ? undefined : decodeLogonInfo(logon),
-    upnDnsInfo: upn === undefined ? undefined : decodeUpnDnsInfo(upn),
+    logonInfo:
+      logon === undefined ? undefined : pacCheck('pac-logon-info', () => decodeLogonInfo(logon)),
+    upnDnsInfo:
+      upn === undefined ? undefined : pacCheck('pac-upn-dns-info', () => decodeUpnDnsInfo(upn)),
   };
 }
 

@@ -3,7 +3,7 @@
  * (key usage 2), check it is sane, and verify its PAC (MS-PAC §2.8) with the same key. What comes
  * out is cached per ticket (ticket-cache.ts), so it keeps only what later checks read.
  */
-import { fail } from '../errors.js';
+import { attemptedName, fail, rethrowWithDetail } from '../errors.js';
 import { encryptionProfile, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
 import { checkTicketSanity, verifyPac, type PacFacts } from './client-identity.js';
 import type { ApReq } from './messages/ap-req.js';
@@ -32,10 +32,18 @@ export function decryptTicket(
   const encTicket = decodeEncTicketPart(
     ticketProfile.decrypt(serviceKey, KeyUsage.KDC_REP_TICKET, apReq.ticket.encPart.cipher),
   );
-  checkEnctype(encTicket.key.keytype);
-  const sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
-  checkTicketSanity(encTicket, transitedRealms);
-  const pac = verifyPac(encTicket, serviceKey);
+  let sessionKey: KerberosKey;
+  let pac: PacFacts | undefined;
+  try {
+    checkEnctype(encTicket.key.keytype);
+    sessionKey = makeKey(encTicket.key.keytype, encTicket.key.keyvalue);
+    checkTicketSanity(encTicket, transitedRealms);
+    pac = verifyPac(encTicket, serviceKey);
+  } catch (error) {
+    // The ticket decrypted, so its client realm is known: the operator's first question about
+    // a refused cross-realm ticket (transited path, PAC from another domain).
+    rethrowWithDetail(error, { clientRealm: attemptedName(encTicket.crealm) });
+  }
   // Keep only what later checks read: the authorization data and addresses are views into the
   // decrypted ticket (a large AD PAC is tens of KiB), which a cache entry must not pin.
   const slim: EncTicketPart = {

@@ -11,7 +11,7 @@
  * ',') stands for every realm on the hierarchical path between its neighbours: those cannot be
  * listed without that hierarchy, so such a path is refused.
  */
-import { fail } from '../errors.js';
+import { attemptedName, HttpAuthError } from '../errors.js';
 
 export const DOMAIN_X500_COMPRESS = 1;
 
@@ -71,6 +71,13 @@ export function checkUncheckedTransited(
   const realms =
     transited.trType === DOMAIN_X500_COMPRESS ? decodeTransited(transited.contents) : undefined;
   if (realms === undefined || realms.some((realm) => !trusted.has(realm))) {
-    fail('ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED');
+    // The operator's detail: which realms no KDC vouched for (names only, bounded).
+    const untrusted = realms?.filter((realm) => !trusted.has(realm)).join(',');
+    throw new HttpAuthError('ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED', {
+      detail: {
+        check: 'transited',
+        untrustedRealms: untrusted === undefined ? '(undecodable path)' : attemptedName(untrusted),
+      },
+    });
   }
 }

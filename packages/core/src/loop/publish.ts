@@ -4,13 +4,21 @@
  * on failure, the operator-only reason and detail the package attached to its error. Nothing a
  * client could use to guess a secret: no token, no query string, no header value.
  */
-import { publishChallenge, publishFailure, publishSuccess, type RequestFacts } from '../events.js';
+import {
+  publishChallenge,
+  publishFailure,
+  publishSuccess,
+  type ChallengeEvent,
+  type FailureEvent,
+  type RequestFacts,
+  type SuccessEvent,
+} from '../events.js';
 import type { AuthRequest } from '../security-package.js';
 import type { AuthDecision } from './decision.js';
 
 const MAX_PATH = 1024;
 
-function requestFacts(request: AuthRequest, startedAt: number): RequestFacts {
+function requestFacts(request: AuthRequest, durationMs: number): RequestFacts {
   const query = request.target.indexOf('?');
   const path = query < 0 ? request.target : request.target.slice(0, query);
   const address = request.clientAddress ?? request.connection?.remoteAddress;
@@ -18,7 +26,52 @@ function requestFacts(request: AuthRequest, startedAt: number): RequestFacts {
     ...(address === undefined ? {} : { clientAddress: address }),
     method: request.method,
     path: path.length > MAX_PATH ? path.slice(0, MAX_PATH) : path,
-    durationMs: performance.now() - startedAt,
+    durationMs,
+  };
+}
+
+/** The event a decision makes, without publishing it: the adapters' logger writes the same. */
+export type DecisionEvent =
+  | { readonly type: 'success'; readonly event: SuccessEvent }
+  | { readonly type: 'failure'; readonly event: FailureEvent }
+  | { readonly type: 'challenge'; readonly event: ChallengeEvent };
+
+export function decisionEvent(
+  decision: AuthDecision,
+  request: AuthRequest,
+  durationMs: number,
+): DecisionEvent {
+  const facts = requestFacts(request, durationMs);
+  if (decision.type === 'authenticated') {
+    const { principal } = decision.auth;
+    return {
+      type: 'success',
+      event: {
+        mechanism: principal.mechanism,
+        scheme: decision.scheme,
+        name: principal.name,
+        reused: decision.reused,
+        ...facts,
+      },
+    };
+  }
+  const { error, scheme, status } = decision;
+  if (error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED') {
+    return { type: 'challenge', event: { scheme, step: 'initial', ...facts } };
+  }
+  if (error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE') {
+    return { type: 'challenge', event: { scheme, step: 'continue', ...facts } };
+  }
+  return {
+    type: 'failure',
+    event: {
+      scheme,
+      code: error.code,
+      status,
+      ...(error.reason === undefined ? {} : { reason: error.reason }),
+      ...(error.detail === undefined ? {} : { detail: error.detail }),
+      ...facts,
+    },
   };
 }
 
@@ -27,31 +80,8 @@ export function publishDecision(
   request: AuthRequest,
   startedAt: number,
 ): void {
-  const facts = requestFacts(request, startedAt);
-  if (decision.type === 'authenticated') {
-    const { principal } = decision.auth;
-    publishSuccess({
-      mechanism: principal.mechanism,
-      scheme: decision.scheme,
-      name: principal.name,
-      reused: decision.reused,
-      ...facts,
-    });
-    return;
-  }
-  const { error, scheme, status } = decision;
-  if (error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED') {
-    publishChallenge({ scheme, step: 'initial', ...facts });
-  } else if (error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE') {
-    publishChallenge({ scheme, step: 'continue', ...facts });
-  } else {
-    publishFailure({
-      scheme,
-      code: error.code,
-      status,
-      ...(error.reason === undefined ? {} : { reason: error.reason }),
-      ...(error.detail === undefined ? {} : { detail: error.detail }),
-      ...facts,
-    });
-  }
+  const made = decisionEvent(decision, request, performance.now() - startedAt);
+  if (made.type === 'success') publishSuccess(made.event);
+  else if (made.type === 'failure') publishFailure(made.event);
+  else publishChallenge(made.event);
 }

@@ -16,6 +16,7 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { HttpAuthError } from '../errors.js';
+import { checkOfLogonStatus } from '../ntlm/failure-detail.js';
 import type { NtlmLogonRequest, NtlmLogonResult, NtlmVerifier } from '../ntlm/verifier.js';
 import { loadMachineSecret } from './machine-secret.js';
 import type { MachineSecretOptions } from './machine-secret.js';
@@ -222,7 +223,10 @@ export function domainControllerVerifier(
           lastError = unavailable(`LOGON_${verdict.reason}`);
           continue;
         }
-        throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', { reason: verdict.reason });
+        throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+          reason: verdict.reason,
+          detail: { check: checkOfLogonStatus(verdict.reason) },
+        });
       }
       const validation = answer.validation;
       if (validation === undefined || validation.logonDomainId === undefined) {

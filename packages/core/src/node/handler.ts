@@ -18,6 +18,7 @@ import type { AuthInfo, Authenticator, AuthenticatorOptions } from '../loop/auth
 import type { BodyLoader } from './body.js';
 import { createBodyLoader } from './body.js';
 import { disposeWhenDone } from './connection.js';
+import { authenticateAndLog } from './decision-log.js';
 import type { AdapterOptions, AuthenticatorSource } from './options.js';
 import { resolveAdapterOptionsFrom, resolveAuthenticator } from './options.js';
 import { toAuthRequest } from './request.js';
@@ -86,7 +87,11 @@ export function createHandler<
       adapterOptions.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, adapterOptions.integrityBodyMaxBytes)
         : undefined;
-    authenticator.authenticate(toAuthRequest(req, adapterOptions, body)).then(
+    authenticateAndLog(
+      authenticator,
+      toAuthRequest(req, adapterOptions, body),
+      adapterOptions,
+    ).then(
       async (decision) => {
         if (decision.type === 'respond') {
           sendChallenge(req, res, decision, adapterOptions, body);

@@ -14,3 +14,4 @@ export type {
   NodeHandlerOptions,
 } from './handler.js';
 export type { AdapterOptions, AuthenticatorSource } from './options.js';
+export type { AuthLogger, LoggerOptions, SuccessLogLevel } from './decision-log.js';

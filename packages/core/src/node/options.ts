@@ -5,9 +5,10 @@
 import { HttpAuthError } from '../errors.js';
 import type { Authenticator, AuthenticatorOptions } from '../loop/authenticator.js';
 import { createAuthenticator } from '../loop/authenticator.js';
+import { resolveLogger, type LoggerOptions, type ResolvedLogger } from './decision-log.js';
 
 /** Options every adapter understands, next to the authenticator's own. */
-export interface AdapterOptions {
+export interface AdapterOptions extends LoggerOptions {
   /**
    * Trust `X-Forwarded-Proto` from a reverse proxy to say whether the client connection is TLS.
    * Only enable this when every request reaches the server through a proxy that sets the header.
@@ -35,6 +36,8 @@ export interface ResolvedAdapterOptions {
   /** 0 when auth-int bodies are not made available. */
   readonly integrityBodyMaxBytes: number;
   readonly maxDrainBytes: number;
+  /** The `logger` and `logSuccess` options (decision-log.ts). */
+  readonly log: ResolvedLogger;
 }
 
 export const DEFAULT_INTEGRITY_BODY_BYTES = 1024 * 1024;
@@ -64,6 +67,7 @@ function positiveInteger(value: unknown): number {
 export function resolveAdapterOptions(options: AdapterOptions = {}): ResolvedAdapterOptions {
   if (typeof options !== 'object' || options === null) invalidOptions();
   const { trustProxy, integrityBody, maxDrainBytes } = options;
+  const log = resolveLogger(options);
   if (trustProxy !== undefined && typeof trustProxy !== 'boolean') invalidOptions();
   let integrityBodyMaxBytes = 0;
   if (integrityBody === true) {
@@ -81,6 +85,7 @@ export function resolveAdapterOptions(options: AdapterOptions = {}): ResolvedAda
     integrityBodyMaxBytes,
     maxDrainBytes:
       maxDrainBytes === undefined ? DEFAULT_MAX_DRAIN_BYTES : positiveInteger(maxDrainBytes),
+    log,
   };
 }
 
@@ -98,7 +103,13 @@ export function resolveAdapterOptionsFrom(
       ? (source as AdapterOptions)
       : {};
   const merged: { -readonly [K in keyof AdapterOptions]: AdapterOptions[K] } = {};
-  for (const key of ['trustProxy', 'integrityBody', 'maxDrainBytes'] as const) {
+  for (const key of [
+    'trustProxy',
+    'integrityBody',
+    'maxDrainBytes',
+    'logger',
+    'logSuccess',
+  ] as const) {
     const value = override[key] ?? inline[key];
     if (value !== undefined) Object.assign(merged, { [key]: value });
   }

@@ -26,7 +26,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { HttpAuthError, fail } from '../errors.js';
+import { HttpAuthError, fail, rethrowWithDetail } from '../errors.js';
 import type { Principal } from '../principal.js';
 import type { AvPair } from './av-pairs.js';
 import {
@@ -41,9 +41,14 @@ import {
   avString,
   encodeAvPairs,
   fileTime,
-  fileTimeToMs,
 } from './av-pairs.js';
-import { decodeAuthenticateMessage, withZeroedMic } from './authenticate-message.js';
+import {
+  decodeAuthenticateMessage,
+  withZeroedMic,
+  type AuthenticateMessage,
+} from './authenticate-message.js';
+import { attemptedLogon, ntlmCheck, refuse } from './failure-detail.js';
+import { logonPrincipal } from './logon-principal.js';
 import {
   SERVER_CHALLENGE_LENGTH,
   SERVER_CHALLENGE_OFFSET,
@@ -59,7 +64,11 @@ import { NtlmBindingPolicy } from './binding-policy.js';
 import { exportedSessionKey, keyExchangeKeyV1, messageIntegrityCode } from './keys.js';
 import { decodeNegotiateMessage } from './negotiate-message.js';
 import type { Ntlmv2Response } from './ntlmv2-response.js';
-import { NTLMV1_RESPONSE_LENGTH, decodeNtlmv2Response } from './ntlmv2-response.js';
+import {
+  NTLMV1_RESPONSE_LENGTH,
+  checkNtlmv2Timestamp,
+  decodeNtlmv2Response,
+} from './ntlmv2-response.js';
 import type { NtlmSessionContext } from './session-context.js';
 import { anonymousLogon, sessionContext } from './session-context.js';
 import { SERVER_VERSION } from './version.js';
@@ -248,13 +257,27 @@ export class NtlmAcceptor {
     }
     const negotiateMessage = state.transcript.subarray(0, state.negotiateLength);
     const challengeMessage = state.transcript.subarray(state.negotiateLength);
+    const message = decodeAuthenticateMessage(token);
+    try {
+      return await this.#verify(token, message, negotiateMessage, challengeMessage, input);
+    } catch (error) {
+      rethrowWithDetail(error, attemptedLogon(message));
+    }
+  }
+
+  /** The checks of an AUTHENTICATE, each refusal naming its check (failure-detail.ts). */
+  async #verify(
+    token: Buffer,
+    message: AuthenticateMessage,
+    negotiateMessage: Buffer,
+    challengeMessage: Buffer,
+    input: NtlmStepInput,
+  ): Promise<NtlmStepResult & { type: 'complete' }> {
     const serverChallenge = challengeMessage.subarray(
       SERVER_CHALLENGE_OFFSET,
       SERVER_CHALLENGE_OFFSET + SERVER_CHALLENGE_LENGTH,
     );
     const challengeFlags = challengeMessage.readUInt32LE(20);
-
-    const message = decodeAuthenticateMessage(token);
     const nt = message.ntChallengeResponse;
     const lm = message.lmChallengeResponse;
 
@@ -264,21 +287,23 @@ export class NtlmAcceptor {
       nt.length === 0 &&
       (lm.length === 0 || (lm.length === 1 && lm[0] === 0))
     ) {
-      if (!this.#allowAnonymous) fail('ERR_HTTPAUTH_NTLM_ANONYMOUS_REFUSED');
-      this.#binding.checkResponseWithoutAvPairs(input.channelBinding);
+      if (!this.#allowAnonymous) refuse('ERR_HTTPAUTH_NTLM_ANONYMOUS_REFUSED', 'anonymous');
+      ntlmCheck('channel-binding', () =>
+        this.#binding.checkResponseWithoutAvPairs(input.channelBinding),
+      );
       return { type: 'complete', ...anonymousLogon(message, challengeFlags) };
     }
-    if (message.user === '') fail('ERR_HTTPAUTH_BAD_CREDENTIALS');
+    if (message.user === '') refuse('ERR_HTTPAUTH_BAD_CREDENTIALS', 'account');
 
     let v2: Ntlmv2Response | undefined;
     if (nt.length > NTLMV1_RESPONSE_LENGTH) {
-      v2 = decodeNtlmv2Response(nt);
+      v2 = ntlmCheck('version', () => decodeNtlmv2Response(nt));
     } else if (nt.length === NTLMV1_RESPONSE_LENGTH) {
-      if (!this.#allowNtlmV1) fail('ERR_HTTPAUTH_NTLM_V1_REFUSED');
+      if (!this.#allowNtlmV1) refuse('ERR_HTTPAUTH_NTLM_V1_REFUSED', 'version');
     } else if (nt.length === 0 && lm.length === NTLMV1_RESPONSE_LENGTH) {
-      if (!this.#allowLm) fail('ERR_HTTPAUTH_NTLM_V1_REFUSED');
+      if (!this.#allowLm) refuse('ERR_HTTPAUTH_NTLM_V1_REFUSED', 'version');
     } else {
-      fail('ERR_HTTPAUTH_NTLM_MALFORMED');
+      refuse('ERR_HTTPAUTH_NTLM_MALFORMED', 'version');
     }
 
     const negotiatedFlags = (message.flags & challengeFlags) >>> 0;
@@ -294,7 +319,8 @@ export class NtlmAcceptor {
       challengeMessage: Buffer.from(challengeMessage),
       authenticateMessage: Buffer.from(token),
     });
-    if (logon === undefined) fail('ERR_HTTPAUTH_BAD_CREDENTIALS');
+    // A verifier that resolves undefined does not say whether the account or the proof failed.
+    if (logon === undefined) refuse('ERR_HTTPAUTH_BAD_CREDENTIALS', 'credentials');
     if (!Buffer.isBuffer(logon.sessionBaseKey) || logon.sessionBaseKey.length !== 16) {
       fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
     }
@@ -317,46 +343,36 @@ export class NtlmAcceptor {
       const pairs = v2.avPairs;
       // CVE-2019-1040: a client that says it sent a MIC must have sent a valid one.
       if (hasFlag(avFlags(pairs), MSV_AV_FLAG_MIC_PRESENT)) {
-        if (message.mic === undefined || isZero(message.mic)) fail('ERR_HTTPAUTH_NTLM_MIC_MISSING');
+        if (message.mic === undefined || isZero(message.mic)) {
+          refuse('ERR_HTTPAUTH_NTLM_MIC_MISSING', 'mic');
+        }
         const expected = messageIntegrityCode(
           exported,
           negotiateMessage,
           challengeMessage,
           withZeroedMic(token),
         );
-        if (!sameBytes(expected, message.mic)) fail('ERR_HTTPAUTH_NTLM_MIC_INVALID');
+        if (!sameBytes(expected, message.mic)) refuse('ERR_HTTPAUTH_NTLM_MIC_INVALID', 'mic');
         micVerified = true;
       }
-      this.#checkTimestamp(v2, input.now);
-      channelBound = this.#binding.checkChannelBinding(pairs, input.channelBinding);
-      this.#binding.checkTargetName(pairs, channelBound);
+      checkNtlmv2Timestamp(v2, input.now, this.#timestampWindowMs);
+      channelBound = ntlmCheck('channel-binding', () =>
+        this.#binding.checkChannelBinding(pairs, input.channelBinding),
+      );
+      ntlmCheck('target-name', () => this.#binding.checkTargetName(pairs, channelBound));
     } else {
-      this.#binding.checkResponseWithoutAvPairs(input.channelBinding);
+      ntlmCheck('channel-binding', () =>
+        this.#binding.checkResponseWithoutAvPairs(input.channelBinding),
+      );
     }
 
-    const user = logon.user ?? message.user;
-    const domain = logon.domain ?? this.domain.netbios.toUpperCase();
-    // Only the configured domain's accounts go by their bare name: CHILD\alice, from a domain
-    // the DC trusts, is not alice (NetBIOS and DNS domain names compare case-insensitively).
-    const localRealm = [this.domain.netbios, this.domain.dns].some(
-      (name) => name.toUpperCase() === domain.toUpperCase(),
-    );
-    const name = `${domain}\\${user}`;
-    const principal: Principal = {
-      name,
-      user: localRealm ? user : name,
-      realm: domain,
-      localRealm,
-      mechanism: 'NTLM',
-      ...(message.workstation === '' ? {} : { workstation: message.workstation }),
-      ...(logon.userSid === undefined ? {} : { userSid: logon.userSid }),
-      ...(logon.groupSids === undefined ? {} : { groupSids: [...logon.groupSids] }),
-      ...(logon.groups === undefined ? {} : { groups: [...logon.groups] }),
-      ...(logon.upn === undefined ? {} : { upn: logon.upn }),
-      ...(logon.dnsDomain === undefined ? {} : { dnsDomain: logon.dnsDomain }),
-      ...(logon.logonInfo === undefined ? {} : { logonInfo: logon.logonInfo }),
+    const principal = logonPrincipal(
+      logon,
+      message.user,
+      message.workstation,
+      this.domain,
       channelBound,
-    };
+    );
     const context = sessionContext(
       exported,
       negotiatedFlags,
@@ -364,13 +380,6 @@ export class NtlmAcceptor {
       micVerified,
     );
     return { type: 'complete', principal, sessionKey: exported, context };
-  }
-
-  #checkTimestamp(response: Ntlmv2Response, now: number): void {
-    const clientTime = fileTimeToMs(Buffer.from(response.timestamp));
-    if (Math.abs(now - clientTime) > this.#timestampWindowMs) {
-      fail('ERR_HTTPAUTH_NTLM_TIMESTAMP_SKEW');
-    }
   }
 }
 

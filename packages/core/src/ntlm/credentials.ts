@@ -40,6 +40,8 @@ export type NtHashLookup = (
 
 // Unknown and disabled accounts are checked against this so they cost what a real check costs.
 const DUMMY_HASH = randomBytes(16);
+const ACCOUNT = { check: 'account' } as const;
+const PROOF = { check: 'proof' } as const;
 
 /**
  * A verifier over NT hashes: NTLMv2 (and NTLMv1 / LM when the acceptor lets those through).
@@ -88,7 +90,12 @@ export function ntHashVerifier(lookup: NtHashLookup): NtlmVerifier {
       } else {
         fail('ERR_HTTPAUTH_NTLM_MALFORMED');
       }
-      if (!usable || sessionBaseKey === undefined) return undefined;
+      // The same work for an unknown account as for a wrong password (the client learns neither);
+      // the operator's detail says which (failure-detail.ts).
+      if (!usable) throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', { detail: ACCOUNT });
+      if (sessionBaseKey === undefined) {
+        throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', { detail: PROOF });
+      }
       return {
         sessionBaseKey,
         ...(entry.user === undefined ? {} : { user: entry.user }),

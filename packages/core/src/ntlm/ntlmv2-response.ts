@@ -13,9 +13,9 @@
  *
  * An NT response of exactly 24 bytes is NTLMv1 (DESL); anything longer must parse as this.
  */
-import { fail } from '../errors.js';
+import { fail, HttpAuthError } from '../errors.js';
 import type { AvPair } from './av-pairs.js';
-import { decodeAvPairs, encodeAvPairs } from './av-pairs.js';
+import { decodeAvPairs, encodeAvPairs, fileTimeToMs } from './av-pairs.js';
 
 export const NTLMV1_RESPONSE_LENGTH = 24;
 export const NT_PROOF_LENGTH = 16;
@@ -59,4 +59,22 @@ export function encodeClientChallengeBlob(
   clientChallenge.copy(head, 16);
   const pairs = Buffer.isBuffer(avPairs) ? avPairs : encodeAvPairs(avPairs);
   return Buffer.concat([head, pairs, Buffer.alloc(4)]);
+}
+
+/**
+ * The NTLMv2 timestamp (MS-NLMP 3.2.5.1.2: the server may refuse a response whose TimeStamp is
+ * too far from its clock) within `windowMs` of now. The refusal tells the operator the client's
+ * clock minus ours in seconds (positive: the client is ahead).
+ */
+export function checkNtlmv2Timestamp(
+  response: Ntlmv2Response,
+  now: number,
+  windowMs: number,
+): void {
+  const clientTime = fileTimeToMs(Buffer.from(response.timestamp));
+  if (Math.abs(now - clientTime) > windowMs) {
+    throw new HttpAuthError('ERR_HTTPAUTH_NTLM_TIMESTAMP_SKEW', {
+      detail: { check: 'timestamp', clockDifferenceSeconds: Math.round((clientTime - now) / 1000) },
+    });
+  }
 }

@@ -47,7 +47,9 @@ export interface NtlmLogonResult {
 
 /**
  * Checks an NTLM response. Resolve `undefined` when the credentials do not authenticate
- * (unknown user, wrong password, disabled account: the client must not learn which); throw
+ * (unknown user, wrong password, disabled account: the client must not learn which), or throw
+ * HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS') with an operator-only `detail.check` of
+ * 'account' or 'proof' to tell the operator which (failure-detail.ts); throw
  * HttpAuthError('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED') when the source cannot answer.
  */
 export interface NtlmVerifier {

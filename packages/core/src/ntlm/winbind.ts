@@ -15,7 +15,8 @@
  * succeeds, without SIDs, and an `httpauth:warning` event says ERR_HTTPAUTH_WINBIND_UNAVAILABLE.
  */
 import { execFile } from 'node:child_process';
-import { HttpAuthError } from '../errors.js';
+import { attemptedName, HttpAuthError } from '../errors.js';
+import { checkOfLogonStatus } from './failure-detail.js';
 import { publishWarning } from '../events.js';
 import { canonicalSid } from '../directory/sid.js';
 import type {
@@ -177,7 +178,15 @@ export function winbindVerifier(options: WinbindOptions = {}): WinbindVerifier {
       });
       const verdict = helperVerdict(await pool.request(text));
       if (!verdict.authenticated) {
-        if (isCredentialFailure(verdict.error)) return undefined;
+        if (isCredentialFailure(verdict.error)) {
+          // ntlm_auth's NT_STATUS for the operator (never the client): a wrong password or an
+          // account that may not log on.
+          const reason = attemptedName(verdict.error);
+          throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+            reason,
+            detail: { check: checkOfLogonStatus(reason) },
+          });
+        }
         throw new HttpAuthError('ERR_HTTPAUTH_WINBIND_UNAVAILABLE', {
           cause: new Error(verdict.error),
         });

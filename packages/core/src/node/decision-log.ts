@@ -1,0 +1,106 @@
+/**
+ * The `logger` adapter option: one log line per authentication decision, written by the adapter
+ * with the same fields as the audit event (loop/publish.ts): a failure at `warn` (scheme, code,
+ * status, the operator-only reason and detail, client address, method, path, duration), a
+ * success at `info` (mechanism, scheme, name, reused, the request facts). Challenges are the
+ * normal first leg of every handshake and are not logged.
+ *
+ * Any logger with pino's calling convention fits (`logger.warn(fields, message)`): pino itself,
+ * Fastify's `request.log`, bunyan, or a small object of your own. Never a header, a token or a
+ * password: the fields are the event's, which carry none.
+ */
+import { HttpAuthError } from '../errors.js';
+import type { Authenticator } from '../loop/authenticator.js';
+import type { AuthDecision } from '../loop/decision.js';
+import { decisionEvent } from '../loop/publish.js';
+import type { AuthRequest } from '../security-package.js';
+
+type LogMethod = (fields: Record<string, unknown>, message?: string) => void;
+
+/** What the `logger` option takes: pino's calling convention (fields first, then the message). */
+export interface AuthLogger {
+  readonly info: LogMethod;
+  readonly warn: LogMethod;
+  readonly debug?: LogMethod;
+}
+
+/** The level of the success line: `info` (default), `debug`, or `false` for none. */
+export type SuccessLogLevel = 'info' | 'debug' | false;
+
+export interface LoggerOptions {
+  /**
+   * Log each decision (see above). `false` turns logging off where the framework would supply
+   * its own logger (Fastify's `request.log`).
+   */
+  readonly logger?: AuthLogger | false;
+  /** The level of the success line (default `info`); `false` logs failures only. */
+  readonly logSuccess?: SuccessLogLevel;
+}
+
+export interface ResolvedLogger {
+  /** undefined: the framework's own logger, if any; false: no logging. */
+  readonly logger: AuthLogger | false | undefined;
+  readonly successLevel: SuccessLogLevel;
+}
+
+function invalidOptions(): never {
+  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+}
+
+function isLogger(value: unknown): value is AuthLogger {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return typeof candidate.info === 'function' && typeof candidate.warn === 'function';
+}
+
+/** Validate the logger options at registration; throws ERR_HTTPAUTH_INVALID_OPTIONS. */
+export function resolveLogger(options: LoggerOptions): ResolvedLogger {
+  const { logger, logSuccess } = options;
+  if (logger !== undefined && logger !== false && !isLogger(logger)) invalidOptions();
+  if (logSuccess !== undefined && logSuccess !== false && !['info', 'debug'].includes(logSuccess)) {
+    invalidOptions();
+  }
+  return { logger, successLevel: logSuccess ?? 'info' };
+}
+
+/** Write the decision's line, if it makes one. A throwing logger never fails the request. */
+export function logDecision(
+  logger: AuthLogger,
+  successLevel: SuccessLogLevel,
+  decision: AuthDecision,
+  request: AuthRequest,
+  durationMs: number,
+): void {
+  const made = decisionEvent(decision, request, durationMs);
+  try {
+    if (made.type === 'failure') {
+      logger.warn({ ...made.event }, 'httpauth: authentication refused');
+    } else if (made.type === 'success' && successLevel !== false) {
+      // A logger without debug (a minimal one) gets the line at info rather than losing it.
+      const method = successLevel === 'debug' ? (logger.debug ?? logger.info) : logger.info;
+      method.call(logger, { ...made.event }, 'httpauth: authenticated');
+    }
+  } catch {
+    // Logging is best effort: the decision stands whatever the logger does.
+  }
+}
+
+/**
+ * `authenticator.authenticate(request)`, then the decision's log line: to the configured logger,
+ * else `fallback` (the framework's own, e.g. Fastify's `request.log`), unless logging is off.
+ */
+export async function authenticateAndLog(
+  authenticator: Authenticator,
+  request: AuthRequest,
+  options: { readonly log: ResolvedLogger },
+  fallback?: AuthLogger,
+): Promise<AuthDecision> {
+  const startedAt = performance.now();
+  const decision = await authenticator.authenticate(request);
+  const { logger, successLevel } = options.log;
+  const target = logger === undefined ? fallback : logger;
+  if (target !== undefined && target !== false) {
+    logDecision(target, successLevel, decision, request, performance.now() - startedAt);
+  }
+  return decision;
+}
