@@ -21,7 +21,13 @@ export type {
 export type { ChallengeResponse, NodeRequest, NodeResponse } from './node/message.js';
 export { toAuthRequest } from './node/request.js';
 export { authenticateAndLog, logDecision } from './node/decision-log.js';
-export type { AuthLogger, LoggerOptions, SuccessLogLevel } from './node/decision-log.js';
+export type {
+  AuthLogger,
+  LogMethod,
+  LoggerOptions,
+  ResolvedLogger,
+  SuccessLogLevel,
+} from './node/decision-log.js';
 export { createBodyLoader } from './node/body.js';
 export type { BodyLoader } from './node/body.js';
 export {

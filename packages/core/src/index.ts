@@ -29,6 +29,7 @@ export type {
 export { clientCertificate, peerChain } from './certificate/index.js';
 export type {
   CertificateContext,
+  CertificateSidResolver,
   ClientCertificateOptions,
   ConnectionResult,
   ConnectionSecurityPackage,

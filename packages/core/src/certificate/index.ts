@@ -6,6 +6,6 @@ export {
   type ConnectionSecurityPackage,
   type RevocationOptions,
 } from './client-certificate.js';
-export type { ExplicitMapping, MappingRule, SidResolver } from './mapping.js';
+export type { ExplicitMapping, MappingRule, CertificateSidResolver } from './mapping.js';
 export type { OcspOptions } from './ocsp-client.js';
 export { peerChain, type PeerCertificateLike } from './peer-chain.js';

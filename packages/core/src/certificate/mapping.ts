@@ -32,10 +32,12 @@ export interface ExplicitMapping {
   readonly sid?: string;
 }
 
-export type SidResolver = (sid: string) => string | undefined | Promise<string | undefined>;
+export type CertificateSidResolver = (
+  sid: string,
+) => string | undefined | Promise<string | undefined>;
 
 export type MappingRule =
-  | { readonly type: 'sid'; readonly resolve?: SidResolver }
+  | { readonly type: 'sid'; readonly resolve?: CertificateSidResolver }
   | { readonly type: 'explicit'; readonly entries: readonly ExplicitMapping[] }
   | { readonly type: 'upn' }
   | { readonly type: 'email' }

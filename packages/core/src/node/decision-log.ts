@@ -15,7 +15,7 @@ import type { AuthDecision } from '../loop/decision.js';
 import { decisionEvent } from '../loop/publish.js';
 import type { AuthRequest } from '../security-package.js';
 
-type LogMethod = (fields: Record<string, unknown>, message?: string) => void;
+export type LogMethod = (fields: Record<string, unknown>, message?: string) => void;
 
 /** What the `logger` option takes: pino's calling convention (fields first, then the message). */
 export interface AuthLogger {
