@@ -190,10 +190,13 @@ for (const [name, start] of Object.entries(SERVERS)) {
       // Chromium spoke HTTP/2 first and got the 401 offering NTLM; it never sends NTLM on an
       // HTTP/2 stream but moves to HTTP/1.1 itself when offered a connection-based scheme
       // there, so without that offer it would never have tried NTLM. Then three legs on 1.1.
-      assert.equal(served.seen[0], '2.0 -', log);
-      assert.deepEqual(
-        served.seen.filter((entry) => entry.endsWith(' NTLM')),
-        ['1.1 NTLM', '1.1 NTLM'],
+      // (A loaded machine may add a retried or parallel request, so the order is checked, not
+      // the exact list: an HTTP/2 request came first, and every NTLM leg went over HTTP/1.1.)
+      const ntlmLegs = served.seen.filter((entry) => entry.endsWith(' NTLM'));
+      assert.ok(served.seen.indexOf('2.0 -') === 0, log);
+      assert.ok(ntlmLegs.length >= 2, log);
+      assert.ok(
+        ntlmLegs.every((entry) => entry === '1.1 NTLM'),
         log,
       );
     });
