@@ -66,6 +66,12 @@ const failure = channel(CHANNEL_FAILURE);
 const challenge = channel(CHANNEL_CHALLENGE);
 const warning = channel(CHANNEL_WARNING);
 
+/** Whether anyone listens on a channel: events are only built when someone will read them. */
+export function hasEventSubscribers(kind: 'success' | 'failure' | 'challenge'): boolean {
+  const target = kind === 'success' ? success : kind === 'failure' ? failure : challenge;
+  return target.hasSubscribers;
+}
+
 export function publishSuccess(event: SuccessEvent): void {
   if (success.hasSubscribers) success.publish(event);
 }

@@ -5,6 +5,7 @@
  * client could use to guess a secret: no token, no query string, no header value.
  */
 import {
+  hasEventSubscribers,
   publishChallenge,
   publishFailure,
   publishSuccess,
@@ -80,6 +81,15 @@ export function publishDecision(
   request: AuthRequest,
   startedAt: number,
 ): void {
+  // Nobody listening (the common case without metrics or audit): no event is built at all.
+  const kind =
+    decision.type === 'authenticated'
+      ? 'success'
+      : decision.error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED' ||
+          decision.error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE'
+        ? 'challenge'
+        : 'failure';
+  if (!hasEventSubscribers(kind)) return;
   const made = decisionEvent(decision, request, performance.now() - startedAt);
   if (made.type === 'success') publishSuccess(made.event);
   else if (made.type === 'failure') publishFailure(made.event);

@@ -71,6 +71,10 @@ export function logDecision(
   request: AuthRequest,
   durationMs: number,
 ): void {
+  // Challenges make no line, and neither does a success with success lines off: the common
+  // case of a kept-alive authenticated request then costs no event at all.
+  if (decision.type === 'respond' && isChallenge(decision.error.code)) return;
+  if (decision.type === 'authenticated' && successLevel === false) return;
   const made = decisionEvent(decision, request, durationMs);
   try {
     if (made.type === 'failure') {
@@ -86,8 +90,23 @@ export function logDecision(
 }
 
 /**
+ * A framework's logger that logs nothing: Fastify's default (`logger: false`) is a set of no-op
+ * functions without a `level`, and a pino logger set to `silent` says so. Building events for it
+ * would cost every request for nothing.
+ */
+function silent(logger: AuthLogger): boolean {
+  const level = (logger as { level?: unknown }).level;
+  return typeof level !== 'string' || level === 'silent';
+}
+
+function isChallenge(code: string): boolean {
+  return code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED' || code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE';
+}
+
+/**
  * `authenticator.authenticate(request)`, then the decision's log line: to the configured logger,
- * else `fallback` (the framework's own, e.g. Fastify's `request.log`), unless logging is off.
+ * else `fallback` (the framework's own, e.g. Fastify's `request.log`, when it logs at all),
+ * unless logging is off.
  */
 export async function authenticateAndLog(
   authenticator: Authenticator,
@@ -98,7 +117,12 @@ export async function authenticateAndLog(
   const startedAt = performance.now();
   const decision = await authenticator.authenticate(request);
   const { logger, successLevel } = options.log;
-  const target = logger === undefined ? fallback : logger;
+  const target =
+    logger === undefined
+      ? fallback !== undefined && !silent(fallback)
+        ? fallback
+        : undefined
+      : logger;
   if (target !== undefined && target !== false) {
     logDecision(target, successLevel, decision, request, performance.now() - startedAt);
   }
