@@ -2,7 +2,7 @@
 // only the bare handler has: application errors, TLS certificate data, HTTP/2, a client that
 // leaves mid-response, and the adapter-support functions on random request metadata.
 import { strict as assert } from 'node:assert';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import {
   connect as http2Connect,
   constants as h2constants,
@@ -13,7 +13,12 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { HttpAuthError } from '../src/errors.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
-import { createHandler, type AuthenticatedHandler } from '../src/node/index.js';
+import {
+  createHandler,
+  type AuthenticatedHandler,
+  type MaybeAuthenticatedHandler,
+  type NodeHandlerOptions,
+} from '../src/node/index.js';
 import {
   challengeResponse,
   resolveAdapterOptions,
@@ -50,7 +55,48 @@ const driver: contract.AdapterDriver = {
   },
 };
 
+/** The contract's seams in createHandler's form: `unless` on the path, `onRefused` answering text. */
+function seamOptions(seams: contract.SeamSpec): NodeHandlerOptions {
+  const { onRefused } = seams;
+  return {
+    ...contract.commonSeams(
+      seams,
+      (req: IncomingMessage) => new URL(req.url ?? '/', 'http://x').pathname,
+    ),
+    ...(onRefused !== undefined && {
+      onRefused: (error, _req, res) => {
+        onRefused(error.code, error.status);
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        res.end(`no: ${error.code}`);
+      },
+    }),
+  };
+}
+
+const seamDriver: contract.SeamDriver = {
+  ...driver,
+  mount: (source, options = {}) => {
+    const seams = options.seams ?? {};
+    const route: MaybeAuthenticatedHandler = (req, res, auth) => {
+      assert.equal(req.auth, auth);
+      res.setHeader('content-type', 'application/json');
+      const fields = { auth } as Record<string, unknown>;
+      res.end(JSON.stringify(contract.routeEcho(seams, fields, req.rawBody?.length ?? null)));
+    };
+    const handler = createHandler(source as never, route, {
+      ...options.adapter,
+      ...seamOptions(seams),
+    });
+    return contract.listening(createServer(handler), options.keepAliveTimeout);
+  },
+  registerSeams: async (packages, seams) => {
+    createHandler({ packages }, () => {}, seams as NodeHandlerOptions);
+  },
+  lacks: ['passErrors', 'property'],
+};
+
 contract.adapterContract(driver);
+contract.seamsContract(seamDriver);
 
 function close(server: { close(cb: () => void): unknown; closeAllConnections?: () => void }) {
   return new Promise<void>((resolve) => {
@@ -68,6 +114,26 @@ function listen(server: Server): Promise<string> {
 }
 
 describe('createHandler only', () => {
+  test('a throwing onRefused becomes a bare 500 reported to onError, never the route', async () => {
+    const errors: unknown[] = [];
+    const handler = createHandler(
+      { packages: [tokenPackage()] },
+      () => assert.fail('the route must not run for a refusal'),
+      {
+        onRefused: () => {
+          throw new Error('hook failure');
+        },
+        onError: (error) => errors.push(error),
+      },
+    );
+    await contract.withMounted(contract.listening(createServer(handler)), async (base) => {
+      const res = await send(`${base}/`);
+      assert.equal(res.status, 500);
+      assert.doesNotMatch(res.body, /hook failure/);
+      assert.equal((errors[0] as Error).message, 'hook failure');
+    });
+  });
+
   test('an application error becomes a bare 500', async () => {
     const failing = createHandler({ packages: [tokenPackage()] }, () => {
       throw new Error('application failure');
