@@ -7,6 +7,8 @@ import {
   connect as http2Connect,
   constants as h2constants,
   createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
 } from 'node:http2';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -190,35 +192,50 @@ describe('createHandler only', () => {
     }
   });
 
-  test('HTTP/2: connection-bound schemes offered, their credentials reset with HTTP_1_1_REQUIRED', async () => {
-    const server = createHttp2Server(
-      createHandler({ packages: [tokenPackage(), handshakePackage()] }, (_req, res, auth) =>
-        res.end(auth.principal.name),
-      ),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const session = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    try {
-      const challenged = await sendHttp2(session, {});
-      assert.equal(challenged.status, 401);
-      // The client joins repeated fields with ", "; split on the scheme names.
-      assert.deepEqual(challenged.challenge.split(/, (?=Token|Hand)/), [
-        'Token realm="one"',
-        'Token realm="two"',
-        'Hand',
-      ]);
-      // RFC 9113 §8.2.3: no response, the stream is reset and the client retries on HTTP/1.1.
-      const refused = await sendHttp2(session, { authorization: 'Hand one' });
-      assert.equal(refused.status, 0);
-      assert.equal(refused.rstCode, h2constants.NGHTTP2_HTTP_1_1_REQUIRED);
-      const ok = await sendHttp2(session, { authorization: 'Token good-h2' });
-      assert.equal(ok.status, 200);
-      assert.equal(ok.body, 'h2');
-    } finally {
-      session.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  });
+  for (const withHook of [false, true]) {
+    test(`HTTP/2: connection-bound schemes offered, their credentials reset with HTTP_1_1_REQUIRED${withHook ? ' (also with onRefused)' : ''}`, async () => {
+      const refusals: string[] = [];
+      const onRefused: NodeHandlerOptions<Http2ServerRequest, Http2ServerResponse>['onRefused'] = (
+        error,
+        _req,
+        res,
+      ) => {
+        refusals.push(error.code);
+        res.end(`no: ${error.code}`);
+      };
+      const server = createHttp2Server(
+        createHandler<Http2ServerRequest, Http2ServerResponse>(
+          { packages: [tokenPackage(), handshakePackage()] },
+          (_req, res, auth) => res.end(auth.principal.name),
+          withHook ? { onRefused } : {},
+        ),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const session = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      try {
+        const challenged = await sendHttp2(session, {});
+        assert.equal(challenged.status, 401);
+        // The client joins repeated fields with ", "; split on the scheme names.
+        assert.deepEqual(challenged.challenge.split(/, (?=Token|Hand)/), [
+          'Token realm="one"',
+          'Token realm="two"',
+          'Hand',
+        ]);
+        // RFC 9113 §8.2.3: no response, the stream is reset and the client retries on HTTP/1.1.
+        const refused = await sendHttp2(session, { authorization: 'Hand one' });
+        assert.equal(refused.status, 0);
+        assert.equal(refused.rstCode, h2constants.NGHTTP2_HTTP_1_1_REQUIRED);
+        const ok = await sendHttp2(session, { authorization: 'Token good-h2' });
+        assert.equal(ok.status, 200);
+        assert.equal(ok.body, 'h2');
+        // The reset is no refusal for the hook: only the first, challenged request reached it.
+        assert.deepEqual(refusals, withHook ? ['ERR_HTTPAUTH_CREDENTIALS_REQUIRED'] : []);
+      } finally {
+        session.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+  }
 
   test('dispose runs when the client goes away before the response ends', async () => {
     const impersonation = countingImpersonation();
