@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { negotiate, ntlm } from '@httpauth/core';
 import { ntowfv1 } from '@httpauth/core/wire';
 import type { NtlmOptions } from '@httpauth/core';
-import { createHandler } from '@httpauth/core/node';
+import { createHandler, type AuthenticatedHandler } from '@httpauth/core/node';
 
 import { chromiumDump, jsonFromDom } from './harness/chromium.js';
 import { curlNegotiate, ntlmFallbackEnv } from './harness/negotiate-clients.js';
@@ -203,7 +203,7 @@ describe('NTLM relay settings: which clients work (docs/ntlm.md table)', () => {
           credentials: () => ntowfv1(PASSWORD),
           ...row.options(port),
         });
-        const answer: Parameters<typeof createHandler>[1] = (_req, res, auth) => {
+        const answer: AuthenticatedHandler = (_req, res, auth) => {
           res.setHeader('content-type', 'application/json');
           res.end(JSON.stringify({ name: auth.principal.name }));
         };

@@ -81,6 +81,11 @@ export interface AdapterDriver {
 export interface SeamDriver extends AdapterDriver {
   /** Register with raw seam options (invalid ones included) beside valid packages. */
   registerSeams(packages: AuthenticatorOptions['packages'], seams: unknown): Promise<void>;
+  /**
+   * Seams this adapter does not offer (and refuses at registration): node:http's createHandler
+   * passes the identity as an argument (no `property`) and has no error handler (no `passErrors`).
+   */
+  readonly lacks?: readonly ('passErrors' | 'property')[];
   /** The exact body the framework's own error handler gives a refusal, where it is plain. */
   frameworkErrorBody?(refusal: { code: string; message: string }): string;
 }

@@ -1,7 +1,8 @@
 /**
  * The seam options every framework adapter offers under the same names (unless, optional,
  * onRefused, passErrors, property), written once and run against Express, Fastify and Koa. The
- * driver turns each SeamSpec into its framework's own form. core's createHandler has no seams.
+ * driver turns each SeamSpec into its framework's own form. core's createHandler (node:http) runs
+ * it too, without the scenarios of the seams its driver `lacks` (passErrors, property).
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
@@ -43,6 +44,7 @@ const INVALID_SEAMS: unknown[] = [
 ];
 
 export function seamsContract(driver: SeamDriver): void {
+  const offers = (seam: 'passErrors' | 'property'): boolean => !(driver.lacks ?? []).includes(seam);
   const mountSeams = (seams: SeamSpec): Promise<Mounted> =>
     driver.mount({ packages: packages() }, { seams });
 
@@ -153,47 +155,51 @@ export function seamsContract(driver: SeamDriver): void {
         });
       });
 
-      test('passErrors hands an HttpAuthError with status and challenges to the error handler', async () => {
-        await withMounted(mountSeams({ passErrors: true, errorHandler: true }), async (base) => {
-          const res = await send(`${base}/`, { headers: { authorization: 'Token bad' } });
-          assert.equal(res.status, 401);
-          assert.deepEqual(JSON.parse(res.body), {
-            mine: 'ERR_HTTPAUTH_BAD_CREDENTIALS',
-            isHttpAuth: true,
+      if (offers('passErrors')) {
+        test('passErrors hands an HttpAuthError with status and challenges to the error handler', async () => {
+          await withMounted(mountSeams({ passErrors: true, errorHandler: true }), async (base) => {
+            const res = await send(`${base}/`, { headers: { authorization: 'Token bad' } });
+            assert.equal(res.status, 401);
+            assert.deepEqual(JSON.parse(res.body), {
+              mine: 'ERR_HTTPAUTH_BAD_CREDENTIALS',
+              isHttpAuth: true,
+            });
+            assert.deepEqual(res.headers.get('www-authenticate'), ALL_CHALLENGES);
           });
-          assert.deepEqual(res.headers.get('www-authenticate'), ALL_CHALLENGES);
         });
-      });
 
-      test("passErrors with the framework's own error handler keeps status and every challenge", async () => {
-        await withMounted(mountSeams({ passErrors: true }), async (base) => {
-          const res = await send(`${base}/`);
-          assert.equal(res.status, 401);
-          assert.deepEqual(res.headers.get('www-authenticate'), ALL_CHALLENGES);
-          // The framework's default body names the refusal (its code or its message).
-          const refusal = new HttpAuthError('ERR_HTTPAUTH_CREDENTIALS_REQUIRED');
-          assert.ok(
-            res.body.includes(refusal.code) || res.body.includes(refusal.message),
-            res.body,
-          );
-          if (driver.frameworkErrorBody !== undefined) {
-            assert.equal(res.body, driver.frameworkErrorBody(refusal));
-          }
+        test("passErrors with the framework's own error handler keeps status and every challenge", async () => {
+          await withMounted(mountSeams({ passErrors: true }), async (base) => {
+            const res = await send(`${base}/`);
+            assert.equal(res.status, 401);
+            assert.deepEqual(res.headers.get('www-authenticate'), ALL_CHALLENGES);
+            // The framework's default body names the refusal (its code or its message).
+            const refusal = new HttpAuthError('ERR_HTTPAUTH_CREDENTIALS_REQUIRED');
+            assert.ok(
+              res.body.includes(refusal.code) || res.body.includes(refusal.message),
+              res.body,
+            );
+            if (driver.frameworkErrorBody !== undefined) {
+              assert.equal(res.body, driver.frameworkErrorBody(refusal));
+            }
+          });
         });
-      });
+      }
     });
 
     describe('property', () => {
-      test('the identity goes to the named property; `auth` is left to others', async () => {
-        const mounting = mountSeams({ property: 'httpauth', foreignAuth: true });
-        await withMounted(mounting, async (base) => {
-          const res = await send(`${base}/`, { headers: { authorization: 'Token good-bo' } });
-          assert.equal(res.status, 200);
-          assert.equal(echo(res).name, 'bo');
-          // Another library's `auth` (express-jwt's shape) survives.
-          assert.deepEqual(echo(res).other, FOREIGN_AUTH);
+      if (offers('property')) {
+        test('the identity goes to the named property; `auth` is left to others', async () => {
+          const mounting = mountSeams({ property: 'httpauth', foreignAuth: true });
+          await withMounted(mounting, async (base) => {
+            const res = await send(`${base}/`, { headers: { authorization: 'Token good-bo' } });
+            assert.equal(res.status, 200);
+            assert.equal(echo(res).name, 'bo');
+            // Another library's `auth` (express-jwt's shape) survives.
+            assert.deepEqual(echo(res).other, FOREIGN_AUTH);
+          });
         });
-      });
+      }
 
       test('invalid seam options throw ERR_HTTPAUTH_INVALID_OPTIONS at registration', async () => {
         for (const seams of INVALID_SEAMS) {
@@ -201,6 +207,15 @@ export function seamsContract(driver: SeamDriver): void {
             async () => driver.registerSeams(packages(), seams),
             (error: unknown) => (error as HttpAuthError).code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
             JSON.stringify(seams),
+          );
+        }
+        // A seam the adapter lacks is refused, never silently ignored.
+        const lacked = { passErrors: { passErrors: true }, property: { property: 'httpauth' } };
+        for (const seam of driver.lacks ?? []) {
+          await assert.rejects(
+            async () => driver.registerSeams(packages(), lacked[seam]),
+            (error: unknown) => (error as HttpAuthError).code === 'ERR_HTTPAUTH_INVALID_OPTIONS',
+            seam,
           );
         }
       });

@@ -2,18 +2,25 @@
 // only the bare handler has: application errors, TLS certificate data, HTTP/2, a client that
 // leaves mid-response, and the adapter-support functions on random request metadata.
 import { strict as assert } from 'node:assert';
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import {
   connect as http2Connect,
   constants as h2constants,
   createServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
 } from 'node:http2';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { HttpAuthError } from '../src/errors.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
-import { createHandler, type AuthenticatedHandler } from '../src/node/index.js';
+import {
+  createHandler,
+  type AuthenticatedHandler,
+  type MaybeAuthenticatedHandler,
+  type NodeHandlerOptions,
+} from '../src/node/index.js';
 import {
   challengeResponse,
   resolveAdapterOptions,
@@ -50,7 +57,48 @@ const driver: contract.AdapterDriver = {
   },
 };
 
+/** The contract's seams in createHandler's form: `unless` on the path, `onRefused` answering text. */
+function seamOptions(seams: contract.SeamSpec): NodeHandlerOptions {
+  const { onRefused } = seams;
+  return {
+    ...contract.commonSeams(
+      seams,
+      (req: IncomingMessage) => new URL(req.url ?? '/', 'http://x').pathname,
+    ),
+    ...(onRefused !== undefined && {
+      onRefused: (error, _req, res) => {
+        onRefused(error.code, error.status);
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        res.end(`no: ${error.code}`);
+      },
+    }),
+  };
+}
+
+const seamDriver: contract.SeamDriver = {
+  ...driver,
+  mount: (source, options = {}) => {
+    const seams = options.seams ?? {};
+    const route: MaybeAuthenticatedHandler = (req, res, auth) => {
+      assert.equal(req.auth, auth);
+      res.setHeader('content-type', 'application/json');
+      const fields = { auth } as Record<string, unknown>;
+      res.end(JSON.stringify(contract.routeEcho(seams, fields, req.rawBody?.length ?? null)));
+    };
+    const handler = createHandler(source as never, route, {
+      ...options.adapter,
+      ...seamOptions(seams),
+    });
+    return contract.listening(createServer(handler), options.keepAliveTimeout);
+  },
+  registerSeams: async (packages, seams) => {
+    createHandler({ packages }, () => {}, seams as NodeHandlerOptions);
+  },
+  lacks: ['passErrors', 'property'],
+};
+
 contract.adapterContract(driver);
+contract.seamsContract(seamDriver);
 
 function close(server: { close(cb: () => void): unknown; closeAllConnections?: () => void }) {
   return new Promise<void>((resolve) => {
@@ -68,6 +116,26 @@ function listen(server: Server): Promise<string> {
 }
 
 describe('createHandler only', () => {
+  test('a throwing onRefused becomes a bare 500 reported to onError, never the route', async () => {
+    const errors: unknown[] = [];
+    const handler = createHandler(
+      { packages: [tokenPackage()] },
+      () => assert.fail('the route must not run for a refusal'),
+      {
+        onRefused: () => {
+          throw new Error('hook failure');
+        },
+        onError: (error) => errors.push(error),
+      },
+    );
+    await contract.withMounted(contract.listening(createServer(handler)), async (base) => {
+      const res = await send(`${base}/`);
+      assert.equal(res.status, 500);
+      assert.doesNotMatch(res.body, /hook failure/);
+      assert.equal((errors[0] as Error).message, 'hook failure');
+    });
+  });
+
   test('an application error becomes a bare 500', async () => {
     const failing = createHandler({ packages: [tokenPackage()] }, () => {
       throw new Error('application failure');
@@ -124,35 +192,50 @@ describe('createHandler only', () => {
     }
   });
 
-  test('HTTP/2: connection-bound schemes offered, their credentials reset with HTTP_1_1_REQUIRED', async () => {
-    const server = createHttp2Server(
-      createHandler({ packages: [tokenPackage(), handshakePackage()] }, (_req, res, auth) =>
-        res.end(auth.principal.name),
-      ),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const session = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    try {
-      const challenged = await sendHttp2(session, {});
-      assert.equal(challenged.status, 401);
-      // The client joins repeated fields with ", "; split on the scheme names.
-      assert.deepEqual(challenged.challenge.split(/, (?=Token|Hand)/), [
-        'Token realm="one"',
-        'Token realm="two"',
-        'Hand',
-      ]);
-      // RFC 9113 §8.2.3: no response, the stream is reset and the client retries on HTTP/1.1.
-      const refused = await sendHttp2(session, { authorization: 'Hand one' });
-      assert.equal(refused.status, 0);
-      assert.equal(refused.rstCode, h2constants.NGHTTP2_HTTP_1_1_REQUIRED);
-      const ok = await sendHttp2(session, { authorization: 'Token good-h2' });
-      assert.equal(ok.status, 200);
-      assert.equal(ok.body, 'h2');
-    } finally {
-      session.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  });
+  for (const withHook of [false, true]) {
+    test(`HTTP/2: connection-bound schemes offered, their credentials reset with HTTP_1_1_REQUIRED${withHook ? ' (also with onRefused)' : ''}`, async () => {
+      const refusals: string[] = [];
+      const onRefused: NodeHandlerOptions<Http2ServerRequest, Http2ServerResponse>['onRefused'] = (
+        error,
+        _req,
+        res,
+      ) => {
+        refusals.push(error.code);
+        res.end(`no: ${error.code}`);
+      };
+      const server = createHttp2Server(
+        createHandler<Http2ServerRequest, Http2ServerResponse>(
+          { packages: [tokenPackage(), handshakePackage()] },
+          (_req, res, auth) => res.end(auth.principal.name),
+          withHook ? { onRefused } : {},
+        ),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const session = http2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      try {
+        const challenged = await sendHttp2(session, {});
+        assert.equal(challenged.status, 401);
+        // The client joins repeated fields with ", "; split on the scheme names.
+        assert.deepEqual(challenged.challenge.split(/, (?=Token|Hand)/), [
+          'Token realm="one"',
+          'Token realm="two"',
+          'Hand',
+        ]);
+        // RFC 9113 §8.2.3: no response, the stream is reset and the client retries on HTTP/1.1.
+        const refused = await sendHttp2(session, { authorization: 'Hand one' });
+        assert.equal(refused.status, 0);
+        assert.equal(refused.rstCode, h2constants.NGHTTP2_HTTP_1_1_REQUIRED);
+        const ok = await sendHttp2(session, { authorization: 'Token good-h2' });
+        assert.equal(ok.status, 200);
+        assert.equal(ok.body, 'h2');
+        // The reset is no refusal for the hook: only the first, challenged request reached it.
+        assert.deepEqual(refusals, withHook ? ['ERR_HTTPAUTH_CREDENTIALS_REQUIRED'] : []);
+      } finally {
+        session.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+  }
 
   test('dispose runs when the client goes away before the response ends', async () => {
     const impersonation = countingImpersonation();

@@ -19,10 +19,19 @@ import type { BodyLoader } from './body.js';
 import { createBodyLoader } from './body.js';
 import { disposeWhenDone } from './connection.js';
 import { authenticateAndLog } from './decision-log.js';
+import { resetForHttp11 } from './http11.js';
 import type { AdapterOptions, AuthenticatorSource } from './options.js';
 import { resolveAdapterOptionsFrom, resolveAuthenticator } from './options.js';
 import { toAuthRequest } from './request.js';
 import { applySuccessHeaders, sendChallenge } from './response.js';
+import type { RefusalError, ResolvedSeams } from './seams.js';
+import {
+  anonymousHeaders,
+  passesAnonymously,
+  prepareRefusal,
+  refusalError,
+  resolveSeams,
+} from './seams.js';
 
 /** The requests a handler accepts: node:http and node:http2 (compatibility API). */
 export type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -41,33 +50,116 @@ export type AuthenticatedHandler<
   Res extends AnyResponse = ServerResponse,
 > = (req: AuthenticatedRequest<Req>, res: Res, auth: AuthInfo) => unknown;
 
-export interface NodeHandlerOptions extends AdapterOptions {
-  /** Called with anything the application handler throws (after a 500 is sent). */
+/**
+ * The handler of a createHandler with `unless` or `optional`: `auth` (and `req.auth`) is
+ * undefined for a request let through without authentication.
+ */
+export type MaybeAuthenticatedHandler<
+  Req extends AnyRequest = IncomingMessage,
+  Res extends AnyResponse = ServerResponse,
+> = (
+  req: Req & { auth?: AuthInfo; rawBody?: Buffer },
+  res: Res,
+  auth: AuthInfo | undefined,
+) => unknown;
+
+export interface NodeHandlerOptions<
+  Req extends AnyRequest = IncomingMessage,
+  Res extends AnyResponse = ServerResponse,
+> extends AdapterOptions {
+  /** Called with anything the application handler (or a seam hook) throws (after a 500 is sent). */
   readonly onError?: (error: unknown) => void;
+  /** Requests for which this returns true reach the handler without authentication (`auth` undefined). */
+  readonly unless?: (req: Req) => boolean;
+  /**
+   * Let a request that carries no credentials at all through with `auth` undefined (no
+   * challenge). Credentials that fail are still refused; a connection-bound handshake (NTLM,
+   * Negotiate) still gets its next leg.
+   */
+  readonly optional?: boolean;
+  /**
+   * Shape a refusal's body: the status, every challenge line, Retry-After and Connection are
+   * already set on `res` (RFC 9110 §11.6.1: a 401 always carries WWW-Authenticate); the hook
+   * writes the body and ends the response. What it throws gets a 500 (and goes to `onError`).
+   */
+  readonly onRefused?: (error: RefusalError, req: Req, res: Res) => unknown;
 }
+
+/** Without `unless` and `optional`, every request the handler sees is authenticated. */
+type StrictHandlerOptions<Req extends AnyRequest, Res extends AnyResponse> = NodeHandlerOptions<
+  Req,
+  Res
+> & { readonly unless?: undefined; readonly optional?: false };
 
 export type NodeHandler<Req extends AnyRequest, Res extends AnyResponse> = ((
   req: Req,
   res: Res,
 ) => void) & { readonly authenticator: Authenticator };
 
+type Source = AuthenticatorSource | (AuthenticatorOptions & AdapterOptions);
+
+function invalidOptions(): never {
+  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+}
+
+/**
+ * The seams createHandler shares with the framework adapters (core's node/seams.ts). `property`
+ * and `passErrors` are refused rather than ignored: the identity is passed as an argument (and
+ * as `req.auth`), and there is no framework error handler to pass a refusal to (`onRefused`
+ * does that job).
+ */
+function handlerSeams<Req extends AnyRequest, Res extends AnyResponse>(
+  options: NodeHandlerOptions<Req, Res>,
+): { seams: ResolvedSeams<Req>; onRefused: NodeHandlerOptions<Req, Res>['onRefused'] } {
+  if (typeof options !== 'object' || options === null) invalidOptions();
+  const extra = options as { property?: unknown; passErrors?: unknown };
+  if (extra.property !== undefined || extra.passErrors !== undefined) invalidOptions();
+  const { unless, optional, onRefused, onError } = options;
+  if (onError !== undefined && typeof onError !== 'function') invalidOptions();
+  if (onRefused !== undefined && typeof onRefused !== 'function') invalidOptions();
+  return {
+    seams: resolveSeams<Req>({
+      ...(unless !== undefined && { unless }),
+      ...(optional !== undefined && { optional }),
+    }),
+    onRefused,
+  };
+}
+
 /**
  * Build a request listener that authenticates every request and calls `handler` only for those
- * that got through; the others receive the challenge or error response here.
+ * that got through (or that `unless` / `optional` let through without an identity); the others
+ * receive the challenge or error response here (or from `onRefused`).
  */
 export function createHandler<
   Req extends AnyRequest = IncomingMessage,
   Res extends AnyResponse = ServerResponse,
 >(
-  source: AuthenticatorSource | (AuthenticatorOptions & AdapterOptions),
+  source: Source,
   handler: AuthenticatedHandler<Req, Res>,
-  options: NodeHandlerOptions = {},
+  options?: StrictHandlerOptions<Req, Res>,
+): NodeHandler<Req, Res>;
+export function createHandler<
+  Req extends AnyRequest = IncomingMessage,
+  Res extends AnyResponse = ServerResponse,
+>(
+  source: Source,
+  handler: MaybeAuthenticatedHandler<Req, Res>,
+  options: NodeHandlerOptions<Req, Res>,
+): NodeHandler<Req, Res>;
+export function createHandler<
+  Req extends AnyRequest = IncomingMessage,
+  Res extends AnyResponse = ServerResponse,
+>(
+  source: Source,
+  application: AuthenticatedHandler<Req, Res> | MaybeAuthenticatedHandler<Req, Res>,
+  options: NodeHandlerOptions<Req, Res> = {},
 ): NodeHandler<Req, Res> {
-  if (typeof handler !== 'function') throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
+  if (typeof application !== 'function') invalidOptions();
+  // The overloads tie `auth` possibly undefined to `unless` / `optional` being set.
+  const handler = application as MaybeAuthenticatedHandler<Req, Res>;
   const adapterOptions = resolveAdapterOptionsFrom(source, options);
-  if (options.onError !== undefined && typeof options.onError !== 'function') {
-    throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
+  const { seams, onRefused } = handlerSeams(options);
   const { authenticator } = resolveAuthenticator(source);
   const onError = options.onError;
 
@@ -82,7 +174,25 @@ export function createHandler<
     res.end('Internal Server Error');
   };
 
+  const run = async (call: () => unknown, res: Res): Promise<void> => {
+    try {
+      await call();
+    } catch (error) {
+      fail(res, error);
+    }
+  };
+
   const listener = (req: Req, res: Res): void => {
+    try {
+      if (seams.unless?.(req) === true) {
+        void run(() => handler(req, res, undefined), res);
+        return;
+      }
+    } catch (error) {
+      // A throwing predicate fails the request: it never lets it through unauthenticated.
+      fail(res, error);
+      return;
+    }
     const body: BodyLoader | undefined =
       adapterOptions.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, adapterOptions.integrityBodyMaxBytes)
@@ -94,7 +204,17 @@ export function createHandler<
     ).then(
       async (decision) => {
         if (decision.type === 'respond') {
-          sendChallenge(req, res, decision, adapterOptions, body);
+          if (passesAnonymously(decision, seams)) {
+            applySuccessHeaders(res, anonymousHeaders(decision));
+            await run(() => handler(req, res, undefined), res);
+          } else if (onRefused === undefined) {
+            sendChallenge(req, res, decision, adapterOptions, body);
+          } else if (resetForHttp11(req, decision)) {
+            // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
+          } else {
+            const response = prepareRefusal(req, res, decision, adapterOptions, body);
+            await run(() => onRefused(refusalError(decision, response), req, res), res);
+          }
           return;
         }
         applySuccessHeaders(res, decision.headers);
@@ -102,11 +222,7 @@ export function createHandler<
         const authed = req as AuthenticatedRequest<Req>;
         authed.auth = decision.auth;
         if (body?.body !== undefined) authed.rawBody = body.body;
-        try {
-          await handler(authed, res, decision.auth);
-        } catch (error) {
-          fail(res, error);
-        }
+        await run(() => handler(authed, res, decision.auth), res);
       },
       (error: unknown) => fail(res, error),
     );

@@ -10,6 +10,7 @@ export type {
   AnyResponse,
   AuthenticatedHandler,
   AuthenticatedRequest,
+  MaybeAuthenticatedHandler,
   NodeHandler,
   NodeHandlerOptions,
 } from './handler.js';
