@@ -86,17 +86,18 @@ export interface NodeHandlerOptions<
 }
 
 /** Without `unless` and `optional`, every request the handler sees is authenticated. */
-type StrictHandlerOptions<Req extends AnyRequest, Res extends AnyResponse> = NodeHandlerOptions<
-  Req,
-  Res
-> & { readonly unless?: undefined; readonly optional?: false };
+export type StrictHandlerOptions<
+  Req extends AnyRequest,
+  Res extends AnyResponse,
+> = NodeHandlerOptions<Req, Res> & { readonly unless?: undefined; readonly optional?: false };
 
 export type NodeHandler<Req extends AnyRequest, Res extends AnyResponse> = ((
   req: Req,
   res: Res,
 ) => void) & { readonly authenticator: Authenticator };
 
-type Source = AuthenticatorSource | (AuthenticatorOptions & AdapterOptions);
+/** What createHandler authenticates with: an authenticator, or the options to build one. */
+export type HandlerSource = AuthenticatorSource | (AuthenticatorOptions & AdapterOptions);
 
 function invalidOptions(): never {
   throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
@@ -135,7 +136,7 @@ export function createHandler<
   Req extends AnyRequest = IncomingMessage,
   Res extends AnyResponse = ServerResponse,
 >(
-  source: Source,
+  source: HandlerSource,
   handler: AuthenticatedHandler<Req, Res>,
   options?: StrictHandlerOptions<Req, Res>,
 ): NodeHandler<Req, Res>;
@@ -143,7 +144,7 @@ export function createHandler<
   Req extends AnyRequest = IncomingMessage,
   Res extends AnyResponse = ServerResponse,
 >(
-  source: Source,
+  source: HandlerSource,
   handler: MaybeAuthenticatedHandler<Req, Res>,
   options: NodeHandlerOptions<Req, Res>,
 ): NodeHandler<Req, Res>;
@@ -151,7 +152,7 @@ export function createHandler<
   Req extends AnyRequest = IncomingMessage,
   Res extends AnyResponse = ServerResponse,
 >(
-  source: Source,
+  source: HandlerSource,
   application: AuthenticatedHandler<Req, Res> | MaybeAuthenticatedHandler<Req, Res>,
   options: NodeHandlerOptions<Req, Res> = {},
 ): NodeHandler<Req, Res> {

@@ -10,9 +10,11 @@ export type {
   AnyResponse,
   AuthenticatedHandler,
   AuthenticatedRequest,
+  HandlerSource,
   MaybeAuthenticatedHandler,
   NodeHandler,
   NodeHandlerOptions,
+  StrictHandlerOptions,
 } from './handler.js';
 export type { AdapterOptions, AuthenticatorSource } from './options.js';
 export type { AuthLogger, LoggerOptions, SuccessLogLevel } from './decision-log.js';
