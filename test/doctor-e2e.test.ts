@@ -6,7 +6,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,9 +22,12 @@ function httpauthBin(): string {
   return join(dirname(manifestPath), manifest.bin.httpauth);
 }
 
-function doctor(args: readonly string[]): Promise<{ code: number; stdout: string }> {
+function doctor(
+  args: readonly string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [httpauthBin(), 'doctor', ...args], (error, stdout) => {
+    execFile(process.execPath, [httpauthBin(), 'doctor', ...args], { env }, (error, stdout) => {
       done({ code: error === null ? 0 : Number(error.code ?? 1), stdout });
     });
   });
@@ -132,4 +136,79 @@ describe('httpauth doctor against an MIT realm', () => {
       /FAIL ticket: kvno \d+ is not in the keytab \(it holds \d+\): the account's password changed/,
     );
   });
+
+  it('finds the realm KDC through krb5.conf: an AS-REP (no pre-authentication) answers for the realm', async () => {
+    const { code, stdout } = await doctor(
+      ['--keytab', kdc.keytabPath, '--spn', 'HTTP/localhost', '--kdc'],
+      kdc.env,
+    );
+    assert.equal(code, 0, stdout);
+    assert.match(
+      stdout,
+      new RegExp(
+        `ok {3}kdc: 127\\.0\\.0\\.1:${kdc.port} answered for ${kdc.realm} in \\d+ ms \\(AS-REP\\)`,
+      ),
+    );
+    assert.match(stdout, /info clock: an AS-REP carries no KDC time in clear/);
+  });
+
+  it('compares the clocks from the PREAUTH_REQUIRED error of a principal that needs pre-authentication', async () => {
+    kdc.kadmin('modprinc +requires_preauth HTTP/elsewhere');
+    const { code, stdout } = await doctor(
+      ['--keytab', kdc.keytabPath, '--spn', 'HTTP/elsewhere', '--realm', kdc.realm],
+      kdc.env,
+    );
+    assert.equal(code, 0, stdout);
+    assert.match(
+      stdout,
+      new RegExp(
+        `ok {3}kdc: 127\\.0\\.0\\.1:${kdc.port} answered for ${kdc.realm} in \\d+ ms \\(KDC_ERR_PREAUTH_REQUIRED \\(25\\)\\)`,
+      ),
+    );
+    // Same machine, same clock: within a second or two.
+    assert.match(stdout, /ok {3}clock: the local clock is [0-2] s (ahead of|behind) the KDC's/);
+  });
+
+  it('takes the realm from the keytab when only --kdc is given', async () => {
+    const { code, stdout } = await doctor(['--keytab', kdc.keytabPath, '--kdc'], kdc.env);
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, new RegExp(`answered for ${kdc.realm} in`));
+  });
+
+  it('fails a realm that has no KDC in krb5.conf nor in DNS', async () => {
+    const { code, stdout } = await doctor(
+      ['--keytab', kdc.keytabPath, '--spn', 'HTTP/localhost', '--realm', 'NO-SUCH-REALM.INVALID'],
+      kdc.env,
+    );
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /FAIL kdc: no KDC found for NO-SUCH-REALM\.INVALID/);
+  });
+
+  it('fails with a clear line when the configured KDC does not answer', async () => {
+    // A krb5.conf naming a port nothing listens on (the KDC's port + 1 is not the KDC's).
+    const conf = join(kdc.dir, 'unreachable-krb5.conf');
+    writeFileSync(
+      conf,
+      `[libdefaults]\n  dns_lookup_kdc = false\n[realms]\n  ${kdc.realm} = {\n    kdc = tcp/127.0.0.1:${await closedPort()}\n  }\n`,
+    );
+    const { code, stdout } = await doctor(
+      ['--keytab', kdc.keytabPath, '--spn', 'HTTP/localhost', '--kdc'],
+      { ...kdc.env, KRB5_CONFIG: conf },
+    );
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /FAIL kdc: 127\.0\.0\.1:\d+ unreachable: /);
+    assert.match(stdout, new RegExp(`FAIL kdc: no KDC of ${kdc.realm} answered`));
+  });
 });
+
+/** A loopback TCP port nobody listens on: bound, then closed. */
+function closedPort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => done(port));
+    });
+  });
+}

@@ -13,6 +13,8 @@ const USAGE = `usage: httpauth doctor [options]
   --keytab NAME        keytab to read (default: KRB5_KTNAME, else /etc/krb5.keytab)
   --spn HTTP/host      the service principal clients ask tickets for; must be in the keytab
   --token BASE64       an Authorization: Negotiate token to try against the keytab
+  --realm REALM        probe the realm's KDCs (krb5.conf, then DNS SRV): answer and clock skew
+  --kdc                probe the KDCs of the SPN's or the keytab's realm
   --allow-rc4          the server accepts RC4 tickets (negotiate's allowRc4)
   --host NAME          the host name in the clients' URLs: forward and reverse DNS
   --digest FILE        check an httpauth Digest file (repeatable; likewise the next three)
@@ -37,6 +39,8 @@ async function main(argv: readonly string[]): Promise<number> {
         keytab: { type: 'string' },
         spn: { type: 'string' },
         token: { type: 'string' },
+        realm: { type: 'string' },
+        kdc: { type: 'boolean' },
         'allow-rc4': { type: 'boolean' },
         host: { type: 'string' },
         digest: { type: 'string', multiple: true },
@@ -63,6 +67,8 @@ async function main(argv: readonly string[]): Promise<number> {
     ...(values.spn === undefined ? {} : { spn: values.spn }),
     ...(values.token === undefined ? {} : { token: values.token }),
     ...(values.host === undefined ? {} : { host: values.host }),
+    ...(values.realm === undefined ? {} : { realm: values.realm }),
+    ...(values.kdc === true ? { kdc: true } : {}),
     ...(values['allow-rc4'] === true ? { allowRc4: true } : {}),
     files,
   });

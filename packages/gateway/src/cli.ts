@@ -8,6 +8,7 @@ import { defaultOf } from './config-schema.js';
 import type { ConfigOverrides } from './config.js';
 import { createGateway } from './gateway.js';
 import { createLogger } from './logger.js';
+import { negotiateKeytabReport } from './keytab-check.js';
 
 /** A setting's default, from the schema (the help never restates one). */
 const d = (path: string): string => String(defaultOf(path));
@@ -140,11 +141,22 @@ export async function main(
     logger = createLogger(config.log.level);
     gateway = createGateway(config);
     if (values['check'] === true) {
+      // The keytab is read at the first logon; --check reads it now, with the doctor's check.
+      const keytab =
+        config.auth.negotiate === undefined
+          ? undefined
+          : negotiateKeytabReport(config.auth.negotiate, env);
+      await gateway.authenticator.close();
+      if (keytab !== undefined && keytab.problems.length > 0) {
+        for (const problem of keytab.problems)
+          process.stderr.write(`httpauth-gateway: auth.negotiate: ${problem}\n`);
+        return 1;
+      }
       process.stdout.write(
         `configuration OK: listen ${config.listen.tls === undefined ? 'http' : 'https'}://${config.listen.host}:${config.listen.port}, ` +
           `upstream ${config.upstream.url}, mechanisms ${config.auth.mechanisms.join(', ')}\n`,
       );
-      await gateway.authenticator.close();
+      for (const line of keytab?.lines ?? []) process.stdout.write(`${line}\n`);
       return 0;
     }
   } catch (error) {

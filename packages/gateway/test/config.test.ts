@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { encodeKeytab, makeKey } from '@httpauth/core/wire';
 import { loadConfig, validateConfig } from '../src/config.js';
 import { ntlmWarnings } from '../src/packages.js';
 import { problems } from './config-problems.js';
@@ -152,6 +154,51 @@ describe('gateway configuration', () => {
     const result = runCli(['-c', join(dir, 'good.yaml'), '--check']);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /configuration OK: .*mechanisms digest/);
+  });
+
+  it('CLI: --check lists the principals the keytab lets Negotiate accept, and fails an unusable keytab', () => {
+    const keytab = (name: string, enctype: number, size: number) => {
+      writeFileSync(
+        join(dir, name),
+        encodeKeytab([
+          {
+            realm: 'EXAMPLE.TEST',
+            components: ['HTTP', 'web.example.test'],
+            kvno: 3,
+            key: makeKey(enctype, randomBytes(size)),
+          },
+        ]),
+      );
+    };
+    keytab('aes.keytab', 18, 32);
+    keytab('rc4.keytab', 23, 16);
+    const config = (file: string, extra = '') => {
+      writeFileSync(
+        join(dir, `${file}.yaml`),
+        `upstream: http://127.0.0.1:3000\nauth:\n  realm: r\n  negotiate:\n    kerberosOnly: true\n    keytab: ${file}\n${extra}`,
+      );
+      return runCli(['-c', join(dir, `${file}.yaml`), '--check']);
+    };
+    const every = config('aes.keytab');
+    assert.equal(every.status, 0, every.stderr);
+    assert.match(
+      every.stdout,
+      /negotiate keytab .*aes\.keytab: accepts HTTP\/web\.example\.test@EXAMPLE\.TEST\n {2}HTTP\/web\.example\.test@EXAMPLE\.TEST kvno 3: aes256-cts-hmac-sha1-96/,
+    );
+    // RC4 alone is no usable key unless allowRc4: --check fails instead of the first logon.
+    const rc4 = config('rc4.keytab');
+    assert.equal(rc4.status, 1, rc4.stdout);
+    assert.match(
+      rc4.stderr,
+      /auth\.negotiate: .*rc4\.keytab has no key the gateway can use \(AES\)/,
+    );
+    // A configured principal the keytab lacks fails too, naming what the keytab holds.
+    const other = config('aes.keytab', '    principals: [HTTP/other.example.test]\n');
+    assert.equal(other.status, 1, other.stdout);
+    assert.match(
+      other.stderr,
+      /HTTP\/other\.example\.test is not in the keytab \(it holds: HTTP\/web\.example\.test@EXAMPLE\.TEST\)/,
+    );
   });
 
   describe('NTLM relay protection settings', () => {

@@ -6,14 +6,16 @@
  * @module @httpauth/core/doctor
  */
 import { checkCredentialFile, type CredentialFileKind } from './credential-files.js';
-import { passed, type Finding } from './findings.js';
+import { finding, passed, type Finding } from './findings.js';
 import { checkHost } from './host.js';
+import { checkKdc } from './kdc.js';
 import { checkKeytab } from './keytab.js';
 import { checkTicket } from './ticket.js';
 
 export { checkCredentialFile, type CredentialFileKind } from './credential-files.js';
 export { renderFindings, passed, type Finding, type FindingLevel } from './findings.js';
 export { checkHost, type HostCheckOptions } from './host.js';
+export { checkKdc, type KdcCheckOptions } from './kdc.js';
 export {
   checkKeytab,
   describeKeytab,
@@ -30,6 +32,13 @@ export interface DoctorOptions {
   readonly host?: string;
   /** An `Authorization: Negotiate` token to try against the keytab. */
   readonly token?: string;
+  /**
+   * Probe this realm's KDCs (reachability, answer time, clock skew). Set `kdc` to probe the
+   * realm of the SPN or of the keytab's first principal.
+   */
+  readonly realm?: string;
+  /** Probe the KDCs even without `realm` (the realm then comes from the SPN or the keytab). */
+  readonly kdc?: boolean;
   readonly allowRc4?: boolean;
   readonly files?: readonly { readonly kind: CredentialFileKind; readonly path: string }[];
 }
@@ -47,8 +56,13 @@ export function defaultKeytab(env: NodeJS.ProcessEnv = process.env): string {
 
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const findings: Finding[] = [];
+  const wantsKdc = options.realm !== undefined || options.kdc === true;
   const wantsKerberos =
-    options.keytab !== undefined || options.spn !== undefined || options.token !== undefined;
+    options.keytab !== undefined ||
+    options.spn !== undefined ||
+    options.token !== undefined ||
+    wantsKdc;
+  let keytabPrincipal: { principal: string; realm: string } | undefined;
   if (wantsKerberos) {
     const keytab = options.keytab ?? defaultKeytab();
     const report = checkKeytab({
@@ -57,6 +71,9 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       ...(options.allowRc4 === undefined ? {} : { allowRc4: options.allowRc4 }),
     });
     findings.push(...report.findings);
+    const first = report.entries[0];
+    if (first !== undefined)
+      keytabPrincipal = { principal: first.components.join('/'), realm: first.realm };
     if (options.token !== undefined && report.entries.length > 0) {
       findings.push(
         ...(await checkTicket({
@@ -68,6 +85,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       );
     }
   }
+  if (wantsKdc) findings.push(...(await kdcFindings(options, keytabPrincipal)));
   if (options.host !== undefined) {
     findings.push(
       ...(await checkHost({
@@ -79,4 +97,31 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   for (const file of options.files ?? [])
     findings.push(...checkCredentialFile(file.kind, file.path));
   return { findings, passed: passed(findings) };
+}
+
+/** The KDC probe's realm and client name: --realm, else the SPN's realm, else the keytab's. */
+async function kdcFindings(
+  options: DoctorOptions,
+  keytabPrincipal: { principal: string; realm: string } | undefined,
+): Promise<Finding[]> {
+  const spn = options.spn === undefined ? undefined : splitRealm(options.spn);
+  const realm = options.realm ?? spn?.realm ?? keytabPrincipal?.realm;
+  const principal = spn?.name ?? keytabPrincipal?.principal;
+  if (realm === undefined || principal === undefined) {
+    return [
+      finding(
+        'kdc',
+        'fail',
+        'no realm to probe: give --realm with --spn, or a keytab that has keys',
+      ),
+    ];
+  }
+  return checkKdc({ realm, principal });
+}
+
+function splitRealm(spn: string): { name: string; realm: string | undefined } {
+  const at = spn.lastIndexOf('@');
+  return at < 0
+    ? { name: spn, realm: undefined }
+    : { name: spn.slice(0, at), realm: spn.slice(at + 1) };
 }
