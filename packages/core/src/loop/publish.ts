@@ -37,6 +37,15 @@ export type DecisionEvent =
   | { readonly type: 'failure'; readonly event: FailureEvent }
   | { readonly type: 'challenge'; readonly event: ChallengeEvent };
 
+/** Which event a decision makes: the one place that tells a challenge from a refusal. */
+export function decisionKind(decision: AuthDecision): DecisionEvent['type'] {
+  if (decision.type === 'authenticated') return 'success';
+  const { code } = decision.error;
+  return code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED' || code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE'
+    ? 'challenge'
+    : 'failure';
+}
+
 export function decisionEvent(
   decision: AuthDecision,
   request: AuthRequest,
@@ -57,11 +66,9 @@ export function decisionEvent(
     };
   }
   const { error, scheme, status } = decision;
-  if (error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED') {
-    return { type: 'challenge', event: { scheme, step: 'initial', ...facts } };
-  }
-  if (error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE') {
-    return { type: 'challenge', event: { scheme, step: 'continue', ...facts } };
+  if (decisionKind(decision) === 'challenge') {
+    const step = error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE' ? 'continue' : 'initial';
+    return { type: 'challenge', event: { scheme, step, ...facts } };
   }
   return {
     type: 'failure',
@@ -82,14 +89,7 @@ export function publishDecision(
   startedAt: number,
 ): void {
   // Nobody listening (the common case without metrics or audit): no event is built at all.
-  const kind =
-    decision.type === 'authenticated'
-      ? 'success'
-      : decision.error.code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED' ||
-          decision.error.code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE'
-        ? 'challenge'
-        : 'failure';
-  if (!hasEventSubscribers(kind)) return;
+  if (!hasEventSubscribers(decisionKind(decision))) return;
   const made = decisionEvent(decision, request, performance.now() - startedAt);
   if (made.type === 'success') publishSuccess(made.event);
   else if (made.type === 'failure') publishFailure(made.event);

@@ -12,7 +12,7 @@
 import { HttpAuthError } from '../errors.js';
 import type { Authenticator } from '../loop/authenticator.js';
 import type { AuthDecision } from '../loop/decision.js';
-import { decisionEvent } from '../loop/publish.js';
+import { decisionEvent, decisionKind } from '../loop/publish.js';
 import type { AuthRequest } from '../security-package.js';
 
 export type LogMethod = (fields: Record<string, unknown>, message?: string) => void;
@@ -73,7 +73,7 @@ export function logDecision(
 ): void {
   // Challenges make no line, and neither does a success with success lines off: the common
   // case of a kept-alive authenticated request then costs no event at all.
-  if (decision.type === 'respond' && isChallenge(decision.error.code)) return;
+  if (decisionKind(decision) === 'challenge') return;
   if (decision.type === 'authenticated' && successLevel === false) return;
   const made = decisionEvent(decision, request, durationMs);
   try {
@@ -97,10 +97,6 @@ export function logDecision(
 function silent(logger: AuthLogger): boolean {
   const level = (logger as { level?: unknown }).level;
   return typeof level !== 'string' || level === 'silent';
-}
-
-function isChallenge(code: string): boolean {
-  return code === 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED' || code === 'ERR_HTTPAUTH_HANDSHAKE_CONTINUE';
 }
 
 /**
