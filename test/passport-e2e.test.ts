@@ -68,7 +68,21 @@ function appFor(strategy: HttpAuthStrategy): express.Express {
   return app;
 }
 
+/** The `logger` option's lines, as pino would receive them. */
+interface LogLine {
+  readonly level: 'info' | 'warn';
+  readonly fields: Record<string, unknown>;
+  readonly message: string | undefined;
+}
+
 describe('@httpauth/passport end to end', () => {
+  const lines: LogLine[] = [];
+  const logger = {
+    info: (fields: Record<string, unknown>, message?: string) =>
+      lines.push({ level: 'info', fields, message }),
+    warn: (fields: Record<string, unknown>, message?: string) =>
+      lines.push({ level: 'warn', fields, message }),
+  };
   let kdc: MitKdc;
   let dir: Awaited<ReturnType<typeof scratchDir>>;
   let server: Server;
@@ -96,6 +110,7 @@ describe('@httpauth/passport end to end', () => {
               user === CAROL.name ? { password: CAROL.password } : undefined,
           }),
         ],
+        logger,
       },
       // The one-line swap keeps the app's verify: principal -> the app's user.
       (principal: Principal, done) => done(null, { id: principal.user, mechanism: 'verified' }),
@@ -150,6 +165,31 @@ describe('@httpauth/passport end to end', () => {
     const res = await curl(['--digest', '-u', `${CAROL.name}:wrong`, `${base}/login`]);
     assert.equal(res.status, 401);
     assert.ok((res.headers.get('www-authenticate') ?? []).some((v) => v.startsWith('Digest ')));
+  });
+
+  it('the logger option: a warn line per refusal, an info line per logon, no secret in either', async () => {
+    lines.length = 0;
+    const wrong = await curl(['--digest', '-u', `${CAROL.name}:not-her-password`, `${base}/login`]);
+    assert.equal(wrong.status, 401);
+    const good = await curl(['--digest', '-u', `${CAROL.name}:${CAROL.password}`, `${base}/login`]);
+    assert.equal(good.status, 200, good.body);
+    // The challenge legs make no line: one refusal, one success.
+    assert.deepEqual(
+      lines.map((line) => line.level),
+      ['warn', 'info'],
+      JSON.stringify(lines),
+    );
+    const [refused, logged] = lines as [LogLine, LogLine];
+    assert.equal(refused.message, 'httpauth: authentication refused');
+    assert.equal(refused.fields.scheme, 'Digest');
+    assert.equal(refused.fields.code, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    assert.equal(refused.fields.method, 'GET');
+    assert.equal(refused.fields.path, '/login');
+    assert.equal(logged.fields.name, CAROL.name);
+    assert.equal(logged.fields.mechanism, 'Digest');
+    const text = JSON.stringify(lines);
+    assert.ok(!text.includes('not-her-password') && !text.includes(CAROL.password), text);
+    assert.ok(!/response=|authorization/i.test(text), text);
   });
 
   it('curl --ntlm: the three legs on one keep-alive connection', async () => {

@@ -12,6 +12,7 @@ import type { AuthenticatorOptions, AuthInfo, Authenticator, Principal } from '@
 import { HttpAuthError } from '@httpauth/core';
 import {
   applySuccessHeaders,
+  authenticateAndLog,
   challengeResponse,
   createBodyLoader,
   disposeWhenDone,
@@ -92,8 +93,8 @@ export class HttpAuthStrategy extends Strategy {
         ? createBodyLoader(req, req, this.adapterOptions.integrityBodyMaxBytes)
         : undefined;
     const request = toAuthRequest(req, this.adapterOptions, body, req.originalUrl);
-    this.authenticator
-      .authenticate(request)
+    // The `logger` option writes one line per refusal or success, as every adapter does.
+    authenticateAndLog(this.authenticator, request, this.adapterOptions)
       .then(async (decision) => {
         if (decision.type === 'respond') {
           this.refuse(req, res, decision, body);
