@@ -137,9 +137,27 @@ describe('httpauth doctor against an MIT realm', () => {
     );
   });
 
-  it('finds the realm KDC through krb5.conf: an AS-REP (no pre-authentication) answers for the realm', async () => {
+  it('with --kdc, an AS exchange with the keytab key says the keytab is stale', async () => {
+    // The previous test changed HTTP/localhost's keys: kdc.keytabPath holds the old ones.
+    const stale = join(kdc.dir, 'stale.keytab');
     const { code, stdout } = await doctor(
-      ['--keytab', kdc.keytabPath, '--spn', 'HTTP/localhost', '--kdc'],
+      ['--keytab', stale, '--spn', 'HTTP/localhost', '--kdc'],
+      kdc.env,
+    );
+    assert.equal(code, 1, stdout);
+    assert.match(
+      stdout,
+      new RegExp(
+        `FAIL keytab-kdc: the keytab's key for HTTP/localhost@${kdc.realm} does not decrypt the KDC's answer: the keytab is stale`,
+      ),
+    );
+  });
+
+  it('finds the realm KDC through krb5.conf; the keytab key decrypts an AS-REP, whose authtime gives the clock', async () => {
+    const current = join(kdc.dir, 'current.keytab');
+    kdc.exportKeytab('HTTP/localhost', current);
+    const { code, stdout } = await doctor(
+      ['--keytab', current, '--spn', 'HTTP/localhost', '--kdc'],
       kdc.env,
     );
     assert.equal(code, 0, stdout);
@@ -149,7 +167,18 @@ describe('httpauth doctor against an MIT realm', () => {
         `ok {3}kdc: 127\\.0\\.0\\.1:${kdc.port} answered for ${kdc.realm} in \\d+ ms \\(AS-REP\\)`,
       ),
     );
-    assert.match(stdout, /info clock: an AS-REP carries no KDC time in clear/);
+    assert.match(
+      stdout,
+      new RegExp(
+        `ok {3}keytab-kdc: the keytab's key for HTTP/localhost@${kdc.realm} is the KDC's current one \\(AS exchange, session key aes\\S+\\)`,
+      ),
+    );
+    // Same machine, same clock: the authtime (whole seconds) is within a second or two.
+    assert.match(
+      stdout,
+      /ok {3}clock: the local clock is [0-2] s (ahead of|behind) the KDC's \(its ticket's authtime\)/,
+    );
+    assert.doesNotMatch(stdout, /clock: an AS-REP carries no KDC time/);
   });
 
   it('compares the clocks from the PREAUTH_REQUIRED error of a principal that needs pre-authentication', async () => {
@@ -170,7 +199,10 @@ describe('httpauth doctor against an MIT realm', () => {
   });
 
   it('takes the realm from the keytab when only --kdc is given', async () => {
-    const { code, stdout } = await doctor(['--keytab', kdc.keytabPath, '--kdc'], kdc.env);
+    // A keytab made now: an earlier test changed HTTP/localhost's keys after kdc.keytabPath.
+    const current = join(kdc.dir, 'current-only.keytab');
+    kdc.exportKeytab('HTTP/localhost', current);
+    const { code, stdout } = await doctor(['--keytab', current, '--kdc'], kdc.env);
     assert.equal(code, 0, stdout);
     assert.match(stdout, new RegExp(`answered for ${kdc.realm} in`));
   });

@@ -5,6 +5,7 @@
  *
  * @module @httpauth/core/doctor
  */
+import { Keytab } from '../kerberos/keytab.js';
 import { checkCredentialFile, type CredentialFileKind } from './credential-files.js';
 import { finding, passed, type Finding } from './findings.js';
 import { checkHost } from './host.js';
@@ -63,6 +64,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     options.token !== undefined ||
     wantsKdc;
   let keytabPrincipal: { principal: string; realm: string } | undefined;
+  let keytabKeys: Keytab | undefined;
   if (wantsKerberos) {
     const keytab = options.keytab ?? defaultKeytab();
     const report = checkKeytab({
@@ -71,6 +73,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       ...(options.allowRc4 === undefined ? {} : { allowRc4: options.allowRc4 }),
     });
     findings.push(...report.findings);
+    if (report.entries.length > 0) keytabKeys = new Keytab(report.entries);
     const first = report.entries[0];
     if (first !== undefined)
       keytabPrincipal = { principal: first.components.join('/'), realm: first.realm };
@@ -85,7 +88,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       );
     }
   }
-  if (wantsKdc) findings.push(...(await kdcFindings(options, keytabPrincipal)));
+  if (wantsKdc) findings.push(...(await kdcFindings(options, keytabPrincipal, keytabKeys)));
   if (options.host !== undefined) {
     findings.push(
       ...(await checkHost({
@@ -103,6 +106,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 async function kdcFindings(
   options: DoctorOptions,
   keytabPrincipal: { principal: string; realm: string } | undefined,
+  keytab: Keytab | undefined,
 ): Promise<Finding[]> {
   const spn = options.spn === undefined ? undefined : splitRealm(options.spn);
   const realm = options.realm ?? spn?.realm ?? keytabPrincipal?.realm;
@@ -116,7 +120,7 @@ async function kdcFindings(
       ),
     ];
   }
-  return checkKdc({ realm, principal });
+  return checkKdc({ realm, principal, ...(keytab === undefined ? {} : { keytab }) });
 }
 
 function splitRealm(spn: string): { name: string; realm: string | undefined } {

@@ -17,12 +17,12 @@ import { encodeKdcReqBody, KdcOptions } from '../kerberos/client/kdc-req-body.js
 import { encodeKdcReq, MSG_TYPE_AS_REQ } from '../kerberos/client/kdc-req.js';
 import { sendToKdcs, type KdcAddress } from '../kerberos/client/kdc-transport.js';
 import { readKrb5Conf, type Krb5Conf } from '../kerberos/client/krb5-conf.js';
+import type { Keytab } from '../kerberos/keytab.js';
 import { NameType, parsePrincipal } from '../kerberos/messages/principal-name.js';
+import { clockFinding } from './clock.js';
 import { finding, type Finding } from './findings.js';
+import { checkKeytabAgainstKdc } from './kdc-key.js';
 
-/** Above this the clocks are worth a look; above the skew, logons fail. */
-const SKEW_WARN_MS = 60_000;
-const MAX_SKEW_MS = 300_000;
 /** AES256/AES128 SHA1 and SHA2 (RFC 3962, RFC 8009): any KDC of this century knows one. */
 const PROBE_ETYPES = [20, 19, 18, 17];
 
@@ -36,6 +36,11 @@ export interface KdcCheckOptions {
   /** Injectable for tests; node:dns by default. */
   readonly resolveSrv?: SrvResolver;
   readonly now?: () => number;
+  /**
+   * The service's keytab: when it has a key for the principal, an AS exchange with that key
+   * checks it is the KDC's current one and reads the KDC's clock from the ticket (kdc-key.ts).
+   */
+  readonly keytab?: Keytab;
 }
 
 function readConf(options: KdcCheckOptions): Krb5Conf | undefined {
@@ -67,16 +72,11 @@ function asReqWithoutPreauth(realm: string, principal: string, now: number): Buf
   );
 }
 
-function clockFinding(kdcTimeMs: number, localMs: number): Finding {
-  const diffMs = localMs - kdcTimeMs;
-  const seconds = Math.round(Math.abs(diffMs) / 1000);
-  const side = diffMs >= 0 ? 'ahead of' : 'behind';
-  const text = `the local clock is ${seconds} s ${side} the KDC's`;
-  if (Math.abs(diffMs) > MAX_SKEW_MS) {
-    return finding('clock', 'fail', `${text}: beyond the 300 s skew, tickets are refused`);
-  }
-  if (Math.abs(diffMs) > SKEW_WARN_MS) return finding('clock', 'warn', `${text}: sync with NTP`);
-  return finding('clock', 'ok', text);
+function transportOptions(options: KdcCheckOptions): {
+  timeoutMs: number;
+  udpPreferenceLimit: number;
+} {
+  return { timeoutMs: options.timeoutMs ?? 3000, udpPreferenceLimit: 1465 };
 }
 
 /** Probes the KDCs one by one (so the report names the one that answered) in discovery order. */
@@ -99,7 +99,23 @@ export async function checkKdc(options: KdcCheckOptions): Promise<Finding[]> {
   for (const kdc of kdcs) {
     const result = await probe(kdc, options, now);
     findings.push(...result.findings);
-    if (result.answered) return findings;
+    if (!result.answered) continue;
+    if (options.keytab !== undefined) {
+      const keyFindings = await checkKeytabAgainstKdc({
+        realm: options.realm,
+        principal: options.principal,
+        keytab: options.keytab,
+        send: (request) => sendToKdcs([kdc], request, transportOptions(options)),
+        now,
+      });
+      // The authenticated clock reading (from the ticket) replaces the one from the probe.
+      const authenticatedClock = keyFindings.some((f) => f.check === 'clock');
+      return [
+        ...(authenticatedClock ? findings.filter((f) => f.check !== 'clock') : findings),
+        ...keyFindings,
+      ];
+    }
+    return findings;
   }
   findings.push(finding('kdc', 'fail', `no KDC of ${options.realm} answered`));
   return findings;
@@ -114,10 +130,11 @@ async function probe(
   const started = performance.now();
   let reply: Buffer;
   try {
-    reply = await sendToKdcs([kdc], asReqWithoutPreauth(options.realm, options.principal, now()), {
-      timeoutMs: options.timeoutMs ?? 3000,
-      udpPreferenceLimit: 1465,
-    });
+    reply = await sendToKdcs(
+      [kdc],
+      asReqWithoutPreauth(options.realm, options.principal, now()),
+      transportOptions(options),
+    );
   } catch (error) {
     const why = isHttpAuthError(error) ? (error.reason ?? error.code) : String(error);
     return { answered: false, findings: [finding('kdc', 'fail', `${where} unreachable: ${why}`)] };
