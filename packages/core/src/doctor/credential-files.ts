@@ -10,6 +10,10 @@ import { parseDigestFile, parseHtdigest } from '../digest/sources.js';
 import { parseSmbpasswd } from '../ntlm/smbpasswd.js';
 import { finding, type Finding } from './findings.js';
 
+/**
+ * The credential file formats {@link checkCredentialFile} can check: the Digest source's own file,
+ * Apache `htdigest`, Apache `htpasswd` (for Basic) and Samba `smbpasswd` (for NTLM).
+ */
 export type CredentialFileKind = 'digest' | 'htdigest' | 'htpasswd' | 'smbpasswd';
 
 type LineVerdict = { user: string; warning?: string } | { error: string } | { skipped: string };
@@ -68,6 +72,13 @@ const CHECK_LINE: Record<CredentialFileKind, (line: string) => LineVerdict> = {
   },
 };
 
+/**
+ * Reads a credential file and checks every line with the same parser the server uses: a line the
+ * server would refuse is a `fail` finding with its line number, a user name repeated is a `fail` (a
+ * `warn` for smbpasswd, where the first line wins), a hash the server cannot verify or a disabled
+ * smbpasswd account is a `warn`. The first finding counts the accounts that can log on (`fail` when
+ * none can). Findings name users and lines, never a hash.
+ */
 export function checkCredentialFile(kind: CredentialFileKind, path: string): Finding[] {
   const check = `${kind}-file`;
   let text: string;

@@ -5,6 +5,10 @@
  */
 export type FindingLevel = 'ok' | 'info' | 'warn' | 'fail';
 
+/**
+ * One result of a doctor check: which check, how bad, and one line of text for the operator. Print
+ * a list with {@link renderFindings}; {@link passed} tells whether any failed.
+ */
 export interface Finding {
   /** Which check: 'keytab', 'spn', 'dns', 'ticket', 'digest-file', ... */
   readonly check: string;

@@ -7,6 +7,10 @@
 import { lookup, lookupService } from 'node:dns/promises';
 import { finding, type Finding } from './findings.js';
 
+/**
+ * What {@link checkHost} checks: the host name clients put in URLs and, optionally, the SPN to
+ * compare it with.
+ */
 export interface HostCheckOptions {
   readonly host: string;
   /** The SPN the keytab check found (`HTTP/host@REALM`), to compare host names with. */
@@ -18,6 +22,12 @@ function spnHost(spn: string): string | undefined {
   return match?.[1]?.toLowerCase();
 }
 
+/**
+ * Checks the DNS that Kerberos clients rely on to name the service: the host must resolve, each of
+ * its addresses should reverse-resolve to the same name (MIT clients with `rdns = true` ask a
+ * ticket for the reverse name, browsers for the name in the URL), and the SPN's host should be the
+ * one clients use. A host that does not resolve is a `fail`; a mismatch is a `warn`.
+ */
 export async function checkHost(options: HostCheckOptions): Promise<Finding[]> {
   const host = options.host.toLowerCase();
   let addresses: { address: string }[];

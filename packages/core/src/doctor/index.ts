@@ -25,6 +25,11 @@ export {
 } from './keytab.js';
 export { checkTicket, type TicketCheckOptions } from './ticket.js';
 
+/**
+ * What {@link runDoctor} (and `npx httpauth doctor`) checks. Only the checks whose inputs are given
+ * run: the keytab when `keytab`, `spn`, `token`, `realm` or `kdc` is set; the ticket when `token`
+ * is set; the KDC probe when `realm` or `kdc` is set; DNS when `host` is set; each of `files`.
+ */
 export interface DoctorOptions {
   /** Keytab name; default KRB5_KTNAME, else /etc/krb5.keytab. Checked when set or with spn/token. */
   readonly keytab?: string;
@@ -44,17 +49,31 @@ export interface DoctorOptions {
   readonly files?: readonly { readonly kind: CredentialFileKind; readonly path: string }[];
 }
 
+/**
+ * The outcome of {@link runDoctor}: every finding in check order, and `passed`, false when any
+ * finding is a `fail` (the CLI then exits non-zero).
+ */
 export interface DoctorReport {
   readonly findings: readonly Finding[];
   readonly passed: boolean;
 }
 
+/**
+ * The keytab the server uses when none is configured, as MIT Kerberos chooses it: `KRB5_KTNAME`
+ * from the given environment when set and non-empty, else `/etc/krb5.keytab`.
+ */
 export function defaultKeytab(env: NodeJS.ProcessEnv = process.env): string {
   return env.KRB5_KTNAME !== undefined && env.KRB5_KTNAME !== ''
     ? env.KRB5_KTNAME
     : '/etc/krb5.keytab';
 }
 
+/**
+ * Runs the checks {@link DoctorOptions} asks for, in order: keytab (and the SPN in it), the
+ * client's ticket against the keytab, the KDCs of the realm, DNS for the host, then the credential
+ * files. The KDC probe uses `realm`, else the SPN's realm, else the realm of the keytab's first
+ * principal. Never throws for a bad keytab, token or file: each problem is a finding.
+ */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const findings: Finding[] = [];
   const wantsKdc = options.realm !== undefined || options.kdc === true;

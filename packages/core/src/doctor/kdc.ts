@@ -26,6 +26,10 @@ import { checkKeytabAgainstKdc } from './kdc-key.js';
 /** AES256/AES128 SHA1 and SHA2 (RFC 3962, RFC 8009): any KDC of this century knows one. */
 const PROBE_ETYPES = [20, 19, 18, 17];
 
+/**
+ * What {@link checkKdc} probes: the realm's KDCs, found as the server finds them (krb5.conf `kdc`
+ * entries, else DNS SRV records), asked for an AS exchange naming `principal` as client.
+ */
 export interface KdcCheckOptions {
   readonly realm: string;
   /** The principal the AS-REQ names as client (the service principal), without realm. */
@@ -35,6 +39,10 @@ export interface KdcCheckOptions {
   readonly timeoutMs?: number;
   /** Injectable for tests; node:dns by default. */
   readonly resolveSrv?: SrvResolver;
+  /**
+   * The clock compared with the KDC's to report skew, in milliseconds since the epoch; `Date.now`
+   * by default (injectable for tests).
+   */
   readonly now?: () => number;
   /**
    * The service's keytab: when it has a key for the principal, an AS exchange with that key

@@ -11,6 +11,10 @@ import { parsePrincipal } from '../kerberos/messages/principal-name.js';
 import { enctypeName, isAes } from './enctypes.js';
 import { finding, type Finding } from './findings.js';
 
+/**
+ * What {@link checkKeytab} reads: the keytab, and optionally the SPN that must be in it and whether
+ * RC4 keys count as usable.
+ */
 export interface KeytabCheckOptions {
   /** Keytab name ('FILE:/path' or a path). */
   readonly keytab: string;
@@ -20,6 +24,10 @@ export interface KeytabCheckOptions {
   readonly allowRc4?: boolean;
 }
 
+/**
+ * The result of {@link checkKeytab}: the keytab's entries (empty when it could not be read), for
+ * the ticket and KDC checks that follow, and the findings.
+ */
 export interface KeytabCheck {
   readonly entries: readonly KeytabEntry[];
   readonly findings: readonly Finding[];
@@ -87,6 +95,13 @@ function spnFindings(entries: readonly KeytabEntry[], options: KeytabCheckOption
   return out;
 }
 
+/**
+ * Reads a keytab and reports what it holds: the number of keys and principals, one line per
+ * principal and kvno with its enctypes, keys of enctypes the server cannot use, a missing `HTTP/`
+ * principal and, when `spn` is given, whether the keytab has a usable key for it. An unreadable or
+ * malformed keytab is a single `fail` finding, not an exception. Prints names, kvnos and enctypes,
+ * never a key.
+ */
 export function checkKeytab(options: KeytabCheckOptions): KeytabCheck {
   let entries: KeytabEntry[];
   try {

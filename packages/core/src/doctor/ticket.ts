@@ -21,6 +21,10 @@ import { finding, type Finding } from './findings.js';
 
 const AP_REQ_TOKEN_ID = 0x0100;
 
+/**
+ * What {@link checkTicket} tries: a client's `Authorization: Negotiate` token against the keytab
+ * (its name and its entries as {@link checkKeytab} read them).
+ */
 export interface TicketCheckOptions {
   readonly keytab: string;
   /** The token: base64, with or without the leading `Negotiate `. */
@@ -107,6 +111,14 @@ function ticketFindings(gss: Buffer, options: TicketCheckOptions): Finding[] {
   return out;
 }
 
+/**
+ * Explains why a client's Kerberos ticket is accepted or refused. It decodes the token (SPNEGO or a
+ * raw Kerberos AP-REQ, RFC 4120 §5.5.1), reports the ticket's service principal, kvno and enctype
+ * against the keytab's entries (a missing name, enctype or kvno is a `fail` with the likely cause),
+ * then runs the real `negotiate` package on it with its own in-memory replay cache and reports the
+ * engine's verdict and error code. An NTLM token or an SPNEGO offer without a Kerberos token is a
+ * `fail`.
+ */
 export async function checkTicket(options: TicketCheckOptions): Promise<Finding[]> {
   const text = options.token.trim().replace(/^Negotiate\s+/i, '');
   const token = Buffer.from(text, 'base64');
