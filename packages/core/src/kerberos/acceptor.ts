@@ -66,6 +66,11 @@ import { kerberosFailure, type AcceptProgress } from './failure-detail.js';
 
 export type { DelegatedCredential, DelegatedTicket, KerberosPrincipalName } from './delegation.js';
 
+/**
+ * Options of {@link KerberosAcceptor} and the Kerberos part of `negotiate()`'s: keytab (default
+ * `KRB5_KTNAME`, then `/etc/krb5.keytab`), allowed service principals, clock skew (default 5 min),
+ * RC4 (off: AES only), channel binding (default `allow`), ticket cache, local realms.
+ */
 export interface KerberosAcceptorOptions {
   readonly keytab?: string | Keytab;
   readonly principals?: readonly string[];
@@ -93,6 +98,10 @@ export interface KerberosAcceptorOptions {
   readonly transitedRealms?: readonly string[];
 }
 
+/**
+ * What {@link KerberosAcceptor.accept} needs besides the token: the replay-cache store (RFC 4120
+ * §3.2.3), the current time and the connection's TLS channel binding.
+ */
 export interface KerberosAcceptContext {
   readonly store: KeyValueStore;
   /** Current time in ms (injectable for tests). */
@@ -101,6 +110,14 @@ export interface KerberosAcceptContext {
   readonly channelBinding: Buffer | undefined;
 }
 
+/**
+ * The outcome of {@link KerberosAcceptor.accept}. On success: the client {@link Principal} (with
+ * the PAC's groups when the KDC sent one), the session key and sequence numbers for per-message
+ * tokens, a delegated credential when the client forwarded a TGT, and the AP-REP to return when the
+ * client asked for mutual authentication. On failure: the error and, when the client can act on it
+ * (clock skew, replay, expired ticket, unknown key or service), a KRB-ERROR (RFC 4120 §5.9.1) to
+ * send back as the response token.
+ */
 export type KerberosAcceptResult =
   | {
       readonly ok: true;
@@ -146,6 +163,11 @@ function realmList(realms: unknown): string[] {
   return realms as string[];
 }
 
+/**
+ * Verifies a client's AP-REQ (RFC 4120 §3.2.3): the service key from the keytab, the PAC signature
+ * (MS-PAC §2.8), the authenticator's time and replay, the channel binding. `negotiate()` builds
+ * one; construct one yourself to accept raw Kerberos tokens outside HTTP.
+ */
 export class KerberosAcceptor {
   readonly #keytabSource: Keytab | KeytabFile;
   readonly #allowed: readonly AllowedPrincipal[] | undefined;
@@ -229,6 +251,7 @@ export class KerberosAcceptor {
     return source instanceof Keytab ? source : source.current(now);
   }
 
+  /** Verifies a GSS-framed token or a bare AP-REQ; a refusal is `{ ok: false }`, not a throw. */
   async accept(token: Buffer, ctx: KerberosAcceptContext): Promise<KerberosAcceptResult> {
     let mechOid = KRB5_OID;
     let apReq: ApReq | undefined;

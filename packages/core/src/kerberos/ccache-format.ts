@@ -50,12 +50,17 @@ export const TICKET_FLAGS = {
   anonymous: 0x00008000,
 } as const;
 
+/**
+ * A principal as an MIT credential cache stores it: name type (RFC 4120 §6.2), realm and name
+ * components.
+ */
 export interface CcachePrincipal {
   readonly nameType: number;
   readonly realm: string;
   readonly components: readonly string[];
 }
 
+/** A session key as an MIT credential cache stores it: the enctype number and the key bytes. */
 export interface CcacheKeyblock {
   readonly enctype: number;
   readonly value: Buffer;
@@ -67,6 +72,10 @@ export interface CcacheTypedData {
   readonly data: Buffer;
 }
 
+/**
+ * One credential (a ticket with its session key, times and flags) in an MIT credential cache, as
+ * `klist` lists it. Flags are RFC 4120 §5.3 TicketFlags as a 32-bit value (see `TICKET_FLAGS`).
+ */
 export interface CcacheCredential {
   readonly client: CcachePrincipal;
   readonly server: CcachePrincipal;
@@ -87,6 +96,11 @@ export interface CcacheCredential {
   readonly secondTicket: Buffer;
 }
 
+/**
+ * A decoded MIT `FILE:` credential cache (format version 4): the default principal and its
+ * credentials. The engine writes one for a delegated TGT so child processes can use it through
+ * `KRB5CCNAME`; the decoder reads caches MIT tools wrote.
+ */
 export interface Ccache {
   /** KDC time minus local time, when known (header tag 1). */
   readonly kdcOffset?: { readonly seconds: number; readonly microseconds: number };

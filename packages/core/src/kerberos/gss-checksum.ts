@@ -13,6 +13,10 @@
  */
 import { fail } from '../errors.js';
 
+/**
+ * The checksum type 0x8003 (RFC 4121 §4.1.1) that marks an AP-REQ authenticator's checksum field as
+ * the GSS-API checksum, which carries channel bindings, context flags and delegation.
+ */
 export const GSS_CHECKSUM_TYPE = 0x8003;
 
 /** GSS context flags (RFC 2744 §3.10, RFC 4757 §7.1 for DCE style, MS-KILE extensions). */
@@ -29,6 +33,10 @@ export const GssFlags = {
   EXTENDED_ERROR: 0x4000,
 } as const;
 
+/**
+ * The GSS-API checksum of a Kerberos authenticator (RFC 4121 §4.1.1): the channel-binding hash, the
+ * context flags (`GssFlags`) and the delegated KRB-CRED, when any.
+ */
 export interface GssChecksum {
   /** The 16-byte channel-binding hash; all zeros when the initiator bound no channel. */
   readonly bindings: Buffer;
@@ -37,6 +45,11 @@ export interface GssChecksum {
   readonly delegation: Buffer | undefined;
 }
 
+/**
+ * Decodes the authenticator checksum of type 0x8003 (RFC 4121 §4.1.1). Throws
+ * `ERR_HTTPAUTH_GSS_MALFORMED` when it is shorter than 24 bytes, its binding length is not 16, or a
+ * delegation option is malformed.
+ */
 export function decodeGssChecksum(data: Buffer): GssChecksum {
   if (data.length < 24 || data.readUInt32LE(0) !== 16) fail('ERR_HTTPAUTH_GSS_MALFORMED');
   const bindings = data.subarray(4, 20);
@@ -51,6 +64,11 @@ export function decodeGssChecksum(data: Buffer): GssChecksum {
   return { bindings, flags, delegation };
 }
 
+/**
+ * Encodes the authenticator checksum of type 0x8003 (RFC 4121 §4.1.1), with the delegation option
+ * (DlgOpt 1) when a KRB-CRED is given: what an initiator puts in its authenticator (the tests'
+ * forged AP-REQs use it).
+ */
 export function encodeGssChecksum(value: {
   bindings?: Buffer | undefined;
   flags: number;

@@ -34,7 +34,11 @@ import {
 } from './crypto/index.js';
 import { decodeGssToken, encodeGssToken } from './gss-token.js';
 
+/** The token id 04 04 of an RFC 4121 §4.2.6.1 MIC token (SPNEGO's mechListMIC with an AES key). */
 export const MIC_TOKEN_ID = 0x0404;
+/**
+ * The Flags octet of an RFC 4121 §4.2.6.1 MIC token: sent by the acceptor, sealed, acceptor subkey.
+ */
 export const MicFlags = { SENT_BY_ACCEPTOR: 0x01, SEALED: 0x02, ACCEPTOR_SUBKEY: 0x04 } as const;
 
 function profileFor(key: KerberosKey): NonNullable<ReturnType<typeof encryptionProfile>> {

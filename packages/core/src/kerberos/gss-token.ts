@@ -19,6 +19,10 @@ export const KRB5_OID = '1.2.840.113554.1.2.2';
 /** The OID Windows announces in SPNEGO for Kerberos (MS-KILE §3.1.5.11); same mechanism. */
 export const MS_KRB5_OID = '1.2.840.48018.1.2.2';
 
+/**
+ * The two-octet token ids (RFC 4121 §4.1) that follow the mechanism OID in a Kerberos GSS token and
+ * say which message comes next: AP-REQ, AP-REP or KRB-ERROR.
+ */
 export const TokenId = {
   AP_REQ: 0x0100,
   AP_REP: 0x0200,
@@ -28,6 +32,10 @@ export const TokenId = {
 /** A header-carried token is bounded by the header cap; this bounds the decoder independently. */
 const MAX_TOKEN_BYTES = 256 * 1024;
 
+/**
+ * A GSS-API initial context token (RFC 2743 §3.1) unframed: the mechanism OID, the Kerberos token
+ * id (see {@link TokenId}) and the Kerberos message DER.
+ */
 export interface GssToken {
   /** The mechanism OID the token names. */
   readonly mechOid: string;

@@ -21,6 +21,10 @@ import { fail, isHttpAuthError } from '../errors.js';
 import { encryptionProfile, makeKey, type KerberosKey } from './crypto/index.js';
 import { unparsePrincipal } from './messages/principal-name.js';
 
+/**
+ * One key of an MIT keytab: the principal it belongs to, its kvno and enctype, and the key
+ * (undefined for enctypes the engine does not implement, such as DES, so lookups can report them).
+ */
 export interface KeytabEntry {
   readonly realm: string;
   readonly components: readonly string[];
@@ -184,6 +188,10 @@ export class Keytab {
     }
   }
 
+  /**
+   * Parses MIT keytab bytes (format versions 1 and 2). Throws `ERR_HTTPAUTH_KEYTAB_INVALID` when
+   * the data is not a keytab.
+   */
   static parse(data: Buffer): Keytab {
     return new Keytab(parseKeytab(data));
   }

@@ -8,6 +8,10 @@ import { resolveSrv as dnsResolveSrv } from 'node:dns/promises';
 import { configuredKdcs, dnsLookupKdc, type Krb5Conf } from './krb5-conf.js';
 import type { KdcAddress } from './kdc-transport.js';
 
+/**
+ * One DNS SRV record (RFC 2782), as `_kerberos._udp.REALM` / `_kerberos._tcp.REALM` lookups return
+ * them when the KDCs of a realm are found through DNS.
+ */
 export interface SrvRecord {
   readonly name: string;
   readonly port: number;
@@ -15,6 +19,10 @@ export interface SrvRecord {
   readonly weight: number;
 }
 
+/**
+ * Looks up the SRV records of a name; `node:dns`'s `resolveSrv` by default. The options that take
+ * one (KDC discovery, the doctor's KDC check) accept another for tests or a custom resolver.
+ */
 export type SrvResolver = (name: string) => Promise<readonly SrvRecord[]>;
 
 export interface KdcDiscoveryOptions {

@@ -13,6 +13,11 @@ export const EncType = {
   RC4_HMAC: 23,
 } as const;
 
+/**
+ * Kerberos checksum type numbers (IANA "Kerberos Checksum Type Numbers"; RFC 3962 §7, RFC 8009 §5,
+ * RFC 4757 §4) for the enctypes the engine supports, as found in PAC signatures (MS-PAC §2.8) and
+ * GSS tokens.
+ */
 export const ChecksumType = {
   HMAC_SHA1_96_AES128: 15,
   HMAC_SHA1_96_AES256: 16,
@@ -22,6 +27,11 @@ export const ChecksumType = {
   HMAC_MD5: -138,
 } as const;
 
+/**
+ * Kerberos key-usage numbers (RFC 4120 §7.5.1, RFC 4121 §2, MS-PAC §2.8): each encryption or
+ * checksum derives its key from the long-term key and the number of what it protects, so a
+ * ciphertext made for one purpose does not decrypt for another.
+ */
 export const KeyUsage = {
   AS_REQ_PA_ENC_TIMESTAMP: 1,
   KDC_REP_TICKET: 2,

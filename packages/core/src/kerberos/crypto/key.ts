@@ -11,6 +11,10 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import { fail } from '../../errors.js';
 import { KEY_BYTES } from './constants.js';
 
+/**
+ * A Kerberos key: its enctype number (see `EncType`) and the raw key bytes, as a keytab entry or a
+ * session key (RFC 3961 §3).
+ */
 export interface KerberosKey {
   readonly enctype: number;
   readonly bytes: Buffer;

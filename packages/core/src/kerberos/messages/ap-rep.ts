@@ -24,10 +24,18 @@ import { decodeEncryptedData, encodeEncryptedData, type EncryptedData } from './
 export const AP_REP_TAG = applicationTag(15);
 export const MSG_TYPE_AP_REP = 15;
 
+/**
+ * KRB_AP_REP (RFC 4120 §5.5.2): the acceptor's answer for mutual authentication; `encPart` is the
+ * {@link EncApRepPart} encrypted with the session key (usage 12).
+ */
 export interface ApRep {
   readonly encPart: EncryptedData;
 }
 
+/**
+ * Decodes a KRB_AP_REP (RFC 4120 §5.5.2). Throws `ERR_HTTPAUTH_ASN1_MALFORMED` on bad DER or a
+ * wrong pvno or msg-type.
+ */
 export function decodeApRep(der: Buffer): ApRep {
   const f = contextFields(unwrap(decodeDer(der, AP_REP_TAG), Tag.SEQUENCE), 2, [0, 1, 2]);
   readInteger(f[0] as DerNode, 5, 5);

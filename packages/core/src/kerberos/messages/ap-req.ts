@@ -36,12 +36,20 @@ export const ApOptions = {
   MUTUAL_REQUIRED: 0x20000000,
 } as const;
 
+/**
+ * KRB_AP_REQ (RFC 4120 §5.5.1): what a client sends a service: the options (`ApOptions`), the
+ * ticket, and the authenticator encrypted with the ticket's session key.
+ */
 export interface ApReq {
   readonly apOptions: number;
   readonly ticket: Ticket;
   readonly authenticator: EncryptedData;
 }
 
+/**
+ * Decodes a KRB_AP_REQ (RFC 4120 §5.5.1). Throws `ERR_HTTPAUTH_ASN1_MALFORMED` on bad DER, a wrong
+ * pvno or msg-type, or a ticket that is not a Ticket.
+ */
 export function decodeApReq(der: Buffer): ApReq {
   const f = contextFields(unwrap(decodeDer(der, AP_REQ_TAG), Tag.SEQUENCE), 4, [0, 1, 2, 3, 4]);
   readInteger(f[0] as DerNode, 5, 5);

@@ -31,6 +31,10 @@ import {
 
 export const ENC_AP_REP_PART_TAG = applicationTag(27);
 
+/**
+ * EncAPRepPart (RFC 4120 §5.5.2), the decrypted body of an AP-REP: the client's authenticator time
+ * echoed back, and optionally the acceptor's subkey and initial sequence number.
+ */
 export interface EncApRepPart {
   readonly ctime: number;
   readonly cusec: number;
@@ -38,6 +42,10 @@ export interface EncApRepPart {
   readonly seqNumber: number | undefined;
 }
 
+/**
+ * Decodes an EncAPRepPart (RFC 4120 §5.5.2) after decryption. Throws `ERR_HTTPAUTH_ASN1_MALFORMED`
+ * on bad DER.
+ */
 export function decodeEncApRepPart(der: Buffer): EncApRepPart {
   const f = contextFields(unwrap(decodeDer(der, ENC_AP_REP_PART_TAG), Tag.SEQUENCE), 3, [0, 1]);
   return {

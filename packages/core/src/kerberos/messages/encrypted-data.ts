@@ -20,12 +20,20 @@ import {
   type DerNode,
 } from '../../asn1/der.js';
 
+/**
+ * EncryptedData (RFC 4120 §5.2.9): ciphertext with its enctype and, for data under a long-term key,
+ * the key version number.
+ */
 export interface EncryptedData {
   readonly etype: number;
   readonly kvno: number | undefined;
   readonly cipher: Buffer;
 }
 
+/**
+ * EncryptionKey (RFC 4120 §5.2.9): a key type (enctype number) and the key bytes, as carried in
+ * tickets, authenticators and AP-REPs.
+ */
 export interface EncryptionKeyValue {
   readonly keytype: number;
   readonly keyvalue: Buffer;

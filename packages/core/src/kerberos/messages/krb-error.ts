@@ -60,6 +60,10 @@ export const KrbErrorCode = {
   KRB_ERR_GENERIC: 60,
 } as const;
 
+/**
+ * KRB-ERROR (RFC 4120 §5.9.1): the error message a Kerberos service or KDC returns, with an error
+ * code from `KrbErrorCode`, the server's time and optional text and data.
+ */
 export interface KrbError {
   readonly ctime?: number | undefined;
   readonly cusec?: number | undefined;
@@ -74,6 +78,10 @@ export interface KrbError {
   readonly eData?: Buffer | undefined;
 }
 
+/**
+ * Decodes a KRB-ERROR (RFC 4120 §5.9.1). Throws `ERR_HTTPAUTH_ASN1_MALFORMED` on bad DER or a wrong
+ * pvno or msg-type.
+ */
 export function decodeKrbError(der: Buffer): KrbError {
   const f = contextFields(
     unwrap(decodeDer(der, KRB_ERROR_TAG), Tag.SEQUENCE),
@@ -97,6 +105,10 @@ export function decodeKrbError(der: Buffer): KrbError {
   };
 }
 
+/**
+ * Encodes a KRB-ERROR (RFC 4120 §5.9.1); the acceptor sends one when the client can recover, such
+ * as on clock skew.
+ */
 export function encodeKrbError(value: KrbError): Buffer {
   return encodeTlv(
     KRB_ERROR_TAG,

@@ -28,6 +28,10 @@ import { decodePrincipalName, encodePrincipalName, type PrincipalName } from './
 
 export const TICKET_TAG = applicationTag(1);
 
+/**
+ * Ticket (RFC 4120 §5.3): the service's realm and name in clear, the encrypted EncTicketPart, and
+ * the ticket's DER as received.
+ */
 export interface Ticket {
   readonly realm: string;
   readonly sname: PrincipalName;

@@ -29,16 +29,29 @@ import { formatSid, NdrReader } from './ndr.js';
 const MAX_GROUPS = 4096;
 const MAX_STRING_CHARS = 32 * 1024;
 
+/**
+ * GROUP_MEMBERSHIP (MS-PAC §2.2.2): a group's relative id in a domain and its SE_GROUP_*
+ * attributes.
+ */
 export interface GroupMembership {
   readonly relativeId: number;
   readonly attributes: number;
 }
 
+/**
+ * KERB_SID_AND_ATTRIBUTES (MS-PAC §2.2.1): a SID (as `S-1-5-...` text) and its SE_GROUP_*
+ * attributes.
+ */
 export interface SidAndAttributes {
   readonly sid: string;
   readonly attributes: number;
 }
 
+/**
+ * KERB_VALIDATION_INFO (MS-PAC §2.5), the PAC_LOGON_INFO buffer: the user's account data and group
+ * memberships as the domain controller issued them, plus the user, primary group and group SIDs
+ * assembled from them.
+ */
 export interface KerbValidationInfo {
   readonly logonTime: bigint;
   readonly effectiveName: string;
@@ -121,6 +134,11 @@ function readGroups(r: NdrReader, pointer: number, count: number): GroupMembersh
   return groups;
 }
 
+/**
+ * Decodes a PAC_LOGON_INFO buffer (MS-PAC §2.5), NDR type serialisation v1 (MS-RPCE §2.2.6). Throws
+ * `ERR_HTTPAUTH_KRB_PAC_INVALID` on a bad header, an out-of-range pointer or length, or a group
+ * count above the bound.
+ */
 export function decodeLogonInfo(data: Buffer): KerbValidationInfo {
   if (data.length < 16) fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
   // Common type header: version 1, little-endian, header length 8 (MS-RPCE §2.2.6.1).

@@ -13,6 +13,7 @@
 import { fail } from '../../errors.js';
 import { checksumSize, verifyChecksum, KeyUsage, type KerberosKey } from '../crypto/index.js';
 
+/** PAC_INFO_BUFFER ulType values (MS-PAC §2.4): which structure a PAC buffer holds. */
 export const PacBufferType = {
   LOGON_INFO: 1,
   CREDENTIALS_INFO: 2,
@@ -35,6 +36,7 @@ const MAX_BUFFERS = 64;
 /** Large AD PACs (many groups) reach tens of KiB; the header cap keeps them below 64 KiB. */
 export const MAX_PAC_BYTES = 128 * 1024;
 
+/** A PAC_INFO_BUFFER (MS-PAC §2.4): its type ({@link PacBufferType}), location and bytes. */
 export interface PacBuffer {
   readonly type: number;
   readonly offset: number;
@@ -42,6 +44,10 @@ export interface PacBuffer {
   readonly data: Buffer;
 }
 
+/**
+ * PAC_SIGNATURE_DATA (MS-PAC §2.8): a signature's checksum type, the signature bytes and where they
+ * are in the PAC.
+ */
 export interface PacSignature {
   readonly type: number;
   readonly signature: Buffer;
@@ -50,6 +56,10 @@ export interface PacSignature {
   readonly rodcIdentifier: number | undefined;
 }
 
+/**
+ * A decoded PACTYPE (MS-PAC §2.3): the raw bytes, the buffers, and the server and KDC signatures
+ * the acceptor verifies.
+ */
 export interface Pac {
   readonly bytes: Buffer;
   readonly buffers: readonly PacBuffer[];

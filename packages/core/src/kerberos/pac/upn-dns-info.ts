@@ -10,6 +10,10 @@ import { parseBinarySid } from './ndr.js';
 
 export const UpnDnsFlags = { UPN_CONSTRUCTED: 0x1, EXTENDED: 0x2 } as const;
 
+/**
+ * UPN_DNS_INFO (MS-PAC §2.10): the user's UPN and DNS domain name and, in the extended form, the
+ * SAM account name and the user's SID.
+ */
 export interface UpnDnsInfo {
   readonly upn: string;
   readonly dnsDomainName: string;
@@ -29,6 +33,10 @@ function utf16(data: Buffer, length: number, offset: number): string {
   return slice(data, length, offset).toString('utf16le');
 }
 
+/**
+ * Decodes a UPN_DNS_INFO buffer (MS-PAC §2.10). Throws `ERR_HTTPAUTH_KRB_PAC_INVALID` when a length
+ * or offset lies outside the buffer.
+ */
 export function decodeUpnDnsInfo(data: Buffer): UpnDnsInfo {
   if (data.length < 12) fail('ERR_HTTPAUTH_KRB_PAC_INVALID');
   const upn = utf16(data, data.readUInt16LE(0), data.readUInt16LE(2));
