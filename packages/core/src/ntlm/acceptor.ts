@@ -1,28 +1,7 @@
 /**
- * The NTLM acceptor (MS-NLMP 3.2, server side), independent of HTTP.
- *
- * API
- * ---
- *   const acceptor = new NtlmAcceptor({ domain: 'EXAMPLE', credentials: smbpasswdFile(path) });
- *
- *   const first = await acceptor.step(negotiateBytes, undefined, { now: Date.now() });
- *   // first = { type: 'continue', token: challengeBytes, state }       keep `state` (small, < 2 KiB)
- *
- *   const last = await acceptor.step(authenticateBytes, first.state, { now, channelBinding });
- *   // last  = { type: 'complete', principal, sessionKey, context }     or a thrown HttpAuthError
- *
- * `step` takes the raw NTLMSSP token, the state returned by the previous step of the same
- * handshake (undefined for none), and the connection facts: the current time and the RFC 5929
- * tls-server-end-point application data when the connection is TLS. A NEGOTIATE always starts a
- * new handshake, whatever the state; an AUTHENTICATE without this server's CHALLENGE in the
- * state fails with ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE. Every failure is an HttpAuthError with
- * a stable code. `context` holds the exported session key and the MS-NLMP 3.4.5 signing and
- * sealing keys, which SPNEGO (mechListMIC) and message security need:
- * `new NtlmSessionSecurity(last.context, 'server')` (./session-security.ts) signs, verifies, seals
- * and unseals with them (MS-NLMP 3.4.4).
- *
- * The HTTP `NTLM` package (./ntlm-package.ts) drives this class directly; the Negotiate package
- * (raw NTLMSSP and SPNEGO-wrapped NTLM) through its MechanismContext (./mechanism-context.ts).
+ * The NTLM acceptor (MS-NLMP 3.2, server side), independent of HTTP. The HTTP `NTLM` package
+ * (./ntlm-package.ts) drives it directly; the Negotiate package (raw NTLMSSP and SPNEGO-wrapped
+ * NTLM) through its MechanismContext (./mechanism-context.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -118,12 +97,14 @@ export interface NtlmHandshakeState {
   readonly negotiateLength: number;
 }
 
+/** The connection facts `step` takes: the time, and RFC 5929 tls-server-end-point data on TLS. */
 export interface NtlmStepInput {
   readonly now: number;
   /** RFC 5929 tls-server-end-point application data of this connection, when TLS. */
   readonly channelBinding?: Buffer | undefined;
 }
 
+/** What `step` returns: the CHALLENGE to send and the state to keep, or the completed logon. */
 export type NtlmStepResult =
   | { readonly type: 'continue'; readonly token: Buffer; readonly state: NtlmHandshakeState }
   | {
@@ -152,6 +133,24 @@ function isZero(bytes: Buffer): boolean {
   return true;
 }
 
+/**
+ * The NTLM acceptor (MS-NLMP 3.2, server side), independent of HTTP; `ntlm()` and `negotiate()`
+ * build one from their options.
+ *
+ * ```ts
+ * const acceptor = new NtlmAcceptor({ domain: 'EXAMPLE', credentials: smbpasswdFile(path) });
+ * const first = await acceptor.step(negotiateBytes, undefined, { now: Date.now() });
+ * // first = { type: 'continue', token: challengeBytes, state }: keep `state` (small, < 2 KiB)
+ * const last = await acceptor.step(authenticateBytes, first.state, { now, channelBinding });
+ * // last = { type: 'complete', principal, sessionKey, context }, or a thrown HttpAuthError
+ * ```
+ *
+ * A NEGOTIATE always starts a new handshake, whatever the state; an AUTHENTICATE without this
+ * server's CHALLENGE in the state fails with ERR_HTTPAUTH_NTLM_UNEXPECTED_MESSAGE. Every failure
+ * is an HttpAuthError with a stable code. `context` holds the exported session key and the
+ * MS-NLMP 3.4.5 signing and sealing keys, for SPNEGO's mechListMIC and for message security:
+ * `new NtlmSessionSecurity(last.context, 'server')` signs and seals with them (MS-NLMP 3.4.4).
+ */
 export class NtlmAcceptor {
   readonly domain: Required<NtlmName>;
   readonly computer: Required<NtlmName>;
@@ -196,7 +195,7 @@ export class NtlmAcceptor {
     this.#binding.warnIfUnbound();
   }
 
-  /** One leg of the handshake; see the API notes at the top of this file. */
+  /** One leg: the raw NTLMSSP token and the state of the previous step (undefined for none). */
   async step(
     token: Buffer,
     state: NtlmHandshakeState | undefined,

@@ -40,6 +40,11 @@ export const MIC_OFFSET = BASE_HEADER + VERSION_LENGTH;
 export const MIC_LENGTH = 16;
 const FULL_HEADER = MIC_OFFSET + MIC_LENGTH;
 
+/**
+ * AUTHENTICATE_MESSAGE (MS-NLMP §2.2.1.3), the client's third NTLM message: the LM and NT challenge
+ * responses, the domain, user and workstation names, the encrypted random session key and, when
+ * present, the Version and the MIC.
+ */
 export interface AuthenticateMessage {
   readonly flags: number;
   readonly lmChallengeResponse: Buffer;
@@ -53,6 +58,11 @@ export interface AuthenticateMessage {
   readonly mic?: Buffer;
 }
 
+/**
+ * Decodes an AUTHENTICATE_MESSAGE (MS-NLMP §2.2.1.3), names in UTF-16LE or OEM per the flags.
+ * Throws `ERR_HTTPAUTH_NTLM_MALFORMED` for a short header, a wrong signature or message type, or a
+ * field outside the message.
+ */
 export function decodeAuthenticateMessage(bytes: Buffer): AuthenticateMessage {
   expectMessage(bytes, MESSAGE_TYPE_AUTHENTICATE, BASE_HEADER);
   const lmField = readField(bytes, 12, BASE_HEADER);
@@ -87,6 +97,7 @@ export function decodeAuthenticateMessage(bytes: Buffer): AuthenticateMessage {
   };
 }
 
+/** Options of `encodeAuthenticateMessage`, which clients and tests use to build an AUTHENTICATE. */
 export interface EncodeAuthenticateOptions {
   /** Lay out the Version field even when `version` is absent (zeros), as Chromium does. */
   readonly withVersionField?: boolean;

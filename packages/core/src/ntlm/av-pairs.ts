@@ -27,6 +27,10 @@ export const MSV_AV_FLAG_ACCOUNT_CONSTRAINED = 0x00000001;
 export const MSV_AV_FLAG_MIC_PRESENT = 0x00000002;
 export const MSV_AV_FLAG_SPN_UNTRUSTED = 0x00000004;
 
+/**
+ * An AV_PAIR (MS-NLMP §2.2.2.1): an attribute id (`MsvAv*`) and its value, as found in a
+ * CHALLENGE's TargetInfo and an NTLMv2 response.
+ */
 export interface AvPair {
   readonly id: number;
   readonly value: Buffer;

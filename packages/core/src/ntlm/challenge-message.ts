@@ -42,6 +42,10 @@ const FULL_HEADER = BASE_HEADER + VERSION_LENGTH;
 export const SERVER_CHALLENGE_OFFSET = 24;
 export const SERVER_CHALLENGE_LENGTH = 8;
 
+/**
+ * CHALLENGE_MESSAGE (MS-NLMP §2.2.1.2), the server's second NTLM message: the negotiated flags, the
+ * target name, the 8-byte server challenge, the TargetInfo AV pairs and the Version.
+ */
 export interface ChallengeMessage {
   readonly flags: number;
   readonly targetName: string;
@@ -51,6 +55,11 @@ export interface ChallengeMessage {
   readonly version?: NtlmVersion;
 }
 
+/**
+ * Decodes a CHALLENGE_MESSAGE (MS-NLMP §2.2.1.2), with its TargetInfo parsed into AV pairs; what an
+ * NTLM client reads. Throws `ERR_HTTPAUTH_NTLM_MALFORMED` on a bad header or a field outside the
+ * message.
+ */
 export function decodeChallengeMessage(bytes: Buffer): ChallengeMessage & {
   readonly targetInfoPairs: AvPair[];
 } {
@@ -81,6 +90,10 @@ export function decodeChallengeMessage(bytes: Buffer): ChallengeMessage & {
   return message;
 }
 
+/**
+ * Encodes a CHALLENGE_MESSAGE (MS-NLMP §2.2.1.2), as the acceptor sends it. Throws
+ * `ERR_HTTPAUTH_NTLM_MALFORMED` when the server challenge is not 8 bytes.
+ */
 export function encodeChallengeMessage(message: ChallengeMessage): Buffer {
   if (message.serverChallenge.length !== SERVER_CHALLENGE_LENGTH) {
     fail('ERR_HTTPAUTH_NTLM_MALFORMED');

@@ -173,6 +173,10 @@ const SEAL_SERVER_TO_CLIENT = Buffer.from(
   'latin1',
 );
 
+/**
+ * Which side's keys: client-to-server or server-to-client signing and sealing keys (MS-NLMP
+ * §3.4.5).
+ */
 export type Direction = 'client' | 'server';
 
 /** SIGNKEY (MS-NLMP 3.4.5.2): only extended session security has signing keys. */

@@ -28,6 +28,10 @@ import {
 const SHORT_HEADER = 16;
 const FIXED_HEADER = 32;
 
+/**
+ * NEGOTIATE_MESSAGE (MS-NLMP §2.2.1.1), the client's first NTLM message: its flags and, optionally,
+ * its domain, workstation and Version.
+ */
 export interface NegotiateMessage {
   readonly flags: number;
   readonly domain: string;
@@ -35,6 +39,10 @@ export interface NegotiateMessage {
   readonly version?: NtlmVersion;
 }
 
+/**
+ * Decodes a NEGOTIATE_MESSAGE (MS-NLMP §2.2.1.1), also the 16-byte form old clients send. Throws
+ * `ERR_HTTPAUTH_NTLM_MALFORMED` on a bad header or a field outside the message.
+ */
 export function decodeNegotiateMessage(bytes: Buffer): NegotiateMessage {
   expectMessage(bytes, MESSAGE_TYPE_NEGOTIATE, SHORT_HEADER);
   const flags = bytes.readUInt32LE(12);
@@ -55,6 +63,10 @@ export function decodeNegotiateMessage(bytes: Buffer): NegotiateMessage {
   return message;
 }
 
+/**
+ * Encodes a NEGOTIATE_MESSAGE (MS-NLMP §2.2.1.1), with the Version field when `version` is set;
+ * what an NTLM client sends first.
+ */
 export function encodeNegotiateMessage(message: NegotiateMessage): Buffer {
   const withVersion = message.version !== undefined;
   const header = Buffer.alloc(FIXED_HEADER + (withVersion ? VERSION_LENGTH : 0));

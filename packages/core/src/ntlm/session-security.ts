@@ -39,6 +39,11 @@ interface Direction {
 /** The keys a session needs: a completed acceptor context, or the same fields from elsewhere. */
 export type SessionKeys = Pick<NtlmSessionContext, 'exportedSessionKey' | 'negotiatedFlags'>;
 
+/**
+ * NTLM message signing and sealing after the handshake (MS-NLMP §3.4, connection-oriented): signs
+ * and verifies NTLMSSP_MESSAGE_SIGNATUREs (§2.2.2.9) and seals and unseals with RC4, each direction
+ * with its own keys and sequence number. Build it from a completed NTLM context.
+ */
 export class NtlmSessionSecurity {
   readonly #flags: number;
   readonly #outgoing: Direction;

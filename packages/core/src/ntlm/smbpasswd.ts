@@ -15,6 +15,7 @@ import { WatchedFile } from '../credentials/watched-file.js';
 import type { NtHashEntry, NtlmVerifier } from './credentials.js';
 import { ntHashVerifier } from './credentials.js';
 
+/** Options of {@link smbpasswdFile}: how often to look for a changed file. */
 export interface SmbpasswdOptions extends WatchedFileOptions {
   /**
    * @deprecated The older name of `checkIntervalMs`, which every file source takes: how often,

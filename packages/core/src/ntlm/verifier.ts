@@ -53,5 +53,9 @@ export interface NtlmLogonResult {
  * HttpAuthError('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED') when the source cannot answer.
  */
 export interface NtlmVerifier {
+  /**
+   * Checks one AUTHENTICATE's response: resolves the session base key and account facts, or
+   * `undefined` when the credentials do not authenticate (see {@link NtlmVerifier}).
+   */
   verify(request: NtlmLogonRequest): Promise<NtlmLogonResult | undefined>;
 }

@@ -11,6 +11,10 @@ export const VERSION_LENGTH = 8;
 /** NTLMSSP_REVISION_W2K3: the only revision in use (MS-NLMP 2.2.2.10). */
 export const NTLMSSP_REVISION_W2K3 = 0x0f;
 
+/**
+ * The VERSION structure (MS-NLMP §2.2.2.10) in NTLM messages: the Windows major, minor and build
+ * numbers and the NTLMSSP revision.
+ */
 export interface NtlmVersion {
   readonly major: number;
   readonly minor: number;

@@ -30,6 +30,10 @@ import { NTLMV1_RESPONSE_LENGTH } from './ntlmv2-response.js';
 import { HelperPool } from './winbind-helper.js';
 import { formatHelperRequest, helperVerdict, isCredentialFailure } from './winbind-protocol.js';
 
+/**
+ * Options of {@link winbindVerifier} and of `ntlm({ winbind })`: where the `ntlm_auth` and `wbinfo`
+ * helpers are, the domain, the helper pool and its queue, and the timeout.
+ */
 export interface WinbindOptions {
   /** NetBIOS domain sent when the client names none (default: winbind's own domain). */
   readonly domain?: string;
@@ -118,6 +122,11 @@ export function parseSidList(output: string): string[] {
   return sids;
 }
 
+/**
+ * An NTLM verifier that asks the domain through winbind's `ntlm_auth` helpers (a host joined with
+ * Samba), then `wbinfo` for the account's SIDs. Throws `ERR_HTTPAUTH_INVALID_OPTIONS` on bad
+ * options.
+ */
 export function winbindVerifier(options: WinbindOptions = {}): WinbindVerifier {
   if (options === null || typeof options !== 'object') invalid();
   if (
