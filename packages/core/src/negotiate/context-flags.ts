@@ -10,6 +10,10 @@ import { Tag, encodeTlv, expectTag } from '../asn1/der.js';
 import type { DerNode } from '../asn1/der.js';
 import { fail } from '../errors.js';
 
+/**
+ * The SPNEGO ContextFlags bits (RFC 4178 §4.2.1), as bit masks of the number `reqFlags` decodes to:
+ * `flags & CONTEXT_FLAGS.mutual`. Informational only: the engine never acts on them.
+ */
 export const CONTEXT_FLAGS = {
   deleg: 1 << 0,
   mutual: 1 << 1,

@@ -20,6 +20,11 @@
  */
 import { HttpAuthError } from '../errors.js';
 
+/**
+ * How `negotiate()` turns a Kerberos or NTLM principal into the `user` name an application sees: an
+ * explicit map, krb5.conf-style `auth_to_local` rules, then realm stripping for local realms only.
+ * The principal's `name` is never changed.
+ */
 export interface NameMappingOptions {
   /**
    * Explicit map from a principal name (`alice@EXAMPLE.TEST`, or `DOMAIN\user` for NTLM) to a

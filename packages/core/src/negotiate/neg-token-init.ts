@@ -38,6 +38,10 @@ import { SPNEGO_OID } from './oids.js';
 /** More mechanisms than any client offers (Windows lists four): a bound on the list. */
 export const MAX_MECH_TYPES = 32;
 
+/**
+ * NegTokenInit (RFC 4178 §4.2.1), the client's first SPNEGO token: the mechanisms it offers, most
+ * preferred first, and usually an optimistic token for the first one.
+ */
 export interface NegTokenInit {
   /** The initiator's mechanisms, most preferred first (dotted OIDs). */
   readonly mechTypes: readonly string[];
@@ -97,6 +101,10 @@ export function encodeMechTypeList(mechTypes: readonly string[]): Buffer {
   return encodeTlv(Tag.SEQUENCE, ...mechTypes.map((oid) => encodeOid(oid)));
 }
 
+/**
+ * What `encodeNegTokenInit` writes into a NegTokenInit (RFC 4178 §4.2.1); used by initiators and
+ * tests.
+ */
 export interface NegTokenInitFields {
   readonly mechTypes: readonly string[];
   readonly reqFlags?: number;

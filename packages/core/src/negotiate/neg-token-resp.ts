@@ -33,6 +33,10 @@ import {
 import { fail } from '../errors.js';
 import { asSpnegoMalformed } from './der-errors.js';
 
+/**
+ * The negState values of a NegTokenResp (RFC 4178 §4.2.2): accept-completed, accept-incomplete,
+ * reject, request-mic.
+ */
 export const NEG_STATE = {
   acceptCompleted: 0,
   acceptIncomplete: 1,
@@ -40,10 +44,15 @@ export const NEG_STATE = {
   requestMic: 3,
 } as const;
 
+/** One of the {@link NEG_STATE} values (RFC 4178 §4.2.2). */
 export type NegState = (typeof NEG_STATE)[keyof typeof NEG_STATE];
 
 export const NEG_TOKEN_RESP_TAG = contextTag(1);
 
+/**
+ * NegTokenResp (RFC 4178 §4.2.2), every SPNEGO token after the first in either direction: the
+ * state, the mechanism the acceptor chose, the mechanism's token and the mechListMIC.
+ */
 export interface NegTokenResp {
   readonly negState?: NegState;
   readonly supportedMech?: string;
@@ -59,6 +68,10 @@ function decodeNegState(node: ReturnType<typeof readTlv>): NegState {
   return bytes[0] as NegState;
 }
 
+/**
+ * Decodes a bare NegTokenResp (RFC 4178 §4.2.2, CHOICE tag [1]). Throws
+ * `ERR_HTTPAUTH_SPNEGO_MALFORMED` on bad or oversized DER or an unknown negState.
+ */
 export function decodeNegTokenResp(token: Buffer): NegTokenResp {
   return asSpnegoMalformed(() => {
     if (token.length > MAX_DER_BYTES) fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');
@@ -83,6 +96,10 @@ export function decodeNegTokenResp(token: Buffer): NegTokenResp {
   });
 }
 
+/**
+ * Encodes a NegTokenResp (RFC 4178 §4.2.2), as the server sends it in `WWW-Authenticate:
+ * Negotiate`.
+ */
 export function encodeNegTokenResp(fields: NegTokenResp): Buffer {
   const sequence = encodeContextSequence([
     fields.negState === undefined

@@ -9,6 +9,7 @@ import { decodeInitialContextToken } from './initial-context-token.js';
 import { KRB5_OID, MS_KRB5_OID, SPNEGO_OID } from './oids.js';
 import { NEG_TOKEN_RESP_TAG } from './neg-token-resp.js';
 
+/** What a `Negotiate` token carries (RFC 4559 §4), as {@link classifyNegotiateToken} tells it. */
 export type NegotiateTokenKind =
   /** RFC 2743 framing with the SPNEGO OID: a NegTokenInit. */
   | 'spnego-init'
@@ -21,6 +22,11 @@ export type NegotiateTokenKind =
 
 const NTLMSSP_SIGNATURE = Buffer.from('NTLMSSP\0', 'latin1');
 
+/**
+ * Tells from its first bytes what a decoded `Authorization: Negotiate` token is: SPNEGO first or
+ * later leg, a raw Kerberos token or a raw NTLMSSP message. Throws `ERR_HTTPAUTH_SPNEGO_NO_MECH`
+ * for an RFC 2743 token of another mechanism and `ERR_HTTPAUTH_SPNEGO_MALFORMED` for anything else.
+ */
 export function classifyNegotiateToken(token: Buffer): NegotiateTokenKind {
   if (token.length >= 8 && token.subarray(0, 8).equals(NTLMSSP_SIGNATURE)) return 'ntlm';
   const first = token[0];

@@ -44,6 +44,10 @@ import type { LegacyKerberosOptions, NegotiateKerberosOptions } from './kerberos
 
 export type { NegotiateKerberosOptions } from './kerberos-options.js';
 
+/**
+ * Options of {@link negotiate}: the Kerberos acceptor, the optional NTLM fallback, the mechanisms
+ * allowed, channel binding for both, and how principal names map to user names.
+ */
 export interface NegotiateOptions
   extends NameMappingOptions, LegacyKerberosOptions, LegacyPersistenceOptions {
   /**
@@ -120,6 +124,12 @@ function allowedMechanisms(options: NegotiateOptions): MechanismName[] {
   return mechanisms;
 }
 
+/**
+ * The `Negotiate` security package (RFC 4559, SPNEGO RFC 4178) for `createAuthenticator({ packages
+ * })`: Kerberos, and NTLM when `ntlm` options are given, whether the client sends SPNEGO or a raw
+ * token. Throws `ERR_HTTPAUTH_INVALID_OPTIONS` when no mechanism is usable, or NTLM is asked for
+ * without `ntlm` options.
+ */
 export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
   if (options === null || typeof options !== 'object') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   const mechanisms = allowedMechanisms(options);
