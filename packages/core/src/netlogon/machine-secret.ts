@@ -7,6 +7,11 @@ import { readFileSync } from 'node:fs';
 import { HttpAuthError } from '../errors.js';
 import { machineNtHash } from './schannel.js';
 
+/**
+ * The machine account's secret for the NETLOGON secure channel, part of {@link
+ * DomainControllerOptions}: exactly one of the password, a file holding it, or a file holding its
+ * NT hash.
+ */
 export interface MachineSecretOptions {
   readonly machinePassword?: string;
   readonly machinePasswordFile?: string;

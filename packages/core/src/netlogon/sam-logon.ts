@@ -67,6 +67,10 @@ export function encodeSamLogonEx(logon: NetworkLogon): Buffer {
   return w.toBuffer();
 }
 
+/**
+ * NETLOGON_VALIDATION_SAM_INFO4 (MS-NRPC §2.2.1.4.13), the domain controller's answer to a logon:
+ * the account, its groups, the user session key and the logon domain.
+ */
 export interface SamInfo4 {
   readonly effectiveName: string;
   readonly fullName: string;

@@ -26,12 +26,20 @@ import type { SamInfo4 } from './sam-logon.js';
 import { SecureChannel } from './secure-channel.js';
 import { RpcError } from './rpc-error.js';
 
+/**
+ * A domain controller to ask, with a fixed NETLOGON port or, without one, the port the endpoint
+ * mapper on 135 gives.
+ */
 export interface DomainControllerServer {
   readonly host: string;
   /** NETLOGON's TCP port; omitted: ask the endpoint mapper on 135. */
   readonly port?: number;
 }
 
+/**
+ * Options of {@link domainControllerVerifier} and of `ntlm({ domainController })`: the DCs (or DNS
+ * SRV discovery), the machine account and its secret, the time limit and the connection pool.
+ */
 export interface DomainControllerOptions extends MachineSecretOptions {
   /** `host`, `host:port` (fixed NETLOGON port) or objects; omitted: DNS SRV lookup. */
   readonly servers?: readonly (string | DomainControllerServer)[];
@@ -55,6 +63,10 @@ export interface DomainLogonResult extends NtlmLogonResult {
 export interface DomainControllerVerifier extends NtlmVerifier {
   /** The NetBIOS computer name the CHALLENGE must advertise (the account without `$`). */
   readonly computerName: string;
+  /**
+   * Sends the response to a DC (NetrLogonSamLogonEx, MS-NRPC §3.5.4.5.1) and resolves its
+   * validation info, or `undefined` when the DC refuses the credentials.
+   */
   verify(request: NtlmLogonRequest): Promise<DomainLogonResult | undefined>;
   /** Close every pooled connection. */
   close(): void;
@@ -102,6 +114,12 @@ function rpcReason(error: RpcError): string {
   return error.code;
 }
 
+/**
+ * An NTLM verifier that asks Active Directory, as a Windows member server does: NetrLogonSamLogonEx
+ * (MS-NRPC §3.5.4.5.1) over a NETLOGON secure channel with the machine account, trying the DCs in
+ * turn. Throws `ERR_HTTPAUTH_INVALID_OPTIONS` on bad options; a logon when no DC answers in time
+ * throws `ERR_HTTPAUTH_DOMAIN_CONTROLLER_UNAVAILABLE`.
+ */
 export function domainControllerVerifier(
   options: DomainControllerOptions & { readonly domain: string },
 ): DomainControllerVerifier {
