@@ -11,6 +11,10 @@ import { createHash, hash as oneShotHash } from 'node:crypto';
 
 /** The hash functions registered for Digest. */
 export const DIGEST_HASHES = ['SHA-256', 'SHA-512-256', 'MD5'] as const;
+/**
+ * A hash function registered for HTTP Digest (RFC 7616 §6.1): SHA-256, SHA-512-256 or MD5.
+ * Credential sources say which ones they can serve.
+ */
 export type DigestHash = (typeof DIGEST_HASHES)[number];
 
 /** Every algorithm token the package can offer: each hash and its session variant (§3.4.2). */
@@ -22,6 +26,10 @@ export const DIGEST_ALGORITHMS = [
   'MD5',
   'MD5-sess',
 ] as const;
+/**
+ * An `algorithm` token of an HTTP Digest challenge (RFC 7616 §3.3): a {@link DigestHash} or its
+ * `-sess` variant (§3.4.2). `digest({ algorithms })` takes a list of them.
+ */
 export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
 
 /** OpenSSL names. SHA-512-256 is FIPS 180-4 SHA-512/256 (its own IVs), not truncated SHA-512. */

@@ -9,6 +9,10 @@
 import { fail } from '../errors.js';
 import { parseCredentials, quote } from '../grammar/http-auth.js';
 
+/**
+ * The Digest Authentication-Info header (RFC 7616 §3.5) the server sends on success: `rspauth`,
+ * which proves the server knew H(A1) too, and optionally `nextnonce`.
+ */
 export interface AuthenticationInfo {
   readonly rspauth: string;
   readonly qop?: string | undefined;
@@ -17,6 +21,7 @@ export interface AuthenticationInfo {
   readonly nextnonce?: string | undefined;
 }
 
+/** Formats an Authentication-Info header value (RFC 7616 §3.5). */
 export function encodeAuthenticationInfo(info: AuthenticationInfo): string {
   const parts: string[] = [];
   if (info.nextnonce !== undefined) parts.push(`nextnonce=${quote(info.nextnonce)}`);
@@ -27,6 +32,10 @@ export function encodeAuthenticationInfo(info: AuthenticationInfo): string {
   return parts.join(', ');
 }
 
+/**
+ * Parses an Authentication-Info header value (RFC 7616 §3.5), as a client checking `rspauth` does.
+ * Throws `ERR_HTTPAUTH_DIGEST_PARAMS` when it has no `rspauth` or is not an auth-param list.
+ */
 export function decodeAuthenticationInfo(value: string): AuthenticationInfo {
   // The header is a bare auth-param list; borrow the credentials grammar with a dummy scheme.
   const parsed = parseCredentials('x ' + value);

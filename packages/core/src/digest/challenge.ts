@@ -12,6 +12,7 @@ import { formatChallenge, parseCredentials } from '../grammar/http-auth.js';
 import type { DigestQop } from './compute.js';
 import { decodeHeaderText, encodeHeaderText } from './ext-value.js';
 
+/** One Digest challenge (RFC 7616 §3.3), the parameters of a `WWW-Authenticate: Digest` header. */
 export interface DigestChallenge {
   readonly realm: string;
   readonly nonce: string;
@@ -28,6 +29,9 @@ export interface DigestChallenge {
   readonly userhash?: boolean | undefined;
 }
 
+/**
+ * Formats a `WWW-Authenticate: Digest` header value (RFC 7616 §3.3), realm as UTF-8 header text.
+ */
 export function encodeChallenge(challenge: DigestChallenge): string {
   const params: [string, string, boolean?][] = [['realm', encodeHeaderText(challenge.realm)]];
   if (challenge.domain !== undefined && challenge.domain.length > 0) {

@@ -15,6 +15,10 @@
 import type { DigestHash } from './algorithms.js';
 import { hashHex } from './algorithms.js';
 
+/**
+ * A Digest quality of protection (RFC 7616 §3.3): `auth`, or `auth-int`, which also hashes the
+ * body.
+ */
 export type DigestQop = 'auth' | 'auth-int';
 
 /** H(A1) for the plain algorithm, from the password. */
@@ -71,6 +75,11 @@ export function computeUserhash(hash: DigestHash, username: string, realm: strin
   return hashHex(hash, username, realm);
 }
 
+/**
+ * What `clientResponse` needs to compute a Digest `response=` value as a user agent does (RFC 7616
+ * §3.4.1): the algorithm's hash and whether it is a `-sess` one, the credentials, the request and
+ * the challenge's nonce with the client's qop, nc and cnonce.
+ */
 export interface ClientResponseInputs {
   readonly hash: DigestHash;
   readonly session?: boolean;

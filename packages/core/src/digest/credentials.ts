@@ -19,6 +19,10 @@ const MAX_URI_LENGTH = 32 * 1024;
 /** The longest response: 64 hex digits (SHA-256, SHA-512-256). */
 const MAX_RESPONSE_LENGTH = 128;
 
+/**
+ * The parameters of an `Authorization: Digest` header (RFC 7616 §3.4), checked for presence and
+ * syntax, with the user name decoded.
+ */
 export interface DigestCredentials {
   /** The user name (decoded from `username*` or as UTF-8 header text), or the userhash. */
   readonly username: string;
@@ -52,6 +56,12 @@ function required(params: ReadonlyMap<string, string>, name: string): string {
   return value;
 }
 
+/**
+ * Reads the parameters of an `Authorization: Digest` header (RFC 7616 §3.4) into {@link
+ * DigestCredentials}. Throws `ERR_HTTPAUTH_DIGEST_PARAMS` for a missing, oversized or malformed
+ * parameter, or both or neither of `username` and `username*` (§3.4.4). Whether the values are
+ * right for this server is the package's check, not this one.
+ */
 export function decodeCredentials(params: ReadonlyMap<string, string>): DigestCredentials {
   const plainName = param(params, 'username');
   const extName = param(params, 'username*');

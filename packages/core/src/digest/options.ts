@@ -13,6 +13,11 @@ import { NonceMinter } from './nonce.js';
 import type { DigestCredentialCallback, DigestCredentialSource } from './sources.js';
 import { digestCallback } from './sources.js';
 
+/**
+ * Options of `digest()`, the HTTP Digest package (RFC 7616): the realm, the credential source, the
+ * algorithms and qop offered, and the nonce policy. Checked when the package is created: a bad
+ * value throws `ERR_HTTPAUTH_INVALID_OPTIONS` then.
+ */
 export interface DigestOptions {
   /** The protection space (RFC 7616 §3.3 realm). Must match the credentials exactly. */
   readonly realm: string;

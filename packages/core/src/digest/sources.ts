@@ -19,6 +19,11 @@ import { WatchedFile } from '../credentials/watched-file.js';
 /** What a source knows about one user: H(A1) as lower-case hex, or the password itself. */
 export type DigestSecret = { readonly ha1: string } | { readonly password: string };
 
+/**
+ * Where the Digest package finds a user's H(A1) or password: `htdigestFile`, `digestFile`,
+ * `digestCallback`, or your own implementation. The package offers only the algorithms whose hash
+ * the source serves.
+ */
 export interface DigestCredentialSource {
   /** The hashes this source can serve now (files may change what they hold on reload). */
   hashes(): readonly DigestHash[];
@@ -46,9 +51,17 @@ export type DigestCredentialCallback = (
   hash: DigestHash,
 ) => string | DigestSecret | undefined | null | Promise<string | DigestSecret | undefined | null>;
 
+/**
+ * Options of `digestCallback`: the hashes the callback can answer for and how to resolve a
+ * userhash.
+ */
 export interface DigestCallbackOptions {
   /** The hashes the callback can answer for (default: all; a password can serve any). */
   readonly hashes?: readonly DigestHash[];
+  /**
+   * Maps a userhash (H(user ":" realm), RFC 7616 §3.4.4) back to the user name; without it, clients
+   * that send `userhash=true` are refused.
+   */
   readonly resolveUserhash?: DigestCredentialSource['resolveUserhash'];
 }
 
