@@ -25,8 +25,17 @@ export const BASIC_KERBEROS_INSECURE_WARNING = 'HTTPAUTH_BASIC_KERBEROS_INSECURE
 /** The operator-only detail of a refusal: who tried (never the password). */
 const attempted = (user: string) => ({ user: attemptedName(user) });
 
+/**
+ * Your password check for `basic({ verify })`: true when `password` is right for `user`. A throw or
+ * a rejected promise refuses the request; it never crashes it.
+ */
 export type BasicVerifier = (user: string, password: string) => boolean | Promise<boolean>;
 
+/**
+ * Options of `basic()`, the HTTP Basic package (RFC 7617): the realm and how passwords are checked
+ * (`verify`, or `kerberos` to ask the realm's KDC). Basic is refused over plain HTTP unless
+ * `allowInsecure` is set.
+ */
 export interface BasicOptions {
   /** The protection space shown to the user (RFC 7617 §2 realm). */
   readonly realm: string;

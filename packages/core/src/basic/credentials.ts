@@ -12,6 +12,7 @@ import { fail } from '../errors.js';
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The user name and password of a Basic token (RFC 7617 §2). */
 export interface BasicCredentials {
   readonly user: string;
   readonly password: string;
@@ -25,6 +26,10 @@ function hasControl(value: string): boolean {
   return false;
 }
 
+/**
+ * Decodes a Basic token68 (RFC 7617 §2): canonical padded base64 of UTF-8 `user:password`. Throws
+ * `ERR_HTTPAUTH_BASIC_MALFORMED` for other base64, invalid UTF-8, no colon or control characters.
+ */
 export function decodeBasicToken(token: string): BasicCredentials {
   // Canonical padded base64 only: a token that decodes leniently could hide trailing bytes.
   if (token.length === 0 || token.length % 4 !== 0 || !BASE64.test(token)) {

@@ -16,6 +16,10 @@ import {
   type VerifiedKerberosUser,
 } from '../kerberos/client/password-verifier.js';
 
+/**
+ * Options of `basic({ kerberos })`: check Basic passwords with the realm's KDC (an AS exchange),
+ * the KDC itself verified with a ticket for a principal in the server's keytab.
+ */
 export interface BasicKerberosOptions {
   /** The Kerberos realm of the users ('EXAMPLE.TEST'); case-sensitive. */
   readonly realm: string;

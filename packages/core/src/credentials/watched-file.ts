@@ -9,6 +9,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { HttpAuthError } from '../errors.js';
 
+/**
+ * Options of the file credential sources (`htpasswdFile`, `htdigestFile`, `digestFile`,
+ * `smbpasswdFile`): how often, at most, to look whether the file changed. A changed file is
+ * re-read; a failed re-read keeps the last good copy.
+ */
 export interface WatchedFileOptions {
   /** Minimum time between two stat calls (default 1000 ms; 0 checks on every use). */
   readonly checkIntervalMs?: number;
