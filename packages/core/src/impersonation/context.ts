@@ -17,6 +17,11 @@ import type { Principal } from '../principal.js';
 import type { PosixIdentity } from './posix.js';
 import type { ExecResult, ImpersonatedExecOptions, ImpersonatedSpawnOptions } from './run-as.js';
 
+/**
+ * How far the server may act as the client, after SECURITY_IMPERSONATION_LEVEL: `identify` (who the
+ * client is), `impersonate` (run child processes as the mapped local user), `delegate` (also hold
+ * the client's forwarded Kerberos credentials).
+ */
 export type ImpersonationLevel = 'identify' | 'impersonate' | 'delegate';
 
 /** Why a context is below the level the client granted (shown in toJSON as `reason`). */
@@ -42,6 +47,12 @@ export function levelAtLeast(level: ImpersonationLevel, wanted: ImpersonationLev
   return LEVEL_RANK[level] >= LEVEL_RANK[wanted];
 }
 
+/**
+ * The impersonation context of an authenticated request (`auth.impersonation`): the level granted,
+ * the local user and SIDs when known, and the members that act as the user (`spawn`, `execFile`,
+ * `access`, `credentialCache`), which throw the policy's reason below the level they need. Adapters
+ * call `dispose()` when the response ends.
+ */
 export interface ImpersonationContext {
   readonly level: ImpersonationLevel;
   readonly principal: Principal;

@@ -21,6 +21,11 @@ import {
   parsePrincipalName,
 } from '../kerberos/ccache.js';
 
+/**
+ * A delegated Kerberos ticket in plain form (names as strings, times as `Date` or epoch
+ * milliseconds), one of the shapes a custom security package may hand over as
+ * `SecurityContextData.delegatedCredential` to be written into the user's credential cache.
+ */
 export interface PlainDelegatedTicket {
   /** `alice@EXAMPLE.TEST` */
   readonly client: string;

@@ -24,6 +24,11 @@
 import { fail } from '../errors.js';
 import type { Principal } from '../principal.js';
 
+/**
+ * How `createImpersonation` maps a principal to a local user name (`policy.mapping`), as MIT's
+ * `auth_to_local` does: an explicit map, then `DEFAULT` and `RULE:` rules; only principals of local
+ * realms map by default.
+ */
 export interface PrincipalMappingOptions {
   /** Principal name (as `principal.name`) or user SID -> local user name; checked first. */
   readonly map?: Readonly<Record<string, string>> | ReadonlyMap<string, string>;
@@ -52,6 +57,10 @@ interface DefaultInput extends MappingInput {
   readonly localRealm: boolean | undefined;
 }
 
+/**
+ * A compiled principal-to-local-user mapping: the local user name, or undefined when the principal
+ * maps to none.
+ */
 export type PrincipalMapper = (principal: Principal) => string | undefined;
 
 type Rule = (input: MappingInput) => string | undefined;

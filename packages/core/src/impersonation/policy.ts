@@ -32,6 +32,10 @@ import { systemUserDatabase } from './posix.js';
 import type { RunAsSettings } from './run-as.js';
 import { DEFAULT_RUN_AS, accessAs, execFileAs, spawnAs } from './run-as.js';
 
+/**
+ * Who may be impersonated (`policy.allow`): listed principals, members of listed groups, or every
+ * principal that maps to a non-system local user.
+ */
 export interface ImpersonationAllowlist {
   /** Principal names (`alice@EXAMPLE.TEST`, `EXAMPLE\alice`), UPNs or user SIDs. */
   readonly principals?: readonly string[];
@@ -41,6 +45,11 @@ export interface ImpersonationAllowlist {
   readonly anyUser?: boolean;
 }
 
+/**
+ * The policy of {@link createImpersonation}: who may be impersonated and up to which level, which
+ * local accounts never are, and how principals map to local users. Without `allow` every context is
+ * `identify`.
+ */
 export interface ImpersonationPolicy {
   /** Highest level granted (default 'impersonate'; delegation must be asked for). */
   readonly maxLevel?: ImpersonationLevel;
@@ -114,6 +123,13 @@ interface Decision {
   readonly identity?: PosixIdentity;
 }
 
+/**
+ * Builds the impersonation factory for `createAuthenticator({ impersonation })`: each authenticated
+ * principal gets the lower of the level the client granted (delegate when it forwarded a TGT) and
+ * the level the policy allows. It never fails a request: a principal that cannot be impersonated
+ * gets an identify-level context. Throws `ERR_HTTPAUTH_INVALID_OPTIONS` on a bad policy (root is
+ * never allowed).
+ */
 export function createImpersonation(
   policy: ImpersonationPolicy,
 ): ImpersonationFactoryWithResources {

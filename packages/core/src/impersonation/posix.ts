@@ -12,6 +12,10 @@ import { execFile } from 'node:child_process';
 import { fail } from '../errors.js';
 import { isValidLocalName } from './mapping.js';
 
+/**
+ * A local user as the system's user database (NSS) knows it: name, uid, primary gid, every group id
+ * and name, home and shell; what an impersonated child process runs with.
+ */
 export interface PosixIdentity {
   /** The local user name, as the user database spells it. */
   readonly user: string;
@@ -26,11 +30,19 @@ export interface PosixIdentity {
   readonly shell: string;
 }
 
+/**
+ * Looks local users up by name; `policy.userDatabase` takes one (default {@link
+ * systemUserDatabase}).
+ */
 export interface UserDatabase {
   /** The identity of `name`, or undefined when no such user exists. */
   lookup(name: string): Promise<PosixIdentity | undefined>;
 }
 
+/**
+ * Options of {@link systemUserDatabase} (and `policy.lookup`): cache lifetimes and size, the
+ * timeout of each `getent`/`id` run, and their paths.
+ */
 export interface SystemUserDatabaseOptions {
   /** How long a found user stays cached (default 60 s). */
   readonly ttlMs?: number;
@@ -131,6 +143,7 @@ function run(file: string, args: readonly string[], timeoutMs: number): Promise<
   });
 }
 
+/** A {@link UserDatabase} with a cache that can be emptied. */
 export interface CachingUserDatabase extends UserDatabase {
   /** Forget every cached answer. */
   clear(): void;

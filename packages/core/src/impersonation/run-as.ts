@@ -44,6 +44,10 @@ export type ImpersonatedSpawnOptions = Omit<
   readonly env?: Readonly<Record<string, string>>;
 };
 
+/**
+ * Options of `ImpersonationContext.execFile`: working directory, extra environment (the server's is
+ * never inherited), timeout, output cap and standard input.
+ */
 export interface ImpersonatedExecOptions {
   readonly cwd?: string;
   readonly env?: Readonly<Record<string, string>>;
@@ -54,11 +58,16 @@ export interface ImpersonatedExecOptions {
   readonly input?: string | Buffer;
 }
 
+/** What `ImpersonationContext.execFile` resolves to: the child's standard output and error. */
 export interface ExecResult {
   readonly stdout: string;
   readonly stderr: string;
 }
 
+/**
+ * How impersonated children are started (`policy.runAs`): the `setpriv`, `test` and `bash` paths,
+ * the children's PATH, and whether no_new_privs is set.
+ */
 export interface RunAsSettings {
   /** Path of setpriv (default /usr/bin/setpriv). */
   readonly setprivPath: string;
