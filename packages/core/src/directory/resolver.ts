@@ -28,14 +28,23 @@ export interface SidNameLookup {
    * Throws when the source cannot answer. `signal` aborts when the resolver stops waiting.
    */
   lookupSids(sids: readonly string[], signal: AbortSignal): Promise<ReadonlyMap<string, string>>;
+  /** Releases the source's connections; the resolver's `close()` calls it. */
   close?(): Promise<void>;
 }
 
 /** What the authenticator's `directory` option takes. Must never throw. */
 export interface PrincipalDirectory {
+  /**
+   * The principal with names for its group SIDs added to `groups`; on any failure, the principal
+   * unchanged.
+   */
   resolvePrincipal(principal: Principal): Promise<Principal>;
 }
 
+/**
+ * Options of {@link createSidResolver}: the lookup that names SIDs, the cache lifetimes and size,
+ * the batch size, how long a logon waits for names and how long to skip a failing directory.
+ */
 export interface SidResolverOptions {
   readonly lookup: SidNameLookup;
   /** How long a name is kept (default 10 minutes: a renamed group shows late by at most this). */
@@ -54,6 +63,10 @@ export interface SidResolverOptions {
   readonly now?: () => number;
 }
 
+/**
+ * What `SidResolver.names` resolves to: the names found, and how many SIDs stayed unnamed because
+ * the directory failed.
+ */
 export interface SidNames {
   /** Names of the SIDs that have one, by canonical SID. */
   readonly names: ReadonlyMap<string, string>;
@@ -67,6 +80,7 @@ export interface SidResolver extends PrincipalDirectory {
   readonly cacheSize: number;
   /** Empty the cache (after a rename, in tests). */
   clear(): void;
+  /** Empties the cache and closes the lookup. */
   close(): Promise<void>;
 }
 
@@ -109,6 +123,12 @@ function validAnswers(found: unknown): Map<string, string> {
   return answers;
 }
 
+/**
+ * Builds the `directory` for `createAuthenticator` (and the adapters): it names the group SIDs of
+ * each logon (from a PAC or a domain controller) through `lookup`, with a TTL cache, batching and
+ * shared in-flight lookups. A failing directory never refuses a logon. Throws
+ * `ERR_HTTPAUTH_INVALID_OPTIONS` without a usable `lookup`.
+ */
 export function createSidResolver(options: SidResolverOptions): SidResolver {
   const lookup = options?.lookup;
   if (lookup === null || typeof lookup !== 'object' || typeof lookup.lookupSids !== 'function') {
