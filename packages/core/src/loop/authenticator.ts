@@ -29,7 +29,17 @@ export { errorBody } from './decision.js';
 export type { AuthenticatorOptions } from './options.js';
 export type { ImpersonationFactory } from './success.js';
 
+/**
+ * The engine: one request in, one decision out, with no framework in between. The adapters
+ * (Express, Fastify, Koa, `createHandler`, the gateway) wrap one; built by {@link
+ * createAuthenticator}.
+ */
 export interface Authenticator {
+  /**
+   * Runs the challenge loop for one request: authenticated, or a response to send (a 401/407 with
+   * the challenges, the next leg of a handshake, or a refusal with a stable `ERR_HTTPAUTH_*` code).
+   * It never throws for bad input.
+   */
   authenticate(request: AuthRequest): Promise<AuthDecision>;
   /** The packages, for adapters that need to know (HTTP/2 warnings, metrics). */
   readonly packages: readonly SecurityPackage[];
@@ -38,6 +48,7 @@ export interface Authenticator {
   readonly pendingHandshakes: number;
   /** Revoke an authentication session by id (needs `sessions.revocable`). */
   revokeSession(id: string): Promise<void>;
+  /** Closes the store (a Redis connection, say); call it when the server shuts down. */
   close(): Promise<void>;
 }
 
@@ -101,6 +112,10 @@ async function handle(loop: LoopState, request: AuthRequest, now: number): Promi
   return acceptCredentials(loop, request, now, raw);
 }
 
+/**
+ * Builds an {@link Authenticator} from the security packages and options. The options are checked
+ * here: a bad one throws `ERR_HTTPAUTH_INVALID_OPTIONS` at startup rather than on a request.
+ */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const loop = resolveOptions(options);
   return {

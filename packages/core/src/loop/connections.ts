@@ -13,6 +13,11 @@ import { HttpAuthError } from '../errors.js';
 import type { Connection, HandshakeSlot, SecurityContextData } from '../security-package.js';
 import type { Principal } from '../principal.js';
 
+/**
+ * Bounds on connection-bound handshakes (NTLM, Negotiate falling back to NTLM), part of
+ * `createAuthenticator`'s options: how many may be pending in the process and per client address,
+ * and for how long. A client over a bound is refused with 503 rather than crowding others out.
+ */
 export interface ConnectionLimits {
   /** Pending (incomplete) handshakes allowed in this process at once (default 10 000). */
   readonly maxPendingHandshakes?: number;

@@ -8,6 +8,10 @@ import type { ImpersonationContext } from '../impersonation/context.js';
 import type { Principal } from '../principal.js';
 import type { SecurityContextData } from '../security-package.js';
 
+/**
+ * One response header as a name and a value; a decision lists them in order (several
+ * `WWW-Authenticate` lines are several entries).
+ */
 export type Header = readonly [name: string, value: string];
 
 /** What a request that got through carries: `req.auth`, `request.auth`, `ctx.state.auth`. */
@@ -20,6 +24,11 @@ export interface AuthInfo {
   readonly session?: { readonly id: string; readonly expiresAt: number; readonly reused: boolean };
 }
 
+/**
+ * What `Authenticator.authenticate` decides: `authenticated` (with the identity and the headers for
+ * the successful response), or `respond` (the status, headers and error to answer with instead of
+ * running the application).
+ */
 export type AuthDecision =
   | {
       readonly type: 'authenticated';

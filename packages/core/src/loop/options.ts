@@ -20,6 +20,11 @@ import type { AuthenticatorSessionOptions } from './session-phase.js';
 import { SessionPhase } from './session-phase.js';
 import type { ImpersonationFactory } from './success.js';
 
+/**
+ * Options of {@link createAuthenticator}, which every adapter also accepts inline: the security
+ * packages in challenge order, the store, proxy mode, connection limits, sessions, impersonation,
+ * the directory for group names and the client-certificate package.
+ */
 export interface AuthenticatorOptions {
   /**
    * The security packages, in the order their challenges are offered. May be empty when

@@ -13,6 +13,10 @@ import type { KeyValueStore } from '../store/types.js';
 import type { AuthInfo, Header } from './decision.js';
 import { sessionRevokedKey } from '../store/keys.js';
 
+/**
+ * The `sessions` option of `createAuthenticator`: authentication-session cookies (like
+ * mod_auth_gssapi's GssapiUseSessions), with optional revocation through the store.
+ */
 export interface AuthenticatorSessionOptions extends SessionOptions {
   /** Check every session against a revocation list in the store (one store read per request). */
   readonly revocable?: boolean;
