@@ -15,6 +15,7 @@ import type { AuthDecision } from '../loop/decision.js';
 import { decisionEvent, decisionKind } from '../loop/publish.js';
 import type { AuthRequest } from '../security-package.js';
 
+/** One level of a pino-style logger: structured fields first, then an optional message. */
 export type LogMethod = (fields: Record<string, unknown>, message?: string) => void;
 
 /** What the `logger` option takes: pino's calling convention (fields first, then the message). */
@@ -27,6 +28,10 @@ export interface AuthLogger {
 /** The level of the success line: `info` (default), `debug`, or `false` for none. */
 export type SuccessLogLevel = 'info' | 'debug' | false;
 
+/**
+ * The `logger` and `logSuccess` options every adapter (and the gateway) takes: one log line per
+ * authentication decision, with the same fields as the audit events and never a credential.
+ */
 export interface LoggerOptions {
   /**
    * Log each decision (see above). `false` turns logging off where the framework would supply
@@ -37,6 +42,7 @@ export interface LoggerOptions {
   readonly logSuccess?: SuccessLogLevel;
 }
 
+/** {@link LoggerOptions} after validation at registration, as adapters use them. */
 export interface ResolvedLogger {
   /** undefined: the framework's own logger, if any; false: no logging. */
   readonly logger: AuthLogger | false | undefined;

@@ -45,6 +45,10 @@ export type AuthenticatedRequest<Req extends AnyRequest = AnyRequest> = Req & {
   rawBody?: Buffer;
 };
 
+/**
+ * The application handler of `createHandler`: called only for authenticated requests, with the
+ * identity as `auth` (also on `req.auth`).
+ */
 export type AuthenticatedHandler<
   Req extends AnyRequest = IncomingMessage,
   Res extends AnyResponse = ServerResponse,
@@ -91,6 +95,10 @@ export type StrictHandlerOptions<
   Res extends AnyResponse,
 > = NodeHandlerOptions<Req, Res> & { readonly unless?: undefined; readonly optional?: false };
 
+/**
+ * What `createHandler` returns: a `node:http` / `node:http2` request listener, with the
+ * authenticator it uses (to close it on shutdown).
+ */
 export type NodeHandler<Req extends AnyRequest, Res extends AnyResponse> = ((
   req: Req,
   res: Res,

@@ -8,6 +8,10 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 /** Requests the adapters accept: Node's HTTP/1.x request or the HTTP/2 compatibility request. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/**
+ * The responses the adapters write to: Node's HTTP/1.x response or the HTTP/2 compatibility
+ * response.
+ */
 export type NodeResponse = ServerResponse | Http2ServerResponse;
 
 /** The Content-Length the client declared, when it is a plain decimal number. */

@@ -31,6 +31,9 @@ export interface AdapterOptions extends LoggerOptions {
   readonly maxDrainBytes?: number;
 }
 
+/**
+ * The adapter options (`AdapterOptions`) after validation at registration, as adapters use them.
+ */
 export interface ResolvedAdapterOptions {
   readonly trustProxy: boolean;
   /** 0 when auth-int bodies are not made available. */
@@ -40,12 +43,20 @@ export interface ResolvedAdapterOptions {
   readonly log: ResolvedLogger;
 }
 
+/**
+ * The default cap on a request body read for Digest `qop=auth-int` (`integrityBody: true`): 1 MiB.
+ */
 export const DEFAULT_INTEGRITY_BODY_BYTES = 1024 * 1024;
+/**
+ * The default `maxDrainBytes`: the largest declared body of a challenged request that is read and
+ * discarded to keep the connection alive (1 MiB).
+ */
 export const DEFAULT_MAX_DRAIN_BYTES = 1024 * 1024;
 
 /** The adapters take a ready authenticator, or the options to build one. */
 export type AuthenticatorSource = Authenticator | AuthenticatorOptions;
 
+/** True when the value is a ready {@link Authenticator} rather than the options to build one. */
 export function isAuthenticator(value: unknown): value is Authenticator {
   return (
     typeof value === 'object' &&

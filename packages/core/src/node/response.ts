@@ -24,6 +24,10 @@ export function groupHeaders(headers: readonly Header[]): Map<string, string[]> 
   return grouped;
 }
 
+/**
+ * Turns a `respond` decision into a framework-neutral response: status, grouped headers, the JSON
+ * error body, and whether the connection must close (a body too large to drain).
+ */
 export function challengeResponse(
   req: NodeRequest,
   decision: AuthDecision & { type: 'respond' },

@@ -26,7 +26,11 @@ export interface SeamOptions<Ctx = unknown> {
   readonly property?: string;
 }
 
+/**
+ * {@link SeamOptions} after validation at registration, as the Express and Koa adapters use them.
+ */
 export interface ResolvedSeams<Ctx = unknown> {
+  /** The skip predicate, if any. */
   readonly unless: ((ctx: Ctx) => boolean) | undefined;
   readonly optional: boolean;
   readonly property: string;
@@ -91,6 +95,11 @@ export type RefusalError = HttpAuthError & {
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
 };
 
+/**
+ * Turns a `respond` decision into an http-errors-shaped error (`status`, `expose`, `headers`) for a
+ * framework's error handler: what the Express and Koa adapters pass to `onRefused` and, with
+ * `passErrors`, to the error handler.
+ */
 export function refusalError(
   decision: AuthDecision & { type: 'respond' },
   /** The response prepared for it: its `Connection: close` is kept in `headers` too. */
