@@ -32,6 +32,11 @@ export interface AuthorizationSubject {
   readonly impersonation?: ImpersonationContext | undefined;
 }
 
+/**
+ * A rule built by `requireUser`, `requireGroup`, `requireRealm`, `requireMechanism`, `allOf` or
+ * `anyOf`: `test` asks, `check` throws `ERR_HTTPAUTH_FORBIDDEN` (403) when the authenticated
+ * request does not satisfy it. An unauthenticated subject never does.
+ */
 export interface AuthorizationRule {
   /** True when the subject satisfies the rule. */
   test(subject: AuthorizationSubject | undefined): boolean;
