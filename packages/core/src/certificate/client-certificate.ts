@@ -30,6 +30,11 @@ import {
 } from './mapping.js';
 import { ResultCache } from './result-cache.js';
 
+/**
+ * The `revocation` option of {@link clientCertificate}: CRL files re-read when they change, OCSP
+ * (RFC 6960) for what no CRL covers, and `failOpen`, the unsafe choice to accept a certificate
+ * whose status is unknown.
+ */
 export interface RevocationOptions {
   /** CRL files (DER or PEM, several CRLs per PEM file allowed), re-read when they change. */
   readonly crlFiles: readonly string[];
@@ -49,6 +54,12 @@ export interface RevocationOptions {
   readonly failOpen?: boolean;
 }
 
+/**
+ * Options of {@link clientCertificate}, TLS client-certificate logon as IIS does it: the trust
+ * anchors and intermediates, revocation checking, the certificate-to-account mapping rules, and
+ * whether a bad certificate is refused or lets the other packages run. Bad values throw
+ * `ERR_HTTPAUTH_INVALID_OPTIONS` at start-up.
+ */
 export interface ClientCertificateOptions {
   /** Trust anchors: PEM text (a bundle), or several. */
   readonly ca: string | Buffer | readonly (string | Buffer)[];
@@ -86,6 +97,11 @@ export interface CertificateContext {
   readonly path: readonly string[];
 }
 
+/**
+ * What the certificate package answers about a connection's certificate: `complete` with the mapped
+ * principal, `reject` with a stable error code, or `none` (no certificate, or a refused one under
+ * `onInvalidCertificate: 'fall-through'`), after which the other packages run.
+ */
 export type ConnectionResult =
   | {
       readonly type: 'complete';

@@ -32,10 +32,19 @@ export interface ExplicitMapping {
   readonly sid?: string;
 }
 
+/**
+ * Names the account of the SID a certificate's SID extension (KB5014754) carries: the principal
+ * name, or undefined to fall back to the certificate's UPN, then to the SID itself.
+ */
 export type CertificateSidResolver = (
   sid: string,
 ) => string | undefined | Promise<string | undefined>;
 
+/**
+ * One certificate-to-account mapping rule, tried in order until one names an account: strong rules
+ * `sid` (the SID extension) and `explicit` (thumbprint or issuer and serial, as in
+ * altSecurityIdentities), weak rules `upn`, `email` and `subject`, which need `allowWeakMappings`.
+ */
 export type MappingRule =
   | { readonly type: 'sid'; readonly resolve?: CertificateSidResolver }
   | { readonly type: 'explicit'; readonly entries: readonly ExplicitMapping[] }

@@ -19,6 +19,11 @@ import {
   type CertId,
 } from './ocsp.js';
 
+/**
+ * The `revocation.ocsp` option of `clientCertificate`: which OCSP responder to ask (RFC 6960;
+ * default the certificate's authorityInfoAccess URI), the timeout, and how long answers and
+ * failures are cached.
+ */
 export interface OcspOptions {
   /** The responder to ask, instead of the certificate's authorityInfoAccess URI. */
   readonly url?: string;
