@@ -16,6 +16,7 @@ export const LATENCY_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/** The label names and values of one series of a metric. */
 export type Labels = Readonly<Record<string, string>>;
 
 function escapeLabel(value: string): string {
@@ -69,11 +70,17 @@ abstract class Family<Series> {
   abstract render(lines: string[]): void;
 }
 
+/**
+ * A Prometheus counter family: one monotonically increasing value per label set, the number of
+ * label sets bounded.
+ */
 export class Counter extends Family<{ value: number }> {
+  /** Adds `by` (default 1) to the series of these labels. */
   inc(labels: Labels = {}, by = 1): void {
     this.seriesFor(labels, () => ({ value: 0 }))[1].value += by;
   }
 
+  /** Appends the family in the Prometheus text exposition format. */
   render(lines: string[]): void {
     lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
     for (const [labels, { value }] of this.series) {
@@ -92,6 +99,7 @@ export class Gauge extends Family<never> {
     super(name, help);
   }
 
+  /** Appends the family in the Prometheus text exposition format. */
   render(lines: string[]): void {
     lines.push(
       `# HELP ${this.name} ${this.help}`,
@@ -108,6 +116,10 @@ export interface HistogramSeries {
   sum: number;
 }
 
+/**
+ * A Prometheus histogram family: observations counted into cumulative buckets (latency buckets in
+ * seconds by default), with their count and sum per label set.
+ */
 export class Histogram extends Family<HistogramSeries> {
   constructor(
     name: string,
@@ -117,6 +129,7 @@ export class Histogram extends Family<HistogramSeries> {
     super(name, help);
   }
 
+  /** Records one observation; a negative or non-finite value is ignored. */
   observe(value: number, labels: Labels = {}): void {
     if (!Number.isFinite(value) || value < 0) return;
     const [, series] = this.seriesFor(labels, () => ({
@@ -131,6 +144,7 @@ export class Histogram extends Family<HistogramSeries> {
     }
   }
 
+  /** Appends the family in the Prometheus text exposition format. */
   render(lines: string[]): void {
     lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
     for (const [key, series] of this.series) {

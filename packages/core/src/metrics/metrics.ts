@@ -40,6 +40,10 @@ export interface MetricsSource {
   readonly pendingHandshakes: number;
 }
 
+/**
+ * Options of {@link createMetrics}: the authenticators whose pending handshakes are reported, and
+ * the metric name prefix.
+ */
 export interface MetricsOptions {
   /** Authenticators whose pending handshakes are reported and whose schemes are label values. */
   readonly authenticators?: readonly MetricsSource[];
@@ -47,6 +51,10 @@ export interface MetricsOptions {
   readonly prefix?: string;
 }
 
+/**
+ * An application's authentication metrics: render them with `text()` on a `/metrics` route, wrap
+ * the store with `instrumentStore`, and `close()` to stop counting.
+ */
 export interface HttpAuthMetrics {
   /** The Content-Type for `text()`. */
   readonly contentType: string;
@@ -75,6 +83,11 @@ function durationSeconds(event: object): number | undefined {
   return typeof value === 'number' ? value / 1000 : undefined;
 }
 
+/**
+ * Counts authentications, challenges and their latency from the `httpauth:*` diagnostics channels
+ * (every authenticator in the process), plus pending handshakes and store latency, for Prometheus.
+ * Label values come from closed sets, so clients cannot create new series.
+ */
 export function createMetrics(options: MetricsOptions = {}): HttpAuthMetrics {
   const prefix = options.prefix ?? 'httpauth';
   const sources = new Set<MetricsSource>();
