@@ -32,6 +32,7 @@ const MAX_COOKIE_CHARS = 4096;
 /** Opened cookies remembered at once (see SessionCookies.#opened). */
 const OPENED_CACHE_SIZE = 10_000;
 
+/** A key for authentication-session cookies; list several in `sessions.keys` to rotate them. */
 export interface SessionKey {
   /** A short identifier (1-32 characters of [A-Za-z0-9_-]) written in clear into the cookie. */
   readonly id: string;
@@ -39,6 +40,10 @@ export interface SessionKey {
   readonly secret: Buffer | string;
 }
 
+/**
+ * Options of authentication-session cookies (the `sessions` option of `createAuthenticator`): the
+ * keys, the cookie's name, lifetime and attributes.
+ */
 export interface SessionOptions {
   /** The first key seals new cookies; all of them open cookies (key rotation). */
   readonly keys: readonly SessionKey[];
@@ -68,6 +73,7 @@ export interface SessionRequest {
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
+/** What a valid session cookie holds: its id, the principal, and when it was issued and expires. */
 export interface SessionData {
   readonly id: string;
   readonly principal: Principal;
@@ -101,6 +107,11 @@ function requestHostName(request: SessionRequest): string {
   return colon === -1 ? host : host.slice(0, colon);
 }
 
+/**
+ * Seals and opens authentication-session cookies: AES-256-GCM with an HKDF-derived key, bound to
+ * the cookie name and the issuer host, named `__Host-` over TLS. The authenticator uses it for its
+ * `sessions` option.
+ */
 export class SessionCookies {
   /** The configured name; on TLS requests with the prefix on, the cookie is `__Host-` + this. */
   readonly cookieName: string;

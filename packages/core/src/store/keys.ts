@@ -93,6 +93,10 @@ export interface StoreKeyKind {
   readonly ttl: string;
 }
 
+/**
+ * The kinds of key the engine writes through a store (replay cache, Digest nonce counts, session
+ * revocations, owner quotas); `STORE_KEY_LAYOUT` describes each.
+ */
 export type StoreKeyName =
   'kerberosReplay' | 'digestNonceCount' | 'digestNonceOnce' | 'sessionRevoked' | 'ownerQuota';
 

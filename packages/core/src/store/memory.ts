@@ -1,6 +1,7 @@
 import { HttpAuthError } from '../errors.js';
 import type { KeyValueStore } from './types.js';
 
+/** Options of {@link MemoryStore}, the default store: the entry bound and the per-owner quota. */
 export interface MemoryStoreOptions {
   /**
    * Most entries held at once. When full, expired entries are swept; if none expired, the insert

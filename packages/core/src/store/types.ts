@@ -34,6 +34,7 @@ export interface KeyValueStore {
    * (an absent key counts as lower than any value). Resolves true when it advanced. Digest nc.
    */
   advance(key: string, value: number, ttlMs: number, owner?: string): Promise<boolean>;
+  /** Removes `key`, if present. */
   delete(key: string): Promise<void>;
   /** Release timers and connections. */
   close?(): Promise<void>;
