@@ -12,6 +12,11 @@ import { HttpAuthError } from './errors.js';
 /** none: ignore; allow: verify when the client sent one (IIS "Accept"); require: must be present and match. */
 export type ChannelBindingMode = 'none' | 'allow' | 'require';
 
+/**
+ * The channel-binding option (IIS's Extended Protection): the mode, and behind a TLS-terminating
+ * proxy the certificate the proxy presents, from which the RFC 5929 `tls-server-end-point` binding
+ * is computed.
+ */
 export interface ChannelBindingOptions {
   readonly mode?: ChannelBindingMode;
   /**

@@ -25,6 +25,10 @@ function spec(kind: ErrorKind, message: string): ErrorSpec {
   return { kind, message };
 }
 
+/**
+ * Every stable error code with its kind (which decides the HTTP status) and its fixed message; the
+ * table in docs/errors.md lists the same codes.
+ */
 export const ERROR_CODES = {
   // --- HTTP framing (RFC 9110 §11) ---
   ERR_HTTPAUTH_CREDENTIALS_REQUIRED: spec('denied', 'Authentication is required'),
@@ -312,6 +316,10 @@ export const ERROR_CODES = {
   ),
 } as const satisfies Record<string, ErrorSpec>;
 
+/**
+ * A stable error code (`ERR_HTTPAUTH_*`), the key of {@link ERROR_CODES}; `HttpAuthError.code`
+ * holds one.
+ */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**

@@ -9,8 +9,13 @@
 import { channel } from 'node:diagnostics_channel';
 import type { ErrorCode } from './errors.js';
 
+/**
+ * The diagnostics channel that publishes a {@link SuccessEvent} for every authenticated request.
+ */
 export const CHANNEL_SUCCESS = 'httpauth:success';
+/** The diagnostics channel that publishes a {@link FailureEvent} for every refused request. */
 export const CHANNEL_FAILURE = 'httpauth:failure';
+/** The diagnostics channel that publishes a {@link ChallengeEvent} for every challenge sent. */
 export const CHANNEL_CHALLENGE = 'httpauth:challenge';
 /** Something degraded without failing a request (a directory that cannot name SIDs). */
 export const CHANNEL_WARNING = 'httpauth:warning';
@@ -26,6 +31,10 @@ export interface RequestFacts {
   readonly durationMs?: number;
 }
 
+/**
+ * Published on `httpauth:success`: the mechanism, the scheme, the principal name, whether no
+ * handshake ran, and the request facts.
+ */
 export interface SuccessEvent extends RequestFacts {
   readonly mechanism: string;
   readonly scheme: string;
@@ -34,6 +43,10 @@ export interface SuccessEvent extends RequestFacts {
   readonly reused: boolean;
 }
 
+/**
+ * Published on `httpauth:failure`: the stable error code and status, and for the operator only the
+ * precise reason and the detail the mechanism saw (never a credential).
+ */
 export interface FailureEvent extends RequestFacts {
   readonly scheme: string | undefined;
   readonly code: ErrorCode;
@@ -44,12 +57,17 @@ export interface FailureEvent extends RequestFacts {
   readonly detail?: Readonly<Record<string, string | number | boolean>>;
 }
 
+/** Published on `httpauth:challenge`: a first challenge or the next leg of a handshake. */
 export interface ChallengeEvent extends RequestFacts {
   readonly scheme: string | undefined;
   /** 'initial' (no credentials), 'continue' (a handshake leg). */
   readonly step: 'initial' | 'continue';
 }
 
+/**
+ * Published on `httpauth:warning`: something degraded without failing a request (a directory that
+ * cannot name SIDs, winbind without SIDs, a certificate accepted under `failOpen`).
+ */
 export interface WarningEvent {
   readonly code: ErrorCode;
   /**

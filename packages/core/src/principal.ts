@@ -22,6 +22,10 @@ export interface CertificateMapping {
   readonly serialNumber: string;
 }
 
+/**
+ * What a domain controller or a PAC said about the logon besides the SIDs (MS-PAC §2.5
+ * KERB_VALIDATION_INFO): logon domain and server, full name, primary group and user flags.
+ */
 export interface LogonInfo {
   /** NetBIOS name of the logon domain (MS-PAC KERB_VALIDATION_INFO LogonDomainName). */
   readonly logonDomainName?: string;
@@ -35,6 +39,11 @@ export interface LogonInfo {
   readonly userFlags?: number;
 }
 
+/**
+ * Who the client proved to be: `auth.principal` on every authenticated request. `name`, `user`,
+ * `realm` and `mechanism` are always set; SIDs, groups, UPN and the rest only when the token or the
+ * credential source proved them.
+ */
 export interface Principal {
   /** Canonical name: `user@REALM` (Kerberos), `DOMAIN\user` (NTLM), or the user name (Digest, Basic). */
   readonly name: string;

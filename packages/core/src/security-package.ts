@@ -17,11 +17,16 @@ export type HeaderBag = Readonly<Record<string, string | readonly string[] | und
 
 /** The TCP connection a request arrived on. A `net.Socket` satisfies this. */
 export interface Connection {
+  /** Registers the handler that drops the connection's handshake state when it closes. */
   once(event: 'close', listener: () => void): unknown;
   /** The peer's address (net.Socket has it), when the request carries no `clientAddress`. */
   readonly remoteAddress?: string | undefined;
 }
 
+/**
+ * One HTTP request as the engine sees it, built by the adapters: method, target, headers, the
+ * connection and whether it is TLS, the client address, and the body for Digest `auth-int`.
+ */
 export interface AuthRequest {
   readonly method: string;
   /** The request-target exactly as sent on the request line (Digest compares its `uri` to it). */
@@ -71,12 +76,18 @@ export type { Credentials } from './grammar/http-auth.js';
  * handshake timeout; the slot is dropped when the socket closes.
  */
 export interface HandshakeSlot<T = unknown> {
+  /** The state stored by the previous leg, or undefined. */
   get(): T | undefined;
   /** Throws ERR_HTTPAUTH_TOO_MANY_HANDSHAKES when the process-wide bound is reached. */
   set(value: T): void;
+  /** Drops the state (the handshake finished or failed). */
   clear(): void;
 }
 
+/**
+ * What a security package gets with credentials to accept: the request, the connection's handshake
+ * slot, the channel binding, the store (replay cache, nonce counts) and the time.
+ */
 export interface AcceptContext {
   readonly request: AuthRequest;
   /** Present only for connection-bound packages on an HTTP/1.x connection. */
@@ -101,6 +112,10 @@ export interface SecurityContextData {
   readonly [key: string]: unknown;
 }
 
+/**
+ * What a security package answers for credentials: `continue` (send this token in a new challenge),
+ * `complete` (authenticated as this principal), or `reject` (refused, with a stable error).
+ */
 export type AcceptResult =
   | {
       readonly type: 'continue';
@@ -128,6 +143,11 @@ export type AcceptResult =
       readonly challenges?: readonly string[];
     };
 
+/**
+ * A security package, as in SSPI: one HTTP authentication scheme (`negotiate()`, `ntlm()`,
+ * `digest()`, `basic()`, or your own) that the authenticator offers in challenges and hands the
+ * credentials of its scheme to.
+ */
 export interface SecurityPackage {
   /** Package name, as SSPI names them: 'Negotiate', 'Kerberos', 'NTLM', 'Digest', 'Basic'. */
   readonly name: string;
