@@ -109,6 +109,7 @@ function invalid(): never {
   throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
 }
 
+/** What {@link httpAuth} returns: an Express middleware, with the authenticator it uses. */
 export type HttpAuthMiddleware = RequestHandler & {
   /** The authenticator behind the middleware (close it on shutdown when you built it from options). */
   readonly authenticator: Authenticator;
