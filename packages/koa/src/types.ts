@@ -37,6 +37,10 @@ export interface KoaAdapterOptions extends AdapterOptions, KoaSeamOptions {}
 /** Authenticator options and adapter options in one object. */
 export interface HttpAuthOptions extends AuthenticatorOptions, KoaAdapterOptions {}
 
+/**
+ * What `httpAuth` returns: a Koa middleware that sets `ctx.state.auth`, with the authenticator it
+ * uses (close it on shutdown when you built it from options).
+ */
 export type HttpAuthMiddleware = Middleware<HttpAuthState> & {
   readonly authenticator: Authenticator;
 };
