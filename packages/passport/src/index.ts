@@ -56,6 +56,12 @@ export interface HttpAuthInfo extends AuthInfo {
   readonly mechanism: Principal['mechanism'];
 }
 
+/**
+ * A Passport strategy (registered as `httpauth`) over the httpauth engine: Negotiate, NTLM, Digest
+ * or Basic with the multi-leg handshake handled. Each challenge or refused leg is passport's
+ * `fail(challenge, status)` (so `failureRedirect` and other strategies work), a server-side failure
+ * (503) is `error` with its status, and success maps the principal through `verify` to `req.user`.
+ */
 export class HttpAuthStrategy extends Strategy {
   name: string;
   /** The authenticator behind the strategy (close it on shutdown when you built it from options). */
