@@ -24,11 +24,19 @@ import { Client, EqualityFilter } from 'ldapts';
 import type { Entry } from 'ldapts';
 import { objectSidFilter } from './filter.js';
 
+/**
+ * The account {@link ldapSidLookup} binds as (a simple bind, RFC 4513 §5.1.2): its DN and password.
+ */
 export interface LdapBind {
   readonly dn: string;
   readonly password: string;
 }
 
+/**
+ * Options of {@link ldapSidLookup}: the domain controller's URL and TLS settings, the bind account,
+ * and optionally the search base, the NetBIOS domain and the timeouts. A simple bind without TLS is
+ * refused unless `allowInsecureBind` is set.
+ */
 export interface LdapSidLookupOptions {
   /** `ldaps://host[:636]`, or `ldap://host[:389]` (then StartTLS unless startTls is false). */
   readonly url: string;
@@ -50,7 +58,9 @@ export interface LdapSidLookupOptions {
   readonly connectTimeoutMs?: number;
 }
 
+/** The SID-name lookup {@link ldapSidLookup} returns, for `createSidResolver({ lookup })`. */
 export interface LdapSidLookup extends SidNameLookup {
+  /** Unbinds and closes the shared LDAP connection. */
   close(): Promise<void>;
 }
 
@@ -96,6 +106,11 @@ function checkOptions(options: LdapSidLookupOptions): { secure: boolean; startTl
   return { secure, startTls };
 }
 
+/**
+ * Names SIDs through Active Directory's LDAP: one shared connection, bound over TLS (ldaps:// or
+ * StartTLS), and one search per batch for `objectSid`; names are `NETBIOS\sAMAccountName` (BUILTIN
+ * for S-1-5-32 aliases). Throws `ERR_HTTPAUTH_INVALID_OPTIONS` on bad options.
+ */
 export function ldapSidLookup(options: LdapSidLookupOptions): LdapSidLookup {
   const { secure, startTls } = checkOptions(options);
   const timeout = options.timeoutMs ?? 5_000;
