@@ -12,6 +12,10 @@ import type { ClusterNode, ClusterOptions, RedisOptions, SentinelAddress } from 
 import { Cluster, Redis } from 'ioredis';
 import type { StoreFailureReason } from './events.js';
 
+/**
+ * An ioredis client, single node (standalone or through Sentinel) or Cluster; `RedisStore` takes a
+ * ready one instead of connection options.
+ */
 export type RedisClient = Redis | Cluster;
 
 /** Where Redis is and how to reach it. */

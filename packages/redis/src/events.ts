@@ -8,11 +8,19 @@
  */
 import { channel } from 'node:diagnostics_channel';
 
+/**
+ * The diagnostics channel on which `RedisStore` publishes a {@link StoreStateEvent} when an outage
+ * starts and when it ends.
+ */
 export const CHANNEL_STORE = 'httpauth:store';
 
 /** Why Redis was judged unavailable. */
 export type StoreFailureReason = 'timeout' | 'connection' | 'reply' | 'data-loss';
 
+/**
+ * Published on `httpauth:store` once when Redis becomes unavailable (`down`, with a coarse reason)
+ * and once when it answers again (`up`); never a key.
+ */
 export interface StoreStateEvent {
   readonly store: 'redis';
   /** 'down' when an outage starts, 'up' when Redis answers again. */

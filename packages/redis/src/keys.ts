@@ -22,6 +22,7 @@ import type { StoreKeyKind, StoreKeyName } from '@httpauth/core/wire';
 import { HttpAuthError } from '@httpauth/core';
 import { STORE_KEY_LAYOUT } from '@httpauth/core/wire';
 
+/** The prefix of every key `RedisStore` writes unless `keyPrefix` says otherwise. */
 export const DEFAULT_KEY_PREFIX = 'httpauth:';
 
 /**

@@ -13,6 +13,11 @@ import { HttpAuthError } from '@httpauth/core';
 /** The logical key of an owner's counter is core's (store/keys.ts): only a hash of the owner. */
 export { ownerQuotaKey } from '@httpauth/core/wire';
 
+/**
+ * The `ownerQuota` option of `RedisStore`: how many new entries one authenticated principal may
+ * create per window, so one client cannot exhaust the Redis shared by everyone (past the bound:
+ * `ERR_HTTPAUTH_STORE_QUOTA`).
+ */
 export interface OwnerQuotaOptions {
   /** New entries one owner may create per window (default 50 000). */
   readonly maxNewEntries?: number;

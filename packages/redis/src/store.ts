@@ -28,6 +28,11 @@ export type { RedisClient } from './client.js';
 /** What the store does when Redis cannot answer. */
 export type StoreFallback = 'none' | 'local';
 
+/**
+ * Options of `RedisStore`: where Redis is (URL, Sentinel or Cluster; or give a ready client as the
+ * first argument), the key prefix, the command timeout, what to do during an outage (fail closed
+ * with 503 by default, or serve from memory), the data-loss guard and the per-owner quota.
+ */
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Prefix of every key (default 'httpauth:'); must not contain braces. */
   readonly keyPrefix?: string;
