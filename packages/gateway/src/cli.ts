@@ -13,6 +13,10 @@ import { negotiateKeytabReport } from './keytab-check.js';
 /** A setting's default, from the schema (the help never restates one). */
 const d = (path: string): string => String(defaultOf(path));
 
+/**
+ * The text `httpauth-gateway --help` prints: flags, signals, environment variables and the
+ * configuration file's keys with their defaults (read from the schema).
+ */
 export const HELP = `Usage: httpauth-gateway [options]
 
 Puts Negotiate (Kerberos, NTLM fallback), NTLM, Digest and Basic authentication in front of any
@@ -91,6 +95,12 @@ Configuration file (every key optional except upstream and one mechanism):
   maxHeaderBytes: ${d('maxHeaderBytes')}
 `;
 
+/**
+ * The `httpauth-gateway` command: reads the configuration from the file, the environment and `argv`
+ * (flags win); with `--check` validates it and its files and exits; otherwise serves until SIGTERM
+ * or SIGINT, reloading on SIGHUP. Resolves with the exit code: 0, 1 for a bad configuration or a
+ * failed listen, 2 for bad flags.
+ */
 export async function main(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,

@@ -5,8 +5,13 @@ import type { ChannelBindingMode } from '@httpauth/core';
 import type { PathCase } from './canonical-path.js';
 
 export type { ChannelBindingMode } from '@httpauth/core';
+/** A mechanism the gateway can offer, as named in `auth.mechanisms` (challenge order). */
 export type MechanismName = 'negotiate' | 'ntlm' | 'digest' | 'basic';
 
+/**
+ * `auth.negotiate`: the keytab, the accepted service principals, whether NTLM fallback is off, RC4,
+ * and the clock skew for Kerberos (core's `negotiate()` options).
+ */
 export interface NegotiateConfig {
   readonly keytab?: string;
   readonly principals?: readonly string[];
@@ -31,6 +36,11 @@ export interface DomainControllerConfig {
   readonly timeoutMs: number;
 }
 
+/**
+ * `auth.ntlm`: where NTLM responses are checked (an smbpasswd file or domain controllers), the
+ * domain and computer names, and relay protection (channel binding, target names); it also
+ * configures Negotiate's NTLM fallback.
+ */
 export interface NtlmConfig {
   /** Samba smbpasswd file with the users' NT hashes (exactly one of smbpasswd, domainController). */
   readonly smbpasswd?: string;
@@ -57,6 +67,10 @@ export interface NtlmConfig {
   readonly allowMissingTargetName: boolean;
 }
 
+/**
+ * `auth.digest`: the credential file (httpauth's Digest file or an htdigest file), the algorithms,
+ * the nonce lifetime and the shared nonce key for several gateway nodes.
+ */
 export interface DigestConfig {
   /** httpauth's multi-algorithm Digest file (see docs/digest.md). */
   readonly file?: string;
@@ -68,12 +82,17 @@ export interface DigestConfig {
   readonly nonceKeyFile?: string;
 }
 
+/** `auth.basic`: the htpasswd file, and whether Basic may run over plain HTTP. */
 export interface BasicConfig {
   readonly htpasswd: string;
   /** Accept Basic over plain HTTP (never do this outside a lab). */
   readonly allowInsecure: boolean;
 }
 
+/**
+ * An access rule for a path prefix: public, or the groups or users admitted (else any authenticated
+ * user).
+ */
 export interface RuleConfig {
   /** Path prefix the rule applies to; the longest matching prefix wins. */
   readonly prefix: string;
@@ -124,10 +143,19 @@ export interface RedisStoreConfig {
   readonly fallback: 'none' | 'local';
 }
 
+/**
+ * `store`: the shared state for several gateway instances (Kerberos replay cache, Digest nonce
+ * counts, sessions) in Redis; without it the state is in memory.
+ */
 export interface StoreConfig {
   readonly redis: RedisStoreConfig;
 }
 
+/**
+ * The gateway's whole configuration, validated, with defaults applied: what `loadConfig` returns
+ * from the file, the environment and the flags, and what `createGateway` and `reload` take. The
+ * schema and its defaults are documented in the README and `--help`.
+ */
 export interface GatewayConfig {
   readonly listen: {
     readonly host: string;
@@ -196,6 +224,10 @@ export interface GatewayConfig {
   readonly maxHeaderBytes: number;
 }
 
+/**
+ * Thrown for a configuration that cannot be used, with every problem found (not only the first);
+ * `--check` and a refused SIGHUP reload print them.
+ */
 export class GatewayConfigError extends Error {
   override readonly name = 'GatewayConfigError';
   constructor(readonly problems: readonly string[]) {

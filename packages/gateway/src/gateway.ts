@@ -20,6 +20,10 @@ import { GatewayMetrics } from './metrics.js';
 import type { ServingState } from './proxy-request.js';
 import { createGatewayServer } from './server.js';
 
+/**
+ * Options of `createGateway` that do not come from the configuration: a shared store built by the
+ * caller, and where log lines go.
+ */
 export interface GatewayOptions {
   /** A shared store (e.g. @httpauth/redis) for several gateway nodes; kept across reloads. */
   readonly store?: KeyValueStore;
@@ -27,6 +31,10 @@ export interface GatewayOptions {
   readonly logWrite?: (line: string) => void;
 }
 
+/**
+ * A running gateway, from `createGateway`: the HTTP(S) server, the current authenticator and
+ * metrics, and its lifecycle (`listen`, `reload` with a new configuration, `close`).
+ */
 export interface Gateway {
   readonly server: Server;
   /** The current generation's authenticator (a reload replaces it). */

@@ -17,6 +17,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '@httpauth/core';
 import { defaultOf } from './config-schema.js';
 
+/**
+ * The names of the identity headers the gateway sets for the upstream (`identity.*Header` in the
+ * configuration), for {@link verifyIdentitySignature}.
+ */
 export interface IdentityHeaderNames {
   readonly userHeader: string;
   readonly groupsHeader: string;
@@ -32,6 +36,10 @@ export function encodeHeaderValue(value: string): string {
   return value.replace(/[^\x21-\x7e]|[%,]/gu, (c) => encodeURIComponent(c).replace(/,/g, '%2C'));
 }
 
+/**
+ * The identity header values for one principal: user, groups (names then SIDs, comma-separated) and
+ * mechanism, percent-encoded to visible ASCII.
+ */
 export interface IdentityValues {
   readonly user: string;
   readonly groups: string;
@@ -65,6 +73,11 @@ function signaturePayload(
   ].join('\n');
 }
 
+/**
+ * The identity signature header value, `t=<unix seconds>, v1=<base64url HMAC-SHA256>`, over the
+ * request's method and target and the identity header values, so an upstream can tell the gateway's
+ * headers from forged ones.
+ */
 export function signIdentity(
   secret: Buffer,
   timestamp: number,
@@ -78,6 +91,10 @@ export function signIdentity(
   return `t=${timestamp}, v1=${mac}`;
 }
 
+/**
+ * Options of {@link verifyIdentitySignature}: the accepted clock skew, the header names when not
+ * the defaults, and the current time (tests).
+ */
 export interface VerifyOptions {
   /** Accepted age of a signature, both ways, in seconds (default 60). */
   readonly maxSkewSec?: number;

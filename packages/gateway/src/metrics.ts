@@ -27,6 +27,11 @@ const UPSTREAM_ERROR_KINDS = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+/**
+ * The gateway's Prometheus metrics (served on `metricsPath`): requests by status, authentication
+ * outcomes, upstream errors, request duration, pending handshakes and in-flight requests. Every
+ * label value comes from a closed set.
+ */
 export class GatewayMetrics {
   readonly #mechanisms: ReadonlySet<string>;
   readonly #codes: ReadonlySet<string> = new Set([...Object.keys(ERROR_CODES), 'ok']);
@@ -72,6 +77,7 @@ export class GatewayMetrics {
     this.#mechanisms = new Set([...mechanisms, 'kerberos', 'session', 'none']);
   }
 
+  /** Counts one answered request by status code and records its duration in seconds. */
   request(status: number, seconds: number): void {
     const code =
       Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
@@ -88,12 +94,19 @@ export class GatewayMetrics {
     });
   }
 
+  /**
+   * Counts a request that could not reach the upstream, by socket error code (`timeout`, else a
+   * known code or `other`).
+   */
   upstreamError(kind: string): void {
     this.#upstreamErrors.inc({
       kind: kind === 'timeout' ? kind : bounded(kind, UPSTREAM_ERROR_KINDS),
     });
   }
 
+  /**
+   * The metrics in the Prometheus text exposition format, with the gauges set to the given values.
+   */
   render(pendingHandshakes: number, inFlight: number): string {
     this.#pendingHandshakes = pendingHandshakes;
     this.#inFlight = inFlight;
