@@ -216,6 +216,10 @@ export class RedisStore implements KeyValueStore {
     );
   }
 
+  /**
+   * Removes `key`, if present. During an outage under the `local` fallback the removal is made in
+   * memory and written back to Redis when it answers again.
+   */
   async delete(key: string): Promise<void> {
     await this.#availability.run(
       () => this.#operations.delete(key),
