@@ -2,7 +2,9 @@
  * Issue 15: the API reference. `npm run docs:api` (TypeDoc, typedoc.json) must build the reference
  * for every published package and every public entry point of @httpauth/core with no warning:
  * treatWarningsAsErrors turns a public signature that names a type no entry point exports
- * (validation.notExported) or a broken {@link} (validation.invalidLink) into a failure here.
+ * (validation.notExported) or a broken {@link} (validation.invalidLink) into a failure here, and
+ * so does an exported function, class, interface, type alias, enum or variable without a doc
+ * comment (validation.notDocumented with requiredToBeDocumented).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
