@@ -37,8 +37,8 @@ export type NtlmChannelBindingMode = ChannelBindingMode | 'require-over-tls';
 
 /**
  * NTLM relay protection, part of `ntlm()`'s and `negotiate({ ntlm })`'s options: the
- * channel-binding mode (MsvAvChannelBindings, MS-NLMP §3.3.2) and the SPNs accepted as the client's
- * MsvAvTargetName.
+ * channel-binding mode (MsvAvChannelBindings, MS-NLMP §3.2.5.1.2) and the SPNs accepted as the
+ * client's MsvAvTargetName.
  */
 export interface NtlmBindingOptions {
   readonly channelBinding?: { readonly mode?: NtlmChannelBindingMode };

@@ -26,8 +26,9 @@ import { MAX_MESSAGE_BYTES } from './wire.js';
 export const NTLMSSP_MECH_OID = '1.3.6.1.4.1.311.2.2.10';
 
 /**
- * Options of {@link ntlm}, the `NTLM` HTTP scheme (MS-NTHT): the acceptor's options, with the
- * credentials given directly or through winbind, and whether the connection stays authenticated.
+ * Options of {@link ntlm}, the `NTLM` HTTP scheme (MS-NTHT): the acceptor's options with the
+ * credential source (a verifier, winbind or a domain controller), and whether the connection stays
+ * authenticated.
  */
 export interface NtlmOptions extends Omit<NtlmAcceptorOptions, 'credentials'> {
   /** Who checks the responses; required unless `winbind` is set. */
