@@ -27,7 +27,7 @@ const attempted = (user: string) => ({ user: attemptedName(user) });
 
 /**
  * Your password check for `basic({ verify })`: true when `password` is right for `user`. A throw or
- * a rejected promise refuses the request; it never crashes it.
+ * a rejected promise is answered with ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED, never a crash.
  */
 export type BasicVerifier = (user: string, password: string) => boolean | Promise<boolean>;
 

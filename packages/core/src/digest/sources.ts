@@ -59,8 +59,8 @@ export interface DigestCallbackOptions {
   /** The hashes the callback can answer for (default: all; a password can serve any). */
   readonly hashes?: readonly DigestHash[];
   /**
-   * Maps a userhash (H(user ":" realm), RFC 7616 §3.4.4) back to the user name; without it, clients
-   * that send `userhash=true` are refused.
+   * Maps a userhash (H(user ":" realm), RFC 7616 §3.4.4) back to the user name; without it the
+   * Digest package refuses its `userhash: true` option.
    */
   readonly resolveUserhash?: DigestCredentialSource['resolveUserhash'];
 }

@@ -29,8 +29,8 @@ export interface AuthLogger {
 export type SuccessLogLevel = 'info' | 'debug' | false;
 
 /**
- * The `logger` and `logSuccess` options every adapter (and the gateway) takes: one log line per
- * authentication decision, with the same fields as the audit events and never a credential.
+ * The `logger` and `logSuccess` options every adapter takes: one log line per authentication
+ * decision, with the same fields as the audit events and never a credential.
  */
 export interface LoggerOptions {
   /**
