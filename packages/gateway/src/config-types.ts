@@ -144,8 +144,8 @@ export interface RedisStoreConfig {
 }
 
 /**
- * `store`: the shared state for several gateway instances (Kerberos replay cache, Digest nonce
- * counts, sessions) in Redis; without it the state is in memory.
+ * `store`: the shared state of several gateway instances (Kerberos replay cache, Digest nonce
+ * counts, session revocations) in Redis; without it the state is in memory.
  */
 export interface StoreConfig {
   readonly redis: RedisStoreConfig;
