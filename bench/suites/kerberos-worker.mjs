@@ -30,6 +30,7 @@ async function kerberosTokens() {
 
 let tokens = spnegoTokens;
 let acceptOne;
+let closeStore = async () => {};
 if (mode === 'ours') {
   const { KerberosAcceptor, MemoryStore } = await import('@httpauth/core');
   const acceptor = new KerberosAcceptor({ keytab, clockSkewMs: CLOCK_SKEW_MS });
@@ -46,8 +47,17 @@ if (mode === 'ours') {
   };
 } else if (mode === 'engine') {
   const { createAuthenticator, negotiate } = await import('@httpauth/core');
+  // BENCH_REDIS_URL: the replay cache in Redis (@httpauth/redis), as a cluster keeps it.
+  let store;
+  if (process.env.BENCH_REDIS_URL !== undefined) {
+    const { RedisStore } = await import('@httpauth/redis');
+    store = new RedisStore({ url: process.env.BENCH_REDIS_URL });
+    await store.ready();
+    closeStore = () => store.close();
+  }
   const authenticator = createAuthenticator({
     packages: [negotiate({ kerberos: { keytab, clockSkewMs: CLOCK_SKEW_MS }, kerberosOnly: true })],
+    ...(store === undefined ? {} : { store }),
   });
   // One keep-alive connection per lane, as an adapter passes its socket.
   const connections = new Map();
@@ -123,3 +133,4 @@ const cpuUs = (cpu.user + cpu.system) / timed.length;
 console.log(
   JSON.stringify({ accepts: timed.length, ms, rate: (timed.length / ms) * 1000, cpuUs, failures }),
 );
+await closeStore();
