@@ -31,14 +31,21 @@ export function summariseProfile(path, { top = 25, inclusive = [] } = {}) {
     selfByFile.set(file, (selfByFile.get(file) ?? 0) + ticks);
   }
   // Inclusive: a sample counts for a function name when it appears anywhere on its stack (once).
+  // A name may be `fn@path-fragment` to tell apart functions of the same name (`accept`).
   const inclusiveTicks = new Map(inclusive.map((name) => [name, 0]));
+  const matchers = inclusive.map((key) => {
+    const [name, file] = key.split('@');
+    return { key, name, file };
+  });
   for (const [id, ticks] of selfTicks) {
     const seen = new Set();
     for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
-      const name = byId.get(cur).callFrame.functionName;
-      if (inclusiveTicks.has(name) && !seen.has(name)) {
-        seen.add(name);
-        inclusiveTicks.set(name, inclusiveTicks.get(name) + ticks);
+      const frame = byId.get(cur).callFrame;
+      for (const { key, name, file } of matchers) {
+        if (frame.functionName !== name || seen.has(key)) continue;
+        if (file !== undefined && !frame.url.includes(file)) continue;
+        seen.add(key);
+        inclusiveTicks.set(key, inclusiveTicks.get(key) + ticks);
       }
     }
   }
@@ -48,8 +55,11 @@ export function summariseProfile(path, { top = 25, inclusive = [] } = {}) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, ticks]) => ({ name, pct: pct(ticks) }));
+  const busy = total - (selfByFn.get('(idle)') ?? 0) - (selfByFn.get('(program)') ?? 0);
   return {
     samples: total,
+    busySamples: busy,
+    interval: profile.samples.length > 1 ? (profile.endTime - profile.startTime) / total : 0,
     selfByFunction: sortTop(selfByFn),
     selfByFile: sortTop(selfByFile),
     inclusive: [...inclusiveTicks.entries()].map(([name, ticks]) => ({ name, pct: pct(ticks) })),
