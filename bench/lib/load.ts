@@ -89,6 +89,10 @@ export interface AppConfig {
   workers?: number;
   keytab?: string;
   port?: number;
+  /** Answer with exactly these bytes (application/json), as a static file would be served. */
+  staticBody?: string;
+  /** Keep the shared state (replay cache) of every worker in this Redis (@httpauth/redis). */
+  redisUrl?: string;
 }
 
 export function startApp(

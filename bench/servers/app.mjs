@@ -2,7 +2,13 @@
 // Runs in its own process (or a node:cluster of them) so the load generator never shares its
 // event loop. Configuration is one JSON argument:
 //   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'negotiate'|'ntlm'|'digest'|'http-auth',
-//     workers: 1, keytab, port: 0 }
+//     workers: 1, keytab, port: 0, staticBody?: string, redisUrl?: string }
+// staticBody: answer every authenticated request with exactly these bytes (application/json), as
+// Apache serves its static file, instead of the per-user JSON. redisUrl: every worker keeps its
+// replay cache (and other shared state) in that Redis through @httpauth/redis, as
+// docs/several-nodes.md recommends for several processes, so a token accepted by one worker is
+// refused by every other. A request with `x-bench-whoami: 1` gets its worker's pid in
+// `x-bench-worker` (only the start-up replay check sends it; the load never does).
 // Prints `{"port":N}` on stdout when every worker listens.
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
@@ -68,22 +74,47 @@ function httpAuthDigest() {
 
 let authenticator;
 const body = (user) => ({ hello: 'world', user: user ?? null });
+/** The fixed bytes of `staticBody`, else the per-user JSON as an object for the framework. */
+const staticBody = config.staticBody;
+
+/** The worker's pid for the replay check, on request only (a cluster only). */
+const whoami =
+  (config.workers ?? 1) > 1
+    ? (headers, setHeader) => {
+        if (headers['x-bench-whoami'] === '1') setHeader('x-bench-worker', String(process.pid));
+      }
+    : () => {};
+
+/** The shared store when a Redis URL is configured, else undefined (each process its own). */
+async function sharedStore() {
+  if (config.redisUrl === undefined) return {};
+  const { RedisStore } = await import('@httpauth/redis');
+  const store = new RedisStore({ url: config.redisUrl });
+  await store.ready();
+  return { store };
+}
 
 async function start() {
   const { framework, auth } = config;
   const packages = auth === 'none' || auth === 'http-auth' ? undefined : await packagesFor(auth);
+  const shared = packages === undefined ? {} : await sharedStore();
   let server;
   if (framework === 'node') {
     const send = (res, user) => {
+      whoami(res.req.headers, (name, value) => res.setHeader(name, value));
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(body(user)));
+      res.end(staticBody ?? JSON.stringify(body(user)));
     };
     if (packages === undefined) {
       server = createServer((req, res) => send(res));
     } else {
       const { createHandler } = await import('@httpauth/core/node');
       const handler = createHandler(
-        { packages, ...(config.connections ? { connections: config.connections } : {}) },
+        {
+          packages,
+          ...shared,
+          ...(config.connections ? { connections: config.connections } : {}),
+        },
         (req, res, info) => send(res, info.principal.name),
       );
       authenticator = handler.authenticator;
@@ -98,9 +129,13 @@ async function start() {
       app.use((req, res, next) => digestAuth.check(() => next())(req, res));
     } else if (packages !== undefined) {
       const { httpAuth } = await import('@httpauth/express');
-      app.use(httpAuth({ packages }));
+      app.use(httpAuth({ packages, ...shared }));
     }
-    app.get('/api', (req, res) => res.json(body(req.auth?.principal.name ?? req.user)));
+    app.get('/api', (req, res) => {
+      whoami(req.headers, (name, value) => res.set(name, value));
+      if (staticBody !== undefined) res.type('application/json').send(staticBody);
+      else res.json(body(req.auth?.principal.name ?? req.user));
+    });
     server = createServer(app);
   } else if (framework === 'fastify') {
     const Fastify = (await import('fastify')).default;
@@ -113,9 +148,13 @@ async function start() {
     });
     if (packages !== undefined) {
       const { httpAuth } = await import('@httpauth/fastify');
-      await app.register(httpAuth, { packages });
+      await app.register(httpAuth, { packages, ...shared });
     }
-    app.get('/api', async (request) => body(request.auth?.principal.name));
+    app.get('/api', async (request, reply) => {
+      whoami(request.headers, (name, value) => reply.header(name, value));
+      if (staticBody !== undefined) return reply.type('application/json').send(staticBody);
+      return body(request.auth?.principal.name);
+    });
     await app.ready();
     server = fastifyServer;
   } else if (framework === 'koa') {
@@ -123,10 +162,16 @@ async function start() {
     const app = new Koa();
     if (packages !== undefined) {
       const { httpAuth } = await import('@httpauth/koa');
-      app.use(httpAuth({ packages }));
+      app.use(httpAuth({ packages, ...shared }));
     }
     app.use((ctx) => {
-      ctx.body = body(ctx.state.auth?.principal.name);
+      whoami(ctx.headers, (name, value) => ctx.set(name, value));
+      if (staticBody !== undefined) {
+        ctx.type = 'application/json';
+        ctx.body = staticBody;
+      } else {
+        ctx.body = body(ctx.state.auth?.principal.name);
+      }
     });
     server = createServer(app.callback());
   } else {

@@ -2,8 +2,12 @@
  * Comparison 3: Negotiate requests per second, httpauth vs Apache httpd + mod_auth_gssapi.
  * Same keytab, same token set (one distinct AP-REQ per request, MIT-made), same load, loopback.
  * Apache: mpm_event from a config file of our own in a temp dir, its default MIT replay cache
- * (a fresh directory per run). httpauth: Fastify and Express under node:cluster with one worker
- * per core. Every server is started afresh for each measurement, so each sees each token once.
+ * (a fresh directory per run, shared by its child processes). httpauth: Fastify and Express under
+ * node:cluster with one worker per core, the workers sharing one replay cache in Redis
+ * (@httpauth/redis, as docs/several-nodes.md recommends for several processes; a fresh
+ * redis-server per run), checked at start: a token accepted by one worker is refused by another,
+ * or the suite fails. Both sides serve the same bytes: Apache its static file, Node the same
+ * string. Every server is started afresh for each measurement, so each sees each token once.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -19,7 +23,9 @@ import {
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedis } from '../../test/harness/redis.js';
 import { startBenchRealm } from '../lib/realm.js';
+import { assertReplayRefusedAcrossWorkers } from '../lib/replay-check.js';
 import { runLoad, startApp, type Server } from '../lib/load.js';
 import { emit, quick, type Row } from '../lib/suite.js';
 
@@ -28,6 +34,8 @@ const duration = quick ? 1 : 5;
 const connections = 16;
 const cores = availableParallelism();
 const MODULES = '/usr/lib/apache2/modules';
+/** The bytes both sides answer with: Apache's static file and the Node route's fixed body. */
+const STATIC_BODY = JSON.stringify({ hello: 'world' });
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -58,7 +66,7 @@ async function startApache(
   const port = await freePort();
   const docroot = join(dir, 'www');
   mkdirSync(docroot);
-  writeFileSync(join(docroot, 'api'), JSON.stringify({ hello: 'world' }));
+  writeFileSync(join(docroot, 'api'), STATIC_BODY);
   writeFileSync(join(docroot, 'health'), 'ok');
   // Apache drops root for www-data: give it its own copy of the keytab and a replay cache dir.
   const ownKeytab = join(dir, 'http.keytab');
@@ -156,8 +164,15 @@ try {
   const core = (await import('@httpauth/core')) as Record<string, unknown>;
   const spnego = typeof core.negotiate === 'function';
   const tokens = realm.tokens(quick ? 3000 : 40000, spnego ? 'spnego' : 'krb5');
+  // The replay check's own tokens: each cluster gets a fresh Redis, so they serve every run.
+  const checkTokens = realm.tokens(24, spnego ? 'spnego' : 'krb5');
   const keytab = realm.kdc.keytabPath;
-  const samples: Record<string, number[]> = { apache: [], fastify: [], express: [] };
+  const samples: Record<string, number[]> = {
+    apache: [],
+    fastify: [],
+    express: [],
+    fastifyPrivate: [],
+  };
   const measure = async (key: string, server: Server & { errorLog?: string }) => {
     try {
       // Bounded by the token set: a cluster of two may outrun any pool sized for a duration.
@@ -179,40 +194,75 @@ try {
       await server.stop();
     }
   };
+  /** A Node cluster on a fresh Redis, its replay cache checked across workers before the load. */
+  const measureCluster = async (framework: 'fastify' | 'express') => {
+    const redis = await startRedis();
+    try {
+      const server = await startApp({
+        framework,
+        auth: 'negotiate',
+        workers: cores,
+        keytab,
+        staticBody: STATIC_BODY,
+        redisUrl: redis.url,
+      });
+      try {
+        await assertReplayRefusedAcrossWorkers(server.port, checkTokens, framework);
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
+      await measure(framework, server);
+    } finally {
+      await redis.dispose();
+    }
+  };
   for (let round = 0; round < rounds; round++) {
     await measure('apache', await startApache(keytab, realm.kdc.env));
+    await measureCluster('fastify');
+    await measureCluster('express');
+    // Reference, not like for like: each worker its own in-memory replay cache (a token replayed
+    // to the other worker would be accepted), as this comparison was run before issue 16.
     await measure(
-      'fastify',
-      await startApp({ framework: 'fastify', auth: 'negotiate', workers: cores, keytab }),
-    );
-    await measure(
-      'express',
-      await startApp({ framework: 'express', auth: 'negotiate', workers: cores, keytab }),
+      'fastifyPrivate',
+      await startApp({
+        framework: 'fastify',
+        auth: 'negotiate',
+        workers: cores,
+        keytab,
+        staticBody: STATIC_BODY,
+      }),
     );
   }
   const apache = 'Apache 2.4 mpm_event + mod_auth_gssapi (MIT, default replay cache)';
   const rows: Row[] = [
     { label: apache, unit: 'req/s', samples: samples.apache! },
     {
-      label: `httpauth + Fastify, cluster of ${cores}`,
+      label: `httpauth + Fastify, cluster of ${cores}, replay cache shared in Redis`,
       unit: 'req/s',
       samples: samples.fastify!,
       ratioTo: apache,
       target: { min: 1, text: '≥ Apache' },
     },
     {
-      label: `httpauth + Express, cluster of ${cores}`,
+      label: `httpauth + Express, cluster of ${cores}, replay cache shared in Redis`,
       unit: 'req/s',
       samples: samples.express!,
       ratioTo: apache,
       target: { min: 1, text: '≥ Apache' },
+    },
+    {
+      label: `httpauth + Fastify, cluster of ${cores}, a private replay cache per worker (reference: replays across workers accepted)`,
+      unit: 'req/s',
+      samples: samples.fastifyPrivate!,
+      ratioTo: apache,
     },
   ];
   emit([
     {
       id: 'apache',
       title: '3. Negotiate per request: httpauth vs Apache httpd + mod_auth_gssapi',
-      note: `${cores} cores for both: Apache ${cores} child processes × 25 threads, Node ${cores} cluster workers. One distinct ${spnego ? 'SPNEGO' : 'raw Kerberos (RFC 4121)'} token per request, aes256-cts-hmac-sha1-96, autocannon ${connections} keep-alive connections (sharing the same cores), each server sent the same ${tokens.length} tokens once, ${rounds} rounds.`,
+      note: `${cores} cores for both: Apache ${cores} child processes × 25 threads (MIT's file replay cache, shared by its processes), Node ${cores} cluster workers sharing one replay cache in a local Redis (@httpauth/redis; checked at start: a token accepted by one worker is refused by another). Both answer with the same ${STATIC_BODY.length}-byte JSON body (Apache a static file). One distinct ${spnego ? 'SPNEGO' : 'raw Kerberos (RFC 4121)'} token per request, aes256-cts-hmac-sha1-96, autocannon ${connections} keep-alive connections (sharing the same cores), each server sent the same ${tokens.length} tokens once, ${rounds} rounds.`,
       rows,
     },
   ]);

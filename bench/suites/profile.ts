@@ -1,7 +1,12 @@
 /**
- * Profiling notes for the Kerberos acceptor: one --cpu-prof pass of httpauth's KerberosAcceptor
- * per enctype over MIT-made tokens, summarised by phase (functions on the stack) and by the
- * hottest self-time frames. Full runs only; the summary feeds bench/README.md.
+ * Profiles of the Kerberos accept path: one --cpu-prof pass per enctype of (a) httpauth's raw
+ * KerberosAcceptor and (b) the whole engine path (createAuthenticator + negotiate(): header in,
+ * decision with the AP-REP out), over MIT-made SPNEGO tokens (bench/suites/kerberos-worker.mjs),
+ * summarised by phase: the functions of a phase on the stack, in µs of sampled CPU per accept, and
+ * the hottest self-time frames. Full runs only; the summary feeds bench/README.md.
+ *
+ * BENCH_PROFILE_BEFORE=<path of another checkout's bench/suites/kerberos-worker.mjs> profiles that
+ * checkout too, on the same tokens in the same run, for a before/after table.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -12,88 +17,142 @@ import { BENCH_ENCTYPES, startBenchRealm } from '../lib/realm.js';
 import { emit, type Section } from '../lib/suite.js';
 
 const WORKER = new URL('./kerberos-worker.mjs', import.meta.url).pathname;
-const PHASES: readonly [string, readonly string[]][] = [
-  [
-    'parse (GSS framing, AP-REQ, EncTicketPart, Authenticator, PAC)',
-    [
-      'decodeGssToken',
-      'decodeApReq',
-      'decodeEncTicketPart',
-      'decodeKerberosAuthenticator',
-      'decodeGssChecksum',
-      'decodePac',
-    ],
-  ],
-  ['decrypt ticket + authenticator (incl. session-key derivation)', ['decrypt']],
-  ['PAC server checksum', ['verifyPacServerSignature']],
-  ['replay cache', ['recordAuthenticator']],
-  [
-    'AP-REP: subkey, encode, encrypt, GSS framing',
-    ['encodeEncApRepPart', 'encodeApRep', 'encrypt', 'encodeGssToken', 'randomBytes'],
-  ],
-  ['principal / result building', ['#principal']],
+const TOKENS = 12_200;
+const WARMUP = 200;
+
+/** A phase: its functions (`name` or `name@file`); 'sum' for disjoint ones, else the max. */
+interface Phase {
+  readonly label: string;
+  readonly frames: readonly string[];
+  readonly combine?: 'sum';
+}
+
+const ACCEPTOR_PHASES: readonly Phase[] = [
+  {
+    label: 'the acceptor, all of it (GSS framing, AP-REQ, checks, AP-REP)',
+    frames: ['#verify', 'decodeApReq', 'decodeGssToken'],
+    combine: 'sum',
+  },
+  {
+    label: '· AP-REQ + Authenticator DER decoding',
+    frames: ['decodeApReq', 'decodeKerberosAuthenticator', 'decodeGssToken'],
+    combine: 'sum',
+  },
+  { label: '· ticket cache lookup (SHA-256 of the ticket)', frames: ['keyOf'] },
+  { label: '· authenticator decrypt + integrity check', frames: ['decrypt@crypto/aes'] },
+  { label: '· replay cache (hash + store add)', frames: ['recordAuthenticator'] },
+  { label: '· AP-REP: encode, encrypt + checksum, GSS framing', frames: ['establishContext'] },
+  { label: '  · of which encrypt + checksum', frames: ['encrypt@crypto/aes'] },
+  { label: '· principal / result building', frames: ['clientPrincipal'] },
 ];
 
-const sections: Section[] = [];
-for (const enctype of BENCH_ENCTYPES) {
-  const realm = await startBenchRealm(enctype);
+const ENGINE_PHASES: readonly Phase[] = [
+  { label: 'header: Authorization parsing (token68)', frames: ['parseCredentials'] },
+  { label: 'base64: strict check + decode', frames: ['decodeToken@negotiate/negotiate'] },
+  {
+    label: 'SPNEGO NegTokenInit decoding',
+    frames: ['decodeNegTokenInit', 'classifyNegotiateToken'],
+    combine: 'sum',
+  },
+  ...ACCEPTOR_PHASES,
+  { label: 'SPNEGO NegTokenResp encoding + base64', frames: ['resp@negotiate/spnego-exchange'] },
+  {
+    label: 'decision: completion, principal naming, admit',
+    frames: ['completedResult', 'complete@loop/accept-phase'],
+    combine: 'sum',
+  },
+  { label: 'decision event (diagnostics_channel publish)', frames: ['publishDecision'] },
+];
+
+function profileOnce(
+  worker: string,
+  mode: 'ours' | 'engine',
+  tokens: string,
+  keytab: string,
+  env: NodeJS.ProcessEnv,
+  phases: readonly Phase[],
+): string[] {
   const dir = mkdtempSync(join(tmpdir(), 'httpauth-bench-prof-'));
   try {
-    const tokens = realm.tokenFile(12200, 'krb5', 'profile');
-    const run = spawnSync(
-      process.execPath,
-      [
-        '--cpu-prof',
-        `--cpu-prof-dir=${dir}`,
-        '--cpu-prof-interval=200',
-        WORKER,
-        'ours',
-        tokens,
-        realm.kdc.keytabPath,
-        '200',
-      ],
-      { encoding: 'utf8', env: realm.kdc.env },
-    );
-    if (run.status !== 0) throw new Error(`profiled run failed: ${run.stderr}`);
+    const args = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100', worker];
+    const run = spawnSync(process.execPath, [...args, mode, tokens, keytab, String(WARMUP), '1'], {
+      encoding: 'utf8',
+      env,
+    });
+    if (run.status !== 0) throw new Error(`profiled ${mode} run failed: ${run.stderr}`);
     const file = join(
       dir,
       readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!,
     );
-    const names = PHASES.flatMap(([, fns]) => fns);
-    const summary = summariseProfile(file, { top: 12, inclusive: [...names, 'accept'] });
-    const pct = new Map(
-      summary.inclusive.map((e: { name: string; pct: number }) => [e.name, e.pct]),
+    const frames = [...new Set(phases.flatMap((p) => p.frames))];
+    // Module loading and the token file's decoding are start-up, not accepts.
+    const summary = summariseProfile(file, {
+      top: 14,
+      inclusive: frames,
+      setup: ['node:internal/modules', 'kerberosTokens', 'readFileSync', 'fromTokens'],
+    });
+    const acceptSamples = summary.busySamples - summary.setupSamples;
+    const ticks = new Map(
+      summary.inclusive.map((e: { name: string; pct: number }) => [
+        e.name,
+        (e.pct / 100) * summary.samples,
+      ]),
     );
-    // Shares of the busy samples: idle time (waiting on the scheduler of a shared machine) and
-    // process start are not the acceptor's.
-    const idle =
-      summary.selfByFunction.find((e: { name: string }) => e.name === '(idle)')?.pct ?? 0;
-    const busy = (value: number) => (100 * value) / (100 - idle);
-    const gc =
-      summary.selfByFunction.find((e: { name: string }) => e.name === '(garbage collector)')?.pct ??
-      0;
-    const lines = [
-      `### Profile: httpauth KerberosAcceptor, ${enctype}`,
-      '',
-      `One pass of 12,000 accepts under \`--cpu-prof\` (200 µs sampling, ${summary.samples} samples, process start included). Share of the busy (non-idle) samples with the phase's functions on the stack (a phase may nest another: AP-REP encryption is under "encrypt"):`,
-      '',
-      '| Phase | Share of samples |',
-      '|---|---:|',
-      ...PHASES.map(
-        ([label, fns]) =>
-          `| ${label} | ${busy(Math.max(...fns.map((f) => pct.get(f) ?? 0))).toFixed(1)}% (max of ${fns.join(', ')}) |`,
-      ),
-      `| garbage collector (self) | ${busy(gc).toFixed(1)}% |`,
+    const perAccept = (n: number) => (n * summary.interval) / TOKENS;
+    const self = (name: string) =>
+      ((summary.selfByFunction.find((e: { name: string }) => e.name === name)?.pct ?? 0) / 100) *
+      summary.samples;
+    const rows = phases.map((phase) => {
+      const values = phase.frames.map((f) => ticks.get(f) ?? 0);
+      const value =
+        phase.combine === 'sum' ? values.reduce((a, b) => a + b, 0) : Math.max(...values);
+      return `| ${phase.label} | ${perAccept(value).toFixed(1)} | ${((100 * value) / acceptSamples).toFixed(1)}% |`;
+    });
+    const gc = self('(garbage collector)');
+    return [
+      `| Phase (${mode === 'ours' ? 'raw acceptor' : 'engine path'}) | µs per accept | Share |`,
+      '|---|---:|---:|',
+      `| **the accept loop, all of it** (busy samples less start-up) | ${perAccept(acceptSamples).toFixed(1)} | 100% |`,
+      ...rows,
+      `| garbage collector (self) | ${perAccept(gc).toFixed(1)} | ${((100 * gc) / acceptSamples).toFixed(1)}% |`,
       '',
       'Hottest self-time frames:',
       '',
-      '| Frame | Self |',
+      '| Frame | Self (all samples) |',
       '|---|---:|',
       ...summary.selfByFunction.map(
         (e: { name: string; pct: number }) => `| \`${e.name}\` | ${e.pct}% |`,
       ),
       '',
     ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const sections: Section[] = [];
+for (const enctype of BENCH_ENCTYPES) {
+  const realm = await startBenchRealm(enctype);
+  try {
+    const tokens = realm.tokenFile(TOKENS, 'spnego', 'profile');
+    const keytab = realm.kdc.keytabPath;
+    const lines = [
+      `### Profile: the Kerberos accept path, ${enctype}`,
+      '',
+      `One pass of ${TOKENS - WARMUP} accepts (after ${WARMUP} warm-up) per mode under \`--cpu-prof\` (100 µs sampling). A phase counts the samples with its functions on the stack (a phase may nest another: "of which" rows are inside the row above); µs are samples × interval divided by the ${TOKENS} accepts: time on a thread the shared machine may preempt, so read the shares and compare rows of one run.`,
+      '',
+    ];
+    const before = process.env.BENCH_PROFILE_BEFORE;
+    for (const [name, worker] of before === undefined
+      ? [['', WORKER]]
+      : [
+          ['Before (BENCH_PROFILE_BEFORE)', before],
+          ['After (this checkout)', WORKER],
+        ]) {
+      if (name !== '') lines.push(`#### ${name}`, '');
+      lines.push(...profileOnce(worker!, 'ours', tokens, keytab, realm.kdc.env, ACCEPTOR_PHASES));
+      lines.push(...profileOnce(worker!, 'engine', tokens, keytab, realm.kdc.env, ENGINE_PHASES));
+    }
     sections.push({
       id: `profile-${enctype}`,
       title: `Profile ${enctype}`,
@@ -101,7 +160,6 @@ for (const enctype of BENCH_ENCTYPES) {
       markdown: lines.join('\n'),
     } as Section);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
     await realm.kdc.stop();
   }
 }

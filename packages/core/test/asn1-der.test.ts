@@ -144,6 +144,16 @@ describe('primitive types', () => {
     );
   });
 
+  test('fast-check: a 32-bit number encodes exactly as the same value as a BigInt', () => {
+    // encodeInteger has a number fast path for the per-request fields; it must agree byte for
+    // byte with the general (BigInt) path, boundaries included.
+    const same = (v: number) => assert.deepEqual(encodeInteger(v), encodeInteger(BigInt(v)));
+    for (const v of [0, -1, 127, 128, -128, -129, 255, 256, 32767, 32768, -32769, 0x7fffff])
+      same(v);
+    for (const v of [0x800000, -0x800001, 0x7fffffff, -0x80000000]) same(v);
+    fc.assert(fc.property(fc.integer({ min: -0x80000000, max: 0x7fffffff }), same));
+  });
+
   test('KerberosTime: exactly YYYYMMDDHHMMSSZ', () => {
     const t = Date.UTC(2026, 10, 26, 14, 3, 59);
     const der = encodeKerberosTime(t + 789);

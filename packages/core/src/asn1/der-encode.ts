@@ -41,13 +41,41 @@ export function encodeSequence(...items: readonly Buffer[]): Buffer {
 /** A SEQUENCE of EXPLICIT context-tagged fields; undefined entries are absent OPTIONAL fields. */
 export function encodeContextSequence(fields: readonly (Buffer | undefined)[]): Buffer {
   const parts: Buffer[] = [];
-  fields.forEach((field, n) => {
+  for (let n = 0; n < fields.length; n++) {
+    const field = fields[n];
     if (field !== undefined) parts.push(encodeTlv(contextTag(n), field));
-  });
+  }
   return encodeTlv(Tag.SEQUENCE, ...parts);
 }
 
+/** Two's complement content octets of a 32-bit signed integer, minimal (X.690 §8.3.2). */
+function int32Content(value: number): Buffer {
+  let count = 4;
+  // Drop a leading octet while the next one's top bit repeats it (0x00 before 0xxxxxxx, 0xff
+  // before 1xxxxxxx): the same trimming as the general path below.
+  while (count > 1) {
+    const shift = (count - 1) * 8;
+    const top = (value >> shift) & 0xff;
+    const nextTop = (value >> (shift - 8)) & 0x80;
+    if ((top === 0 && nextTop === 0) || (top === 0xff && nextTop !== 0)) count--;
+    else break;
+  }
+  const out = Buffer.allocUnsafe(count);
+  for (let i = 0; i < count; i++) out[i] = (value >> ((count - 1 - i) * 8)) & 0xff;
+  return out;
+}
+
 export function encodeInteger(value: number | bigint): Buffer {
+  // The per-request fields (pvno, msg-type, etype, usec, sequence numbers) are small numbers:
+  // no BigInt for them.
+  if (
+    typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= -0x80000000 &&
+    value <= 0x7fffffff
+  ) {
+    return encodeTlv(Tag.INTEGER, int32Content(value));
+  }
   let v = BigInt(value);
   const bytes: number[] = [];
   // Emit two's complement, then trim redundant leading 0x00 / 0xff octets.
@@ -92,7 +120,28 @@ export function encodeKerberosFlags(flags: number): Buffer {
   return encodeTlv(Tag.BIT_STRING, body);
 }
 
+// The OIDs we encode come from a short fixed list (mechanisms, SPNEGO, Kerberos) or from the
+// client's own MechTypeList only after mapping to one of those; memoise their content octets
+// (bounded all the same).
+const oidContents = new Map<string, Buffer>();
+const MAX_CACHED_OIDS = 64;
+
+function cachedOidContent(oid: string): Buffer {
+  let content = oidContents.get(oid);
+  if (content === undefined) {
+    content = computeOidContent(oid);
+    if (oidContents.size >= MAX_CACHED_OIDS) oidContents.clear();
+    oidContents.set(oid, content);
+  }
+  return content;
+}
+
+/** The content octets of an OID (X.690 §8.19); a fresh Buffer the caller may keep. */
 export function encodeOidContent(oid: string): Buffer {
+  return Buffer.from(cachedOidContent(oid));
+}
+
+function computeOidContent(oid: string): Buffer {
   const arcs = oid.split('.').map((part) => Number(part));
   const [a = 0, b = 0, ...rest] = arcs;
   const bytes: number[] = [];
@@ -107,5 +156,6 @@ export function encodeOidContent(oid: string): Buffer {
 }
 
 export function encodeOid(oid: string): Buffer {
-  return encodeTlv(Tag.OID, encodeOidContent(oid));
+  // encodeTlv copies the content into its own allocation, so the cached octets stay private.
+  return encodeTlv(Tag.OID, cachedOidContent(oid));
 }

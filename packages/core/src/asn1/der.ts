@@ -269,8 +269,25 @@ export function readOid(node: DerNode): string {
   return decodeOidContent(content(node));
 }
 
+// Every SPNEGO token carries the same few OIDs (SPNEGO, Kerberos, MS Kerberos, NTLMSSP): their
+// decoded text is remembered by content octets. Only well-formed OIDs are stored, and the map is
+// bounded (a client sending arbitrary OIDs only empties it).
+const decodedOids = new Map<string, string>();
+const MAX_DECODED_OIDS = 64;
+
 export function decodeOidContent(bytes: Buffer): string {
   if (bytes.length === 0 || bytes.length > 64) malformed();
+  const id = bytes.toString('latin1');
+  let oid = decodedOids.get(id);
+  if (oid === undefined) {
+    oid = parseOidContent(bytes);
+    if (decodedOids.size >= MAX_DECODED_OIDS) decodedOids.clear();
+    decodedOids.set(id, oid);
+  }
+  return oid;
+}
+
+function parseOidContent(bytes: Buffer): string {
   const arcs: number[] = [];
   let value = 0;
   let started = false;

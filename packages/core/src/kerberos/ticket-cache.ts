@@ -12,7 +12,7 @@
  * keytab changes. Entries live at most until the ticket's end time; the size is bounded (oldest
  * entries go first).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export class TicketCache<T> {
   readonly #entries = new Map<string, { value: T; expiresAt: number }>();
@@ -24,7 +24,8 @@ export class TicketCache<T> {
   }
 
   static keyOf(ticketDer: Buffer): string {
-    return createHash('sha256').update(ticketDer).digest('base64');
+    // One-shot: no Hash object per request.
+    return hash('sha256', ticketDer, 'base64');
   }
 
   /** Forget everything when `owner` (the keytab the entries were decrypted with) changed. */

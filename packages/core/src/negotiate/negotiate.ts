@@ -24,6 +24,7 @@ import type {
 } from '../security-package.js';
 import type { MechanismContext, MechanismName } from '../mechanism.js';
 import { MAX_DER_BYTES } from '../asn1/der.js';
+import { decodeStrictBase64 } from '../grammar/base64.js';
 import { KerberosAcceptor } from '../kerberos/acceptor.js';
 import { createKerberosContext } from '../kerberos/mechanism-context.js';
 import { NtlmAcceptor } from '../ntlm/acceptor.js';
@@ -91,18 +92,11 @@ export interface NegotiatePackage extends SecurityPackage {
   readonly mechanisms: readonly NegotiateMechanism[];
 }
 
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-
 /** Strict base64 of the token68 (RFC 4559 §4 says base64), bounded before decoding. */
 function decodeToken(token68: string | undefined): Buffer {
   if (token68 === undefined || token68.length === 0) fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');
-  if (token68.length > Math.ceil(MAX_DER_BYTES / 3) * 4 || !BASE64.test(token68)) {
-    fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');
-  }
-  if (token68.length % 4 !== 0) fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');
-  const bytes = Buffer.from(token68, 'base64');
-  if (bytes.length === 0) fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');
-  return bytes;
+  if (token68.length > Math.ceil(MAX_DER_BYTES / 3) * 4) fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');
+  return decodeStrictBase64(token68) ?? fail('ERR_HTTPAUTH_SPNEGO_MALFORMED');
 }
 
 /** The allowed mechanisms from the options; ERR_HTTPAUTH_INVALID_OPTIONS when none is usable. */

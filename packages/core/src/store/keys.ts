@@ -12,10 +12,11 @@
  * user name in clear: principals appear as SHA-256 hashes or as the Digest user tag (a hash).
  * NTLM and Basic write nothing: an NTLM handshake lives on its connection (loop), not in a store.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 function sha256(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('base64url');
+  // One-shot: no Hash object per call (this runs once per accepted AP-REQ).
+  return hash('sha256', data, 'base64url');
 }
 
 /** The prefix of every Kerberos replay-cache key (kept from the first release). */

@@ -18,33 +18,38 @@ function xorInto(target: Uint8Array, a: Uint8Array, b: Uint8Array, length: numbe
   for (let i = 0; i < length; i++) target[i] = a[i]! ^ b[i]!;
 }
 
-/** CTS-encrypts `plaintext` (at least 16 bytes); the output has the same length. */
+/**
+ * CTS-encrypts `plaintext` (at least 16 bytes); the output has the same length, followed by
+ * `reserve` uninitialised bytes the caller fills (the Kerberos profiles put their MAC there, so
+ * the message is built in one allocation).
+ */
 export function aesCtsEncrypt(
   key: KeyObject | Uint8Array,
   iv: Uint8Array,
   plaintext: Uint8Array,
+  reserve = 0,
 ): Buffer {
   const length = plaintext.length;
   if (length < AES_BLOCK) throw new RangeError('CTS input must be at least one block');
   const cipher = createCipheriv(cbcName(key), key, iv).setAutoPadding(false);
   const blocks = Math.ceil(length / AES_BLOCK);
-  if (blocks === 1) return Buffer.concat([cipher.update(plaintext), cipher.final()]);
-
-  // CBC over the plaintext with its last partial block zero-padded.
-  const lastLength = length - (blocks - 1) * AES_BLOCK; // 1..16
-  const head = cipher.update(plaintext.subarray(0, (blocks - 1) * AES_BLOCK));
-  const paddedLast = Buffer.alloc(AES_BLOCK);
-  paddedLast.set(plaintext.subarray((blocks - 1) * AES_BLOCK));
-  const lastCipherBlock = cipher.update(paddedLast);
+  // CBC over the plaintext with its last partial block zero-padded, in one update.
+  const padded = Buffer.alloc(blocks * AES_BLOCK);
+  padded.set(plaintext);
+  const cbc = cipher.update(padded);
   cipher.final();
-  paddedLast.fill(0);
-
+  padded.fill(0);
+  const output = Buffer.allocUnsafe(length + reserve);
+  if (blocks === 1) {
+    cbc.copy(output, 0, 0, AES_BLOCK);
+    return output;
+  }
   // Output: C1..C(n-2) || Cn || C(n-1) truncated to the final plaintext block's length.
-  const output = Buffer.allocUnsafe(length);
+  const lastLength = length - (blocks - 1) * AES_BLOCK; // 1..16
   const penultimateOffset = (blocks - 2) * AES_BLOCK;
-  head.copy(output, 0, 0, penultimateOffset);
-  lastCipherBlock.copy(output, penultimateOffset);
-  head.copy(
+  cbc.copy(output, 0, 0, penultimateOffset);
+  cbc.copy(output, penultimateOffset, penultimateOffset + AES_BLOCK, blocks * AES_BLOCK);
+  cbc.copy(
     output,
     penultimateOffset + AES_BLOCK,
     penultimateOffset,

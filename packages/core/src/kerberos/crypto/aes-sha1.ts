@@ -79,11 +79,13 @@ class AesSha1Profile implements EncryptionProfile {
     const conf = confounder ?? randomBytesPooled(AES_BLOCK);
     if (conf.length !== AES_BLOCK) throw new RangeError('confounder must be one AES block');
     const message = Buffer.concat([conf, plaintext]);
-    const ciphertext = aesCtsEncrypt(encryption, ZERO_IV, message);
+    // Ciphertext and MAC in one buffer: the CTS output reserves the MAC's bytes.
+    const output = aesCtsEncrypt(encryption, ZERO_IV, message, HMAC_BYTES);
     // RFC 3961 §5.3: the HMAC is over the plaintext (confounder included), not the ciphertext.
     const mac = createHmac('sha1', integrity).update(message).digest();
     message.fill(0);
-    return Buffer.concat([ciphertext, mac.subarray(0, HMAC_BYTES)]);
+    mac.copy(output, message.length, 0, HMAC_BYTES);
+    return output;
   }
 
   decrypt(key: KerberosKey, usage: number, ciphertext: Uint8Array): Buffer {

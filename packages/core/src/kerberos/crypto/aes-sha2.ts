@@ -88,9 +88,12 @@ class AesSha2Profile implements EncryptionProfile {
     const conf = confounder ?? randomBytesPooled(AES_BLOCK);
     if (conf.length !== AES_BLOCK) throw new RangeError('confounder must be one AES block');
     const message = Buffer.concat([conf, plaintext]);
-    const ciphertext = aesCtsEncrypt(encryption, ZERO_IV, message);
+    // Ciphertext and MAC in one buffer: the CTS output reserves the MAC's bytes.
+    const output = aesCtsEncrypt(encryption, ZERO_IV, message, this.macBytes);
     message.fill(0);
-    return Buffer.concat([ciphertext, this.#mac(integrity, ciphertext)]);
+    const ciphertext = output.subarray(0, message.length);
+    this.#mac(integrity, ciphertext).copy(output, message.length);
+    return output;
   }
 
   decrypt(key: KerberosKey, usage: number, ciphertext: Uint8Array): Buffer {

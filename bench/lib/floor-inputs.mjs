@@ -1,0 +1,32 @@
+// The crypto floor's inputs, read from the benchmark's own tokens: the real ticket (enctype and
+// ciphertext), its service key from the keytab, the authenticator's ciphertext length, and the
+// length of the AP-REP enc-part the acceptor builds for them (one accept, before any timing).
+import { readFileSync } from 'node:fs';
+
+export async function fromTokens(kerberosTokens, keytabPath) {
+  const { KerberosAcceptor, MemoryStore } = await import('@httpauth/core');
+  const { decodeApRep, decodeApReq, decodeGssToken, parseKeytab } =
+    await import('@httpauth/core/wire');
+  const first = kerberosTokens[0];
+  const apReq = decodeApReq(decodeGssToken(first).message);
+  const { etype, cipher } = apReq.ticket.encPart;
+  const entry = parseKeytab(readFileSync(keytabPath)).find((e) => e.enctype === etype);
+  if (entry?.key === undefined) throw new Error(`crypto floor: no key of enctype ${etype}`);
+  const acceptor = new KerberosAcceptor({ keytab: keytabPath, clockSkewMs: 3_600_000 });
+  const result = await acceptor.accept(first, {
+    store: new MemoryStore(),
+    now: Date.now(),
+    channelBinding: undefined,
+  });
+  if (!result.ok || result.responseToken === undefined) {
+    throw new Error('crypto floor: the first token was not accepted');
+  }
+  const apRep = decodeApRep(decodeGssToken(result.responseToken).message);
+  return {
+    enctype: etype,
+    ticketCipher: cipher,
+    serviceKey: entry.key.bytes,
+    authenticatorBytes: apReq.authenticator.cipher.length,
+    apRepBytes: apRep.encPart.cipher.length,
+  };
+}
