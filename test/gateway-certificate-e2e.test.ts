@@ -137,6 +137,14 @@ describe('the gateway with listen.tls.clientCertificates, Digest second', () => 
     const weak = await curl(url, pki.certs.upn);
     assert.equal(weak.body.user, 'alice@example.test');
     assert.equal(weak.body.fingerprint, fingerprintOf(pki.certs.upn));
+    // The metrics count certificate logons under their own mechanism label, not 'other'.
+    const { stdout: metrics } = await run('curl', [
+      '-s',
+      '--cacert',
+      rootCa,
+      url.replace('/app', '/_httpauth/metrics'),
+    ]);
+    assert.match(metrics, /httpauth_gateway_auth_total\{[^}]*mechanism="Certificate"[^}]*\} 2/);
   });
 
   it('lets a client without a certificate fall through to Digest, forged fingerprint removed', async () => {
