@@ -13,6 +13,8 @@ export const TEST_PACKAGES = [
   'python3-impacket',
   'gss-ntlmssp',
   'chromium',
+  // certutil/pk12util: the NSS database ($HOME/.pki/nssdb) holding Chromium's client certificate
+  'libnss3-tools',
   // Credential files
   'apache2-utils',
   // useradd/groupadd for the impersonation tests' local users (not in a minimal Debian root)

@@ -6,6 +6,10 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  prepareClientCertificate,
+  type ChromiumClientCertificate,
+} from './chromium-certificates.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** A browser start is slow on a loaded machine; the bound only stops a hang. */
@@ -30,6 +34,8 @@ export interface ChromiumOptions {
   readonly noPreconnect?: boolean;
   /** The environment (KRB5CCNAME, KRB5_CONFIG, NTLM_USER_FILE for gss-ntlmssp). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Present a TLS client certificate (chromium-certificates.ts). */
+  readonly clientCertificate?: ChromiumClientCertificate;
 }
 
 /**
@@ -43,19 +49,22 @@ export async function chromiumDump(
   options: ChromiumOptions = {},
 ): Promise<string> {
   const profile = await mkdtemp(join(dir, 'chromium-'));
+  const certificate =
+    options.clientCertificate === undefined
+      ? undefined
+      : await prepareClientCertificate(profile, options.clientCertificate);
   if (options.negotiate === true) {
     await writeFile(
       join(profile, 'Local State'),
       JSON.stringify({ net: { received_http_auth_negotiate_headers: true } }),
     );
   }
-  if (options.noPreconnect === true) {
-    // The profile preference behind chrome://settings "Preload pages": 2 = never.
+  const preferences: Record<string, unknown> = { ...certificate?.preferences };
+  // The profile preference behind chrome://settings "Preload pages": 2 = never.
+  if (options.noPreconnect === true) preferences.net = { network_prediction_options: 2 };
+  if (Object.keys(preferences).length > 0) {
     await mkdir(join(profile, 'Default'));
-    await writeFile(
-      join(profile, 'Default', 'Preferences'),
-      JSON.stringify({ net: { network_prediction_options: 2 } }),
-    );
+    await writeFile(join(profile, 'Default', 'Preferences'), JSON.stringify(preferences));
   }
   const args = [
     '--headless',
@@ -79,7 +88,7 @@ export async function chromiumDump(
         CHROMIUM,
         args,
         {
-          env: options.env ?? process.env,
+          env: { ...(options.env ?? process.env), ...certificate?.env },
           timeout: CHROMIUM_TIMEOUT_MS,
           maxBuffer: 4 * 1024 * 1024,
         },
@@ -90,6 +99,7 @@ export async function chromiumDump(
       );
     });
   } finally {
+    await certificate?.cleanup();
     await rm(profile, { recursive: true, force: true });
   }
 }

@@ -52,11 +52,13 @@ export interface AuthRequest {
   readonly viaTrustedProxy?: boolean | undefined;
   /**
    * The client's TLS certificate chain (DER, leaf first, as `peerChain()` builds it from
-   * `getPeerCertificate(true)`; empty when it sent none), for the certificate package. Undefined
-   * when the connection is not TLS, and always behind a trusted proxy: the proxy's certificate is
-   * not the client's.
+   * `getPeerCertificate(true)`; empty when it sent none), for the certificate package: the list,
+   * or a function returning it, which the loop calls only when a certificate package is
+   * configured (the Node glue passes one, so a server without the package never builds a
+   * chain). Undefined when the connection is not TLS, and always behind a trusted proxy: the
+   * proxy's certificate is not the client's.
    */
-  readonly peerCertificateChain?: readonly Buffer[] | undefined;
+  readonly peerCertificateChain?: readonly Buffer[] | (() => readonly Buffer[]) | undefined;
   /**
    * The TLS socket the chain belongs to (for HTTP/2, the session's socket, not the stream): the
    * certificate package caches its result per connection under it.

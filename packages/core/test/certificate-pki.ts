@@ -50,7 +50,8 @@ export interface TestPki {
     | 'noDigitalSignature'
     | 'twoUpns'
     | 'unknownCa'
-    | 'withAia',
+    | 'withAia'
+    | 'shortLived',
     Issued
   >;
   /** Leaf first: the certificate, the intermediate (as a TLS client sends them). */
@@ -279,6 +280,11 @@ export function createTestPki(): TestPki {
     unknownCa: issue('unknown', 'unknown-ca', '/O=Elsewhere/CN=alice', 'upn_ext'),
     // Its OCSP responder (port 9, discard) refuses connections.
     withAia: issue('intermediate', 'with-aia', '/O=Example/CN=judy', 'aia_ext'),
+    // Valid for a day: it expires before the intermediate's CRL (7 days) is stale.
+    shortLived: issue('intermediate', 'short-lived', '/O=Example/CN=mallory', 'upn_ext', [
+      '-days',
+      '1',
+    ]),
   };
   const revoke = (cert: Issued) =>
     openssl(['ca', '-config', config, '-name', 'intermediate', '-revoke', cert.cert]);

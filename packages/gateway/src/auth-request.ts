@@ -78,6 +78,7 @@ export async function answerAuthRequest(
     method,
     target,
   );
+  exchangeHeaders.setCertificateFingerprint(headers, decision.auth.principal);
   for (const [name, value] of decision.headers) headers[name] = value;
   res.writeHead(200, { ...headers, 'content-length': 0 });
   res.end();

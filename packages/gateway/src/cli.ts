@@ -164,7 +164,10 @@ export async function main(
       }
       process.stdout.write(
         `configuration OK: listen ${config.listen.tls === undefined ? 'http' : 'https'}://${config.listen.host}:${config.listen.port}, ` +
-          `upstream ${config.upstream.url}, mechanisms ${config.auth.mechanisms.join(', ')}\n`,
+          `upstream ${config.upstream.url}, mechanisms ${[
+            ...(config.listen.tls?.clientCertificates === undefined ? [] : ['client certificate']),
+            ...config.auth.mechanisms,
+          ].join(', ')}\n`,
       );
       for (const line of keytab?.lines ?? []) process.stdout.write(`${line}\n`);
       return 0;

@@ -23,13 +23,16 @@ function bindingMode(value: unknown): ChannelBindingMode | undefined {
   return value === 'none' || value === 'allow' || value === 'require' ? value : undefined;
 }
 
-function parseMechanisms(a: Json, read: ConfigReader): MechanismName[] {
+/** `certificates`: client certificates are configured, so no mechanism at all is allowed. */
+function parseMechanisms(a: Json, read: ConfigReader, certificates: boolean): MechanismName[] {
   const listed = a['mechanisms'];
   const mechanisms = Array.isArray(listed)
     ? listed.filter((m): m is MechanismName => MECHANISMS.includes(m as MechanismName))
     : MECHANISMS.filter((m) => a[m] !== undefined);
-  if (mechanisms.length === 0 && (listed === undefined || Array.isArray(listed)))
-    read.problems.push('auth: configure at least one of negotiate, ntlm, digest, basic');
+  if (mechanisms.length === 0 && !certificates && (listed === undefined || Array.isArray(listed)))
+    read.problems.push(
+      'auth: configure at least one of negotiate, ntlm, digest, basic (or listen.tls.clientCertificates)',
+    );
   for (const m of mechanisms)
     if (a[m] === undefined)
       read.problems.push(`auth.${m} is listed in auth.mechanisms but not configured`);
@@ -145,6 +148,8 @@ export function parseAuth(
   overrides: ConfigOverrides,
   tls: boolean,
   read: ConfigReader,
+  /** listen.tls.clientCertificates is set: it may stand alone. */
+  certificates = false,
 ): GatewayConfig['auth'] {
   const a = read.section(raw);
   const explicitBinding = bindingMode(a['channelBinding']);
@@ -152,7 +157,7 @@ export function parseAuth(
   const ntlmBinding = explicitBinding ?? (tls ? 'require' : 'allow');
   return {
     realm: overrides.realm ?? read.str(a['realm'], 'auth.realm'),
-    mechanisms: parseMechanisms(a, read),
+    mechanisms: parseMechanisms(a, read, certificates),
     channelBinding: read.choice<ChannelBindingMode>(a['channelBinding'], 'auth.channelBinding'),
     ...(a['negotiate'] === undefined ? {} : { negotiate: parseNegotiate(a['negotiate'], read) }),
     ...(a['ntlm'] === undefined

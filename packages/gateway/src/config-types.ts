@@ -126,6 +126,35 @@ export interface RouteConfig {
   readonly identity: GatewayConfig['identity'];
 }
 
+/** One `listen.tls.clientCertificates.mapping` rule (core's MappingRule, with the pattern as text). */
+export type CertificateMappingConfig =
+  | { readonly type: 'sid' | 'upn' | 'email' }
+  | {
+      readonly type: 'explicit';
+      readonly entries: readonly {
+        readonly sha256?: string;
+        readonly issuer?: string;
+        readonly serial?: string;
+        readonly name: string;
+        readonly sid?: string;
+      }[];
+    }
+  | { readonly type: 'subject'; readonly pattern: string; readonly name: string };
+
+/** `listen.tls.clientCertificates`: core's clientCertificate() package (docs/certificates.md). */
+export interface ClientCertificatesConfig {
+  readonly ca: string;
+  readonly intermediates?: string;
+  readonly crlFiles: readonly string[];
+  readonly crlCheckIntervalSec: number;
+  readonly ocsp?: { readonly url?: string; readonly timeoutMs: number };
+  readonly failOpen: boolean;
+  readonly mapping: readonly CertificateMappingConfig[];
+  readonly allowWeakMappings: boolean;
+  readonly localDomains: readonly string[];
+  readonly onInvalidCertificate: 'refuse' | 'fall-through';
+}
+
 /** `store.redis`: @httpauth/redis's RedisStore (standalone, Sentinel or Cluster). */
 export interface RedisStoreConfig {
   readonly url?: string;
@@ -160,7 +189,11 @@ export interface GatewayConfig {
   readonly listen: {
     readonly host: string;
     readonly port: number;
-    readonly tls?: { readonly cert: string; readonly key: string };
+    readonly tls?: {
+      readonly cert: string;
+      readonly key: string;
+      readonly clientCertificates?: ClientCertificatesConfig;
+    };
   };
   readonly upstream: {
     readonly url: string;
@@ -178,6 +211,8 @@ export interface GatewayConfig {
   };
   readonly identity: {
     readonly userHeader: string;
+    /** Set: a certificate logon's SHA-256 fingerprint goes upstream in this header. */
+    readonly certificateFingerprintHeader?: string;
     readonly groupsHeader: string;
     readonly mechanismHeader: string;
     /** 'name' sends alice@EXAMPLE.TEST / DOMAIN\alice; 'user' sends alice. */

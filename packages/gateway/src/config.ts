@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { canonicalTarget } from './canonical-path.js';
 import type { PathCase } from './canonical-path.js';
 import { parseAuth } from './config-auth.js';
+import { parseClientCertificates } from './config-certificates.js';
 import { ConfigReader, isObject } from './config-checks.js';
 import type { Json } from './config-checks.js';
 import { parseDirectory } from './config-directory.js';
@@ -82,7 +83,15 @@ function parseListenSection(
   };
   if (isObject(l['tls'])) {
     const tls = l['tls'];
-    listen = { ...listen, tls: { cert: read.file(tls['cert']), key: read.file(tls['key']) } };
+    const clientCertificates = parseClientCertificates(tls, read);
+    listen = {
+      ...listen,
+      tls: {
+        cert: read.file(tls['cert']),
+        key: read.file(tls['key']),
+        ...(clientCertificates === undefined ? {} : { clientCertificates }),
+      },
+    };
   }
   if (override !== undefined) {
     const parsed = parseListen(override);
@@ -128,6 +137,11 @@ function parseIdentity(raw: unknown, read: ConfigReader): GatewayConfig['identit
     userHeader: read.header(i['userHeader'], 'identity.userHeader'),
     groupsHeader: read.header(i['groupsHeader'], 'identity.groupsHeader'),
     mechanismHeader: read.header(i['mechanismHeader'], 'identity.mechanismHeader'),
+    ...(read.optionalStr(i['certificateFingerprintHeader']) === undefined
+      ? {}
+      : {
+          certificateFingerprintHeader: (i['certificateFingerprintHeader'] as string).toLowerCase(),
+        }),
     userFormat: read.choice<'name' | 'user'>(i['userFormat'], 'identity.userFormat'),
     ...(s === undefined
       ? {}
@@ -227,6 +241,7 @@ export function validateConfig(
       overrides,
       listen.tls !== undefined || channelBindingCertificate !== undefined,
       read,
+      listen.tls?.clientCertificates !== undefined,
     ),
     identity,
     ...(sessions === undefined ? {} : { sessions }),

@@ -71,7 +71,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const state: ServingState = { closing: false, inFlight: 0 };
   const shared: Shared = {
     logger,
-    metrics: new GatewayMetrics(config.auth.mechanisms),
+    // A certificate logon's mechanism is 'Certificate': a label of its own, not 'other'.
+    metrics: new GatewayMetrics([
+      ...config.auth.mechanisms,
+      ...(config.listen.tls?.clientCertificates === undefined ? [] : ['certificate']),
+    ]),
     state,
     ...(options.store === undefined ? {} : { store: options.store }),
   };

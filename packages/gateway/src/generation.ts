@@ -11,6 +11,7 @@ import { createAuthenticator } from '@httpauth/core';
 import type { Authenticator, AuthenticatorOptions, KeyValueStore } from '@httpauth/core';
 import { resolveAdapterOptions } from '@httpauth/core/adapter';
 import type { GatewayConfig } from './config-types.js';
+import { buildClientCertificate } from './certificates.js';
 import { buildDirectory } from './directory.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -100,8 +101,12 @@ function authenticatorOf(config: GatewayConfig, shared: Shared) {
     // Built last: everything above may refuse the configuration, and a store holds connections.
     redis = shared.store === undefined ? storeOf(config, shared.logger) : undefined;
     const store = shared.store === undefined ? redis : unclosable(shared.store);
+    const clientCertificates = config.listen.tls?.clientCertificates;
     const authenticator = createAuthenticator({
       packages: built.packages,
+      ...(clientCertificates === undefined
+        ? {}
+        : { certificate: buildClientCertificate(clientCertificates) }),
       ...(directory === undefined ? {} : { directory }),
       maxHeaderBytes: config.maxHeaderBytes,
       ...(store === undefined ? {} : { store }),

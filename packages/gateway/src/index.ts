@@ -29,6 +29,8 @@ export type { GatewayMetrics } from './metrics.js';
 export type { PathCase } from './canonical-path.js';
 export type {
   BasicConfig,
+  CertificateMappingConfig,
+  ClientCertificatesConfig,
   DigestConfig,
   DirectoryConfig,
   DomainControllerConfig,

@@ -33,7 +33,14 @@ interface RouteEntry {
 
 function identityHeaders(identity: GatewayConfig['identity']): string[] {
   const { userHeader, groupsHeader, mechanismHeader, signature } = identity;
-  return [userHeader, groupsHeader, mechanismHeader, ...(signature ? [signature.header] : [])];
+  const fingerprint = identity.certificateFingerprintHeader;
+  return [
+    userHeader,
+    groupsHeader,
+    mechanismHeader,
+    ...(signature ? [signature.header] : []),
+    ...(fingerprint === undefined ? [] : [fingerprint]),
+  ];
 }
 
 function onSegment(prefix: string, path: string): boolean {

@@ -8,7 +8,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import type { GatewayConfig } from './config-types.js';
+import type { ClientCertificatesConfig, GatewayConfig } from './config-types.js';
 import { parseErrorResponse } from './framing.js';
 import type { Logger } from './logger.js';
 import { handleRequest } from './proxy-request.js';
@@ -26,6 +26,25 @@ export interface Serving {
   readonly upgrade: UpgradeContext;
   track(res: ServerResponse): void;
   hold<T>(work: Promise<T>): Promise<T>;
+}
+
+/**
+ * With client certificates the handshake asks for one, naming the configured anchors in the
+ * CertificateRequest (RFC 8446 §4.3.2 certificate_authorities) so clients offer a matching
+ * certificate, and never refuses the handshake itself: the certificate package decides, so a bad
+ * certificate gets a coded answer and a client without one can still use auth.mechanisms.
+ */
+function clientCertificateRequest(clientCertificates: ClientCertificatesConfig | undefined): {
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  ca?: Buffer;
+} {
+  if (clientCertificates === undefined) return {};
+  return {
+    requestCert: true,
+    rejectUnauthorized: false,
+    ca: readFileSync(clientCertificates.ca),
+  };
 }
 
 export function createGatewayServer(
@@ -64,6 +83,7 @@ export function createGatewayServer(
             ...serverOptions,
             cert: readFileSync(config.listen.tls.cert),
             key: readFileSync(config.listen.tls.key),
+            ...clientCertificateRequest(config.listen.tls.clientCertificates),
           },
           listener,
         ) as unknown as Server);

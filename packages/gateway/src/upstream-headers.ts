@@ -4,7 +4,7 @@
  * the response headers the client receives (hop-by-hop removed, authentication headers added).
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { AuthInfo } from '@httpauth/core';
+import type { AuthInfo, Principal } from '@httpauth/core';
 import type { GatewayConfig } from './config.js';
 import { forwardingHeaders } from './forwarded.js';
 import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
@@ -38,6 +38,7 @@ export class UpstreamHeaders {
         identity.groupsHeader,
         identity.mechanismHeader,
         identity.signature?.header,
+        identity.certificateFingerprintHeader,
         ...alsoDropped,
       ].filter((h): h is string => h !== undefined),
     );
@@ -73,6 +74,7 @@ export class UpstreamHeaders {
     if (auth !== undefined) {
       const values = identityValues(auth.principal, this.#config.identity.userFormat);
       this.setIdentity(headers, values, req.method ?? 'GET', target);
+      this.setCertificateFingerprint(headers, auth.principal);
     }
     return headers;
   }
@@ -97,6 +99,16 @@ export class UpstreamHeaders {
         values,
       );
     }
+  }
+
+  /**
+   * The client certificate's SHA-256 fingerprint, when configured and the logon was by
+   * certificate (an upstream pinning certificates, or logging which one was used).
+   */
+  setCertificateFingerprint(headers: OutgoingHttpHeaders, principal: Principal): void {
+    const header = this.#config.identity.certificateFingerprintHeader;
+    const fingerprint = principal.certificate?.fingerprint256;
+    if (header !== undefined && fingerprint !== undefined) headers[header] = fingerprint;
   }
 
   /** Response headers for the client, with the authentication step's headers added. */

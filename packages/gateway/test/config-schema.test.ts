@@ -17,6 +17,17 @@ import type { SchemaNode } from '../src/config-schema.js';
 const repo = new URL('../../../', import.meta.url);
 const upstream = 'http://127.0.0.1:3000';
 const basic = { basic: { htpasswd: '/x' } };
+/** A gateway asking for client certificates, with `section` merged into clientCertificates. */
+const certificates = (section: Record<string, unknown>) => ({
+  upstream,
+  listen: {
+    tls: {
+      cert: '/c',
+      key: '/k',
+      clientCertificates: { ca: '/ca.pem', crlFiles: ['/ca.crl'], ...section },
+    },
+  },
+});
 
 /** Fenced YAML blocks of a Markdown file, dedented (some sit inside list items). */
 function yamlBlocks(file: URL): { where: string; text: string }[] {
@@ -234,6 +245,42 @@ describe('gateway.schema.json and validateConfig agree', () => {
       /a public rule cannot require/,
       false,
     ],
+    [
+      certificates({ crlFiles: 'root.crl' }),
+      /listen\.tls\.clientCertificates\.crlFiles must be a list of CRL files/,
+      true,
+    ],
+    [
+      certificates({ onInvalidCertificate: 'accept' }),
+      /listen\.tls\.clientCertificates\.onInvalidCertificate must be refuse or fall-through/,
+      true,
+    ],
+    [
+      certificates({ mapping: [{ type: 'upn', pattern: '^x' }] }),
+      /a upn rule takes no entries, pattern or name/,
+      false,
+    ],
+    [
+      certificates({ mapping: [{ type: 'sid' }, { type: 'thumbprint' }] }),
+      /listen\.tls\.clientCertificates\.mapping\[1\]\.type must be sid, explicit, upn, email or subject/,
+      true,
+    ],
+    [certificates({ crlFiles: [] }), /give crlFiles, ocsp or failOpen: true/, false],
+    [
+      certificates({ mapping: [{ type: 'sid' }, { type: 'email' }] }),
+      /the email rule is weak \(KB5014754\); set allowWeakMappings: true/,
+      false,
+    ],
+    [
+      certificates({ mapping: [{ type: 'subject', pattern: '^CN=(', name: '$1' }] }),
+      /mapping\[0\]\.pattern is not a regular expression/,
+      false,
+    ],
+    [
+      certificates({ mapping: [{ type: 'explicit', entries: [] }] }),
+      /an explicit rule needs entries/,
+      false,
+    ],
     [dc({ servers: ['dc1:0'] }), /servers: "dc1:0" is not host or host:port/, false],
     [dc({ servers: undefined }), /needs servers, or dnsDomain/, false],
     [
@@ -260,7 +307,13 @@ describe('gateway.schema.json and validateConfig agree', () => {
       validateConfig(
         {
           upstream: { url: upstream },
-          listen: {},
+          listen: {
+            tls: {
+              cert: '/c',
+              key: '/k',
+              clientCertificates: { ca: '/ca', crlFiles: ['/crl'], ocsp: {} },
+            },
+          },
           auth: {
             negotiate: {},
             ntlm: { domain: 'D', ...ntlm },
@@ -352,6 +405,35 @@ describe('gateway.schema.json and validateConfig agree', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('listen.tls.clientCertificates', () => {
+  it('reads the section with its defaults, and lets certificates stand alone', () => {
+    const config = validateConfig(
+      {
+        ...certificates({ mapping: [{ type: 'sid' }, { type: 'upn' }], allowWeakMappings: true }),
+        identity: { certificateFingerprintHeader: 'X-Client-Cert-SHA256' },
+      },
+      {},
+      '/',
+    );
+    assert.deepEqual(config.listen.tls?.clientCertificates, {
+      ca: '/ca.pem',
+      crlFiles: ['/ca.crl'],
+      crlCheckIntervalSec: 10,
+      failOpen: false,
+      mapping: [{ type: 'sid' }, { type: 'upn' }],
+      allowWeakMappings: true,
+      localDomains: [],
+      onInvalidCertificate: 'refuse',
+    });
+    assert.deepEqual(config.auth.mechanisms, []);
+    assert.equal(config.identity.certificateFingerprintHeader, 'x-client-cert-sha256');
+    assert.deepEqual(
+      validateConfig(certificates({}), {}, '/').listen.tls?.clientCertificates?.mapping,
+      [{ type: 'sid' }],
     );
   });
 });

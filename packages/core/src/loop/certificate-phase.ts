@@ -30,7 +30,8 @@ export async function certificatePhase(
 ): Promise<AuthDecision | undefined> {
   // No TLS, or a trusted proxy in between: the glue passes no chain (node/request.ts), and a
   // chain that came through a proxy anyway is never the client's.
-  const chain = request.viaTrustedProxy === true ? undefined : request.peerCertificateChain;
+  const given = request.viaTrustedProxy === true ? undefined : request.peerCertificateChain;
+  const chain = typeof given === 'function' ? given() : given;
   const result =
     chain === undefined || chain.length === 0
       ? ({ type: 'none' } as const)

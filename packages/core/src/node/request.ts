@@ -42,20 +42,46 @@ function tlsSocketOf(req: NodeRequest): Partial<TLSSocket> | undefined {
   return typeof socket.getPeerCertificate === 'function' ? socket : undefined;
 }
 
+/** The chain of a TLS socket, with the handshake it came from (its Finished message). */
+interface CachedPeerChain {
+  readonly finished: Buffer;
+  readonly chain: readonly Buffer[];
+}
+
+const peerChainCache = new WeakMap<object, CachedPeerChain>();
+
 /**
- * The client's certificate chain and the TLS socket it belongs to, for the certificate package.
- * Nothing behind a trusted proxy: the peer of our socket is then the proxy, whose certificate
- * says nothing about the client (forwarded-certificate headers are not trusted either).
+ * The client chain of a TLS socket, built once per handshake: `getPeerCertificate(true)` turns
+ * every certificate of the chain into a JS object, too costly for each request of a kept-alive
+ * connection. The Finished message (RFC 8446 §4.4.4, RFC 5246 §7.4.9) is unique to a handshake,
+ * so a TLS 1.2 renegotiation, which could bring another certificate, gets a new chain.
+ */
+function peerChainOf(socket: Partial<TLSSocket>): readonly Buffer[] {
+  const finished = typeof socket.getFinished === 'function' ? socket.getFinished() : undefined;
+  const cached = peerChainCache.get(socket);
+  if (cached !== undefined && finished !== undefined && cached.finished.equals(finished)) {
+    return cached.chain;
+  }
+  const chain = peerChain(socket.getPeerCertificate!(true));
+  // Before the handshake is done there is no Finished message and nothing worth caching.
+  if (finished !== undefined) peerChainCache.set(socket, { finished, chain });
+  return chain;
+}
+
+/**
+ * The client's certificate chain, as a function (called only when a certificate package is
+ * configured), and the TLS socket it belongs to. Nothing behind a trusted proxy: the peer of our
+ * socket is then the proxy, whose certificate says nothing about the client (forwarded-certificate
+ * headers are not trusted either).
  */
 export function peerCertificatesOf(
   req: NodeRequest,
   options: ResolvedAdapterOptions,
-): { readonly chain: readonly Buffer[]; readonly socket: object } | undefined {
+): { readonly chain: () => readonly Buffer[]; readonly socket: object } | undefined {
   if (options.trustProxy) return undefined;
   const socket = tlsSocketOf(req);
   if (socket === undefined) return undefined;
-  // getPeerCertificate is cheap when the server did not ask for a certificate (`{}`).
-  return { chain: peerChain(socket.getPeerCertificate!(true)), socket };
+  return { chain: () => peerChainOf(socket), socket };
 }
 
 /**
