@@ -113,7 +113,9 @@ export class RedisStore implements KeyValueStore {
       this.#client.on('error', () => undefined);
     }
     const commands = this.#client as unknown as Commands;
-    this.#operations = new RedisOperations(commands, prefix, ownerQuota);
+    // Cluster spreads an entry and its owner's counter over different slots: no one script.
+    const isCluster = (this.#client as { isCluster?: unknown }).isCluster === true;
+    this.#operations = new RedisOperations(commands, prefix, ownerQuota, !isCluster);
     const deadlines = this.#deadlines;
     const key = prefix + EPOCH_KEY;
     this.#guard = new DataLossGuard({ commands, deadlines, key, guardMs, policy, warn });
