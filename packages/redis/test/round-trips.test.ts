@@ -1,7 +1,8 @@
 // What one store operation sends to Redis: a new entry charged to its owner's quota is one
 // command (the entry and the charge in one script, scripts.ts ADD_CHARGED / ADVANCE_CHARGED), so
 // a Kerberos accept or a Digest nonce's first use costs one round trip, not two; the scripts
-// survive SCRIPT FLUSH; and ioredis's auto-pipelining is off unless asked for (client.ts).
+// survive SCRIPT FLUSH; commands issued together leave in one write (coalesce.ts); and ioredis's
+// auto-pipelining is off unless asked for (client.ts).
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -110,6 +111,37 @@ describe('RedisStore round trips', () => {
       assert.equal(await store.advance('digest:{f}:nc:t', 1, 60_000, 'krb5:a@X'), false);
     } finally {
       admin.disconnect();
+      await dispose();
+    }
+  });
+
+  it('commands issued together leave in one write; a lone command is not held back', async () => {
+    const { store, dispose } = await countingStore();
+    try {
+      const socket = (store.client as Redis).stream as unknown as {
+        _write: (...args: unknown[]) => void;
+        _writev: (...args: unknown[]) => void;
+      };
+      let writes = 0;
+      for (const method of ['_write', '_writev'] as const) {
+        const original = socket[method].bind(socket);
+        socket[method] = (...args: unknown[]) => {
+          writes += 1;
+          original(...args);
+        };
+      }
+      const burst = Array.from({ length: 8 }, (_, i) =>
+        store.add(`burst:${i}`, '1', 60_000, 'krb5:a@X'),
+      );
+      assert.deepEqual(await Promise.all(burst), Array(8).fill(true));
+      assert.equal(writes, 1, 'eight adds in one writev');
+      writes = 0;
+      // One command alone is written before the event loop goes on (no setImmediate wait).
+      const lone = store.get('burst:0');
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+      assert.equal(writes, 1);
+      assert.equal(await lone, '1');
+    } finally {
       await dispose();
     }
   });
