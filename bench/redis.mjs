@@ -17,6 +17,7 @@
 // Environment: BENCH_ROUNDS (default 5, quick 2), BENCH_ROUND_MS (default 1000, quick 300),
 // BENCH_TOKENS (default 1500, quick 400).
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { register } from 'tsx/esm/api';
 import { Redis } from 'ioredis';
 import { createAuthenticator, MemoryStore, negotiate } from '@httpauth/core';
@@ -45,7 +46,7 @@ const guard = setTimeout(() => {
 guard.unref();
 
 /** Runs `batch(state, ops)` (which performs some operations and returns their count) for one round. */
-async function rate(state, batch) {
+async function rate(state, batch, counted) {
   let ops = 0;
   const start = performance.now();
   let elapsed = 0;
@@ -55,31 +56,76 @@ async function rate(state, batch) {
     ops += done;
     elapsed = performance.now() - start;
   }
+  counted.ops = ops;
   return (ops * 1000) / elapsed;
+}
+
+/** Nanoseconds a process has run on a CPU (Linux schedstat), or undefined elsewhere. */
+function cpuNs(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Rounds over `variants` ({ label, setup(round), batch, teardown, ratioTo?, target?, unit?,
- * perOp? }), each once per round in order; returns the section's rows. `perOp` turns a rate into
- * microseconds per operation (the floor rows).
+ * perOp?, cpu? }), each once per round in order; returns the section's rows. `perOp` turns a rate
+ * into microseconds per operation (the floor rows). With `cpu`, two more rows per variant: the CPU
+ * time of this process and of redis-server per operation. On a shared machine the CPU time is the
+ * steadier figure (a process waiting for a core loses wall time, not CPU time), and on two cores
+ * the two processes' CPU per request bounds the rate the pair can reach.
  */
 async function rounds(variants) {
-  const samples = variants.map(() => []);
+  const samples = variants.map(() => ({ rate: [], self: [], server: [] }));
   for (let round = 0; round <= ROUNDS; round += 1) {
     for (const [index, variant] of variants.entries()) {
       const state = await variant.setup(round);
-      const perSecond = await rate(state, variant.batch);
+      const selfBefore = process.cpuUsage();
+      const serverBefore = cpuNs(redis.pid);
+      const counted = { ops: 0 };
+      const perSecond = await rate(state, variant.batch, counted);
+      const self = process.cpuUsage(selfBefore);
+      const serverAfter = cpuNs(redis.pid);
       await variant.teardown?.(state);
-      if (round > 0) samples[index].push(variant.perOp ? 1e6 / perSecond : perSecond);
+      if (round === 0) continue;
+      samples[index].rate.push(variant.perOp ? 1e6 / perSecond : perSecond);
+      samples[index].self.push((self.user + self.system) / counted.ops);
+      if (serverBefore !== undefined && serverAfter !== undefined) {
+        samples[index].server.push((serverAfter - serverBefore) / 1000 / counted.ops);
+      }
     }
   }
-  return variants.map((variant, index) => ({
-    label: variant.label,
-    unit: variant.unit ?? 'ops/s',
-    samples: samples[index],
-    ...(variant.ratioTo === undefined ? {} : { ratioTo: variant.ratioTo }),
-    ...(variant.target === undefined ? {} : { target: variant.target }),
-  }));
+  return variants.flatMap((variant, index) => {
+    const rows = [
+      {
+        label: variant.label,
+        unit: variant.unit ?? 'ops/s',
+        samples: samples[index].rate,
+        ...(variant.ratioTo === undefined ? {} : { ratioTo: variant.ratioTo }),
+        ...(variant.target === undefined ? {} : { target: variant.target }),
+      },
+    ];
+    if (variant.cpu) {
+      rows.push({
+        label: `${variant.label}: CPU of this process per request`,
+        unit: 'µs',
+        samples: samples[index].self,
+        ...(variant.ratioTo === undefined
+          ? {}
+          : { ratioTo: `${variant.ratioTo}: CPU of this process per request` }),
+      });
+      if (variant.server && samples[index].server.length > 0) {
+        rows.push({
+          label: `${variant.label}: CPU of redis-server per request`,
+          unit: 'µs',
+          samples: samples[index].server,
+        });
+      }
+    }
+    return rows;
+  });
 }
 
 const redis = await startRedis();
@@ -139,6 +185,25 @@ try {
         },
         batch: async (client) => (await client.ping(), 1),
         teardown: (client) => client.disconnect(),
+        cpu: true,
+        server: true,
+      },
+      {
+        label: 'PING, ioredis, 8 in flight',
+        unit: 'µs',
+        perOp: true,
+        setup: async () => {
+          const client = new Redis(redis.url, { enableAutoPipelining: false });
+          await client.ping();
+          return client;
+        },
+        batch: async (client) => {
+          await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(() => client.ping()));
+          return 8;
+        },
+        teardown: (client) => client.disconnect(),
+        cpu: true,
+        server: true,
       },
       {
         label: 'store.add with owner, Redis, one at a time',
@@ -147,6 +212,8 @@ try {
         setup: (round) => redisStore(round),
         batch: addOne,
         teardown: closeStore,
+        cpu: true,
+        server: true,
       },
       {
         label: 'store.add with owner, memory, one at a time',
@@ -218,6 +285,7 @@ try {
         setup: withStore(() => new MemoryStore()),
         batch: negotiateBatch(inFlight),
         teardown: (authenticator) => authenticator.close(),
+        cpu: true,
       },
       {
         label: `Negotiate, Redis store, ${label}`,
@@ -226,6 +294,8 @@ try {
         teardown: (authenticator) => authenticator.close(),
         ratioTo: memoryLabel,
         ...(targets[inFlight] === undefined ? {} : { target: targets[inFlight] }),
+        cpu: true,
+        server: true,
       },
     ];
     if (!quick) {

@@ -77,6 +77,7 @@ export async function digestSection({ rounds, redisStore }) {
           setup: setup(() => new MemoryStore(), clients, nonceKey),
           batch,
           teardown,
+          cpu: true,
         },
         {
           label: `Digest, Redis store, ${label}`,
@@ -84,6 +85,8 @@ export async function digestSection({ rounds, redisStore }) {
           batch,
           teardown,
           ratioTo: memoryLabel,
+          cpu: true,
+          server: true,
         },
       ])),
     );
