@@ -160,6 +160,8 @@ const SUITES = [
   { id: 'http', script: 'suites/http.ts', timeoutMs: 30 * 60_000 },
   { id: 'apache', script: 'suites/apache.ts', timeoutMs: 15 * 60_000 },
   { id: 'memory', script: 'suites/memory.ts', timeoutMs: 10 * 60_000 },
+  // issue 16: flat memory over 1,000,000 authentications per mechanism, 10,000 connections
+  { id: 'scale', script: 'suites/scale.ts', timeoutMs: 40 * 60_000 },
   { id: 'gateway', script: 'suites/gateway.ts', timeoutMs: 20 * 60_000 },
   { id: 'netlogon', script: 'suites/netlogon.ts', timeoutMs: 20 * 60_000 },
   // bench/redis.mjs (issues #8 and 16): the Redis store against the memory store.
