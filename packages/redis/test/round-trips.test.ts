@@ -115,7 +115,7 @@ describe('RedisStore round trips', () => {
     }
   });
 
-  it('commands issued together leave in one write; a lone command is not held back', async () => {
+  it('commands issued together leave in one write; a lone command is not held back, one issued under load waits for the poll phase', async () => {
     const { store, dispose } = await countingStore();
     try {
       const socket = (store.client as Redis).stream as unknown as {
@@ -140,7 +140,15 @@ describe('RedisStore round trips', () => {
       const lone = store.get('burst:0');
       await new Promise<void>((resolve) => process.nextTick(resolve));
       assert.equal(writes, 1);
+      // With that one still unanswered, the next command waits for the end of the event loop's
+      // poll phase (setImmediate), to leave with whatever the replies read there set off.
+      const following = store.get('burst:1');
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+      assert.equal(writes, 1);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.equal(writes, 2);
       assert.equal(await lone, '1');
+      assert.equal(await following, '1');
     } finally {
       await dispose();
     }
