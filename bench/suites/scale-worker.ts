@@ -41,6 +41,7 @@ const planned = Number(countArg);
 const limitMs = Number(limitArg);
 const STEP_MS = 2;
 const USERS = 1000;
+const TICKET_USES = 40;
 let simulated = Date.now();
 const clock = () => simulated;
 
@@ -190,13 +191,15 @@ function negotiateStep(): Step {
     now: clock,
     packages: [negotiate({ kerberos: { keytab }, kerberosOnly: true })],
   });
-  // A client gets a ticket (an hour) and sends 100 AP-REQs with it before the next client comes.
+  // A client gets a ticket (an hour) and sends 40 AP-REQs with it before the next client comes:
+  // 25,000 tickets per million, so the acceptor's ticket cache reaches its bound (10,000) at
+  // 400,000, before the halfway mark, as the replay cache's 10-minute window does at 300,000.
   let ticket:
     { token: Buffer; sessionKey: ReturnType<typeof randomKey>; client: string[] } | undefined;
   return async (i) => {
     const now = clock();
-    if (i % 100 === 0 || ticket === undefined) {
-      const client = [`user${Math.floor(i / 100) % USERS}`];
+    if (i % TICKET_USES === 0 || ticket === undefined) {
+      const client = [`user${Math.floor(i / TICKET_USES) % USERS}`];
       const forged = forgeApReq({
         serviceKey,
         kvno: 2,
@@ -208,7 +211,7 @@ function negotiateStep(): Step {
       ticket = { ...forged, client };
     }
     const token =
-      i % 100 === 0
+      i % TICKET_USES === 0
         ? ticket.token
         : reuseTicket(ticket.token, ticket.sessionKey, {
             ctime: now,

@@ -110,7 +110,8 @@ sections.push({
     'replay records (10 min), Digest nonces and cached tickets expire within the run as they do on ' +
     'a long-running server. Basic: 1,000 users; Digest SHA-256: 100 clients, a new nonce every 100 ' +
     'requests each; NTLM: a full NTLMv2 handshake on a new connection each time, closed after it; ' +
-    'Negotiate: forged AP-REQs (a new ticket every 100, 1,000 client names). The slope is the RSS ' +
+    'Negotiate: forged AP-REQs (a new ticket every 40, so the ticket cache reaches its 10,000 bound ' +
+    'by 400,000 and the replay window turns over from 300,000). The slope is the RSS ' +
     'change over the second half divided by its authentications.' +
     (notes.length > 0 ? ` ${notes.join(' ')}` : ''),
   rows: memoryRows,
