@@ -39,6 +39,9 @@ export function ttlArgument(ttlMs: number): number {
   return Math.max(1, Math.min(Math.ceil(ttlMs), Number.MAX_SAFE_INTEGER));
 }
 
+/** Owners whose counter key is remembered (a few MiB at most; principals repeat). */
+const OWNER_KEYS_REMEMBERED = 10_000;
+
 /** The quota's arguments as Redis receives them, made once rather than per operation. */
 interface QuotaArguments {
   readonly maxNewEntries: string;
@@ -51,6 +54,7 @@ export class RedisOperations {
   readonly #quota: QuotaArguments | undefined;
   /** True when an entry and its owner's counter may be touched by one script (not Cluster). */
   readonly #chargeInOneStep: boolean;
+  readonly #counterKeys = new Map<string, string>();
 
   constructor(
     commands: Commands,
@@ -159,6 +163,21 @@ export class RedisOperations {
     }
   }
 
+  /**
+   * The Redis key of `owner`'s quota counter. Core's key is a SHA-256 of the owner (so only a hash
+   * is stored), which every accept would otherwise recompute for the same few principals; the
+   * answers are remembered, at most OWNER_KEYS_REMEMBERED of them (then forgotten all at once).
+   */
+  #counterKey(owner: string): string {
+    let key = this.#counterKeys.get(owner);
+    if (key === undefined) {
+      if (this.#counterKeys.size >= OWNER_KEYS_REMEMBERED) this.#counterKeys.clear();
+      key = this.key(ownerQuotaKey(owner));
+      this.#counterKeys.set(owner, key);
+    }
+    return key;
+  }
+
   /** A two-key script (ADD_CHARGED, ADVANCE_CHARGED): the entry and its owner's counter. */
   async #charged(
     script: LuaScript,
@@ -169,7 +188,7 @@ export class RedisOperations {
   ): Promise<unknown> {
     const quota = this.#quota as QuotaArguments;
     const entry = this.key(key);
-    const counter = this.key(ownerQuotaKey(owner));
+    const counter = this.#counterKey(owner);
     try {
       return await this.#commands.evalsha(
         script.sha1,
