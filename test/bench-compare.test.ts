@@ -69,7 +69,7 @@ describe('bench --compare', () => {
     assert.match(table, /Compared with abc123/);
     assert.match(
       table,
-      /\| http \| Digest \| 80\.0 req\/s \| 120\.0 req\/s \| 1\.50 \| 0\.80x → 0\.60x \(0\.75\) \| \*\*yes\*\* \|/,
+      /\| http \| Digest \| 80\.0 req\/s \| 120 req\/s \| 1\.50 \| 0\.80x → 0\.60x \(0\.75\) \| \*\*yes\*\* \|/,
     );
   });
 

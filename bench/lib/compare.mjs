@@ -7,7 +7,7 @@
 // median over the earlier one and, for a row measured as a ratio to a peer, the current ratio
 // over the earlier ratio (on a shared machine the ratio is the figure to trust). Files written
 // before the comment existed are read from their tables (section title in place of the suite).
-import { pairedRatio, summary } from './stats.mjs';
+import { formatNumber, pairedRatio, summary } from './stats.mjs';
 
 const MARKER = 'httpauth-bench-data';
 
@@ -145,9 +145,17 @@ const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(dig
 
 /** The comparison as a markdown table, regressions marked. */
 export function renderComparison({ matched, unmatched }, earlierMeta = {}) {
+  const then = [
+    earlierMeta.node && `Node ${earlierMeta.node}`,
+    earlierMeta.openssl && `OpenSSL ${earlierMeta.openssl}`,
+    earlierMeta.cpu,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const lines = [
     `### Compared with ${earlierMeta.commit ?? 'an earlier run'}${earlierMeta.date ? ` (${earlierMeta.date})` : ''}`,
     '',
+    ...(then === '' ? [] : [`Then: ${then}.`, '']),
     'Now / then, per row (matched by suite and label). Where a row is a ratio to a peer measured in ',
     'the same run, the ratio is compared too, and it decides: absolute figures swing between runs.',
     '',
@@ -160,7 +168,7 @@ export function renderComparison({ matched, unmatched }, earlierMeta = {}) {
         ? ''
         : `${fixed(row.ratioBefore)}x → ${fixed(row.ratioAfter)}x (${fixed(row.ratioChange)})`;
     lines.push(
-      `| ${row.suite} | ${row.label} | ${fixed(row.before, 1)} ${row.unit ?? ''} | ${fixed(row.after, 1)} ${row.unit ?? ''} | ${fixed(row.medianChange)} | ${ratio} | ${row.worse ? '**yes**' : ''} |`,
+      `| ${row.suite} | ${row.label} | ${formatNumber(row.before)} ${row.unit ?? ''} | ${formatNumber(row.after)} ${row.unit ?? ''} | ${fixed(row.medianChange)} | ${ratio} | ${row.worse ? '**yes**' : ''} |`,
     );
   }
   if (unmatched > 0)
