@@ -1,38 +1,38 @@
-// Benchmark: what the shared Redis store costs (issue #8).
+// Benchmark: what the shared Redis store costs (issues #8 and 16), in process through core's
+// authenticator, against the in-memory store measured in the same rounds.
 //
-//   node bench/redis.mjs            (after `npx turbo run build`; starts its own redis-server and MIT KDC)
+//   node bench/redis.mjs [--quick]     (after a build; starts its own redis-server and MIT KDC)
 //
-// Prints one markdown table: median and spread (min-max) over several rounds, and the ratio to the
-// in-memory store measured in the same run (absolute figures swing between runs on a shared
-// machine; ratios inside one run are what to compare).
+// Prints the suite's JSON line (bench/lib/suite.ts), which run.mjs renders. In every round each
+// configuration runs once, one after the other, so load from elsewhere on the machine hits them
+// alike; round 0 warms up and is not counted; a ratio is the median of the per-round ratios.
 //
-//  1. Replay-cache checks per second: MemoryStore.add vs RedisStore.add, one at a time and with
-//     many in flight (ioredis auto-pipelining puts them in one write).
-//  2. Negotiate requests per second through core's authenticator (SPNEGO tokens with Kerberos
-//     AP-REQs from MIT's python3-gssapi, mutual authentication): memory store vs Redis store.
-//  3. Digest requests per second through core's authenticator, memory store vs Redis store.
+//  1. The floor: a bare PING through an ioredis client like the store's, one at a time, and the
+//     store's add (one SET NX, or the owner-charged script) one at a time and 128 in flight.
+//  2. Negotiate requests (SPNEGO + Kerberos AP-REQ from MIT's python3-gssapi, mutual
+//     authentication): memory store vs Redis store at 1, 8 and 32 in flight, and the Redis store
+//     with ioredis auto-pipelining turned back on (the store's default is off: packages/redis/src/client.ts).
+//  3. Digest requests: memory store vs Redis store, one client and 16 clients in flight.
 //
-// Environment: BENCH_ROUNDS (default 5), BENCH_ROUND_MS (default 1000), BENCH_TOKENS (default 1500).
-import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+// Environment: BENCH_ROUNDS (default 5, quick 2), BENCH_ROUND_MS (default 1000, quick 300),
+// BENCH_TOKENS (default 1500, quick 400).
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { register } from 'tsx/esm/api';
-import {
-  createAuthenticator,
-  digest,
-  digestCallback,
-  MemoryStore,
-  negotiate,
-} from '@httpauth/core';
+import { Redis } from 'ioredis';
+import { createAuthenticator, MemoryStore, negotiate } from '@httpauth/core';
 import { RedisStore } from '@httpauth/redis';
+import { digestSection } from './lib/redis-digest.mjs';
+import { makeSpnegoTokens } from './lib/spnego-tokens.mjs';
 
-// The test harnesses are TypeScript; load them through tsx.
 register();
 const { startRedis } = await import('../test/harness/redis.ts');
 const { startMitKdc } = await import('../test/harness/mit-kdc.ts');
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1000);
-const TOKENS = Number(process.env.BENCH_TOKENS ?? 1500);
+const quick = process.argv.includes('--quick');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 2 : 5));
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? (quick ? 300 : 1000));
+const TOKENS = Number(process.env.BENCH_TOKENS ?? (quick ? 400 : 1500));
 /** A round also stops after this many operations, so the memory store's map stays small. */
 const MAX_OPS_PER_ROUND = 200_000;
 const IN_FLIGHT = 128;
@@ -42,155 +42,206 @@ const TTL_MS = 300_000;
 const guard = setTimeout(() => {
   console.error('bench/redis.mjs: time limit reached');
   process.exit(1);
-}, 240_000);
+}, 600_000);
 guard.unref();
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Runs `batch(round, done)` (which performs some operations and returns their count) for one round. */
-async function measureRound(batch, round) {
+/** Runs `batch(state, ops)` (which performs some operations and returns their count) for one round. */
+async function rate(state, batch, counted) {
   let ops = 0;
-  const start = process.hrtime.bigint();
-  let elapsedMs = 0;
-  while (elapsedMs < ROUND_MS && ops < MAX_OPS_PER_ROUND) {
-    const done = await batch(round, ops);
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < ROUND_MS && ops < MAX_OPS_PER_ROUND) {
+    const done = await batch(state, ops);
     if (done === 0) break;
     ops += done;
-    elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
+    elapsed = performance.now() - start;
   }
-  return (ops * 1000) / elapsedMs;
+  counted.ops = ops;
+  return (ops * 1000) / elapsed;
 }
 
-/** A measurement to run: nothing happens until `compare` runs it beside its counterpart. */
-function measure(name, config) {
-  return { name, ...config };
+/** Nanoseconds a process has run on a CPU (Linux schedstat), or undefined elsewhere. */
+function cpuNs(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
 }
 
-async function oneRound({ setup, batch, teardown }, round) {
-  const state = await setup(round);
-  const rate = await measureRound((r, ops) => batch(state, r, ops), round);
-  await teardown?.(state);
-  return rate;
-}
-
-const summary = (name, rates) => ({
-  name,
-  median: median(rates),
-  min: Math.min(...rates),
-  max: Math.max(...rates),
-});
-
-const results = [];
 /**
- * The memory-store measurement and its Redis-store counterpart, rounds alternating so load from
- * elsewhere on the machine hits both alike; round 0 warms up and is not counted.
+ * Rounds over `variants` ({ label, setup(round), batch, teardown, ratioTo?, target?, unit?,
+ * perOp?, cpu? }), each once per round in order; returns the section's rows. `perOp` turns a rate
+ * into microseconds per operation (the floor rows). With `cpu`, two more rows per variant: the CPU
+ * time of this process and of redis-server per operation. On a shared machine the CPU time is the
+ * steadier figure (a process waiting for a core loses wall time, not CPU time), and on two cores
+ * the two processes' CPU per request bounds the rate the pair can reach.
  */
-async function compare(memory, shared) {
-  const memoryRates = [];
-  const sharedRates = [];
+async function rounds(variants) {
+  const samples = variants.map(() => ({ rate: [], self: [], server: [] }));
   for (let round = 0; round <= ROUNDS; round += 1) {
-    const memoryRate = await oneRound(memory, round);
-    const sharedRate = await oneRound(shared, round);
-    if (round === 0) continue;
-    memoryRates.push(memoryRate);
-    sharedRates.push(sharedRate);
+    for (const [index, variant] of variants.entries()) {
+      const state = await variant.setup(round);
+      const selfBefore = process.cpuUsage();
+      const serverBefore = cpuNs(redis.pid);
+      const counted = { ops: 0 };
+      const perSecond = await rate(state, variant.batch, counted);
+      const self = process.cpuUsage(selfBefore);
+      const serverAfter = cpuNs(redis.pid);
+      await variant.teardown?.(state);
+      if (round === 0) continue;
+      samples[index].rate.push(variant.perOp ? 1e6 / perSecond : perSecond);
+      samples[index].self.push((self.user + self.system) / counted.ops);
+      if (serverBefore !== undefined && serverAfter !== undefined) {
+        samples[index].server.push((serverAfter - serverBefore) / 1000 / counted.ops);
+      }
+    }
   }
-  const memoryRow = summary(memory.name, memoryRates);
-  const sharedRow = summary(shared.name, sharedRates);
-  results.push(
-    { ...memoryRow, ratio: '1.00' },
-    { ...sharedRow, ratio: (sharedRow.median / memoryRow.median).toFixed(2) },
-  );
+  return variants.flatMap((variant, index) => {
+    const rows = [
+      {
+        label: variant.label,
+        unit: variant.unit ?? 'ops/s',
+        samples: samples[index].rate,
+        ...(variant.ratioTo === undefined ? {} : { ratioTo: variant.ratioTo }),
+        ...(variant.target === undefined ? {} : { target: variant.target }),
+      },
+    ];
+    if (variant.cpu) {
+      rows.push({
+        label: `${variant.label}: CPU of this process per request`,
+        unit: 'µs',
+        samples: samples[index].self,
+        ...(variant.ratioTo === undefined
+          ? {}
+          : { ratioTo: `${variant.ratioTo}: CPU of this process per request` }),
+      });
+      if (variant.server && samples[index].server.length > 0) {
+        rows.push({
+          label: `${variant.label}: CPU of redis-server per request`,
+          unit: 'µs',
+          samples: samples[index].server,
+        });
+      }
+    }
+    return rows;
+  });
 }
 
 const redis = await startRedis();
 const kdc = await startMitKdc({
   principals: [{ name: 'alice', password: 'alice-bench-pw' }, { name: 'HTTP/localhost' }],
 });
-const redisStores = [];
-function newRedisStore(round) {
-  // A fresh prefix per round: every round starts with an empty replay cache.
+const open = new Set();
+/** A store on a fresh prefix (every round starts with an empty replay cache). */
+async function redisStore(round, redisOptions = {}) {
   const store = new RedisStore({
     url: redis.url,
     keyPrefix: `bench${round}:${randomBytes(4).toString('hex')}:`,
+    redisOptions,
   });
-  redisStores.push(store);
+  open.add(store);
+  await store.ready();
   return store;
 }
+const closeStore = async (store) => {
+  open.delete(store);
+  await store.close();
+};
 
+const sections = [];
 try {
-  // --- 1. Replay-cache checks -----------------------------------------------------------------
-  const oneAtATime = async (store, round, ops) => {
-    await store.add(`krb5rc:${round}:${ops}`, '1', TTL_MS);
+  // --- 1. The floor ---------------------------------------------------------------------------
+  // Many owners, as many clients would be: each store caps the live entries of one owner.
+  const owners = Array.from({ length: 4096 }, (_, i) => `krb5:user${i}@BENCH.TEST`);
+  const addOne = async (store, ops) => {
+    await store.add(`krb5rc:${ops}`, '1', TTL_MS, owners[ops & 4095]);
     return 1;
   };
-  const manyInFlight = async (store, round, ops) => {
+  const addMany = async (store, ops) => {
     const adds = [];
     for (let i = 0; i < IN_FLIGHT; i += 1)
-      adds.push(store.add(`krb5rc:${round}:${ops + i}`, '1', TTL_MS));
+      adds.push(store.add(`krb5rc:${ops + i}`, '1', TTL_MS, owners[(ops + i) & 4095]));
     await Promise.all(adds);
     return IN_FLIGHT;
   };
-  const memorySetup = () => new MemoryStore({ maxEntries: MAX_OPS_PER_ROUND + IN_FLIGHT });
-  const redisSetup = async (round) => {
-    const store = newRedisStore(round);
-    await store.ready();
-    return store;
-  };
-  const close = (store) => store.close();
-  const memSeq = await measure('replay-cache checks, memory, one at a time', {
-    setup: memorySetup,
-    batch: oneAtATime,
-    teardown: close,
+  const memory = () => new MemoryStore({ maxEntries: MAX_OPS_PER_ROUND + IN_FLIGHT });
+  sections.push({
+    id: 'redis-floor',
+    title: 'Redis store: the round-trip floor (one at a time, µs per operation)',
+    note:
+      "A bare PING through an ioredis client with the store's connection settings (no auto-pipelining) " +
+      "is the floor of any Redis operation one at a time on this machine; the store's add is one " +
+      'round trip (SET NX with the owner quota in the same script).',
+    rows: await rounds([
+      {
+        label: 'PING, ioredis, one at a time',
+        unit: 'µs',
+        perOp: true,
+        setup: async () => {
+          const client = new Redis(redis.url, { enableAutoPipelining: false });
+          await client.ping();
+          return client;
+        },
+        batch: async (client) => (await client.ping(), 1),
+        teardown: (client) => client.disconnect(),
+        cpu: true,
+        server: true,
+      },
+      {
+        label: 'PING, ioredis, 8 in flight',
+        unit: 'µs',
+        perOp: true,
+        setup: async () => {
+          const client = new Redis(redis.url, { enableAutoPipelining: false });
+          await client.ping();
+          return client;
+        },
+        batch: async (client) => {
+          await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(() => client.ping()));
+          return 8;
+        },
+        teardown: (client) => client.disconnect(),
+        cpu: true,
+        server: true,
+      },
+      {
+        label: 'store.add with owner, Redis, one at a time',
+        unit: 'µs',
+        perOp: true,
+        setup: (round) => redisStore(round),
+        batch: addOne,
+        teardown: closeStore,
+        cpu: true,
+        server: true,
+      },
+      {
+        label: 'store.add with owner, memory, one at a time',
+        unit: 'µs',
+        perOp: true,
+        setup: memory,
+        batch: addOne,
+      },
+    ]),
   });
-  const redisSeq = await measure('replay-cache checks, Redis, one at a time', {
-    setup: redisSetup,
-    batch: oneAtATime,
-    teardown: close,
+  sections.push({
+    id: 'redis-adds',
+    title: `Redis store: replay-cache adds, ${IN_FLIGHT} in flight`,
+    rows: await rounds([
+      { label: `adds, memory, ${IN_FLIGHT} in flight`, setup: memory, batch: addMany },
+      {
+        label: `adds, Redis, ${IN_FLIGHT} in flight`,
+        setup: (round) => redisStore(round),
+        batch: addMany,
+        teardown: closeStore,
+        ratioTo: `adds, memory, ${IN_FLIGHT} in flight`,
+      },
+    ]),
   });
-  const memPipe = await measure(`replay-cache checks, memory, ${IN_FLIGHT} in flight`, {
-    setup: memorySetup,
-    batch: manyInFlight,
-    teardown: close,
-  });
-  const redisPipe = await measure(
-    `replay-cache checks, Redis, ${IN_FLIGHT} in flight (pipelined)`,
-    {
-      setup: redisSetup,
-      batch: manyInFlight,
-      teardown: close,
-    },
-  );
-  await compare(memSeq, redisSeq);
-  await compare(memPipe, redisPipe);
 
-  // --- 2. Negotiate requests (SPNEGO + Kerberos) through the authenticator ---------------------
-  const clientEnv = kdc.kinit('alice', 'alice-bench-pw').env;
-  // SPNEGO NegTokenInit with an optimistic Kerberos AP-REQ and mutual authentication: what curl
-  // --negotiate and browsers send. Each is a new context, so a new authenticator.
-  const tokens = execFileSync(
-    '/usr/bin/python3',
-    [
-      '-c',
-      [
-        'import base64, sys, gssapi',
-        "name = gssapi.Name('HTTP@localhost', gssapi.NameType.hostbased_service)",
-        "spnego = gssapi.OID.from_int_seq('1.3.6.1.5.5.2')",
-        'for _ in range(int(sys.argv[1])):',
-        "    ctx = gssapi.SecurityContext(name=name, usage='initiate', mech=spnego, flags=[gssapi.RequirementFlag.mutual_authentication])",
-        '    print(base64.b64encode(ctx.step()).decode())',
-      ].join('\n'),
-      String(TOKENS),
-    ],
-    { env: clientEnv, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
-  )
-    .trim()
-    .split('\n');
-  const negotiateRequests = tokens.map((token) => ({
+  // --- 2. Negotiate through the authenticator -------------------------------------------------
+  const tokens = makeSpnegoTokens(kdc, TOKENS);
+  const requests = tokens.map((token) => ({
     method: 'GET',
     target: '/',
     headers: { authorization: `Negotiate ${token}` },
@@ -199,23 +250,19 @@ try {
     httpVersionMajor: 1,
     secure: false,
   }));
-  const negotiateSetup = (storeFactory) => async (round) => ({
-    authenticator: createAuthenticator({
-      store: await storeFactory(round),
+  const withStore = (makeStore) => async (round) =>
+    createAuthenticator({
+      store: await makeStore(round),
       packages: [negotiate({ kerberos: { keytab: kdc.keytabPath }, kerberosOnly: true })],
-    }),
-  });
-  /**
-   * A sliding window of `inFlight` requests (a new one starts as soon as one finishes, as on a
-   * busy server), over the next chunk of tokens; the round's clock is checked between chunks.
-   */
-  const negotiateBatch = (inFlight) => async (state, _round, ops) => {
-    if (ops >= negotiateRequests.length) return 0;
-    const chunk = negotiateRequests.slice(ops, ops + Math.max(64, inFlight * 8));
+    });
+  /** A sliding window of `inFlight` requests over the next chunk of tokens. */
+  const negotiateBatch = (inFlight) => async (authenticator, ops) => {
+    if (ops >= requests.length) return 0;
+    const chunk = requests.slice(ops, ops + Math.max(64, inFlight * 8));
     let next = 0;
     const worker = async () => {
       while (next < chunk.length) {
-        const decision = await state.authenticator.authenticate(chunk[next++]);
+        const decision = await authenticator.authenticate(chunk[next++]);
         if (decision.type !== 'authenticated') {
           throw new Error(`Negotiate refused: ${decision.error.code}`);
         }
@@ -224,113 +271,60 @@ try {
     await Promise.all(Array.from({ length: inFlight }, worker));
     return chunk.length;
   };
+  const targets = {
+    1: { min: 0.5, text: '≥ 0.5x of memory (issue 16)' },
+    8: { min: 0.85, text: '≥ 0.85x of memory (issue 16)' },
+  };
+  const rows = [];
   for (const inFlight of [1, 8, 32]) {
     const label = inFlight === 1 ? 'one at a time' : `${inFlight} in flight`;
-    await compare(
-      measure(`Negotiate requests (authenticator), memory store, ${label}`, {
-        setup: negotiateSetup(() => new MemoryStore()),
+    const memoryLabel = `Negotiate, memory store, ${label}`;
+    const variants = [
+      {
+        label: memoryLabel,
+        setup: withStore(() => new MemoryStore()),
         batch: negotiateBatch(inFlight),
-        teardown: (state) => state.authenticator.close(),
-      }),
-      measure(`Negotiate requests (authenticator), Redis store, ${label}`, {
-        setup: negotiateSetup(redisSetup),
+        teardown: (authenticator) => authenticator.close(),
+        cpu: true,
+      },
+      {
+        label: `Negotiate, Redis store, ${label}`,
+        setup: withStore((round) => redisStore(round)),
         batch: negotiateBatch(inFlight),
-        teardown: (state) => state.authenticator.close(),
-      }),
-    );
+        teardown: (authenticator) => authenticator.close(),
+        ratioTo: memoryLabel,
+        ...(targets[inFlight] === undefined ? {} : { target: targets[inFlight] }),
+        cpu: true,
+        server: true,
+      },
+    ];
+    if (!quick) {
+      variants.push({
+        label: `Negotiate, Redis store with ioredis auto-pipelining, ${label}`,
+        setup: withStore((round) => redisStore(round, { enableAutoPipelining: true })),
+        batch: negotiateBatch(inFlight),
+        teardown: (authenticator) => authenticator.close(),
+        ratioTo: memoryLabel,
+      });
+    }
+    rows.push(...(await rounds(variants)));
   }
-
-  // --- 3. Digest requests through the authenticator ---------------------------------------------
-  const realm = 'bench@example.test';
-  const password = 'bench-password';
-  const nonceKey = randomBytes(32);
-  const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-  const ha1 = sha256(`bob:${realm}:${password}`);
-  const REQUESTS = 4000;
-  const request = (authorization) => ({
-    method: 'GET',
-    target: '/',
-    headers: authorization === undefined ? {} : { authorization },
-    httpVersionMajor: 1,
-    secure: false,
+  sections.push({
+    id: 'redis-negotiate',
+    title: 'Redis store: Negotiate requests through the authenticator (in process)',
+    note:
+      'createAuthenticator + negotiate() with MIT-made SPNEGO tokens (mutual authentication, each ' +
+      'token once per round); one Redis round trip per accept (the replay record and its owner ' +
+      'quota in one script). HTTP parsing and sockets are not included.',
+    rows,
   });
-  /** `clients` clients, each with its own nonce and its requests in nc order. */
-  const digestSetup = (storeFactory, clients) => async (round) => {
-    const store = await storeFactory(round);
-    const authenticator = createAuthenticator({
-      store,
-      packages: [digest({ realm, nonceKey, credentials: digestCallback(() => ({ password })) })],
-    });
-    const perClient = [];
-    for (let client = 0; client < clients; client += 1) {
-      const challenge = await authenticator.authenticate(request(undefined));
-      const header = challenge.headers.find(
-        ([name, value]) => name === 'www-authenticate' && /SHA-256/.test(value),
-      );
-      const nonce = /nonce="([^"]+)"/.exec(header[1])[1];
-      const opaque = /opaque="([^"]+)"/.exec(header[1])?.[1];
-      // Client work happens before the clock starts: only the server side is measured.
-      perClient.push(
-        Array.from({ length: Math.ceil(REQUESTS / clients) }, (_, index) => {
-          const nc = (index + 1).toString(16).padStart(8, '0');
-          const cnonce = randomBytes(8).toString('hex');
-          const response = sha256(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${sha256('GET:/')}`);
-          return request(
-            `Digest username="bob", realm="${realm}", uri="/", algorithm=SHA-256, ` +
-              `nonce="${nonce}", nc=${nc}, cnonce="${cnonce}", qop=auth, response="${response}"` +
-              (opaque === undefined ? '' : `, opaque="${opaque}"`),
-          );
-        }),
-      );
-    }
-    return { authenticator, perClient, step: 0 };
-  };
-  /** One request from every client at once; each client's own requests stay in nc order. */
-  const digestBatch = async (state) => {
-    const wave = state.perClient.map((requests) => requests[state.step]).filter(Boolean);
-    if (wave.length === 0) return 0;
-    state.step += 1;
-    const decisions = await Promise.all(wave.map((one) => state.authenticator.authenticate(one)));
-    for (const decision of decisions) {
-      if (decision.type !== 'authenticated') {
-        throw new Error(`Digest refused: ${decision.error.code}`);
-      }
-    }
-    return wave.length;
-  };
-  const digestTeardown = (state) => state.authenticator.close();
-  for (const clients of [1, 16]) {
-    const label = clients === 1 ? 'one client' : `${clients} clients in flight`;
-    const digestMemory = await measure(`Digest requests (authenticator), memory store, ${label}`, {
-      setup: digestSetup(() => new MemoryStore(), clients),
-      batch: digestBatch,
-      teardown: digestTeardown,
-    });
-    const digestRedis = await measure(`Digest requests (authenticator), Redis store, ${label}`, {
-      setup: digestSetup(redisSetup, clients),
-      batch: digestBatch,
-      teardown: digestTeardown,
-    });
-    await compare(digestMemory, digestRedis);
-  }
+
+  // --- 3. Digest through the authenticator ------------------------------------------------------
+  sections.push(await digestSection({ rounds, redisStore, closeStore }));
 } finally {
-  for (const store of redisStores) await store.close().catch(() => undefined);
+  for (const store of open) await store.close().catch(() => undefined);
   await kdc.stop();
   await redis.dispose();
 }
-
-const format = (value) => Math.round(value).toLocaleString('en-US');
-console.log(`\n### Redis store (rounds: ${ROUNDS}, up to ${ROUND_MS} ms each; ops/s)\n`);
-console.log('| measurement | median | spread (min-max) | vs memory |');
-console.log('| --- | ---: | ---: | ---: |');
-for (const row of results) {
-  console.log(
-    `| ${row.name} | ${format(row.median)} | ${format(row.min)}-${format(row.max)} | ${row.ratio} |`,
-  );
-}
-console.log(
-  '\nKerberos and Digest rows: "vs memory" is the throughput kept with the Redis store ' +
-    '(issue #8 target: above 0.85 for Negotiate). In-process through the authenticator: HTTP ' +
-    'parsing and sockets are not included.',
-);
+console.log(JSON.stringify({ sections }));
 process.exit(0);

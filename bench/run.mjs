@@ -7,12 +7,20 @@
 //   node bench/run.mjs            full run (minutes)   -> bench/results/latest.md
 //   node bench/run.mjs --quick    a few seconds each   -> bench/results/quick.md  (CI)
 //   node bench/run.mjs --only=kerberos,http          a subset of the suites
+//   node bench/run.mjs --compare=FILE   (or --compare FILE) also prints now / then per row
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runJson, runText } from './lib/child.mjs';
+import {
+  compareResults,
+  dataComment,
+  readResults,
+  renderComparison,
+  suiteData,
+} from './lib/compare.mjs';
 import { formatNumber, pairedRatio, summary } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,6 +28,39 @@ const root = dirname(here);
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
 const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice(7).split(','));
+const compareIndex = process.argv.findIndex(
+  (arg) => arg === '--compare' || arg.startsWith('--compare='),
+);
+const compareFile =
+  compareIndex === -1
+    ? undefined
+    : process.argv[compareIndex].startsWith('--compare=')
+      ? process.argv[compareIndex].slice('--compare='.length)
+      : process.argv[compareIndex + 1];
+if (compareIndex !== -1 && (compareFile === undefined || !existsSync(compareFile))) {
+  console.error(`bench: --compare needs an earlier results file (got ${compareFile ?? 'nothing'})`);
+  process.exit(2);
+}
+
+/** What a results file records about the run: the commit, Node, OpenSSL, the CPU, the date. */
+function runMeta(started) {
+  const git = (...args) => spawnSync('git', args, { cwd: root, encoding: 'utf8' }).stdout?.trim();
+  const commit = git('rev-parse', '--short=12', 'HEAD') || 'unknown';
+  const dirty = (git('status', '--porcelain', '--untracked-files=no') ?? '') !== '';
+  const cpu = cpus();
+  return {
+    date: started.toISOString(),
+    commit: dirty ? `${commit} (with uncommitted changes)` : commit,
+    node: process.version,
+    openssl: process.versions.openssl,
+    cpu: `${cpu.length} × ${cpu[0]?.model?.trim() ?? 'unknown CPU'}`,
+    memory: `${Math.round(totalmem() / 2 ** 30)} GiB`,
+    loadAverage: loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' '),
+    mode: quick ? 'quick' : 'full',
+  };
+}
 
 // Debian packages the benchmarks drive besides those of the test suite.
 const BENCH_PACKAGES = [
@@ -119,19 +160,13 @@ const SUITES = [
   { id: 'http', script: 'suites/http.ts', timeoutMs: 30 * 60_000 },
   { id: 'apache', script: 'suites/apache.ts', timeoutMs: 15 * 60_000 },
   { id: 'memory', script: 'suites/memory.ts', timeoutMs: 10 * 60_000 },
+  // issue 16: flat memory over 1,000,000 authentications per mechanism, 10,000 connections
+  { id: 'scale', script: 'suites/scale.ts', timeoutMs: 40 * 60_000 },
   { id: 'gateway', script: 'suites/gateway.ts', timeoutMs: 20 * 60_000 },
   { id: 'netlogon', script: 'suites/netlogon.ts', timeoutMs: 20 * 60_000 },
   { id: 'certificates', script: 'suites/certificates.ts', timeoutMs: 15 * 60_000 },
-  // bench/redis.mjs (issue #8, the Redis engineer's) prints its own markdown table; the quick
-  // mode shortens it through its environment knobs.
-  {
-    id: 'redis',
-    script: 'redis.mjs',
-    timeoutMs: 15 * 60_000,
-    optional: true,
-    markdown: true,
-    quickEnv: { BENCH_ROUNDS: '2', BENCH_ROUND_MS: '300', BENCH_TOKENS: '400' },
-  },
+  // bench/redis.mjs (issues #8 and 16): the Redis store against the memory store.
+  { id: 'redis', script: 'redis.mjs', timeoutMs: 15 * 60_000 },
   { id: 'profile', script: 'suites/profile.ts', timeoutMs: 10 * 60_000, fullOnly: true },
 ];
 
@@ -179,6 +214,7 @@ async function main() {
   await ensureSystem();
   ensurePeers();
   const parts = [];
+  const dataRows = [];
   const failures = [];
   for (const suite of SUITES) {
     if (only !== undefined && !only.has(suite.id)) continue;
@@ -211,6 +247,7 @@ async function main() {
           });
       const sections = result.sections ?? [];
       for (const section of sections) parts.push(section.markdown ?? renderSection(section));
+      dataRows.push(...suiteData(suite.id, sections));
       console.log(` ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     } catch (error) {
       console.log(' FAILED');
@@ -225,17 +262,21 @@ async function main() {
       );
     }
   }
-  const cpu = cpus();
+  const meta = runMeta(started);
   const header = [
-    `# httpauth benchmark results (${quick ? 'quick' : 'full'} run)`,
+    `# httpauth benchmark results (${meta.mode} run)`,
     '',
-    `${started.toISOString()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'cpu'} · ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    `${meta.date} · commit ${meta.commit} · Node ${meta.node} · OpenSSL ${meta.openssl} · ${meta.cpu} · ${meta.memory} · load average at the end ${meta.loadAverage}`,
     '',
     'Measured on a machine shared with other work: absolute figures swing between runs; compare the ratios,',
     'which pair rows measured in the same round. Targets are reported, not enforced.',
     '',
   ].join('\n');
-  const markdown = `${header}\n${parts.join('\n')}`;
+  if (compareFile !== undefined) {
+    const earlier = readResults(readFileSync(compareFile, 'utf8'));
+    parts.push(renderComparison(compareResults(earlier.rows, dataRows), earlier.meta));
+  }
+  const markdown = `${header}\n${parts.join('\n')}\n${dataComment(meta, dataRows)}`;
   const out = join(here, 'results', quick ? 'quick.md' : 'latest.md');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, markdown);

@@ -30,6 +30,8 @@ describe('benchmarks, quick mode', () => {
       'Apache',
       'Digest: httpauth',
       'Memory per pending NTLM handshake',
+      'Memory over 20,000 authentications per mechanism',
+      'authenticated keep-alive connections',
       'Gateway (issue #7)',
       'NTLM pass-through to a Samba AD DC',
       'Redis store',

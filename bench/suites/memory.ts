@@ -114,7 +114,7 @@ const rows: Row[] = [
       'Heap + Buffers per pending handshake (parked after Type 2, minus a plain parked socket)',
     unit: 'B',
     samples: perHandshakeHeap,
-    target: { max: 2048, text: '< 2 KiB' },
+    target: { max: 1024, text: '≤ 1 KiB (issue 16)' },
   },
   {
     label: 'RSS per pending handshake (same difference; RSS is page-grained and noisy)',

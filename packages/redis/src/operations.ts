@@ -7,9 +7,13 @@
  *   advance        Lua script, EVALSHA / EVAL               (one atomic step, scripts.ts)
  *   delete         DEL key
  *
- * plus the owner quota charged on each new entry (owner-quota.ts). Keys are logical keys (core's
- * layout), framed here for Redis (keys.ts). Timeouts, outages and the local fallback are the
- * caller's (fallback.ts): these methods only talk to Redis.
+ * plus the owner quota charged on each new entry (owner-quota.ts). Where the entry and the
+ * owner's counter live on one server (standalone, Sentinel), a new entry and its charge are one
+ * script (ADD_CHARGED, ADVANCE_CHARGED): one round trip per Kerberos accept or Digest nonce
+ * instead of two. On Redis Cluster the two keys hash to different slots, which one script may not
+ * touch, so there the charge is a second step. Keys are logical keys (core's layout), framed here
+ * for Redis (keys.ts). Timeouts, outages and the local fallback are the caller's (fallback.ts):
+ * these methods only talk to Redis.
  */
 import { HttpAuthError } from '@httpauth/core';
 import { ownerQuotaKey } from '@httpauth/core/wire';
@@ -17,7 +21,7 @@ import type { Commands } from './client.js';
 import { redisKey } from './keys.js';
 import type { OwnerQuota } from './owner-quota.js';
 import type { LuaScript } from './scripts.js';
-import { ADVANCE, COMPARE_AND_SET, OWNER_QUOTA } from './scripts.js';
+import { ADD_CHARGED, ADVANCE, ADVANCE_CHARGED, COMPARE_AND_SET, OWNER_QUOTA } from './scripts.js';
 
 /** What a Redis-side write answers when the owner was over its quota (thrown outside the run). */
 export const OVER_QUOTA = Symbol('over-quota');
@@ -35,15 +39,39 @@ export function ttlArgument(ttlMs: number): number {
   return Math.max(1, Math.min(Math.ceil(ttlMs), Number.MAX_SAFE_INTEGER));
 }
 
+/** Owners whose counter key is remembered (a few MiB at most; principals repeat). */
+const OWNER_KEYS_REMEMBERED = 10_000;
+
+/** The quota's arguments as Redis receives them, made once rather than per operation. */
+interface QuotaArguments {
+  readonly maxNewEntries: string;
+  readonly windowMs: string;
+}
+
 export class RedisOperations {
   readonly #commands: Commands;
   readonly #prefix: string;
-  readonly #ownerQuota: OwnerQuota | undefined;
+  readonly #quota: QuotaArguments | undefined;
+  /** True when an entry and its owner's counter may be touched by one script (not Cluster). */
+  readonly #chargeInOneStep: boolean;
+  readonly #counterKeys = new Map<string, string>();
 
-  constructor(commands: Commands, prefix: string, ownerQuota: OwnerQuota | undefined) {
+  constructor(
+    commands: Commands,
+    prefix: string,
+    ownerQuota: OwnerQuota | undefined,
+    chargeInOneStep: boolean,
+  ) {
     this.#commands = commands;
     this.#prefix = prefix;
-    this.#ownerQuota = ownerQuota;
+    this.#quota =
+      ownerQuota === undefined
+        ? undefined
+        : {
+            maxNewEntries: String(ownerQuota.maxNewEntries),
+            windowMs: String(ownerQuota.windowMs),
+          };
+    this.#chargeInOneStep = chargeInOneStep;
   }
 
   /** SET NX: true when this call created the entry (then charged to `owner`). */
@@ -53,6 +81,9 @@ export class RedisOperations {
     ttl: number,
     owner: string | undefined,
   ): Promise<boolean | typeof OVER_QUOTA> {
+    if (owner !== undefined && this.#quota !== undefined && this.#chargeInOneStep) {
+      return chargedOutcome(await this.#charged(ADD_CHARGED, key, owner, value, String(ttl)));
+    }
     const added = (await this.setIfAbsent(key, value, ttl)) === 'OK';
     return added ? this.#charge(key, owner, true) : false;
   }
@@ -68,6 +99,15 @@ export class RedisOperations {
     write: { readonly value: string; readonly ttl: number; readonly owner: string | undefined },
   ): Promise<boolean | typeof OVER_QUOTA> {
     const ttl = String(write.ttl);
+    // Replacing an absent value is SET NX: with an owner to charge, ADD_CHARGED does both.
+    if (
+      expected === undefined &&
+      write.owner !== undefined &&
+      this.#quota !== undefined &&
+      this.#chargeInOneStep
+    ) {
+      return chargedOutcome(await this.#charged(ADD_CHARGED, key, write.owner, write.value, ttl));
+    }
     const args =
       expected === undefined ? ['0', '', write.value, ttl] : ['1', expected, write.value, ttl];
     if ((await this.script(COMPARE_AND_SET, key, args)) !== 1) return false;
@@ -81,6 +121,10 @@ export class RedisOperations {
     ttl: number,
     owner: string | undefined,
   ): Promise<boolean | typeof OVER_QUOTA> {
+    if (owner !== undefined && this.#quota !== undefined && this.#chargeInOneStep) {
+      const outcome = await this.#charged(ADVANCE_CHARGED, key, owner, String(value), String(ttl));
+      return chargedOutcome(outcome === 2 ? 1 : outcome);
+    }
     const outcome = await this.advanceCounter(key, value, ttl);
     if (outcome !== 1 && outcome !== 2) return false;
     return this.#charge(key, owner, outcome === 2);
@@ -114,10 +158,60 @@ export class RedisOperations {
     try {
       return await this.#commands.evalsha(script.sha1, 1, redisKeyName, ...args);
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-        return this.#commands.eval(script.source, 1, redisKeyName, ...args);
-      }
-      throw error;
+      if (!isNoScript(error)) throw error;
+      return this.#commands.eval(script.source, 1, redisKeyName, ...args);
+    }
+  }
+
+  /**
+   * The Redis key of `owner`'s quota counter. Core's key is a SHA-256 of the owner (so only a hash
+   * is stored), which every accept would otherwise recompute for the same few principals; the
+   * answers are remembered, at most OWNER_KEYS_REMEMBERED of them (then forgotten all at once).
+   */
+  #counterKey(owner: string): string {
+    let key = this.#counterKeys.get(owner);
+    if (key === undefined) {
+      if (this.#counterKeys.size >= OWNER_KEYS_REMEMBERED) this.#counterKeys.clear();
+      key = this.key(ownerQuotaKey(owner));
+      this.#counterKeys.set(owner, key);
+    }
+    return key;
+  }
+
+  /** A two-key script (ADD_CHARGED, ADVANCE_CHARGED): the entry and its owner's counter. */
+  async #charged(
+    script: LuaScript,
+    key: string,
+    owner: string,
+    value: string,
+    ttl: string,
+  ): Promise<unknown> {
+    const quota = this.#quota as QuotaArguments;
+    const entry = this.key(key);
+    const counter = this.#counterKey(owner);
+    try {
+      return await this.#commands.evalsha(
+        script.sha1,
+        2,
+        entry,
+        counter,
+        value,
+        ttl,
+        quota.maxNewEntries,
+        quota.windowMs,
+      );
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return this.#commands.eval(
+        script.source,
+        2,
+        entry,
+        counter,
+        value,
+        ttl,
+        quota.maxNewEntries,
+        quota.windowMs,
+      );
     }
   }
 
@@ -130,11 +224,22 @@ export class RedisOperations {
     owner: string | undefined,
     created: boolean,
   ): Promise<true | typeof OVER_QUOTA> {
-    const quota = this.#ownerQuota;
+    const quota = this.#quota;
     if (!created || owner === undefined || quota === undefined) return true;
-    const args = [String(quota.maxNewEntries), String(quota.windowMs)];
+    const args = [quota.maxNewEntries, quota.windowMs];
     if ((await this.script(OWNER_QUOTA, ownerQuotaKey(owner), args)) === 1) return true;
     await this.#commands.del(this.key(key));
     return OVER_QUOTA;
   }
+}
+
+/** The server has not cached the script (after a restart, a failover or SCRIPT FLUSH). */
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/** A charged script's answer: 1 created (and charged), 0 not, -1 created but over the quota. */
+function chargedOutcome(outcome: unknown): boolean | typeof OVER_QUOTA {
+  if (outcome === -1) return OVER_QUOTA;
+  return outcome === 1;
 }

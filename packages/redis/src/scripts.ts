@@ -63,3 +63,52 @@ if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if count > tonumber(ARGV[1]) then return 0 end
 return 1
 `);
+
+/**
+ * The owner-quota charge of a new entry, for the scripts below that create an entry and charge
+ * its owner in the same step (one round trip instead of two). KEYS[2] = the owner's counter;
+ * ARGV[3] = the most entries per window; ARGV[4] = the window in milliseconds. Over the quota the
+ * new entry is removed again, as the two-step path does (operations.ts).
+ */
+const CHARGE_OWNER = `
+local function charged()
+  local count = redis.call('INCR', KEYS[2])
+  if count == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+  if count > tonumber(ARGV[3]) then
+    redis.call('DEL', KEYS[1])
+    return false
+  end
+  return true
+end
+`;
+
+/**
+ * add(key, value, ttl) charged to an owner, in one step: SET NX PX, then the owner's count when
+ * the entry is new. KEYS[1] = the entry; ARGV[1] = its value; ARGV[2] = TTL in milliseconds.
+ * Returns 0 when the key existed, 1 when it was created, -1 when it was created but the owner is
+ * over its quota (the entry is gone again). Two keys, so only where both live on one server
+ * (standalone and Sentinel, not Cluster: "Redis Cluster specification", multi-key operations).
+ */
+export const ADD_CHARGED = script(`${CHARGE_OWNER}
+if not redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 0 end
+if charged() then return 1 end
+return -1
+`);
+
+/**
+ * advance(key, value, ttl) charged to an owner when it creates the counter, in one step (the
+ * ADVANCE script above, then CHARGE_OWNER). KEYS[1] = the counter; ARGV[1] = the new value;
+ * ARGV[2] = TTL in milliseconds. Returns ADVANCE's 0, 1 or 2, or -1 when it created the counter
+ * but the owner is over its quota (the counter is gone again).
+ */
+export const ADVANCE_CHARGED = script(`${CHARGE_OWNER}
+local current = redis.call('GET', KEYS[1])
+if current then
+  local stored = tonumber(current)
+  if stored == nil or stored >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if current then return 1 end
+if charged() then return 2 end
+return -1
+`);

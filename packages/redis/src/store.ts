@@ -14,8 +14,9 @@
  */
 import type { KeyValueStore, MemoryStoreOptions } from '@httpauth/core';
 import { HttpAuthError, MemoryStore } from '@httpauth/core';
-import type { Commands, RedisClient, RedisConnectionOptions } from './client.js';
+import type { RedisClient, RedisConnectionOptions } from './client.js';
 import { CommandDeadlines, createClient, isClient, positive } from './client.js';
+import { coalescingCommands } from './coalesce.js';
 import { DataLossGuard } from './epoch.js';
 import { Availability } from './fallback.js';
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX, EPOCH_KEY } from './keys.js';
@@ -117,8 +118,10 @@ export class RedisStore implements KeyValueStore {
       // warning per outage instead.
       this.#client.on('error', () => undefined);
     }
-    const commands = this.#client as unknown as Commands;
-    this.#operations = new RedisOperations(commands, prefix, ownerQuota);
+    const commands = coalescingCommands(this.#client);
+    // Cluster spreads an entry and its owner's counter over different slots: no one script.
+    const isCluster = (this.#client as { isCluster?: unknown }).isCluster === true;
+    this.#operations = new RedisOperations(commands, prefix, ownerQuota, !isCluster);
     const deadlines = this.#deadlines;
     const key = prefix + EPOCH_KEY;
     this.#guard = new DataLossGuard({ commands, deadlines, key, guardMs, policy, warn });

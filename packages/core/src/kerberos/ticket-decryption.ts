@@ -44,10 +44,13 @@ export function decryptTicket(
     // a refused cross-realm ticket (transited path, PAC from another domain).
     rethrowWithDetail(error, { clientRealm: attemptedName(encTicket.crealm) });
   }
-  // Keep only what later checks read: the authorization data and addresses are views into the
-  // decrypted ticket (a large AD PAC is tens of KiB), which a cache entry must not pin.
+  // Keep only what later checks read: the authorization data, the addresses and the key are views
+  // into the decrypted ticket (a large AD PAC is tens of KiB; a small ticket is a slice of Node's
+  // shared 8 KiB pool), which a cache entry must not pin. The key's bytes are the session key's
+  // own copy (makeKey).
   const slim: EncTicketPart = {
     ...encTicket,
+    key: { keytype: encTicket.key.keytype, keyvalue: sessionKey.bytes },
     transited: { trType: encTicket.transited.trType, contents: Buffer.alloc(0) },
     caddr: undefined,
     authorizationData: [],

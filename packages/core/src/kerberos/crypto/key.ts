@@ -42,14 +42,19 @@ const states = new WeakMap<KerberosKey, KeyState>();
 
 /**
  * Wraps raw key bytes (from a keytab, a ticket's session key or an authenticator subkey) as a key
- * of `enctype`. The bytes are copied. Unknown enctypes and wrong lengths fail cleanly: a subkey
- * comes from the client, so a wrong length is input, not a programming error.
+ * of `enctype`. The bytes are copied into memory of their own: keys live long (keytabs, the
+ * ticket cache's session keys for up to the ticket's lifetime), and a copy from Buffer.from would
+ * be a slice of Node's shared 8 KiB allocation pool that keeps the whole pool alive, about 8 KiB
+ * per cached ticket (bench/suites/scale.ts, issue 16). Unknown enctypes and wrong lengths fail
+ * cleanly: a subkey comes from the client, so a wrong length is input, not a programming error.
  */
 export function makeKey(enctype: number, bytes: Uint8Array): KerberosKey {
   const expected = KEY_BYTES.get(enctype);
   if (expected === undefined) fail('ERR_HTTPAUTH_KRB_ENCTYPE_REFUSED');
   if (bytes.length !== expected) fail('ERR_HTTPAUTH_KRB_KEY_INVALID');
-  return Object.freeze({ enctype, bytes: Buffer.from(bytes) });
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  own.set(bytes);
+  return Object.freeze({ enctype, bytes: own });
 }
 
 /** The cached state for `key`, validated against the profile's enctype on first use. */
