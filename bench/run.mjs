@@ -118,6 +118,7 @@ const SUITES = [
   { id: 'kerberos', script: 'suites/kerberos.ts', timeoutMs: 15 * 60_000 },
   { id: 'http', script: 'suites/http.ts', timeoutMs: 30 * 60_000 },
   { id: 'apache', script: 'suites/apache.ts', timeoutMs: 15 * 60_000 },
+  { id: 'basic-kerberos', script: 'suites/basic-kerberos.ts', timeoutMs: 10 * 60_000 },
   { id: 'memory', script: 'suites/memory.ts', timeoutMs: 10 * 60_000 },
   { id: 'gateway', script: 'suites/gateway.ts', timeoutMs: 20 * 60_000 },
   { id: 'netlogon', script: 'suites/netlogon.ts', timeoutMs: 20 * 60_000 },

@@ -85,10 +85,13 @@ export function startChild(
 
 export interface AppConfig {
   framework: 'node' | 'express' | 'fastify' | 'koa';
-  auth: 'none' | 'negotiate' | 'ntlm' | 'digest' | 'http-auth';
+  auth: 'none' | 'negotiate' | 'ntlm' | 'digest' | 'http-auth' | 'basic-kerberos';
   workers?: number;
   keytab?: string;
   port?: number;
+  /** basic-kerberos: the users' realm and its KDCs. */
+  realm?: string;
+  kdcs?: readonly string[];
 }
 
 export function startApp(

@@ -1,8 +1,8 @@
 // A benchmark target: one small JSON route behind a framework and an auth setup, on 127.0.0.1.
 // Runs in its own process (or a node:cluster of them) so the load generator never shares its
 // event loop. Configuration is one JSON argument:
-//   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'negotiate'|'ntlm'|'digest'|'http-auth',
-//     workers: 1, keytab, port: 0 }
+//   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'negotiate'|'ntlm'|'digest'|'http-auth'|
+//     'basic-kerberos', workers: 1, keytab, port: 0, realm, kdcs (basic-kerberos) }
 // Prints `{"port":N}` on stdout when every worker listens.
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
@@ -47,6 +47,17 @@ async function packagesFor(auth) {
       core.negotiate({
         kerberos: { keytab: config.keytab, clockSkewMs: 3_600_000 },
         kerberosOnly: true,
+      }),
+    ];
+  }
+  if (auth === 'basic-kerberos') {
+    // Every request a full logon: AS and TGS exchanges with the KDC, the ticket checked with the
+    // keytab (bench/suites/basic-kerberos.ts). Plain HTTP on loopback, as Apache's side.
+    return [
+      core.basic({
+        realm: 'bench',
+        kerberos: { realm: config.realm, keytab: config.keytab, kdcs: config.kdcs },
+        allowInsecure: true,
       }),
     ];
   }
