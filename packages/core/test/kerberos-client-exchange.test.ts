@@ -80,7 +80,7 @@ function setup(
         keytab: keytab(),
         servicePrincipal: undefined,
         allowRc4: false,
-        send: (request) => kdc.send(request),
+        sendTo: (_realm, request) => kdc.send(request),
         now: Date.now,
         ...params,
       },

@@ -142,6 +142,7 @@ function parseBasicKerberos(
   const keytab = read.optionalFile(k['keytab']) ?? negotiateKeytab;
   const servicePrincipal = read.optionalStr(k['servicePrincipal']);
   const kdcs = read.strings(k['kdcs']);
+  const trustedRealms = read.strings(k['trustedRealms']);
   // The schema's pattern cannot bound a port number.
   for (const kdc of kdcs ?? []) {
     const port = /:(\d+)$/.exec(kdc)?.[1];
@@ -152,6 +153,7 @@ function parseBasicKerberos(
   const dns = k['dnsLookupKdc'];
   return {
     realm: read.str(k['realm'], 'auth.basic.kerberos.realm'),
+    ...(trustedRealms === undefined ? {} : { trustedRealms }),
     ...(keytab === undefined ? {} : { keytab }),
     ...(servicePrincipal === undefined ? {} : { servicePrincipal }),
     ...(kdcs === undefined ? {} : { kdcs }),

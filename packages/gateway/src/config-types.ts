@@ -71,6 +71,7 @@ export interface DigestConfig {
 /** `auth.basic.kerberos`: passwords checked by the realm's KDC (core's basic({ kerberos })). */
 export interface BasicKerberosConfig {
   readonly realm: string;
+  readonly trustedRealms?: readonly string[];
   /** Default: auth.negotiate.keytab, else KRB5_KTNAME. */
   readonly keytab?: string;
   readonly servicePrincipal?: string;

@@ -173,6 +173,7 @@ function basicKerberosOptions(k: BasicKerberosConfig): core.BasicKerberosOptions
   readConfiguredFile(keytab.replace(/^FILE:/, ''), 'auth.basic.kerberos.keytab');
   return {
     realm: k.realm,
+    ...(k.trustedRealms === undefined ? {} : { trustedRealms: k.trustedRealms }),
     keytab,
     ...(k.servicePrincipal === undefined ? {} : { servicePrincipal: k.servicePrincipal }),
     ...(k.kdcs === undefined ? {} : { kdcs: k.kdcs }),

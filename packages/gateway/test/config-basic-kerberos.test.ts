@@ -47,11 +47,18 @@ describe('gateway auth.basic.kerberos', () => {
     const parsed = validateConfig(
       config({
         negotiate: { keytab },
-        basic: { kerberos: { realm: 'EXAMPLE.TEST', kdcs: ['kdc1', 'tcp/kdc2:88', '[::1]:750'] } },
+        basic: {
+          kerberos: {
+            realm: 'EXAMPLE.TEST',
+            trustedRealms: ['PARTNER.TEST'],
+            kdcs: ['kdc1', 'tcp/kdc2:88', '[::1]:750'],
+          },
+        },
       }),
     ).auth.basic?.kerberos;
     assert.equal(parsed?.keytab, keytab);
     assert.deepEqual(parsed?.kdcs, ['kdc1', 'tcp/kdc2:88', '[::1]:750']);
+    assert.deepEqual(parsed?.trustedRealms, ['PARTNER.TEST']);
   });
 
   it('needs exactly one of htpasswd and kerberos, and checks every setting', () => {
@@ -71,6 +78,7 @@ describe('gateway auth.basic.kerberos', () => {
           basic: {
             kerberos: {
               realm: 'alice@EXAMPLE',
+              trustedRealms: ['PARTNER TEST'],
               kdcs: ['http://kdc1', 'kdc2:70000'],
               timeoutMs: 0,
               kdc: ['x'],
@@ -83,6 +91,7 @@ describe('gateway auth.basic.kerberos', () => {
     assert.match(text, /auth\.basic\.kerberos\.kdcs must list KDCs as host, host:port/);
     assert.match(text, /auth\.basic\.kerberos\.kdcs: kdc2:70000 has no valid port/);
     assert.match(text, /auth\.basic\.kerberos\.timeoutMs/);
+    assert.match(text, /auth\.basic\.kerberos\.trustedRealms must list realm names/);
     assert.match(text, /unknown setting "auth\.basic\.kerberos\.kdc"/);
     assert.match(
       problemText(() => validateConfig(config({ basic: { kerberos: {} } }))),
