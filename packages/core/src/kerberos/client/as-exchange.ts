@@ -101,6 +101,16 @@ export interface AsExchangeParams {
   readonly kdcOptions?: number;
 }
 
+/**
+ * A KDC that takes this user's password only inside a FAST tunnel (RFC 6113 §5.4): armoring AS
+ * requests is not implemented, so the logon cannot be made (and is not a wrong password).
+ */
+function fastRequired(why: string): HttpAuthError {
+  return new HttpAuthError('ERR_HTTPAUTH_KDC_FAST_REQUIRED', {
+    reason: `AS: the KDC requires FAST armoring (${why})`,
+  });
+}
+
 function nonce(): number {
   // 31 bits: some KDCs (old Heimdal, AD) mishandle nonces with the top bit set (RFC 4120 §5.2.4).
   return randomBytes(4).readUInt32BE(0) & 0x7fffffff;
@@ -181,6 +191,7 @@ function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestN
 export async function requestInitialTicket(params: AsExchangeParams): Promise<ClientTicket> {
   let key: KerberosKey | undefined;
   let padata: PaData[] = [];
+  let fastOffered = false;
   // Two rounds at most: without pre-authentication, then with the KDC's ETYPE-INFO2.
   for (let round = 0; round < 2; round++) {
     const requestNonce = nonce();
@@ -190,14 +201,22 @@ export async function requestInitialTicket(params: AsExchangeParams): Promise<Cl
     );
     if (reply.kind === 'error') {
       const { error } = reply;
-      if (error.errorCode !== KdcErrorCode.KDC_ERR_PREAUTH_REQUIRED || round > 0) {
-        throw errorFromKrbError(error, 'AS');
-      }
+      const preauthRequired = error.errorCode === KdcErrorCode.KDC_ERR_PREAUTH_REQUIRED;
+      // Our encrypted timestamp was not taken by a KDC that offered FAST: it wants the tunnel.
+      if (preauthRequired && round > 0 && fastOffered)
+        throw fastRequired('PA-ENC-TIMESTAMP ignored');
+      if (!preauthRequired || round > 0) throw errorFromKrbError(error, 'AS');
       let methods: PaData[] = [];
       try {
         if (error.eData !== undefined) methods = decodeMethodData(error.eData);
       } catch (cause) {
         throw replyMismatch('METHOD-DATA is malformed', cause);
+      }
+      fastOffered = findPaData(methods, PaDataType.FX_FAST) !== undefined;
+      // RFC 6113 §5.4.6: without PA-ENC-TIMESTAMP on offer the password can only be proven with
+      // encrypted challenge, which exists only inside a FAST tunnel. Stop before string-to-key.
+      if (fastOffered && findPaData(methods, PaDataType.ENC_TIMESTAMP) === undefined) {
+        throw fastRequired('PA-ENC-TIMESTAMP not offered');
       }
       const entry = chooseEtypeInfo(etypeInfoFrom(methods), params.etypes);
       key = clientKey(params, entry, params.etypes[0] as number);
