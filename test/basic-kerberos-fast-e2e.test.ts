@@ -2,12 +2,13 @@
  * Basic over Kerberos against an MIT KDC that requires FAST (RFC 6113) for passwords: its
  * kdc.conf disables the encrypted_timestamp pre-authentication module, so a principal with
  * +requires_preauth can prove its password only with encrypted challenge (RFC 6113 §5.4.6),
- * which exists only inside a FAST tunnel. httpauth does not armor AS requests: the logon fails
- * with the stable ERR_HTTPAUTH_KDC_FAST_REQUIRED (503), never as a wrong password. MIT's own
- * kinit shows the account is fine when armored (kinit -T with the service's TGT as armor).
+ * which exists only inside a FAST tunnel. httpauth armors the AS exchange with the service's own
+ * TGT from the keytab (kerberos/client/fast-as-exchange.ts), as MIT's kinit -T does with an armor
+ * ccache; the KDC is then verified with the keytab as for any logon.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { basic, createAuthenticator, type Authenticator } from '@httpauth/core';
@@ -15,6 +16,7 @@ import { startMitKdc, type MitKdc } from './harness/mit-kdc.js';
 
 const FAY_PASSWORD = 'fay-fast-pw-1';
 const PAT_PASSWORD = 'pat-plain-pw-2';
+const SAM_PASSWORD = 'sam-sha1-pw-3';
 
 let kdc: MitKdc;
 let auth: Authenticator;
@@ -39,6 +41,13 @@ before(async () => {
       { name: 'fay', password: FAY_PASSWORD, options: ['+requires_preauth'] },
       // Without required pre-authentication the KDC answers the first AS-REQ: no FAST needed.
       { name: 'pat', password: PAT_PASSWORD },
+      // AES-SHA1 only: the challenge key mixes an AES-SHA2 armor key with an AES-SHA1 user key.
+      {
+        name: 'sam',
+        password: SAM_PASSWORD,
+        options: ['+requires_preauth'],
+        enctypes: ['aes256-cts-hmac-sha1-96'],
+      },
       { name: 'HTTP/localhost' },
     ],
     extraKdcConf: '\n[plugins]\n    kdcpreauth = {\n        disable = encrypted_timestamp\n    }\n',
@@ -81,18 +90,26 @@ describe('Basic over Kerberos, KDC requiring FAST (MIT)', () => {
     assert.equal(armored.status, 0, armored.stderr);
   });
 
-  test('a user who needs FAST: ERR_HTTPAUTH_KDC_FAST_REQUIRED, whatever the password', async () => {
-    for (const password of [FAY_PASSWORD, 'not-the-password']) {
-      const answer = await logon('fay', password);
-      assert.equal(answer.status, 503);
-      assert.equal(answer.code, 'ERR_HTTPAUTH_KDC_FAST_REQUIRED');
-      assert.match(answer.reason ?? '', /requires FAST armoring \(PA-ENC-TIMESTAMP not offered\)/);
-    }
+  test('a user who needs FAST logs on: the AS exchange is armored with the service TGT', async () => {
+    assert.deepEqual(await logon('fay', FAY_PASSWORD), { principal: `fay@${kdc.realm}` });
+    assert.deepEqual(await logon('sam', SAM_PASSWORD), { principal: `sam@${kdc.realm}` });
+    // The KDC issued the TGTs that an unarmored AS-REQ cannot get (the first test).
+    const log = readFileSync(join(kdc.dir, 'kdc.log'), 'utf8');
+    assert.match(log, /ISSUE: .* fay@FAST\.TEST for krbtgt\/FAST\.TEST@FAST\.TEST/);
   });
 
-  test('a user without required pre-authentication still logs on; unknown users are refused', async () => {
-    assert.deepEqual(await logon('pat', PAT_PASSWORD), { principal: `pat@${kdc.realm}` });
+  test('inside FAST a wrong password and an unknown user get the same code', async () => {
+    const wrong = await logon('fay', 'not-the-password');
     const unknown = await logon('nobody', FAY_PASSWORD);
-    assert.equal(unknown.code, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    for (const answer of [wrong, unknown]) {
+      assert.equal(answer.status, 401);
+      assert.equal(answer.code, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
+    }
+    const log = readFileSync(join(kdc.dir, 'kdc.log'), 'utf8');
+    assert.match(log, /PREAUTH_FAILED: fay@FAST\.TEST .*encrypted challenge/);
+  });
+
+  test('a user without required pre-authentication logs on without the tunnel', async () => {
+    assert.deepEqual(await logon('pat', PAT_PASSWORD), { principal: `pat@${kdc.realm}` });
   });
 });

@@ -13,9 +13,11 @@ import { discoverKdcs, type SrvResolver } from '../kerberos/client/kdc-discovery
 import { sendToKdcs, type KdcAddress } from '../kerberos/client/kdc-transport.js';
 import { parseKdcAddress, readKrb5Conf, type Krb5Conf } from '../kerberos/client/krb5-conf.js';
 import {
+  offeredEnctypes,
   verifyKerberosPassword,
   type VerifiedKerberosUser,
 } from '../kerberos/client/password-verifier.js';
+import { ServiceTgt } from '../kerberos/client/service-tgt.js';
 
 export interface BasicKerberosOptions {
   /** The server's Kerberos realm ('EXAMPLE.TEST'), and that of user names without one; case-sensitive. */
@@ -122,6 +124,24 @@ export function kerberosPasswordCheck(options: BasicKerberosOptions): KerberosPa
     return sendToKdcs(found, request, { timeoutMs, udpPreferenceLimit: UDP_PREFERENCE_LIMIT });
   }
 
+  // The service's own TGTs, for FAST armor; kept and renewed (service-tgt.ts).
+  const serviceTgts = new Map<string, ServiceTgt>();
+  const armorTgt = (servicePrincipal: string) => {
+    let tgt = serviceTgts.get(servicePrincipal);
+    if (tgt === undefined) {
+      tgt = new ServiceTgt({
+        realm,
+        servicePrincipal,
+        keytab,
+        etypes: offeredEnctypes(options.allowRc4 === true),
+        send: (request) => sendTo(realm, request),
+        now: Date.now,
+      });
+      serviceTgts.set(servicePrincipal, tgt);
+    }
+    return tgt.get();
+  };
+
   return async (user, password) =>
     verifyKerberosPassword(
       {
@@ -131,6 +151,7 @@ export function kerberosPasswordCheck(options: BasicKerberosOptions): KerberosPa
         servicePrincipal: options.servicePrincipal,
         allowRc4: options.allowRc4 === true,
         sendTo,
+        armorTgt,
         now: Date.now,
       },
       user,

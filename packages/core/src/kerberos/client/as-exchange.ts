@@ -102,8 +102,8 @@ export interface AsExchangeParams {
 }
 
 /**
- * A KDC that takes this user's password only inside a FAST tunnel (RFC 6113 §5.4): armoring AS
- * requests is not implemented, so the logon cannot be made (and is not a wrong password).
+ * A KDC that takes this user's password only inside a FAST tunnel (RFC 6113 §5.4): not a wrong
+ * password. The caller armors the exchange when it has a TGT to armor with (fast-as-exchange.ts).
  */
 function fastRequired(why: string): HttpAuthError {
   return new HttpAuthError('ERR_HTTPAUTH_KDC_FAST_REQUIRED', {
@@ -111,12 +111,12 @@ function fastRequired(why: string): HttpAuthError {
   });
 }
 
-function nonce(): number {
+export function nonce(): number {
   // 31 bits: some KDCs (old Heimdal, AD) mishandle nonces with the top bit set (RFC 4120 §5.2.4).
   return randomBytes(4).readUInt32BE(0) & 0x7fffffff;
 }
 
-function tgsName(realm: string): PrincipalName {
+export function tgsName(realm: string): PrincipalName {
   return { nameType: NameType.SRV_INST, components: ['krbtgt', realm] };
 }
 
@@ -126,14 +126,14 @@ export function defaultSalt(realm: string, cname: PrincipalName): string {
 }
 
 /** The ETYPE-INFO2 entry to use: the first the KDC lists among the enctypes we offered. */
-function chooseEtypeInfo(
+export function chooseEtypeInfo(
   entries: readonly EtypeInfo2Entry[],
   etypes: readonly number[],
 ): EtypeInfo2Entry | undefined {
   return entries.find((entry) => etypes.includes(entry.etype));
 }
 
-function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
+export function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
   const pa = findPaData(padata, PaDataType.ETYPE_INFO2);
   if (pa === undefined) return [];
   try {
@@ -143,7 +143,7 @@ function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
   }
 }
 
-function clientKey(
+export function clientKey(
   params: AsExchangeParams,
   entry: EtypeInfo2Entry | undefined,
   fallbackEtype: number,
@@ -168,23 +168,24 @@ function encryptedTimestamp(key: KerberosKey, now: number): PaData {
   };
 }
 
-function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestNonce: number) {
+/** The AS-REQ's KDC-REQ-BODY (RFC 4120 §5.4.1): a TGT for `cname`, RENEWABLE-OK. */
+export function asRequestBody(params: AsExchangeParams, requestNonce: number): Buffer {
   const now = params.now();
-  return encodeKdcReq(
-    MSG_TYPE_AS_REQ,
-    padata,
-    encodeKdcReqBody({
-      kdcOptions: KdcOptions.RENEWABLE_OK | (params.kdcOptions ?? 0),
-      cname: params.cname,
-      realm: params.realm,
-      sname: tgsName(params.realm),
-      till: now + params.lifetimeMs,
-      rtime: undefined,
-      nonce: requestNonce,
-      etypes: params.etypes,
-      additionalTickets: [],
-    }),
-  );
+  return encodeKdcReqBody({
+    kdcOptions: KdcOptions.RENEWABLE_OK | (params.kdcOptions ?? 0),
+    cname: params.cname,
+    realm: params.realm,
+    sname: tgsName(params.realm),
+    till: now + params.lifetimeMs,
+    rtime: undefined,
+    nonce: requestNonce,
+    etypes: params.etypes,
+    additionalTickets: [],
+  });
+}
+
+function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestNonce: number) {
+  return encodeKdcReq(MSG_TYPE_AS_REQ, padata, asRequestBody(params, requestNonce));
 }
 
 /** Gets a TGT for `cname` with its long-term key. Errors are HttpAuthErrors (kdc-errors.ts). */

@@ -28,6 +28,7 @@ import {
   type PrincipalName,
 } from '../messages/principal-name.js';
 import { passwordKeys, requestInitialTicket, type ClientTicket } from './as-exchange.js';
+import { requestInitialTicketArmored } from './fast-as-exchange.js';
 import { requestServiceTicketAcrossRealms } from './cross-realm.js';
 
 export interface VerifiedKerberosUser {
@@ -54,6 +55,12 @@ export interface PasswordVerifierParams {
   readonly allowRc4: boolean;
   /** Sends one request to `realm`'s KDCs and returns the reply bytes. */
   readonly sendTo: (realm: string, request: Buffer) => Promise<Buffer>;
+  /**
+   * The service's own TGT (of `realm`, from the keytab) for `servicePrincipal`, to armor the AS
+   * exchange of a user whose KDC requires FAST (fast-as-exchange.ts). Without it, or for users of
+   * another realm, such a logon fails with ERR_HTTPAUTH_KDC_FAST_REQUIRED.
+   */
+  readonly armorTgt?: (servicePrincipal: string) => Promise<ClientTicket>;
   readonly now: () => number;
 }
 
@@ -62,6 +69,10 @@ const AES_FIRST: readonly number[] = SUPPORTED_ENCTYPES.filter((e) => e !== EncT
 /** Enctypes offered: AES-SHA2 and AES-SHA1; RC4 last, and only when allowed. */
 export function offeredEnctypes(allowRc4: boolean): readonly number[] {
   return allowRc4 ? [...AES_FIRST, EncType.RC4_HMAC] : AES_FIRST;
+}
+
+function isFastRequired(error: unknown): boolean {
+  return error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_KDC_FAST_REQUIRED';
 }
 
 function unverified(reason: string, cause?: unknown): HttpAuthError {
@@ -168,15 +179,27 @@ export async function verifyKerberosPassword(
     params.keytab instanceof Keytab ? params.keytab : params.keytab.current(params.now());
   const sname = serviceName(params, keytab);
   const etypes = offeredEnctypes(params.allowRc4);
-  const tgt = await requestInitialTicket({
+  const asParams = {
     realm: userRealm,
     cname,
     key: passwordKeys(password),
     etypes,
-    send: (request) => params.sendTo(userRealm, request),
+    send: (request: Buffer) => params.sendTo(userRealm, request),
     now: params.now,
     lifetimeMs: 10 * 60_000,
-  });
+  };
+  let tgt: ClientTicket;
+  try {
+    tgt = await requestInitialTicket(asParams);
+  } catch (error) {
+    // RFC 6113: a KDC that takes the password only in a FAST tunnel; armor with our own TGT.
+    const { armorTgt } = params;
+    if (!isFastRequired(error) || armorTgt === undefined || userRealm !== params.realm) {
+      throw error;
+    }
+    const armor = await armorTgt(unparsePrincipal(sname, params.realm));
+    tgt = await requestInitialTicketArmored({ ...asParams, armorTgt: armor });
+  }
   // A user of a trusted realm reaches this service's realm over the trust (RFC 4120 §3.3.1).
   const serviceTicket = await requestServiceTicketAcrossRealms({
     tgt,
