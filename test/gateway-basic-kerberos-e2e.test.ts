@@ -2,7 +2,8 @@
  * The gateway's auth.basic.kerberos end to end: a throwaway MIT realm (test/harness/mit-kdc.ts),
  * the gateway over TLS configured from a YAML file (realm, keytab, krb5.conf or a KDC list,
  * timeoutMs), Debian's curl -u as the client, and an upstream that echoes what the gateway
- * forwards. A wrong password and an unknown user get one and the same refusal; a KDC that is
+ * forwards; a user of a trusted realm (a second MIT realm with a one-way cross-realm trust) too.
+ * A wrong password and an unknown user get one and the same refusal; a KDC that is
  * down gives 503; plain HTTP without allowInsecure offers no Basic at all.
  */
 import assert from 'node:assert/strict';
@@ -20,6 +21,8 @@ import { startMitKdc, type MitKdc } from './harness/mit-kdc.js';
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-gateway-basic-krb-'));
 const ALICE_PASSWORD = 'alice-gw-pw-1';
+const CAROL_PASSWORD = 'carol-partner-pw-2';
+const PARTNER = 'PARTNER.TEST';
 
 async function curl(url: string, args: string[]) {
   const { stdout } = await run('curl', [
@@ -47,6 +50,7 @@ function gatewayYaml(lines: string[]): string {
 
 describe('gateway auth.basic.kerberos against MIT', () => {
   let kdc: MitKdc;
+  let partner: MitKdc;
   let upstream: Server;
   const gateways: Gateway[] = [];
   let tlsUrl: string;
@@ -59,15 +63,29 @@ describe('gateway auth.basic.kerberos against MIT', () => {
   }
 
   before(async () => {
-    kdc = await startMitKdc({
-      principals: [
-        { name: 'alice', password: ALICE_PASSWORD, options: ['+requires_preauth'] },
-        { name: 'HTTP/localhost' },
-      ],
-    });
+    [kdc, partner] = await Promise.all([
+      startMitKdc({
+        principals: [
+          { name: 'alice', password: ALICE_PASSWORD, options: ['+requires_preauth'] },
+          { name: 'HTTP/localhost' },
+        ],
+      }),
+      startMitKdc({
+        realm: PARTNER,
+        principals: [{ name: 'carol', password: CAROL_PASSWORD, options: ['+requires_preauth'] }],
+      }),
+    ]);
+    // A one-way trust: PARTNER's users may use EXAMPLE's services (the same inter-realm key).
+    for (const k of [kdc, partner])
+      k.kadmin(`addprinc -pw xrealm-pw krbtgt/${kdc.realm}@${PARTNER}`);
     // The gateway's own copies: stopping the KDC (the last test) removes the realm's folder.
     copyFileSync(kdc.keytabPath, join(dir, 'http.keytab'));
-    copyFileSync(kdc.krb5Conf, join(dir, 'krb5.conf'));
+    writeFileSync(
+      join(dir, 'krb5.conf'),
+      `[libdefaults]\n    dns_lookup_kdc = false\n[realms]\n` +
+        `    ${kdc.realm} = {\n        kdc = 127.0.0.1:${kdc.port}\n    }\n` +
+        `    ${PARTNER} = {\n        kdc = 127.0.0.1:${partner.port}\n    }\n`,
+    );
     execFileSync(
       'openssl',
       [
@@ -111,6 +129,7 @@ describe('gateway auth.basic.kerberos against MIT', () => {
         'listen: { host: 127.0.0.1, port: 0, tls: { cert: tls.crt, key: tls.key } }',
         ...common,
         '      krb5Conf: krb5.conf',
+        `      trustedRealms: [${PARTNER}]`,
         '      timeoutMs: 1500',
       ]),
     );
@@ -131,6 +150,7 @@ describe('gateway auth.basic.kerberos against MIT', () => {
     upstream?.closeAllConnections();
     await new Promise((resolve) => upstream?.close(resolve));
     await kdc?.stop();
+    await partner?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -142,6 +162,17 @@ describe('gateway auth.basic.kerberos against MIT', () => {
     assert.equal(headers['x-auth-mechanism'], 'Basic');
     // The password never reaches the upstream.
     assert.equal(headers['authorization'], undefined);
+  });
+
+  it('a user of a trusted realm (auth.basic.kerberos.trustedRealms) reaches the upstream under her own realm', async () => {
+    const answer = await curl(tlsUrl, ['--basic', '-u', `carol@${PARTNER}:${CAROL_PASSWORD}`]);
+    assert.equal(answer.status, 200, answer.body);
+    const { headers } = JSON.parse(answer.body) as { headers: Record<string, string> };
+    assert.equal(headers['x-remote-user'], `carol@${PARTNER}`);
+    // A realm that is not listed: refused as bad credentials, like a wrong password.
+    const other = await curl(tlsUrl, ['--basic', '-u', `carol@OTHER.TEST:${CAROL_PASSWORD}`]);
+    assert.equal(other.status, 401);
+    assert.equal(JSON.parse(other.body).error, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
   });
 
   it('a wrong password and an unknown user are refused alike', async () => {
