@@ -327,7 +327,10 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
       if (attempt >= 4) throw new Error(`krb5kdc did not become ready: ${stderr}`);
       port = await freePort();
       writeFileSync(krb5ConfPath, krb5Conf(realm, port, enctypes, options.extraLibdefaults ?? []));
-      writeFileSync(kdcConfPath, kdcConf(dir, realm, port, enctypes) + (options.extraKdcConf ?? ''));
+      writeFileSync(
+        kdcConfPath,
+        kdcConf(dir, realm, port, enctypes) + (options.extraKdcConf ?? ''),
+      );
     }
 
     return {
