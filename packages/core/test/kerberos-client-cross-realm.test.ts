@@ -8,6 +8,7 @@ import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { MAX_REALM_HOPS } from '../src/kerberos/client/cross-realm.js';
+import { errorFromKrbError } from '../src/kerberos/client/kdc-errors.js';
 import { verifyKerberosPassword } from '../src/kerberos/client/password-verifier.js';
 import { encryptionProfile, makeKey, type KerberosKey } from '../src/kerberos/crypto/index.js';
 import { Keytab } from '../src/kerberos/keytab.js';
@@ -171,5 +172,25 @@ describe('cross-realm service tickets', () => {
       rejectsWith('ERR_HTTPAUTH_KDC_ERROR', new RegExp(`more than ${MAX_REALM_HOPS} realms`)),
     );
     assert.ok(!asked.includes(SVC));
+  });
+
+  test('a KDC that cannot read a cross-realm TGT names a spoofed KDC behind us, not a plain error', () => {
+    const krbError = (errorCode: number) => ({
+      stime: 0,
+      susec: 0,
+      errorCode,
+      realm: SVC,
+      sname: { nameType: 2, components: ['krbtgt', SVC] },
+      eData: undefined,
+    });
+    for (const code of [31, 41]) {
+      assert.equal(
+        errorFromKrbError(krbError(code), 'TGS-XREALM').code,
+        'ERR_HTTPAUTH_KDC_UNVERIFIED',
+      );
+      // With a TGT of the KDC's own realm the same error is the KDC's problem, not a spoof.
+      assert.equal(errorFromKrbError(krbError(code), 'TGS').code, 'ERR_HTTPAUTH_KDC_ERROR');
+    }
+    assert.equal(errorFromKrbError(krbError(7), 'TGS-XREALM').code, 'ERR_HTTPAUTH_KDC_ERROR');
   });
 });
