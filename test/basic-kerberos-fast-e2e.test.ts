@@ -19,11 +19,12 @@ const PAT_PASSWORD = 'pat-plain-pw-2';
 const SAM_PASSWORD = 'sam-sha1-pw-3';
 
 let kdc: MitKdc;
+let spoof: MitKdc;
 let auth: Authenticator;
 
-async function logon(user: string, password: string) {
+async function logon(user: string, password: string, with_ = auth) {
   const token = Buffer.from(`${user}:${password}`).toString('base64');
-  const decision = await auth.authenticate({
+  const decision = await with_.authenticate({
     method: 'GET',
     target: '/',
     headers: { authorization: `Basic ${token}` },
@@ -34,7 +35,18 @@ async function logon(user: string, password: string) {
   return { status: decision.status, code: decision.error?.code, reason: decision.error?.reason };
 }
 
+const FAST_ONLY = '\n[plugins]\n    kdcpreauth = {\n        disable = encrypted_timestamp\n    }\n';
+
 before(async () => {
+  // The spoofed KDC: same realm name, user and password, FAST required, its own keys.
+  spoof = await startMitKdc({
+    realm: 'FAST.TEST',
+    principals: [
+      { name: 'fay', password: FAY_PASSWORD, options: ['+requires_preauth'] },
+      { name: 'HTTP/localhost' },
+    ],
+    extraKdcConf: FAST_ONLY,
+  });
   kdc = await startMitKdc({
     realm: 'FAST.TEST',
     principals: [
@@ -50,7 +62,7 @@ before(async () => {
       },
       { name: 'HTTP/localhost' },
     ],
-    extraKdcConf: '\n[plugins]\n    kdcpreauth = {\n        disable = encrypted_timestamp\n    }\n',
+    extraKdcConf: FAST_ONLY,
   });
   auth = createAuthenticator({
     packages: [
@@ -64,6 +76,7 @@ before(async () => {
 
 after(async () => {
   await kdc?.stop();
+  await spoof?.stop();
 });
 
 describe('Basic over Kerberos, KDC requiring FAST (MIT)', () => {
@@ -111,5 +124,21 @@ describe('Basic over Kerberos, KDC requiring FAST (MIT)', () => {
 
   test('a user without required pre-authentication logs on without the tunnel', async () => {
     assert.deepEqual(await logon('pat', PAT_PASSWORD), { principal: `pat@${kdc.realm}` });
+  });
+
+  test('a spoofed KDC requiring FAST: refused as unverified, not as a wrong password', async () => {
+    // It cannot issue the service a TGT under the real keytab key, so there is no armor either.
+    const spoofed = createAuthenticator({
+      packages: [
+        basic({
+          realm: 'intranet',
+          kerberos: { realm: kdc.realm, keytab: kdc.keytabPath, kdcs: [`127.0.0.1:${spoof.port}`] },
+        }),
+      ],
+    });
+    const answer = await logon('fay', FAY_PASSWORD, spoofed);
+    assert.equal(answer.status, 401);
+    assert.equal(answer.code, 'ERR_HTTPAUTH_KDC_UNVERIFIED');
+    assert.match(answer.reason ?? '', /FAST armor/);
   });
 });

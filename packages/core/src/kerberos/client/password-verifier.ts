@@ -75,6 +75,27 @@ function isFastRequired(error: unknown): boolean {
   return error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_KDC_FAST_REQUIRED';
 }
 
+/**
+ * The service's own TGT for FAST armor. Its AS-REP not decrypting with the keytab key is not the
+ * user's wrong password: that KDC does not know the service's key (spoofed, or a stale keytab).
+ */
+async function serviceArmor(
+  armorTgt: (servicePrincipal: string) => Promise<ClientTicket>,
+  servicePrincipal: string,
+): Promise<ClientTicket> {
+  try {
+    return await armorTgt(servicePrincipal);
+  } catch (error) {
+    if (error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_BAD_CREDENTIALS') {
+      throw unverified(
+        `the KDC does not know ${servicePrincipal}'s keytab key (FAST armor)`,
+        error,
+      );
+    }
+    throw error;
+  }
+}
+
 function unverified(reason: string, cause?: unknown): HttpAuthError {
   return new HttpAuthError('ERR_HTTPAUTH_KDC_UNVERIFIED', {
     reason,
@@ -197,8 +218,10 @@ export async function verifyKerberosPassword(
     if (!isFastRequired(error) || armorTgt === undefined || userRealm !== params.realm) {
       throw error;
     }
-    const armor = await armorTgt(unparsePrincipal(sname, params.realm));
-    tgt = await requestInitialTicketArmored({ ...asParams, armorTgt: armor });
+    tgt = await requestInitialTicketArmored({
+      ...asParams,
+      armorTgt: await serviceArmor(armorTgt, unparsePrincipal(sname, params.realm)),
+    });
   }
   // A user of a trusted realm reaches this service's realm over the trust (RFC 4120 §3.3.1).
   const serviceTicket = await requestServiceTicketAcrossRealms({
