@@ -159,6 +159,7 @@ const SUITES = [
   { id: 'kerberos', script: 'suites/kerberos.ts', timeoutMs: 15 * 60_000 },
   { id: 'http', script: 'suites/http.ts', timeoutMs: 30 * 60_000 },
   { id: 'apache', script: 'suites/apache.ts', timeoutMs: 15 * 60_000 },
+  { id: 'basic-kerberos', script: 'suites/basic-kerberos.ts', timeoutMs: 10 * 60_000 },
   { id: 'memory', script: 'suites/memory.ts', timeoutMs: 10 * 60_000 },
   // issue 16: flat memory over 1,000,000 authentications per mechanism, 10,000 connections
   { id: 'scale', script: 'suites/scale.ts', timeoutMs: 40 * 60_000 },

@@ -28,6 +28,7 @@ describe('benchmarks, quick mode', () => {
       'Kerberos AP-REQ acceptance',
       'HTTP overhead',
       'Apache',
+      'Basic over Kerberos: httpauth vs Apache',
       'Digest: httpauth',
       'Memory per pending NTLM handshake',
       'Memory over 20,000 authentications per mechanism',

@@ -85,7 +85,7 @@ export function startChild(
 
 export interface AppConfig {
   framework: 'node' | 'express' | 'fastify' | 'koa';
-  auth: 'none' | 'negotiate' | 'ntlm' | 'digest' | 'http-auth';
+  auth: 'none' | 'negotiate' | 'ntlm' | 'digest' | 'http-auth' | 'basic-kerberos';
   workers?: number;
   keytab?: string;
   port?: number;
@@ -93,6 +93,9 @@ export interface AppConfig {
   staticBody?: string;
   /** Keep the shared state (replay cache) of every worker in this Redis (@httpauth/redis). */
   redisUrl?: string;
+  /** basic-kerberos: the users' realm and its KDCs. */
+  realm?: string;
+  kdcs?: readonly string[];
 }
 
 export function startApp(

@@ -1,8 +1,9 @@
 // A benchmark target: one small JSON route behind a framework and an auth setup, on 127.0.0.1.
 // Runs in its own process (or a node:cluster of them) so the load generator never shares its
 // event loop. Configuration is one JSON argument:
-//   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'negotiate'|'ntlm'|'digest'|'http-auth',
-//     workers: 1, keytab, port: 0, staticBody?: string, redisUrl?: string }
+//   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'negotiate'|'ntlm'|'digest'|'http-auth'|
+//     'basic-kerberos', workers: 1, keytab, port: 0, staticBody?: string, redisUrl?: string,
+//     realm, kdcs (basic-kerberos) }
 // staticBody: answer every authenticated request with exactly these bytes (application/json), as
 // Apache serves its static file, instead of the per-user JSON. redisUrl: every worker keeps its
 // replay cache (and other shared state) in that Redis through @httpauth/redis, as
@@ -53,6 +54,17 @@ async function packagesFor(auth) {
       core.negotiate({
         kerberos: { keytab: config.keytab, clockSkewMs: 3_600_000 },
         kerberosOnly: true,
+      }),
+    ];
+  }
+  if (auth === 'basic-kerberos') {
+    // Every request a full logon: AS and TGS exchanges with the KDC, the ticket checked with the
+    // keytab (bench/suites/basic-kerberos.ts). Plain HTTP on loopback, as Apache's side.
+    return [
+      core.basic({
+        realm: 'bench',
+        kerberos: { realm: config.realm, keytab: config.keytab, kdcs: config.kdcs },
+        allowInsecure: true,
       }),
     ];
   }

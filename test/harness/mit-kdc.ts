@@ -53,6 +53,8 @@ export interface MitKdcOptions {
   readonly enctypes?: readonly MitEnctype[];
   /** Lines appended to [libdefaults] of the clients' krb5.conf. */
   readonly extraLibdefaults?: readonly string[];
+  /** Appended to the KDC's kdc.conf, e.g. a `[plugins]` section. */
+  readonly extraKdcConf?: string;
 }
 
 export interface KinitResult {
@@ -246,7 +248,7 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
     // with a first port, create the database, then retry the KDC on a new port if it is taken.
     let port = await freePort();
     writeFileSync(krb5ConfPath, krb5Conf(realm, port, enctypes, options.extraLibdefaults ?? []));
-    writeFileSync(kdcConfPath, kdcConf(dir, realm, port, enctypes));
+    writeFileSync(kdcConfPath, kdcConf(dir, realm, port, enctypes) + (options.extraKdcConf ?? ''));
     runOrThrow(
       'kdb5_util',
       ['create', '-s', '-W', '-r', realm, '-P', 'master-' + Math.random()],
@@ -325,7 +327,10 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
       if (attempt >= 4) throw new Error(`krb5kdc did not become ready: ${stderr}`);
       port = await freePort();
       writeFileSync(krb5ConfPath, krb5Conf(realm, port, enctypes, options.extraLibdefaults ?? []));
-      writeFileSync(kdcConfPath, kdcConf(dir, realm, port, enctypes));
+      writeFileSync(
+        kdcConfPath,
+        kdcConf(dir, realm, port, enctypes) + (options.extraKdcConf ?? ''),
+      );
     }
 
     return {

@@ -114,6 +114,10 @@ export const ERROR_CODES = {
     'denied',
     "The KDC's answer could not be verified with the service's keytab (a spoofed KDC?)",
   ),
+  ERR_HTTPAUTH_KDC_FAST_REQUIRED: spec(
+    'unavailable',
+    'The Kerberos KDC requires FAST armoring (RFC 6113) for this logon',
+  ),
 
   ERR_HTTPAUTH_DIRECTORY_UNAVAILABLE: spec(
     'unavailable',

@@ -80,7 +80,7 @@ function setup(
         keytab: keytab(),
         servicePrincipal: undefined,
         allowRc4: false,
-        send: (request) => kdc.send(request),
+        sendTo: (_realm, request) => kdc.send(request),
         now: Date.now,
         ...params,
       },
@@ -186,6 +186,36 @@ describe('AS exchange with pre-authentication', () => {
       await assert.rejects(verify(name, password), rejectsWith('ERR_HTTPAUTH_BAD_CREDENTIALS'));
     }
     assert.equal(kdc.requests.length, 0);
+  });
+});
+
+describe('a KDC that requires FAST (RFC 6113)', () => {
+  test('PA-FX-FAST without PA-ENC-TIMESTAMP: ERR_HTTPAUTH_KDC_FAST_REQUIRED before string-to-key', async () => {
+    const { kdc, verify } = setup({ fast: 'required' });
+    for (const password of ['alice pw', 'wrong']) {
+      await assert.rejects(
+        verify('alice', password),
+        rejectsWith('ERR_HTTPAUTH_KDC_FAST_REQUIRED', /not offered/),
+      );
+    }
+    // One AS-REQ per logon: no encrypted timestamp is ever sent.
+    assert.equal(kdc.requests.length, 2);
+    assert.ok(kdc.requests.every((r) => r.padata.length === 0));
+  });
+
+  test('a KDC that offers FAST and ignores the encrypted timestamp: the same code', async () => {
+    const { kdc, verify } = setup({ fast: 'required-lists-timestamp' });
+    await assert.rejects(
+      verify('alice', 'alice pw'),
+      rejectsWith('ERR_HTTPAUTH_KDC_FAST_REQUIRED', /ignored/),
+    );
+    assert.equal(kdc.requests.length, 2);
+  });
+
+  test('FAST offered beside PA-ENC-TIMESTAMP (MIT by default): the timestamp is used', async () => {
+    const { kdc, verify } = setup({ fast: 'optional' });
+    assert.equal((await verify('alice', 'alice pw')).principal, `alice@${REALM}`);
+    assert.ok(kdc.requests[1]?.padata.some((p) => p.type === PaDataType.ENC_TIMESTAMP));
   });
 });
 

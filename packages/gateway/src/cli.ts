@@ -62,6 +62,9 @@ Configuration file (every key optional except upstream and one mechanism):
       #   machinePasswordFile: FILE | machineNtHashFile: FILE, dnsDomain: DNS, timeoutMs: ${d('auth.ntlm.domainController.timeoutMs')} }
     digest: { file: FILE | htdigest: FILE, algorithms: [SHA-256, MD5], nonceLifetimeSec: ${d('auth.digest.nonceLifetimeSec')}, nonceKeyFile: FILE }
     basic: { htpasswd: FILE, allowInsecure: ${d('auth.basic.allowInsecure')} }
+      # or passwords checked by the KDC (exactly one of htpasswd and kerberos):
+      # kerberos: { realm: EXAMPLE.COM, trustedRealms: [PARTNER.COM], keytab: FILE, kdcs: [kdc1, 'tcp/kdc2:88'] | krb5Conf: FILE,
+      #   servicePrincipal: HTTP/host@REALM, timeoutMs: ${d('auth.basic.kerberos.timeoutMs')}, allowRc4: ${d('auth.basic.kerberos.allowRc4')} }
   identity:
     userHeader: ${d('identity.userHeader').padEnd(21)}# every incoming copy is removed before the gateway sets it
     groupsHeader: ${d('identity.groupsHeader')}

@@ -11,6 +11,7 @@ import { machineComputerName, parseDomainController } from './config-dc.js';
 import { MECHANISMS } from './config-types.js';
 import type {
   BasicConfig,
+  BasicKerberosConfig,
   ConfigOverrides,
   DigestConfig,
   GatewayConfig,
@@ -135,12 +136,51 @@ function parseDigest(raw: unknown, read: ConfigReader): DigestConfig {
   };
 }
 
-function parseBasic(raw: unknown, read: ConfigReader): BasicConfig {
-  const b = read.section(raw);
+function parseBasicKerberos(
+  raw: unknown,
+  negotiateKeytab: string | undefined,
+  read: ConfigReader,
+): BasicKerberosConfig {
+  const k = read.section(raw);
+  const keytab = read.optionalFile(k['keytab']) ?? negotiateKeytab;
+  const servicePrincipal = read.optionalStr(k['servicePrincipal']);
+  const kdcs = read.strings(k['kdcs']);
+  const trustedRealms = read.strings(k['trustedRealms']);
+  // The schema's pattern cannot bound a port number.
+  for (const kdc of kdcs ?? []) {
+    const port = /:(\d+)$/.exec(kdc)?.[1];
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535))
+      read.problems.push(`auth.basic.kerberos.kdcs: ${kdc} has no valid port (1-65535)`);
+  }
+  const krb5Conf = read.optionalFile(k['krb5Conf']);
+  const dns = k['dnsLookupKdc'];
   return {
-    htpasswd: read.file(b['htpasswd']),
+    realm: read.str(k['realm'], 'auth.basic.kerberos.realm'),
+    ...(trustedRealms === undefined ? {} : { trustedRealms }),
+    ...(keytab === undefined ? {} : { keytab }),
+    ...(servicePrincipal === undefined ? {} : { servicePrincipal }),
+    ...(kdcs === undefined ? {} : { kdcs }),
+    ...(krb5Conf === undefined ? {} : { krb5Conf }),
+    ...(typeof dns === 'boolean' ? { dnsLookupKdc: dns } : {}),
+    timeoutMs: read.num(k['timeoutMs'], 'auth.basic.kerberos.timeoutMs'),
+    allowRc4: read.bool(k['allowRc4'], 'auth.basic.kerberos.allowRc4'),
+  };
+}
+
+function parseBasic(raw: unknown, negotiateKeytab: string | undefined, read: ConfigReader) {
+  const b = read.section(raw);
+  const basic: BasicConfig = {
+    ...(b['htpasswd'] === undefined ? {} : { htpasswd: read.file(b['htpasswd']) }),
+    ...(b['kerberos'] === undefined
+      ? {}
+      : { kerberos: parseBasicKerberos(b['kerberos'], negotiateKeytab, read) }),
     allowInsecure: read.bool(b['allowInsecure'], 'auth.basic.allowInsecure'),
   };
+  return basic;
+}
+
+function negotiateKeytabOf(a: Json, read: ConfigReader): string | undefined {
+  return read.optionalFile(read.section(a['negotiate'])['keytab']);
 }
 
 export function parseAuth(
@@ -164,6 +204,8 @@ export function parseAuth(
       ? {}
       : { ntlm: parseNtlm(a['ntlm'], overrides, ntlmBinding, read) }),
     ...(a['digest'] === undefined ? {} : { digest: parseDigest(a['digest'], read) }),
-    ...(a['basic'] === undefined ? {} : { basic: parseBasic(a['basic'], read) }),
+    ...(a['basic'] === undefined
+      ? {}
+      : { basic: parseBasic(a['basic'], negotiateKeytabOf(a, read), read) }),
   };
 }

@@ -82,9 +82,24 @@ export interface DigestConfig {
   readonly nonceKeyFile?: string;
 }
 
-/** `auth.basic`: the htpasswd file, and whether Basic may run over plain HTTP. */
+/** `auth.basic.kerberos`: passwords checked by the realm's KDC (core's basic({ kerberos })). */
+export interface BasicKerberosConfig {
+  readonly realm: string;
+  readonly trustedRealms?: readonly string[];
+  /** Default: auth.negotiate.keytab, else KRB5_KTNAME. */
+  readonly keytab?: string;
+  readonly servicePrincipal?: string;
+  readonly kdcs?: readonly string[];
+  readonly krb5Conf?: string;
+  readonly dnsLookupKdc?: boolean;
+  readonly timeoutMs: number;
+  readonly allowRc4: boolean;
+}
+
+/** `auth.basic`: exactly one of `htpasswd` and `kerberos`. */
 export interface BasicConfig {
-  readonly htpasswd: string;
+  readonly htpasswd?: string;
+  readonly kerberos?: BasicKerberosConfig;
   /** Accept Basic over plain HTTP (never do this outside a lab). */
   readonly allowInsecure: boolean;
 }

@@ -16,7 +16,13 @@ import { buildDirectory } from './directory.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import { RequestOutcomes } from './outcomes.js';
-import { buildPackages, ntlmWarnings, readConfiguredFile, readSecret } from './packages.js';
+import {
+  basicWarnings,
+  buildPackages,
+  ntlmWarnings,
+  readConfiguredFile,
+  readSecret,
+} from './packages.js';
 import type { ProxyContext, ServingState } from './proxy-request.js';
 import { ProxyTrust } from './proxy-trust.js';
 import { SiteMap } from './routes.js';
@@ -145,7 +151,8 @@ export function buildGeneration(config: GatewayConfig, shared: Shared): Generati
     sites.close();
     throw error;
   }
-  for (const warning of ntlmWarnings(config)) logger.log('warn', warning);
+  for (const warning of [...ntlmWarnings(config), ...basicWarnings(config)])
+    logger.log('warn', warning);
   const { authenticator } = built;
   const adapterOptions = resolveAdapterOptions({ trustProxy: config.trustProxy });
   const outcomes = new RequestOutcomes(logger, metrics);

@@ -31,6 +31,7 @@ export type {
   BasicConfig,
   CertificateMappingConfig,
   ClientCertificatesConfig,
+  BasicKerberosConfig,
   DigestConfig,
   DirectoryConfig,
   DomainControllerConfig,

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as core from '@httpauth/core';
 import type { SecurityPackage } from '@httpauth/core';
 import type { GatewayConfig } from './config.js';
+import type { BasicKerberosConfig } from './config-types.js';
 import { GatewayConfigError } from './config.js';
 
 /** A file a setting names (`what`), or a GatewayConfigError saying which and why. */
@@ -130,9 +131,12 @@ function buildOne(
     }
     case 'basic': {
       const b = auth.basic!;
+      const k = b.kerberos;
       return core.basic({
         realm: auth.realm,
-        verify: core.htpasswdFile(b.htpasswd),
+        ...(k === undefined
+          ? { verify: core.htpasswdFile(b.htpasswd!) }
+          : { kerberos: basicKerberosOptions(k) }),
         allowInsecure: b.allowInsecure,
       });
     }
@@ -158,6 +162,28 @@ function buildOne(
   }
 }
 
+/** core's basic({ kerberos }) options from auth.basic.kerberos. */
+function basicKerberosOptions(k: BasicKerberosConfig): core.BasicKerberosOptions {
+  const keytab = k.keytab ?? process.env['KRB5_KTNAME'];
+  if (keytab === undefined || keytab === '')
+    throw new GatewayConfigError([
+      'auth.basic.kerberos.keytab: not set, and neither auth.negotiate.keytab nor KRB5_KTNAME names one',
+    ]);
+  // Read it now: a missing keytab fails the start (or the reload), not every logon.
+  readConfiguredFile(keytab.replace(/^FILE:/, ''), 'auth.basic.kerberos.keytab');
+  return {
+    realm: k.realm,
+    ...(k.trustedRealms === undefined ? {} : { trustedRealms: k.trustedRealms }),
+    keytab,
+    ...(k.servicePrincipal === undefined ? {} : { servicePrincipal: k.servicePrincipal }),
+    ...(k.kdcs === undefined ? {} : { kdcs: k.kdcs }),
+    ...(k.krb5Conf === undefined ? {} : { krb5Conf: k.krb5Conf }),
+    ...(k.dnsLookupKdc === undefined ? {} : { dnsLookupKdc: k.dnsLookupKdc }),
+    timeoutMs: k.timeoutMs,
+    allowRc4: k.allowRc4,
+  };
+}
+
 /** NTLM acceptor options, the same for auth.ntlm and for Negotiate's NTLM fallback. */
 function ntlmOptions(
   config: GatewayConfig,
@@ -178,6 +204,20 @@ function ntlmOptions(
     ...(n.hostNames === undefined ? {} : { hostNames: n.hostNames }),
     allowMissingTargetName: n.allowMissingTargetName,
   };
+}
+
+/**
+ * Start-up warning for Basic over Kerberos on plain HTTP: the users' domain passwords, which also
+ * open every other Kerberos service of the realm, would cross the network readable by anyone.
+ */
+export function basicWarnings(config: GatewayConfig): string[] {
+  const b = config.auth.basic;
+  if (b?.kerberos === undefined || !b.allowInsecure || !config.auth.mechanisms.includes('basic'))
+    return [];
+  return [
+    'auth.basic.allowInsecure with auth.basic.kerberos: Kerberos (domain) passwords are accepted ' +
+      'over plain HTTP and cross the network in the clear; use it for local tests only',
+  ];
 }
 
 /**

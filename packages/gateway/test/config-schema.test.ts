@@ -303,7 +303,10 @@ describe('gateway.schema.json and validateConfig agree', () => {
   }
 
   it('fills every default the schema states, and only those', () => {
-    const configure = (ntlm: Record<string, unknown>) =>
+    const configure = (
+      ntlm: Record<string, unknown>,
+      basic: Record<string, unknown> = { htpasswd: '/x' },
+    ) =>
       validateConfig(
         {
           upstream: { url: upstream },
@@ -318,7 +321,7 @@ describe('gateway.schema.json and validateConfig agree', () => {
             negotiate: {},
             ntlm: { domain: 'D', ...ntlm },
             digest: { file: '/d', nonceKeyFile: '/n' },
-            basic: { htpasswd: '/x' },
+            basic,
           },
           identity: { signature: { secretFile: '/s' } },
           sessions: { keys: [{ id: 'k', secretFile: '/k' }] },
@@ -339,12 +342,14 @@ describe('gateway.schema.json and validateConfig agree', () => {
         {},
         '/',
       ) as unknown as Record<string, unknown>;
-    // NTLM takes exactly one of smbpasswd and domainController: one configuration each.
+    // NTLM takes exactly one of smbpasswd and domainController, Basic one of htpasswd and
+    // kerberos: one configuration each.
     const configs = [
       configure({ smbpasswd: '/x' }),
-      configure({
-        domainController: { servers: ['dc'], machineAccount: 'W$', machineNtHashFile: '/h' },
-      }),
+      configure(
+        { domainController: { servers: ['dc'], machineAccount: 'W$', machineNtHashFile: '/h' } },
+        { kerberos: { realm: 'R' } },
+      ),
     ];
     const defaults: [string, unknown][] = [];
     const walk = (node: SchemaNode, path: string): void => {

@@ -2,8 +2,9 @@
  * `basic({ kerberos: { realm, keytab } })`: Basic passwords checked by the realm's KDC, the KDC
  * itself verified with the server's keytab (kerberos/client/password-verifier.ts).
  *
- * KDCs come from the `kdcs` option, else the realm's `kdc` entries in krb5.conf (`krb5Conf`,
- * else KRB5_CONFIG, else /etc/krb5.conf), else DNS SRV records. The list is looked up again
+ * KDCs come from the `kdcs` option (for `realm`), else the realm's `kdc` entries in krb5.conf
+ * (`krb5Conf`, else KRB5_CONFIG, else /etc/krb5.conf), else DNS SRV records; a trusted realm's
+ * and any realm on the way to it from krb5.conf or DNS. The list is looked up again
  * once a minute, so a changed krb5.conf or DNS needs no restart.
  */
 import { HttpAuthError, fail } from '../errors.js';
@@ -12,22 +13,29 @@ import { discoverKdcs, type SrvResolver } from '../kerberos/client/kdc-discovery
 import { sendToKdcs, type KdcAddress } from '../kerberos/client/kdc-transport.js';
 import { parseKdcAddress, readKrb5Conf, type Krb5Conf } from '../kerberos/client/krb5-conf.js';
 import {
+  offeredEnctypes,
   verifyKerberosPassword,
   type VerifiedKerberosUser,
 } from '../kerberos/client/password-verifier.js';
+import { ServiceTgt } from '../kerberos/client/service-tgt.js';
 
 /**
  * Options of `basic({ kerberos })`: check Basic passwords with the realm's KDC (an AS exchange),
  * the KDC itself verified with a ticket for a principal in the server's keytab.
  */
 export interface BasicKerberosOptions {
-  /** The Kerberos realm of the users ('EXAMPLE.TEST'); case-sensitive. */
+  /** The server's Kerberos realm ('EXAMPLE.TEST'), and that of user names without one; case-sensitive. */
   readonly realm: string;
+  /**
+   * Other realms whose users may log on, as 'alice@PARTNER.TEST', over a cross-realm trust with
+   * `realm` (their KDCs from krb5.conf or DNS SRV). Default none.
+   */
+  readonly trustedRealms?: readonly string[];
   /** The server's keytab: a path ('FILE:' allowed) or a Keytab. Default: KRB5_KTNAME. */
   readonly keytab?: string | Keytab;
   /** The principal the KDC is verified with (must be in the keytab). Default: the first of `realm`. */
   readonly servicePrincipal?: string;
-  /** KDCs as 'host', 'host:port', 'tcp/host:port'. Default: krb5.conf, then DNS SRV. */
+  /** `realm`'s KDCs as 'host', 'host:port', 'tcp/host:port'. Default: krb5.conf, then DNS SRV. */
   readonly kdcs?: readonly string[];
   /** krb5.conf path. Default: KRB5_CONFIG, else /etc/krb5.conf (a missing file is no error). */
   readonly krb5Conf?: string;
@@ -68,7 +76,10 @@ function readConf(path: string, explicit: boolean): Krb5Conf | undefined {
 export function kerberosPasswordCheck(options: BasicKerberosOptions): KerberosPasswordCheck {
   if (typeof options !== 'object' || options === null) invalid();
   const { realm } = options;
-  if (typeof realm !== 'string' || realm === '' || /[\s@/\\]/.test(realm)) invalid();
+  const isRealm = (r: unknown) => typeof r === 'string' && r !== '' && !/[\s@/\\]/.test(r);
+  if (!isRealm(realm)) invalid();
+  const trustedRealms = options.trustedRealms ?? [];
+  if (!Array.isArray(trustedRealms) || !trustedRealms.every(isRealm)) invalid();
   const timeoutMs = options.timeoutMs ?? 3000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) invalid();
   let kdcs: KdcAddress[] | undefined;
@@ -91,39 +102,63 @@ export function kerberosPasswordCheck(options: BasicKerberosOptions): KerberosPa
   // Fail at start-up on an unreadable named file, not on the first logon.
   if (explicitConf) readConf(confPath, true);
 
-  let cached: { readonly at: number; readonly kdcs: KdcAddress[] } | undefined;
-  async function currentKdcs(now: number): Promise<KdcAddress[]> {
-    if (cached !== undefined && Math.abs(now - cached.at) < DISCOVERY_TTL_MS) return cached.kdcs;
-    const found = await discoverKdcs(realm, {
-      kdcs,
-      krb5Conf: kdcs === undefined ? readConf(confPath, explicitConf) : undefined,
+  // Per realm: `realm` (the kdcs option applies to it) and any realm on a cross-realm path.
+  const cached = new Map<string, { readonly at: number; readonly kdcs: KdcAddress[] }>();
+  async function currentKdcs(forRealm: string, now: number): Promise<KdcAddress[]> {
+    const hit = cached.get(forRealm);
+    if (hit !== undefined && Math.abs(now - hit.at) < DISCOVERY_TTL_MS) return hit.kdcs;
+    const listed = forRealm === realm ? kdcs : undefined;
+    const found = await discoverKdcs(forRealm, {
+      kdcs: listed,
+      krb5Conf: listed === undefined ? readConf(confPath, explicitConf) : undefined,
       dnsLookupKdc: options.dnsLookupKdc,
       resolveSrv: options.resolveSrv,
     });
     // An empty answer is not cached: the next logon looks again.
-    if (found.length > 0) cached = { at: now, kdcs: found };
+    if (found.length > 0) cached.set(forRealm, { at: now, kdcs: found });
     return found;
   }
-
-  return async (user, password) => {
-    const found = await currentKdcs(Date.now());
+  async function sendTo(forRealm: string, request: Buffer): Promise<Buffer> {
+    const found = await currentKdcs(forRealm, Date.now());
     if (found.length === 0) {
       throw new HttpAuthError('ERR_HTTPAUTH_KDC_UNAVAILABLE', {
-        reason: `no KDC known for ${realm} (kdcs option, krb5.conf, DNS SRV)`,
+        reason: `no KDC known for ${forRealm} (kdcs option, krb5.conf, DNS SRV)`,
       });
     }
-    return verifyKerberosPassword(
+    return sendToKdcs(found, request, { timeoutMs, udpPreferenceLimit: UDP_PREFERENCE_LIMIT });
+  }
+
+  // The service's own TGTs, for FAST armor; kept and renewed (service-tgt.ts).
+  const serviceTgts = new Map<string, ServiceTgt>();
+  const armorTgt = (servicePrincipal: string) => {
+    let tgt = serviceTgts.get(servicePrincipal);
+    if (tgt === undefined) {
+      tgt = new ServiceTgt({
+        realm,
+        servicePrincipal,
+        keytab,
+        etypes: offeredEnctypes(options.allowRc4 === true),
+        send: (request) => sendTo(realm, request),
+        now: Date.now,
+      });
+      serviceTgts.set(servicePrincipal, tgt);
+    }
+    return tgt.get();
+  };
+
+  return async (user, password) =>
+    verifyKerberosPassword(
       {
         realm,
+        trustedRealms,
         keytab,
         servicePrincipal: options.servicePrincipal,
         allowRc4: options.allowRc4 === true,
-        send: (request) =>
-          sendToKdcs(found, request, { timeoutMs, udpPreferenceLimit: UDP_PREFERENCE_LIMIT }),
+        sendTo,
+        armorTgt,
         now: Date.now,
       },
       user,
       password,
     );
-  };
 }

@@ -101,12 +101,22 @@ export interface AsExchangeParams {
   readonly kdcOptions?: number;
 }
 
-function nonce(): number {
+/**
+ * A KDC that takes this user's password only inside a FAST tunnel (RFC 6113 §5.4): not a wrong
+ * password. The caller armors the exchange when it has a TGT to armor with (fast-as-exchange.ts).
+ */
+function fastRequired(why: string): HttpAuthError {
+  return new HttpAuthError('ERR_HTTPAUTH_KDC_FAST_REQUIRED', {
+    reason: `AS: the KDC requires FAST armoring (${why})`,
+  });
+}
+
+export function nonce(): number {
   // 31 bits: some KDCs (old Heimdal, AD) mishandle nonces with the top bit set (RFC 4120 §5.2.4).
   return randomBytes(4).readUInt32BE(0) & 0x7fffffff;
 }
 
-function tgsName(realm: string): PrincipalName {
+export function tgsName(realm: string): PrincipalName {
   return { nameType: NameType.SRV_INST, components: ['krbtgt', realm] };
 }
 
@@ -116,14 +126,14 @@ export function defaultSalt(realm: string, cname: PrincipalName): string {
 }
 
 /** The ETYPE-INFO2 entry to use: the first the KDC lists among the enctypes we offered. */
-function chooseEtypeInfo(
+export function chooseEtypeInfo(
   entries: readonly EtypeInfo2Entry[],
   etypes: readonly number[],
 ): EtypeInfo2Entry | undefined {
   return entries.find((entry) => etypes.includes(entry.etype));
 }
 
-function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
+export function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
   const pa = findPaData(padata, PaDataType.ETYPE_INFO2);
   if (pa === undefined) return [];
   try {
@@ -133,7 +143,7 @@ function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
   }
 }
 
-function clientKey(
+export function clientKey(
   params: AsExchangeParams,
   entry: EtypeInfo2Entry | undefined,
   fallbackEtype: number,
@@ -158,29 +168,31 @@ function encryptedTimestamp(key: KerberosKey, now: number): PaData {
   };
 }
 
-function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestNonce: number) {
+/** The AS-REQ's KDC-REQ-BODY (RFC 4120 §5.4.1): a TGT for `cname`, RENEWABLE-OK. */
+export function asRequestBody(params: AsExchangeParams, requestNonce: number): Buffer {
   const now = params.now();
-  return encodeKdcReq(
-    MSG_TYPE_AS_REQ,
-    padata,
-    encodeKdcReqBody({
-      kdcOptions: KdcOptions.RENEWABLE_OK | (params.kdcOptions ?? 0),
-      cname: params.cname,
-      realm: params.realm,
-      sname: tgsName(params.realm),
-      till: now + params.lifetimeMs,
-      rtime: undefined,
-      nonce: requestNonce,
-      etypes: params.etypes,
-      additionalTickets: [],
-    }),
-  );
+  return encodeKdcReqBody({
+    kdcOptions: KdcOptions.RENEWABLE_OK | (params.kdcOptions ?? 0),
+    cname: params.cname,
+    realm: params.realm,
+    sname: tgsName(params.realm),
+    till: now + params.lifetimeMs,
+    rtime: undefined,
+    nonce: requestNonce,
+    etypes: params.etypes,
+    additionalTickets: [],
+  });
+}
+
+function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestNonce: number) {
+  return encodeKdcReq(MSG_TYPE_AS_REQ, padata, asRequestBody(params, requestNonce));
 }
 
 /** Gets a TGT for `cname` with its long-term key. Errors are HttpAuthErrors (kdc-errors.ts). */
 export async function requestInitialTicket(params: AsExchangeParams): Promise<ClientTicket> {
   let key: KerberosKey | undefined;
   let padata: PaData[] = [];
+  let fastOffered = false;
   // Two rounds at most: without pre-authentication, then with the KDC's ETYPE-INFO2.
   for (let round = 0; round < 2; round++) {
     const requestNonce = nonce();
@@ -190,14 +202,22 @@ export async function requestInitialTicket(params: AsExchangeParams): Promise<Cl
     );
     if (reply.kind === 'error') {
       const { error } = reply;
-      if (error.errorCode !== KdcErrorCode.KDC_ERR_PREAUTH_REQUIRED || round > 0) {
-        throw errorFromKrbError(error, 'AS');
-      }
+      const preauthRequired = error.errorCode === KdcErrorCode.KDC_ERR_PREAUTH_REQUIRED;
+      // Our encrypted timestamp was not taken by a KDC that offered FAST: it wants the tunnel.
+      if (preauthRequired && round > 0 && fastOffered)
+        throw fastRequired('PA-ENC-TIMESTAMP ignored');
+      if (!preauthRequired || round > 0) throw errorFromKrbError(error, 'AS');
       let methods: PaData[] = [];
       try {
         if (error.eData !== undefined) methods = decodeMethodData(error.eData);
       } catch (cause) {
         throw replyMismatch('METHOD-DATA is malformed', cause);
+      }
+      fastOffered = findPaData(methods, PaDataType.FX_FAST) !== undefined;
+      // RFC 6113 §5.4.6: without PA-ENC-TIMESTAMP on offer the password can only be proven with
+      // encrypted challenge, which exists only inside a FAST tunnel. Stop before string-to-key.
+      if (fastOffered && findPaData(methods, PaDataType.ENC_TIMESTAMP) === undefined) {
+        throw fastRequired('PA-ENC-TIMESTAMP not offered');
       }
       const entry = chooseEtypeInfo(etypeInfoFrom(methods), params.etypes);
       key = clientKey(params, entry, params.etypes[0] as number);

@@ -20,6 +20,7 @@ export const KdcErrorCode = {
   KDC_ERR_PREAUTH_FAILED: 24,
   KDC_ERR_PREAUTH_REQUIRED: 25,
   KRB_AP_ERR_BAD_INTEGRITY: 31,
+  KRB_AP_ERR_MODIFIED: 41,
   KRB_AP_ERR_SKEW: 37,
   KRB_ERR_RESPONSE_TOO_BIG: 52,
   KRB_ERR_GENERIC: 60,
@@ -45,9 +46,25 @@ const USER_ERRORS: ReadonlyMap<number, ErrorCode> = new Map<number, ErrorCode>([
   [KdcErrorCode.KDC_ERR_KEY_EXPIRED, 'ERR_HTTPAUTH_PASSWORD_EXPIRED'],
 ]);
 
-/** The HttpAuthError for a KRB-ERROR received during `phase` ('AS' or 'TGS'). */
-export function errorFromKrbError(error: KrbError, phase: 'AS' | 'TGS'): HttpAuthError {
+/**
+ * Where a KRB-ERROR came from: the AS exchange, a TGS exchange with a TGT of the KDC's own realm,
+ * or one with a cross-realm TGT that another realm's KDC issued (`TGS-XREALM`).
+ */
+export type KdcPhase = 'AS' | 'TGS' | 'TGS-XREALM';
+
+/** The HttpAuthError for a KRB-ERROR received during `phase`. */
+export function errorFromKrbError(error: KrbError, phase: KdcPhase): HttpAuthError {
   const reason = `${phase}: ${kdcErrorName(error.errorCode)}`;
+  // A cross-realm TGT that the next realm's KDC cannot decrypt (RFC 4120 §3.3.1: it is sealed
+  // with the inter-realm key) was not issued by that realm's partner: a spoofed KDC of the
+  // user's realm, or inter-realm keys that differ. Either way nothing it said can be believed.
+  if (
+    phase === 'TGS-XREALM' &&
+    (error.errorCode === KdcErrorCode.KRB_AP_ERR_BAD_INTEGRITY ||
+      error.errorCode === KdcErrorCode.KRB_AP_ERR_MODIFIED)
+  ) {
+    return new HttpAuthError('ERR_HTTPAUTH_KDC_UNVERIFIED', { reason });
+  }
   // In the TGS phase the client is already authenticated: a revoked or unknown client there is
   // still the account's state, but an unknown *service* is the server's configuration.
   const code = USER_ERRORS.get(error.errorCode);

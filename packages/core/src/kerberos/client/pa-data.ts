@@ -44,6 +44,8 @@ export const PaDataType = {
   S4U_X509_USER: 130,
   FX_COOKIE: 133,
   FX_FAST: 136,
+  FX_ERROR: 137,
+  ENCRYPTED_CHALLENGE: 138,
   REQ_ENC_PA_REP: 149,
 } as const;
 

@@ -5,7 +5,8 @@
  *  1. AS exchange with the password: a TGT for the user (as-exchange.ts). This alone proves
  *     nothing: whoever answers on the KDC's address picks the key, and a spoofed KDC accepts
  *     any password it is sent.
- *  2. TGS exchange with that TGT: a service ticket for this server's own principal.
+ *  2. TGS exchange with that TGT: a service ticket for this server's own principal (for a user
+ *     of a trusted realm, over the realms' trust first: cross-realm.ts).
  *  3. That ticket must decrypt with the server's keytab key (RFC 4120 §5.3, key usage 2), and
  *     carry the session key and client the KDC announced in the TGS-REP: only the realm's real
  *     KDC knows the service's key. Until then nothing is believed.
@@ -27,7 +28,8 @@ import {
   type PrincipalName,
 } from '../messages/principal-name.js';
 import { passwordKeys, requestInitialTicket, type ClientTicket } from './as-exchange.js';
-import { requestServiceTicket } from './tgs-exchange.js';
+import { requestInitialTicketArmored } from './fast-as-exchange.js';
+import { requestServiceTicketAcrossRealms } from './cross-realm.js';
 
 export interface VerifiedKerberosUser {
   /** 'alice@EXAMPLE.TEST' */
@@ -40,12 +42,25 @@ export interface VerifiedKerberosUser {
 }
 
 export interface PasswordVerifierParams {
+  /** The service's realm, and the realm of user names typed without one. */
   readonly realm: string;
+  /**
+   * Further realms whose users may log on as 'alice@PARTNER.TEST': their TGT comes from their
+   * own KDCs, the service ticket over the realms' trust (cross-realm.ts). Default none.
+   */
+  readonly trustedRealms?: readonly string[];
   readonly keytab: Keytab | KeytabFile;
   /** The server's own principal ('HTTP/host@REALM'); default: the keytab's first in `realm`. */
   readonly servicePrincipal: string | undefined;
   readonly allowRc4: boolean;
-  readonly send: (request: Buffer) => Promise<Buffer>;
+  /** Sends one request to `realm`'s KDCs and returns the reply bytes. */
+  readonly sendTo: (realm: string, request: Buffer) => Promise<Buffer>;
+  /**
+   * The service's own TGT (of `realm`, from the keytab) for `servicePrincipal`, to armor the AS
+   * exchange of a user whose KDC requires FAST (fast-as-exchange.ts). Without it, or for users of
+   * another realm, such a logon fails with ERR_HTTPAUTH_KDC_FAST_REQUIRED.
+   */
+  readonly armorTgt?: (servicePrincipal: string) => Promise<ClientTicket>;
   readonly now: () => number;
 }
 
@@ -56,6 +71,31 @@ export function offeredEnctypes(allowRc4: boolean): readonly number[] {
   return allowRc4 ? [...AES_FIRST, EncType.RC4_HMAC] : AES_FIRST;
 }
 
+function isFastRequired(error: unknown): boolean {
+  return error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_KDC_FAST_REQUIRED';
+}
+
+/**
+ * The service's own TGT for FAST armor. Its AS-REP not decrypting with the keytab key is not the
+ * user's wrong password: that KDC does not know the service's key (spoofed, or a stale keytab).
+ */
+async function serviceArmor(
+  armorTgt: (servicePrincipal: string) => Promise<ClientTicket>,
+  servicePrincipal: string,
+): Promise<ClientTicket> {
+  try {
+    return await armorTgt(servicePrincipal);
+  } catch (error) {
+    if (error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_BAD_CREDENTIALS') {
+      throw unverified(
+        `the KDC does not know ${servicePrincipal}'s keytab key (FAST armor)`,
+        error,
+      );
+    }
+    throw error;
+  }
+}
+
 function unverified(reason: string, cause?: unknown): HttpAuthError {
   return new HttpAuthError('ERR_HTTPAUTH_KDC_UNVERIFIED', {
     reason,
@@ -64,20 +104,32 @@ function unverified(reason: string, cause?: unknown): HttpAuthError {
 }
 
 /**
- * The client name for a Basic user-id: 'alice' or 'alice@REALM' (only this realm, in any case:
- * referrals are not followed). Names with several components ('HTTP/host') or of another realm are
- * refused as bad credentials: a Basic form is for users, and service keys are random anyway.
+ * The client name and realm for a Basic user-id: 'alice' (the service's realm) or
+ * 'alice@REALM' for the service's realm or one of `trustedRealms`. Names with several components
+ * ('HTTP/host') or of any other realm are refused as bad credentials without asking a KDC: a
+ * Basic form is for users, and service keys are random anyway.
  */
-export function userPrincipalName(user: string, realm: string): PrincipalName | undefined {
+export function userPrincipalName(
+  user: string,
+  realm: string,
+  trustedRealms: readonly string[] = [],
+): { readonly cname: PrincipalName; readonly realm: string } | undefined {
   if (user === '' || user.length > 256) return undefined;
   const parsed = parsePrincipal(user);
-  // Users type their UPN suffix in lower case ('alice@example.test'): the one configured realm
-  // is recognised in any ASCII case, and the configured spelling is what the KDC is sent.
-  if (parsed.realm !== undefined && parsed.realm.toUpperCase() !== realm.toUpperCase()) {
-    return undefined;
+  // Users type their UPN suffix in lower case ('alice@example.test'): a configured realm is
+  // recognised in any ASCII case, and the configured spelling is what the KDC is sent.
+  let userRealm = realm;
+  if (parsed.realm !== undefined) {
+    const typed = parsed.realm.toUpperCase();
+    const known = [realm, ...trustedRealms].find((r) => r.toUpperCase() === typed);
+    if (known === undefined) return undefined;
+    userRealm = known;
   }
   if (parsed.components.length !== 1 || parsed.components[0] === '') return undefined;
-  return { nameType: NameType.PRINCIPAL, components: parsed.components };
+  return {
+    cname: { nameType: NameType.PRINCIPAL, components: parsed.components },
+    realm: userRealm,
+  };
 }
 
 function serviceName(params: PasswordVerifierParams, keytab: Keytab): PrincipalName {
@@ -136,39 +188,55 @@ export async function verifyKerberosPassword(
   user: string,
   password: string,
 ): Promise<VerifiedKerberosUser> {
-  const cname = userPrincipalName(user, params.realm);
-  if (cname === undefined || password === '') {
+  const name = userPrincipalName(user, params.realm, params.trustedRealms);
+  if (name === undefined || password === '') {
     throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
-      reason: cname === undefined ? 'not a user name of the realm' : 'empty password',
+      reason: name === undefined ? 'not a user name of the realm' : 'empty password',
     });
   }
+  const { cname, realm: userRealm } = name;
   // Read the keytab first: without a key to verify with, the KDC must not even be asked.
   const keytab =
     params.keytab instanceof Keytab ? params.keytab : params.keytab.current(params.now());
   const sname = serviceName(params, keytab);
   const etypes = offeredEnctypes(params.allowRc4);
-  const tgt = await requestInitialTicket({
-    realm: params.realm,
+  const asParams = {
+    realm: userRealm,
     cname,
     key: passwordKeys(password),
     etypes,
-    send: params.send,
+    send: (request: Buffer) => params.sendTo(userRealm, request),
     now: params.now,
     lifetimeMs: 10 * 60_000,
-  });
-  const serviceTicket = await requestServiceTicket({
+  };
+  let tgt: ClientTicket;
+  try {
+    tgt = await requestInitialTicket(asParams);
+  } catch (error) {
+    // RFC 6113: a KDC that takes the password only in a FAST tunnel; armor with our own TGT.
+    const { armorTgt } = params;
+    if (!isFastRequired(error) || armorTgt === undefined || userRealm !== params.realm) {
+      throw error;
+    }
+    tgt = await requestInitialTicketArmored({
+      ...asParams,
+      armorTgt: await serviceArmor(armorTgt, unparsePrincipal(sname, params.realm)),
+    });
+  }
+  // A user of a trusted realm reaches this service's realm over the trust (RFC 4120 §3.3.1).
+  const serviceTicket = await requestServiceTicketAcrossRealms({
     tgt,
-    realm: params.realm,
+    serviceRealm: params.realm,
     sname,
     etypes,
-    send: params.send,
+    sendTo: params.sendTo,
     now: params.now,
   });
-  verifyServiceTicket(serviceTicket, keytab, params.realm, cname);
+  verifyServiceTicket(serviceTicket, keytab, userRealm, cname);
   return {
-    principal: unparsePrincipal(cname, params.realm),
+    principal: unparsePrincipal(cname, userRealm),
     user: cname.components[0] as string,
-    realm: params.realm,
+    realm: userRealm,
     endtime: tgt.part.endtime,
   };
 }

@@ -14,7 +14,7 @@ import { encodeKerberosAuthenticator } from '../messages/ap-authenticator.js';
 import { sameComponents, type PrincipalName } from '../messages/principal-name.js';
 import type { Ticket } from '../messages/ticket.js';
 import type { ClientTicket } from './as-exchange.js';
-import { errorFromKrbError, replyMismatch } from './kdc-errors.js';
+import { errorFromKrbError, replyMismatch, type KdcPhase } from './kdc-errors.js';
 import { checkReplyFitsRequest, decryptEncPart, readKdcReply } from './kdc-reply.js';
 import { MSG_TYPE_TGS_REP } from './kdc-rep.js';
 import { encodeKdcReqBody } from './kdc-req-body.js';
@@ -23,7 +23,7 @@ import { PaDataType, type PaData } from './pa-data.js';
 
 export interface TgsExchangeParams {
   readonly tgt: ClientTicket;
-  /** The service's realm (the TGT's realm: referrals are not followed yet). */
+  /** The realm of the KDC asked: the realm the TGT is for (cross-realm.ts walks to others). */
   readonly realm: string;
   readonly sname: PrincipalName;
   readonly etypes: readonly number[];
@@ -37,6 +37,20 @@ export interface TgsExchangeParams {
    */
   readonly extraPadata?: (nonce: number) => readonly PaData[];
   readonly additionalTickets?: readonly Ticket[];
+  /**
+   * The request is for a cross-realm TGT (`krbtgt/TARGET@realm`): the KDC may answer with a TGT
+   * for a realm on the way instead, `krbtgt/OTHER@realm` (RFC 4120 §3.3.1, RFC 6806 §8).
+   */
+  readonly crossRealmTgt?: boolean;
+  /** How KRB-ERRORs are classified (kdc-errors.ts); default 'TGS'. */
+  readonly phase?: KdcPhase;
+}
+
+/** krbtgt/REALM: a TGT's service name (RFC 4120 §7.3). */
+export function isTgsName(sname: PrincipalName): boolean {
+  return (
+    sname.components.length === 2 && sname.components[0] === 'krbtgt' && sname.components[1] !== ''
+  );
 }
 
 /** PA-TGS-REQ: the AP-REQ that authenticates a TGS-REQ whose body is `bodyDer`. */
@@ -101,15 +115,18 @@ export async function requestServiceTicket(params: TgsExchangeParams): Promise<S
     await params.send(encodeKdcReq(MSG_TYPE_TGS_REQ, padata, body)),
     MSG_TYPE_TGS_REP,
   );
-  if (reply.kind === 'error') throw errorFromKrbError(reply.error, 'TGS');
+  if (reply.kind === 'error') throw errorFromKrbError(reply.error, params.phase ?? 'TGS');
   const { rep } = reply;
   const part = decryptEncPart(rep, params.tgt.sessionKey, KeyUsage.TGS_REP_ENCPART_SESSION);
   // Only the KDC that issued the TGT knows its session key.
   if (part === undefined) throw replyMismatch('TGS-REP does not decrypt with the TGT session key');
+  // A referral names the realm on the way; checkReplyFitsRequest still wants the ticket and the
+  // encrypted part to agree on it, and the realm to be the one asked.
+  const referral = params.crossRealmTgt === true && isTgsName(rep.ticket.sname);
   checkReplyFitsRequest(rep, part, {
     nonce: requestNonce,
     realm: params.realm,
-    sname: params.sname,
+    sname: referral ? rep.ticket.sname : params.sname,
     etypes: params.etypes,
   });
   if (
