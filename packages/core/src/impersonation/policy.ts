@@ -21,6 +21,11 @@ import type { SecurityContextData } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { groupMatches, principalMatches } from '../authorization/principal-match.js';
 import { CcacheDirectory } from './ccache-store.js';
+import {
+  ConstrainedDelegation,
+  type ConstrainedDelegationOptions,
+} from './constrained-delegation.js';
+import { delegationMembers } from './delegation-members.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
 import { levelAtLeast, minLevel, refusingActions } from './context.js';
 import { formatPrincipalName } from '../kerberos/ccache.js';
@@ -66,6 +71,12 @@ export interface ImpersonationPolicy {
   readonly ccacheDirectory?: string;
   /** Child-process settings: setpriv and test(1) paths, PATH, no_new_privs. */
   readonly runAs?: Partial<RunAsSettings>;
+  /**
+   * Constrained delegation (S4U2Self + S4U2Proxy, docs/delegation.md): users the policy lets
+   * impersonate reach level delegate whatever they logged on with, and their context's `fetch()`
+   * and `credentialCacheFor()` call the allowed backends as them. Needs maxLevel 'delegate'.
+   */
+  readonly constrainedDelegation?: ConstrainedDelegationOptions;
 }
 
 /** The factory for `createAuthenticator({ impersonation })`, with its resources. */
@@ -77,6 +88,8 @@ export interface ImpersonationFactoryWithResources {
   readonly liveCredentialCaches: number;
   /** Remove every ccache still on disk. */
   close(): Promise<void>;
+  /** The S4U client when `constrainedDelegation` is configured (its caches, KDC request count). */
+  readonly constrainedDelegation: ConstrainedDelegation | undefined;
 }
 
 const LEVELS: readonly ImpersonationLevel[] = ['identify', 'impersonate', 'delegate'];
@@ -104,6 +117,10 @@ function checkPolicy(policy: ImpersonationPolicy): void {
     }
   }
   if (policy.allowSystemUsers?.includes('root')) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  // Delegation must be asked for twice: the S4U configuration alone does not raise the level.
+  if (policy.constrainedDelegation !== undefined && policy.maxLevel !== 'delegate') {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
 }
 
 interface Decision {
@@ -140,6 +157,10 @@ export function createImpersonation(
   };
   // Stale files from an earlier run go at start-up, not at the first delegation.
   if (levelAtLeast(maxLevel, 'delegate')) ccacheDirectory();
+  const constrained =
+    policy.constrainedDelegation === undefined
+      ? undefined
+      : new ConstrainedDelegation(policy.constrainedDelegation);
 
   function allowed(principal: Principal, identity: PosixIdentity): boolean {
     if (allow.anyUser === true) return true;
@@ -248,10 +269,12 @@ export function createImpersonation(
       formatPrincipalName(offered.defaultPrincipal) === principal.name
         ? offered
         : undefined;
-    const granted: ImpersonationLevel = ccache === undefined ? 'impersonate' : 'delegate';
+    // Constrained delegation grants delegate to every logon (protocol transition, MS-SFU).
+    const granted: ImpersonationLevel =
+      ccache === undefined && constrained === undefined ? 'impersonate' : 'delegate';
     let level = minLevel(granted, decision.level);
     let reason: ImpersonationReason | undefined =
-      ccache === undefined && decision.level === 'delegate'
+      granted !== 'delegate' && decision.level === 'delegate'
         ? 'no-delegated-credential'
         : ccache !== undefined && decision.level !== 'delegate'
           ? 'delegation-disabled'
@@ -269,12 +292,28 @@ export function createImpersonation(
     const live = (): void => {
       if (disposed) fail('ERR_HTTPAUTH_IMPERSONATION_DENIED');
     };
+    const delegatedCaches: string[] = [];
+    const members =
+      constrained !== undefined && level === 'delegate'
+        ? delegationMembers({
+            principal,
+            delegation: constrained,
+            live,
+            writeCcache: async (cache) => {
+              const path = await ccacheDirectory().write(cache, identity);
+              delegatedCaches.push(path);
+              return path;
+            },
+          })
+        : refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED');
     const self: ImpersonationContext = {
       ...base,
       level,
       posix: identity,
-      delegated: ccachePath !== undefined,
+      delegated: ccachePath !== undefined || (constrained !== undefined && level === 'delegate'),
       reason,
+      fetch: members.fetch,
+      credentialCacheFor: members.credentialCacheFor,
       spawn(command: string, args: readonly string[] = [], options = {}): ChildProcess {
         live();
         return spawnAs(identity, settings, ccachePath, command, args, options);
@@ -309,12 +348,14 @@ export function createImpersonation(
       async dispose() {
         if (disposed) return;
         disposed = true;
-        if (ccachePath !== undefined && directory !== undefined) {
-          const path = ccachePath;
-          try {
-            await directory.remove(path);
-          } catch (cause) {
-            throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause });
+        const paths = ccachePath === undefined ? delegatedCaches : [ccachePath, ...delegatedCaches];
+        if (directory !== undefined) {
+          for (const path of paths) {
+            try {
+              await directory.remove(path);
+            } catch (cause) {
+              throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause });
+            }
           }
         }
       },
@@ -337,6 +378,7 @@ export function createImpersonation(
   return Object.defineProperties(factory, {
     ccacheDirectory: { get: () => ccacheDirectory().path, enumerable: true },
     liveCredentialCaches: { get: () => directory?.size ?? 0, enumerable: true },
+    constrainedDelegation: { value: constrained, enumerable: true },
     close: {
       value: async () => {
         await directory?.close();
