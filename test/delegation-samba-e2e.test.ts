@@ -2,7 +2,8 @@
  * Constrained delegation end to end against the Samba AD DC (machine-wide lock: one short run).
  *
  * An intranet API (httpauth, service account websvc, HTTP/localhost) lets users log on with
- * Kerberos (curl --negotiate) or Basic checked by the KDC (curl -u: protocol transition), and
+ * NTLM checked by the DC over NETLOGON (curl --ntlm) or Basic checked by the KDC (curl -u), both
+ * through protocol transition, or with Kerberos (curl --negotiate, as a browser), and
  * calls backends as them with `impersonation.fetch()`: S4U2Self then S4U2Proxy from its own
  * keytab, Negotiate to the backend with mutual authentication. Backends: another httpauth server
  * and Apache with mod_auth_gssapi, both must see the user. Refused: a sensitive account
@@ -17,6 +18,8 @@ import { after, before, describe, test } from 'node:test';
 import {
   basic,
   createImpersonation,
+  domainControllerVerifier,
+  ntlm,
   isHttpAuthError,
   negotiate,
   statusForKind,
@@ -32,6 +35,7 @@ import { sambaDelegation } from './harness/samba-delegation.js';
 const run = promisify(execFile);
 const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
 const bob = { name: 'bob', password: 'B0b-Passw0rd!' };
+const MACHINE = { name: 'WEB2', password: 'Web2-Machine-Passw0rd!' };
 const BACKEND = 'HTTP/backend.samdom.test';
 const APACHE = 'HTTP/apache.samdom.test';
 const RBCD = 'HTTP/rbcd.samdom.test';
@@ -77,7 +81,7 @@ async function whoamiBackend(keytab: string): Promise<Running> {
 }
 
 before(async () => {
-  dc = await startSambaDc({ users: [alice, bob] });
+  dc = await startSambaDc({ users: [alice, bob], machineAccounts: [MACHINE] });
   const setup = sambaDelegation(dc);
   const backendKeytab = await setup.addBackend('backsvc', BACKEND);
   const apacheKeytab = await setup.addBackend('apachesvc', APACHE);
@@ -113,6 +117,18 @@ before(async () => {
     {
       packages: [
         negotiate({ kerberos: { keytab: dc.keytabPath } }),
+        // NTLM checked by the DC over NETLOGON (the machine account's secure channel).
+        ntlm({
+          domain: { netbios: dc.domain, dns: dc.realm.toLowerCase() },
+          computerName: MACHINE.name,
+          credentials: domainControllerVerifier({
+            domain: dc.domain,
+            servers: ['127.0.0.1'],
+            machineAccount: `${MACHINE.name}$`,
+            machinePassword: MACHINE.password,
+            timeoutMs: 5000,
+          }),
+        }),
         basic({
           realm: 'intranet',
           allowInsecure: true,
@@ -130,6 +146,7 @@ before(async () => {
         });
         res.end(
           JSON.stringify({
+            logon: auth.principal.name,
             level: auth.impersonation.level,
             status: answer.status,
             body: await answer.text(),
@@ -154,7 +171,7 @@ after(async () => {
 });
 
 async function callAs(
-  login: { basic: typeof alice } | { ccache: string },
+  login: { basic: typeof alice } | { ntlm: typeof alice } | { ccache: string },
   to: string,
   service: string,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -162,7 +179,9 @@ async function callAs(
   const auth =
     'basic' in login
       ? ['-u', `${login.basic.name}:${login.basic.password}`]
-      : ['--negotiate', '-u', ':'];
+      : 'ntlm' in login
+        ? ['--ntlm', '-u', `${dc.domain}\\${login.ntlm.name}:${login.ntlm.password}`]
+        : ['--negotiate', '-u', ':'];
   const { stdout } = await run(
     'curl',
     ['-s', '--max-time', '60', ...auth, '-w', '\n%{http_code}', target],
@@ -174,6 +193,21 @@ async function callAs(
 }
 
 describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', () => {
+  test('NTLM logon checked by the DC (curl --ntlm): S4U2Self for SAMDOM\\alice, the backend sees alice', async () => {
+    const delegation = impersonation.constrainedDelegation!;
+    const before = delegation.kdcRequests;
+    const answer = await callAs({ ntlm: alice }, backend.url, BACKEND);
+    // The service's TGT (AS, with the pre-authentication round), S4U2Self, S4U2Proxy.
+    assert.ok(delegation.kdcRequests - before >= 3, String(delegation.kdcRequests - before));
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.level, 'delegate');
+    assert.equal(answer.body.logon, `${dc.domain}\\alice`);
+    assert.deepEqual(JSON.parse(answer.body.body as string), {
+      user: `alice@${dc.realm}`,
+      mechanism: 'Kerberos',
+    });
+  });
+
   test('Basic logon (protocol transition): the httpauth backend and Apache see alice', async () => {
     const viaHttpauth = await callAs({ basic: alice }, backend.url, BACKEND);
     assert.equal(viaHttpauth.status, 200, JSON.stringify(viaHttpauth.body));

@@ -126,7 +126,15 @@ export interface DelegationCredential extends DelegatedTicket {
   readonly service: PrincipalName;
 }
 
-export class ConstrainedDelegation {
+/** What the impersonation factory shows of its S4U client (metrics, tests). */
+export interface ConstrainedDelegationStatus {
+  /** KDC requests made so far (AS for the service's TGT, S4U2Self, S4U2Proxy). */
+  readonly kdcRequests: number;
+  /** Users with a cached S4U2Self ticket. */
+  readonly cachedUsers: number;
+}
+
+export class ConstrainedDelegation implements ConstrainedDelegationStatus {
   readonly realm: string;
   readonly #allowed: ReadonlySet<string>;
   readonly #keytab: Keytab | KeytabFile;

@@ -24,6 +24,7 @@ import { CcacheDirectory } from './ccache-store.js';
 import {
   ConstrainedDelegation,
   type ConstrainedDelegationOptions,
+  type ConstrainedDelegationStatus,
 } from './constrained-delegation.js';
 import { delegationMembers } from './delegation-members.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
@@ -89,7 +90,7 @@ export interface ImpersonationFactoryWithResources {
   /** Remove every ccache still on disk. */
   close(): Promise<void>;
   /** The S4U client when `constrainedDelegation` is configured (its caches, KDC request count). */
-  readonly constrainedDelegation: ConstrainedDelegation | undefined;
+  readonly constrainedDelegation: ConstrainedDelegationStatus | undefined;
 }
 
 const LEVELS: readonly ImpersonationLevel[] = ['identify', 'impersonate', 'delegate'];
