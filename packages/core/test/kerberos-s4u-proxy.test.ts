@@ -266,3 +266,75 @@ describe('constrained delegation: options and the local allow list', () => {
     });
   });
 });
+
+describe("constrainedDelegation: { localUser: 'optional' }: network delegation without a local user", () => {
+  const keytab = new Keytab([
+    {
+      principal: `HTTP/web.example.test@${REALM}`,
+      realm: REALM,
+      components: ['HTTP', 'web.example.test'],
+      nameType: NameType.SRV_HST,
+      timestamp: 0,
+      kvno: 2,
+      enctype: EncType.AES256_CTS_HMAC_SHA1_96,
+      key: makeKey(EncType.AES256_CTS_HMAC_SHA1_96, randomBytes(32)),
+    },
+  ]);
+  const nobodyHere = { lookup: async () => undefined };
+  const policy = (localUser: 'required' | 'optional', allow: { principals?: string[] }) =>
+    createImpersonation({
+      maxLevel: 'delegate',
+      allow,
+      userDatabase: nobodyHere,
+      constrainedDelegation: {
+        realm: REALM,
+        keytab,
+        kdcs: ['127.0.0.1:1'],
+        allowedServices: ['HTTP/api.example.test'],
+        localUser,
+      },
+    });
+  const alicePrincipal = { name: `alice@${REALM}`, user: 'alice', mechanism: 'Kerberos' } as const;
+
+  test('an allowed principal with no local user: delegate, fetch asks S4U, acting members refuse', async () => {
+    const factory = policy('optional', { principals: [`alice@${REALM}`] });
+    const context = await factory(alicePrincipal, undefined);
+    assert.equal(context.level, 'delegate');
+    assert.equal(context.posix, undefined);
+    assert.deepEqual(context.toJSON(), {
+      level: 'delegate',
+      delegated: true,
+      localUser: false,
+      reason: 'unmapped',
+    });
+    assert.throws(() => context.spawn!('true'), { code: 'ERR_HTTPAUTH_IMPERSONATION_UNMAPPED' });
+    await assert.rejects(context.fetch!('http://other.example.test/'), {
+      code: 'ERR_HTTPAUTH_DELEGATION_TARGET_NOT_ALLOWED',
+    });
+    assert.equal(factory.constrainedDelegation?.kdcRequests, 0);
+    // An allowed backend is asked for: the (absent) KDC answers, so the KDC is unavailable.
+    await assert.rejects(context.fetch!('http://api.example.test/'), {
+      code: 'ERR_HTTPAUTH_KDC_UNAVAILABLE',
+    });
+    await context.dispose();
+    await assert.rejects(context.fetch!('http://api.example.test/'), {
+      code: 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
+    });
+    await factory.close();
+  });
+
+  test("not allowed, or localUser 'required' (the default): identify, fetch refused", async () => {
+    for (const factory of [
+      policy('optional', { principals: ['bob@EXAMPLE.TEST'] }),
+      policy('required', { principals: [`alice@${REALM}`] }),
+    ]) {
+      const context = await factory(alicePrincipal, undefined);
+      assert.equal(context.level, 'identify');
+      await assert.rejects(context.fetch!('http://api.example.test/'), (error: { code: string }) =>
+        /^ERR_HTTPAUTH_IMPERSONATION_(UNMAPPED|DENIED)$/.test(error.code),
+      );
+      assert.equal(factory.constrainedDelegation?.kdcRequests, 0);
+      await factory.close();
+    }
+  });
+});

@@ -58,6 +58,14 @@ export interface ConstrainedDelegationOptions {
   readonly allowRc4?: boolean;
   /** Get the service's TGT again when less than this remains. Default 5 minutes. */
   readonly refreshBeforeMs?: number;
+  /**
+   * 'required' (default): only principals with a local user the policy may impersonate reach
+   * level delegate, as for every level. 'optional': an allowed principal (the `allow` list, by
+   * name, SID or the principal's own groups) that maps to no local user, or whom a server not
+   * running as root cannot act as, still gets a delegate context for the network: fetch() and
+   * credentialCacheFor() work, spawn/execFile/access refuse. System accounts never do.
+   */
+  readonly localUser?: 'required' | 'optional';
   /** Users whose S4U tickets are kept in memory (least recently used go first). Default 10000. */
   readonly maxCachedUsers?: number;
   /** For tests: DNS SRV lookups. */
@@ -173,6 +181,9 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
     }
     const realmSuffix = servicePrincipal.includes('@') ? '' : `@${options.realm}`;
     this.#keyPrincipal = `${servicePrincipal}${realmSuffix}`;
+    if (options.localUser !== undefined && !['required', 'optional'].includes(options.localUser)) {
+      fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    }
     const max = options.maxCachedUsers ?? 10_000;
     if (!Number.isInteger(max) || max < 1) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
     this.#etypes = offeredEnctypes(options.allowRc4 === true);

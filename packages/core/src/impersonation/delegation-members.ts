@@ -3,12 +3,17 @@
  * Kerberos-protected backend as the user, and `credentialCacheFor()`, a private ccache holding the
  * user's delegated ticket to one backend for a child process (kinit-free `curl --negotiate`,
  * `psql`, `klist`). Both ask constrained-delegation.ts, which refuses a backend not in
- * `allowedServices` before any KDC request.
+ * `allowedServices` before any KDC request. With `localUser: 'optional'`, also the context of an
+ * allowed principal without a local user (network delegation only).
  */
+import type { ErrorCode } from '../errors.js';
+import { fail, HttpAuthError } from '../errors.js';
 import type { Ccache } from '../kerberos/ccache.js';
 import { KRB_NT_PRINCIPAL, KRB_NT_SRV_INST } from '../kerberos/ccache.js';
 import type { Principal } from '../principal.js';
 import type { ConstrainedDelegation, DelegationCredential } from './constrained-delegation.js';
+import type { ImpersonationContext, ImpersonationReason } from './context.js';
+import { refusingActions } from './context.js';
 import { negotiateFetch, serviceForUrl, type DelegatedFetchInit } from './negotiate-fetch.js';
 
 export interface DelegationMembers {
@@ -76,5 +81,70 @@ export function delegationMembers(args: {
       live();
       return args.writeCcache(delegatedTicketCcache(credential));
     },
+  };
+}
+
+/** Why a principal has no local user: the cases `localUser: 'optional'` lets through. */
+const NO_LOCAL_USER: ReadonlySet<string> = new Set([
+  'unmapped',
+  'lookup-failed',
+  'server-unprivileged',
+]);
+
+/**
+ * The context of `constrainedDelegation: { localUser: 'optional' }` for an allowed principal with
+ * no local user this server can act as (unmapped, lookup failed, a server not running as root):
+ * level delegate for the network only. fetch() and credentialCacheFor() work (the ccache is owned
+ * by the server's own user); spawn, execFile, access and credentialCache refuse with `refusal`,
+ * the reason the principal has no local user. Undefined when `reason` is another one (a system
+ * account or a principal not allowed are never delegated).
+ */
+export function networkDelegateContext(args: {
+  readonly principal: Principal;
+  readonly reason: ImpersonationReason | undefined;
+  readonly refusal: ErrorCode;
+  readonly delegation: ConstrainedDelegation;
+  readonly writeCcache: (cache: Ccache) => Promise<string>;
+  readonly removeCcache: (path: string) => Promise<void>;
+}): ImpersonationContext | undefined {
+  if (args.reason === undefined || !NO_LOCAL_USER.has(args.reason)) return undefined;
+  const { principal, reason } = args;
+  const written: string[] = [];
+  let disposed = false;
+  const live = (): void => {
+    if (disposed) fail('ERR_HTTPAUTH_IMPERSONATION_DENIED');
+  };
+  const members = delegationMembers({
+    principal,
+    delegation: args.delegation,
+    live,
+    writeCcache: async (cache) => {
+      const path = await args.writeCcache(cache);
+      written.push(path);
+      return path;
+    },
+  });
+  return {
+    principal,
+    level: 'delegate',
+    userSid: principal.userSid,
+    groupSids: principal.groupSids,
+    delegated: true,
+    reason,
+    ...refusingActions(args.refusal),
+    fetch: members.fetch,
+    credentialCacheFor: members.credentialCacheFor,
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const path of written) {
+        try {
+          await args.removeCcache(path);
+        } catch (cause) {
+          throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause });
+        }
+      }
+    },
+    toJSON: () => ({ level: 'delegate', delegated: true, localUser: false, reason }),
   };
 }

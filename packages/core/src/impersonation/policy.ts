@@ -23,62 +23,21 @@ import { groupMatches, principalMatches } from '../authorization/principal-match
 import { CcacheDirectory } from './ccache-store.js';
 import {
   ConstrainedDelegation,
-  type ConstrainedDelegationOptions,
   type ConstrainedDelegationStatus,
 } from './constrained-delegation.js';
-import { delegationMembers } from './delegation-members.js';
+import { delegationMembers, networkDelegateContext } from './delegation-members.js';
+import { checkPolicy, type ImpersonationPolicy } from './policy-options.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
 import { levelAtLeast, minLevel, refusingActions } from './context.js';
 import { formatPrincipalName } from '../kerberos/ccache.js';
 import { delegatedCcache } from './delegated.js';
-import type { PrincipalMappingOptions } from './mapping.js';
 import { createPrincipalMapper } from './mapping.js';
-import type { PosixIdentity, SystemUserDatabaseOptions, UserDatabase } from './posix.js';
+import type { PosixIdentity } from './posix.js';
 import { systemUserDatabase } from './posix.js';
 import type { RunAsSettings } from './run-as.js';
 import { DEFAULT_RUN_AS, accessAs, execFileAs, spawnAs } from './run-as.js';
 
-export interface ImpersonationAllowlist {
-  /** Principal names (`alice@EXAMPLE.TEST`, `EXAMPLE\alice`), UPNs or user SIDs. */
-  readonly principals?: readonly string[];
-  /** Group SIDs (from the PAC) or group names (credential source or the local user's groups). */
-  readonly groups?: readonly string[];
-  /** Every principal that maps to a non-system local user (the demo's HTTPAUTH_IMPERSONATE=1). */
-  readonly anyUser?: boolean;
-}
-
-export interface ImpersonationPolicy {
-  /** Highest level granted (default 'impersonate'; delegation must be asked for). */
-  readonly maxLevel?: ImpersonationLevel;
-  /** Who may be impersonated. Without it nobody is: every context is identify. */
-  readonly allow?: ImpersonationAllowlist;
-  /** Local users below this uid are system accounts and never impersonated (default 1000). */
-  readonly minUid?: number;
-  /** Local system accounts (uid < minUid) that may be impersonated anyway. Never root. */
-  readonly allowSystemUsers?: readonly string[];
-  /** Local users never impersonated (default ['nobody']). */
-  readonly deniedUsers?: readonly string[];
-  /** Local users in any of these groups (names or gids) are never impersonated. */
-  readonly deniedGroups?: readonly (string | number)[];
-  /**
-   * Principal -> local user mapping (default: `DEFAULT`, which strips the realm of a principal
-   * of a local realm only; see mapping.ts).
-   */
-  readonly mapping?: PrincipalMappingOptions;
-  /** User database (default: NSS through getent/id, cached with `lookup`'s TTLs). */
-  readonly userDatabase?: UserDatabase;
-  readonly lookup?: SystemUserDatabaseOptions;
-  /** Directory for delegated credential caches (default: per-uid under os.tmpdir()). */
-  readonly ccacheDirectory?: string;
-  /** Child-process settings: setpriv and test(1) paths, PATH, no_new_privs. */
-  readonly runAs?: Partial<RunAsSettings>;
-  /**
-   * Constrained delegation (S4U2Self + S4U2Proxy, docs/delegation.md): users the policy lets
-   * impersonate reach level delegate whatever they logged on with, and their context's `fetch()`
-   * and `credentialCacheFor()` call the allowed backends as them. Needs maxLevel 'delegate'.
-   */
-  readonly constrainedDelegation?: ConstrainedDelegationOptions;
-}
+export type { ImpersonationAllowlist, ImpersonationPolicy } from './policy-options.js';
 
 /** The factory for `createAuthenticator({ impersonation })`, with its resources. */
 export interface ImpersonationFactoryWithResources {
@@ -91,37 +50,6 @@ export interface ImpersonationFactoryWithResources {
   close(): Promise<void>;
   /** The S4U client when `constrainedDelegation` is configured (its caches, KDC request count). */
   readonly constrainedDelegation: ConstrainedDelegationStatus | undefined;
-}
-
-const LEVELS: readonly ImpersonationLevel[] = ['identify', 'impersonate', 'delegate'];
-
-function checkPolicy(policy: ImpersonationPolicy): void {
-  if (policy === null || typeof policy !== 'object') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  if (policy.maxLevel !== undefined && !LEVELS.includes(policy.maxLevel)) {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
-  if (
-    policy.minUid !== undefined &&
-    (!Number.isInteger(policy.minUid) || policy.minUid < 1 || policy.minUid > 0xfffffffe)
-  ) {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
-  const allow = policy.allow;
-  for (const list of [
-    allow?.principals,
-    allow?.groups,
-    policy.allowSystemUsers,
-    policy.deniedUsers,
-  ]) {
-    if (list !== undefined && (!Array.isArray(list) || list.some((v) => typeof v !== 'string'))) {
-      fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-    }
-  }
-  if (policy.allowSystemUsers?.includes('root')) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  // Delegation must be asked for twice: the S4U configuration alone does not raise the level.
-  if (policy.constrainedDelegation !== undefined && policy.maxLevel !== 'delegate') {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
 }
 
 interface Decision {
@@ -163,11 +91,12 @@ export function createImpersonation(
       ? undefined
       : new ConstrainedDelegation(policy.constrainedDelegation);
 
-  function allowed(principal: Principal, identity: PosixIdentity): boolean {
+  /** Without a local user, only the principal's own groups (PAC SIDs, source names) count. */
+  function allowed(principal: Principal, identity: PosixIdentity | undefined): boolean {
     if (allow.anyUser === true) return true;
     if ((allow.principals ?? []).some((entry) => principalMatches(principal, entry))) return true;
     return (allow.groups ?? []).some((entry) =>
-      groupMatches(principal, identity.groupNames, entry),
+      groupMatches(principal, identity?.groupNames ?? [], entry),
     );
   }
 
@@ -250,6 +179,20 @@ export function createImpersonation(
     };
     if (decision.identity === undefined) {
       const reason = decision.reason;
+      const network =
+        constrained !== undefined &&
+        policy.constrainedDelegation?.localUser === 'optional' &&
+        allowed(principal, undefined)
+          ? networkDelegateContext({
+              principal,
+              reason,
+              refusal: decision.refusal ?? 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
+              delegation: constrained,
+              writeCcache: (cache) => ccacheDirectory().write(cache, undefined),
+              removeCcache: (path) => ccacheDirectory().remove(path),
+            })
+          : undefined;
+      if (network !== undefined) return network;
       return {
         ...base,
         level: 'identify',
