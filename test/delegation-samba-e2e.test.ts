@@ -11,8 +11,10 @@
  * (locally, no KDC request). klist reads the exported ccache of the delegated ticket.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -315,6 +317,48 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
       await assert.rejects(run('klist', ['-c', `FILE:${path}`], { env: dc.env }));
     } finally {
       await context.dispose();
+    }
+  });
+
+  test('the delegation example (docs/delegation.md): a browser-like client without --delegation, no local user', async () => {
+    const script = fileURLToPath(new URL('../examples/delegation/server.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: {
+        ...dc.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        KRB5_KTNAME: dc.keytabPath,
+        DELEGATION_REALM: dc.realm,
+        DELEGATION_ACCOUNT: 'websvc',
+        DELEGATION_S4U_SERVICES: BACKEND,
+        DELEGATION_DOWNSTREAM: `${backend.url}/whoami`,
+        DELEGATION_DOWNSTREAM_SPN: BACKEND,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const base = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const match = /listening on (http:\/\/[0-9.:]+)/.exec(line);
+          if (match !== null) resolve((match[1] as string).replace('127.0.0.1', 'localhost'));
+        });
+        child.once('exit', (code) => reject(new Error(`example exited (${code}): ${stderr}`)));
+      });
+      const ccache = await dc.kinit(alice.name, alice.password);
+      const { stdout } = await run(
+        'curl',
+        ['-s', '--max-time', '60', '--negotiate', '-u', ':', `${base}/downstream`],
+        { env: { ...dc.env, KRB5CCNAME: `FILE:${ccache}` } },
+      );
+      assert.deepEqual(JSON.parse(stdout), {
+        as: `alice@${dc.realm}`,
+        via: 'S4U2Proxy',
+        downstream: { status: 200, body: { user: `alice@${dc.realm}`, mechanism: 'Kerberos' } },
+      });
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 });
