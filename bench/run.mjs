@@ -121,6 +121,7 @@ const SUITES = [
   { id: 'memory', script: 'suites/memory.ts', timeoutMs: 10 * 60_000 },
   { id: 'gateway', script: 'suites/gateway.ts', timeoutMs: 20 * 60_000 },
   { id: 'netlogon', script: 'suites/netlogon.ts', timeoutMs: 20 * 60_000 },
+  { id: 's4u', script: 'suites/s4u.ts', timeoutMs: 15 * 60_000 },
   // bench/redis.mjs (issue #8, the Redis engineer's) prints its own markdown table; the quick
   // mode shortens it through its environment knobs.
   {
