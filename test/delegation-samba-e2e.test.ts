@@ -37,6 +37,7 @@ import { sambaDelegation } from './harness/samba-delegation.js';
 const run = promisify(execFile);
 const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
 const bob = { name: 'bob', password: 'B0b-Passw0rd!' };
+const carol = { name: 'carol', password: 'Car0l-Passw0rd!' };
 const MACHINE = { name: 'WEB2', password: 'Web2-Machine-Passw0rd!' };
 const BACKEND = 'HTTP/backend.samdom.test';
 const APACHE = 'HTTP/apache.samdom.test';
@@ -56,10 +57,10 @@ const setupOutput: Record<string, string> = {};
 const users = {
   // Basic names keep their realm ('alice@SAMDOM.TEST'), Kerberos ones lose it ('alice').
   lookup: async (name: string): Promise<PosixIdentity | undefined> =>
-    ['alice', 'bob'].includes(name.split('@')[0] as string)
+    ['alice', 'bob', 'carol'].includes(name.split('@')[0] as string)
       ? {
           user: name,
-          uid: name.startsWith('alice') ? 61001 : 61002,
+          uid: name.startsWith('alice') ? 61001 : name.startsWith('bob') ? 61002 : 61003,
           gid: 61000,
           groups: [61000],
           groupNames: ['staff'],
@@ -83,7 +84,7 @@ async function whoamiBackend(keytab: string): Promise<Running> {
 }
 
 before(async () => {
-  dc = await startSambaDc({ users: [alice, bob], machineAccounts: [MACHINE] });
+  dc = await startSambaDc({ users: [alice, bob, carol], machineAccounts: [MACHINE] });
   const setup = sambaDelegation(dc);
   const backendKeytab = await setup.addBackend('backsvc', BACKEND);
   const apacheKeytab = await setup.addBackend('apachesvc', APACHE);
@@ -241,6 +242,21 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
     });
     // alice's S4U2Self and S4U2Proxy tickets from the first test are still fresh.
     assert.equal(delegation.kdcRequests, before);
+  });
+
+  test("Kerberos logon: the client's own forwardable ticket is the S4U2Proxy evidence (no S4U2Self)", async () => {
+    const ccache = await dc.kinit(carol.name, carol.password);
+    const delegation = impersonation.constrainedDelegation!;
+    const before = delegation.kdcRequests;
+    const answer = await callAs({ ccache }, backend.url, BACKEND);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(JSON.parse(answer.body.body as string), {
+      user: `carol@${dc.realm}`,
+      mechanism: 'Kerberos',
+    });
+    // One TGS exchange: S4U2Proxy with carol's ticket to HTTP/localhost (the service's TGT is held).
+    assert.equal(delegation.kdcRequests - before, 1);
+    assert.equal(delegation.cachedUsers, 1, 'no S4U2Self ticket was cached for carol');
   });
 
   test('a sensitive account (NOT_DELEGATED): refused with a stable code', async () => {

@@ -28,6 +28,7 @@ import { offeredEnctypes } from '../kerberos/client/password-verifier.js';
 import { requestS4u2Proxy, type DelegatedTicket } from '../kerberos/client/s4u2proxy.js';
 import { requestS4u2Self, type S4u2SelfTicket } from '../kerberos/client/s4u2self.js';
 import { ServiceTgt } from '../kerberos/client/service-tgt.js';
+import type { Ticket } from '../kerberos/messages/ticket.js';
 
 export interface ConstrainedDelegationOptions {
   /** The service's keytab: a path ('FILE:' allowed) or a Keytab. Default: KRB5_KTNAME. */
@@ -127,6 +128,29 @@ function serviceKey(spn: string, realm: string): string | undefined {
   }
   if (parsed.components.length < 2 || parsed.components.some((c) => c === '')) return undefined;
   return parsed.components.join('/').toLowerCase();
+}
+
+/** The client's ticket to this service from a Kerberos logon (the acceptor's `clientTicket`). */
+export interface ClientEvidence {
+  readonly ticket: Ticket;
+  readonly forwardable: boolean;
+}
+
+/** The acceptor's `clientTicket` in a security context, when it is one. */
+export function clientEvidence(
+  context: { readonly [key: string]: unknown } | undefined,
+): ClientEvidence | undefined {
+  const value = context?.clientTicket as Partial<ClientEvidence> | undefined;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof value.forwardable !== 'boolean' ||
+    typeof value.ticket !== 'object' ||
+    !Buffer.isBuffer(value.ticket?.der)
+  ) {
+    return undefined;
+  }
+  return value as ClientEvidence;
 }
 
 export interface DelegationCredential extends DelegatedTicket {
@@ -251,13 +275,37 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
     return { nameType: NameType.PRINCIPAL, components: [account] };
   }
 
-  /** A ticket to `spn` in `principal`'s name: S4U2Self then S4U2Proxy, from the caches if fresh. */
-  async ticketFor(principal: Principal, spn: string): Promise<DelegationCredential> {
+  /**
+   * A ticket to `spn` in `principal`'s name, from the cache if fresh. Evidence for S4U2Proxy: the
+   * client's own forwardable ticket to this service when a Kerberos logon brought one
+   * (`clientTicket`, so "Kerberos only" delegation works without protocol transition), else an
+   * S4U2Self ticket.
+   */
+  async ticketFor(
+    principal: Principal,
+    spn: string,
+    clientTicket?: ClientEvidence,
+  ): Promise<DelegationCredential> {
     const service = this.checkService(spn);
     const user = this.userName(principal);
     const userKey = user.components.join('/');
     const now = Date.now();
+    const own =
+      clientTicket !== undefined && clientTicket.forwardable && principal.mechanism === 'Kerberos'
+        ? clientTicket.ticket
+        : undefined;
     return this.#delegated.get(`${userKey}\0${service.components.join('/')}`, now, async () => {
+      if (own !== undefined) {
+        const delegated = await requestS4u2Proxy({
+          serviceTgt: await this.#tgt.get(),
+          evidence: { ticket: own, forwardable: true, cname: user, crealm: this.realm },
+          target: service,
+          etypes: this.#etypes,
+          send: this.#send,
+          now: Date.now,
+        });
+        return { value: { ...delegated, service }, endtime: delegated.part.endtime };
+      }
       const evidence = await this.#evidence.get(userKey, now, async () => {
         const ticket = await requestS4u2Self(
           {

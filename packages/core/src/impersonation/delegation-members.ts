@@ -11,7 +11,11 @@ import { fail, HttpAuthError } from '../errors.js';
 import type { Ccache } from '../kerberos/ccache.js';
 import { KRB_NT_PRINCIPAL, KRB_NT_SRV_INST } from '../kerberos/ccache.js';
 import type { Principal } from '../principal.js';
-import type { ConstrainedDelegation, DelegationCredential } from './constrained-delegation.js';
+import type {
+  ClientEvidence,
+  ConstrainedDelegation,
+  DelegationCredential,
+} from './constrained-delegation.js';
 import type { ImpersonationContext, ImpersonationReason } from './context.js';
 import { refusingActions } from './context.js';
 import { negotiateFetch, serviceForUrl, type DelegatedFetchInit } from './negotiate-fetch.js';
@@ -60,6 +64,8 @@ export function delegatedTicketCcache(credential: DelegationCredential): Ccache 
 
 export function delegationMembers(args: {
   readonly principal: Principal;
+  /** A Kerberos logon's own ticket to this service: S4U2Proxy evidence without S4U2Self. */
+  readonly clientTicket?: ClientEvidence | undefined;
   readonly delegation: ConstrainedDelegation;
   /** Throws once the context is disposed. */
   readonly live: () => void;
@@ -71,13 +77,17 @@ export function delegationMembers(args: {
     async fetch(url, init = {}) {
       live();
       const target = typeof url === 'string' ? new URL(url) : url;
-      const credential = await delegation.ticketFor(principal, serviceForUrl(target, init.service));
+      const credential = await delegation.ticketFor(
+        principal,
+        serviceForUrl(target, init.service),
+        args.clientTicket,
+      );
       live();
       return negotiateFetch(target, init, credential);
     },
     async credentialCacheFor(service) {
       live();
-      const credential = await delegation.ticketFor(principal, service);
+      const credential = await delegation.ticketFor(principal, service, args.clientTicket);
       live();
       return args.writeCcache(delegatedTicketCcache(credential));
     },
@@ -101,6 +111,7 @@ const NO_LOCAL_USER: ReadonlySet<string> = new Set([
  */
 export function networkDelegateContext(args: {
   readonly principal: Principal;
+  readonly clientTicket: ClientEvidence | undefined;
   readonly reason: ImpersonationReason | undefined;
   readonly refusal: ErrorCode;
   readonly delegation: ConstrainedDelegation;
@@ -116,6 +127,7 @@ export function networkDelegateContext(args: {
   };
   const members = delegationMembers({
     principal,
+    clientTicket: args.clientTicket,
     delegation: args.delegation,
     live,
     writeCcache: async (cache) => {

@@ -22,6 +22,7 @@ import type { Principal } from '../principal.js';
 import { groupMatches, principalMatches } from '../authorization/principal-match.js';
 import { CcacheDirectory } from './ccache-store.js';
 import {
+  clientEvidence,
   ConstrainedDelegation,
   type ConstrainedDelegationStatus,
 } from './constrained-delegation.js';
@@ -185,6 +186,7 @@ export function createImpersonation(
         allowed(principal, undefined)
           ? networkDelegateContext({
               principal,
+              clientTicket: clientEvidence(context),
               reason,
               refusal: decision.refusal ?? 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
               delegation: constrained,
@@ -241,6 +243,7 @@ export function createImpersonation(
       constrained !== undefined && level === 'delegate'
         ? delegationMembers({
             principal,
+            clientTicket: clientEvidence(context),
             delegation: constrained,
             live,
             writeCcache: async (cache) => {
