@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { contextFields, decodeDer, readKerberosFlags, Tag, type DerNode } from '../src/asn1/der.js';
 import { createImpersonation } from '../src/impersonation/policy.js';
-import { ConstrainedDelegation } from '../src/impersonation/constrained-delegation.js';
+import { ConstrainedDelegation, TicketCache } from '../src/impersonation/constrained-delegation.js';
 import { negotiateToken, serviceForUrl } from '../src/impersonation/negotiate-fetch.js';
 import { establishContext } from '../src/kerberos/ap-reply.js';
 import type { ClientTicket } from '../src/kerberos/client/as-exchange.js';
@@ -336,5 +336,51 @@ describe("constrainedDelegation: { localUser: 'optional' }: network delegation w
       assert.equal(factory.constrainedDelegation?.kdcRequests, 0);
       await factory.close();
     }
+  });
+});
+
+describe('the S4U ticket cache', () => {
+  test('reused while more than a minute is left, loaded again near the end; one load for concurrent callers', async () => {
+    const cache = new TicketCache<string>(10);
+    let loads = 0;
+    const now = 1_000_000;
+    const load = (endtime: number) => async () => {
+      loads += 1;
+      return { value: `ticket${loads}`, endtime };
+    };
+    const [a, b] = await Promise.all([
+      cache.get('alice', now, load(now + 3600_000)),
+      cache.get('alice', now, load(now + 3600_000)),
+    ]);
+    assert.equal(a, 'ticket1');
+    assert.equal(b, 'ticket1');
+    assert.equal(loads, 1);
+    assert.equal(await cache.get('alice', now + 3600_000 - 61_000, load(now)), 'ticket1');
+    // 59 s before its end the ticket is not handed out any more: a new one is fetched.
+    assert.equal(
+      await cache.get('alice', now + 3600_000 - 59_000, load(now + 7200_000)),
+      'ticket2',
+    );
+    assert.equal(loads, 2);
+  });
+
+  test('bounded: the least recently used entry goes first; a failed load is not cached', async () => {
+    const cache = new TicketCache<string>(2);
+    const now = 0;
+    const ok = (value: string) => async () => ({ value, endtime: 3600_000 });
+    await cache.get('a', now, ok('A'));
+    await cache.get('b', now, ok('B'));
+    await cache.get('a', now, ok('A2')); // a is now the most recent
+    await cache.get('c', now, ok('C')); // evicts b
+    assert.equal(cache.size, 2);
+    assert.equal(await cache.get('a', now, ok('A3')), 'A');
+    assert.equal(await cache.get('b', now, ok('B2')), 'B2');
+    await assert.rejects(
+      cache.get('d', now, async () => {
+        throw new Error('KDC down');
+      }),
+      /KDC down/,
+    );
+    assert.equal(await cache.get('d', now, ok('D')), 'D');
   });
 });

@@ -82,7 +82,7 @@ interface Cached<T> {
 }
 
 /** A bounded map whose oldest-used entries go first; entries expire at their ticket's end. */
-class TicketCache<T> {
+export class TicketCache<T> {
   readonly #entries = new Map<string, Cached<T>>();
   readonly #pending = new Map<string, Promise<T>>();
   readonly #max: number;
