@@ -16,7 +16,11 @@ export interface ImpersonationAllowlist {
   readonly principals?: readonly string[];
   /** Group SIDs (from the PAC) or group names (credential source or the local user's groups). */
   readonly groups?: readonly string[];
-  /** Every principal that maps to a non-system local user (the demo's HTTPAUTH_IMPERSONATE=1). */
+  /**
+   * Every principal that maps to a non-system local user (the demo's HTTPAUTH_IMPERSONATE=1); with
+   * constrainedDelegation's `localUser: 'optional'`, also every principal without one, for the
+   * network only.
+   */
   readonly anyUser?: boolean;
 }
 
