@@ -18,7 +18,6 @@
 import { HttpAuthError } from '../../errors.js';
 import { encodeContextSequence, encodeKerberosFlags } from '../../asn1/der.js';
 import { decodeKrbError, KRB_ERROR_TAG } from '../messages/krb-error.js';
-import { TicketFlags } from '../messages/enc-ticket-part.js';
 import {
   sameComponents,
   unparsePrincipal,
@@ -143,9 +142,4 @@ export async function requestS4u2Proxy(params: S4u2ProxyParams): Promise<Delegat
     });
   }
   return ticket;
-}
-
-/** Whether a ticket's flags (EncKDCRepPart.flags) allow it to be used as S4U2Proxy evidence. */
-export function isForwardable(flags: number): boolean {
-  return (flags & TicketFlags.FORWARDABLE) !== 0;
 }
