@@ -166,6 +166,7 @@ const SUITES = [
   { id: 'gateway', script: 'suites/gateway.ts', timeoutMs: 20 * 60_000 },
   { id: 'netlogon', script: 'suites/netlogon.ts', timeoutMs: 20 * 60_000 },
   { id: 'certificates', script: 'suites/certificates.ts', timeoutMs: 15 * 60_000 },
+  { id: 's4u', script: 'suites/s4u.ts', timeoutMs: 15 * 60_000 },
   // bench/redis.mjs (issues #8 and 16): the Redis store against the memory store.
   { id: 'redis', script: 'redis.mjs', timeoutMs: 15 * 60_000 },
   { id: 'profile', script: 'suites/profile.ts', timeoutMs: 10 * 60_000, fullOnly: true },

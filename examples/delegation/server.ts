@@ -15,10 +15,24 @@
  *     node --import tsx examples/delegation/server.ts             # as root: port 8091
  *   kinit -f alice && curl --negotiate -u : --delegation always http://localhost:8091/downstream
  *
+ * Constrained delegation instead (S4U2Self + S4U2Proxy, docs/delegation.md): with
+ * DELEGATION_S4U_SERVICES set, the front needs no forwarded TGT (a browser never sends one): it
+ * asks the KDC for a ticket to the downstream service in the client's name with its own keytab,
+ * and calls it with `impersonation.fetch()` (Negotiate, the downstream's AP-REP checked). Users
+ * need no local account (localUser: 'optional').
+ *
+ *   KRB5_KTNAME=websvc.keytab KRB5_CONFIG=krb5.conf DELEGATION_REALM=SAMDOM.TEST \
+ *     DELEGATION_ACCOUNT=websvc DELEGATION_S4U_SERVICES=HTTP/backend.samdom.test \
+ *     DELEGATION_DOWNSTREAM=http://backend.samdom.test/whoami node --import tsx examples/delegation/server.ts
+ *   kinit alice && curl --negotiate -u : http://localhost:8091/downstream
+ *
  * Environment: KRB5_KTNAME (keytab of the HTTP/host service), DELEGATION_ROLE (front, default, or
  * downstream), DELEGATION_DOWNSTREAM (front: the downstream URL), DELEGATION_ALLOW (front:
  * comma-separated principals or groups that may be impersonated; default every mapped
  * non-system user), KRB5_CONFIG (handed on to the children), PORT (8091), HOST (127.0.0.1).
+ * Constrained delegation: DELEGATION_S4U_SERVICES (comma-separated SPNs the front may delegate
+ * to), DELEGATION_REALM (the realm), DELEGATION_ACCOUNT (AD: the front's sAMAccountName),
+ * DELEGATION_DOWNSTREAM_SPN (the downstream's SPN when not HTTP/<host of the URL>).
  */
 import type { AddressInfo } from 'node:net';
 import {
@@ -50,12 +64,34 @@ const allowList = (process.env.DELEGATION_ALLOW ?? '')
   .map((entry) => entry.trim())
   .filter((entry) => entry !== '');
 
+const s4uServices = (process.env.DELEGATION_S4U_SERVICES ?? '')
+  .split(',')
+  .map((entry) => entry.trim())
+  .filter((entry) => entry !== '');
+const s4u = role === 'front' && s4uServices.length > 0;
+if (s4u && process.env.DELEGATION_REALM === undefined) {
+  console.error('delegation: DELEGATION_S4U_SERVICES needs DELEGATION_REALM');
+  process.exit(2);
+}
+
 const impersonation: ImpersonationFactoryWithResources | undefined =
   role === 'front'
     ? createImpersonation({
         maxLevel: 'delegate',
         allow:
           allowList.length === 0 ? { anyUser: true } : { principals: allowList, groups: allowList },
+        ...(s4u
+          ? {
+              constrainedDelegation: {
+                realm: process.env.DELEGATION_REALM as string,
+                allowedServices: s4uServices,
+                localUser: 'optional' as const,
+                ...(process.env.DELEGATION_ACCOUNT === undefined
+                  ? {}
+                  : { accountName: process.env.DELEGATION_ACCOUNT }),
+              },
+            }
+          : {}),
       })
     : undefined;
 const authenticator = createAuthenticator({
@@ -80,9 +116,30 @@ app.get('/whoami', (req, res) => {
   });
 });
 
+/** Constrained delegation: the downstream called with fetch() and an S4U2Proxy ticket. */
+async function callWithS4u(auth: AuthInfo): Promise<unknown> {
+  const service = process.env.DELEGATION_DOWNSTREAM_SPN;
+  const answer = await auth.impersonation.fetch!(
+    downstream as string,
+    service === undefined ? {} : { service },
+  );
+  const text = await answer.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: hand it on as text.
+  }
+  return { as: auth.principal.name, via: 'S4U2Proxy', downstream: { status: answer.status, body } };
+}
+
 app.get('/downstream', (req, res) => {
   const auth = req.auth as AuthInfo;
   (async () => {
+    if (s4u) {
+      res.json(await callWithS4u(auth));
+      return;
+    }
     const user = actingContext(auth.impersonation);
     if (user.level !== 'delegate') {
       // Without a forwarded TGT there is nothing to call the downstream service with.

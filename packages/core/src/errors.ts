@@ -119,6 +119,24 @@ export const ERROR_CODES = {
     'The Kerberos KDC requires FAST armoring (RFC 6113) for this logon',
   ),
 
+  // --- Constrained delegation (MS-SFU S4U2Self / S4U2Proxy) and calling backends ---
+  ERR_HTTPAUTH_DELEGATION_TARGET_NOT_ALLOWED: spec(
+    'forbidden',
+    'The backend service is not in the constrained delegation allow list',
+  ),
+  ERR_HTTPAUTH_DELEGATION_NOT_FORWARDABLE: spec(
+    'forbidden',
+    "The user's ticket is not forwardable: the account is sensitive or the service may not delegate it",
+  ),
+  ERR_HTTPAUTH_DELEGATION_REFUSED: spec(
+    'forbidden',
+    'The KDC refused to delegate the user to this backend service (S4U2Proxy)',
+  ),
+  ERR_HTTPAUTH_MUTUAL_AUTH_FAILED: spec(
+    'unavailable',
+    'The backend service did not prove its identity (no valid Kerberos AP-REP)',
+  ),
+
   ERR_HTTPAUTH_DIRECTORY_UNAVAILABLE: spec(
     'unavailable',
     'The directory could not name the group SIDs; the logon goes on with SIDs only',

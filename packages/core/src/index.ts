@@ -93,6 +93,11 @@ export type {
   ImpersonationFactoryWithResources,
   ImpersonationPolicy,
 } from './impersonation/policy.js';
+export type {
+  ConstrainedDelegationOptions,
+  ConstrainedDelegationStatus,
+} from './impersonation/constrained-delegation.js';
+export type { DelegatedFetchInit } from './impersonation/negotiate-fetch.js';
 export { createPrincipalMapper, isValidLocalName } from './impersonation/mapping.js';
 export type { PrincipalMapper, PrincipalMappingOptions } from './impersonation/mapping.js';
 export { systemUserDatabase } from './impersonation/posix.js';

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { startMitKdc, type MitKdc } from '../../../test/harness/mit-kdc.js';
 import { offeredEnctypes } from '../src/kerberos/client/password-verifier.js';
 import { PaDataType } from '../src/kerberos/client/pa-data.js';
+import { requestS4u2Proxy } from '../src/kerberos/client/s4u2proxy.js';
 import { requestS4u2Self } from '../src/kerberos/client/s4u2self.js';
 import { ServiceTgt } from '../src/kerberos/client/service-tgt.js';
 import { sendToKdcs } from '../src/kerberos/client/kdc-transport.js';
@@ -186,5 +187,64 @@ describe('S4U2Self', () => {
         return true;
       },
     );
+  });
+});
+
+describe('S4U2Proxy against MIT (DB2 back end: no delegation targets)', () => {
+  async function evidenceFor(user: string) {
+    const serviceTicket = await requestS4u2Self(
+      {
+        serviceTgt: await serviceTgt('HTTP/localhost').get(),
+        user: { nameType: NameType.PRINCIPAL, components: [user] },
+        userRealm: kdc.realm,
+        etypes,
+        send,
+        now: Date.now,
+      },
+      keytab,
+    );
+    return {
+      ticket: serviceTicket.ticket,
+      forwardable: serviceTicket.forwardable,
+      cname: serviceTicket.encTicket.cname,
+      crealm: serviceTicket.encTicket.crealm,
+    };
+  }
+
+  test('the KDC refuses: MIT keeps allowed targets only in LDAP or a KDB module', async () => {
+    await assert.rejects(
+      requestS4u2Proxy({
+        serviceTgt: await serviceTgt('HTTP/localhost').get(),
+        evidence: await evidenceFor('alice'),
+        target: { nameType: NameType.SRV_HST, components: ['HTTP', 'plain.test'] },
+        etypes,
+        send,
+        now: Date.now,
+      }),
+      (error: unknown) => {
+        const e = error as { code: string; reason: string };
+        assert.equal(e.code, 'ERR_HTTPAUTH_DELEGATION_REFUSED');
+        assert.match(e.reason, /alice@.* to HTTP\/plain\.test@.*: KDC_ERR_(BADOPTION|POLICY)/);
+        return true;
+      },
+    );
+  });
+
+  test('a user who may not be delegated: refused before the KDC is asked', async () => {
+    const evidence = await evidenceFor('sensitive');
+    const tgt = await serviceTgt('HTTP/localhost').get();
+    const before = kdcRequests;
+    await assert.rejects(
+      requestS4u2Proxy({
+        serviceTgt: tgt,
+        evidence,
+        target: { nameType: NameType.SRV_HST, components: ['HTTP', 'plain.test'] },
+        etypes,
+        send,
+        now: Date.now,
+      }),
+      { code: 'ERR_HTTPAUTH_DELEGATION_NOT_FORWARDABLE' },
+    );
+    assert.equal(kdcRequests, before);
   });
 });

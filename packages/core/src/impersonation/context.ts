@@ -15,6 +15,7 @@ import type { ErrorCode } from '../errors.js';
 import { fail } from '../errors.js';
 import type { Principal } from '../principal.js';
 import type { PosixIdentity } from './posix.js';
+import type { DelegatedFetchInit } from './negotiate-fetch.js';
 import type { ExecResult, ImpersonatedExecOptions, ImpersonatedSpawnOptions } from './run-as.js';
 
 /**
@@ -89,6 +90,17 @@ export interface ImpersonationContext {
   access?(path: string, mode?: number): Promise<boolean>;
   /** Path of the private ccache holding the delegated TGT (level delegate only). */
   credentialCache?(): string;
+  /**
+   * An HTTP request to a Kerberos-protected backend as the user (Negotiate, mutual authentication
+   * required), with a ticket from constrained delegation (S4U2Self + S4U2Proxy). Only at level
+   * delegate with `constrainedDelegation` configured; the backend's SPN must be allowed.
+   */
+  fetch?(url: string | URL, init?: DelegatedFetchInit): Promise<Response>;
+  /**
+   * A private ccache (removed on dispose) holding the user's delegated ticket to `service`, for a
+   * child process. Same conditions as `fetch`.
+   */
+  credentialCacheFor?(service: string): Promise<string>;
   /** The revert: releases delegated credentials and helper resources. Idempotent. */
   dispose(): Promise<void>;
   /** A JSON-friendly summary (the demo's /whoami uses it). */
@@ -115,12 +127,15 @@ export function actingContext(context: ImpersonationContext): ActingContext {
 /** Members of an identify-level context that refuse to act, each with the policy's reason. */
 export function refusingActions(
   code: ErrorCode,
-): Pick<ActingContext, 'spawn' | 'execFile' | 'access' | 'credentialCache'> {
+): Pick<ActingContext, 'spawn' | 'execFile' | 'access' | 'credentialCache'> &
+  Required<Pick<ImpersonationContext, 'fetch' | 'credentialCacheFor'>> {
   return {
     spawn: () => fail(code),
     execFile: () => Promise.reject(failure(code)),
     access: () => Promise.reject(failure(code)),
     credentialCache: () => fail(code),
+    fetch: () => Promise.reject(failure(code)),
+    credentialCacheFor: () => Promise.reject(failure(code)),
   };
 }
 

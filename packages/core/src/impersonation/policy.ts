@@ -21,61 +21,24 @@ import type { SecurityContextData } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import { groupMatches, principalMatches } from '../authorization/principal-match.js';
 import { CcacheDirectory } from './ccache-store.js';
+import {
+  clientEvidence,
+  ConstrainedDelegation,
+  type ConstrainedDelegationStatus,
+} from './constrained-delegation.js';
+import { delegationMembers, networkDelegateContext } from './delegation-members.js';
+import { checkPolicy, type ImpersonationPolicy } from './policy-options.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
 import { levelAtLeast, minLevel, refusingActions } from './context.js';
 import { formatPrincipalName } from '../kerberos/ccache.js';
 import { delegatedCcache } from './delegated.js';
-import type { PrincipalMappingOptions } from './mapping.js';
 import { createPrincipalMapper } from './mapping.js';
-import type { PosixIdentity, SystemUserDatabaseOptions, UserDatabase } from './posix.js';
+import type { PosixIdentity } from './posix.js';
 import { systemUserDatabase } from './posix.js';
 import type { RunAsSettings } from './run-as.js';
 import { DEFAULT_RUN_AS, accessAs, execFileAs, spawnAs } from './run-as.js';
 
-/**
- * Who may be impersonated (`policy.allow`): listed principals, members of listed groups, or every
- * principal that maps to a non-system local user.
- */
-export interface ImpersonationAllowlist {
-  /** Principal names (`alice@EXAMPLE.TEST`, `EXAMPLE\alice`), UPNs or user SIDs. */
-  readonly principals?: readonly string[];
-  /** Group SIDs (from the PAC) or group names (credential source or the local user's groups). */
-  readonly groups?: readonly string[];
-  /** Every principal that maps to a non-system local user (the demo's HTTPAUTH_IMPERSONATE=1). */
-  readonly anyUser?: boolean;
-}
-
-/**
- * The policy of {@link createImpersonation}: who may be impersonated and up to which level, which
- * local accounts never are, and how principals map to local users. Without `allow` every context is
- * `identify`.
- */
-export interface ImpersonationPolicy {
-  /** Highest level granted (default 'impersonate'; delegation must be asked for). */
-  readonly maxLevel?: ImpersonationLevel;
-  /** Who may be impersonated. Without it nobody is: every context is identify. */
-  readonly allow?: ImpersonationAllowlist;
-  /** Local users below this uid are system accounts and never impersonated (default 1000). */
-  readonly minUid?: number;
-  /** Local system accounts (uid < minUid) that may be impersonated anyway. Never root. */
-  readonly allowSystemUsers?: readonly string[];
-  /** Local users never impersonated (default ['nobody']). */
-  readonly deniedUsers?: readonly string[];
-  /** Local users in any of these groups (names or gids) are never impersonated. */
-  readonly deniedGroups?: readonly (string | number)[];
-  /**
-   * Principal -> local user mapping (default: `DEFAULT`, which strips the realm of a principal
-   * of a local realm only; see mapping.ts).
-   */
-  readonly mapping?: PrincipalMappingOptions;
-  /** User database (default: NSS through getent/id, cached with `lookup`'s TTLs). */
-  readonly userDatabase?: UserDatabase;
-  readonly lookup?: SystemUserDatabaseOptions;
-  /** Directory for delegated credential caches (default: per-uid under os.tmpdir()). */
-  readonly ccacheDirectory?: string;
-  /** Child-process settings: setpriv and test(1) paths, PATH, no_new_privs. */
-  readonly runAs?: Partial<RunAsSettings>;
-}
+export type { ImpersonationAllowlist, ImpersonationPolicy } from './policy-options.js';
 
 /** The factory for `createAuthenticator({ impersonation })`, with its resources. */
 export interface ImpersonationFactoryWithResources {
@@ -86,33 +49,8 @@ export interface ImpersonationFactoryWithResources {
   readonly liveCredentialCaches: number;
   /** Remove every ccache still on disk. */
   close(): Promise<void>;
-}
-
-const LEVELS: readonly ImpersonationLevel[] = ['identify', 'impersonate', 'delegate'];
-
-function checkPolicy(policy: ImpersonationPolicy): void {
-  if (policy === null || typeof policy !== 'object') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  if (policy.maxLevel !== undefined && !LEVELS.includes(policy.maxLevel)) {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
-  if (
-    policy.minUid !== undefined &&
-    (!Number.isInteger(policy.minUid) || policy.minUid < 1 || policy.minUid > 0xfffffffe)
-  ) {
-    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-  }
-  const allow = policy.allow;
-  for (const list of [
-    allow?.principals,
-    allow?.groups,
-    policy.allowSystemUsers,
-    policy.deniedUsers,
-  ]) {
-    if (list !== undefined && (!Array.isArray(list) || list.some((v) => typeof v !== 'string'))) {
-      fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-    }
-  }
-  if (policy.allowSystemUsers?.includes('root')) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  /** The S4U client when `constrainedDelegation` is configured (its caches, KDC request count). */
+  readonly constrainedDelegation: ConstrainedDelegationStatus | undefined;
 }
 
 interface Decision {
@@ -156,12 +94,17 @@ export function createImpersonation(
   };
   // Stale files from an earlier run go at start-up, not at the first delegation.
   if (levelAtLeast(maxLevel, 'delegate')) ccacheDirectory();
+  const constrained =
+    policy.constrainedDelegation === undefined
+      ? undefined
+      : new ConstrainedDelegation(policy.constrainedDelegation);
 
-  function allowed(principal: Principal, identity: PosixIdentity): boolean {
+  /** Without a local user, only the principal's own groups (PAC SIDs, source names) count. */
+  function allowed(principal: Principal, identity: PosixIdentity | undefined): boolean {
     if (allow.anyUser === true) return true;
     if ((allow.principals ?? []).some((entry) => principalMatches(principal, entry))) return true;
     return (allow.groups ?? []).some((entry) =>
-      groupMatches(principal, identity.groupNames, entry),
+      groupMatches(principal, identity?.groupNames ?? [], entry),
     );
   }
 
@@ -244,6 +187,21 @@ export function createImpersonation(
     };
     if (decision.identity === undefined) {
       const reason = decision.reason;
+      const network =
+        constrained !== undefined &&
+        policy.constrainedDelegation?.localUser === 'optional' &&
+        allowed(principal, undefined)
+          ? networkDelegateContext({
+              principal,
+              clientTicket: clientEvidence(context),
+              reason,
+              refusal: decision.refusal ?? 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
+              delegation: constrained,
+              writeCcache: (cache) => ccacheDirectory().write(cache, undefined),
+              removeCcache: (path) => ccacheDirectory().remove(path),
+            })
+          : undefined;
+      if (network !== undefined) return network;
       return {
         ...base,
         level: 'identify',
@@ -264,10 +222,12 @@ export function createImpersonation(
       formatPrincipalName(offered.defaultPrincipal) === principal.name
         ? offered
         : undefined;
-    const granted: ImpersonationLevel = ccache === undefined ? 'impersonate' : 'delegate';
+    // Constrained delegation grants delegate to every logon (protocol transition, MS-SFU).
+    const granted: ImpersonationLevel =
+      ccache === undefined && constrained === undefined ? 'impersonate' : 'delegate';
     let level = minLevel(granted, decision.level);
     let reason: ImpersonationReason | undefined =
-      ccache === undefined && decision.level === 'delegate'
+      granted !== 'delegate' && decision.level === 'delegate'
         ? 'no-delegated-credential'
         : ccache !== undefined && decision.level !== 'delegate'
           ? 'delegation-disabled'
@@ -285,12 +245,29 @@ export function createImpersonation(
     const live = (): void => {
       if (disposed) fail('ERR_HTTPAUTH_IMPERSONATION_DENIED');
     };
+    const delegatedCaches: string[] = [];
+    const members =
+      constrained !== undefined && level === 'delegate'
+        ? delegationMembers({
+            principal,
+            clientTicket: clientEvidence(context),
+            delegation: constrained,
+            live,
+            writeCcache: async (cache) => {
+              const path = await ccacheDirectory().write(cache, identity);
+              delegatedCaches.push(path);
+              return path;
+            },
+          })
+        : refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED');
     const self: ImpersonationContext = {
       ...base,
       level,
       posix: identity,
-      delegated: ccachePath !== undefined,
+      delegated: ccachePath !== undefined || (constrained !== undefined && level === 'delegate'),
       reason,
+      fetch: members.fetch,
+      credentialCacheFor: members.credentialCacheFor,
       spawn(command: string, args: readonly string[] = [], options = {}): ChildProcess {
         live();
         return spawnAs(identity, settings, ccachePath, command, args, options);
@@ -325,12 +302,14 @@ export function createImpersonation(
       async dispose() {
         if (disposed) return;
         disposed = true;
-        if (ccachePath !== undefined && directory !== undefined) {
-          const path = ccachePath;
-          try {
-            await directory.remove(path);
-          } catch (cause) {
-            throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause });
+        const paths = ccachePath === undefined ? delegatedCaches : [ccachePath, ...delegatedCaches];
+        if (directory !== undefined) {
+          for (const path of paths) {
+            try {
+              await directory.remove(path);
+            } catch (cause) {
+              throw new HttpAuthError('ERR_HTTPAUTH_IMPERSONATION_FAILED', { cause });
+            }
           }
         }
       },
@@ -353,6 +332,7 @@ export function createImpersonation(
   return Object.defineProperties(factory, {
     ccacheDirectory: { get: () => ccacheDirectory().path, enumerable: true },
     liveCredentialCaches: { get: () => directory?.size ?? 0, enumerable: true },
+    constrainedDelegation: { value: constrained, enumerable: true },
     close: {
       value: async () => {
         await directory?.close();

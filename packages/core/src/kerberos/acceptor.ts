@@ -50,6 +50,8 @@ import { GssFlags } from './gss-checksum.js';
 import { decodeGssToken, KRB5_OID, TokenId } from './gss-token.js';
 import { Keytab, KeytabFile } from './keytab.js';
 import { ApOptions, AP_REQ_TAG, decodeApReq, type ApReq } from './messages/ap-req.js';
+import { TicketFlags } from './messages/enc-ticket-part.js';
+import type { Ticket } from './messages/ticket.js';
 import {
   parsePrincipal,
   sameComponents,
@@ -128,6 +130,11 @@ export type KerberosAcceptResult =
       readonly acceptorSubkey: boolean;
       readonly gssFlags: number;
       readonly delegatedCredential?: DelegatedCredential;
+      /**
+       * The client's ticket to this service and whether it is FORWARDABLE: the evidence
+       * constrained delegation sends in S4U2Proxy for a Kerberos logon (MS-SFU §3.2.5.2).
+       */
+      readonly clientTicket: { readonly ticket: Ticket; readonly forwardable: boolean };
       /** The accepted service principal ('HTTP/host@REALM'). */
       readonly servicePrincipal: string;
       /**
@@ -389,6 +396,10 @@ export class KerberosAcceptor {
       servicePrincipal,
       acceptorSeqNumber: established.acceptorSeqNumber,
       initiatorSeqNumber: authenticator.seqNumber,
+      clientTicket: {
+        ticket: apReq.ticket,
+        forwardable: (encTicket.flags & TicketFlags.FORWARDABLE) !== 0,
+      },
       ...(delegatedCredential === undefined ? {} : { delegatedCredential }),
     };
   }

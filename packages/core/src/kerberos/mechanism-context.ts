@@ -50,6 +50,8 @@ class KerberosMechanismContext implements MechanismContext {
         mechanism: 'Kerberos',
         mechOid: result.mechOid,
         servicePrincipal: result.servicePrincipal,
+        // S4U2Proxy's evidence for a Kerberos logon (constrained delegation, MS-SFU §3.2.5.2).
+        clientTicket: result.clientTicket,
         ...(result.delegatedCredential === undefined
           ? {}
           : { delegatedCredential: result.delegatedCredential }),

@@ -48,6 +48,11 @@ export interface S4u2SelfParams {
    * alone, as KDCs before Windows Server 2008 understand only that one.
    */
   readonly paData?: 'both' | 'pa-for-user';
+  /**
+   * The keytab principal whose key opens the ticket, when the TGT's client name is an AD account
+   * name ('websvc') the keytab does not list: the account's keys are the same for its SPNs.
+   */
+  readonly keyPrincipal?: string;
 }
 
 export interface S4u2SelfTicket extends ServiceTicket {
@@ -139,7 +144,8 @@ export async function requestS4u2Self(
     throw replyMismatch('S4U2Self reply names another client');
   }
   // The ticket is for us: our keytab must open it, and it must name the user.
-  const principal = unparsePrincipal(ticket.ticket.sname, ticket.ticket.realm);
+  const principal =
+    params.keyPrincipal ?? unparsePrincipal(ticket.ticket.sname, ticket.ticket.realm);
   const key: KerberosKey | undefined = keytab.find(
     principal,
     ticket.ticket.encPart.etype,

@@ -15,6 +15,12 @@ export interface ServiceTgtParams {
   readonly realm: string;
   /** 'HTTP/host@REALM' or 'HTTP/host'; must have keys in the keytab. */
   readonly servicePrincipal: string;
+  /**
+   * The client name of the AS exchange when it is not the service principal: AD issues TGTs to
+   * an account's sAMAccountName ('websvc', 'WEB01$'), not to its SPNs. An account has one set
+   * of keys for all its names, so the keytab's keys for `servicePrincipal` are used.
+   */
+  readonly accountName?: string | undefined;
   readonly keytab: Keytab | KeytabFile;
   readonly etypes: readonly number[];
   readonly send: (request: Buffer) => Promise<Buffer>;
@@ -41,12 +47,17 @@ export function servicePrincipalName(text: string): {
 export class ServiceTgt {
   readonly #params: ServiceTgtParams;
   readonly #name: PrincipalName;
+  readonly #clientName: PrincipalName;
   #current: ClientTicket | undefined;
   #pending: Promise<ClientTicket> | undefined;
 
   constructor(params: ServiceTgtParams) {
     this.#params = params;
     this.#name = servicePrincipalName(params.servicePrincipal).name;
+    this.#clientName =
+      params.accountName === undefined
+        ? this.#name
+        : { nameType: NameType.PRINCIPAL, components: [params.accountName] };
   }
 
   /** The principal name the TGT is for. */
@@ -80,7 +91,7 @@ export class ServiceTgt {
     if (etypes.length === 0) throw replyMismatch(`no keytab key for ${principal}`);
     const tgt = await requestInitialTicket({
       realm: this.#params.realm,
-      cname: this.#name,
+      cname: this.#clientName,
       key,
       etypes,
       send: this.#params.send,

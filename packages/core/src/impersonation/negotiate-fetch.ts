@@ -1,0 +1,110 @@
+/**
+ * `impersonation.fetch(url, init)`: an HTTP request to a Kerberos-protected backend as the user,
+ * with a delegated ticket (S4U2Proxy) for the backend's SPN.
+ *
+ * The request carries `Authorization: Negotiate <token>` from the start (RFC 4559 §4.2 allows an
+ * initial token without a 401 first): a SPNEGO NegTokenInit (RFC 4178 §4.2.1) offering only
+ * Kerberos, with the AP-REQ as optimistic token. Mutual authentication is required: unless the
+ * backend answers 401, its `WWW-Authenticate: Negotiate` must carry the AP-REP (in a
+ * NegTokenResp, or a bare krb5 token) that proves it holds the service key
+ * (kerberos/client/initiator.ts); a mechListMIC it sends must verify. Otherwise the response is
+ * dropped and ERR_HTTPAUTH_MUTUAL_AUTH_FAILED thrown: whoever answered is not the backend.
+ */
+import { HttpAuthError } from '../errors.js';
+import { gssVerifyMic } from '../kerberos/gss-mic.js';
+import { KRB5_OID } from '../kerberos/gss-token.js';
+import { initiateContext, type InitiatorTicket } from '../kerberos/client/initiator.js';
+import { encodeMechTypeList, encodeNegTokenInit } from '../negotiate/neg-token-init.js';
+import { decodeNegTokenResp, NEG_STATE } from '../negotiate/neg-token-resp.js';
+
+export interface DelegatedFetchInit extends RequestInit {
+  /**
+   * The backend's SPN. Default 'HTTP/<host of the URL>' (no DNS canonicalisation: name the
+   * backend as its SPN is registered, or pass this).
+   */
+  readonly service?: string;
+}
+
+/** The SPN fetch() asks a ticket for: `service`, else HTTP/<hostname>. */
+export function serviceForUrl(url: URL, service: string | undefined): string {
+  if (service !== undefined) return service;
+  return `HTTP/${url.hostname.replace(/^\[|\]$/g, '').toLowerCase()}`;
+}
+
+function mutualFailed(reason: string, cause?: unknown): HttpAuthError {
+  return new HttpAuthError('ERR_HTTPAUTH_MUTUAL_AUTH_FAILED', {
+    reason,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The base64 token of the first `Negotiate <token>` challenge in a WWW-Authenticate value. */
+export function negotiateToken(header: string | null): Buffer | undefined {
+  if (header === null || header.length > 64 * 1024) return undefined;
+  // fetch() joins several WWW-Authenticate headers with ", ": a token68 has no comma or space.
+  const match = /(?:^|,)\s*Negotiate\s+([A-Za-z0-9+/]+={0,2})\s*(?:,|$)/i.exec(header);
+  return match?.[1] === undefined ? undefined : Buffer.from(match[1], 'base64');
+}
+
+/** Checks the backend's answer to our AP-REQ; throws ERR_HTTPAUTH_MUTUAL_AUTH_FAILED. */
+function verifyMutual(
+  token: Buffer | undefined,
+  verifyReply: (apRep: Buffer) => ReturnType<ReturnType<typeof initiateContext>['verifyReply']>,
+  mechTypesDer: Buffer,
+): void {
+  if (token === undefined) throw mutualFailed('no Negotiate token in the response');
+  // 0x60: a bare GSS krb5 token; 0xa1: a SPNEGO NegTokenResp (RFC 4178 §4.2.2).
+  if (token[0] === 0x60) {
+    verifyReply(token);
+    return;
+  }
+  let resp;
+  try {
+    resp = decodeNegTokenResp(token);
+  } catch (error) {
+    throw mutualFailed('the Negotiate token is not a NegTokenResp', error);
+  }
+  if (resp.negState !== undefined && resp.negState !== NEG_STATE.acceptCompleted) {
+    throw mutualFailed(`SPNEGO negState ${resp.negState}`);
+  }
+  if (resp.supportedMech !== undefined && resp.supportedMech !== KRB5_OID) {
+    throw mutualFailed(`SPNEGO selected ${resp.supportedMech}`);
+  }
+  if (resp.responseToken === undefined) throw mutualFailed('no AP-REP in the NegTokenResp');
+  const contextKey = verifyReply(resp.responseToken);
+  // RFC 4178 §5: a mechListMIC the acceptor sends covers our mechanism list; it must verify.
+  if (
+    resp.mechListMIC !== undefined &&
+    !gssVerifyMic(contextKey, resp.mechListMIC, mechTypesDer, { fromAcceptor: true })
+  ) {
+    throw mutualFailed('the SPNEGO mechListMIC does not verify');
+  }
+}
+
+/** fetch() with a Negotiate AP-REQ from `credential` and the backend's AP-REP checked. */
+export async function negotiateFetch(
+  url: URL,
+  init: DelegatedFetchInit,
+  credential: InitiatorTicket,
+): Promise<Response> {
+  const context = initiateContext(credential, Date.now());
+  const mechTypes = [KRB5_OID];
+  const spnego = encodeNegTokenInit({ mechTypes, mechToken: context.token });
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Negotiate ${spnego.toString('base64')}`);
+  const { service: _service, ...rest } = init;
+  const response = await fetch(url, { ...rest, headers, redirect: 'manual' });
+  // A refusal carries no proof to check; the caller sees the backend's 401.
+  if (response.status === 401) return response;
+  try {
+    verifyMutual(
+      negotiateToken(response.headers.get('www-authenticate')),
+      (token) => context.verifyReply(token),
+      encodeMechTypeList(mechTypes),
+    );
+  } catch (error) {
+    await response.body?.cancel().catch(() => {});
+    throw error;
+  }
+  return response;
+}
