@@ -30,6 +30,11 @@ import { requestS4u2Self, type S4u2SelfTicket } from '../kerberos/client/s4u2sel
 import { ServiceTgt } from '../kerberos/client/service-tgt.js';
 import type { Ticket } from '../kerberos/messages/ticket.js';
 
+/**
+ * `createImpersonation({ constrainedDelegation })`: what the server needs to ask the KDC for
+ * tickets to backends on a user's behalf (S4U2Self then S4U2Proxy, MS-SFU §3.2.5.1-2) with its
+ * own keytab, and which backends it may ask for. See docs/delegation.md.
+ */
 export interface ConstrainedDelegationOptions {
   /** The service's keytab: a path ('FILE:' allowed) or a Keytab. Default: KRB5_KTNAME. */
   readonly keytab?: string | Keytab;

@@ -17,6 +17,10 @@ import { initiateContext, type InitiatorTicket } from '../kerberos/client/initia
 import { encodeMechTypeList, encodeNegTokenInit } from '../negotiate/neg-token-init.js';
 import { decodeNegTokenResp, NEG_STATE } from '../negotiate/neg-token-resp.js';
 
+/**
+ * The second argument of a delegate context's `fetch(url, init)`: fetch's own `RequestInit`
+ * plus the backend's SPN when it is not `HTTP/<host of the URL>`.
+ */
 export interface DelegatedFetchInit extends RequestInit {
   /**
    * The backend's SPN. Default 'HTTP/<host of the URL>' (no DNS canonicalisation: name the

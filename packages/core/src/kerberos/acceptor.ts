@@ -3,29 +3,8 @@
  * a keytab and answers who the client is, with an AP-REP for mutual authentication or a KRB-ERROR
  * the client can act on. It keeps no per-connection state: Kerberos over HTTP is one round trip.
  *
- * Public API (Negotiate drives it through kerberos/mechanism-context.ts, a MechanismContext):
- *
- *   new KerberosAcceptor(options?: KerberosAcceptorOptions)
- *     keytab        path ('FILE:' prefix allowed) or a Keytab; default KRB5_KTNAME, else
- *                   /etc/krb5.keytab; the file is re-read when it changes
- *     principals    accepted service principals ('HTTP/host@REALM' or 'HTTP/host' for any realm);
- *                   default: any principal in the keytab (MIT's GSS_C_NO_NAME acceptor)
- *     clockSkewMs   default 300_000
- *     allowRc4      RC4-HMAC tickets and session keys only when true; DES never
- *     channelBinding { mode: 'none' | 'allow' | 'require' } (default 'allow')
- *     ticketCacheSize decrypted, PAC-verified tickets kept for reuse (default 10_000; 0 = off)
- *
- *   acceptor.accept(token, { store, now, channelBinding }) -> Promise<KerberosAcceptResult>
- *     token: a GSS initial context token (0x60, krb5 OID, 01 00, AP-REQ) or a bare AP-REQ
- *     ok:    principal, mechOid, responseToken (GSS-framed AP-REP, 02 00, when the client asked for
- *            mutual authentication), sessionKey (for MIC tokens: our acceptor subkey, else the
- *            initiator's subkey, else the ticket session key), acceptorSubkey, gssFlags,
- *            delegatedCredential (a forwarded TGT), acceptorSeqNumber (our first SND_SEQ for MIC
- *            tokens), initiatorSeqNumber, servicePrincipal
- *     not ok: error (HttpAuthError) and, for failures the client can act on, a GSS-framed
- *            KRB-ERROR (03 00) responseToken
- *
- *   gssGetMic / gssVerifyMic (gss-mic.ts): RFC 4121 MIC tokens for SPNEGO's mechListMIC.
+ * Negotiate drives it through kerberos/mechanism-context.ts (a MechanismContext); its options and
+ * result are documented on KerberosAcceptorOptions and KerberosAcceptResult below.
  *
  * accept() never throws: every failure is in the result (a non-HttpAuthError is a bug, reported as
  * ERR_HTTPAUTH_INTERNAL).
@@ -74,10 +53,15 @@ export type { DelegatedCredential, DelegatedTicket, KerberosPrincipalName } from
  * RC4 (off: AES only), channel binding (default `allow`), ticket cache, local realms.
  */
 export interface KerberosAcceptorOptions {
+  /** Path ('FILE:' allowed) or a Keytab; default KRB5_KTNAME, else /etc/krb5.keytab (re-read when it changes). */
   readonly keytab?: string | Keytab;
+  /** Accepted service principals ('HTTP/host@REALM', or 'HTTP/host' for any realm); default any in the keytab. */
   readonly principals?: readonly string[];
+  /** Allowed clock difference (RFC 4120 §1.6), default 300_000 ms. */
   readonly clockSkewMs?: number;
+  /** RC4-HMAC tickets and session keys only when true (RFC 8429); DES never. */
   readonly allowRc4?: boolean;
+  /** TLS channel binding in the authenticator's checksum: 'none' | 'allow' (default) | 'require'. */
   readonly channelBinding?: { readonly mode: ChannelBindingMode };
   /**
    * Decrypted tickets kept for reuse (ticket-cache.ts), default 10_000; 0 disables. Clients reuse
@@ -130,10 +114,7 @@ export type KerberosAcceptResult =
       readonly acceptorSubkey: boolean;
       readonly gssFlags: number;
       readonly delegatedCredential?: DelegatedCredential;
-      /**
-       * The client's ticket to this service and whether it is FORWARDABLE: the evidence
-       * constrained delegation sends in S4U2Proxy for a Kerberos logon (MS-SFU §3.2.5.2).
-       */
+      /** The client's ticket and its FORWARDABLE flag: S4U2Proxy's evidence (MS-SFU §3.2.5.2). */
       readonly clientTicket: { readonly ticket: Ticket; readonly forwardable: boolean };
       /** The accepted service principal ('HTTP/host@REALM'). */
       readonly servicePrincipal: string;
