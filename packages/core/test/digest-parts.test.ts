@@ -75,6 +75,27 @@ describe('Digest nonces', () => {
   });
 });
 
+describe('Digest account tags', () => {
+  it('are one per HA1 and key, and stay the same across the cache filling and clearing', () => {
+    const key = randomBytes(32);
+    const minter = new NonceMinter(key, 'realm', 60_000);
+    const ha1 = (i: number) => i.toString(16).padStart(64, '0');
+    const first = minter.accountTag(ha1(1));
+    assert.equal(minter.accountTag(ha1(1)), first);
+    assert.notEqual(minter.accountTag(ha1(2)), first);
+    // Another minter with the same key and realm (another node) computes the same tag; another
+    // key or realm does not.
+    assert.equal(new NonceMinter(key, 'realm', 60_000).accountTag(ha1(1)), first);
+    assert.notEqual(new NonceMinter(randomBytes(32), 'realm', 60_000).accountTag(ha1(1)), first);
+    assert.notEqual(new NonceMinter(key, 'other', 60_000).accountTag(ha1(1)), first);
+    // Past the bound the remembered tags are dropped; recomputed, they are the same.
+    const tags = new Set<string>();
+    for (let i = 0; i < 25_000; i++) tags.add(minter.accountTag(ha1(i)));
+    assert.equal(tags.size, 25_000);
+    assert.equal(minter.accountTag(ha1(1)), first);
+  });
+});
+
 describe('Digest uri matching (RFC 7616 §3.4.6)', () => {
   it('matches equal targets and absolute/origin forms of the same path and query', () => {
     assert.ok(uriMatchesTarget('/a/b?c=d', '/a/b?c=d', 'h.example'));

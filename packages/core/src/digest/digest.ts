@@ -38,6 +38,12 @@ import type { DigestOptions } from './options.js';
 import { resolveDigestOptions } from './options.js';
 import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
 
+function sameHashes(a: readonly DigestHash[], b: readonly DigestHash[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Create the Digest security package. Throws ERR_HTTPAUTH_INVALID_OPTIONS on bad options. */
 export function digest(options: DigestOptions): SecurityPackage {
   const cfg = resolveDigestOptions(options);
@@ -48,7 +54,12 @@ export function digest(options: DigestOptions): SecurityPackage {
     MD5: randomBytes(HEX_LENGTH.MD5 / 2).toString('hex'),
   };
 
-  function offeredAlgorithms(): DigestAlgorithm[] {
+  // The offer follows what the source serves now (a reloaded file may hold other hashes). It is
+  // recomputed only when that list changes: compared by content, since a custom source may
+  // change its array in place.
+  let offeredFor: readonly DigestHash[] = [];
+  let offered: readonly DigestAlgorithm[] = [];
+  function offeredAlgorithms(): readonly DigestAlgorithm[] {
     let served: readonly DigestHash[];
     try {
       served = cfg.source.hashes();
@@ -56,7 +67,13 @@ export function digest(options: DigestOptions): SecurityPackage {
       // A broken custom source offers nothing rather than breaking every 401.
       return [];
     }
-    return cfg.algorithms.filter((a) => served.includes((algorithmInfo(a) as AlgorithmInfo).hash));
+    if (!sameHashes(served, offeredFor)) {
+      offered = cfg.algorithms.filter((a) =>
+        served.includes((algorithmInfo(a) as AlgorithmInfo).hash),
+      );
+      offeredFor = [...served];
+    }
+    return offered;
   }
 
   function offeredQop(request: AuthRequest): DigestQop[] {

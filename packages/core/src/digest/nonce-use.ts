@@ -10,7 +10,7 @@
  * once per spelling. The key keeps the nonce as a Redis Cluster hash tag, so every record about one nonce
  * lives on one node; the user appears only as a hash (names stay out of the store).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { digestNonceCountKey, digestNonceOnceKey, digestOwner } from '../store/keys.js';
 import type { KeyValueStore } from '../store/types.js';
 
@@ -29,9 +29,21 @@ export interface NonceUseRequest {
   readonly ttlMs: number;
 }
 
+/** User tags remembered at once (about 150 bytes each). */
+const USER_TAG_CACHE_SIZE = 10_000;
+const userTags = new Map<string, string>();
+
 /** SHA-256 of realm NUL account, base64url: a short, fixed-length name for one account. */
 export function digestUserTag(realm: string, account: string): string {
-  return createHash('sha256').update(`${realm}\0${account}`, 'utf8').digest('base64url');
+  // One account sends many requests: hash its name once (the inputs are public tags, not
+  // secrets), in a bounded map cleared when full.
+  const input = `${realm}\0${account}`;
+  const cached = userTags.get(input);
+  if (cached !== undefined) return cached;
+  const tag = hash('sha256', input, 'base64url');
+  if (userTags.size >= USER_TAG_CACHE_SIZE) userTags.clear();
+  userTags.set(input, tag);
+  return tag;
 }
 
 /** The store keys of one user's records about one nonce (the layout lives in store/keys.ts). */
