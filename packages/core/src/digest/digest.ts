@@ -27,13 +27,14 @@ import { rejectRefusals } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
 import { HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';
+import { A2Cache } from './a2-cache.js';
 import { encodeAuthenticationInfo } from './authentication-info.js';
 import { encodeChallenge } from './challenge.js';
 import type { DigestQop } from './compute.js';
 import { bodyHashHex, computeHa1, computeHa2, computeResponse, sessionHa1 } from './compute.js';
 import type { DigestCredentials } from './credentials.js';
 import { decodeCredentials } from './credentials.js';
-import { recordNonceUse } from './nonce-use.js';
+import { UserTags, recordNonceUse } from './nonce-use.js';
 import type { DigestOptions } from './options.js';
 import { resolveDigestOptions } from './options.js';
 import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
@@ -47,6 +48,8 @@ function sameHashes(a: readonly DigestHash[], b: readonly DigestHash[]): boolean
 /** Create the Digest security package. Throws ERR_HTTPAUTH_INVALID_OPTIONS on bad options. */
 export function digest(options: DigestOptions): SecurityPackage {
   const cfg = resolveDigestOptions(options);
+  const a2Cache = new A2Cache();
+  const userTags = new UserTags(cfg.realm, cfg.minter);
   // Dummy H(A1) per hash for unknown users: the same computation, a certain failure.
   const dummyHa1: Record<DigestHash, string> = {
     'SHA-256': randomBytes(HEX_LENGTH['SHA-256'] / 2).toString('hex'),
@@ -187,10 +190,17 @@ export function digest(options: DigestOptions): SecurityPackage {
       ? sessionHa1(hash, found.ha1, creds.nonce, creds.cnonce ?? '')
       : found.ha1;
     const bodyHash = qop === 'auth-int' ? bodyHashHex(hash, await readBody(request)) : undefined;
+    const a2 =
+      bodyHash === undefined
+        ? a2Cache.get(hash, request.method, creds.uri)
+        : {
+            request: computeHa2(hash, request.method, creds.uri, bodyHash),
+            rspauth: computeHa2(hash, '', creds.uri, bodyHash),
+          };
     const expected = computeResponse({
       hash,
       ha1,
-      ha2: computeHa2(hash, request.method, creds.uri, bodyHash),
+      ha2: a2.request,
       nonce: creds.nonce,
       qop,
       nc: creds.nc,
@@ -223,9 +233,8 @@ export function digest(options: DigestOptions): SecurityPackage {
     }
     const use = await recordNonceUse(store, {
       nonce: creds.nonce,
-      realm: cfg.realm,
       // The account (its HA1), not the name as sent: see nonce-use.ts.
-      account: cfg.minter.accountTag(found.ha1),
+      userTag: userTags.of(found.ha1),
       count,
       consume: cfg.oneTime || qop === undefined,
       // Keep the replay records as long as the nonce itself is accepted.
@@ -238,7 +247,7 @@ export function digest(options: DigestOptions): SecurityPackage {
     const rspauth = computeResponse({
       hash,
       ha1,
-      ha2: computeHa2(hash, '', creds.uri, bodyHash),
+      ha2: a2.rspauth,
       nonce: creds.nonce,
       qop,
       nc: creds.nc,

@@ -13,8 +13,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Verified nonces remembered at once (about 100 bytes each). */
 const VERIFIED_CACHE_SIZE = 10_000;
-/** Account tags remembered at once (about 200 bytes each): one per active account is enough. */
-const ACCOUNT_CACHE_SIZE = 10_000;
 const LABEL = Buffer.from('httpauth-digest-nonce/1', 'ascii');
 const TIME_BYTES = 8;
 const RANDOM_BYTES = 16;
@@ -64,24 +62,13 @@ export class NonceMinter {
    * password guesses could be tested against, and the same on every node sharing that key.
    */
   accountTag(ha1: string): string {
-    // The tag is a pure function of the HA1 under this minter's key, and the same account sends
-    // request after request: an HMAC (a Hmac object and several Buffers) per request was a
-    // quarter of an authentication's cost. The map holds HA1s the credential source holds anyway;
-    // bounded, and simply cleared when full.
-    const cached = this.#accounts.get(ha1);
-    if (cached !== undefined) return cached;
-    const tag = createHmac('sha256', this.#key)
+    return createHmac('sha256', this.#key)
       .update('httpauth digest account\0')
       .update(this.#realm)
       .update(Buffer.of(0))
       .update(ha1, 'utf8')
       .digest('base64url');
-    if (this.#accounts.size >= ACCOUNT_CACHE_SIZE) this.#accounts.clear();
-    this.#accounts.set(ha1, tag);
-    return tag;
   }
-
-  readonly #accounts = new Map<string, string>();
 
   mint(now: number): string {
     const time = Buffer.alloc(TIME_BYTES);
