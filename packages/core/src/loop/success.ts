@@ -42,12 +42,26 @@ export interface Admission {
   readonly session?: AuthInfo['session'];
 }
 
-export async function admit(
+/**
+ * The decision for an admitted request. A factory that answers at once (the default identify
+ * context) gives the decision at once: no promise to wait for on every authenticated request.
+ */
+export function admit(
   makeImpersonation: ImpersonationFactory,
   admission: Admission,
-): Promise<AuthDecision> {
+): AuthDecision | Promise<AuthDecision> {
+  const made = makeImpersonation(admission.principal, admission.context);
+  return isPromiseLike(made)
+    ? Promise.resolve(made).then((impersonation) => admitted(admission, impersonation))
+    : admitted(admission, made);
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function admitted(admission: Admission, impersonation: ImpersonationContext): AuthDecision {
   const { principal, context, headers, scheme, reused, session } = admission;
-  const impersonation = await makeImpersonation(principal, context);
   const auth: AuthInfo =
     session === undefined
       ? { principal, impersonation, context }
