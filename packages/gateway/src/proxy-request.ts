@@ -5,7 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '@httpauth/core';
-import { applySuccessHeaders, disposeWhenDone, sendChallenge } from '@httpauth/core/adapter';
+import {
+  applySuccessHeaders,
+  authenticateNow,
+  disposeWhenDone,
+  isPromiseLike,
+  sendChallenge,
+} from '@httpauth/core/adapter';
 import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { answerAuthRequest } from './auth-request.js';
 import type { AuthRequestContext } from './auth-request.js';
@@ -123,7 +129,9 @@ export async function handleRequest(
     return;
   }
   const request = authRequestOf(req, context.adapterOptions, context.trust.view(req));
-  const decision = await context.authenticator.authenticate(request);
+  // A connection that stays authenticated is decided at once (no promise to wait for).
+  const pending = authenticateNow(context.authenticator, request);
+  const decision = isPromiseLike(pending) ? await pending : pending;
   outcomes.recordDecision(decision, request, started);
   if (decision.type === 'respond') {
     sendChallenge(req, res, decision, context.adapterOptions);

@@ -8,6 +8,7 @@ import type { ImpersonationContext } from '../impersonation/context.js';
 import type { Principal } from '../principal.js';
 import type { SecurityContextData } from '../security-package.js';
 import type { AuthDecision, AuthInfo, Header } from './decision.js';
+import { isPromiseLike } from './decision.js';
 
 /** Builds the impersonation context for an authenticated principal (the impersonation policy). */
 export type ImpersonationFactory = (
@@ -54,10 +55,6 @@ export function admit(
   return isPromiseLike(made)
     ? Promise.resolve(made).then((impersonation) => admitted(admission, impersonation))
     : admitted(admission, made);
-}
-
-function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function admitted(admission: Admission, impersonation: ImpersonationContext): AuthDecision {
