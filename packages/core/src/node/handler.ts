@@ -181,18 +181,27 @@ export function createHandler<
     res.end('Internal Server Error');
   };
 
-  const run = async (call: () => unknown, res: Res): Promise<void> => {
+  /**
+   * Call the application (or a hook): what it throws, or the promise it returns rejects with,
+   * gets the 500 and onError. A handler that returns nothing costs no promise.
+   */
+  const run = (call: () => unknown, res: Res): void => {
+    let result: unknown;
     try {
-      await call();
+      result = call();
     } catch (error) {
       fail(res, error);
+      return;
+    }
+    if (isPromiseLike(result)) {
+      Promise.resolve(result).catch((error: unknown) => fail(res, error));
     }
   };
 
   const listener = (req: Req, res: Res): void => {
     try {
       if (seams.unless?.(req) === true) {
-        void run(() => handler(req, res, undefined), res);
+        run(() => handler(req, res, undefined), res);
         return;
       }
     } catch (error) {
@@ -204,18 +213,18 @@ export function createHandler<
       adapterOptions.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, adapterOptions.integrityBodyMaxBytes)
         : undefined;
-    const answer = async (decision: AuthDecision): Promise<void> => {
+    const answer = (decision: AuthDecision): void => {
       if (decision.type === 'respond') {
         if (passesAnonymously(decision, seams)) {
           applySuccessHeaders(res, anonymousHeaders(decision));
-          await run(() => handler(req, res, undefined), res);
+          run(() => handler(req, res, undefined), res);
         } else if (onRefused === undefined) {
           sendChallenge(req, res, decision, adapterOptions, body);
         } else if (resetForHttp11(req, decision)) {
           // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
         } else {
           const response = prepareRefusal(req, res, decision, adapterOptions, body);
-          await run(() => onRefused(refusalError(decision, response), req, res), res);
+          run(() => onRefused(refusalError(decision, response), req, res), res);
         }
         return;
       }
@@ -224,7 +233,7 @@ export function createHandler<
       const authed = req as AuthenticatedRequest<Req>;
       authed.auth = decision.auth;
       if (body?.body !== undefined) authed.rawBody = body.body;
-      await run(() => handler(authed, res, decision.auth), res);
+      run(() => handler(authed, res, decision.auth), res);
     };
     let pending: AuthDecision | Promise<AuthDecision>;
     try {
@@ -238,8 +247,15 @@ export function createHandler<
       return;
     }
     // A connection that stays authenticated is answered at once: no promise in between.
-    const answered = isPromiseLike(pending) ? pending.then(answer) : answer(pending);
-    answered.catch((error: unknown) => fail(res, error));
+    if (isPromiseLike(pending)) {
+      pending.then(answer).catch((error: unknown) => fail(res, error));
+      return;
+    }
+    try {
+      answer(pending);
+    } catch (error) {
+      fail(res, error);
+    }
   };
   return Object.assign(listener, { authenticator });
 }
