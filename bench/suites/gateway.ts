@@ -208,7 +208,9 @@ try {
   }
   const proxy = 'plain Node reverse proxy (node:http, keep-alive pool), no auth';
   const nginx = 'nginx + auth_request → gateway auth endpoint, Negotiate per request';
-  const target = { min: 1 / 1.2, text: 'adds < 20% (≥ 0.83x)' };
+  // Issue 16: the public path within 10% of the plain proxy, authenticated paths within 15%.
+  const publicTarget = { min: 0.9, text: '≥ 0.9x' };
+  const target = { min: 0.85, text: '≥ 0.85x' };
   const rows: Row[] = [
     {
       label: 'upstream direct, no proxy (reference)',
@@ -221,7 +223,7 @@ try {
       unit: 'req/s',
       samples: samples.get('gw-public')!,
       ratioTo: proxy,
-      target,
+      target: publicTarget,
     },
     {
       label: 'gateway, NTLM-authenticated keep-alive connection',

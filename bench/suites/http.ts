@@ -40,7 +40,6 @@ try {
         duration,
         tokens,
         digestMd5,
-        digestPool: quick ? 3000 : 20000,
         // Negotiate runs are bounded by the token set (each token once per server process).
         ...(mode === 'negotiate' ? { amount: tokens.length } : {}),
       });

@@ -122,6 +122,17 @@ function requestContract(driver: AdapterDriver): void {
       assert.equal(errorCode(res), 'ERR_HTTPAUTH_MULTIPLE_CREDENTIALS');
     });
 
+    test('two Authorization lines spelled in different case are refused too', async () => {
+      const port = portOf(base);
+      const text = await sendRawUntilClose(
+        port,
+        'GET / HTTP/1.1\r\nHost: localhost\r\nAuthorization: Token good-alice\r\n' +
+          'AUTHORIZATION: Token good-bob\r\nConnection: close\r\n\r\n',
+      );
+      assert.match(text, /^HTTP\/1\.1 400 /);
+      assert.match(text, /ERR_HTTPAUTH_MULTIPLE_CREDENTIALS/);
+    });
+
     test('integrity body: the package reads it and the route still gets it; tampered or too large is refused', async () => {
       const body = JSON.stringify({ hello: 'world' });
       const authorization = `Token body-${sha256(body)}`;
@@ -174,6 +185,13 @@ function modesContract(driver: AdapterDriver): void {
         assert.equal(ok.status, 200);
         assert.equal(echo(ok).name, 'dave');
         assert.deepEqual(ok.headers.get('proxy-authentication-info'), ['user=dave']);
+        const twice = await send(`${base}/`, {
+          headers: {
+            'proxy-authorization': ['Token good-dave', 'Token good-alice'] as unknown as string,
+          },
+        });
+        assert.equal(twice.status, 400);
+        assert.equal(errorCode(twice), 'ERR_HTTPAUTH_MULTIPLE_CREDENTIALS');
       });
     });
 

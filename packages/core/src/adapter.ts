@@ -20,7 +20,9 @@ export type {
 } from './node/options.js';
 export type { ChallengeResponse, NodeRequest, NodeResponse } from './node/message.js';
 export { toAuthRequest } from './node/request.js';
-export { authenticateAndLog, logDecision } from './node/decision-log.js';
+export { authenticateAndLog, authenticateAndLogNow, logDecision } from './node/decision-log.js';
+export { authenticateNow } from './loop/authenticator.js';
+export { isPromiseLike } from './loop/decision.js';
 export type {
   AuthLogger,
   LogMethod,

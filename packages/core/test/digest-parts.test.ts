@@ -8,7 +8,10 @@ import {
 } from '../src/digest/authentication-info.js';
 import { decodeChallenge, encodeChallenge } from '../src/digest/challenge.js';
 import { decodeExtValue, decodeHeaderText, encodeExtValue } from '../src/digest/ext-value.js';
+import { A2Cache } from '../src/digest/a2-cache.js';
+import { computeHa2 } from '../src/digest/compute.js';
 import { NONCE_LENGTH, NonceMinter } from '../src/digest/nonce.js';
+import { UserTags, digestUserTag } from '../src/digest/nonce-use.js';
 import { digestsEqual, uriMatchesTarget } from '../src/digest/verify.js';
 import { HttpAuthError } from '../src/errors.js';
 
@@ -72,6 +75,52 @@ describe('Digest nonces', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('Digest user tags', () => {
+  it('are one per HA1, key and realm, and the same across the cache filling and clearing', () => {
+    const key = randomBytes(32);
+    const minter = new NonceMinter(key, 'realm', 60_000);
+    const tags = new UserTags('realm', minter);
+    const ha1 = (i: number) => i.toString(16).padStart(64, '0');
+    const first = tags.of(ha1(1));
+    assert.equal(first, digestUserTag('realm', minter.accountTag(ha1(1))));
+    assert.equal(tags.of(ha1(1)), first);
+    assert.notEqual(tags.of(ha1(2)), first);
+    // Another node with the same key and realm computes the same tag; another key or realm not.
+    assert.equal(new UserTags('realm', new NonceMinter(key, 'realm', 60_000)).of(ha1(1)), first);
+    const otherKey = new NonceMinter(randomBytes(32), 'realm', 60_000);
+    assert.notEqual(new UserTags('realm', otherKey).of(ha1(1)), first);
+    const otherRealm = new NonceMinter(key, 'other', 60_000);
+    assert.notEqual(new UserTags('other', otherRealm).of(ha1(1)), first);
+    // Past the bound the remembered tags are dropped; recomputed, they are the same.
+    const seen = new Set<string>();
+    for (let i = 0; i < 25_000; i++) seen.add(tags.of(ha1(i)));
+    assert.equal(seen.size, 25_000);
+    assert.equal(tags.of(ha1(1)), first);
+  });
+});
+
+describe('Digest H(A2) cache', () => {
+  it('gives exactly the hashes of RFC 7616 §3.4.3 and §3.5, per hash, method and uri', () => {
+    const cache = new A2Cache();
+    const long = '/search?q=' + 'x'.repeat(2000);
+    for (let round = 0; round < 2; round++) {
+      for (const hash of ['SHA-256', 'SHA-512-256', 'MD5'] as const) {
+        for (const method of ['GET', 'POST']) {
+          for (const uri of ['/a', '/b', '/a?x=1', long]) {
+            assert.deepEqual(cache.get(hash, method, uri), {
+              request: computeHa2(hash, method, uri),
+              rspauth: computeHa2(hash, '', uri),
+            });
+          }
+        }
+      }
+    }
+    // Filled past its bound and cleared, it still answers right.
+    for (let i = 0; i < 2500; i++) cache.get('SHA-256', 'GET', `/r${i}`);
+    assert.equal(cache.get('SHA-256', 'GET', '/r7').request, computeHa2('SHA-256', 'GET', '/r7'));
   });
 });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
-import type { DigestAlgorithm } from '../src/digest/algorithms.js';
+import type { DigestAlgorithm, DigestHash } from '../src/digest/algorithms.js';
 import { algorithmInfo } from '../src/digest/algorithms.js';
 import { decodeAuthenticationInfo } from '../src/digest/authentication-info.js';
 import type { DigestChallenge } from '../src/digest/challenge.js';
@@ -898,6 +898,30 @@ describe('Digest robustness', () => {
     const d = await flaky.send('/');
     assertRejected(d, 'ERR_HTTPAUTH_CREDENTIALS_REQUIRED');
     assert.equal(challenges(d).length, 0);
+  });
+
+  it('follows a source whose hash list changes in place (the offer is cached per list content)', async () => {
+    const served: DigestHash[] = ['SHA-256'];
+    const h = harness({
+      algorithms: ['SHA-256', 'MD5'],
+      credentials: { hashes: () => served, lookup: () => ({ password: 'Circle of Life' }) },
+    });
+    assert.deepEqual(
+      challenges(await h.send('/')).map((c) => c.algorithm),
+      ['SHA-256'],
+    );
+    // The same array, now holding MD5 only: SHA-256 is no longer offered nor accepted.
+    const sha256 = pick(await h.send('/'), 'SHA-256');
+    served.splice(0, 1, 'MD5');
+    assert.deepEqual(
+      challenges(await h.send('/')).map((c) => c.algorithm),
+      ['MD5'],
+    );
+    assertRejected(
+      await h.send('/dir/index.html', answer(sha256)),
+      'ERR_HTTPAUTH_DIGEST_ALGORITHM',
+    );
+    assertAuthenticated(await h.send('/dir/index.html', answer(pick(await h.send('/'), 'MD5'))));
   });
 
   it('accepts long request targets', async () => {

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { basic } from '../src/basic/basic.js';
 import { createAuthenticator } from '../src/loop/authenticator.js';
-import { recordNonceUse } from '../src/digest/nonce-use.js';
+import { digestUserTag, recordNonceUse } from '../src/digest/nonce-use.js';
 import { recordAuthenticator, replayKey } from '../src/kerberos/replay-cache.js';
 import {
   digestNonceCountKey,
@@ -83,7 +83,7 @@ describe('store key layout', () => {
   it('every key the Kerberos, Digest and session writers store is a documented kind', async () => {
     const store = new RecordingStore();
     await recordAuthenticator(store, randomBytes(32), 'alice@EXAMPLE.TEST', 600_000);
-    const use = { realm: 'r', account: 'acct', ttlMs: 60_000 };
+    const use = { userTag: digestUserTag('r', 'acct'), ttlMs: 60_000 };
     await recordNonceUse(store, { ...use, nonce: 'n1', count: 1, consume: false });
     await recordNonceUse(store, { ...use, nonce: 'n2', count: undefined, consume: true });
     const auth = createAuthenticator({

@@ -7,7 +7,7 @@
  * Everything protocol-related happens in @httpauth/core; this file only maps an Express request
  * onto the engine and the decision back onto the response.
  */
-import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
+import type { AuthDecision, AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
 // Aliased for the augmentation below: inside `namespace Express` the bare name `AuthInfo` would
 // resolve to `Express.AuthInfo`, which @types/passport declares (empty) in the same namespace.
 type HttpAuthInfo = AuthInfo;
@@ -15,10 +15,11 @@ import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
   applySuccessHeaders,
-  authenticateAndLog,
+  authenticateAndLogNow,
   createBodyLoader,
   disposeWhenDone,
   isAuthenticator,
+  isPromiseLike,
   passesAnonymously,
   prepareRefusal,
   refusalError,
@@ -145,31 +146,46 @@ export function httpAuth(
       options.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, options.integrityBodyMaxBytes)
         : undefined;
-    // originalUrl: the request-target as received, even when the middleware is mounted on a path.
-    const request = toAuthRequest(req, options, body, req.originalUrl);
-    authenticateAndLog(authenticator, request, options)
-      .then((decision) => {
-        if (decision.type === 'respond') {
-          if (passesAnonymously(decision, seams)) {
-            applySuccessHeaders(res, anonymousHeaders(decision));
-            next();
-          } else if (resetForHttp11(req, decision)) {
-            // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
-          } else if (refuse === undefined) {
-            sendChallenge(req, res, decision, options, body);
-          } else {
-            const response = prepareRefusal(req, res, decision, options, body);
-            refuse(refusalError(decision, response), req, res, next);
-          }
-          return;
+    const answer = (decision: AuthDecision): void => {
+      if (decision.type === 'respond') {
+        if (passesAnonymously(decision, seams)) {
+          applySuccessHeaders(res, anonymousHeaders(decision));
+          next();
+        } else if (resetForHttp11(req, decision)) {
+          // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
+        } else if (refuse === undefined) {
+          sendChallenge(req, res, decision, options, body);
+        } else {
+          const response = prepareRefusal(req, res, decision, options, body);
+          refuse(refusalError(decision, response), req, res, next);
         }
-        applySuccessHeaders(res, decision.headers);
-        disposeWhenDone(res, decision.auth);
-        (req as unknown as Record<string, unknown>)[seams.property] = decision.auth;
-        if (body?.body !== undefined) req.rawBody = body.body;
-        next();
-      })
-      .catch(next);
+        return;
+      }
+      applySuccessHeaders(res, decision.headers);
+      disposeWhenDone(res, decision.auth);
+      (req as unknown as Record<string, unknown>)[seams.property] = decision.auth;
+      if (body?.body !== undefined) req.rawBody = body.body;
+      next();
+    };
+    let pending: AuthDecision | Promise<AuthDecision>;
+    try {
+      // originalUrl: the request-target as received, even when mounted on a path.
+      const request = toAuthRequest(req, options, body, req.originalUrl);
+      pending = authenticateAndLogNow(authenticator, request, options);
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (isPromiseLike(pending)) {
+      pending.then(answer).catch(next);
+      return;
+    }
+    // A connection that stays authenticated: on to the route at once, as without auth.
+    try {
+      answer(pending);
+    } catch (error) {
+      next(error);
+    }
   };
   return Object.assign(middleware, { authenticator });
 }

@@ -9,7 +9,7 @@ import type { ClientRequest, IncomingMessage, RequestOptions, ServerResponse } f
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { AuthInfo } from '@httpauth/core';
 import type { GatewayConfig } from './config-types.js';
-import { applyFraming, guardUpstreamSocket } from './framing.js';
+import { applyFraming, guardClientBody, retireUpstreamSocket } from './framing.js';
 import type { BodyFraming } from './framing.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -95,26 +95,30 @@ export function forward(
   const headers = exchangeHeaders.request(req, auth, route.target);
   applyFraming(headers, route.framing, method);
   const upstreamReq = upstream.request(method, route.target, headers, true);
-  guardUpstreamSocket(req, upstreamReq, route.framing);
-  upstreamReq.on('timeout', () =>
-    upstreamReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })),
-  );
-  upstreamReq.on('response', (upstreamRes) => {
+  guardClientBody(req, upstreamReq, route.framing);
+  let upstreamRes: IncomingMessage | undefined;
+  upstreamReq.on('timeout', () => {
+    retireUpstreamSocket(upstreamReq);
+    upstreamReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' }));
+  });
+  upstreamReq.on('response', (response) => {
+    upstreamRes = response;
+    // An early answer (before the whole body went out) leaves the rest of the exchange in
+    // doubt: finish it, but on a socket that will be closed afterwards.
+    if (!upstreamReq.writableFinished) retireUpstreamSocket(upstreamReq);
     res.writeHead(
-      upstreamRes.statusCode ?? 502,
-      upstreamRes.statusMessage,
-      exchangeHeaders.response(upstreamRes, extraHeaders),
+      response.statusCode ?? 502,
+      response.statusMessage,
+      exchangeHeaders.response(response, extraHeaders),
     );
     // pipe(), not pipeline(): Node 20's pipeline() builds an AbortController and an AbortError
     // (a DOMException with a stack trace) for every stream pair, a measurable cost per request.
-    upstreamRes.pipe(res);
-    upstreamRes.on('error', () => res.destroy());
-    res.on('close', () => {
-      if (!upstreamRes.complete) upstreamRes.destroy();
-    });
-    outcomes.finish(req, route.path, auth, upstreamRes.statusCode ?? 502, started);
+    response.pipe(res);
+    response.on('error', () => res.destroy());
+    outcomes.finish(req, route.path, auth, response.statusCode ?? 502, started);
   });
   upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
+    retireUpstreamSocket(upstreamReq);
     metrics.upstreamError(error.code ?? 'error');
     if (!res.headersSent) {
       logger.log('warn', 'upstream unavailable', { code: error.code ?? 'error' });
@@ -131,8 +135,9 @@ export function forward(
   } else {
     req.pipe(upstreamReq);
   }
-  // A client that goes away mid-request aborts the upstream request too.
+  // A client that goes away mid-request aborts the upstream request (and its response) too.
   res.on('close', () => {
     if (!res.writableFinished) upstreamReq.destroy();
+    if (upstreamRes !== undefined && !upstreamRes.complete) upstreamRes.destroy();
   });
 }

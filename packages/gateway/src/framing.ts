@@ -66,26 +66,28 @@ export function applyFraming(
  * the client's body ended early or failed, the upstream answered before it had the whole body,
  * or either side errored. Node's agent reuses a socket only when the request has its
  * `shouldKeepAlive` set when the response ends; destroying it closes the socket at once.
+ * forward.ts calls this from its own response, error and timeout handlers (one listener per
+ * event and request, not two).
  */
-export function guardUpstreamSocket(
+export function retireUpstreamSocket(upstreamReq: ClientRequest): void {
+  upstreamReq.shouldKeepAlive = false;
+}
+
+/**
+ * The client's side of the same rule: a request stream that fails, or a body that ends before
+ * it is complete, aborts the upstream request (its socket is then closed, never pooled).
+ */
+export function guardClientBody(
   req: IncomingMessage,
   upstreamReq: ClientRequest,
   framing: BodyFraming,
 ): void {
-  const retire = (): void => {
-    upstreamReq.shouldKeepAlive = false;
-  };
   req.on('error', () => upstreamReq.destroy());
+  // Without a body there is nothing to cut short.
+  if (framing.kind === 'none') return;
   req.on('close', () => {
-    if (framing.kind !== 'none' && !req.complete) upstreamReq.destroy();
+    if (!req.complete) upstreamReq.destroy();
   });
-  upstreamReq.on('response', () => {
-    // An early answer (before the whole body went out) leaves the rest of the exchange in
-    // doubt: finish it, but on a socket that will be closed afterwards.
-    if (!upstreamReq.writableFinished) retire();
-  });
-  upstreamReq.on('error', retire);
-  upstreamReq.on('timeout', retire);
 }
 
 /**

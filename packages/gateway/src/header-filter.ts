@@ -59,23 +59,48 @@ function isForwardingHeader(folded: string): boolean {
   return folded.startsWith('x-forwarded-') || CLIENT_OR_URL_HEADERS.has(folded);
 }
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+/** The usual Connection values, tokenised once (`keep-alive`, `close`, `Upgrade`...). */
+const COMMON_TOKENS = new Map<string, ReadonlySet<string>>();
+const COMMON_TOKENS_SIZE = 64;
+const COMMON_TOKEN_LENGTH = 64;
+/** Header names judged at once (names are few in practice; a flood of new ones clears it). */
+const NAME_CACHE_SIZE = 1000;
+
+function tokenise(value: string): ReadonlySet<string> {
+  return new Set(
+    value
+      .toLowerCase()
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== ''),
+  );
+}
+
 export class RequestHeaderFilter {
   readonly #protected: ReadonlySet<string>;
+  /** What #judge said of each name seen: a pure function of the name, asked for every header. */
+  readonly #judged = new Map<string, boolean>();
 
   /** `identityHeaders`: the user, groups, mechanism and signature header names. */
   constructor(identityHeaders: readonly string[]) {
     this.#protected = new Set(identityHeaders.map(foldHeaderName));
   }
 
-  /** Connection-listed names of a request or response (RFC 9110 §7.6.1). */
-  static connectionTokens(value: string | undefined): Set<string> {
-    return new Set(
-      (value ?? '')
-        .toLowerCase()
-        .split(',')
-        .map((t) => t.trim())
-        .filter((t) => t !== ''),
-    );
+  /**
+   * Connection-listed names of a request or response (RFC 9110 §7.6.1). Asked twice per
+   * proxied request with nearly always the same short value, so short values are kept.
+   */
+  static connectionTokens(value: string | undefined): ReadonlySet<string> {
+    if (value === undefined || value === '') return NO_TOKENS;
+    if (value.length > COMMON_TOKEN_LENGTH) return tokenise(value);
+    let tokens = COMMON_TOKENS.get(value);
+    if (tokens === undefined) {
+      tokens = tokenise(value);
+      if (COMMON_TOKENS.size >= COMMON_TOKENS_SIZE) COMMON_TOKENS.clear();
+      COMMON_TOKENS.set(value, tokens);
+    }
+    return tokens;
   }
 
   /**
@@ -83,9 +108,20 @@ export class RequestHeaderFilter {
    * the tokens of the request's Connection header.
    */
   allows(name: string, connection: ReadonlySet<string>): boolean {
+    if (connection.has(name)) return false;
+    let allowed = this.#judged.get(name);
+    if (allowed === undefined) {
+      allowed = this.#judge(name);
+      if (this.#judged.size >= NAME_CACHE_SIZE) this.#judged.clear();
+      this.#judged.set(name, allowed);
+    }
+    return allowed;
+  }
+
+  #judge(name: string): boolean {
     if (!PLAIN_HEADER_NAME.test(name)) return false;
     const folded = foldHeaderName(name);
-    if (HOP_BY_HOP.has(folded) || connection.has(name)) return false;
+    if (HOP_BY_HOP.has(folded)) return false;
     if (folded === 'content-length') return false;
     if (this.#protected.has(folded) || isForwardingHeader(folded)) return false;
     return true;

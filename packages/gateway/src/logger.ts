@@ -9,6 +9,11 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 
 export interface Logger {
   log(level: Exclude<LogLevel, 'silent'>, msg: string, fields?: Record<string, unknown>): void;
+  /**
+   * Whether a line at this level would be written; callers skip building the fields of a line
+   * nobody reads (one per request). Absent: every level is written.
+   */
+  enabled?(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 export function createLogger(
@@ -17,6 +22,7 @@ export function createLogger(
 ): Logger {
   const threshold = ORDER[level];
   return {
+    enabled: (entryLevel) => ORDER[entryLevel] >= threshold,
     log(entryLevel, msg, fields = {}) {
       if (ORDER[entryLevel] < threshold) return;
       write(

@@ -35,6 +35,7 @@ export class RequestOutcomes {
   ): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics.request(status, seconds);
+    if (this.logger.enabled?.('info') === false) return;
     this.logger.log('info', 'request', {
       method: req.method,
       path,
@@ -52,8 +53,13 @@ export class RequestOutcomes {
    * reason and detail, client address, method, path, duration).
    */
   recordDecision(decision: AuthDecision, request: AuthRequest, started: bigint): void {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    logDecision(this.decisionLogger, 'info', decision, request, ms);
+    // Failures are logged at warn, successes at info: build no line the level drops.
+    const { logger } = this;
+    if (logger.enabled?.('warn') !== false) {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const successLevel = logger.enabled?.('info') === false ? false : 'info';
+      logDecision(this.decisionLogger, successLevel, decision, request, ms);
+    }
     if (decision.type === 'authenticated') {
       this.metrics.auth('success', decision.auth.principal.mechanism, 'ok');
       return;

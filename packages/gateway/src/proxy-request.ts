@@ -5,7 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '@httpauth/core';
-import { applySuccessHeaders, disposeWhenDone, sendChallenge } from '@httpauth/core/adapter';
+import {
+  applySuccessHeaders,
+  authenticateNow,
+  disposeWhenDone,
+  isPromiseLike,
+  sendChallenge,
+} from '@httpauth/core/adapter';
 import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { answerAuthRequest } from './auth-request.js';
 import type { AuthRequestContext } from './auth-request.js';
@@ -19,7 +25,7 @@ import { bodyFraming } from './framing.js';
 import type { GatewayMetrics } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { errorJson, json } from './responses.js';
-import type { SiteMap } from './routes.js';
+import type { Site, SiteMap } from './routes.js';
 
 /** The counters the server and the handler share (shutdown answers 503 on health). */
 export interface ServingState {
@@ -39,6 +45,27 @@ export interface ProxyContext {
   readonly forwarding: ForwardContext;
   readonly authRequest: AuthRequestContext;
   readonly state: ServingState;
+}
+
+/** Each site's forwarding context, made once rather than spread anew for every request. */
+const siteForwarding = new WeakMap<ProxyContext, WeakMap<Site, ForwardContext>>();
+
+function forwardingFor(context: ProxyContext, site: Site): ForwardContext {
+  let bySite = siteForwarding.get(context);
+  if (bySite === undefined) {
+    bySite = new WeakMap();
+    siteForwarding.set(context, bySite);
+  }
+  let forwarding = bySite.get(site);
+  if (forwarding === undefined) {
+    forwarding = {
+      ...context.forwarding,
+      upstream: site.upstream,
+      exchangeHeaders: site.exchangeHeaders,
+    };
+    bySite.set(site, forwarding);
+  }
+  return forwarding;
 }
 
 /** The canonical route of a request, or the 400 already sent when it has none. */
@@ -94,11 +121,7 @@ export async function handleRequest(
     return;
   }
   const site = context.sites.pick(context.trust.view(req).host, path);
-  const forwarding: ForwardContext = {
-    ...context.forwarding,
-    upstream: site.upstream,
-    exchangeHeaders: site.exchangeHeaders,
-  };
+  const forwarding = forwardingFor(context, site);
   const { outcomes } = forwarding;
   const rule = site.rules.match(path);
   if (rule.public) {
@@ -106,7 +129,9 @@ export async function handleRequest(
     return;
   }
   const request = authRequestOf(req, context.adapterOptions, context.trust.view(req));
-  const decision = await context.authenticator.authenticate(request);
+  // A connection that stays authenticated is decided at once (no promise to wait for).
+  const pending = authenticateNow(context.authenticator, request);
+  const decision = isPromiseLike(pending) ? await pending : pending;
   outcomes.recordDecision(decision, request, started);
   if (decision.type === 'respond') {
     sendChallenge(req, res, decision, context.adapterOptions);

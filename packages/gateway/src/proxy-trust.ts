@@ -137,8 +137,10 @@ export class ProxyTrust {
   }
 
   #listed(address: string | undefined): boolean {
-    const bare = address === undefined ? undefined : hopAddress(address);
-    if (bare === undefined || this.#empty) return false;
+    // No list (the usual case): nothing to parse the address for.
+    if (this.#empty || address === undefined) return false;
+    const bare = hopAddress(address);
+    if (bare === undefined) return false;
     return isIP(bare) === 6 ? this.#v6.check(bare, 'ipv6') : this.#v4.check(bare, 'ipv4');
   }
 

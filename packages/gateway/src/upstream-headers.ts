@@ -48,8 +48,10 @@ export class UpstreamHeaders {
   /** Request headers for the upstream: hop-by-hop, identity copies and credentials removed. */
   request(req: IncomingMessage, auth: AuthInfo | undefined, target: string): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = {};
-    const connectionTokens = RequestHeaderFilter.connectionTokens(req.headers.connection);
-    for (const [name, value] of Object.entries(req.headers)) {
+    const incoming = req.headers;
+    const connectionTokens = RequestHeaderFilter.connectionTokens(incoming.connection);
+    for (const name of Object.keys(incoming)) {
+      const value = incoming[name];
       if (value === undefined) continue;
       // Identity, signature and forwarding headers (in any spelling), hop-by-hop and framing.
       if (!this.#filter.allows(name, connectionTokens)) continue;
@@ -72,12 +74,26 @@ export class UpstreamHeaders {
     }
     Object.assign(headers, forwardingHeaders(req, this.#trust.view(req)));
     if (auth !== undefined) {
-      const values = identityValues(auth.principal, this.#config.identity.userFormat);
-      this.setIdentity(headers, values, req.method ?? 'GET', target);
+      this.setIdentity(headers, this.#identityOf(auth.principal), req.method ?? 'GET', target);
       this.setCertificateFingerprint(headers, auth.principal);
     }
     return headers;
   }
+
+  /**
+   * The identity header values of a principal. A connection that stays authenticated (NTLM) or
+   * a session hands the same principal object to every request, so they are encoded once.
+   */
+  #identityOf(principal: Principal): IdentityValues {
+    let values = this.#identities.get(principal);
+    if (values === undefined) {
+      values = identityValues(principal, this.#config.identity.userFormat);
+      this.#identities.set(principal, values);
+    }
+    return values;
+  }
+
+  readonly #identities = new WeakMap<Principal, IdentityValues>();
 
   /** The identity headers (and their signature over method and target). */
   setIdentity(
@@ -117,8 +133,10 @@ export class UpstreamHeaders {
     extra: readonly (readonly [string, string])[],
   ): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = {};
-    const connectionTokens = RequestHeaderFilter.connectionTokens(upstream.headers.connection);
-    for (const [name, value] of Object.entries(upstream.headers)) {
+    const received = upstream.headers;
+    const connectionTokens = RequestHeaderFilter.connectionTokens(received.connection);
+    for (const name of Object.keys(received)) {
+      const value = received[name];
       if (value === undefined || HOP_BY_HOP.has(name) || connectionTokens.has(name)) continue;
       headers[name] = value;
     }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { canonicalTarget, matchKey } from '../src/canonical-path.js';
+import { canonicalTarget, matchKey, scanTarget } from '../src/canonical-path.js';
 import { PathRules } from '../src/rules.js';
 
 function pathOf(target: string): string {
@@ -162,6 +162,37 @@ describe('canonical request paths', () => {
     assert.equal(matchKey('/A%C3', 'insensitive'), '/a%c3');
   });
 
+  it('answers exactly as the segment scan does (the already-canonical shortcut changes nothing)', () => {
+    const plain = fc
+      .tuple(
+        fc.array(fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,=:@;%/\\ -]{0,6}$/), { maxLength: 8 }),
+        fc.option(fc.string({ unit: 'binary', maxLength: 12 })),
+      )
+      .map(([parts, query]) => '/' + parts.join('/') + (query === null ? '' : `?${query}`));
+    fc.assert(
+      fc.property(fc.oneof(target, plain, fc.string({ unit: 'binary', maxLength: 40 })), (input) =>
+        assert.deepEqual(canonicalTarget(input), scanTarget(input), input),
+      ),
+      { numRuns: 5000 },
+    );
+    for (const input of [
+      '/',
+      '/a',
+      '/a/',
+      '/a.b/c',
+      '/a./b',
+      '/./a',
+      '/a/..',
+      '//a',
+      '/a//b',
+      '/a?x#y',
+      '/a?\x01',
+    ]) {
+      assert.deepEqual(canonicalTarget(input), scanTarget(input), input);
+    }
+    assert.equal(matchKey('/ADMIN/X', 'insensitive'), '/admin/x');
+  });
+
   it('never throws on random or oversized input, in linear time', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (input) => {
@@ -172,6 +203,8 @@ describe('canonical request paths', () => {
     );
     for (const huge of [
       '/' + 'a/'.repeat(500_000),
+      '/' + 'a'.repeat(500_000) + '.',
+      '/' + 'ab./'.repeat(200_000) + 'x.',
       '/..'.repeat(300_000) + '/x',
       '/' + '%41'.repeat(300_000),
       '/' + '%'.repeat(300_000),

@@ -6,6 +6,7 @@ import { applyFraming, bodyFraming } from '../src/framing.js';
 import type { BodyFraming } from '../src/framing.js';
 import { foldHeaderName, RequestHeaderFilter } from '../src/header-filter.js';
 import { GatewayMetrics, MAX_SERIES } from '../src/metrics.js';
+import { createLogger } from '../src/logger.js';
 import { RequestOutcomes } from '../src/outcomes.js';
 import { HttpAuthError } from '@httpauth/core';
 import type { AuthDecision, ErrorCode } from '@httpauth/core';
@@ -61,6 +62,34 @@ describe('header filter', () => {
     const headers: Record<string, string> = {};
     applyFraming(headers, { kind: 'length', length: 12 }, 'GET');
     assert.equal(headers['content-length'], '12');
+  });
+
+  it('gives the same answers once names and Connection values are remembered', () => {
+    // A name judged allowed stays subject to the Connection header of each request.
+    assert.equal(filter.allows('x-request-id', none), true);
+    const listing = RequestHeaderFilter.connectionTokens('X-Request-Id');
+    assert.equal(filter.allows('x-request-id', listing), false);
+    assert.equal(
+      filter.allows('x-request-id', RequestHeaderFilter.connectionTokens('close')),
+      true,
+    );
+    // The remembered sets are the tokens, for short and long values alike, and past the bound.
+    const long = Array.from({ length: 30 }, (_, i) => `X-Custom-${i}`).join(', ');
+    for (let round = 0; round < 2; round++) {
+      assert.deepEqual(
+        [...RequestHeaderFilter.connectionTokens(' Close ,KEEP-alive')],
+        ['close', 'keep-alive'],
+      );
+      assert.equal(RequestHeaderFilter.connectionTokens(long).size, 30);
+      assert.ok(RequestHeaderFilter.connectionTokens(long).has('x-custom-29'));
+      assert.equal(RequestHeaderFilter.connectionTokens(undefined).size, 0);
+      for (let i = 0; i < 200; i++) RequestHeaderFilter.connectionTokens(`x-${i}`);
+    }
+    // Past the name bound, a forbidden name is still refused and a plain one allowed.
+    for (let i = 0; i < 2500; i++) filter.allows(`x-n${i}`, none);
+    assert.equal(filter.allows('x_remote_user', none), false);
+    assert.equal(filter.allows('x-remote-user', none), false);
+    assert.equal(filter.allows('accept', none), true);
   });
 });
 
@@ -214,4 +243,63 @@ describe('metrics labels', () => {
       /outcome="failure",mechanism="other",reason="ERR_HTTPAUTH_NTLM_TARGET_NAME"\} 1/,
     );
   });
+});
+
+describe('request outcomes and the log level', () => {
+  const request = {
+    method: 'GET',
+    target: '/app',
+    headers: {},
+    httpVersionMajor: 1,
+    secure: false,
+  };
+  const principal = { name: 'alice', user: 'alice', mechanism: 'NTLM' as const };
+  const success = {
+    type: 'authenticated',
+    scheme: 'NTLM',
+    reused: true,
+    headers: [],
+    auth: { principal, impersonation: {}, context: undefined },
+  } as unknown as AuthDecision;
+  const failure = {
+    type: 'respond',
+    scheme: 'NTLM',
+    status: 401,
+    headers: [],
+    error: new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS'),
+  } as AuthDecision;
+
+  for (const [level, expected] of [
+    [
+      'debug',
+      ['info httpauth: authenticated', 'warn httpauth: authentication refused', 'info request'],
+    ],
+    [
+      'info',
+      ['info httpauth: authenticated', 'warn httpauth: authentication refused', 'info request'],
+    ],
+    ['warn', ['warn httpauth: authentication refused']],
+    ['silent', []],
+  ] as const) {
+    it(`at ${level}, writes exactly the lines of that level and above (and counts every event)`, () => {
+      const lines: string[] = [];
+      const metrics = new GatewayMetrics(['ntlm']);
+      const outcomes = new RequestOutcomes(
+        createLogger(level, (line) => {
+          const entry = JSON.parse(line) as { level: string; msg: string };
+          lines.push(`${entry.level} ${entry.msg}`);
+        }),
+        metrics,
+      );
+      const started = process.hrtime.bigint();
+      outcomes.recordDecision(success, request, started);
+      outcomes.recordDecision(failure, request, started);
+      outcomes.finish(fakeRequest({}), '/app', undefined, 200, started);
+      assert.deepEqual(lines, expected);
+      const text = metrics.render(0, 0);
+      assert.match(text, /outcome="success",mechanism="NTLM",reason="ok"\} 1/);
+      assert.match(text, /reason="ERR_HTTPAUTH_BAD_CREDENTIALS"\} 1/);
+      assert.match(text, /httpauth_gateway_requests_total\{code="200"\} 1/);
+    });
+  }
 });

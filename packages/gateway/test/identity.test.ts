@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { AuthInfo, Principal } from '@httpauth/core';
+import { validateConfig } from '../src/config.js';
 import {
   encodeHeaderValue,
   identityValues,
@@ -7,6 +13,7 @@ import {
   verifyIdentitySignature,
 } from '../src/identity.js';
 import { PathRules } from '../src/rules.js';
+import { UpstreamHeaders } from '../src/upstream-headers.js';
 
 const secret = Buffer.alloc(32, 9);
 
@@ -118,5 +125,39 @@ describe('path rules', () => {
     assert.equal(rules.match('/admin').allows({ principal: admin }), true);
     assert.equal(rules.match('/admin/alice').allows({ principal: alice }), true);
     assert.equal(rules.match('/anything').allows({ principal: alice }), true);
+  });
+});
+
+describe('identity headers per request', () => {
+  it('are the principal’s own on every request, also when one principal object is reused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'httpauth-gw-identity-'));
+    writeFileSync(join(dir, 'smbpasswd'), '');
+    const config = validateConfig(
+      {
+        upstream: 'http://127.0.0.1:3000',
+        auth: { realm: 'r', mechanisms: ['ntlm'], ntlm: { smbpasswd: 'smbpasswd', domain: 'D' } },
+      },
+      {},
+      dir,
+    );
+    const headers = new UpstreamHeaders(config, undefined);
+    const req = {
+      method: 'GET',
+      headers: { host: 'gw', 'x-remote-user': 'forged' },
+      socket: { remoteAddress: '127.0.0.1' },
+    } as unknown as IncomingMessage;
+    const alice = { name: 'D\\alice', user: 'alice', mechanism: 'NTLM' as const, groups: ['A B'] };
+    const bob = { name: 'D\\bob', user: 'bob', mechanism: 'NTLM' as const };
+    const auth = (principal: Principal) => ({ principal }) as unknown as AuthInfo;
+    const sent = (principal: Principal) => headers.request(req, auth(principal), '/x');
+    for (let round = 0; round < 2; round++) {
+      assert.equal(sent(alice)['x-remote-user'], 'D\\alice');
+      assert.equal(sent(alice)['x-remote-groups'], 'A%20B');
+      assert.equal(sent(bob)['x-remote-user'], 'D\\bob');
+      assert.equal(sent(bob)['x-remote-groups'], '');
+      // A new principal object with another name is never answered from the first one's values.
+      assert.equal(sent({ ...alice, name: 'D\\carol' })['x-remote-user'], 'D\\carol');
+    }
+    assert.equal(headers.request(req, undefined, '/x')['x-remote-user'], undefined);
   });
 });

@@ -11,12 +11,13 @@ import type { Authenticator } from '@httpauth/core';
 import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
-  authenticateAndLog,
+  authenticateAndLogNow,
   challengeResponse,
   createBodyLoader,
   disposeWhenDone,
   drainRequestBody,
   isAuthenticator,
+  isPromiseLike,
   keepsConnection,
   passesAnonymously,
   refusalError,
@@ -92,11 +93,13 @@ export function httpAuth(
         ? createBodyLoader(ctx.req, ctx.req, options.integrityBodyMaxBytes)
         : undefined;
     // originalUrl: the request-target as received, even under a mounted sub-app.
-    const decision = await authenticateAndLog(
+    const pending = authenticateAndLogNow(
       authenticator,
       toAuthRequest(ctx.req, options, body, ctx.originalUrl),
       options,
     );
+    // A connection that stays authenticated is answered at once: nothing to wait for.
+    const decision = isPromiseLike(pending) ? await pending : pending;
     if (decision.type === 'respond') {
       if (passesAnonymously(decision, seams)) {
         for (const [name, value] of anonymousHeaders(decision)) ctx.append(name, value);

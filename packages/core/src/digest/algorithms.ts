@@ -53,20 +53,21 @@ export interface AlgorithmInfo {
   readonly session: boolean;
 }
 
+/** Every algorithm's facts, by its lower-case token: found without a scan or an allocation. */
+const BY_TOKEN: ReadonlyMap<string, AlgorithmInfo> = new Map(
+  DIGEST_ALGORITHMS.map((algorithm) => {
+    const session = algorithm.endsWith('-sess');
+    const hash = (session ? algorithm.slice(0, -'-sess'.length) : algorithm) as DigestHash;
+    return [algorithm.toLowerCase(), Object.freeze({ algorithm, hash, session })];
+  }),
+);
+
 /**
  * Find an algorithm by its token, case-insensitively (RFC 7616 §3.3 lists the tokens; clients
  * vary in case). Undefined for anything unknown.
  */
 export function algorithmInfo(token: string): AlgorithmInfo | undefined {
-  const lower = token.toLowerCase();
-  for (const algorithm of DIGEST_ALGORITHMS) {
-    if (algorithm.toLowerCase() === lower) {
-      const session = algorithm.endsWith('-sess');
-      const hash = (session ? algorithm.slice(0, -'-sess'.length) : algorithm) as DigestHash;
-      return { algorithm, hash, session };
-    }
-  }
-  return undefined;
+  return BY_TOKEN.get(token.toLowerCase());
 }
 
 export function isDigestHash(value: unknown): value is DigestHash {

@@ -27,20 +27,29 @@ import { rejectRefusals } from '../security-package.js';
 import type { Principal } from '../principal.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
 import { HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';
+import { A2Cache } from './a2-cache.js';
 import { encodeAuthenticationInfo } from './authentication-info.js';
 import { encodeChallenge } from './challenge.js';
 import type { DigestQop } from './compute.js';
 import { bodyHashHex, computeHa1, computeHa2, computeResponse, sessionHa1 } from './compute.js';
 import type { DigestCredentials } from './credentials.js';
 import { decodeCredentials } from './credentials.js';
-import { recordNonceUse } from './nonce-use.js';
+import { UserTags, recordNonceUse } from './nonce-use.js';
 import type { DigestOptions } from './options.js';
 import { resolveDigestOptions } from './options.js';
 import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
 
+function sameHashes(a: readonly DigestHash[], b: readonly DigestHash[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Create the Digest security package. Throws ERR_HTTPAUTH_INVALID_OPTIONS on bad options. */
 export function digest(options: DigestOptions): SecurityPackage {
   const cfg = resolveDigestOptions(options);
+  const a2Cache = new A2Cache();
+  const userTags = new UserTags(cfg.realm, cfg.minter);
   // Dummy H(A1) per hash for unknown users: the same computation, a certain failure.
   const dummyHa1: Record<DigestHash, string> = {
     'SHA-256': randomBytes(HEX_LENGTH['SHA-256'] / 2).toString('hex'),
@@ -48,7 +57,12 @@ export function digest(options: DigestOptions): SecurityPackage {
     MD5: randomBytes(HEX_LENGTH.MD5 / 2).toString('hex'),
   };
 
-  function offeredAlgorithms(): DigestAlgorithm[] {
+  // The offer follows what the source serves now (a reloaded file may hold other hashes). It is
+  // recomputed only when that list changes: compared by content, since a custom source may
+  // change its array in place.
+  let offeredFor: readonly DigestHash[] = [];
+  let offered: readonly DigestAlgorithm[] = [];
+  function offeredAlgorithms(): readonly DigestAlgorithm[] {
     let served: readonly DigestHash[];
     try {
       served = cfg.source.hashes();
@@ -56,7 +70,13 @@ export function digest(options: DigestOptions): SecurityPackage {
       // A broken custom source offers nothing rather than breaking every 401.
       return [];
     }
-    return cfg.algorithms.filter((a) => served.includes((algorithmInfo(a) as AlgorithmInfo).hash));
+    if (!sameHashes(served, offeredFor)) {
+      offered = cfg.algorithms.filter((a) =>
+        served.includes((algorithmInfo(a) as AlgorithmInfo).hash),
+      );
+      offeredFor = [...served];
+    }
+    return offered;
   }
 
   function offeredQop(request: AuthRequest): DigestQop[] {
@@ -170,10 +190,17 @@ export function digest(options: DigestOptions): SecurityPackage {
       ? sessionHa1(hash, found.ha1, creds.nonce, creds.cnonce ?? '')
       : found.ha1;
     const bodyHash = qop === 'auth-int' ? bodyHashHex(hash, await readBody(request)) : undefined;
+    const a2 =
+      bodyHash === undefined
+        ? a2Cache.get(hash, request.method, creds.uri)
+        : {
+            request: computeHa2(hash, request.method, creds.uri, bodyHash),
+            rspauth: computeHa2(hash, '', creds.uri, bodyHash),
+          };
     const expected = computeResponse({
       hash,
       ha1,
-      ha2: computeHa2(hash, request.method, creds.uri, bodyHash),
+      ha2: a2.request,
       nonce: creds.nonce,
       qop,
       nc: creds.nc,
@@ -206,9 +233,8 @@ export function digest(options: DigestOptions): SecurityPackage {
     }
     const use = await recordNonceUse(store, {
       nonce: creds.nonce,
-      realm: cfg.realm,
       // The account (its HA1), not the name as sent: see nonce-use.ts.
-      account: cfg.minter.accountTag(found.ha1),
+      userTag: userTags.of(found.ha1),
       count,
       consume: cfg.oneTime || qop === undefined,
       // Keep the replay records as long as the nonce itself is accepted.
@@ -221,7 +247,7 @@ export function digest(options: DigestOptions): SecurityPackage {
     const rspauth = computeResponse({
       hash,
       ha1,
-      ha2: computeHa2(hash, '', creds.uri, bodyHash),
+      ha2: a2.rspauth,
       nonce: creds.nonce,
       qop,
       nc: creds.nc,

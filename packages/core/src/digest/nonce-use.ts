@@ -10,17 +10,17 @@
  * once per spelling. The key keeps the nonce as a Redis Cluster hash tag, so every record about one nonce
  * lives on one node; the user appears only as a hash (names stay out of the store).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { digestNonceCountKey, digestNonceOnceKey, digestOwner } from '../store/keys.js';
 import type { KeyValueStore } from '../store/types.js';
+import type { NonceMinter } from './nonce.js';
 
 export type NonceUse = 'fresh' | 'consumed' | 'replayed';
 
 export interface NonceUseRequest {
   readonly nonce: string;
-  readonly realm: string;
-  /** The account (NonceMinter.accountTag), the same for every spelling of its name. */
-  readonly account: string;
+  /** The account's user tag (UserTags.of), the same for every spelling of its name. */
+  readonly userTag: string;
   /** The nonce count (qop present), or undefined for an RFC 2069 request without one. */
   readonly count: number | undefined;
   /** Consume the nonce on this first use (one-time nonces, RFC 2069 requests). */
@@ -31,7 +31,38 @@ export interface NonceUseRequest {
 
 /** SHA-256 of realm NUL account, base64url: a short, fixed-length name for one account. */
 export function digestUserTag(realm: string, account: string): string {
-  return createHash('sha256').update(`${realm}\0${account}`, 'utf8').digest('base64url');
+  return hash('sha256', `${realm}\0${account}`, 'base64url');
+}
+
+/** Accounts whose tag is remembered at once (about 250 bytes each). */
+const USER_TAG_CACHE_SIZE = 10_000;
+
+/**
+ * The user tag of the account behind an HA1: digestUserTag(realm, NonceMinter.accountTag(ha1)),
+ * an HMAC and a SHA-256. Both are pure functions of the HA1 under the nonce key, and one account
+ * sends request after request, so the tag is computed once per account: computed per request it
+ * was about a third of an authentication. The map holds HA1s, which the credential source holds
+ * anyway; it is bounded and simply cleared when full.
+ */
+export class UserTags {
+  readonly #realm: string;
+  readonly #minter: NonceMinter;
+  readonly #tags = new Map<string, string>();
+
+  constructor(realm: string, minter: NonceMinter) {
+    this.#realm = realm;
+    this.#minter = minter;
+  }
+
+  of(ha1: string): string {
+    let tag = this.#tags.get(ha1);
+    if (tag === undefined) {
+      tag = digestUserTag(this.#realm, this.#minter.accountTag(ha1));
+      if (this.#tags.size >= USER_TAG_CACHE_SIZE) this.#tags.clear();
+      this.#tags.set(ha1, tag);
+    }
+    return tag;
+  }
 }
 
 /** The store keys of one user's records about one nonce (the layout lives in store/keys.ts). */
@@ -49,7 +80,7 @@ export async function recordNonceUse(
   store: KeyValueStore,
   use: NonceUseRequest,
 ): Promise<NonceUse> {
-  const userTag = digestUserTag(use.realm, use.account);
+  const userTag = use.userTag;
   const owner = digestOwner(userTag);
   const keys = nonceUseKeys(use.nonce, userTag);
   if (use.consume && !(await store.add(keys.once, '1', use.ttlMs, owner))) return 'consumed';

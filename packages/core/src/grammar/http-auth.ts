@@ -192,6 +192,8 @@ export function hasControl(value: string): boolean {
 
 /** Quote a value as an RFC 9110 quoted-string, escaping `"` and `\`. */
 export function quote(value: string): string {
+  // Most values (hex digests, nonces, realms) hold neither: no regular expression for them.
+  if (!value.includes('"') && !value.includes('\\')) return '"' + value + '"';
   return '"' + value.replace(/["\\]/g, (c) => '\\' + c) + '"';
 }
 

@@ -147,7 +147,16 @@ function failure(code: ErrorCode): unknown {
   }
 }
 
-/** The identify-level context: who the client is, and nothing to release. */
+/** What every identify-level context does: refuse to act, release nothing. */
+const IDENTIFY_ACTIONS = refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED');
+const releaseNothing = async (): Promise<void> => {};
+const identifyJson = (): Record<string, unknown> => ({ level: 'identify' });
+
+/**
+ * The identify-level context: who the client is, and nothing to release. Built for every
+ * authenticated request without an impersonation policy, so its members are shared functions
+ * rather than new closures each time.
+ */
 export function identifyContext(principal: Principal): ImpersonationContext {
   return {
     level: 'identify',
@@ -157,8 +166,11 @@ export function identifyContext(principal: Principal): ImpersonationContext {
     delegated: false,
     reason: 'disabled',
     needsDispose: false,
-    ...refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED'),
-    dispose: async () => {},
-    toJSON: () => ({ level: 'identify' }),
+    spawn: IDENTIFY_ACTIONS.spawn,
+    execFile: IDENTIFY_ACTIONS.execFile,
+    access: IDENTIFY_ACTIONS.access,
+    credentialCache: IDENTIFY_ACTIONS.credentialCache,
+    dispose: releaseNothing,
+    toJSON: identifyJson,
   };
 }

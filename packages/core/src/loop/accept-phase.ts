@@ -57,7 +57,11 @@ export async function complete(
   result: Extract<AcceptResult, { type: 'complete' }>,
 ): Promise<AuthDecision> {
   const { responder } = loop;
-  const principal = await withNames(loop.directory, result.principal);
+  // Without a directory there is nothing to wait for.
+  const principal =
+    loop.directory === undefined
+      ? result.principal
+      : await withNames(loop.directory, result.principal);
   const headers: Header[] = [];
   if (result.token !== undefined) {
     headers.push([responder.headers.challenge, `${scheme} ${result.token}`]);

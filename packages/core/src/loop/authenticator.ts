@@ -19,7 +19,9 @@ import { singleHeader } from '../grammar/http-auth.js';
 import type { AuthRequest, SecurityPackage } from '../security-package.js';
 import { acceptCredentials } from './accept-phase.js';
 import { certificatePhase } from './certificate-phase.js';
+import type { ConnectionAuthentication } from './connections.js';
 import type { AuthDecision, Header } from './decision.js';
+import { isPromiseLike } from './decision.js';
 import type { AuthenticatorOptions, LoopState } from './options.js';
 import { resolveOptions } from './options.js';
 import { admit } from './success.js';
@@ -52,6 +54,20 @@ export interface Authenticator {
   close(): Promise<void>;
 }
 
+/** The decision for a request on a connection that stays authenticated. */
+function admitKept(
+  loop: LoopState,
+  kept: ConnectionAuthentication,
+): AuthDecision | Promise<AuthDecision> {
+  return admit(loop.makeImpersonation, {
+    principal: kept.principal,
+    context: kept.context,
+    headers: [],
+    scheme: kept.packageName,
+    reused: true,
+  });
+}
+
 /**
  * A request without credentials: the connection may still be authenticated (NTLM, as IIS keeps
  * it), or a session cookie may carry the principal; otherwise the client is challenged.
@@ -64,15 +80,7 @@ async function withoutCredentials(
   const connection = loop.connections.connectionOf(request);
   const persisted =
     connection === undefined ? undefined : loop.connections.persisted(request, connection);
-  if (persisted !== undefined) {
-    return admit(loop.makeImpersonation, {
-      principal: persisted.principal,
-      context: persisted.context,
-      headers: [],
-      scheme: persisted.packageName,
-      reused: true,
-    });
-  }
+  if (persisted !== undefined) return admitKept(loop, persisted);
   const session = await loop.sessions?.lookup(request, now);
   if (session?.type === 'valid') {
     const { data } = session;
@@ -99,17 +107,108 @@ async function withoutCredentials(
   return decision;
 }
 
+/** The request's credentials header, or undefined when it carries none (throws on a repeat). */
+function credentialsOf(loop: LoopState, request: AuthRequest): string | undefined {
+  const raw = singleHeader(
+    request.headers[loop.responder.headers.credentials],
+    loop.maxHeaderBytes,
+  );
+  return raw === undefined || raw.trim() === '' ? undefined : raw;
+}
+
 async function handle(loop: LoopState, request: AuthRequest, now: number): Promise<AuthDecision> {
   if (loop.certificate !== undefined) {
     const decided = await certificatePhase(loop, loop.certificate, request, now);
     if (decided !== undefined) return decided;
   }
-  const raw = singleHeader(
-    request.headers[loop.responder.headers.credentials],
-    loop.maxHeaderBytes,
-  );
-  if (raw === undefined || raw.trim() === '') return withoutCredentials(loop, request, now);
+  const raw = credentialsOf(loop, request);
+  if (raw === undefined) return withoutCredentials(loop, request, now);
   return acceptCredentials(loop, request, now, raw);
+}
+
+/**
+ * The decision when nothing in it has to wait: a request without credentials on a connection
+ * that stays authenticated (no certificate package to ask first). Most of an NTLM deployment's
+ * requests are these; answered here, they cost no promise. Undefined: take the full path.
+ */
+function keptConnection(
+  loop: LoopState,
+  request: AuthRequest,
+): AuthDecision | Promise<AuthDecision> | undefined {
+  if (loop.certificate !== undefined || credentialsOf(loop, request) !== undefined)
+    return undefined;
+  const connection = loop.connections.connectionOf(request);
+  if (connection === undefined) return undefined;
+  const kept = loop.connections.persisted(request, connection);
+  return kept === undefined ? undefined : admitKept(loop, kept);
+}
+
+/** A malformed or repeated header, or a store that failed: refused with its own code. */
+function refusal(loop: LoopState, request: AuthRequest, now: number, error: unknown): AuthDecision {
+  const typed = isHttpAuthError(error)
+    ? error
+    : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+  return loop.responder.refuse(request, now, typed, undefined);
+}
+
+async function decideLater(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  startedAt: number,
+): Promise<AuthDecision> {
+  let decision: AuthDecision;
+  try {
+    decision = await handle(loop, request, now);
+  } catch (error) {
+    decision = refusal(loop, request, now, error);
+  }
+  publishDecision(decision, request, startedAt);
+  return decision;
+}
+
+/** One request through the loop: the decision at once when it can be had (keptConnection). */
+function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<AuthDecision> {
+  const startedAt = performance.now();
+  const now = loop.clock();
+  let quick: AuthDecision | PromiseLike<AuthDecision> | undefined;
+  try {
+    quick = keptConnection(loop, request);
+  } catch (error) {
+    quick = refusal(loop, request, now, error);
+  }
+  if (quick === undefined) return decideLater(loop, request, now, startedAt);
+  if (isPromiseLike(quick)) {
+    // An impersonation factory that answers later: the same decision, once it has answered.
+    return Promise.resolve(quick)
+      .catch((error: unknown) => refusal(loop, request, now, error))
+      .then((decision) => {
+        publishDecision(decision, request, startedAt);
+        return decision;
+      });
+  }
+  publishDecision(quick, request, startedAt);
+  return quick;
+}
+
+/** The synchronous entry of every authenticator createAuthenticator made (authenticateNow). */
+const immediate = new WeakMap<
+  Authenticator,
+  (request: AuthRequest) => AuthDecision | Promise<AuthDecision>
+>();
+
+/**
+ * `authenticator.authenticate(request)`, but answered synchronously when the decision needs
+ * nothing that waits (a request on a connection that stays authenticated): the adapters use it
+ * so that such a request goes on without a promise and a trip through the microtask queue. Any
+ * other request, and any authenticator not made by createAuthenticator, gets the promise.
+ */
+export function authenticateNow(
+  authenticator: Authenticator,
+  request: AuthRequest,
+): AuthDecision | Promise<AuthDecision> {
+  const now = immediate.get(authenticator);
+  return now === undefined ? authenticator.authenticate(request) : now(request);
 }
 
 /**
@@ -118,27 +217,14 @@ async function handle(loop: LoopState, request: AuthRequest, now: number): Promi
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const loop = resolveOptions(options);
-  return {
+  const authenticator: Authenticator = {
     packages: loop.packages,
     proxy: loop.proxy,
     get pendingHandshakes() {
       return loop.connections.pendingHandshakes;
     },
     async authenticate(request: AuthRequest): Promise<AuthDecision> {
-      const startedAt = performance.now();
-      const now = loop.clock();
-      let decision: AuthDecision;
-      try {
-        decision = await handle(loop, request, now);
-      } catch (error) {
-        // A malformed or repeated header, or a store that failed: refused with its own code.
-        const typed = isHttpAuthError(error)
-          ? error
-          : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
-        decision = loop.responder.refuse(request, now, typed, undefined);
-      }
-      publishDecision(decision, request, startedAt);
-      return decision;
+      return decide(loop, request);
     },
     async revokeSession(id: string) {
       if (loop.sessions === undefined) throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
@@ -148,4 +234,6 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       await loop.store.close?.();
     },
   };
+  immediate.set(authenticator, (request) => decide(loop, request));
+  return authenticator;
 }

@@ -62,3 +62,8 @@ export type RespondDecision = Extract<AuthDecision, { readonly type: 'respond' }
 export function errorBody(error: HttpAuthError): { error: string; message: string } {
   return { error: error.code, message: error.message };
 }
+
+/** True for a promise (or any thenable): a decision, or an impersonation, still to come. */
+export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}

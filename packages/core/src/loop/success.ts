@@ -8,6 +8,7 @@ import type { ImpersonationContext } from '../impersonation/context.js';
 import type { Principal } from '../principal.js';
 import type { SecurityContextData } from '../security-package.js';
 import type { AuthDecision, AuthInfo, Header } from './decision.js';
+import { isPromiseLike } from './decision.js';
 
 /** Builds the impersonation context for an authenticated principal (the impersonation policy). */
 export type ImpersonationFactory = (
@@ -42,12 +43,22 @@ export interface Admission {
   readonly session?: AuthInfo['session'];
 }
 
-export async function admit(
+/**
+ * The decision for an admitted request. A factory that answers at once (the default identify
+ * context) gives the decision at once: no promise to wait for on every authenticated request.
+ */
+export function admit(
   makeImpersonation: ImpersonationFactory,
   admission: Admission,
-): Promise<AuthDecision> {
+): AuthDecision | Promise<AuthDecision> {
+  const made = makeImpersonation(admission.principal, admission.context);
+  return isPromiseLike(made)
+    ? Promise.resolve(made).then((impersonation) => admitted(admission, impersonation))
+    : admitted(admission, made);
+}
+
+function admitted(admission: Admission, impersonation: ImpersonationContext): AuthDecision {
   const { principal, context, headers, scheme, reused, session } = admission;
-  const impersonation = await makeImpersonation(principal, context);
   const auth: AuthInfo =
     session === undefined
       ? { principal, impersonation, context }

@@ -19,15 +19,22 @@ export const LATENCY_BUCKETS: readonly number[] = [
 /** The label names and values of one series of a metric. */
 export type Labels = Readonly<Record<string, string>>;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 function escapeLabel(value: string): string {
+  // Label values are nearly always plain (codes, mechanisms, statuses): test before replacing.
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-/** `{a="1",b="2"}`, or the empty string for no labels. */
+/** `{a="1",b="2"}`, or the empty string for no labels. Built for every counted event. */
 export function labelText(labels: Labels): string {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return '';
-  return `{${entries.map(([name, value]) => `${name}="${escapeLabel(value)}"`).join(',')}}`;
+  let text = '';
+  for (const name in labels) {
+    if (!Object.hasOwn(labels, name)) continue;
+    text += `${text === '' ? '{' : ','}${name}="${escapeLabel(labels[name] as string)}"`;
+  }
+  return text === '' ? '' : text + '}';
 }
 
 /** The value itself when it is in `allowed`, else `other`. */

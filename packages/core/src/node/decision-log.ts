@@ -11,7 +11,9 @@
  */
 import { HttpAuthError } from '../errors.js';
 import type { Authenticator } from '../loop/authenticator.js';
+import { authenticateNow } from '../loop/authenticator.js';
 import type { AuthDecision } from '../loop/decision.js';
+import { isPromiseLike } from '../loop/decision.js';
 import { decisionEvent, decisionKind } from '../loop/publish.js';
 import type { AuthRequest } from '../security-package.js';
 
@@ -105,28 +107,46 @@ function silent(logger: AuthLogger): boolean {
   return typeof level !== 'string' || level === 'silent';
 }
 
+/** Where a decision's line goes: the configured logger, else the framework's, else nowhere. */
+function logTarget(
+  options: { readonly log: ResolvedLogger },
+  fallback: AuthLogger | undefined,
+): AuthLogger | undefined {
+  const { logger } = options.log;
+  if (logger === false) return undefined;
+  if (logger !== undefined) return logger;
+  return fallback !== undefined && !silent(fallback) ? fallback : undefined;
+}
+
 /**
  * `authenticator.authenticate(request)`, then the decision's log line: to the configured logger,
  * else `fallback` (the framework's own, e.g. Fastify's `request.log`, when it logs at all),
- * unless logging is off.
+ * unless logging is off. The decision comes synchronously when the loop has it at once (a
+ * connection that stays authenticated, authenticateNow), else as a promise.
  */
+export function authenticateAndLogNow(
+  authenticator: Authenticator,
+  request: AuthRequest,
+  options: { readonly log: ResolvedLogger },
+  fallback?: AuthLogger,
+): AuthDecision | Promise<AuthDecision> {
+  const target = logTarget(options, fallback);
+  if (target === undefined) return authenticateNow(authenticator, request);
+  const startedAt = performance.now();
+  const log = (decision: AuthDecision): AuthDecision => {
+    logDecision(target, options.log.successLevel, decision, request, performance.now() - startedAt);
+    return decision;
+  };
+  const pending = authenticateNow(authenticator, request);
+  return isPromiseLike(pending) ? Promise.resolve(pending).then(log) : log(pending);
+}
+
+/** authenticateAndLogNow, always as a promise. */
 export async function authenticateAndLog(
   authenticator: Authenticator,
   request: AuthRequest,
   options: { readonly log: ResolvedLogger },
   fallback?: AuthLogger,
 ): Promise<AuthDecision> {
-  const startedAt = performance.now();
-  const decision = await authenticator.authenticate(request);
-  const { logger, successLevel } = options.log;
-  const target =
-    logger === undefined
-      ? fallback !== undefined && !silent(fallback)
-        ? fallback
-        : undefined
-      : logger;
-  if (target !== undefined && target !== false) {
-    logDecision(target, successLevel, decision, request, performance.now() - startedAt);
-  }
-  return decision;
+  return authenticateAndLogNow(authenticator, request, options, fallback);
 }

@@ -14,11 +14,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { HttpAuthError } from '../errors.js';
-import type { AuthInfo, Authenticator, AuthenticatorOptions } from '../loop/authenticator.js';
+import type {
+  AuthDecision,
+  AuthInfo,
+  Authenticator,
+  AuthenticatorOptions,
+} from '../loop/authenticator.js';
+import { isPromiseLike } from '../loop/decision.js';
 import type { BodyLoader } from './body.js';
 import { createBodyLoader } from './body.js';
 import { disposeWhenDone } from './connection.js';
-import { authenticateAndLog } from './decision-log.js';
+import { authenticateAndLogNow } from './decision-log.js';
 import { resetForHttp11 } from './http11.js';
 import type { AdapterOptions, AuthenticatorSource } from './options.js';
 import { resolveAdapterOptionsFrom, resolveAuthenticator } from './options.js';
@@ -183,18 +189,27 @@ export function createHandler<
     res.end('Internal Server Error');
   };
 
-  const run = async (call: () => unknown, res: Res): Promise<void> => {
+  /**
+   * Call the application (or a hook): what it throws, or the promise it returns rejects with,
+   * gets the 500 and onError. A handler that returns nothing costs no promise.
+   */
+  const run = (call: () => unknown, res: Res): void => {
+    let result: unknown;
     try {
-      await call();
+      result = call();
     } catch (error) {
       fail(res, error);
+      return;
+    }
+    if (isPromiseLike(result)) {
+      Promise.resolve(result).catch((error: unknown) => fail(res, error));
     }
   };
 
   const listener = (req: Req, res: Res): void => {
     try {
       if (seams.unless?.(req) === true) {
-        void run(() => handler(req, res, undefined), res);
+        run(() => handler(req, res, undefined), res);
         return;
       }
     } catch (error) {
@@ -206,35 +221,49 @@ export function createHandler<
       adapterOptions.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, adapterOptions.integrityBodyMaxBytes)
         : undefined;
-    authenticateAndLog(
-      authenticator,
-      toAuthRequest(req, adapterOptions, body),
-      adapterOptions,
-    ).then(
-      async (decision) => {
-        if (decision.type === 'respond') {
-          if (passesAnonymously(decision, seams)) {
-            applySuccessHeaders(res, anonymousHeaders(decision));
-            await run(() => handler(req, res, undefined), res);
-          } else if (onRefused === undefined) {
-            sendChallenge(req, res, decision, adapterOptions, body);
-          } else if (resetForHttp11(req, decision)) {
-            // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
-          } else {
-            const response = prepareRefusal(req, res, decision, adapterOptions, body);
-            await run(() => onRefused(refusalError(decision, response), req, res), res);
-          }
-          return;
+    const answer = (decision: AuthDecision): void => {
+      if (decision.type === 'respond') {
+        if (passesAnonymously(decision, seams)) {
+          applySuccessHeaders(res, anonymousHeaders(decision));
+          run(() => handler(req, res, undefined), res);
+        } else if (onRefused === undefined) {
+          sendChallenge(req, res, decision, adapterOptions, body);
+        } else if (resetForHttp11(req, decision)) {
+          // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
+        } else {
+          const response = prepareRefusal(req, res, decision, adapterOptions, body);
+          run(() => onRefused(refusalError(decision, response), req, res), res);
         }
-        applySuccessHeaders(res, decision.headers);
-        disposeWhenDone(res, decision.auth, onError);
-        const authed = req as AuthenticatedRequest<Req>;
-        authed.auth = decision.auth;
-        if (body?.body !== undefined) authed.rawBody = body.body;
-        await run(() => handler(authed, res, decision.auth), res);
-      },
-      (error: unknown) => fail(res, error),
-    );
+        return;
+      }
+      applySuccessHeaders(res, decision.headers);
+      disposeWhenDone(res, decision.auth, onError);
+      const authed = req as AuthenticatedRequest<Req>;
+      authed.auth = decision.auth;
+      if (body?.body !== undefined) authed.rawBody = body.body;
+      run(() => handler(authed, res, decision.auth), res);
+    };
+    let pending: AuthDecision | Promise<AuthDecision>;
+    try {
+      pending = authenticateAndLogNow(
+        authenticator,
+        toAuthRequest(req, adapterOptions, body),
+        adapterOptions,
+      );
+    } catch (error) {
+      fail(res, error);
+      return;
+    }
+    // A connection that stays authenticated is answered at once: no promise in between.
+    if (isPromiseLike(pending)) {
+      pending.then(answer).catch((error: unknown) => fail(res, error));
+      return;
+    }
+    try {
+      answer(pending);
+    } catch (error) {
+      fail(res, error);
+    }
   };
   return Object.assign(listener, { authenticator });
 }

@@ -106,6 +106,22 @@ export function isSecure(req: NodeRequest, options: ResolvedAdapterOptions): boo
   return (req.socket as Partial<TLSSocket>).encrypted === true;
 }
 
+/** True when an Authorization or Proxy-Authorization line appears more than once. */
+function repeatsCredentials(req: NodeRequest): boolean {
+  const raw = req.rawHeaders;
+  let authorization = 0;
+  let proxyAuthorization = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    // Only names of the right length are lower-cased and compared.
+    if (name.length === 13 && name.toLowerCase() === 'authorization') authorization++;
+    else if (name.length === 19 && name.toLowerCase() === 'proxy-authorization') {
+      proxyAuthorization++;
+    }
+  }
+  return authorization > 1 || proxyAuthorization > 1;
+}
+
 /**
  * The header bag for the engine. Node folds repeated Authorization headers into one value and
  * drops the rest in `req.headers`; `req.headersDistinct` keeps them all, so the engine can
@@ -114,6 +130,11 @@ export function isSecure(req: NodeRequest, options: ResolvedAdapterOptions): boo
 export function headerBagOf(req: NodeRequest): HeaderBag {
   const headers = req.headers;
   if (headers.authorization === undefined && headers['proxy-authorization'] === undefined) {
+    return headers;
+  }
+  // HTTP/1.x keeps every line in rawHeaders: counting there is far cheaper than
+  // headersDistinct, which builds an array for every header of the request, on every request.
+  if (req.httpVersionMajor < 2 && Array.isArray(req.rawHeaders) && !repeatsCredentials(req)) {
     return headers;
   }
   const distinct = (req as Partial<IncomingMessage>).headersDistinct;

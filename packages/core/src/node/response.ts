@@ -84,6 +84,8 @@ export function sendChallenge(
 
 /** Add the success headers (mutual-authentication token, Authentication-Info) to a response. */
 export function applySuccessHeaders(res: NodeResponse, headers: readonly Header[]): void {
+  // A kept connection or a session adds none: nothing to group on most authenticated requests.
+  if (headers.length === 0) return;
   for (const [name, values] of groupHeaders(headers)) {
     const existing = res.getHeader(name);
     const merged: string[] = [];
