@@ -440,6 +440,7 @@ function python(
 describe('delegation with an MIT realm', () => {
   let kdc: MitKdc;
   let server: Server;
+  let backend: Server;
   let base: string;
   let factory: ImpersonationFactoryWithResources;
   const krbUser = `${prefix}k`;
@@ -495,13 +496,50 @@ describe('delegation with an MIT realm', () => {
         });
       })().catch(next);
     });
+    // context.fetch() with the forwarded TGT: a TGS exchange at the user's realm (its KDC from
+    // KRB5_CONFIG), then Negotiate to a backend that httpauth protects with HTTP/localhost's key.
+    process.env.KRB5_CONFIG = krb5Conf;
+    const backendApp = express();
+    backendApp.use(
+      expressAuth({
+        packages: [negotiate({ kerberos: { keytab: kdc.keytabPath }, kerberosOnly: true })],
+        store: new MemoryStore(),
+      }),
+    );
+    backendApp.get('/who', (req, res) => {
+      res.json({ backendSaw: (req.auth as AuthInfo).principal.name });
+    });
+    backend = backendApp.listen(0, '127.0.0.1');
+    await new Promise((resolve) => backend.once('listening', resolve));
+    const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}/who`;
+    app.get('/downstream', (req, res, next) => {
+      const context = (req.auth as AuthInfo).impersonation;
+      (async () => {
+        const answer = await context.fetch!(backendUrl, { service: 'HTTP/localhost' });
+        const elsewhere = await context.fetch!(backendUrl, {
+          service: 'HTTP/localhost@OTHER.TEST',
+        }).then(
+          () => 'fetched',
+          (error: { code?: string }) => error.code,
+        );
+        const ccache = await context.credentialCacheFor!('HTTP/downstream.test');
+        res.json({
+          status: answer.status,
+          body: await answer.json(),
+          elsewhere,
+          klist: run('klist', ['-c', `FILE:${ccache}`]),
+        });
+      })().catch(next);
+    });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
   after(async () => {
+    delete process.env.KRB5_CONFIG;
     await closeServer(server);
+    await closeServer(backend);
     await factory.close();
     await kdc.stop();
     rmSync(confDir, { recursive: true, force: true });
@@ -571,6 +609,23 @@ describe('delegation with an MIT realm', () => {
     }
     assert.equal(existsSync(seen.ccache as string), false);
     assert.equal(factory.liveCredentialCaches, 0);
+  });
+
+  test('fetch() with the forwarded TGT: the backend sees the user, mutual authentication checked; another realm refused; credentialCacheFor holds the ticket', async () => {
+    const { env } = kdc.kinit(krbUser, 'krb-pw');
+    const answer = await python(PYTHON_DELEGATING_CLIENT, [`${base}/downstream`], env);
+    assert.equal(answer.status, 200, answer.body);
+    const body = JSON.parse(answer.body) as {
+      status: number;
+      body: { backendSaw: string };
+      elsewhere: string;
+      klist: string;
+    };
+    assert.equal(body.status, 200);
+    assert.equal(body.body.backendSaw, `${krbUser}@${kdc.realm}`);
+    assert.equal(body.elsewhere, 'ERR_HTTPAUTH_DELEGATION_REFUSED');
+    assert.match(body.klist, new RegExp(`Default principal: ${krbUser}@${kdc.realm}`));
+    assert.match(body.klist, new RegExp(`HTTP/downstream.test@${kdc.realm}`));
   });
 });
 

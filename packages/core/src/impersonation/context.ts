@@ -92,8 +92,9 @@ export interface ImpersonationContext {
   credentialCache?(): string;
   /**
    * An HTTP request to a Kerberos-protected backend as the user (Negotiate, mutual authentication
-   * required), with a ticket from constrained delegation (S4U2Self + S4U2Proxy). Only at level
-   * delegate with `constrainedDelegation` configured; the backend's SPN must be allowed.
+   * required). Only at level delegate: with `constrainedDelegation` configured, a ticket from
+   * S4U2Self + S4U2Proxy for an allowed SPN; else with the client's forwarded TGT, a ticket from
+   * a TGS exchange at the user's realm.
    */
   fetch?(url: string | URL, init?: DelegatedFetchInit): Promise<Response>;
   /**

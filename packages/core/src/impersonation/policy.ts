@@ -27,10 +27,12 @@ import {
   type ConstrainedDelegationStatus,
 } from './constrained-delegation.js';
 import { delegationMembers, networkDelegateContext } from './delegation-members.js';
+import { forwardedTgtMembers } from './forwarded-fetch.js';
 import { checkPolicy, type ImpersonationPolicy } from './policy-options.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
 import { levelAtLeast, minLevel, refusingActions } from './context.js';
 import { formatPrincipalName } from '../kerberos/ccache.js';
+import type { Ccache } from '../kerberos/ccache.js';
 import { delegatedCcache } from './delegated.js';
 import { createPrincipalMapper } from './mapping.js';
 import type { PosixIdentity } from './posix.js';
@@ -246,20 +248,28 @@ export function createImpersonation(
       if (disposed) fail('ERR_HTTPAUTH_IMPERSONATION_DENIED');
     };
     const delegatedCaches: string[] = [];
+    const writeDelegatedCcache = async (cache: Ccache): Promise<string> => {
+      const path = await ccacheDirectory().write(cache, identity);
+      delegatedCaches.push(path);
+      return path;
+    };
+    // Constrained delegation, when configured, rules every logon (its allowedServices); else a
+    // forwarded TGT reaches backends itself (forwarded-fetch.ts).
+    const forwarded =
+      constrained === undefined && level === 'delegate' && ccachePath !== undefined
+        ? forwardedTgtMembers({ ccache: ccache as Ccache, live, writeCcache: writeDelegatedCcache })
+        : undefined;
     const members =
-      constrained !== undefined && level === 'delegate'
+      forwarded ??
+      (constrained !== undefined && level === 'delegate'
         ? delegationMembers({
             principal,
             clientTicket: clientEvidence(context),
             delegation: constrained,
             live,
-            writeCcache: async (cache) => {
-              const path = await ccacheDirectory().write(cache, identity);
-              delegatedCaches.push(path);
-              return path;
-            },
+            writeCcache: writeDelegatedCcache,
           })
-        : refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED');
+        : refusingActions('ERR_HTTPAUTH_IMPERSONATION_DENIED'));
     const self: ImpersonationContext = {
       ...base,
       level,
