@@ -28,11 +28,14 @@ export type {
 
 export { clientCertificate, peerChain } from './certificate/index.js';
 export type {
+  CertificateAccountLookup,
+  CertificateAccountQuery,
   CertificateContext,
   CertificateSidResolver,
   ClientCertificateOptions,
   ConnectionResult,
   ConnectionSecurityPackage,
+  DirectoryAccount,
   ExplicitMapping,
   MappingRule,
   OcspOptions,

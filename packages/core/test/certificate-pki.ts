@@ -372,3 +372,23 @@ export function createTestPki(): TestPki {
     openssl,
   };
 }
+
+/**
+ * The `altSecurityIdentities` value AD stores for a certificate's issuer and serial
+ * (`X509:<I>issuer<SR>serial`, KB5014754), computed from openssl's view of the certificate, not
+ * from the package's parser: the issuer's RDNs most significant first, the serial's bytes reversed.
+ */
+export function adIssuerSerial(pki: TestPki, cert: Issued): string {
+  const rfc4514 = pki
+    .openssl(['x509', '-in', cert.cert, '-noout', '-issuer', '-nameopt', 'RFC2253'])
+    .trim()
+    .replace(/^issuer=/, '');
+  const serial = pki
+    .openssl(['x509', '-in', cert.cert, '-noout', '-serial'])
+    .trim()
+    .replace(/^serial=/, '');
+  const even = serial.length % 2 === 0 ? serial : `0${serial}`;
+  const reversed = Buffer.from(even, 'hex').reverse().toString('hex').toUpperCase();
+  // RFC 4514 lists the least significant RDN first; AD's X509:<I> the most significant first.
+  return `X509:<I>${rfc4514.split(',').reverse().join(',')}<SR>${reversed}`;
+}

@@ -16,47 +16,12 @@
  * naming context for `(|(objectSid=…)…)` asking for objectSid and sAMAccountName only; names
  * are `NETBIOS\sAMAccountName`, with BUILTIN for the S-1-5-32 aliases (MS-DTYP §2.4.2.4).
  */
-import { HttpAuthError } from '@httpauth/core';
 import { sidFromBytes } from '@httpauth/core/wire';
 import type { SidNameLookup } from '@httpauth/core';
-import type { ConnectionOptions } from 'node:tls';
-import { Client, EqualityFilter } from 'ldapts';
-import type { Entry } from 'ldapts';
+import { first, sharedConnection, type LdapSidLookupOptions, type Session } from './connection.js';
 import { objectSidFilter } from './filter.js';
 
-/**
- * The account {@link ldapSidLookup} binds as (a simple bind, RFC 4513 §5.1.2): its DN and password.
- */
-export interface LdapBind {
-  readonly dn: string;
-  readonly password: string;
-}
-
-/**
- * Options of {@link ldapSidLookup}: the domain controller's URL and TLS settings, the bind account,
- * and optionally the search base, the NetBIOS domain and the timeouts. A simple bind without TLS is
- * refused unless `allowInsecureBind` is set.
- */
-export interface LdapSidLookupOptions {
-  /** `ldaps://host[:636]`, or `ldap://host[:389]` (then StartTLS unless startTls is false). */
-  readonly url: string;
-  /** The account to bind as (a plain user with read access to objectSid is enough). */
-  readonly bind: LdapBind;
-  /** TLS options: `ca` for a private CA, `servername` when the URL names an address. */
-  readonly tls?: ConnectionOptions;
-  /** StartTLS on an ldap:// URL (default true; refused with ldaps://). */
-  readonly startTls?: boolean;
-  /** Allow a simple bind without TLS. Sends the bind password in clear: warns when used. */
-  readonly allowInsecureBind?: boolean;
-  /** Search base (default: the server's defaultNamingContext). */
-  readonly baseDn?: string;
-  /** NetBIOS domain name for names (default: the crossRef of the naming context says it). */
-  readonly domain?: string;
-  /** Per-operation timeout (default 5 s). */
-  readonly timeoutMs?: number;
-  /** TCP/TLS connect timeout (default 5 s). */
-  readonly connectTimeoutMs?: number;
-}
+export type { LdapBind, LdapSidLookupOptions } from './connection.js';
 
 /** The SID-name lookup {@link ldapSidLookup} returns, for `createSidResolver({ lookup })`. */
 export interface LdapSidLookup extends SidNameLookup {
@@ -64,47 +29,8 @@ export interface LdapSidLookup extends SidNameLookup {
   close(): Promise<void>;
 }
 
-interface Session {
-  readonly client: Client;
-  readonly baseDn: string;
-  readonly domain: string;
-}
-
 /** MS-DTYP §2.4.2.4: the BUILTIN domain's aliases. */
 const BUILTIN_PREFIX = 'S-1-5-32-';
-
-function invalid(): never {
-  throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
-}
-
-function first(value: Entry[string] | undefined): string | Buffer | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function checkOptions(options: LdapSidLookupOptions): { secure: boolean; startTls: boolean } {
-  if (options === null || typeof options !== 'object') invalid();
-  const url = typeof options.url === 'string' ? options.url.toLowerCase() : '';
-  const secure = url.startsWith('ldaps://');
-  if (!secure && !url.startsWith('ldap://')) invalid();
-  const bind = options.bind;
-  if (bind === null || typeof bind !== 'object') invalid();
-  if (typeof bind.dn !== 'string' || bind.dn === '' || typeof bind.password !== 'string') invalid();
-  if (bind.password === '') invalid(); // an empty password is an unauthenticated bind (RFC 4513 §5.1.2)
-  if (options.startTls !== undefined && typeof options.startTls !== 'boolean') invalid();
-  if (secure && options.startTls === true) invalid();
-  const startTls = !secure && options.startTls !== false;
-  if (!secure && !startTls) {
-    if (options.allowInsecureBind !== true) invalid();
-    process.emitWarning(
-      'ldapSidLookup: allowInsecureBind sends the bind password in clear over ldap:// without StartTLS',
-      { code: 'HTTPAUTH_LDAP_INSECURE_BIND' },
-    );
-  }
-  for (const ms of [options.timeoutMs, options.connectTimeoutMs]) {
-    if (ms !== undefined && !(typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) invalid();
-  }
-  return { secure, startTls };
-}
 
 /**
  * Names SIDs through Active Directory's LDAP: one shared connection, bound over TLS (ldaps:// or
@@ -112,59 +38,7 @@ function checkOptions(options: LdapSidLookupOptions): { secure: boolean; startTl
  * for S-1-5-32 aliases). Throws `ERR_HTTPAUTH_INVALID_OPTIONS` on bad options.
  */
 export function ldapSidLookup(options: LdapSidLookupOptions): LdapSidLookup {
-  const { secure, startTls } = checkOptions(options);
-  const timeout = options.timeoutMs ?? 5_000;
-  const connectTimeout = options.connectTimeoutMs ?? 5_000;
-  let session: Promise<Session> | undefined;
-
-  /** Connect, secure, bind, and learn the naming context and the NetBIOS domain name. */
-  async function open(): Promise<Session> {
-    const client = new Client({
-      url: options.url,
-      timeout,
-      connectTimeout,
-      // Only for ldaps://: ldapts given tlsOptions on an ldap:// URL wraps the socket in TLS
-      // before the StartTLS request, and the server resets the connection.
-      ...(secure && options.tls !== undefined ? { tlsOptions: { ...options.tls } } : {}),
-    });
-    try {
-      // A copy: ldapts' startTLS writes the plain socket into the options object it is given.
-      if (startTls) await client.startTLS({ ...options.tls });
-      await client.bind(options.bind.dn, options.bind.password);
-      const { searchEntries } = await client.search('', {
-        scope: 'base',
-        attributes: ['defaultNamingContext', 'configurationNamingContext'],
-      });
-      const root = searchEntries[0];
-      const baseDn = options.baseDn ?? String(first(root?.defaultNamingContext) ?? '');
-      if (baseDn === '') throw new Error('the server named no defaultNamingContext');
-      const domain = options.domain ?? (await netbiosName(client, root, baseDn));
-      return { client, baseDn, domain };
-    } catch (error) {
-      await client.unbind().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  /** MS-ADTS §6.1.1.2.1.1.2.1: the crossRef of a domain NC holds its nETBIOSName. */
-  async function netbiosName(client: Client, root: Entry | undefined, baseDn: string) {
-    const configuration = String(first(root?.configurationNamingContext) ?? '');
-    if (configuration === '') throw new Error('the server named no configurationNamingContext');
-    const { searchEntries } = await client.search(`CN=Partitions,${configuration}`, {
-      scope: 'one',
-      filter: new EqualityFilter({ attribute: 'nCName', value: baseDn }),
-      attributes: ['nETBIOSName'],
-    });
-    const name = String(first(searchEntries[0]?.nETBIOSName) ?? '');
-    if (name === '') throw new Error('no crossRef names the domain');
-    return name;
-  }
-
-  function drop(stale: Promise<Session>): void {
-    if (session !== stale) return;
-    session = undefined;
-    stale.then((s) => s.client.unbind()).catch(() => undefined);
-  }
+  const connection = sharedConnection(options);
 
   async function search(current: Session, sids: readonly string[]): Promise<Map<string, string>> {
     const { searchEntries } = await current.client.search(current.baseDn, {
@@ -189,27 +63,8 @@ export function ldapSidLookup(options: LdapSidLookupOptions): LdapSidLookup {
   return {
     async lookupSids(sids, signal) {
       if (sids.length === 0) return new Map();
-      // A kept connection the server closed while idle fails once: retry on a fresh one.
-      for (let attempt = 0; ; attempt++) {
-        const reused = session !== undefined;
-        const current = (session ??= open());
-        const onAbort = () => drop(current);
-        signal.addEventListener('abort', onAbort, { once: true });
-        try {
-          return await search(await current, sids);
-        } catch (error) {
-          drop(current);
-          if (!reused || attempt > 0 || signal.aborted) throw error;
-        } finally {
-          signal.removeEventListener('abort', onAbort);
-        }
-      }
+      return connection.run((current) => search(current, sids), signal);
     },
-    async close() {
-      const current = session;
-      session = undefined;
-      if (current !== undefined)
-        await current.then((s) => s.client.unbind()).catch(() => undefined);
-    },
+    close: () => connection.close(),
   };
 }

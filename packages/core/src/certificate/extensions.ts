@@ -17,6 +17,7 @@ import { canonicalSid } from '../directory/sid.js';
 import { fail } from '../errors.js';
 import { MAX_CERTIFICATE_BYTES } from './x509.js';
 
+export const OID_SUBJECT_KEY_IDENTIFIER = '2.5.29.14';
 export const OID_KEY_USAGE = '2.5.29.15';
 export const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 export const OID_BASIC_CONSTRAINTS = '2.5.29.19';
@@ -52,6 +53,14 @@ function whole(value: Buffer, tag: number): DerNode {
 function bounded(list: DerNode[]): DerNode[] {
   if (list.length > MAX_ENTRIES) malformed();
   return list;
+}
+
+/** SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING (RFC 5280 §4.2.1.2). */
+export function decodeSubjectKeyIdentifier(value: Buffer): Buffer {
+  const id = content(whole(value, Tag.OCTET_STRING));
+  // RFC 5280 §4.2.1.2 suggests 160-bit identifiers; anything empty or huge is not one.
+  if (id.length === 0 || id.length > 64) malformed();
+  return Buffer.from(id);
 }
 
 /** KeyUsage ::= BIT STRING, as a bit mask where bit n is `1 << n` (bit 0 = digitalSignature). */

@@ -17,6 +17,11 @@ import {
   type AlternativeNames,
 } from './extensions.js';
 import type { PathCertificate } from './chain.js';
+import {
+  acceptedAccount,
+  strongAltSecurityIdentities,
+  type CertificateAccountLookup,
+} from './directory-mapping.js';
 
 /** An explicit entry: a thumbprint, or an issuer (RFC 4514) with a serial number (hex). */
 export interface ExplicitMapping {
@@ -48,6 +53,13 @@ export type CertificateSidResolver = (
 export type MappingRule =
   | { readonly type: 'sid'; readonly resolve?: CertificateSidResolver }
   | { readonly type: 'explicit'; readonly entries: readonly ExplicitMapping[] }
+  | {
+      /** The account whose altSecurityIdentities names the certificate (directory-mapping.ts). */
+      readonly type: 'directory';
+      readonly lookup: CertificateAccountLookup;
+      /** Also look the subjectAltName UPN up (weak: needs allowWeakMappings). */
+      readonly byUpn?: boolean;
+    }
   | { readonly type: 'upn' }
   | { readonly type: 'email' }
   | {
@@ -93,6 +105,9 @@ export function checkMappingOptions(options: MappingOptions): void {
     if (WEAK_RULES.has(rule?.type) && !options.allowWeakMappings) {
       invalid(`the weak mapping '${rule.type}' needs allowWeakMappings: true`);
     }
+    if (rule?.type === 'directory' && rule.byUpn === true && !options.allowWeakMappings) {
+      invalid(`the weak mapping 'directory' with byUpn needs allowWeakMappings: true`);
+    }
     switch (rule?.type) {
       case 'sid':
         if (rule.resolve !== undefined && typeof rule.resolve !== 'function') invalid('resolve');
@@ -109,6 +124,10 @@ export function checkMappingOptions(options: MappingOptions): void {
             invalid('explicit entry needs sha256, or issuer and serial');
           if (typeof entry.name !== 'string' || entry.name === '') invalid('explicit entry name');
         }
+        break;
+      case 'directory':
+        if (typeof rule.lookup?.findAccount !== 'function') invalid('directory lookup');
+        if (rule.byUpn !== undefined && typeof rule.byUpn !== 'boolean') invalid('byUpn');
         break;
       case 'subject':
         if (!(rule.pattern instanceof RegExp) || typeof rule.name !== 'string') invalid('subject');
@@ -128,6 +147,7 @@ interface Candidate {
   readonly rule: string;
   readonly sid?: string;
   readonly upn?: string;
+  readonly groupSids?: readonly string[];
 }
 
 interface CertificateFacts {
@@ -137,6 +157,8 @@ interface CertificateFacts {
   readonly issuer: string;
   readonly subject: string;
   readonly serial: string;
+  /** The strong altSecurityIdentities forms (directory-mapping.ts). */
+  readonly altSecurityIdentities: readonly string[];
 }
 
 function facts(leaf: PathCertificate): CertificateFacts {
@@ -149,6 +171,7 @@ function facts(leaf: PathCertificate): CertificateFacts {
     issuer: rfc4514(leaf.x509.issuer),
     subject: rfc4514(leaf.x509.subject),
     serial: leaf.parsed.serialHex,
+    altSecurityIdentities: strongAltSecurityIdentities(leaf),
   };
 }
 
@@ -184,6 +207,23 @@ async function tryRule(rule: MappingRule, f: CertificateFacts): Promise<Candidat
         }
       }
       return undefined;
+    case 'directory': {
+      const found = await rule.lookup.findAccount({
+        altSecurityIdentities: f.altSecurityIdentities,
+        ...(rule.byUpn === true && upn !== undefined ? { upn } : {}),
+      });
+      const account = acceptedAccount(found, f.sid);
+      if (account === undefined) return undefined;
+      const byAltSecurityIdentities = account.matchedBy === 'altSecurityIdentities';
+      return {
+        name: account.name,
+        strength: byAltSecurityIdentities ? 'strong' : 'weak',
+        rule: byAltSecurityIdentities ? 'altSecurityIdentities' : 'directory-upn',
+        sid: account.sid,
+        groupSids: account.groupSids,
+        ...(account.upn === undefined ? {} : { upn: account.upn }),
+      };
+    }
     case 'upn':
       return upn === undefined ? undefined : { name: upn, strength: 'weak', rule: 'upn', upn };
     case 'email': {
@@ -244,6 +284,7 @@ export async function mapCertificate(
       mechanism: 'Certificate',
       ...(candidate.sid === undefined ? {} : { userSid: candidate.sid }),
       ...(candidate.upn === undefined ? {} : { upn: candidate.upn }),
+      ...(candidate.groupSids === undefined ? {} : { groupSids: candidate.groupSids }),
       certificate,
     };
   }

@@ -1,0 +1,167 @@
+/**
+ * Client certificates mapped through Active Directory (the Samba AD DC of test/harness/samba-dc.ts):
+ * alice's account gets `altSecurityIdentities: X509:<I>…<SR>…` for a certificate of the test PKI
+ * (set with ldbmodify, as an administrator would with ADUC's "Name Mappings" or Set-ADUser), and
+ * curl presenting that certificate over HTTPS logs on as alice@SAMDOM.TEST with her SID and her
+ * groups' SIDs from tokenGroups, which the SID resolver then names over the same LDAP. A certificate
+ * AD does not map is refused; a second account claiming the same certificate makes the mapping
+ * ambiguous, and it is refused too.
+ */
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+import { clientCertificate, createAuthenticator, createSidResolver } from '@httpauth/core';
+import type { AuthInfo } from '@httpauth/core';
+import { httpAuth } from '@httpauth/express';
+import { ldapCertificateLookup, ldapSidLookup } from '@httpauth/ldap';
+import type { LdapSidLookupOptions } from '@httpauth/ldap';
+import express from 'express';
+
+import {
+  adIssuerSerial,
+  createTestPki,
+  type Issued,
+} from '../packages/core/test/certificate-pki.js';
+import { listen, type Running } from './harness/listen.js';
+import { DEFAULT_SAMBA_USERS, startSambaDc, type SambaDc } from './harness/samba-dc.js';
+
+const run = promisify(execFile);
+const READER = { name: 'certreader', password: 'R3ader-Passw0rd!' };
+const MALLORY = { name: 'mallory', password: 'Mall0ry-Passw0rd!' };
+
+const pki = createTestPki();
+after(() => pki.remove());
+
+/** Adds an altSecurityIdentities value to an account, in the DC's database (ldbmodify). */
+async function addAltSecurityIdentity(dc: SambaDc, account: string, value: string): Promise<void> {
+  const samLdb = join(dc.dir, 'dc', 'private', 'sam.ldb');
+  const { stdout } = await run('ldbsearch', ['-H', samLdb, `(sAMAccountName=${account})`, 'dn']);
+  const dn = /^dn: (.+)$/m.exec(stdout)?.[1];
+  if (dn === undefined) throw new Error(`no dn for ${account}`);
+  const ldif = join(dc.dir, `alt-${account}.ldif`);
+  await writeFile(
+    ldif,
+    `dn: ${dn}\nchangetype: modify\nadd: altSecurityIdentities\naltSecurityIdentities: ${value}\n`,
+  );
+  await run('ldbmodify', ['-H', samLdb, ldif]);
+}
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+async function curl(url: string, cert: Issued): Promise<Answer> {
+  const { stdout } = await run('curl', [
+    '-s',
+    '-w',
+    '\n%{http_code}',
+    '--cacert',
+    join(pki.dir, 'root', 'ca.pem'),
+    '--cert',
+    cert.fullChain,
+    '--key',
+    cert.key,
+    url,
+  ]);
+  const cut = stdout.lastIndexOf('\n');
+  return { status: Number(stdout.slice(cut + 1)), body: JSON.parse(stdout.slice(0, cut)) };
+}
+
+describe('client certificates mapped by altSecurityIdentities in the Samba AD DC', () => {
+  let dc: SambaDc;
+  let dir: string;
+  let server: Running;
+  let lookups: { close(): Promise<void> }[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'httpauth-cert-directory-'));
+    dc = await startSambaDc({ users: [...DEFAULT_SAMBA_USERS, READER, MALLORY] });
+    await addAltSecurityIdentity(dc, 'alice', adIssuerSerial(pki, pki.certs.subject));
+    // The same certificate claimed by two accounts: the mapping names neither.
+    await addAltSecurityIdentity(dc, 'alice', adIssuerSerial(pki, pki.certs.email));
+    await addAltSecurityIdentity(dc, MALLORY.name, adIssuerSerial(pki, pki.certs.email));
+    const ldap: LdapSidLookupOptions = {
+      url: 'ldaps://127.0.0.1:636',
+      tls: {
+        ca: await readFile(join(dc.dir, 'dc', 'private', 'tls', 'ca.pem')),
+        servername: `dc1.${dc.realm.toLowerCase()}`,
+      },
+      bind: { dn: `${READER.name}@${dc.realm.toLowerCase()}`, password: READER.password },
+    };
+    const certificates = ldapCertificateLookup(ldap);
+    const names = ldapSidLookup(ldap);
+    lookups = [certificates, names];
+    const authenticator = createAuthenticator({
+      packages: [],
+      certificate: clientCertificate({
+        ca: pki.rootPem,
+        revocation: { crlFiles: [pki.rootCrl, pki.intermediateCrl] },
+        mapping: [{ type: 'directory', lookup: certificates }],
+      }),
+      directory: createSidResolver({ lookup: names }),
+    });
+    const app = express();
+    app.get('/whoami', httpAuth(authenticator), (req, res) => {
+      const principal = (req.auth as AuthInfo).principal;
+      res.json({
+        name: principal.name,
+        mechanism: principal.mechanism,
+        userSid: principal.userSid,
+        groupSids: principal.groupSids,
+        groups: principal.groups,
+        certificate: principal.certificate,
+      });
+    });
+    server = await listen(
+      createServer(
+        {
+          key: readFileSync(pki.server.key),
+          cert: readFileSync(pki.server.cert),
+          ca: pki.rootPem,
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
+        app,
+      ),
+      { tls: true },
+    );
+  });
+
+  after(async () => {
+    await server?.close();
+    for (const lookup of lookups) await lookup.close();
+    await dc?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('curl with the mapped certificate: alice@SAMDOM.TEST, her SID and named groups, strongly', async () => {
+    const answer = await curl(`${server.url}/whoami`, pki.certs.subject);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.name, `alice@${dc.realm}`);
+    assert.equal(answer.body.mechanism, 'Certificate');
+    assert.equal(answer.body.userSid, dc.sids.get('alice'));
+    const groupSids = answer.body.groupSids as string[];
+    // Domain Users (RID 513), from tokenGroups.
+    assert.ok(groupSids.includes(`${dc.domainSid}-513`), JSON.stringify(groupSids));
+    assert.ok((answer.body.groups as string[]).includes(`${dc.domain}\\Domain Users`));
+    const certificate = answer.body.certificate as Record<string, unknown>;
+    assert.deepEqual([certificate.strength, certificate.rule], ['strong', 'altSecurityIdentities']);
+  });
+
+  it('a certificate no account names, and one two accounts name, are refused', async () => {
+    const base = `${server.url}/whoami`;
+    for (const cert of [pki.certs.upn, pki.certs.email]) {
+      const answer = await curl(base, cert);
+      assert.equal(answer.status, 403, JSON.stringify(answer.body));
+      assert.equal(answer.body.error, 'ERR_HTTPAUTH_CERT_UNMAPPED');
+    }
+  });
+});
