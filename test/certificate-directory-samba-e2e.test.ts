@@ -5,7 +5,9 @@
  * curl presenting that certificate over HTTPS logs on as alice@SAMDOM.TEST with her SID and her
  * groups' SIDs from tokenGroups, which the SID resolver then names over the same LDAP. A certificate
  * AD does not map is refused; a second account claiming the same certificate makes the mapping
- * ambiguous, and it is refused too.
+ * ambiguous, and it is refused too. Certificate first, Negotiate second (IIS's "client certificate
+ * or Windows authentication"): curl without a certificate falls through to Kerberos with alice's
+ * ticket from the DC and lands on the same account.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,7 +19,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
-import { clientCertificate, createAuthenticator, createSidResolver } from '@httpauth/core';
+import {
+  clientCertificate,
+  createAuthenticator,
+  createSidResolver,
+  negotiate,
+} from '@httpauth/core';
 import type { AuthInfo } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import { ldapCertificateLookup, ldapSidLookup } from '@httpauth/ldap';
@@ -30,6 +37,7 @@ import {
   type Issued,
 } from '../packages/core/test/certificate-pki.js';
 import { listen, type Running } from './harness/listen.js';
+import { curlNegotiate } from './harness/negotiate-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc, type SambaDc } from './harness/samba-dc.js';
 
 const run = promisify(execFile);
@@ -100,7 +108,7 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
     const names = ldapSidLookup(ldap);
     lookups = [certificates, names];
     const authenticator = createAuthenticator({
-      packages: [],
+      packages: [negotiate({ kerberos: { keytab: dc.keytabPath }, kerberosOnly: true })],
       certificate: clientCertificate({
         ca: pki.rootPem,
         revocation: { crlFiles: [pki.rootCrl, pki.intermediateCrl] },
@@ -160,8 +168,27 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
     const base = `${server.url}/whoami`;
     for (const cert of [pki.certs.upn, pki.certs.email]) {
       const answer = await curl(base, cert);
-      assert.equal(answer.status, 403, JSON.stringify(answer.body));
+      assert.equal(answer.status, 401, JSON.stringify(answer.body));
       assert.equal(answer.body.error, 'ERR_HTTPAUTH_CERT_UNMAPPED');
     }
+  });
+
+  it('no certificate: curl --negotiate falls through to Kerberos, as the same account', async () => {
+    const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
+    const ccache = await dc.kinit(alice.name, alice.password, join(dir, 'alice.ccache'));
+    const env = {
+      ...dc.env,
+      KRB5CCNAME: `FILE:${ccache}`,
+      CURL_CA_BUNDLE: join(pki.dir, 'root', 'ca.pem'),
+    };
+    const answer = await curlNegotiate(
+      `${server.url.replace('127.0.0.1', 'localhost')}/whoami`,
+      env,
+    );
+    assert.equal(answer.status, 200, answer.body);
+    const body = JSON.parse(answer.body) as Record<string, unknown>;
+    assert.equal(body.name, `alice@${dc.realm}`);
+    assert.equal(body.mechanism, 'Kerberos');
+    assert.equal(body.userSid, dc.sids.get('alice'));
   });
 });
