@@ -116,7 +116,7 @@ describe('the directory mapping rule (altSecurityIdentities, KB5014754)', () => 
     assert.equal(accepted.principal?.userSid, TEST_SID);
   });
 
-  it('a disabled or unknown account maps to nothing; the next rule is tried', async () => {
+  it('a disabled account is refused; an unknown one maps to nothing and the next rule is tried', async () => {
     const cert = pki.certs.subject;
     const disabled = directory({ [issuerSerialForm(cert)]: { ...ALICE, disabled: true } });
     assert.equal(
@@ -130,6 +130,20 @@ describe('the directory mapping rule (altSecurityIdentities, KB5014754)', () => 
       'ERR_HTTPAUTH_CERT_UNMAPPED',
     );
     const sidCert = pki.certs.sid;
+    // A disabled account the certificate names is refused, not mapped by a weaker rule after it.
+    const disabledSid = directory({
+      [issuerSerialForm(sidCert)]: { ...ALICE, sid: TEST_SID, disabled: true },
+    });
+    assert.equal(
+      (
+        await settle(
+          make({
+            mapping: [{ type: 'directory', lookup: disabledSid.lookup }, { type: 'sid' }],
+          }).authenticateConnection(pki.chain(sidCert), now),
+        )
+      ).code,
+      'ERR_HTTPAUTH_CERT_UNMAPPED',
+    );
     const empty = directory({});
     const next = await settle(
       make({

@@ -76,7 +76,13 @@ export function acceptedAccount(
   account: DirectoryAccount | undefined,
   certificateSid: string | undefined,
 ): DirectoryAccount | undefined {
-  if (account === undefined || account.disabled) return undefined;
+  if (account === undefined) return undefined;
+  if (account.disabled) {
+    // The certificate names this account: a weaker rule must not map it anyway.
+    throw new HttpAuthError('ERR_HTTPAUTH_CERT_UNMAPPED', {
+      reason: `${account.name} is disabled`,
+    });
+  }
   if (certificateSid !== undefined && certificateSid !== account.sid) {
     // KB5014754: a SID extension that names another account than the mapping found is refused.
     throw new HttpAuthError('ERR_HTTPAUTH_CERT_UNMAPPED', {

@@ -157,8 +157,8 @@ interface CertificateFacts {
   readonly issuer: string;
   readonly subject: string;
   readonly serial: string;
-  /** The strong altSecurityIdentities forms (directory-mapping.ts). */
-  readonly altSecurityIdentities: readonly string[];
+  /** The leaf, for what only the directory rule computes (its altSecurityIdentities forms). */
+  readonly leaf: PathCertificate;
 }
 
 function facts(leaf: PathCertificate): CertificateFacts {
@@ -171,7 +171,7 @@ function facts(leaf: PathCertificate): CertificateFacts {
     issuer: rfc4514(leaf.x509.issuer),
     subject: rfc4514(leaf.x509.subject),
     serial: leaf.parsed.serialHex,
-    altSecurityIdentities: strongAltSecurityIdentities(leaf),
+    leaf,
   };
 }
 
@@ -208,8 +208,15 @@ async function tryRule(rule: MappingRule, f: CertificateFacts): Promise<Candidat
       }
       return undefined;
     case 'directory': {
+      let forms: string[];
+      try {
+        forms = strongAltSecurityIdentities(f.leaf);
+      } catch (cause) {
+        // A malformed SKI fails this rule only, never the others (they do not read it).
+        throw new HttpAuthError('ERR_HTTPAUTH_CERT_MALFORMED', { cause });
+      }
       const found = await rule.lookup.findAccount({
-        altSecurityIdentities: f.altSecurityIdentities,
+        altSecurityIdentities: forms,
         ...(rule.byUpn === true && upn !== undefined ? { upn } : {}),
       });
       const account = acceptedAccount(found, f.sid);

@@ -21,10 +21,23 @@ import { negotiateFetch, serviceForUrl } from './negotiate-fetch.js';
 /** AES first (RFC 8009, RFC 3962); RC4 is not offered for tickets made on a user's behalf. */
 const ETYPES = [20, 19, 18, 17];
 
-/** The TGT of a delegated ccache: its `krbtgt/REALM@REALM` credential. */
+/**
+ * The TGT of a delegated ccache: its `krbtgt/R@R` credential for the ccache's own principal, R
+ * that principal's realm. The KRB-CRED's names come from the client (it encrypts them in a key it
+ * knows), so anything else (another client, a cross-realm or foreign krbtgt) is ignored: the
+ * realm picks the KDCs the server talks to, and it must be the one the client authenticated in.
+ */
 function tgtCredential(ccache: Ccache): CcacheCredential | undefined {
+  const owner = ccache.defaultPrincipal;
   return ccache.credentials.find(
-    (c) => c.server.components.length === 2 && c.server.components[0] === 'krbtgt',
+    (c) =>
+      c.client.realm === owner.realm &&
+      c.client.components.length === owner.components.length &&
+      c.client.components.every((part, i) => part === owner.components[i]) &&
+      c.server.realm === owner.realm &&
+      c.server.components.length === 2 &&
+      c.server.components[0] === 'krbtgt' &&
+      c.server.components[1] === owner.realm,
   );
 }
 
