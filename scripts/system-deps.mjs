@@ -30,6 +30,9 @@ export const TEST_PACKAGES = [
   'krb5-admin-server',
   'krb5-user',
   'libkrb5-dev',
+  // MIT's LDAP KDB back end (delegation targets: krbAllowedToDelegateTo) and a private slapd
+  'krb5-kdc-ldap',
+  'slapd',
   // Samba AD DC
   'samba',
   'samba-ad-dc',
@@ -39,6 +42,9 @@ export const TEST_PACKAGES = [
   'smbclient',
   'ldap-utils',
   'ldb-tools',
+  // Kerberos-protected backends (mod_auth_gssapi) for the delegation tests
+  'apache2',
+  'libapache2-mod-auth-gssapi',
   // Shared state and the gateway
   'redis-server',
   'nginx',
@@ -85,5 +91,10 @@ export function ensurePackages(packages) {
     'winbind',
   ]) {
     spawnSync('service', [service, 'stop'], { stdio: 'ignore' });
+  }
+  // These only when this run installed them (a postinst without a policy-rc.d starts them): a
+  // slapd or Apache the machine already ran is not ours to stop; the tests start private ones.
+  for (const service of ['slapd', 'apache2']) {
+    if (missing.includes(service)) spawnSync('service', [service, 'stop'], { stdio: 'ignore' });
   }
 }

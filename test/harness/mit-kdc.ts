@@ -55,6 +55,18 @@ export interface MitKdcOptions {
   readonly extraLibdefaults?: readonly string[];
   /** Appended to the KDC's kdc.conf, e.g. a `[plugins]` section. */
   readonly extraKdcConf?: string;
+  /** Another KDB back end than DB2 (mit-ldap-kdc.ts: OpenLDAP). Default: DB2 in the realm dir. */
+  readonly database?: KdbBackend;
+}
+
+/** A KDB back end in place of the default DB2 file: its kdc.conf lines and realm creation. */
+export interface KdbBackend {
+  /** The realm's kdc.conf line(s) naming the database, in place of `database_name = <file>`. */
+  readonly realmConf: string;
+  /** Sections appended to kdc.conf, e.g. `[dbmodules]`. */
+  readonly sections: string;
+  /** Create the realm and stash its master key, in place of `kdb5_util create -s`. */
+  create(env: NodeJS.ProcessEnv, realm: string, masterPassword: string): void;
 }
 
 export interface KinitResult {
@@ -143,7 +155,13 @@ function runOrThrow(
   return result.stdout;
 }
 
-function kdcConf(dir: string, realm: string, port: number, enctypes: readonly string[]): string {
+function kdcConf(
+  dir: string,
+  realm: string,
+  port: number,
+  enctypes: readonly string[],
+  database: KdbBackend | undefined,
+): string {
   const supported = enctypes.map((e) => `${e}:normal`).join(' ');
   return `[kdcdefaults]
     kdc_listen = 127.0.0.1:${port}
@@ -151,7 +169,7 @@ function kdcConf(dir: string, realm: string, port: number, enctypes: readonly st
 
 [realms]
     ${realm} = {
-        database_name = ${join(dir, 'principal')}
+        ${database?.realmConf ?? `database_name = ${join(dir, 'principal')}`}
         key_stash_file = ${join(dir, 'stash')}
         acl_file = ${join(dir, 'kadm5.acl')}
         kdc_listen = 127.0.0.1:${port}
@@ -166,7 +184,7 @@ function kdcConf(dir: string, realm: string, port: number, enctypes: readonly st
     kdc = FILE:${join(dir, 'kdc.log')}
     admin_server = FILE:${join(dir, 'kadmin.log')}
     default = FILE:${join(dir, 'krb5.log')}
-`;
+${database?.sections ?? ''}`;
 }
 
 function krb5Conf(
@@ -248,12 +266,12 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
     // with a first port, create the database, then retry the KDC on a new port if it is taken.
     let port = await freePort();
     writeFileSync(krb5ConfPath, krb5Conf(realm, port, enctypes, options.extraLibdefaults ?? []));
-    writeFileSync(kdcConfPath, kdcConf(dir, realm, port, enctypes) + (options.extraKdcConf ?? ''));
-    runOrThrow(
-      'kdb5_util',
-      ['create', '-s', '-W', '-r', realm, '-P', 'master-' + Math.random()],
-      env,
-    );
+    const kdcConfText = (): string =>
+      kdcConf(dir, realm, port, enctypes, options.database) + (options.extraKdcConf ?? '');
+    writeFileSync(kdcConfPath, kdcConfText());
+    const masterPassword = 'master-' + Math.random();
+    if (options.database !== undefined) options.database.create(env, realm, masterPassword);
+    else runOrThrow('kdb5_util', ['create', '-s', '-W', '-r', realm, '-P', masterPassword], env);
     const kadmin = (query: string): string =>
       runOrThrow('kadmin.local', ['-r', realm, '-q', query], env);
     kadmin(`addprinc -pw ${probePassword} ${probeUser}`);
@@ -327,10 +345,7 @@ export async function startMitKdc(options: MitKdcOptions): Promise<MitKdc> {
       if (attempt >= 4) throw new Error(`krb5kdc did not become ready: ${stderr}`);
       port = await freePort();
       writeFileSync(krb5ConfPath, krb5Conf(realm, port, enctypes, options.extraLibdefaults ?? []));
-      writeFileSync(
-        kdcConfPath,
-        kdcConf(dir, realm, port, enctypes) + (options.extraKdcConf ?? ''),
-      );
+      writeFileSync(kdcConfPath, kdcConfText());
     }
 
     return {

@@ -1,0 +1,352 @@
+/**
+ * Constrained delegation end to end against MIT krb5's KDC with its LDAP back end (a private
+ * slapd, test/harness/mit-ldap-kdc.ts): MIT keeps classic delegation targets only there, in the
+ * `krbAllowedToDelegateTo` attribute of the service's entry, and marks protocol transition with
+ * the `ok_to_auth_as_delegate` principal flag (MS-SFU §3.2.5.1.2: without it, a service with
+ * delegation targets gets non-forwardable S4U2Self tickets).
+ *
+ * An intranet API (httpauth, HTTP/localhost) lets users log on with NTLM, Digest and Basic
+ * (protocol transition: S4U2Self then S4U2Proxy) or Kerberos (curl --negotiate: the client's own
+ * ticket is the S4U2Proxy evidence) and calls backends as them with `impersonation.fetch()`.
+ * Backends: another httpauth server and Apache with mod_auth_gssapi; both must see the user.
+ * Refused: a backend not in krbAllowedToDelegateTo (by the KDC), a user who may not be delegated
+ * (-allow_forwardable), and, at a second API without ok_to_auth_as_delegate, every protocol
+ * transition logon (a non-forwardable S4U2Self ticket, refused before S4U2Proxy).
+ */
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import {
+  basic,
+  createImpersonation,
+  digest,
+  digestCallback,
+  isHttpAuthError,
+  negotiate,
+  ntlm,
+  statusForKind,
+  type ImpersonationFactoryWithResources,
+  type PosixIdentity,
+} from '@httpauth/core';
+import { createHandler } from '@httpauth/core/node';
+import { ntowfv1 } from '@httpauth/core/wire';
+import { startApacheGssapi, type ApacheGssapi } from './harness/apache-gssapi.js';
+import { listen, type Running } from './harness/listen.js';
+import { startMitLdapKdc, type MitLdapKdc } from './harness/mit-ldap-kdc.js';
+
+const run = promisify(execFile);
+const REALM = 'EXAMPLE.TEST';
+const DOMAIN = 'EXAMPLE';
+const PASSWORDS: Record<string, string> = {
+  alice: 'Alice-pw-1',
+  carol: 'Carol-pw-1',
+  frank: 'Frank-pw-1',
+  dave: 'Dave-pw-1',
+};
+const FRONT = 'HTTP/localhost';
+// A second API without ok_to_auth_as_delegate ("Kerberos only"); curl reaches it by this name.
+const KERBEROS_ONLY = 'HTTP/web2.example.test';
+const BACKEND = 'HTTP/backend.example.test';
+const APACHE = 'HTTP/apache.example.test';
+const OTHER = 'HTTP/other.example.test';
+const PREAUTH = ['+requires_preauth'];
+
+let kdc: MitLdapKdc;
+let apache: ApacheGssapi | undefined;
+const impersonations: ImpersonationFactoryWithResources[] = [];
+const servers: Running[] = [];
+let front: Running;
+let kerberosOnlyFront: Running;
+let backend: Running;
+let delegationLdif = '';
+
+/** Local identities for the realm's users: the policy maps them (no useradd needed). */
+const users = {
+  lookup: async (name: string): Promise<PosixIdentity | undefined> => {
+    const bare = name.split('@')[0] as string;
+    const index = Object.keys(PASSWORDS).indexOf(bare);
+    return index < 0
+      ? undefined
+      : {
+          user: name,
+          uid: 62001 + index,
+          gid: 62000,
+          groups: [62000],
+          groupNames: ['staff'],
+          home: '/nonexistent',
+          shell: '/usr/sbin/nologin',
+        };
+  },
+};
+
+/** A service's keys alone in a keytab of its own. */
+function keytabOf(principal: string): string {
+  const path = join(kdc.dir, `${principal.replace(/\W/g, '_')}.keytab`);
+  kdc.exportKeytab(principal, path);
+  return path;
+}
+
+async function whoamiBackend(keytab: string): Promise<Running> {
+  const handler = createHandler(
+    { packages: [negotiate({ kerberos: { keytab } })] },
+    (_req, res, auth) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ user: auth.principal.name, mechanism: auth.principal.mechanism }));
+    },
+  );
+  const running = await listen(createServer(handler));
+  servers.push(running);
+  return running;
+}
+
+/** An intranet API holding `principal`'s keys: `/call?to=URL&service=SPN` calls as the user. */
+async function frontApi(principal: string): Promise<Running> {
+  const keytab = keytabOf(principal);
+  const impersonation = createImpersonation({
+    maxLevel: 'delegate',
+    allow: { anyUser: true },
+    userDatabase: users,
+    constrainedDelegation: {
+      realm: REALM,
+      keytab,
+      servicePrincipal: `${principal}@${REALM}`,
+      krb5Conf: kdc.krb5Conf,
+      allowedServices: [BACKEND, APACHE, OTHER],
+    },
+  });
+  impersonations.push(impersonation);
+  const handler = createHandler(
+    {
+      packages: [
+        negotiate({ kerberos: { keytab } }),
+        ntlm({ domain: DOMAIN, credentials: (user) => passwordHash(user) }),
+        digest({
+          realm: 'intranet',
+          credentials: digestCallback((user) => {
+            const password = PASSWORDS[user];
+            return password === undefined ? undefined : { password };
+          }),
+        }),
+        basic({
+          realm: 'intranet',
+          allowInsecure: true,
+          kerberos: { realm: REALM, keytab, krb5Conf: kdc.krb5Conf },
+        }),
+      ],
+      impersonation,
+    },
+    async (req, res, auth) => {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+      res.setHeader('content-type', 'application/json');
+      try {
+        const answer = await auth.impersonation.fetch!(query.get('to') ?? '', {
+          service: query.get('service') ?? '',
+        });
+        const body = await answer.text();
+        res.end(JSON.stringify({ logon: auth.principal.name, status: answer.status, body }));
+      } catch (error) {
+        const code = isHttpAuthError(error) ? error.code : 'unexpected';
+        res.statusCode = isHttpAuthError(error) ? statusForKind(error.kind) : 500;
+        res.end(JSON.stringify({ error: code, reason: (error as { reason?: string }).reason }));
+      }
+    },
+  );
+  const running = await listen(createServer(handler));
+  servers.push(running);
+  return running;
+}
+
+function passwordHash(user: string): Buffer | undefined {
+  const password = PASSWORDS[user];
+  return password === undefined ? undefined : ntowfv1(password);
+}
+
+before(async () => {
+  kdc = await startMitLdapKdc({
+    realm: REALM,
+    principals: [
+      // Pre-authenticated users (kdc.conf's usual default_principal_flags = +preauth): MIT issues
+      // tickets to a +requires_preauth service only from a pre-authenticated TGT.
+      { name: 'alice', password: PASSWORDS.alice, options: PREAUTH },
+      { name: 'carol', password: PASSWORDS.carol, options: PREAUTH },
+      { name: 'frank', password: PASSWORDS.frank, options: PREAUTH },
+      // MIT's "may not be delegated": its tickets are never forwardable.
+      { name: 'dave', password: PASSWORDS.dave, options: [...PREAUTH, '-allow_forwardable'] },
+      { name: FRONT, options: [...PREAUTH, '+ok_to_auth_as_delegate'] },
+      { name: KERBEROS_ONLY, options: PREAUTH },
+      { name: BACKEND },
+      { name: APACHE },
+      { name: OTHER },
+    ],
+  });
+  delegationLdif = kdc.allowDelegation(FRONT, [`${BACKEND}@${REALM}`, `${APACHE}@${REALM}`]);
+  kdc.allowDelegation(KERBEROS_ONLY, [`${BACKEND}@${REALM}`]);
+  backend = await whoamiBackend(keytabOf(BACKEND));
+  apache = await startApacheGssapi(keytabOf(APACHE), kdc.krb5Conf);
+  front = await frontApi(FRONT);
+  kerberosOnlyFront = await frontApi(KERBEROS_ONLY);
+});
+
+after(async () => {
+  for (const server of servers) await server.close();
+  await apache?.stop();
+  for (const impersonation of impersonations) await impersonation.close();
+  await kdc?.stop();
+});
+
+type Logon = 'ntlm' | 'digest' | 'basic' | { ccache: string };
+
+async function callAs(
+  user: string,
+  logon: Logon,
+  to: string,
+  service: string,
+  api: Running = front,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  // curl --negotiate asks for HTTP/<host>: the Kerberos-only API is reached by its own name.
+  const host = api === kerberosOnlyFront ? 'web2.example.test' : 'localhost';
+  const query = `to=${encodeURIComponent(to)}&service=${encodeURIComponent(service)}`;
+  const target = `http://${host}:${api.port}/call?${query}`;
+  const credentials = `${user}:${PASSWORDS[user]}`;
+  const auth =
+    logon === 'ntlm'
+      ? ['--ntlm', '-u', `${DOMAIN}\\${credentials}`]
+      : logon === 'digest'
+        ? ['--digest', '-u', credentials]
+        : logon === 'basic'
+          ? ['-u', credentials]
+          : ['--negotiate', '-u', ':'];
+  const { stdout } = await run(
+    'curl',
+    ['-s', '--max-time', '60', '--resolve', `${host}:${api.port}:127.0.0.1`, ...auth].concat([
+      '-w',
+      '\n%{http_code}',
+      target,
+    ]),
+    typeof logon === 'object' ? { env: { ...kdc.env, KRB5CCNAME: `FILE:${logon.ccache}` } } : {},
+  );
+  const lines = stdout.split('\n');
+  const status = Number(lines.pop());
+  return { status, body: JSON.parse(lines.join('\n')) as Record<string, unknown> };
+}
+
+function assertBackendSaw(answer: { status: number; body: Record<string, unknown> }, user: string) {
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  assert.equal(answer.body.status, 200, JSON.stringify(answer.body));
+  assert.deepEqual(JSON.parse(answer.body.body as string), {
+    user: `${user}@${REALM}`,
+    mechanism: 'Kerberos',
+  });
+}
+
+describe('S4U2Self + S4U2Proxy against MIT krb5 with the LDAP back end', () => {
+  test('the delegation targets are in the directory, as ldapmodify wrote them', () => {
+    assert.match(delegationLdif, /^replace: krbAllowedToDelegateTo$/m);
+    const entry = kdc.ldap.search(`(krbPrincipalName=${FRONT}@${REALM})`, [
+      'krbAllowedToDelegateTo',
+      'krbTicketFlags',
+    ]);
+    assert.match(entry, new RegExp(`^krbAllowedToDelegateTo: ${BACKEND}@${REALM}$`, 'm'));
+    assert.match(entry, new RegExp(`^krbAllowedToDelegateTo: ${APACHE}@${REALM}$`, 'm'));
+    // KRB5_KDB_OK_TO_AUTH_AS_DELEGATE (0x00200000), and requires_preauth (0x80).
+    const flags = Number(/^krbTicketFlags: (\d+)$/m.exec(entry)?.[1]);
+    assert.equal(flags & 0x00200000, 0x00200000, entry);
+  });
+
+  test('NTLM logon: S4U2Self for alice, S4U2Proxy to the backend, which sees alice', async () => {
+    const delegation = impersonations[0]!.constrainedDelegation!;
+    const before = delegation.kdcRequests;
+    const answer = await callAs('alice', 'ntlm', backend.url, BACKEND);
+    assert.equal(answer.body.logon, `${DOMAIN}\\alice`);
+    assertBackendSaw(answer, 'alice');
+    // The service's TGT (PREAUTH_REQUIRED, then PA-ENC-TIMESTAMP), S4U2Self, S4U2Proxy.
+    assert.equal(delegation.kdcRequests - before, 4);
+  });
+
+  test('Digest logon (carol): the httpauth backend sees carol', async () => {
+    assertBackendSaw(await callAs('carol', 'digest', backend.url, BACKEND), 'carol');
+  });
+
+  test('Basic logon checked by the KDC: the httpauth backend and Apache see alice', async () => {
+    assertBackendSaw(await callAs('alice', 'basic', backend.url, BACKEND), 'alice');
+    const viaApache = await callAs('alice', 'basic', `${apache!.url}/api`, APACHE);
+    assert.equal(viaApache.status, 200, JSON.stringify(viaApache.body));
+    assert.equal(viaApache.body.status, 200);
+    assert.equal(viaApache.body.body, '{"backend":"apache"}');
+    assert.ok(
+      apache!.accessLog().includes(`alice@${REALM} 200 /api`),
+      apache!.accessLog().join('\n'),
+    );
+  });
+
+  test("Kerberos logon (curl --negotiate): frank's own ticket is the evidence, no S4U2Self", async () => {
+    const { ccache } = kdc.kinit('frank', PASSWORDS.frank!);
+    const delegation = impersonations[0]!.constrainedDelegation!;
+    const before = { requests: delegation.kdcRequests, users: delegation.cachedUsers };
+    assertBackendSaw(await callAs('frank', { ccache }, backend.url, BACKEND), 'frank');
+    assert.equal(delegation.kdcRequests - before.requests, 1, 'S4U2Proxy alone');
+    assert.equal(delegation.cachedUsers, before.users, 'no S4U2Self ticket for frank');
+  });
+
+  test('a backend not in krbAllowedToDelegateTo: the KDC refuses S4U2Proxy', async () => {
+    const answer = await callAs('alice', 'ntlm', backend.url, OTHER);
+    assert.equal(answer.status, 403, JSON.stringify(answer.body));
+    assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_REFUSED');
+    assert.match(String(answer.body.reason), /BADOPTION/);
+    // MIT then tries resource-based delegation (our request carries PA-PAC-OPTIONS), which the
+    // LDAP module does not implement (no allowed_to_delegate_from in ldap_exp.c).
+    const log = readFileSync(join(kdc.dir, 'kdc.log'), 'utf8');
+    assert.match(log, new RegExp(`UNSUPPORTED_S4U2PROXY_REQUEST.*${OTHER}`));
+  });
+
+  test('a user flagged -allow_forwardable: a non-forwardable S4U2Self ticket, refused', async () => {
+    const delegation = impersonations[0]!.constrainedDelegation!;
+    const before = delegation.kdcRequests;
+    const answer = await callAs('dave', 'ntlm', backend.url, BACKEND);
+    assert.equal(answer.status, 403, JSON.stringify(answer.body));
+    assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_NOT_FORWARDABLE');
+    assert.equal(delegation.kdcRequests - before, 1, 'S4U2Self only: no S4U2Proxy was sent');
+  });
+
+  test('a target removed from the directory is refused at once (the KDC reads LDAP per request)', async () => {
+    // carol has no ticket to Apache yet (none cached): this asks the KDC.
+    kdc.allowDelegation(FRONT, [`${BACKEND}@${REALM}`]);
+    try {
+      const answer = await callAs('carol', 'basic', `${apache!.url}/api`, APACHE);
+      assert.equal(answer.status, 403, JSON.stringify(answer.body));
+      assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_REFUSED');
+    } finally {
+      kdc.allowDelegation(FRONT, [`${BACKEND}@${REALM}`, `${APACHE}@${REALM}`]);
+    }
+    const restored = await callAs('carol', 'basic', `${apache!.url}/api`, APACHE);
+    assert.equal(restored.status, 200, JSON.stringify(restored.body));
+    assert.equal(restored.body.body, '{"backend":"apache"}');
+  });
+});
+
+describe('an API with delegation targets but without ok_to_auth_as_delegate ("Kerberos only")', () => {
+  test('protocol transition logons get non-forwardable S4U2Self tickets: refused locally', async () => {
+    const delegation = impersonations[1]!.constrainedDelegation!;
+    const requests: number[] = [];
+    for (const logon of ['ntlm', 'basic', 'digest'] as const) {
+      const before = delegation.kdcRequests;
+      const answer = await callAs('alice', logon, backend.url, BACKEND, kerberosOnlyFront);
+      assert.equal(answer.status, 403, `${logon}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_NOT_FORWARDABLE', logon);
+      requests.push(delegation.kdcRequests - before);
+    }
+    // The service's TGT (two AS rounds) and one S4U2Self, whose ticket is then reused; never an
+    // S4U2Proxy request.
+    assert.deepEqual(requests, [3, 0, 0]);
+  });
+
+  test("a Kerberos logon: the client's forwardable ticket works as evidence", async () => {
+    const { ccache } = kdc.kinit('alice', PASSWORDS.alice!);
+    const answer = await callAs('alice', { ccache }, backend.url, BACKEND, kerberosOnlyFront);
+    assertBackendSaw(answer, 'alice');
+  });
+});
