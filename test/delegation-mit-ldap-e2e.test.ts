@@ -257,6 +257,20 @@ describe('S4U2Self + S4U2Proxy against MIT krb5 with the LDAP back end', () => {
     assert.equal(flags & 0x00200000, 0x00200000, entry);
   });
 
+  test("MIT's own client agrees: kvno -U alice -P <backend>", async () => {
+    // The check docs/delegation.md gives administrators, with the API's keytab.
+    const ccache = join(kdc.dir, 'front.ccache');
+    const env = { ...kdc.env, KRB5CCNAME: `FILE:${ccache}` };
+    const keytab = join(kdc.dir, `${FRONT.replace(/\W/g, '_')}.keytab`);
+    await run('kinit', ['-k', '-t', keytab, FRONT], { env });
+    await run('kvno', ['-U', 'alice', '-P', BACKEND], { env });
+    const { stdout } = await run('klist', ['-f'], { env });
+    assert.match(stdout, new RegExp(`${BACKEND}@${REALM}\\s+for client alice@${REALM}, Flags: F`));
+    await assert.rejects(run('kvno', ['-U', 'alice', '-P', OTHER], { env }), {
+      stderr: /KDC can't fulfill requested option/,
+    });
+  });
+
   test('NTLM logon: S4U2Self for alice, S4U2Proxy to the backend, which sees alice', async () => {
     const delegation = impersonations[0]!.constrainedDelegation!;
     const before = delegation.kdcRequests;
