@@ -4,7 +4,7 @@
  * FORWARDABLE (usable for S4U2Proxy) unless the user may not be delegated (MIT -allow_forwardable,
  * AD's "account is sensitive and cannot be delegated") or the service has classic constrained
  * delegation targets without ok_to_auth_as_delegate (MS-SFU §3.2.5.1.2; MIT's DB2 back end has no
- * such targets, so that case needs AD or MIT's LDAP back end).
+ * such targets: test/delegation-mit-ldap-e2e.test.ts covers that case with the LDAP back end).
  */
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
