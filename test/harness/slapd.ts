@@ -121,9 +121,7 @@ function waitForExit(child: ChildProcess): Promise<void> {
 }
 
 /** Phase start: slapd in the foreground; ready when an anonymous rootDSE search answers. */
-async function startOnFreePort(
-  configDir: string,
-): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+async function startOnFreePort(configDir: string): Promise<{ child: ChildProcess; url: string }> {
   for (let attempt = 0; ; attempt++) {
     const url = `ldap://127.0.0.1:${await freeTcpPort()}/`;
     const child = spawn('slapd', ['-d', '0', '-F', configDir, '-h', url], {
@@ -137,7 +135,7 @@ async function startOnFreePort(
         encoding: 'utf8',
         timeout: 5000,
       });
-      if (probe.status === 0) return { child, url, stderr: () => stderr };
+      if (probe.status === 0) return { child, url };
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     child.kill('SIGTERM');
