@@ -5,9 +5,10 @@
  * the `ok_to_auth_as_delegate` principal flag (MS-SFU §3.2.5.1.2: without it, a service with
  * delegation targets gets non-forwardable S4U2Self tickets).
  *
- * An intranet API (httpauth, HTTP/localhost) lets users log on with NTLM, Digest and Basic
- * (protocol transition: S4U2Self then S4U2Proxy) or Kerberos (curl --negotiate: the client's own
- * ticket is the S4U2Proxy evidence) and calls backends as them with `impersonation.fetch()`.
+ * An intranet API (httpauth, HTTP/localhost, test/harness/delegation-apps.ts) lets users log on
+ * with NTLM, Digest, Basic or a client certificate (protocol transition: S4U2Self then
+ * S4U2Proxy) or Kerberos (curl --negotiate: the client's own ticket is the S4U2Proxy evidence)
+ * and calls backends as them with `impersonation.fetch()`.
  * Backends: another httpauth server and Apache with mod_auth_gssapi; both must see the user.
  * Refused: a backend not in krbAllowedToDelegateTo (by the KDC), a user who may not be delegated
  * (-allow_forwardable), and, at a second API without ok_to_auth_as_delegate, every protocol
@@ -16,26 +17,23 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import {
-  basic,
+  clientCertificate,
   createImpersonation,
-  digest,
-  digestCallback,
-  isHttpAuthError,
-  negotiate,
-  ntlm,
-  statusForKind,
   type ImpersonationFactoryWithResources,
-  type PosixIdentity,
 } from '@httpauth/core';
-import { createHandler } from '@httpauth/core/node';
-import { ntowfv1 } from '@httpauth/core/wire';
+import { createTestPki, type TestPki } from '../packages/core/test/certificate-pki.js';
 import { startApacheGssapi, type ApacheGssapi } from './harness/apache-gssapi.js';
-import { listen, type Running } from './harness/listen.js';
+import {
+  fixedUsers,
+  startDelegatingApi,
+  startWhoamiBackend,
+  type DelegatingApiOptions,
+} from './harness/delegation-apps.js';
+import type { Running } from './harness/listen.js';
 import { startMitLdapKdc, type MitLdapKdc } from './harness/mit-ldap-kdc.js';
 
 const run = promisify(execFile);
@@ -61,27 +59,11 @@ const impersonations: ImpersonationFactoryWithResources[] = [];
 const servers: Running[] = [];
 let front: Running;
 let kerberosOnlyFront: Running;
+// The same API over TLS, for client certificates (mapped by their UPN).
+let certificateFront: Running;
+let pki: TestPki | undefined;
 let backend: Running;
 let delegationLdif = '';
-
-/** Local identities for the realm's users: the policy maps them (no useradd needed). */
-const users = {
-  lookup: async (name: string): Promise<PosixIdentity | undefined> => {
-    const bare = name.split('@')[0] as string;
-    const index = Object.keys(PASSWORDS).indexOf(bare);
-    return index < 0
-      ? undefined
-      : {
-          user: name,
-          uid: 62001 + index,
-          gid: 62000,
-          groups: [62000],
-          groupNames: ['staff'],
-          home: '/nonexistent',
-          shell: '/usr/sbin/nologin',
-        };
-  },
-};
 
 /** A service's keys alone in a keytab of its own. */
 function keytabOf(principal: string): string {
@@ -90,26 +72,16 @@ function keytabOf(principal: string): string {
   return path;
 }
 
-async function whoamiBackend(keytab: string): Promise<Running> {
-  const handler = createHandler(
-    { packages: [negotiate({ kerberos: { keytab } })] },
-    (_req, res, auth) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ user: auth.principal.name, mechanism: auth.principal.mechanism }));
-    },
-  );
-  const running = await listen(createServer(handler));
-  servers.push(running);
-  return running;
-}
-
-/** An intranet API holding `principal`'s keys: `/call?to=URL&service=SPN` calls as the user. */
-async function frontApi(principal: string): Promise<Running> {
+/** An intranet API holding `principal`'s keys (delegation-apps.ts), TLS with `certificate`. */
+async function frontApi(
+  principal: string,
+  certificate?: DelegatingApiOptions['certificate'],
+): Promise<Running> {
   const keytab = keytabOf(principal);
   const impersonation = createImpersonation({
     maxLevel: 'delegate',
     allow: { anyUser: true },
-    userDatabase: users,
+    userDatabase: fixedUsers(Object.keys(PASSWORDS)),
     constrainedDelegation: {
       realm: REALM,
       keytab,
@@ -119,50 +91,17 @@ async function frontApi(principal: string): Promise<Running> {
     },
   });
   impersonations.push(impersonation);
-  const handler = createHandler(
-    {
-      packages: [
-        negotiate({ kerberos: { keytab } }),
-        ntlm({ domain: DOMAIN, credentials: (user) => passwordHash(user) }),
-        digest({
-          realm: 'intranet',
-          credentials: digestCallback((user) => {
-            const password = PASSWORDS[user];
-            return password === undefined ? undefined : { password };
-          }),
-        }),
-        basic({
-          realm: 'intranet',
-          allowInsecure: true,
-          kerberos: { realm: REALM, keytab, krb5Conf: kdc.krb5Conf },
-        }),
-      ],
-      impersonation,
-    },
-    async (req, res, auth) => {
-      const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-      res.setHeader('content-type', 'application/json');
-      try {
-        const answer = await auth.impersonation.fetch!(query.get('to') ?? '', {
-          service: query.get('service') ?? '',
-        });
-        const body = await answer.text();
-        res.end(JSON.stringify({ logon: auth.principal.name, status: answer.status, body }));
-      } catch (error) {
-        const code = isHttpAuthError(error) ? error.code : 'unexpected';
-        res.statusCode = isHttpAuthError(error) ? statusForKind(error.kind) : 500;
-        res.end(JSON.stringify({ error: code, reason: (error as { reason?: string }).reason }));
-      }
-    },
-  );
-  const running = await listen(createServer(handler));
+  const running = await startDelegatingApi({
+    keytab,
+    impersonation,
+    passwords: PASSWORDS,
+    domain: DOMAIN,
+    realm: REALM,
+    krb5Conf: kdc.krb5Conf,
+    ...(certificate === undefined ? {} : { certificate }),
+  });
   servers.push(running);
   return running;
-}
-
-function passwordHash(user: string): Buffer | undefined {
-  const password = PASSWORDS[user];
-  return password === undefined ? undefined : ntowfv1(password);
 }
 
 before(async () => {
@@ -185,10 +124,27 @@ before(async () => {
   });
   delegationLdif = kdc.allowDelegation(FRONT, [`${BACKEND}@${REALM}`, `${APACHE}@${REALM}`]);
   kdc.allowDelegation(KERBEROS_ONLY, [`${BACKEND}@${REALM}`]);
-  backend = await whoamiBackend(keytabOf(BACKEND));
+  backend = await startWhoamiBackend(keytabOf(BACKEND));
+  servers.push(backend);
   apache = await startApacheGssapi(keytabOf(APACHE), kdc.krb5Conf);
   front = await frontApi(FRONT);
   kerberosOnlyFront = await frontApi(KERBEROS_ONLY);
+  pki = createTestPki();
+  certificateFront = await frontApi(FRONT, {
+    package: clientCertificate({
+      ca: pki.rootPem,
+      revocation: { crlFiles: [pki.rootCrl, pki.intermediateCrl] },
+      mapping: [{ type: 'upn' }],
+      allowWeakMappings: true,
+    }),
+    tls: {
+      key: readFileSync(pki.server.key),
+      cert: readFileSync(pki.server.cert),
+      ca: pki.rootPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+  });
 });
 
 after(async () => {
@@ -196,9 +152,10 @@ after(async () => {
   await apache?.stop();
   for (const impersonation of impersonations) await impersonation.close();
   await kdc?.stop();
+  pki?.remove();
 });
 
-type Logon = 'ntlm' | 'digest' | 'basic' | { ccache: string };
+type Logon = 'ntlm' | 'digest' | 'basic' | 'certificate' | { ccache: string };
 
 async function callAs(
   user: string,
@@ -210,16 +167,22 @@ async function callAs(
   // curl --negotiate asks for HTTP/<host>: the Kerberos-only API is reached by its own name.
   const host = api === kerberosOnlyFront ? 'web2.example.test' : 'localhost';
   const query = `to=${encodeURIComponent(to)}&service=${encodeURIComponent(service)}`;
-  const target = `http://${host}:${api.port}/call?${query}`;
+  const scheme = logon === 'certificate' ? 'https' : 'http';
+  const target = `${scheme}://${host}:${api.port}/call?${query}`;
   const credentials = `${user}:${PASSWORDS[user]}`;
   const auth =
-    logon === 'ntlm'
-      ? ['--ntlm', '-u', `${DOMAIN}\\${credentials}`]
-      : logon === 'digest'
-        ? ['--digest', '-u', credentials]
-        : logon === 'basic'
-          ? ['-u', credentials]
-          : ['--negotiate', '-u', ':'];
+    logon === 'certificate'
+      ? ['--cacert', join(pki!.dir, 'root', 'ca.pem'), '--cert', pki!.certs.upn.fullChain].concat([
+          '--key',
+          pki!.certs.upn.key,
+        ])
+      : logon === 'ntlm'
+        ? ['--ntlm', '-u', `${DOMAIN}\\${credentials}`]
+        : logon === 'digest'
+          ? ['--digest', '-u', credentials]
+          : logon === 'basic'
+            ? ['-u', credentials]
+            : ['--negotiate', '-u', ':'];
   const { stdout } = await run(
     'curl',
     ['-s', '--max-time', '60', '--resolve', `${host}:${api.port}:127.0.0.1`, ...auth].concat([
@@ -306,6 +269,15 @@ describe('S4U2Self + S4U2Proxy against MIT krb5 with the LDAP back end', () => {
     assertBackendSaw(await callAs('frank', { ccache }, backend.url, BACKEND), 'frank');
     assert.equal(delegation.kdcRequests - before.requests, 1, 'S4U2Proxy alone');
     assert.equal(delegation.cachedUsers, before.users, 'no S4U2Self ticket for frank');
+  });
+
+  test('certificate logon (curl --cert, mapped by its UPN alice@example.test): the backend sees alice', async () => {
+    const answer = await callAs('alice', 'certificate', backend.url, BACKEND, certificateFront);
+    assert.equal(answer.body.logon, 'alice@example.test');
+    assertBackendSaw(answer, 'alice');
+    // Its own factory, so nothing was cached: the service's TGT (two rounds), S4U2Self for
+    // alice@EXAMPLE.TEST (the UPN's realm is this one), S4U2Proxy.
+    assert.equal(impersonations[2]!.constrainedDelegation!.kdcRequests, 4);
   });
 
   test('a backend not in krbAllowedToDelegateTo: the KDC refuses S4U2Proxy', async () => {
