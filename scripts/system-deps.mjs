@@ -1,6 +1,14 @@
 // Installs the Debian packages the test suite and the benchmarks drive (real KDCs, clients and
 // servers), when any is missing. `apt-get update` runs once, and only when something is missing.
+// On Debian 12 the Samba packages come from bookworm-backports (samba-backports.mjs).
 import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  addBackportsSource,
+  BACKPORTS_SUITE,
+  isSambaPackage,
+  outdatedSambaPackages,
+  sambaFromBackports,
+} from './samba-backports.mjs';
 
 /** Debian packages the test suite needs, grouped by what uses them. */
 export const TEST_PACKAGES = [
@@ -33,7 +41,8 @@ export const TEST_PACKAGES = [
   // MIT's LDAP KDB back end (delegation targets: krbAllowedToDelegateTo) and a private slapd
   'krb5-kdc-ldap',
   'slapd',
-  // Samba AD DC
+  // Samba AD DC (on Debian 12 from bookworm-backports: resource-based constrained delegation
+  // needs Samba 4.19 or later, see samba-backports.mjs)
   'samba',
   'samba-ad-dc',
   // samba-tool domain provision: a Recommends of samba-ad-dc, which --no-install-recommends skips
@@ -64,19 +73,34 @@ export function missingPackages(packages) {
 }
 
 export function ensurePackages(packages) {
-  const missing = missingPackages(packages);
-  if (missing.length === 0) return;
+  const backports = sambaFromBackports();
+  const samba = backports ? packages.filter(isSambaPackage) : [];
+  const others = packages.filter((name) => !samba.includes(name));
+  const missing = missingPackages(others);
+  const outdated = outdatedSambaPackages(samba);
+  if (missing.length === 0 && outdated.length === 0) return;
   if (process.getuid?.() !== 0) {
-    console.error(`Missing Debian packages (run as root to install): ${missing.join(' ')}`);
+    const what = [...missing, ...outdated.map((name) => `${name} (from ${BACKPORTS_SUITE})`)];
+    console.error(`Missing Debian packages (run as root to install): ${what.join(' ')}`);
     process.exit(1);
   }
-  console.log(`Installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (outdated.length > 0) addBackportsSource();
   execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
-    stdio: 'inherit',
-    env,
-  });
+  const install = ['install', '-y', '-q', '--no-install-recommends'];
+  if (missing.length > 0) {
+    console.log(`Installing Debian packages: ${missing.join(' ')}`);
+    execFileSync('apt-get', [...install, ...missing], { stdio: 'inherit', env });
+  }
+  if (outdated.length > 0) {
+    // -t: these packages and every Samba library they depend on from backports, in one step
+    // (Samba's own packages pin each other's exact version).
+    console.log(`Installing Debian packages from ${BACKPORTS_SUITE}: ${outdated.join(' ')}`);
+    execFileSync('apt-get', [...install, '-t', BACKPORTS_SUITE, ...outdated], {
+      stdio: 'inherit',
+      env,
+    });
+  }
   // Debian starts some daemons on install; the tests run their own instances on private ports.
   for (const service of [
     'krb5-kdc',

@@ -1,3 +1,4 @@
+// size: one Samba DC start (a machine-wide lock, ~40 s) serves every delegation test.
 /**
  * Constrained delegation end to end against the Samba AD DC (machine-wide lock: one short run).
  *
@@ -9,6 +10,10 @@
  * and Apache with mod_auth_gssapi, both must see the user. Refused: a sensitive account
  * (NOT_DELEGATED), a backend the directory does not allow, a backend not in allowedServices
  * (locally, no KDC request). klist reads the exported ccache of the delegated ticket.
+ *
+ * Resource-based constrained delegation (the backend's msDS-AllowedToActOnBehalfOfOtherIdentity
+ * names the API, MS-SFU §3.2.5.2.3) needs Samba 4.19 or later: on Debian 12 the suite installs
+ * Samba from bookworm-backports (scripts/samba-backports.mjs), and the first RBCD test checks it.
  */
 import { strict as assert } from 'node:assert';
 import { execFile, spawn } from 'node:child_process';
@@ -26,13 +31,13 @@ import {
   negotiate,
   statusForKind,
   type ImpersonationFactoryWithResources,
-  type PosixIdentity,
 } from '@httpauth/core';
 import { createHandler } from '@httpauth/core/node';
 import { startApacheGssapi, type ApacheGssapi } from './harness/apache-gssapi.js';
+import { callAs, delegationUsers, whoamiBackend, type Logon } from './harness/delegation-front.js';
 import { listen, type Running } from './harness/listen.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc, type SambaDc } from './harness/samba-dc.js';
-import { sambaDelegation } from './harness/samba-delegation.js';
+import { sambaDelegation, type DelegationSetup } from './harness/samba-delegation.js';
 
 const run = promisify(execFile);
 const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
@@ -42,7 +47,10 @@ const MACHINE = { name: 'WEB2', password: 'Web2-Machine-Passw0rd!' };
 const BACKEND = 'HTTP/backend.samdom.test';
 const APACHE = 'HTTP/apache.samdom.test';
 const RBCD = 'HTTP/rbcd.samdom.test';
+const RBCD_KERBEROS = 'HTTP/rbcd-kerberos.samdom.test';
 const OTHER = 'HTTP/other.samdom.test';
+/** A second front service, without protocol transition (no TrustedToAuthForDelegation). */
+const FRONT2 = 'HTTP/front2.samdom.test';
 
 let dc: SambaDc;
 let apache: ApacheGssapi | undefined;
@@ -51,41 +59,14 @@ const servers: Running[] = [];
 let front: Running;
 let backend: Running;
 let rbcdBackend: Running;
+let rbcdKerberosBackend: Running;
+let front2: ImpersonationFactoryWithResources;
+let setup: DelegationSetup;
 const setupOutput: Record<string, string> = {};
-
-/** Local users for the AD accounts: the policy maps alice and bob to them (no useradd needed). */
-const users = {
-  // Basic names keep their realm ('alice@SAMDOM.TEST'), Kerberos ones lose it ('alice').
-  lookup: async (name: string): Promise<PosixIdentity | undefined> =>
-    ['alice', 'bob', 'carol'].includes(name.split('@')[0] as string)
-      ? {
-          user: name,
-          uid: name.startsWith('alice') ? 61001 : name.startsWith('bob') ? 61002 : 61003,
-          gid: 61000,
-          groups: [61000],
-          groupNames: ['staff'],
-          home: '/nonexistent',
-          shell: '/usr/sbin/nologin',
-        }
-      : undefined,
-};
-
-async function whoamiBackend(keytab: string): Promise<Running> {
-  const handler = createHandler(
-    { packages: [negotiate({ kerberos: { keytab } })] },
-    (_req, res, auth) => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ user: auth.principal.name, mechanism: auth.principal.mechanism }));
-    },
-  );
-  const running = await listen(createServer(handler));
-  servers.push(running);
-  return running;
-}
 
 before(async () => {
   dc = await startSambaDc({ users: [alice, bob, carol], machineAccounts: [MACHINE] });
-  const setup = sambaDelegation(dc);
+  setup = sambaDelegation(dc);
   const backendKeytab = await setup.addBackend('backsvc', BACKEND);
   const apacheKeytab = await setup.addBackend('apachesvc', APACHE);
   const rbcdKeytab = await setup.addBackend('rbcdsvc', RBCD);
@@ -93,27 +74,47 @@ before(async () => {
   await setup.tool('delegation', 'for-any-protocol', 'websvc', 'on');
   await setup.tool('delegation', 'add-service', 'websvc', BACKEND);
   await setup.tool('delegation', 'add-service', 'websvc', APACHE);
-  setupOutput.rbcd = await setup
-    .tool('delegation', 'add-principal', 'rbcdsvc', 'websvc')
-    .catch((error: Error) => `failed: ${error.message}`);
+  // Resource-based: the backends' msDS-AllowedToActOnBehalfOfOtherIdentity name the front
+  // services; websvc's msDS-AllowedToDelegateTo does not list them.
+  const rbcdKerberosKeytab = await setup.addBackend('rbcdkrbsvc', RBCD_KERBEROS);
+  const front2Keytab = await setup.addBackend('websvc2', FRONT2);
+  await setup.tool('delegation', 'add-principal', 'rbcdsvc', 'websvc');
+  await setup.tool('delegation', 'add-principal', 'rbcdkrbsvc', 'websvc');
+  await setup.tool('delegation', 'add-principal', 'rbcdsvc', 'websvc2');
   await setup.tool('user', 'sensitive', bob.name, 'on');
   setupOutput.show = await setup.tool('delegation', 'show', 'websvc');
+  setupOutput.showRbcd = await setup.tool('delegation', 'show', 'rbcdsvc');
 
   backend = await whoamiBackend(backendKeytab);
   rbcdBackend = await whoamiBackend(rbcdKeytab);
+  rbcdKerberosBackend = await whoamiBackend(rbcdKerberosKeytab);
+  servers.push(backend, rbcdBackend, rbcdKerberosBackend);
   apache = await startApacheGssapi(apacheKeytab, dc.krb5Conf);
 
   impersonation = createImpersonation({
     maxLevel: 'delegate',
     allow: { anyUser: true },
-    userDatabase: users,
+    userDatabase: delegationUsers,
     constrainedDelegation: {
       realm: dc.realm,
       keytab: dc.keytabPath,
       servicePrincipal: `HTTP/localhost@${dc.realm}`,
       accountName: 'websvc',
       krb5Conf: dc.krb5Conf,
-      allowedServices: [BACKEND, APACHE, RBCD, OTHER],
+      allowedServices: [BACKEND, APACHE, RBCD, RBCD_KERBEROS, OTHER],
+    },
+  });
+  front2 = createImpersonation({
+    maxLevel: 'delegate',
+    allow: { anyUser: true },
+    userDatabase: delegationUsers,
+    constrainedDelegation: {
+      realm: dc.realm,
+      keytab: front2Keytab,
+      servicePrincipal: `${FRONT2}@${dc.realm}`,
+      accountName: 'websvc2',
+      krb5Conf: dc.krb5Conf,
+      allowedServices: [RBCD],
     },
   });
   const frontHandler = createHandler(
@@ -170,36 +171,23 @@ after(async () => {
   for (const server of servers) await server.close();
   await apache?.stop();
   await impersonation?.close();
+  await front2?.close();
   await dc?.stop();
 });
 
-async function callAs(
-  login: { basic: typeof alice } | { ntlm: typeof alice } | { ccache: string },
+function call(
+  login: Logon,
   to: string,
   service: string,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const target = `http://localhost:${front.port}/call?to=${encodeURIComponent(to)}&service=${encodeURIComponent(service)}`;
-  const auth =
-    'basic' in login
-      ? ['-u', `${login.basic.name}:${login.basic.password}`]
-      : 'ntlm' in login
-        ? ['--ntlm', '-u', `${dc.domain}\\${login.ntlm.name}:${login.ntlm.password}`]
-        : ['--negotiate', '-u', ':'];
-  const { stdout } = await run(
-    'curl',
-    ['-s', '--max-time', '60', ...auth, '-w', '\n%{http_code}', target],
-    'ccache' in login ? { env: { ...dc.env, KRB5CCNAME: `FILE:${login.ccache}` } } : {},
-  );
-  const lines = stdout.split('\n');
-  const status = Number(lines.pop());
-  return { status, body: JSON.parse(lines.join('\n')) as Record<string, unknown> };
+  return callAs(dc, front.port, login, to, service);
 }
 
 describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', () => {
   test('NTLM logon checked by the DC (curl --ntlm): S4U2Self for SAMDOM\\alice, the backend sees alice', async () => {
     const delegation = impersonation.constrainedDelegation!;
     const before = delegation.kdcRequests;
-    const answer = await callAs({ ntlm: alice }, backend.url, BACKEND);
+    const answer = await call({ ntlm: alice }, backend.url, BACKEND);
     // The service's TGT (AS, with the pre-authentication round), S4U2Self, S4U2Proxy.
     assert.ok(delegation.kdcRequests - before >= 3, String(delegation.kdcRequests - before));
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -212,7 +200,7 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
   });
 
   test('Basic logon (protocol transition): the httpauth backend and Apache see alice', async () => {
-    const viaHttpauth = await callAs({ basic: alice }, backend.url, BACKEND);
+    const viaHttpauth = await call({ basic: alice }, backend.url, BACKEND);
     assert.equal(viaHttpauth.status, 200, JSON.stringify(viaHttpauth.body));
     assert.equal(viaHttpauth.body.level, 'delegate');
     assert.equal(viaHttpauth.body.status, 200);
@@ -220,7 +208,7 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
       user: `alice@${dc.realm}`,
       mechanism: 'Kerberos',
     });
-    const viaApache = await callAs({ basic: alice }, `${apache!.url}/api`, APACHE);
+    const viaApache = await call({ basic: alice }, `${apache!.url}/api`, APACHE);
     assert.equal(viaApache.status, 200, JSON.stringify(viaApache.body));
     assert.equal(viaApache.body.status, 200);
     assert.equal(viaApache.body.body, '{"backend":"apache"}');
@@ -234,7 +222,7 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
     const ccache = await dc.kinit(alice.name, alice.password);
     const delegation = impersonation.constrainedDelegation!;
     const before = delegation.kdcRequests;
-    const answer = await callAs({ ccache }, backend.url, BACKEND);
+    const answer = await call({ ccache }, backend.url, BACKEND);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.deepEqual(JSON.parse(answer.body.body as string), {
       user: `alice@${dc.realm}`,
@@ -248,7 +236,7 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
     const ccache = await dc.kinit(carol.name, carol.password);
     const delegation = impersonation.constrainedDelegation!;
     const before = delegation.kdcRequests;
-    const answer = await callAs({ ccache }, backend.url, BACKEND);
+    const answer = await call({ ccache }, backend.url, BACKEND);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.deepEqual(JSON.parse(answer.body.body as string), {
       user: `carol@${dc.realm}`,
@@ -260,13 +248,13 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
   });
 
   test('a sensitive account (NOT_DELEGATED): refused with a stable code', async () => {
-    const answer = await callAs({ basic: bob }, backend.url, BACKEND);
+    const answer = await call({ basic: bob }, backend.url, BACKEND);
     assert.equal(answer.status, 403, JSON.stringify(answer.body));
     assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_NOT_FORWARDABLE');
   });
 
   test('a backend the directory does not allow: the KDC refuses S4U2Proxy', async () => {
-    const answer = await callAs({ basic: alice }, backend.url, OTHER);
+    const answer = await call({ basic: alice }, backend.url, OTHER);
     assert.equal(answer.status, 403, JSON.stringify(answer.body));
     assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_REFUSED');
     assert.match(String(answer.body.reason), /BADOPTION|POLICY/);
@@ -275,7 +263,7 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
   test('a backend not in allowedServices: refused before any KDC request', async () => {
     const delegation = impersonation.constrainedDelegation!;
     const before = delegation.kdcRequests;
-    const answer = await callAs({ basic: alice }, backend.url, 'HTTP/elsewhere.samdom.test');
+    const answer = await call({ basic: alice }, backend.url, 'HTTP/elsewhere.samdom.test');
     assert.equal(answer.status, 403, JSON.stringify(answer.body));
     assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_TARGET_NOT_ALLOWED');
     assert.equal(delegation.kdcRequests, before);
@@ -284,39 +272,16 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
   test('a backend answering without a valid AP-REP is refused (mutual authentication)', async () => {
     // The httpauth backend holding HTTP/backend's key, asked under the Apache SPN: the ticket
     // does not open, so no AP-REP can come back and the 401 is handed over as the backend's.
-    const answer = await callAs({ basic: alice }, backend.url, APACHE);
+    const answer = await call({ basic: alice }, backend.url, APACHE);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     assert.equal(answer.body.status, 401);
     // A server that answers 200 without any Negotiate token is not believed.
     const plain = createServer((_req, res) => res.end('{"user":"someone"}'));
     const impostor = await listen(plain);
     servers.push(impostor);
-    const refused = await callAs({ basic: alice }, impostor.url, BACKEND);
+    const refused = await call({ basic: alice }, impostor.url, BACKEND);
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.equal(refused.body.error, 'ERR_HTTPAUTH_MUTUAL_AUTH_FAILED');
-  });
-
-  test('resource-based constrained delegation: honoured by Samba >= 4.19, refused with a stable code by 4.17', async () => {
-    // samba-tool delegation add-principal writes the backend's
-    // msDS-AllowedToActOnBehalfOfOtherIdentity, and our S4U2Proxy sends PA-PAC-OPTIONS with the
-    // RBCD bit, but Debian 12's Samba 4.17 wires the RBCD check (samba_kdc_check_s4u2proxy_rbcd)
-    // into the MIT KDC build only: its embedded Heimdal KDC applies msDS-AllowedToDelegateTo alone
-    // and answers KDC_ERR_BADOPTION (Heimdal RBCD came with Samba 4.19).
-    assert.equal(setupOutput.rbcd?.startsWith('failed'), false, setupOutput.rbcd);
-    const { stdout } = await run('samba', ['--version']);
-    const [major, minor] = (/(\d+)\.(\d+)/.exec(stdout) ?? []).slice(1).map(Number);
-    const answer = await callAs({ basic: alice }, rbcdBackend.url, RBCD);
-    if ((major as number) > 4 || (minor as number) >= 19) {
-      assert.equal(answer.status, 200, JSON.stringify(answer.body));
-      assert.deepEqual(JSON.parse(answer.body.body as string), {
-        user: `alice@${dc.realm}`,
-        mechanism: 'Kerberos',
-      });
-    } else {
-      assert.equal(answer.status, 403, JSON.stringify(answer.body));
-      assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_REFUSED');
-      assert.match(String(answer.body.reason), /BADOPTION/);
-    }
   });
 
   test('klist reads the exported ccache holding the delegated ticket', async () => {
@@ -375,6 +340,80 @@ describe('S4U2Self + S4U2Proxy against Samba AD, calling backends as the user', 
       });
     } finally {
       child.kill('SIGTERM');
+    }
+  });
+});
+
+describe('resource-based constrained delegation (the backend names the front service)', () => {
+  test('the DC is Samba 4.19 or later, whose Heimdal KDC checks RBCD (bookworm-backports on Debian 12)', async () => {
+    const { stdout } = await run('samba', ['--version']);
+    const [major, minor] = (/(\d+)\.(\d+)/.exec(stdout) ?? []).slice(1).map(Number);
+    assert.ok((major as number) > 4 || (minor as number) >= 19, stdout);
+    // The path under test is RBCD: classic delegation does not list the RBCD backends.
+    assert.match(setupOutput.show ?? '', /backend\.samdom\.test/i);
+    assert.doesNotMatch(setupOutput.show ?? '', /rbcd/i);
+    assert.match(
+      setupOutput.showRbcd ?? '',
+      /^msDS-AllowedToActOnBehalfOfOtherIdentity: CN=websvc,CN=Users,DC=samdom,DC=test$/im,
+    );
+  });
+
+  test('NTLM logon (curl --ntlm): S4U2Self, then S4U2Proxy allowed by the backend; it sees alice', async () => {
+    const delegation = impersonation.constrainedDelegation!;
+    const before = delegation.kdcRequests;
+    const answer = await call({ ntlm: alice }, rbcdBackend.url, RBCD);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(answer.body.logon, `${dc.domain}\\alice`);
+    assert.deepEqual(JSON.parse(answer.body.body as string), {
+      user: `alice@${dc.realm}`,
+      mechanism: 'Kerberos',
+    });
+    assert.ok(delegation.kdcRequests - before >= 1, 'an S4U2Proxy exchange took place');
+  });
+
+  test("Negotiate logon (curl --negotiate): alice's own ticket is the evidence; the backend sees alice", async () => {
+    const ccache = await dc.kinit(alice.name, alice.password);
+    const delegation = impersonation.constrainedDelegation!;
+    const before = delegation.kdcRequests;
+    const answer = await call({ ccache }, rbcdKerberosBackend.url, RBCD_KERBEROS);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(JSON.parse(answer.body.body as string), {
+      user: `alice@${dc.realm}`,
+      mechanism: 'Kerberos',
+    });
+    assert.equal(delegation.kdcRequests - before, 1, 'one S4U2Proxy, no S4U2Self');
+  });
+
+  test('without the RBCD entry (samba-tool delegation del-principal): the KDC refuses', async () => {
+    await setup.tool('delegation', 'del-principal', 'rbcdkrbsvc', 'websvc');
+    // carol has no cached ticket to that backend: the KDC is asked again.
+    const answer = await call({ ntlm: carol }, rbcdKerberosBackend.url, RBCD_KERBEROS);
+    assert.equal(answer.status, 403, JSON.stringify(answer.body));
+    assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_REFUSED');
+    assert.match(String(answer.body.reason), /BADOPTION/);
+  });
+
+  test('a sensitive account (NOT_DELEGATED): refused with a stable code', async () => {
+    const answer = await call({ ntlm: bob }, rbcdBackend.url, RBCD);
+    assert.equal(answer.status, 403, JSON.stringify(answer.body));
+    assert.equal(answer.body.error, 'ERR_HTTPAUTH_DELEGATION_NOT_FORWARDABLE');
+  });
+
+  test('protocol transition by a service not trusted to authenticate for delegation: refused', async () => {
+    // websvc2 is named by the backend's RBCD entry but has no TrustedToAuthForDelegation: its
+    // S4U2Self ticket is not forwardable, and Samba's KDC refuses a non-forwardable evidence
+    // ticket for RBCD too (KDC_ERR_BADOPTION, see docs/delegation.md), so it is refused here.
+    const context = await front2(
+      { name: `alice@${dc.realm}`, user: 'alice', realm: dc.realm, mechanism: 'Basic' },
+      undefined,
+    );
+    try {
+      await assert.rejects(context.fetch!(rbcdBackend.url, { service: RBCD }), {
+        code: 'ERR_HTTPAUTH_DELEGATION_NOT_FORWARDABLE',
+      });
+      assert.equal(front2.constrainedDelegation!.cachedUsers, 1, 'S4U2Self took place');
+    } finally {
+      await context.dispose();
     }
   });
 });

@@ -11,6 +11,8 @@
  *   samba-tool delegation add-service websvc HTTP/<backend>   classic: msDS-AllowedToDelegateTo
  *   samba-tool delegation add-principal <account> websvc      resource-based: the backend's
  *                                                             msDS-AllowedToActOnBehalfOfOtherIdentity
+ *                                                             (honoured by Samba 4.19 or later)
+ *   samba-tool delegation del-principal <account> websvc      takes that back
  *   samba-tool user sensitive <user> on                       NOT_DELEGATED
  *
  * They run against the DC's sam.ldb directly (-H), as samba-dc.ts does before the start, which
