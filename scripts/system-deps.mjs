@@ -108,8 +108,6 @@ export function ensurePackages(packages) {
     'redis-server',
     'nginx',
     'samba-ad-dc',
-    // samba-tool domain provision: a Recommends of samba-ad-dc, which --no-install-recommends skips
-    'samba-ad-provision',
     'smbd',
     'nmbd',
     'winbind',
