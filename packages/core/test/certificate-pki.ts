@@ -60,7 +60,11 @@ export interface TestPki {
    * A further client certificate from the intermediate (`openssl x509 -req`): `serial` in hex
    * (default random), `extensions` an extension section's body (default clientAuth with a SKI).
    */
-  issueLeaf(file: string, subject: string, options?: { serial?: string; extensions?: string }): Issued;
+  issueLeaf(
+    file: string,
+    subject: string,
+    options?: { serial?: string; extensions?: string },
+  ): Issued;
   /** Re-issue the intermediate's CRL (after `revoke`), in place. */
   regenerateIntermediateCrl(): void;
   revoke(cert: Issued): void;
@@ -403,7 +407,10 @@ export function createTestPki(): TestPki {
       ]);
       const der = execFileSync('openssl', ['x509', '-in', cert, '-outform', 'DER'], { cwd: dir });
       const fullChain = join(dir, `${file}-chain.pem`);
-      writeFileSync(fullChain, readFileSync(cert, 'utf8') + readFileSync(intermediate.cert, 'utf8'));
+      writeFileSync(
+        fullChain,
+        readFileSync(cert, 'utf8') + readFileSync(intermediate.cert, 'utf8'),
+      );
       return { cert, fullChain, key, der };
     },
     revoke,
