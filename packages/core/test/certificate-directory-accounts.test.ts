@@ -113,6 +113,27 @@ describe('the directory rule maps only certificates of the CAs allowed for logon
   });
 });
 
+describe('the sid and upn rules take the same optional issuers', () => {
+  it('map only certificates of the listed CAs when given', async () => {
+    for (const [rule, leaf] of [
+      ['sid', pki.certs.sid],
+      ['upn', pki.certs.upn],
+    ] as const) {
+      const only = (issuers: string[]) =>
+        packageFor(pki, { mapping: [{ type: rule, issuers }], allowWeakMappings: true });
+      const refused = await settle(
+        only([pki.rootPem]).authenticateConnection(pki.chain(leaf), now),
+      );
+      assert.equal(refused.code, 'ERR_HTTPAUTH_CERT_ISSUER_NOT_ALLOWED', rule);
+      const mapped = await settle(
+        only([intermediatePem]).authenticateConnection(pki.chain(leaf), now),
+      );
+      assert.equal(mapped.principal?.certificate?.rule, rule);
+      assert.throws(() => only([]), { code: 'ERR_HTTPAUTH_INVALID_OPTIONS' });
+    }
+  });
+});
+
 const issuers = [intermediatePem];
 
 async function codeFor(account: DirectoryAccount | DirectoryAccount[], at = now) {

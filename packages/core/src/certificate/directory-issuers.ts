@@ -1,5 +1,6 @@
 /**
- * The directory rule's `issuers`: the CAs allowed to issue logon certificates, like Active
+ * A mapping rule's `issuers` (required by the directory rule, optional for sid and upn): the CAs
+ * allowed to issue logon certificates, like Active
  * Directory's NTAuth store (CN=NTAuthCertificates,CN=Public Key Services,CN=Services in the
  * configuration partition). Windows honours a certificate-to-account mapping for smart-card and
  * Schannel logon only when the CA that issued the certificate is in that store, whatever the
@@ -42,13 +43,18 @@ function thumbprintsOf(entry: unknown): string[] {
   return certificates.map((c) => c.x509.fingerprint256.replace(/:/g, '').toUpperCase());
 }
 
-/** Checks a directory rule's issuer and cache options at start-up and remembers its issuers. */
-export function compileDirectoryRule(rule: IssuerOptions): void {
+/**
+ * Checks a rule's issuer options (and the directory rule's cacheTtlMs) at start-up and remembers
+ * its issuers. `required`: the directory rule needs `issuers` or `anyIssuer`; the sid and upn
+ * rules may have `issuers`.
+ */
+export function compileIssuers(rule: IssuerOptions, required: boolean): void {
   const ttl = rule.cacheTtlMs;
   if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0)) {
     invalid('cacheTtlMs');
   }
   if (rule.anyIssuer !== undefined && typeof rule.anyIssuer !== 'boolean') invalid('anyIssuer');
+  if (!required && rule.issuers === undefined) return;
   if (rule.anyIssuer === true) {
     if (rule.issuers !== undefined) invalid('directory rule: issuers or anyIssuer, not both');
     compiled.set(rule, 'any');
@@ -61,7 +67,7 @@ export function compileDirectoryRule(rule: IssuerOptions): void {
     return;
   }
   if (!Array.isArray(rule.issuers) || rule.issuers.length === 0) {
-    invalid('directory rule: issuers (the CAs allowed for logon, like NTAuth) is required');
+    invalid('issuers: the CAs allowed for logon (like NTAuth), at least one');
   }
   compiled.set(rule, new Set(rule.issuers.flatMap(thumbprintsOf)));
 }

@@ -22,7 +22,7 @@ import {
   strongAltSecurityIdentities,
   type CertificateAccountLookup,
 } from './directory-mapping.js';
-import { compileDirectoryRule, issuerAllowed } from './directory-issuers.js';
+import { compileIssuers, issuerAllowed } from './directory-issuers.js';
 
 /** An explicit entry: a thumbprint, or an issuer (RFC 4514) with a serial number (hex). */
 export interface ExplicitMapping {
@@ -52,7 +52,12 @@ export type CertificateSidResolver = (
  * altSecurityIdentities), weak rules `upn`, `email` and `subject`, which need `allowWeakMappings`.
  */
 export type MappingRule =
-  | { readonly type: 'sid'; readonly resolve?: CertificateSidResolver }
+  | {
+      readonly type: 'sid';
+      readonly resolve?: CertificateSidResolver;
+      /** Only certificates these CAs issued (PEM or SHA-256 thumbprints), as the directory rule's. */
+      readonly issuers?: readonly (string | Buffer)[];
+    }
   | { readonly type: 'explicit'; readonly entries: readonly ExplicitMapping[] }
   | {
       /** The account whose altSecurityIdentities names the certificate (directory-mapping.ts). */
@@ -78,7 +83,11 @@ export type MappingRule =
        */
       readonly cacheTtlMs?: number;
     }
-  | { readonly type: 'upn' }
+  | {
+      readonly type: 'upn';
+      /** Only certificates these CAs issued (PEM or SHA-256 thumbprints), as the directory rule's. */
+      readonly issuers?: readonly (string | Buffer)[];
+    }
   | { readonly type: 'email' }
   | {
       readonly type: 'subject';
@@ -129,6 +138,7 @@ export function checkMappingOptions(options: MappingOptions): void {
     switch (rule?.type) {
       case 'sid':
         if (rule.resolve !== undefined && typeof rule.resolve !== 'function') invalid('resolve');
+        compileIssuers(rule, false);
         break;
       case 'explicit':
         for (const entry of rule.entries ?? invalid('entries')) {
@@ -146,12 +156,14 @@ export function checkMappingOptions(options: MappingOptions): void {
       case 'directory':
         if (typeof rule.lookup?.findAccounts !== 'function') invalid('directory lookup');
         if (rule.byUpn !== undefined && typeof rule.byUpn !== 'boolean') invalid('byUpn');
-        compileDirectoryRule(rule);
+        compileIssuers(rule, true);
         break;
       case 'subject':
         if (!(rule.pattern instanceof RegExp) || typeof rule.name !== 'string') invalid('subject');
         break;
       case 'upn':
+        compileIssuers(rule, false);
+        break;
       case 'email':
         break;
       default:
@@ -214,6 +226,9 @@ async function tryRule(
   f: CertificateFacts,
 ): Promise<Candidate | undefined | typeof ISSUER_NOT_ALLOWED> {
   const upn = single(f.names.upns);
+  // Windows maps a certificate to an AD account only when its issuing CA is in NTAuth.
+  const limited = rule.type === 'directory' || ('issuers' in rule && rule.issuers !== undefined);
+  if (limited && !issuerAllowed(rule, f.issuingCa)) return ISSUER_NOT_ALLOWED;
   switch (rule.type) {
     case 'sid': {
       if (f.sid === undefined) return undefined;
@@ -240,8 +255,6 @@ async function tryRule(
       }
       return undefined;
     case 'directory': {
-      // Windows maps a certificate to an AD account only when its issuing CA is in NTAuth.
-      if (!issuerAllowed(rule, f.issuingCa)) return ISSUER_NOT_ALLOWED;
       let forms: string[];
       try {
         forms = strongAltSecurityIdentities(f.leaf);
