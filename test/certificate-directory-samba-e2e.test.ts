@@ -3,11 +3,14 @@
  * alice's account gets `altSecurityIdentities: X509:<I>…<SR>…` for a certificate of the test PKI
  * (set with ldbmodify, as an administrator would with ADUC's "Name Mappings" or Set-ADUser), and
  * curl presenting that certificate over HTTPS logs on as alice@SAMDOM.TEST with her SID and her
- * groups' SIDs from tokenGroups, which the SID resolver then names over the same LDAP. A certificate
- * AD does not map is refused; a second account claiming the same certificate makes the mapping
- * ambiguous, and it is refused too. Certificate first, Negotiate second (IIS's "client certificate
- * or Windows authentication"): curl without a certificate falls through to Kerberos with alice's
- * ticket from the DC and lands on the same account.
+ * groups' SIDs from tokenGroups, which the SID resolver then names over the same LDAP; so do a
+ * certificate whose serial has its high bit set (the DER 00 octet kept in X509:<SR>) and one mapped
+ * by X509:<SHA1-PUKEY> stored in lower case (AD compares ignoring case). A certificate AD does not
+ * map is refused; a second account claiming the same certificate makes the mapping ambiguous
+ * (ERR_HTTPAUTH_CERT_MAPPING_AMBIGUOUS); disabled, expired and locked-out accounts are refused with
+ * their own codes. Certificate first, Negotiate second (IIS's "client certificate or Windows
+ * authentication"): curl without a certificate falls through to Kerberos with alice's ticket from
+ * the DC and lands on the same account.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -43,22 +46,41 @@ import { DEFAULT_SAMBA_USERS, startSambaDc, type SambaDc } from './harness/samba
 const run = promisify(execFile);
 const READER = { name: 'certreader', password: 'R3ader-Passw0rd!' };
 const MALLORY = { name: 'mallory', password: 'Mall0ry-Passw0rd!' };
+const DORA = { name: 'dora', password: 'D0ra-Passw0rd!', state: 'disabled' as const };
+const ED = { name: 'ed', password: 'Ed-Passw0rd!x' };
+const LOU = { name: 'lou', password: 'L0u-Passw0rd!' };
 
 const pki = createTestPki();
 after(() => pki.remove());
+const leaves = {
+  highSerial: pki.issueLeaf('e2e-high', '/O=Example/CN=alice-high', { serial: 'C0FFEE0123' }),
+  thumbprint: pki.issueLeaf('e2e-thumb', '/O=Example/CN=alice-thumb'),
+  dora: pki.issueLeaf('e2e-dora', '/O=Example/CN=dora'),
+  ed: pki.issueLeaf('e2e-ed', '/O=Example/CN=ed'),
+  lou: pki.issueLeaf('e2e-lou', '/O=Example/CN=lou'),
+};
 
-/** Adds an altSecurityIdentities value to an account, in the DC's database (ldbmodify). */
-async function addAltSecurityIdentity(dc: SambaDc, account: string, value: string): Promise<void> {
+/** FILETIME (100 ns since 1601, MS-DTYP §2.3.3) of a time in ms. */
+const filetime = (ms: number) => String(BigInt(ms) * 10_000n + 116_444_736_000_000_000n);
+
+/** Changes an account in the DC's database (ldbmodify), as an administrator would over LDAP. */
+async function modifyAccount(dc: SambaDc, account: string, change: string): Promise<void> {
   const samLdb = join(dc.dir, 'dc', 'private', 'sam.ldb');
   const { stdout } = await run('ldbsearch', ['-H', samLdb, `(sAMAccountName=${account})`, 'dn']);
   const dn = /^dn: (.+)$/m.exec(stdout)?.[1];
   if (dn === undefined) throw new Error(`no dn for ${account}`);
-  const ldif = join(dc.dir, `alt-${account}.ldif`);
-  await writeFile(
-    ldif,
-    `dn: ${dn}\nchangetype: modify\nadd: altSecurityIdentities\naltSecurityIdentities: ${value}\n`,
-  );
+  const ldif = join(dc.dir, `change-${account}-${Date.now()}.ldif`);
+  await writeFile(ldif, `dn: ${dn}\nchangetype: modify\n${change}\n`);
   await run('ldbmodify', ['-H', samLdb, ldif]);
+}
+
+/** Adds an altSecurityIdentities value to an account. */
+const addAltSecurityIdentity = (dc: SambaDc, account: string, value: string) =>
+  modifyAccount(dc, account, `add: altSecurityIdentities\naltSecurityIdentities: ${value}`);
+
+function sha1Thumbprint(cert: Issued): string {
+  const text = pki.openssl(['x509', '-in', cert.cert, '-noout', '-fingerprint', '-sha1']);
+  return text.trim().replace(/^.*=/, '').replace(/:/g, '');
 }
 
 interface Answer {
@@ -91,8 +113,24 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'httpauth-cert-directory-'));
-    dc = await startSambaDc({ users: [...DEFAULT_SAMBA_USERS, READER, MALLORY] });
+    dc = await startSambaDc({ users: [...DEFAULT_SAMBA_USERS, READER, MALLORY, DORA, ED, LOU] });
     await addAltSecurityIdentity(dc, 'alice', adIssuerSerial(pki, pki.certs.subject));
+    await addAltSecurityIdentity(dc, 'alice', adIssuerSerial(pki, leaves.highSerial));
+    const thumbprint = sha1Thumbprint(leaves.thumbprint).toLowerCase();
+    await addAltSecurityIdentity(dc, 'alice', `X509:<SHA1-PUKEY>${thumbprint}`);
+    for (const [account, cert] of [
+      ['dora', leaves.dora],
+      ['ed', leaves.ed],
+      ['lou', leaves.lou],
+    ] as const) {
+      await addAltSecurityIdentity(dc, account, adIssuerSerial(pki, cert));
+    }
+    await modifyAccount(
+      dc,
+      'ed',
+      `replace: accountExpires\naccountExpires: ${filetime(Date.UTC(2020, 0, 1))}`,
+    );
+    await modifyAccount(dc, 'lou', `replace: lockoutTime\nlockoutTime: ${filetime(Date.now())}`);
     // The same certificate claimed by two accounts: the mapping names neither.
     await addAltSecurityIdentity(dc, 'alice', adIssuerSerial(pki, pki.certs.email));
     await addAltSecurityIdentity(dc, MALLORY.name, adIssuerSerial(pki, pki.certs.email));
@@ -112,7 +150,14 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
       certificate: clientCertificate({
         ca: pki.rootPem,
         revocation: { crlFiles: [pki.rootCrl, pki.intermediateCrl] },
-        mapping: [{ type: 'directory', lookup: certificates }],
+        mapping: [
+          {
+            type: 'directory',
+            lookup: certificates,
+            // The users CA is the one CA allowed for logon (NTAuth); the root is only an anchor.
+            issuers: [readFileSync(pki.intermediate.cert, 'utf8')],
+          },
+        ],
       }),
       directory: createSidResolver({ lookup: names }),
     });
@@ -164,12 +209,26 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
     assert.deepEqual([certificate.strength, certificate.rule], ['strong', 'altSecurityIdentities']);
   });
 
-  it('a certificate no account names, and one two accounts name, are refused', async () => {
+  it('the X509:<SR> with a 00 sign octet, and a lower-case X509:<SHA1-PUKEY>, map alice', async () => {
+    for (const cert of [leaves.highSerial, leaves.thumbprint]) {
+      const answer = await curl(`${server.url}/whoami`, cert);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.name, `alice@${dc.realm}`);
+    }
+  });
+
+  it('refused: no account, two accounts, a disabled, an expired and a locked-out account', async () => {
     const base = `${server.url}/whoami`;
-    for (const cert of [pki.certs.upn, pki.certs.email]) {
+    for (const [cert, code] of [
+      [pki.certs.upn, 'ERR_HTTPAUTH_CERT_UNMAPPED'],
+      [pki.certs.email, 'ERR_HTTPAUTH_CERT_MAPPING_AMBIGUOUS'],
+      [leaves.dora, 'ERR_HTTPAUTH_CERT_ACCOUNT_DISABLED'],
+      [leaves.ed, 'ERR_HTTPAUTH_CERT_ACCOUNT_EXPIRED'],
+      [leaves.lou, 'ERR_HTTPAUTH_CERT_ACCOUNT_LOCKED'],
+    ] as const) {
       const answer = await curl(base, cert);
       assert.equal(answer.status, 401, JSON.stringify(answer.body));
-      assert.equal(answer.body.error, 'ERR_HTTPAUTH_CERT_UNMAPPED');
+      assert.equal(answer.body.error, code, cert.cert);
     }
   });
 

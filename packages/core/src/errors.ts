@@ -291,6 +291,26 @@ export const ERROR_CODES = {
     'The revocation status of the client certificate is unknown (no current CRL); try again later',
   ),
   ERR_HTTPAUTH_CERT_UNMAPPED: spec('denied', 'The client certificate does not map to an account'),
+  ERR_HTTPAUTH_CERT_ISSUER_NOT_ALLOWED: spec(
+    'denied',
+    'The client certificate was not issued by a certification authority allowed for account logon',
+  ),
+  ERR_HTTPAUTH_CERT_MAPPING_AMBIGUOUS: spec(
+    'denied',
+    'More than one account maps the client certificate',
+  ),
+  ERR_HTTPAUTH_CERT_ACCOUNT_DISABLED: spec(
+    'denied',
+    'The account the client certificate maps to is disabled',
+  ),
+  ERR_HTTPAUTH_CERT_ACCOUNT_LOCKED: spec(
+    'denied',
+    'The account the client certificate maps to is locked out',
+  ),
+  ERR_HTTPAUTH_CERT_ACCOUNT_EXPIRED: spec(
+    'denied',
+    'The account the client certificate maps to has expired',
+  ),
   ERR_HTTPAUTH_CERT_REQUIRED: spec(
     'forbidden',
     'A client certificate is required (the server offers no other authentication)',

@@ -56,6 +56,15 @@ export interface TestPki {
   >;
   /** Leaf first: the certificate, the intermediate (as a TLS client sends them). */
   chain(cert: Issued): Buffer[];
+  /**
+   * A further client certificate from the intermediate (`openssl x509 -req`): `serial` in hex
+   * (default random), `extensions` an extension section's body (default clientAuth with a SKI).
+   */
+  issueLeaf(
+    file: string,
+    subject: string,
+    options?: { serial?: string; extensions?: string },
+  ): Issued;
   /** Re-issue the intermediate's CRL (after `revoke`), in place. */
   regenerateIntermediateCrl(): void;
   revoke(cert: Issued): void;
@@ -367,6 +376,43 @@ export function createTestPki(): TestPki {
     certs,
     chain: (cert) => [cert.der, cert === certs.unknownCa ? unknownRoot.der : intermediate.der],
     regenerateIntermediateCrl: () => gencrl('intermediate', intermediateCrl),
+    issueLeaf: (file, subject, options = {}) => {
+      const extfile = join(dir, `${file}.ext`);
+      writeFileSync(extfile, `[leaf]\n${options.extensions ?? LEAF_COMMON}\n`);
+      const key = join(dir, `${file}.key`);
+      const csr = join(dir, `${file}.csr`);
+      const cert = join(dir, `${file}.pem`);
+      newKey(key);
+      openssl(['req', '-config', config, '-new', '-key', key, '-subj', subject, '-out', csr]);
+      const serial = options.serial ?? Math.floor(Math.random() * 2 ** 40).toString(16);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        csr,
+        '-CA',
+        intermediate.cert,
+        '-CAkey',
+        intermediate.key,
+        '-set_serial',
+        `0x${serial}`,
+        '-days',
+        '30',
+        '-extfile',
+        extfile,
+        '-extensions',
+        'leaf',
+        '-out',
+        cert,
+      ]);
+      const der = execFileSync('openssl', ['x509', '-in', cert, '-outform', 'DER'], { cwd: dir });
+      const fullChain = join(dir, `${file}-chain.pem`);
+      writeFileSync(
+        fullChain,
+        readFileSync(cert, 'utf8') + readFileSync(intermediate.cert, 'utf8'),
+      );
+      return { cert, fullChain, key, der };
+    },
     revoke,
     remove: () => rmSync(dir, { recursive: true, force: true }),
     openssl,
@@ -388,7 +434,10 @@ export function adIssuerSerial(pki: TestPki, cert: Issued): string {
     .trim()
     .replace(/^serial=/, '');
   const even = serial.length % 2 === 0 ? serial : `0${serial}`;
-  const reversed = Buffer.from(even, 'hex').reverse().toString('hex').toUpperCase();
+  // The INTEGER's content octets as DER encodes them: a 00 first when the high bit is set
+  // (X.690 §8.3.2), which Windows keeps; openssl prints the number without it.
+  const octets = /^[89A-F]/i.test(even) ? `00${even}` : even;
+  const reversed = Buffer.from(octets, 'hex').reverse().toString('hex').toUpperCase();
   // RFC 4514 lists the least significant RDN first; AD's X509:<I> the most significant first.
   return `X509:<I>${rfc4514.split(',').reverse().join(',')}<SR>${reversed}`;
 }

@@ -4,9 +4,9 @@
  * domain's naming context and NetBIOS name learnt once, shared by concurrent operations, and
  * opened again when the server closed it while idle.
  */
-import { HttpAuthError } from '@httpauth/core';
+import { HttpAuthError, isHttpAuthError } from '@httpauth/core';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, EqualityFilter } from 'ldapts';
+import { Client, EqualityFilter, ResultCodeError } from 'ldapts';
 import type { Entry } from 'ldapts';
 
 /**
@@ -88,7 +88,13 @@ export function checkOptions(options: LdapSidLookupOptions): {
   return { secure, startTls };
 }
 
-/** The shared connection: `run(operation)` on it, retried once on a fresh one if a kept one failed. */
+/**
+ * The shared connection: `run(operation)` on it. An LDAP result error (RFC 4511 §4.1.9: the
+ * server answered this one request) fails that operation only; the connection stays up for the
+ * others. Anything else (the socket closed, a timeout, which ldapts answers by destroying the
+ * socket) drops the connection, and each operation that met it once the connection was up is
+ * retried once on a fresh one.
+ */
 export interface SharedConnection {
   run<T>(operation: (session: Session) => Promise<T>, signal?: AbortSignal): Promise<T>;
   close(): Promise<void>;
@@ -157,11 +163,18 @@ export function sharedConnection(options: LdapSidLookupOptions): SharedConnectio
         const current = (session ??= open());
         const onAbort = () => drop(current);
         signal?.addEventListener('abort', onAbort, { once: true });
+        let opened = false;
         try {
-          return await operation(await current);
+          const established = await current;
+          opened = true;
+          return await operation(established);
         } catch (error) {
+          // The server answered this request with an error: the connection is fine.
+          if (opened && (error instanceof ResultCodeError || isHttpAuthError(error))) throw error;
           drop(current);
-          if (!reused || attempt > 0 || signal?.aborted === true) throw error;
+          // Retry once when the connection broke after it was up (closed while idle, or under
+          // pending requests), or when this operation joined another's connection attempt.
+          if (!(opened || reused) || attempt > 0 || signal?.aborted === true) throw error;
         } finally {
           signal?.removeEventListener('abort', onAbort);
         }

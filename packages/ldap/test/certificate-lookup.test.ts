@@ -42,7 +42,7 @@ describe('ldapCertificateLookup', () => {
       connectTimeoutMs: 1000,
     });
     const started = Date.now();
-    await assert.rejects(lookup.findAccount({ altSecurityIdentities: ['X509:<I>CN=CA<SR>01'] }));
+    await assert.rejects(lookup.findAccounts({ altSecurityIdentities: ['X509:<I>CN=CA<SR>01'] }));
     assert.ok(Date.now() - started < 5000);
     await lookup.close();
   });

@@ -24,6 +24,7 @@ import { CrlSource, type RevocationStatus } from './crl-source.js';
 import { OcspClient, type OcspOptions } from './ocsp-client.js';
 import {
   checkMappingOptions,
+  directoryAnswerLifetime,
   mapCertificate,
   type MappingOptions,
   type MappingRule,
@@ -223,6 +224,8 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     localDomains: options.localDomains ?? [],
   };
   checkMappingOptions(mapping);
+  // A directory's answer (an account disabled since, a mapping removed) is not kept longer.
+  const directoryLifetime = directoryAnswerLifetime(mapping);
   const fallThrough = options.onInvalidCertificate === 'fall-through';
   const ttl = options.cache?.ttlMs ?? 5 * 60_000;
   const cache = new ResultCache<Outcome>(options.cache?.maxEntries ?? 10_000);
@@ -265,7 +268,7 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     chain: readonly Buffer[],
     now: number,
   ): Promise<{ outcome: Outcome; validUntil: number }> {
-    let validUntil = now + ttl;
+    let validUntil = now + Math.min(ttl, directoryLifetime ?? ttl);
     try {
       const path = validatePath(chain, anchors, now, [...known.values()]);
       for (const { parsed } of path) validUntil = Math.min(validUntil, parsed.notAfter + 1);
@@ -274,7 +277,7 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
       const leaf = path[0] as PathCertificate;
       let principal: Principal;
       try {
-        principal = await mapCertificate(leaf, mapping);
+        principal = await mapCertificate(path, mapping, now);
       } catch (error) {
         if (isHttpAuthError(error)) throw error;
         throw new HttpAuthError('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', { cause: error });

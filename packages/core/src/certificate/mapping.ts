@@ -22,6 +22,7 @@ import {
   strongAltSecurityIdentities,
   type CertificateAccountLookup,
 } from './directory-mapping.js';
+import { compileIssuers, issuerAllowed } from './directory-issuers.js';
 
 /** An explicit entry: a thumbprint, or an issuer (RFC 4514) with a serial number (hex). */
 export interface ExplicitMapping {
@@ -51,7 +52,12 @@ export type CertificateSidResolver = (
  * altSecurityIdentities), weak rules `upn`, `email` and `subject`, which need `allowWeakMappings`.
  */
 export type MappingRule =
-  | { readonly type: 'sid'; readonly resolve?: CertificateSidResolver }
+  | {
+      readonly type: 'sid';
+      readonly resolve?: CertificateSidResolver;
+      /** Only certificates these CAs issued (PEM or SHA-256 thumbprints), as the directory rule's. */
+      readonly issuers?: readonly (string | Buffer)[];
+    }
   | { readonly type: 'explicit'; readonly entries: readonly ExplicitMapping[] }
   | {
       /** The account whose altSecurityIdentities names the certificate (directory-mapping.ts). */
@@ -59,8 +65,29 @@ export type MappingRule =
       readonly lookup: CertificateAccountLookup;
       /** Also look the subjectAltName UPN up (weak: needs allowWeakMappings). */
       readonly byUpn?: boolean;
+      /**
+       * The CAs whose certificates may log on to an account, like AD's NTAuth store: PEM CA
+       * certificates, or their SHA-256 thumbprints (hex, colons optional). The rule applies only
+       * to a certificate one of them issued directly. Required unless `anyIssuer`.
+       */
+      readonly issuers?: readonly (string | Buffer)[];
+      /**
+       * Unsafe: honour the mapping for a certificate from any CA under the trust anchors (`ca`).
+       * Any such CA can then issue a certificate that logs on as an AD account. Warns at start-up.
+       */
+      readonly anyIssuer?: boolean;
+      /**
+       * How long the directory's answer (account, groups, state, or no account) is reused with
+       * the certificate's cached result (default 60 s, at most the package's cache TTL): an
+       * account disabled in AD is refused at the latest this long after.
+       */
+      readonly cacheTtlMs?: number;
     }
-  | { readonly type: 'upn' }
+  | {
+      readonly type: 'upn';
+      /** Only certificates these CAs issued (PEM or SHA-256 thumbprints), as the directory rule's. */
+      readonly issuers?: readonly (string | Buffer)[];
+    }
   | { readonly type: 'email' }
   | {
       readonly type: 'subject';
@@ -111,6 +138,7 @@ export function checkMappingOptions(options: MappingOptions): void {
     switch (rule?.type) {
       case 'sid':
         if (rule.resolve !== undefined && typeof rule.resolve !== 'function') invalid('resolve');
+        compileIssuers(rule, false);
         break;
       case 'explicit':
         for (const entry of rule.entries ?? invalid('entries')) {
@@ -126,13 +154,16 @@ export function checkMappingOptions(options: MappingOptions): void {
         }
         break;
       case 'directory':
-        if (typeof rule.lookup?.findAccount !== 'function') invalid('directory lookup');
+        if (typeof rule.lookup?.findAccounts !== 'function') invalid('directory lookup');
         if (rule.byUpn !== undefined && typeof rule.byUpn !== 'boolean') invalid('byUpn');
+        compileIssuers(rule, true);
         break;
       case 'subject':
         if (!(rule.pattern instanceof RegExp) || typeof rule.name !== 'string') invalid('subject');
         break;
       case 'upn':
+        compileIssuers(rule, false);
+        break;
       case 'email':
         break;
       default:
@@ -151,6 +182,8 @@ interface Candidate {
 }
 
 interface CertificateFacts {
+  /** The request's time (account expiry). */
+  readonly now: number;
   readonly names: AlternativeNames;
   readonly sid: string | undefined;
   readonly fingerprint: string;
@@ -159,9 +192,12 @@ interface CertificateFacts {
   readonly serial: string;
   /** The leaf, for what only the directory rule computes (its altSecurityIdentities forms). */
   readonly leaf: PathCertificate;
+  /** The CA certificate that issued the leaf (the directory rule's `issuers`). */
+  readonly issuingCa: PathCertificate;
 }
 
-function facts(leaf: PathCertificate): CertificateFacts {
+function facts(path: readonly PathCertificate[], now: number): CertificateFacts {
+  const leaf = path[0] as PathCertificate;
   const san = leaf.parsed.extensions.get(OID_SUBJECT_ALT_NAME);
   const sid = leaf.parsed.extensions.get(OID_NTDS_CA_SECURITY_EXT);
   return {
@@ -172,6 +208,8 @@ function facts(leaf: PathCertificate): CertificateFacts {
     subject: rfc4514(leaf.x509.subject),
     serial: leaf.parsed.serialHex,
     leaf,
+    issuingCa: path[1] ?? leaf,
+    now,
   };
 }
 
@@ -180,8 +218,17 @@ function single(values: readonly string[]): string | undefined {
   return values.length === 1 ? values[0] : undefined;
 }
 
-async function tryRule(rule: MappingRule, f: CertificateFacts): Promise<Candidate | undefined> {
+/** A directory rule passed over: the certificate's CA is not among the rule's `issuers`. */
+const ISSUER_NOT_ALLOWED = 'issuer-not-allowed';
+
+async function tryRule(
+  rule: MappingRule,
+  f: CertificateFacts,
+): Promise<Candidate | undefined | typeof ISSUER_NOT_ALLOWED> {
   const upn = single(f.names.upns);
+  // Windows maps a certificate to an AD account only when its issuing CA is in NTAuth.
+  const limited = rule.type === 'directory' || ('issuers' in rule && rule.issuers !== undefined);
+  if (limited && !issuerAllowed(rule, f.issuingCa)) return ISSUER_NOT_ALLOWED;
   switch (rule.type) {
     case 'sid': {
       if (f.sid === undefined) return undefined;
@@ -215,11 +262,11 @@ async function tryRule(rule: MappingRule, f: CertificateFacts): Promise<Candidat
         // A malformed SKI fails this rule only, never the others (they do not read it).
         throw new HttpAuthError('ERR_HTTPAUTH_CERT_MALFORMED', { cause });
       }
-      const found = await rule.lookup.findAccount({
+      const found = await rule.lookup.findAccounts({
         altSecurityIdentities: forms,
         ...(rule.byUpn === true && upn !== undefined ? { upn } : {}),
       });
-      const account = acceptedAccount(found, f.sid);
+      const account = acceptedAccount(found, f.sid, f.now);
       if (account === undefined) return undefined;
       const byAltSecurityIdentities = account.matchedBy === 'altSecurityIdentities';
       return {
@@ -255,22 +302,29 @@ function hasControl(value: string): boolean {
 }
 
 /**
- * The principal for a validated leaf certificate, by the first rule that names it. Throws
- * ERR_HTTPAUTH_CERT_UNMAPPED when none does, ERR_HTTPAUTH_CERT_MALFORMED when the SAN or SID
- * extension does not decode.
+ * The principal for a validated path (leaf first), by the first rule that names it. Throws
+ * ERR_HTTPAUTH_CERT_UNMAPPED when none does (ERR_HTTPAUTH_CERT_ISSUER_NOT_ALLOWED when a
+ * directory rule was passed over for the certificate's CA), ERR_HTTPAUTH_CERT_MALFORMED when the
+ * SAN or SID extension does not decode, and the directory rule's refusals.
  */
 export async function mapCertificate(
-  leaf: PathCertificate,
+  path: readonly PathCertificate[],
   options: MappingOptions,
+  now: number,
 ): Promise<Principal> {
   let f: CertificateFacts;
   try {
-    f = facts(leaf);
+    f = facts(path, now);
   } catch (cause) {
     throw new HttpAuthError('ERR_HTTPAUTH_CERT_MALFORMED', { cause });
   }
+  let passedOver = false;
   for (const rule of options.rules) {
     const candidate = await tryRule(rule, f);
+    if (candidate === ISSUER_NOT_ALLOWED) {
+      passedOver = true;
+      continue;
+    }
     if (candidate === undefined || candidate.name === '' || hasControl(candidate.name)) continue;
     const { user, realm } = splitKerberosName(candidate.name);
     const local =
@@ -295,5 +349,22 @@ export async function mapCertificate(
       certificate,
     };
   }
-  return fail('ERR_HTTPAUTH_CERT_UNMAPPED');
+  return fail(passedOver ? 'ERR_HTTPAUTH_CERT_ISSUER_NOT_ALLOWED' : 'ERR_HTTPAUTH_CERT_UNMAPPED');
+}
+
+/** Default lifetime of a directory answer in the result cache (see the rule's cacheTtlMs). */
+export const DEFAULT_DIRECTORY_CACHE_TTL_MS = 60_000;
+
+/**
+ * How long a result may be cached when a directory rule may have answered it: the shortest
+ * `cacheTtlMs` of the directory rules, undefined without any.
+ */
+export function directoryAnswerLifetime(options: MappingOptions): number | undefined {
+  let lifetime: number | undefined;
+  for (const rule of options.rules) {
+    if (rule.type !== 'directory') continue;
+    const ttl = rule.cacheTtlMs ?? DEFAULT_DIRECTORY_CACHE_TTL_MS;
+    lifetime = lifetime === undefined ? ttl : Math.min(lifetime, ttl);
+  }
+  return lifetime;
 }

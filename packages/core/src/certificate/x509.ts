@@ -39,6 +39,12 @@ export interface ParsedCertificate {
   readonly der: Buffer;
   /** Serial number: its INTEGER content octets as upper-case hex, leading zero octets dropped. */
   readonly serialHex: string;
+  /**
+   * The serial number's INTEGER content octets exactly as encoded, a leading 0x00 (DER's sign
+   * octet, X.690 §8.3.2) kept: what Windows keeps in CERT_INFO.SerialNumber and spells in
+   * altSecurityIdentities' `X509:<SR>`.
+   */
+  readonly serialOctets: Buffer;
   /** DER of the issuer Name (compared byte for byte to a CRL's issuer, RFC 5280 §7.1 in practice). */
   readonly issuerDer: Buffer;
   readonly subjectDer: Buffer;
@@ -162,6 +168,7 @@ export function parseCertificate(der: Buffer): ParsedCertificate {
   return {
     der,
     serialHex: integerHex(serial),
+    serialOctets: Buffer.from(content(serial)),
     issuerDer: raw(issuer),
     subjectDer: raw(subject),
     notBefore: readX509Time(notBefore),
