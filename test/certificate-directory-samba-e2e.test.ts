@@ -10,13 +10,17 @@
  * (ERR_HTTPAUTH_CERT_MAPPING_AMBIGUOUS); disabled, expired and locked-out accounts are refused with
  * their own codes. Certificate first, Negotiate second (IIS's "client certificate or Windows
  * authentication"): curl without a certificate falls through to Kerberos with alice's ticket from
- * the DC and lands on the same account.
+ * the DC and lands on the same account. The gateway does the same from its configuration
+ * (`mapping: [{ type: directory, issuers }]` over `directory.ldap`): the upstream sees alice and her
+ * groups by name.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +36,7 @@ import type { AuthInfo } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import { ldapCertificateLookup, ldapSidLookup } from '@httpauth/ldap';
 import type { LdapSidLookupOptions } from '@httpauth/ldap';
+import { createGateway, validateConfig, type Gateway } from '@httpauth/gateway';
 import express from 'express';
 
 import {
@@ -249,5 +254,88 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
     assert.equal(body.name, `alice@${dc.realm}`);
     assert.equal(body.mechanism, 'Kerberos');
     assert.equal(body.userSid, dc.sids.get('alice'));
+  });
+
+  describe('through the gateway: listen.tls.clientCertificates with a directory rule', () => {
+    let upstream: Server;
+    let gateway: Gateway;
+    let url: string;
+
+    before(async () => {
+      // The upstream answers with the identity headers the gateway sent.
+      upstream = createHttpServer((req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            user: req.headers['x-remote-user'] ?? null,
+            groups: req.headers['x-remote-groups'] ?? null,
+            mechanism: req.headers['x-auth-mechanism'] ?? null,
+          }),
+        );
+      });
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      await writeFile(join(dir, 'reader.password'), `${READER.password}\n`);
+      const config = validateConfig(
+        {
+          listen: {
+            host: '127.0.0.1',
+            port: 0,
+            tls: {
+              cert: pki.server.cert,
+              key: pki.server.key,
+              clientCertificates: {
+                ca: join(pki.dir, 'root', 'ca.pem'),
+                crlFiles: [pki.rootCrl, pki.intermediateCrl],
+                // The users CA alone may log on to accounts (NTAuth); the root is an anchor.
+                mapping: [{ type: 'directory', issuers: [pki.intermediate.cert] }],
+              },
+            },
+          },
+          directory: {
+            ldap: {
+              url: 'ldaps://127.0.0.1:636',
+              bindDn: `${READER.name}@${dc.realm.toLowerCase()}`,
+              passwordFile: join(dir, 'reader.password'),
+              caFile: join(dc.dir, 'dc', 'private', 'tls', 'ca.pem'),
+              servername: `dc1.${dc.realm.toLowerCase()}`,
+            },
+          },
+          upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+          log: { level: 'silent' },
+        },
+        {},
+        dir,
+      );
+      gateway = createGateway(config);
+      const { port } = await gateway.listen();
+      url = `https://127.0.0.1:${port}/app`;
+    });
+
+    after(async () => {
+      await gateway?.close();
+      upstream?.close();
+    });
+
+    it('alice reaches the upstream as alice@SAMDOM.TEST with her groups by name', async () => {
+      const answer = await curl(url, pki.certs.subject);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal(answer.body.user, `alice@${dc.realm}`);
+      assert.equal(answer.body.mechanism, 'Certificate');
+      // Names then SIDs, percent-encoded (identity.ts): Domain Users by name and by RID 513.
+      const groups = String(answer.body.groups).split(',').map(decodeURIComponent);
+      assert.ok(groups.includes(`${dc.domain}\\Domain Users`), JSON.stringify(answer.body));
+      assert.ok(groups.includes(`${dc.domainSid}-513`), JSON.stringify(answer.body));
+    });
+
+    it('refused at the gateway: no account, two accounts, a disabled account', async () => {
+      for (const [cert, code] of [
+        [pki.certs.upn, 'ERR_HTTPAUTH_CERT_UNMAPPED'],
+        [pki.certs.email, 'ERR_HTTPAUTH_CERT_MAPPING_AMBIGUOUS'],
+        [leaves.dora, 'ERR_HTTPAUTH_CERT_ACCOUNT_DISABLED'],
+      ] as const) {
+        const answer = await curl(url, cert);
+        assert.deepEqual([answer.status, answer.body.error], [403, code], cert.cert);
+      }
+    });
   });
 });

@@ -6,10 +6,51 @@
  * on to Negotiate, NTLM, Digest or Basic (IIS's "client certificate or Windows authentication").
  */
 import { isObject, type ConfigReader, type Json } from './config-checks.js';
-import type { CertificateMappingConfig, ClientCertificatesConfig } from './config-types.js';
+import type {
+  CertificateIssuerConfig,
+  CertificateMappingConfig,
+  ClientCertificatesConfig,
+} from './config-types.js';
 
 export const SECTION = 'listen.tls.clientCertificates';
-const RULES = new Set(['sid', 'explicit', 'upn', 'email', 'subject']);
+const RULES = new Set(['sid', 'explicit', 'upn', 'email', 'subject', 'directory']);
+/** A SHA-256 thumbprint as openssl prints it (colons optional); anything else names a PEM file. */
+const THUMBPRINT = /^[0-9A-Fa-f]{2}(?::?[0-9A-Fa-f]{2}){31}$/;
+
+/** `issuers`: the CAs allowed to log on to a domain account, like AD's NTAuth store. */
+function parseIssuers(raw: unknown, read: ConfigReader): CertificateIssuerConfig[] | undefined {
+  const list = read.strings(raw);
+  return list?.map((item) =>
+    THUMBPRINT.test(item) ? { sha256: item } : { file: read.file(item) },
+  );
+}
+
+/**
+ * A `directory` rule: altSecurityIdentities through directory.ldap's connection (the section's
+ * presence is checked with the whole configuration, config.ts). Without issuers or anyIssuer any
+ * CA under `ca` could name an AD account: refused here, as core refuses it.
+ */
+function parseDirectoryRule(rule: Json, where: string, read: ConfigReader) {
+  const issuers = parseIssuers(rule['issuers'], read);
+  const anyIssuer = read.bool(
+    rule['anyIssuer'],
+    'listen.tls.clientCertificates.mapping[].anyIssuer',
+  );
+  if ((issuers === undefined || issuers.length === 0) && !anyIssuer)
+    read.problems.push(
+      `${where}: a directory rule needs issuers (the CAs allowed to log on, like AD's NTAuth store) or anyIssuer: true`,
+    );
+  if (issuers !== undefined && anyIssuer)
+    read.problems.push(`${where}: give issuers or anyIssuer, not both`);
+  const cacheTtlSec = rule['cacheTtlSec'];
+  return {
+    type: 'directory' as const,
+    issuers: issuers ?? [],
+    anyIssuer,
+    byUpn: read.bool(rule['byUpn'], 'listen.tls.clientCertificates.mapping[].byUpn'),
+    ...(typeof cacheTtlSec === 'number' ? { cacheTtlSec } : {}),
+  };
+}
 
 function parseRule(raw: unknown, n: number, read: ConfigReader): CertificateMappingConfig[] {
   const rule = read.section(raw);
@@ -39,7 +80,17 @@ function parseRule(raw: unknown, n: number, read: ConfigReader): CertificateMapp
   }
   if (rule['entries'] !== undefined || rule['pattern'] !== undefined || rule['name'] !== undefined)
     read.problems.push(`${where}: a ${type} rule takes no entries, pattern or name`);
-  return [{ type: type as 'sid' | 'upn' | 'email' }];
+  if (type === 'directory') return [parseDirectoryRule(rule, where, read)];
+  const onlyDirectory = ['anyIssuer', 'byUpn', 'cacheTtlSec'].filter((k) => rule[k] !== undefined);
+  if (onlyDirectory.length > 0)
+    read.problems.push(`${where}: ${onlyDirectory.join(', ')} belong to a directory rule`);
+  if (rule['issuers'] !== undefined && type !== 'upn')
+    read.problems.push(`${where}: issuers belong to a directory or upn rule`);
+  if (type === 'upn') {
+    const issuers = parseIssuers(rule['issuers'], read);
+    return [{ type, ...(issuers === undefined ? {} : { issuers }) }];
+  }
+  return [{ type: type as 'sid' | 'email' }];
 }
 
 /** The section, or undefined when absent; problems go to `read`. */
@@ -68,7 +119,11 @@ export function parseClientCertificates(
   const mappingRaw = Array.isArray(raw['mapping']) ? raw['mapping'] : [{ type: 'sid' }];
   const mapping = mappingRaw.flatMap((rule, n) => parseRule(rule, n, read));
   const allowWeakMappings = read.bool(raw['allowWeakMappings'], `${path}allowWeakMappings`);
-  const weak = mapping.find((rule) => rule.type !== 'sid' && rule.type !== 'explicit');
+  // KB5014754: the SID extension, explicit thumbprints and the directory's strong forms are
+  // strong; a name the CA writes (UPN, e-mail, subject), also the directory's UPN search, is weak.
+  const weak = mapping.find((rule) =>
+    rule.type === 'directory' ? rule.byUpn : rule.type !== 'sid' && rule.type !== 'explicit',
+  );
   if (weak !== undefined && !allowWeakMappings)
     read.problems.push(
       `${SECTION}.mapping: the ${weak.type} rule is weak (KB5014754); set allowWeakMappings: true to use it`,

@@ -143,7 +143,8 @@ export interface RouteConfig {
 
 /** One `listen.tls.clientCertificates.mapping` rule (core's MappingRule, with the pattern as text). */
 export type CertificateMappingConfig =
-  | { readonly type: 'sid' | 'upn' | 'email' }
+  | { readonly type: 'sid' | 'email' }
+  | { readonly type: 'upn'; readonly issuers?: readonly CertificateIssuerConfig[] }
   | {
       readonly type: 'explicit';
       readonly entries: readonly {
@@ -154,7 +155,19 @@ export type CertificateMappingConfig =
         readonly sid?: string;
       }[];
     }
-  | { readonly type: 'subject'; readonly pattern: string; readonly name: string };
+  | { readonly type: 'subject'; readonly pattern: string; readonly name: string }
+  | {
+      /** altSecurityIdentities in Active Directory, through `directory.ldap`'s connection. */
+      readonly type: 'directory';
+      /** The issuing CAs allowed to log on (NTAuth-like): PEM files or SHA-256 thumbprints. */
+      readonly issuers: readonly CertificateIssuerConfig[];
+      readonly anyIssuer: boolean;
+      readonly byUpn: boolean;
+      readonly cacheTtlSec?: number;
+    };
+
+/** An allowed issuing CA: a PEM file (resolved path) or a SHA-256 thumbprint. */
+export type CertificateIssuerConfig = { readonly file: string } | { readonly sha256: string };
 
 /** `listen.tls.clientCertificates`: core's clientCertificate() package (docs/certificates.md). */
 export interface ClientCertificatesConfig {

@@ -272,6 +272,13 @@ export function validateConfig(
     shutdownGraceSec: read.num(root['shutdownGraceSec'], 'shutdownGraceSec'),
     maxHeaderBytes: read.num(root['maxHeaderBytes'], 'maxHeaderBytes'),
   };
+  const directoryRule = config.listen.tls?.clientCertificates?.mapping.findIndex(
+    (rule) => rule.type === 'directory',
+  );
+  if (directoryRule !== undefined && directoryRule >= 0 && config.directory === undefined)
+    problems.push(
+      `listen.tls.clientCertificates.mapping[${directoryRule}]: a directory rule looks accounts up through directory.ldap; configure it`,
+    );
   if (problems.length > 0) throw new GatewayConfigError(problems);
   return config;
 }

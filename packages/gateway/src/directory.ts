@@ -4,12 +4,12 @@
  */
 import { createSidResolver } from '@httpauth/core';
 import type { SidResolver } from '@httpauth/core';
-import { ldapSidLookup } from '@httpauth/ldap';
+import { ldapSidLookup, type LdapSidLookupOptions } from '@httpauth/ldap';
 import type { DirectoryConfig } from './config-types.js';
 import { readConfiguredFile, readSecret } from './packages.js';
 
-export function buildDirectory(config: DirectoryConfig | undefined): SidResolver | undefined {
-  if (config === undefined) return undefined;
+/** The LDAP connection settings of `directory.ldap` (the bind password read now). */
+export function ldapOptionsOf(config: DirectoryConfig): LdapSidLookupOptions {
   const password = readSecret(config.passwordFile, 'directory.ldap.passwordFile', 1).toString(
     'utf8',
   );
@@ -21,8 +21,13 @@ export function buildDirectory(config: DirectoryConfig | undefined): SidResolver
     ...(ca === undefined ? {} : { ca }),
     ...(config.servername === undefined ? {} : { servername: config.servername }),
   };
+  return { url: config.url, bind: { dn: config.bindDn, password }, tls };
+}
+
+export function buildDirectory(config: DirectoryConfig | undefined): SidResolver | undefined {
+  if (config === undefined) return undefined;
   return createSidResolver({
-    lookup: ldapSidLookup({ url: config.url, bind: { dn: config.bindDn, password }, tls }),
+    lookup: ldapSidLookup(ldapOptionsOf(config)),
     ttlMs: config.cacheTtlSec * 1000,
   });
 }

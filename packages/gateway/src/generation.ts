@@ -11,7 +11,7 @@ import { createAuthenticator } from '@httpauth/core';
 import type { Authenticator, AuthenticatorOptions, KeyValueStore } from '@httpauth/core';
 import { resolveAdapterOptions } from '@httpauth/core/adapter';
 import type { GatewayConfig } from './config-types.js';
-import { buildClientCertificate } from './certificates.js';
+import { buildClientCertificate, type BuiltClientCertificate } from './certificates.js';
 import { buildDirectory } from './directory.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -97,6 +97,7 @@ function unclosable(store: KeyValueStore): KeyValueStore {
 function authenticatorOf(config: GatewayConfig, shared: Shared) {
   const built = buildPackages(config);
   let redis: RedisStore | undefined;
+  let builtCertificate: BuiltClientCertificate | undefined;
   try {
     const sessions = sessionOptions(config);
     const certificate =
@@ -108,11 +109,14 @@ function authenticatorOf(config: GatewayConfig, shared: Shared) {
     redis = shared.store === undefined ? storeOf(config, shared.logger) : undefined;
     const store = shared.store === undefined ? redis : unclosable(shared.store);
     const clientCertificates = config.listen.tls?.clientCertificates;
+    // Its LDAP connection (a directory rule) opens on the first lookup.
+    builtCertificate =
+      clientCertificates === undefined
+        ? undefined
+        : buildClientCertificate(clientCertificates, config.directory);
     const authenticator = createAuthenticator({
       packages: built.packages,
-      ...(clientCertificates === undefined
-        ? {}
-        : { certificate: buildClientCertificate(clientCertificates) }),
+      ...(builtCertificate === undefined ? {} : { certificate: builtCertificate.certificate }),
       ...(directory === undefined ? {} : { directory }),
       maxHeaderBytes: config.maxHeaderBytes,
       ...(store === undefined ? {} : { store }),
@@ -123,6 +127,7 @@ function authenticatorOf(config: GatewayConfig, shared: Shared) {
       await authenticator.close();
       built.close();
       await directory?.close();
+      await builtCertificate?.close();
     };
     const ready = redis;
     const storeReady = async (timeoutMs: number): Promise<boolean> =>
@@ -136,6 +141,7 @@ function authenticatorOf(config: GatewayConfig, shared: Shared) {
   } catch (error) {
     built.close();
     void redis?.close();
+    void builtCertificate?.close();
     throw error;
   }
 }

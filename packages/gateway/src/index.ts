@@ -29,6 +29,7 @@ export type { GatewayMetrics } from './metrics.js';
 export type { PathCase } from './canonical-path.js';
 export type {
   BasicConfig,
+  CertificateIssuerConfig,
   CertificateMappingConfig,
   ClientCertificatesConfig,
   BasicKerberosConfig,

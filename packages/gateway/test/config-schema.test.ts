@@ -17,6 +17,12 @@ import type { SchemaNode } from '../src/config-schema.js';
 const repo = new URL('../../../', import.meta.url);
 const upstream = 'http://127.0.0.1:3000';
 const basic = { basic: { htpasswd: '/x' } };
+/** directory.ldap settings that validate (nothing is contacted). */
+const ldapGood = {
+  url: 'ldaps://dc1.samdom.test',
+  bindDn: 'reader@samdom.test',
+  passwordFile: '/p',
+};
 /** A gateway asking for client certificates, with `section` merged into clientCertificates. */
 const certificates = (section: Record<string, unknown>) => ({
   upstream,
@@ -262,10 +268,56 @@ describe('gateway.schema.json and validateConfig agree', () => {
     ],
     [
       certificates({ mapping: [{ type: 'sid' }, { type: 'thumbprint' }] }),
-      /listen\.tls\.clientCertificates\.mapping\[1\]\.type must be sid, explicit, upn, email or subject/,
+      /listen\.tls\.clientCertificates\.mapping\[1\]\.type must be sid, explicit, upn, email, subject or directory/,
       true,
     ],
     [certificates({ crlFiles: [] }), /give crlFiles, ocsp or failOpen: true/, false],
+    [
+      { ...certificates({ mapping: [{ type: 'directory' }] }), directory: { ldap: ldapGood } },
+      /mapping\[0\]: a directory rule needs issuers \(the CAs allowed to log on/,
+      false,
+    ],
+    [
+      {
+        ...certificates({
+          mapping: [{ type: 'directory', issuers: ['/ca.pem'], anyIssuer: true }],
+        }),
+        directory: { ldap: ldapGood },
+      },
+      /give issuers or anyIssuer, not both/,
+      false,
+    ],
+    [
+      certificates({ mapping: [{ type: 'directory', issuers: ['/ca.pem'] }] }),
+      /mapping\[0\]: a directory rule looks accounts up through directory\.ldap; configure it/,
+      false,
+    ],
+    [
+      {
+        ...certificates({ mapping: [{ type: 'directory', issuers: ['/ca.pem'], byUpn: true }] }),
+        directory: { ldap: ldapGood },
+      },
+      /the directory rule is weak \(KB5014754\); set allowWeakMappings: true/,
+      false,
+    ],
+    [
+      certificates({ mapping: [{ type: 'sid', byUpn: true }] }),
+      /mapping\[0\]: byUpn belong to a directory rule/,
+      false,
+    ],
+    [
+      certificates({ mapping: [{ type: 'sid', issuers: ['/ca.pem'] }] }),
+      /mapping\[0\]: issuers belong to a directory or upn rule/,
+      false,
+    ],
+    [
+      {
+        ...certificates({ mapping: [{ type: 'directory', issuers: [''] }] }),
+        directory: { ldap: ldapGood },
+      },
+      /mapping\[0\]\.issuers must be a list of strings/,
+      true,
+    ],
     [
       certificates({ mapping: [{ type: 'sid' }, { type: 'email' }] }),
       /the email rule is weak \(KB5014754\); set allowWeakMappings: true/,
@@ -314,7 +366,13 @@ describe('gateway.schema.json and validateConfig agree', () => {
             tls: {
               cert: '/c',
               key: '/k',
-              clientCertificates: { ca: '/ca', crlFiles: ['/crl'], ocsp: {} },
+              clientCertificates: {
+                ca: '/ca',
+                crlFiles: ['/crl'],
+                ocsp: {},
+                // the rule whose settings have defaults (directory.ldap is configured below)
+                mapping: [{ type: 'directory', issuers: ['/issuing.pem'] }],
+              },
             },
           },
           auth: {
@@ -440,5 +498,35 @@ describe('listen.tls.clientCertificates', () => {
       validateConfig(certificates({}), {}, '/').listen.tls?.clientCertificates?.mapping,
       [{ type: 'sid' }],
     );
+  });
+
+  it('reads a directory rule: issuers as PEM files (resolved) or SHA-256 thumbprints', () => {
+    const thumbprint = 'AB:'.repeat(31) + 'AB';
+    const config = validateConfig(
+      {
+        ...certificates({
+          mapping: [
+            { type: 'directory', issuers: ['ca/issuing.pem', thumbprint], cacheTtlSec: 30 },
+            { type: 'directory', anyIssuer: true },
+            { type: 'upn', issuers: [thumbprint.replaceAll(':', '')] },
+          ],
+          allowWeakMappings: true,
+        }),
+        directory: { ldap: ldapGood },
+      },
+      {},
+      '/etc/gw',
+    );
+    assert.deepEqual(config.listen.tls?.clientCertificates?.mapping, [
+      {
+        type: 'directory',
+        issuers: [{ file: '/etc/gw/ca/issuing.pem' }, { sha256: thumbprint }],
+        anyIssuer: false,
+        byUpn: false,
+        cacheTtlSec: 30,
+      },
+      { type: 'directory', issuers: [], anyIssuer: true, byUpn: false },
+      { type: 'upn', issuers: [{ sha256: thumbprint.replaceAll(':', '') }] },
+    ]);
   });
 });
