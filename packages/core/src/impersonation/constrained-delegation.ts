@@ -23,12 +23,13 @@ import {
   type PrincipalName,
 } from '../kerberos/messages/principal-name.js';
 import type { SrvResolver } from '../kerberos/client/kdc-discovery.js';
-import { kdcSender } from '../kerberos/client/kdc-sender.js';
+import { isRealmName, kdcSender } from '../kerberos/client/kdc-sender.js';
 import { offeredEnctypes } from '../kerberos/client/password-verifier.js';
 import { requestS4u2Proxy, type DelegatedTicket } from '../kerberos/client/s4u2proxy.js';
 import { requestS4u2Self, type S4u2SelfTicket } from '../kerberos/client/s4u2self.js';
 import { ServiceTgt } from '../kerberos/client/service-tgt.js';
 import type { Ticket } from '../kerberos/messages/ticket.js';
+import { isTgsComponents } from './negotiate-fetch.js';
 
 /**
  * `createImpersonation({ constrainedDelegation })`: what the server needs to ask the KDC for
@@ -78,8 +79,12 @@ export interface ConstrainedDelegationOptions {
   readonly resolveSrv?: SrvResolver;
 }
 
-/** A cached ticket is reused while more than this remains of it. */
-const REUSE_MARGIN_MS = 60_000;
+/**
+ * A cached ticket is reused while more than this remains of it: a minute covers the clock skew a
+ * backend allows a ticket's end (RFC 4120 §1.6, 5 minutes is the default skew for the start) and
+ * the time the request takes to arrive.
+ */
+export const TICKET_REUSE_MARGIN_MS = 60_000;
 
 interface Cached<T> {
   readonly value: T;
@@ -102,7 +107,7 @@ export class TicketCache<T> {
 
   async get(key: string, now: number, load: () => Promise<Cached<T>>): Promise<T> {
     const hit = this.#entries.get(key);
-    if (hit !== undefined && hit.endtime - now > REUSE_MARGIN_MS) {
+    if (hit !== undefined && hit.endtime - now > TICKET_REUSE_MARGIN_MS) {
       this.#entries.delete(key);
       this.#entries.set(key, hit);
       return hit.value;
@@ -132,6 +137,8 @@ function serviceKey(spn: string, realm: string): string | undefined {
     return undefined;
   }
   if (parsed.components.length < 2 || parsed.components.some((c) => c === '')) return undefined;
+  // A TGS is no backend: a ticket to krbtgt/... is a TGT in the user's name (RFC 4120 §7.3).
+  if (isTgsComponents(parsed.components)) return undefined;
   return parsed.components.join('/').toLowerCase();
 }
 
@@ -184,9 +191,14 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
   /** KDC requests made (S4U2Self and S4U2Proxy exchanges, the service TGT's AS exchanges). */
   kdcRequests = 0;
 
-  constructor(options: ConstrainedDelegationOptions) {
+  readonly #now: () => number;
+
+  /** `now` is the clock tickets are judged by (injectable for tests). */
+  constructor(options: ConstrainedDelegationOptions, now: () => number = Date.now) {
     if (typeof options !== 'object' || options === null) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-    const send = kdcSender(options);
+    this.#now = now;
+    if (!isRealmName(options.realm)) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    const sendTo = kdcSender(options);
     this.realm = options.realm;
     const allowed = options.allowedServices;
     if (!Array.isArray(allowed) || allowed.length === 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
@@ -218,7 +230,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
     this.#etypes = offeredEnctypes(options.allowRc4 === true);
     this.#send = (request) => {
       this.kdcRequests += 1;
-      return send(request);
+      return sendTo(options.realm, request);
     };
     this.#tgt = new ServiceTgt({
       realm: options.realm,
@@ -227,7 +239,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
       keytab: this.#keytab,
       etypes: this.#etypes,
       send: this.#send,
-      now: Date.now,
+      now,
       ...(options.refreshBeforeMs === undefined
         ? {}
         : { refreshBeforeMs: options.refreshBeforeMs }),
@@ -261,7 +273,13 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
     if (principal.mechanism === 'Kerberos' || account.includes('@')) {
       const parsed = parsePrincipal(principal.mechanism === 'Kerberos' ? principal.name : account);
       // Only users of this realm: cross-realm S4U2Self needs referrals (MS-SFU §3.1.5.1.1.1).
-      if (parsed.realm !== undefined && parsed.realm.toUpperCase() !== this.realm.toUpperCase()) {
+      // A ticket's realm is exact (MIT realms are case-sensitive: 'example.test' is another
+      // realm); a typed UPN suffix ('alice@example.test') is matched in any case.
+      const sameRealm =
+        principal.mechanism === 'Kerberos'
+          ? parsed.realm === this.realm
+          : parsed.realm?.toUpperCase() === this.realm.toUpperCase();
+      if (parsed.realm !== undefined && !sameRealm) {
         throw new HttpAuthError('ERR_HTTPAUTH_DELEGATION_REFUSED', {
           reason: `${principal.name} is not a user of ${this.realm}`,
         });
@@ -294,7 +312,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
     const service = this.checkService(spn);
     const user = this.userName(principal);
     const userKey = user.components.join('/');
-    const now = Date.now();
+    const now = this.#now();
     const own =
       clientTicket !== undefined && clientTicket.forwardable && principal.mechanism === 'Kerberos'
         ? clientTicket.ticket
@@ -307,7 +325,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
           target: service,
           etypes: this.#etypes,
           send: this.#send,
-          now: Date.now,
+          now: this.#now,
         });
         return { value: { ...delegated, service }, endtime: delegated.part.endtime };
       }
@@ -319,7 +337,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
             userRealm: this.realm,
             etypes: this.#etypes,
             send: this.#send,
-            now: Date.now,
+            now: this.#now,
             keyPrincipal: this.#keyPrincipal,
           },
           this.#currentKeytab(),
@@ -337,7 +355,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
         target: service,
         etypes: this.#etypes,
         send: this.#send,
-        now: Date.now,
+        now: this.#now,
       });
       return { value: { ...delegated, service }, endtime: delegated.part.endtime };
     });

@@ -2,7 +2,14 @@
  * aes128-cts-hmac-sha1-96 (17) and aes256-cts-hmac-sha1-96 (18): the RFC 3961 §5.3 simplified
  * profile instantiated with AES by RFC 3962.
  */
-import { createCipheriv, createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createHash,
+  createHmac,
+  pbkdf2,
+  pbkdf2Sync,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 import { randomBytesPooled } from '../../crypto/random-pool.js';
@@ -122,6 +129,30 @@ class AesSha1Profile implements EncryptionProfile {
       this.keyBytes,
       'sha1',
     );
+    return this.#keyFromTkey(tkey);
+  }
+
+  /** stringToKey with PBKDF2 on libuv's thread pool: the event loop is not held meanwhile. */
+  async stringToKeyAsync(
+    password: string,
+    salt: string | Uint8Array,
+    params?: Uint8Array,
+  ): Promise<KerberosKey> {
+    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
+    const tkey = await new Promise<Buffer>((resolve, reject) =>
+      pbkdf2(
+        Buffer.from(password, 'utf8'),
+        saltBytes(salt),
+        iterations,
+        this.keyBytes,
+        'sha1',
+        (error, derived) => (error === null ? resolve(derived) : reject(error)),
+      ),
+    );
+    return this.#keyFromTkey(tkey);
+  }
+
+  #keyFromTkey(tkey: Buffer): KerberosKey {
     const keyBytes = deriveKeyBytes(tkey, Buffer.from('kerberos', 'ascii'), this.keyBytes);
     tkey.fill(0);
     const result = makeKey(this.enctype, keyBytes);

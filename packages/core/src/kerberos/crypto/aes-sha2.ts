@@ -4,7 +4,7 @@
  * Unlike the RFC 3961 simplified profile this is encrypt-then-MAC: the HMAC covers the cipher state
  * (a zero IV) followed by the ciphertext, so integrity is checked before anything is decrypted.
  */
-import { createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { createHmac, pbkdf2, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import { randomBytesPooled } from '../../crypto/random-pool.js';
 import type { KeyObject } from 'node:crypto';
 
@@ -121,18 +121,41 @@ class AesSha2Profile implements EncryptionProfile {
     const iterations = iterationCount(params, DEFAULT_ITERATIONS);
     // RFC 8009 §4: saltp = enctype name | 0x00 | salt; tkey = PBKDF2-HMAC-SHA2(password, saltp);
     // key = KDF-HMAC-SHA2(tkey, "kerberos", key length).
-    const saltp = Buffer.concat([
-      Buffer.from(this.name, 'ascii'),
-      Buffer.from([0]),
-      saltBytes(salt),
-    ]);
     const tkey = pbkdf2Sync(
       Buffer.from(password, 'utf8'),
-      saltp,
+      this.#saltp(salt),
       iterations,
       this.keyBytes,
       this.hash,
     );
+    return this.#keyFromTkey(tkey);
+  }
+
+  /** stringToKey with PBKDF2 on libuv's thread pool: the event loop is not held meanwhile. */
+  async stringToKeyAsync(
+    password: string,
+    salt: string | Uint8Array,
+    params?: Uint8Array,
+  ): Promise<KerberosKey> {
+    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
+    const tkey = await new Promise<Buffer>((resolve, reject) =>
+      pbkdf2(
+        Buffer.from(password, 'utf8'),
+        this.#saltp(salt),
+        iterations,
+        this.keyBytes,
+        this.hash,
+        (error, derived) => (error === null ? resolve(derived) : reject(error)),
+      ),
+    );
+    return this.#keyFromTkey(tkey);
+  }
+
+  #saltp(salt: string | Uint8Array): Buffer {
+    return Buffer.concat([Buffer.from(this.name, 'ascii'), Buffer.from([0]), saltBytes(salt)]);
+  }
+
+  #keyFromTkey(tkey: Buffer): KerberosKey {
     const keyBytes = kdfHmacSha2(
       this.hash,
       tkey,
