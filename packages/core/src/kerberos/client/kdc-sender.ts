@@ -85,10 +85,11 @@ export function kdcSender(options: KdcSenderOptions): KdcSendTo {
       return address;
     });
   }
-  const confPath = options.krb5Conf ?? process.env.KRB5_CONFIG ?? '/etc/krb5.conf';
+  // KRB5_CONFIG is read at each lookup, as MIT's library does for each context.
+  const confPath = (): string => options.krb5Conf ?? process.env.KRB5_CONFIG ?? '/etc/krb5.conf';
   const explicitConf = options.krb5Conf !== undefined;
   // Fail at start-up on an unreadable named file, not on the first request.
-  if (explicitConf) readConf(confPath, true);
+  if (explicitConf) readConf(confPath(), true);
 
   const discovered = new Map<string, { readonly at: number; readonly kdcs: KdcAddress[] }>();
   const preferred = new Map<string, { readonly at: number; readonly kdc: string }>();
@@ -99,7 +100,7 @@ export function kdcSender(options: KdcSenderOptions): KdcSendTo {
     const listed = forRealm === realm ? kdcs : undefined;
     const found = await discoverKdcs(forRealm, {
       kdcs: listed,
-      krb5Conf: listed === undefined ? readConf(confPath, explicitConf) : undefined,
+      krb5Conf: listed === undefined ? readConf(confPath(), explicitConf) : undefined,
       dnsLookupKdc: options.dnsLookupKdc,
       resolveSrv: options.resolveSrv,
     });
