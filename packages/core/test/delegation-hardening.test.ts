@@ -20,6 +20,7 @@ import { INSECURE_DELEGATED_FETCH_WARNING } from '../src/impersonation/negotiate
 import type { Ccache } from '../src/kerberos/ccache.js';
 import { passwordKeys, requestInitialTicket } from '../src/kerberos/client/as-exchange.js';
 import { kdcSender } from '../src/kerberos/client/kdc-sender.js';
+import { PBKDF2_CONCURRENCY, pbkdf2InFlight } from '../src/kerberos/crypto/string-to-key.js';
 import { encryptionProfile, EncType, makeKey } from '../src/kerberos/crypto/index.js';
 import { Keytab } from '../src/kerberos/keytab.js';
 import { NameType } from '../src/kerberos/messages/principal-name.js';
@@ -384,5 +385,23 @@ describe('password string-to-key off the event loop', () => {
       const asyncKey = await profile.stringToKeyAsync!('pw', 'EXAMPLE.TESTalice');
       assert.deepEqual(asyncKey.bytes, profile.stringToKey('pw', 'EXAMPLE.TESTalice').bytes);
     }
+  });
+
+  test('a burst of derivations takes at most half the thread pool at a time, in order', async () => {
+    let most = 0;
+    let sampling = true;
+    const sample = (): void => {
+      most = Math.max(most, pbkdf2InFlight());
+      if (sampling) setImmediate(sample);
+    };
+    sample();
+    const profile = encryptionProfile(EncType.AES256_CTS_HMAC_SHA384_192)!;
+    const keys = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => profile.stringToKeyAsync!(`pw${i}`, 'SALT')),
+    );
+    sampling = false;
+    assert.ok(most >= 1 && most <= PBKDF2_CONCURRENCY, `at most ${most} at once`);
+    assert.equal(pbkdf2InFlight(), 0);
+    assert.deepEqual(keys[5]!.bytes, profile.stringToKey('pw5', 'SALT').bytes);
   });
 });

@@ -2,14 +2,7 @@
  * aes128-cts-hmac-sha1-96 (17) and aes256-cts-hmac-sha1-96 (18): the RFC 3961 §5.3 simplified
  * profile instantiated with AES by RFC 3962.
  */
-import {
-  createCipheriv,
-  createHash,
-  createHmac,
-  pbkdf2,
-  pbkdf2Sync,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createCipheriv, createHash, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 
 import { randomBytesPooled } from '../../crypto/random-pool.js';
@@ -20,7 +13,7 @@ import { keyState, makeKey, secretKey, usageConstant, usageKeys } from './key.js
 import type { KerberosKey, KeyState } from './key.js';
 import { nfold } from './nfold.js';
 import type { EncryptionProfile } from './profile.js';
-import { iterationCount, saltBytes } from './string-to-key.js';
+import { iterationCount, pbkdf2Pooled, saltBytes } from './string-to-key.js';
 
 const ZERO_IV = Buffer.alloc(AES_BLOCK);
 const HMAC_BYTES = 12; // HMAC-SHA1-96: the first 96 bits (RFC 3962 §6)
@@ -132,22 +125,19 @@ class AesSha1Profile implements EncryptionProfile {
     return this.#keyFromTkey(tkey);
   }
 
-  /** stringToKey with PBKDF2 on libuv's thread pool: the event loop is not held meanwhile. */
+  /** stringToKey with PBKDF2 on libuv's thread pool (string-to-key.ts): the event loop runs on. */
   async stringToKeyAsync(
     password: string,
     salt: string | Uint8Array,
     params?: Uint8Array,
   ): Promise<KerberosKey> {
     const iterations = iterationCount(params, DEFAULT_ITERATIONS);
-    const tkey = await new Promise<Buffer>((resolve, reject) =>
-      pbkdf2(
-        Buffer.from(password, 'utf8'),
-        saltBytes(salt),
-        iterations,
-        this.keyBytes,
-        'sha1',
-        (error, derived) => (error === null ? resolve(derived) : reject(error)),
-      ),
+    const tkey = await pbkdf2Pooled(
+      Buffer.from(password, 'utf8'),
+      saltBytes(salt),
+      iterations,
+      this.keyBytes,
+      'sha1',
     );
     return this.#keyFromTkey(tkey);
   }

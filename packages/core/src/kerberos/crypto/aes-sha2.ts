@@ -4,7 +4,7 @@
  * Unlike the RFC 3961 simplified profile this is encrypt-then-MAC: the HMAC covers the cipher state
  * (a zero IV) followed by the ciphertext, so integrity is checked before anything is decrypted.
  */
-import { createHmac, pbkdf2, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
+import { createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 import { randomBytesPooled } from '../../crypto/random-pool.js';
 import type { KeyObject } from 'node:crypto';
 
@@ -14,7 +14,7 @@ import { ChecksumType, EncType } from './constants.js';
 import { keyState, makeKey, secretKey, usageConstant, usageKeys } from './key.js';
 import type { KerberosKey, KeyState } from './key.js';
 import type { EncryptionProfile } from './profile.js';
-import { iterationCount, saltBytes } from './string-to-key.js';
+import { iterationCount, pbkdf2Pooled, saltBytes } from './string-to-key.js';
 
 const ZERO_IV = Buffer.alloc(AES_BLOCK);
 const DEFAULT_ITERATIONS = 32768; // RFC 8009 §4: default s2kparams 00 00 80 00
@@ -131,22 +131,19 @@ class AesSha2Profile implements EncryptionProfile {
     return this.#keyFromTkey(tkey);
   }
 
-  /** stringToKey with PBKDF2 on libuv's thread pool: the event loop is not held meanwhile. */
+  /** stringToKey with PBKDF2 on libuv's thread pool (string-to-key.ts): the event loop runs on. */
   async stringToKeyAsync(
     password: string,
     salt: string | Uint8Array,
     params?: Uint8Array,
   ): Promise<KerberosKey> {
     const iterations = iterationCount(params, DEFAULT_ITERATIONS);
-    const tkey = await new Promise<Buffer>((resolve, reject) =>
-      pbkdf2(
-        Buffer.from(password, 'utf8'),
-        this.#saltp(salt),
-        iterations,
-        this.keyBytes,
-        this.hash,
-        (error, derived) => (error === null ? resolve(derived) : reject(error)),
-      ),
+    const tkey = await pbkdf2Pooled(
+      Buffer.from(password, 'utf8'),
+      this.#saltp(salt),
+      iterations,
+      this.keyBytes,
+      this.hash,
     );
     return this.#keyFromTkey(tkey);
   }
