@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket as TcpSocket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ConstrainedDelegation } from '../src/impersonation/constrained-delegation.js';
 import { delegationMembers } from '../src/impersonation/delegation-members.js';
@@ -20,6 +20,7 @@ import { INSECURE_DELEGATED_FETCH_WARNING } from '../src/impersonation/negotiate
 import type { Ccache } from '../src/kerberos/ccache.js';
 import { passwordKeys, requestInitialTicket } from '../src/kerberos/client/as-exchange.js';
 import { kdcSender } from '../src/kerberos/client/kdc-sender.js';
+import { exchangeTcp } from '../src/kerberos/client/kdc-transport.js';
 import { PBKDF2_CONCURRENCY, pbkdf2InFlight } from '../src/kerberos/crypto/string-to-key.js';
 import { encryptionProfile, EncType, makeKey } from '../src/kerberos/crypto/index.js';
 import { Keytab } from '../src/kerberos/keytab.js';
@@ -403,5 +404,73 @@ describe('password string-to-key off the event loop', () => {
     assert.ok(most >= 1 && most <= PBKDF2_CONCURRENCY, `at most ${most} at once`);
     assert.equal(pbkdf2InFlight(), 0);
     assert.deepEqual(keys[5]!.bytes, profile.stringToKey('pw5', 'SALT').bytes);
+  });
+});
+
+describe('TCP framing (RFC 4120 §7.2.2) from a hostile KDC', () => {
+  /** A TCP "KDC" that answers each connection with `answer(socket)`. */
+  async function tcpKdc(answer: (socket: TcpSocket) => void) {
+    const server = createServer((socket) => socket.once('data', () => answer(socket)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    return {
+      kdc: { host: '127.0.0.1', port, transport: 'tcp' as const },
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+  const prefix = (n: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(n >>> 0);
+    return b;
+  };
+
+  test('split prefix and body reassemble; truncated, high-bit, trailing and trickled replies fail fast', async () => {
+    const cases: [string, (socket: TcpSocket) => void, RegExp | Buffer][] = [
+      [
+        'split',
+        (socket) => {
+          const whole = Buffer.concat([prefix(5), Buffer.from('hello')]);
+          for (let i = 0; i < whole.length; i++) {
+            setTimeout(() => socket.write(whole.subarray(i, i + 1)), i * 5);
+          }
+        },
+        Buffer.from('hello'),
+      ],
+      [
+        'truncated',
+        (socket) => socket.end(Buffer.concat([prefix(100), Buffer.alloc(10)])),
+        /closed/,
+      ],
+      ['prefix cut', (socket) => socket.end(Buffer.from([0, 0])), /closed/],
+      ['high bit', (socket) => socket.write(prefix(0x80000005)), /too large/],
+      ['negative', (socket) => socket.write(prefix(-1)), /too large/],
+      [
+        'trailing',
+        (socket) => socket.write(Buffer.concat([prefix(1), Buffer.from('ab')])),
+        /after/,
+      ],
+      [
+        'trickle',
+        (socket) => {
+          socket.write(prefix(1000));
+          const timer = setInterval(() => socket.write(Buffer.from('x')), 20);
+          socket.on('close', () => clearInterval(timer));
+          socket.on('error', () => clearInterval(timer));
+        },
+        /timeout/,
+      ],
+    ];
+    for (const [name, answer, expected] of cases) {
+      const server = await tcpKdc(answer);
+      const started = Date.now();
+      try {
+        const result = exchangeTcp(server.kdc, Buffer.from('req'), 400);
+        if (Buffer.isBuffer(expected)) assert.deepEqual(await result, expected, name);
+        else await assert.rejects(result, expected, name);
+        assert.ok(Date.now() - started < 1500, `${name}: ${Date.now() - started} ms`);
+      } finally {
+        await server.close();
+      }
+    }
   });
 });
