@@ -10,6 +10,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type AddressInfo, type Socket as TcpSocket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ConstrainedDelegation } from '../src/impersonation/constrained-delegation.js';
+import { checkPolicy, type ImpersonationPolicy } from '../src/impersonation/policy-options.js';
 import { delegationMembers } from '../src/impersonation/delegation-members.js';
 import {
   forwardedTgtMembers,
@@ -269,6 +270,18 @@ describe('where a delegated ticket may go', () => {
     assert.throws(() => forwardedTgtSettings({ kdcs: ['127.0.0.1'] }), {
       code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
     });
+    // An allow list that would mean nothing is refused: below delegate, or beside S4U.
+    for (const policy of [
+      { forwardedTgt: { allowedServices: ['HTTP/*'] } },
+      { maxLevel: 'impersonate' as const, forwardedTgt: {} },
+      {
+        maxLevel: 'delegate' as const,
+        forwardedTgt: { allowedServices: ['HTTP/*'] },
+        constrainedDelegation: { realm: REALM, keytab: 'x', allowedServices: ['HTTP/a'] },
+      },
+    ]) {
+      assert.throws(() => checkPolicy(policy as ImpersonationPolicy), { code: 'ERR_HTTPAUTH_INVALID_OPTIONS' });
+    }
   });
 });
 

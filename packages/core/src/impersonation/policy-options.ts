@@ -101,4 +101,12 @@ export function checkPolicy(policy: ImpersonationPolicy): void {
   if (policy.constrainedDelegation !== undefined && policy.maxLevel !== 'delegate') {
     fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
+  // forwardedTgt narrows what a forwarded TGT reaches; with constrainedDelegation no forwarded TGT
+  // is used for backends, so its allow list would silently mean nothing.
+  if (
+    policy.forwardedTgt !== undefined &&
+    (policy.maxLevel !== 'delegate' || policy.constrainedDelegation !== undefined)
+  ) {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
 }
