@@ -280,7 +280,9 @@ describe('where a delegated ticket may go', () => {
         constrainedDelegation: { realm: REALM, keytab: 'x', allowedServices: ['HTTP/a'] },
       },
     ]) {
-      assert.throws(() => checkPolicy(policy as ImpersonationPolicy), { code: 'ERR_HTTPAUTH_INVALID_OPTIONS' });
+      assert.throws(() => checkPolicy(policy as ImpersonationPolicy), {
+        code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
+      });
     }
   });
 });
