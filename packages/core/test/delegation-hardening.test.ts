@@ -9,7 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { createServer, type AddressInfo, type Socket as TcpSocket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { ConstrainedDelegation } from '../src/impersonation/constrained-delegation.js';
+import {
+  ConstrainedDelegation,
+  TRANSITION_LOCAL_LOGONS_WARNING,
+} from '../src/impersonation/constrained-delegation.js';
 import { checkPolicy, type ImpersonationPolicy } from '../src/impersonation/policy-options.js';
 import { delegationMembers } from '../src/impersonation/delegation-members.js';
 import {
@@ -218,9 +221,11 @@ describe('where a delegated ticket may go', () => {
       { code: 'ERR_HTTPAUTH_DELEGATION_REFUSED' },
     );
     assert.deepEqual(
+      // A typed UPN suffix (a password the KDC checked, so realm is the Kerberos realm): any case.
       delegation.userName({
         name: 'alice@example.test',
         user: 'alice@example.test',
+        realm: REALM,
         mechanism: 'Basic',
       }).components,
       ['alice'],
@@ -284,6 +289,81 @@ describe('where a delegated ticket may go', () => {
         code: 'ERR_HTTPAUTH_INVALID_OPTIONS',
       });
     }
+  });
+});
+
+describe('protocol transition only for logons the directory checked', () => {
+  const keytab = new Keytab([
+    {
+      principal: `HTTP/web.example.test@${REALM}`,
+      realm: REALM,
+      components: ['HTTP', 'web.example.test'],
+      nameType: NameType.SRV_HST,
+      timestamp: 0,
+      kvno: 2,
+      enctype: AES256,
+      key: makeKey(AES256, randomBytes(32)),
+    },
+  ]);
+  const options = {
+    realm: REALM,
+    keytab,
+    kdcs: ['127.0.0.1:1'],
+    timeoutMs: 200,
+    allowedServices: ['HTTP/api.example.test'],
+  };
+  const digest = {
+    name: 'administrator',
+    user: 'administrator',
+    realm: 'intranet',
+    mechanism: 'Digest',
+  } as const;
+  const basicFile = {
+    name: 'administrator',
+    user: 'administrator',
+    realm: 'intranet',
+    mechanism: 'Basic',
+  } as const;
+  const basicKdc = {
+    name: `alice@${REALM}`,
+    user: 'alice',
+    realm: REALM,
+    mechanism: 'Basic',
+  } as const;
+
+  test('Digest and file-checked Basic users are refused before the KDC is asked', async () => {
+    const delegation = new ConstrainedDelegation(options);
+    for (const principal of [digest, basicFile]) {
+      await assert.rejects(delegation.ticketFor(principal, 'HTTP/api.example.test'), {
+        code: 'ERR_HTTPAUTH_DELEGATION_REFUSED',
+      });
+    }
+    assert.equal(delegation.kdcRequests, 0);
+    // basic({ kerberos }) names the Kerberos realm: the KDC checked that password.
+    assert.deepEqual(delegation.userName(basicKdc).components, ['alice']);
+  });
+
+  test('transitionLocalLogons: true lets them through, with a warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => warnings.push(warning.code ?? '');
+    process.on('warning', onWarning);
+    let delegation: ConstrainedDelegation;
+    try {
+      delegation = new ConstrainedDelegation({ ...options, transitionLocalLogons: true });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, [TRANSITION_LOCAL_LOGONS_WARNING]);
+    assert.deepEqual(delegation.userName(digest).components, ['administrator']);
+    assert.throws(
+      () =>
+        new ConstrainedDelegation({
+          ...options,
+          transitionLocalLogons: 'yes' as unknown as boolean,
+        }),
+      { code: 'ERR_HTTPAUTH_INVALID_OPTIONS' },
+    );
   });
 });
 

@@ -30,6 +30,7 @@ import { requestS4u2Self, type S4u2SelfTicket } from '../kerberos/client/s4u2sel
 import { ServiceTgt } from '../kerberos/client/service-tgt.js';
 import type { Ticket } from '../kerberos/messages/ticket.js';
 import { isTgsComponents } from './negotiate-fetch.js';
+import { TicketCache } from './ticket-cache.js';
 
 /**
  * `createImpersonation({ constrainedDelegation })`: what the server needs to ask the KDC for
@@ -75,59 +76,17 @@ export interface ConstrainedDelegationOptions {
   readonly localUser?: 'required' | 'optional';
   /** Users whose S4U tickets are kept in memory (least recently used go first). Default 10000. */
   readonly maxCachedUsers?: number;
+  /**
+   * S4U2Self also for logons a local credential source checked (Digest; Basic without
+   * `kerberos`, whose realm is not `realm`): such a user gets the tickets of the domain account
+   * of the same name, whatever the file or callback knew of it. Default false; warns once.
+   */
+  readonly transitionLocalLogons?: boolean;
   /** For tests: DNS SRV lookups. */
   readonly resolveSrv?: SrvResolver;
 }
 
-/**
- * A cached ticket is reused while more than this remains of it: a minute covers the clock skew a
- * backend allows a ticket's end (RFC 4120 §1.6, 5 minutes is the default skew for the start) and
- * the time the request takes to arrive.
- */
-export const TICKET_REUSE_MARGIN_MS = 60_000;
-
-interface Cached<T> {
-  readonly value: T;
-  readonly endtime: number;
-}
-
-/** A bounded map whose oldest-used entries go first; entries expire at their ticket's end. */
-export class TicketCache<T> {
-  readonly #entries = new Map<string, Cached<T>>();
-  readonly #pending = new Map<string, Promise<T>>();
-  readonly #max: number;
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  async get(key: string, now: number, load: () => Promise<Cached<T>>): Promise<T> {
-    const hit = this.#entries.get(key);
-    if (hit !== undefined && hit.endtime - now > TICKET_REUSE_MARGIN_MS) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit.value;
-    }
-    this.#entries.delete(key);
-    const pending = this.#pending.get(key);
-    if (pending !== undefined) return pending;
-    const loading = load()
-      .then((loaded) => {
-        this.#entries.set(key, loaded);
-        while (this.#entries.size > this.#max) {
-          this.#entries.delete(this.#entries.keys().next().value as string);
-        }
-        return loaded.value;
-      })
-      .finally(() => this.#pending.delete(key));
-    this.#pending.set(key, loading);
-    return loading;
-  }
-}
+export { TICKET_REUSE_MARGIN_MS, TicketCache } from './ticket-cache.js';
 
 /** 'HTTP/Host.Example.Test@REALM' -> 'http/host.example.test' (the realm is checked apart). */
 function serviceKey(spn: string, realm: string): string | undefined {
@@ -140,6 +99,21 @@ function serviceKey(spn: string, realm: string): string | undefined {
   // A TGS is no backend: a ticket to krbtgt/... is a TGT in the user's name (RFC 4120 §7.3).
   if (isTgsComponents(parsed.components)) return undefined;
   return parsed.components.join('/').toLowerCase();
+}
+
+/** process.emitWarning code of `transitionLocalLogons: true`. */
+export const TRANSITION_LOCAL_LOGONS_WARNING = 'HTTPAUTH_S4U_TRANSITION_LOCAL_LOGONS';
+
+/**
+ * A logon whose password a local source checked, not the directory: Digest (its user files and
+ * callbacks), and Basic without `kerberos` (its principal's realm is the Basic realm, where
+ * `basic({ kerberos })` names the Kerberos realm).
+ */
+function checkedLocally(principal: Principal, realm: string): boolean {
+  return (
+    principal.mechanism === 'Digest' ||
+    (principal.mechanism === 'Basic' && principal.realm !== realm)
+  );
 }
 
 /** The client's ticket to this service from a Kerberos logon (the acceptor's `clientTicket`). */
@@ -192,12 +166,22 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
   kdcRequests = 0;
 
   readonly #now: () => number;
+  readonly #transitionLocal: boolean;
 
   /** `now` is the clock tickets are judged by (injectable for tests). */
   constructor(options: ConstrainedDelegationOptions, now: () => number = Date.now) {
     if (typeof options !== 'object' || options === null) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
     this.#now = now;
     if (!isRealmName(options.realm)) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    const transitionLocal = options.transitionLocalLogons ?? false;
+    if (typeof transitionLocal !== 'boolean') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    this.#transitionLocal = transitionLocal;
+    if (transitionLocal) {
+      process.emitWarning(
+        'constrainedDelegation.transitionLocalLogons: users of local credential sources get the domain account of the same name',
+        { code: TRANSITION_LOCAL_LOGONS_WARNING },
+      );
+    }
     const sendTo = kdcSender(options);
     this.realm = options.realm;
     const allowed = options.allowedServices;
@@ -269,6 +253,12 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
 
   /** The user's Kerberos name for S4U2Self, from however they logged on. */
   userName(principal: Principal): PrincipalName {
+    // Protocol transition vouches for a directory account: only logons the directory checked.
+    if (!this.#transitionLocal && checkedLocally(principal, this.realm)) {
+      throw new HttpAuthError('ERR_HTTPAUTH_DELEGATION_REFUSED', {
+        reason: `${principal.name}: a ${principal.mechanism} logon checked by a local credential source (constrainedDelegation.transitionLocalLogons)`,
+      });
+    }
     let account = principal.user;
     if (principal.mechanism === 'Kerberos' || account.includes('@')) {
       const parsed = parsePrincipal(principal.mechanism === 'Kerberos' ? principal.name : account);

@@ -20,7 +20,7 @@ import { servicePrincipalName } from '../kerberos/client/service-tgt.js';
 import { requestServiceTicket, type ServiceTicket } from '../kerberos/client/tgs-exchange.js';
 import { decodeTicket } from '../kerberos/messages/ticket.js';
 import { delegatedTicketCcache, type DelegationMembers } from './delegation-members.js';
-import { TICKET_REUSE_MARGIN_MS } from './constrained-delegation.js';
+import { TICKET_REUSE_MARGIN_MS } from './ticket-cache.js';
 import { delegatedTarget, isTgsComponents, negotiateFetch } from './negotiate-fetch.js';
 
 /** AES first (RFC 8009, RFC 3962); RC4 is not offered for tickets made on a user's behalf. */
