@@ -23,7 +23,7 @@
  *
  *   KRB5_KTNAME=websvc.keytab KRB5_CONFIG=krb5.conf DELEGATION_REALM=SAMDOM.TEST \
  *     DELEGATION_ACCOUNT=websvc DELEGATION_S4U_SERVICES=HTTP/backend.samdom.test \
- *     DELEGATION_DOWNSTREAM=http://backend.samdom.test/whoami node --import tsx examples/delegation/server.ts
+ *     DELEGATION_DOWNSTREAM=https://backend.samdom.test/whoami node --import tsx examples/delegation/server.ts
  *   kinit alice && curl --negotiate -u : http://localhost:8091/downstream
  *
  * Environment: KRB5_KTNAME (keytab of the HTTP/host service), DELEGATION_ROLE (front, default, or
@@ -32,7 +32,9 @@
  * non-system user), KRB5_CONFIG (handed on to the children), PORT (8091), HOST (127.0.0.1).
  * Constrained delegation: DELEGATION_S4U_SERVICES (comma-separated SPNs the front may delegate
  * to), DELEGATION_REALM (the realm), DELEGATION_ACCOUNT (AD: the front's sAMAccountName),
- * DELEGATION_DOWNSTREAM_SPN (the downstream's SPN when not HTTP/<host of the URL>).
+ * DELEGATION_DOWNSTREAM_SPN (the downstream's SPN when not HTTP/<host of the URL>; the ticket
+ * for it then goes to DELEGATION_DOWNSTREAM's host whatever it is). fetch() refuses a plain-HTTP
+ * downstream other than loopback: the AP-REQ would cross the network in clear.
  */
 import type { AddressInfo } from 'node:net';
 import {
@@ -121,7 +123,8 @@ async function callWithS4u(auth: AuthInfo): Promise<unknown> {
   const service = process.env.DELEGATION_DOWNSTREAM_SPN;
   const answer = await auth.impersonation.fetch!(
     downstream as string,
-    service === undefined ? {} : { service },
+    // The operator named both the URL and the SPN: a ticket for that SPN may go to that URL.
+    service === undefined ? {} : { service, allowServiceHostMismatch: true },
   );
   const text = await answer.text();
   let body: unknown = text;

@@ -101,6 +101,7 @@ export type {
   ConstrainedDelegationStatus,
 } from './impersonation/constrained-delegation.js';
 export type { DelegatedFetchInit } from './impersonation/negotiate-fetch.js';
+export type { ForwardedTgtOptions } from './impersonation/forwarded-fetch.js';
 export { createPrincipalMapper, isValidLocalName } from './impersonation/mapping.js';
 export type { PrincipalMapper, PrincipalMappingOptions } from './impersonation/mapping.js';
 export { systemUserDatabase } from './impersonation/posix.js';

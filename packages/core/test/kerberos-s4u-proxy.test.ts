@@ -308,16 +308,16 @@ describe("constrainedDelegation: { localUser: 'optional' }: network delegation w
       reason: 'unmapped',
     });
     assert.throws(() => context.spawn!('true'), { code: 'ERR_HTTPAUTH_IMPERSONATION_UNMAPPED' });
-    await assert.rejects(context.fetch!('http://other.example.test/'), {
+    await assert.rejects(context.fetch!('https://other.example.test/'), {
       code: 'ERR_HTTPAUTH_DELEGATION_TARGET_NOT_ALLOWED',
     });
     assert.equal(factory.constrainedDelegation?.kdcRequests, 0);
     // An allowed backend is asked for: the (absent) KDC answers, so the KDC is unavailable.
-    await assert.rejects(context.fetch!('http://api.example.test/'), {
+    await assert.rejects(context.fetch!('https://api.example.test/'), {
       code: 'ERR_HTTPAUTH_KDC_UNAVAILABLE',
     });
     await context.dispose();
-    await assert.rejects(context.fetch!('http://api.example.test/'), {
+    await assert.rejects(context.fetch!('https://api.example.test/'), {
       code: 'ERR_HTTPAUTH_IMPERSONATION_DENIED',
     });
     await factory.close();
@@ -330,7 +330,7 @@ describe("constrainedDelegation: { localUser: 'optional' }: network delegation w
     ]) {
       const context = await factory(alicePrincipal, undefined);
       assert.equal(context.level, 'identify');
-      await assert.rejects(context.fetch!('http://api.example.test/'), (error: { code: string }) =>
+      await assert.rejects(context.fetch!('https://api.example.test/'), (error: { code: string }) =>
         /^ERR_HTTPAUTH_IMPERSONATION_(UNMAPPED|DENIED)$/.test(error.code),
       );
       assert.equal(factory.constrainedDelegation?.kdcRequests, 0);

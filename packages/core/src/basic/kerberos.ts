@@ -4,14 +4,13 @@
  *
  * KDCs come from the `kdcs` option (for `realm`), else the realm's `kdc` entries in krb5.conf
  * (`krb5Conf`, else KRB5_CONFIG, else /etc/krb5.conf), else DNS SRV records; a trusted realm's
- * and any realm on the way to it from krb5.conf or DNS. The list is looked up again
- * once a minute, so a changed krb5.conf or DNS needs no restart.
+ * and any realm on the way to it from krb5.conf or DNS (kdc-sender.ts, shared by every logon).
+ * The list is looked up again once a minute, so a changed krb5.conf or DNS needs no restart.
  */
-import { HttpAuthError, fail } from '../errors.js';
+import { fail } from '../errors.js';
 import { Keytab, KeytabFile } from '../kerberos/keytab.js';
-import { discoverKdcs, type SrvResolver } from '../kerberos/client/kdc-discovery.js';
-import { sendToKdcs, type KdcAddress } from '../kerberos/client/kdc-transport.js';
-import { parseKdcAddress, readKrb5Conf, type Krb5Conf } from '../kerberos/client/krb5-conf.js';
+import type { SrvResolver } from '../kerberos/client/kdc-discovery.js';
+import { isRealmName, kdcSender } from '../kerberos/client/kdc-sender.js';
 import {
   offeredEnctypes,
   verifyKerberosPassword,
@@ -54,79 +53,25 @@ export type KerberosPasswordCheck = (
   password: string,
 ) => Promise<VerifiedKerberosUser>;
 
-const DISCOVERY_TTL_MS = 60_000;
-/** MIT's default udp_preference_limit. */
-const UDP_PREFERENCE_LIMIT = 1465;
-
 function invalid(): never {
   fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-}
-
-function readConf(path: string, explicit: boolean): Krb5Conf | undefined {
-  try {
-    return readKrb5Conf(path);
-  } catch (error) {
-    // An explicitly named file must exist; the default may be absent on a machine without krb5.
-    if (explicit) throw error;
-    return undefined;
-  }
 }
 
 /** Validates the options and returns the password check. Throws ERR_HTTPAUTH_INVALID_OPTIONS. */
 export function kerberosPasswordCheck(options: BasicKerberosOptions): KerberosPasswordCheck {
   if (typeof options !== 'object' || options === null) invalid();
   const { realm } = options;
-  const isRealm = (r: unknown) => typeof r === 'string' && r !== '' && !/[\s@/\\]/.test(r);
-  if (!isRealm(realm)) invalid();
+  if (!isRealmName(realm)) invalid();
   const trustedRealms = options.trustedRealms ?? [];
-  if (!Array.isArray(trustedRealms) || !trustedRealms.every(isRealm)) invalid();
-  const timeoutMs = options.timeoutMs ?? 3000;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) invalid();
-  let kdcs: KdcAddress[] | undefined;
-  if (options.kdcs !== undefined) {
-    if (!Array.isArray(options.kdcs)) invalid();
-    kdcs = options.kdcs.map((text) => {
-      const address = typeof text === 'string' ? parseKdcAddress(text) : undefined;
-      if (address === undefined) invalid();
-      return address;
-    });
-  }
+  if (!Array.isArray(trustedRealms) || !trustedRealms.every(isRealmName)) invalid();
   const keytabOption = options.keytab ?? process.env.KRB5_KTNAME;
   if (keytabOption === undefined || keytabOption === '') invalid();
   const keytab = keytabOption instanceof Keytab ? keytabOption : new KeytabFile(keytabOption);
   if (options.servicePrincipal !== undefined && typeof options.servicePrincipal !== 'string') {
     invalid();
   }
-  const confPath = options.krb5Conf ?? process.env.KRB5_CONFIG ?? '/etc/krb5.conf';
-  const explicitConf = options.krb5Conf !== undefined;
-  // Fail at start-up on an unreadable named file, not on the first logon.
-  if (explicitConf) readConf(confPath, true);
-
-  // Per realm: `realm` (the kdcs option applies to it) and any realm on a cross-realm path.
-  const cached = new Map<string, { readonly at: number; readonly kdcs: KdcAddress[] }>();
-  async function currentKdcs(forRealm: string, now: number): Promise<KdcAddress[]> {
-    const hit = cached.get(forRealm);
-    if (hit !== undefined && Math.abs(now - hit.at) < DISCOVERY_TTL_MS) return hit.kdcs;
-    const listed = forRealm === realm ? kdcs : undefined;
-    const found = await discoverKdcs(forRealm, {
-      kdcs: listed,
-      krb5Conf: listed === undefined ? readConf(confPath, explicitConf) : undefined,
-      dnsLookupKdc: options.dnsLookupKdc,
-      resolveSrv: options.resolveSrv,
-    });
-    // An empty answer is not cached: the next logon looks again.
-    if (found.length > 0) cached.set(forRealm, { at: now, kdcs: found });
-    return found;
-  }
-  async function sendTo(forRealm: string, request: Buffer): Promise<Buffer> {
-    const found = await currentKdcs(forRealm, Date.now());
-    if (found.length === 0) {
-      throw new HttpAuthError('ERR_HTTPAUTH_KDC_UNAVAILABLE', {
-        reason: `no KDC known for ${forRealm} (kdcs option, krb5.conf, DNS SRV)`,
-      });
-    }
-    return sendToKdcs(found, request, { timeoutMs, udpPreferenceLimit: UDP_PREFERENCE_LIMIT });
-  }
+  // One sender for every logon: KDC lists and failover state are shared (kdc-sender.ts).
+  const sendTo = kdcSender(options);
 
   // The service's own TGTs, for FAST armor; kept and renewed (service-tgt.ts).
   const serviceTgts = new Map<string, ServiceTgt>();

@@ -23,12 +23,14 @@ import {
   type PrincipalName,
 } from '../kerberos/messages/principal-name.js';
 import type { SrvResolver } from '../kerberos/client/kdc-discovery.js';
-import { kdcSender } from '../kerberos/client/kdc-sender.js';
+import { isRealmName, kdcSender } from '../kerberos/client/kdc-sender.js';
 import { offeredEnctypes } from '../kerberos/client/password-verifier.js';
 import { requestS4u2Proxy, type DelegatedTicket } from '../kerberos/client/s4u2proxy.js';
 import { requestS4u2Self, type S4u2SelfTicket } from '../kerberos/client/s4u2self.js';
 import { ServiceTgt } from '../kerberos/client/service-tgt.js';
 import type { Ticket } from '../kerberos/messages/ticket.js';
+import { isTgsComponents } from './negotiate-fetch.js';
+import { TicketCache } from './ticket-cache.js';
 
 /**
  * `createImpersonation({ constrainedDelegation })`: what the server needs to ask the KDC for
@@ -74,55 +76,17 @@ export interface ConstrainedDelegationOptions {
   readonly localUser?: 'required' | 'optional';
   /** Users whose S4U tickets are kept in memory (least recently used go first). Default 10000. */
   readonly maxCachedUsers?: number;
+  /**
+   * S4U2Self also for logons a local credential source checked (Digest; Basic without
+   * `kerberos`, whose realm is not `realm`): such a user gets the tickets of the domain account
+   * of the same name, whatever the file or callback knew of it. Default false; warns once.
+   */
+  readonly transitionLocalLogons?: boolean;
   /** For tests: DNS SRV lookups. */
   readonly resolveSrv?: SrvResolver;
 }
 
-/** A cached ticket is reused while more than this remains of it. */
-const REUSE_MARGIN_MS = 60_000;
-
-interface Cached<T> {
-  readonly value: T;
-  readonly endtime: number;
-}
-
-/** A bounded map whose oldest-used entries go first; entries expire at their ticket's end. */
-export class TicketCache<T> {
-  readonly #entries = new Map<string, Cached<T>>();
-  readonly #pending = new Map<string, Promise<T>>();
-  readonly #max: number;
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  async get(key: string, now: number, load: () => Promise<Cached<T>>): Promise<T> {
-    const hit = this.#entries.get(key);
-    if (hit !== undefined && hit.endtime - now > REUSE_MARGIN_MS) {
-      this.#entries.delete(key);
-      this.#entries.set(key, hit);
-      return hit.value;
-    }
-    this.#entries.delete(key);
-    const pending = this.#pending.get(key);
-    if (pending !== undefined) return pending;
-    const loading = load()
-      .then((loaded) => {
-        this.#entries.set(key, loaded);
-        while (this.#entries.size > this.#max) {
-          this.#entries.delete(this.#entries.keys().next().value as string);
-        }
-        return loaded.value;
-      })
-      .finally(() => this.#pending.delete(key));
-    this.#pending.set(key, loading);
-    return loading;
-  }
-}
+export { TICKET_REUSE_MARGIN_MS, TicketCache } from './ticket-cache.js';
 
 /** 'HTTP/Host.Example.Test@REALM' -> 'http/host.example.test' (the realm is checked apart). */
 function serviceKey(spn: string, realm: string): string | undefined {
@@ -132,7 +96,24 @@ function serviceKey(spn: string, realm: string): string | undefined {
     return undefined;
   }
   if (parsed.components.length < 2 || parsed.components.some((c) => c === '')) return undefined;
+  // A TGS is no backend: a ticket to krbtgt/... is a TGT in the user's name (RFC 4120 §7.3).
+  if (isTgsComponents(parsed.components)) return undefined;
   return parsed.components.join('/').toLowerCase();
+}
+
+/** process.emitWarning code of `transitionLocalLogons: true`. */
+export const TRANSITION_LOCAL_LOGONS_WARNING = 'HTTPAUTH_S4U_TRANSITION_LOCAL_LOGONS';
+
+/**
+ * A logon whose password a local source checked, not the directory: Digest (its user files and
+ * callbacks), and Basic without `kerberos` (its principal's realm is the Basic realm, where
+ * `basic({ kerberos })` names the Kerberos realm).
+ */
+function checkedLocally(principal: Principal, realm: string): boolean {
+  return (
+    principal.mechanism === 'Digest' ||
+    (principal.mechanism === 'Basic' && principal.realm !== realm)
+  );
 }
 
 /** The client's ticket to this service from a Kerberos logon (the acceptor's `clientTicket`). */
@@ -184,9 +165,24 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
   /** KDC requests made (S4U2Self and S4U2Proxy exchanges, the service TGT's AS exchanges). */
   kdcRequests = 0;
 
-  constructor(options: ConstrainedDelegationOptions) {
+  readonly #now: () => number;
+  readonly #transitionLocal: boolean;
+
+  /** `now` is the clock tickets are judged by (injectable for tests). */
+  constructor(options: ConstrainedDelegationOptions, now: () => number = Date.now) {
     if (typeof options !== 'object' || options === null) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
-    const send = kdcSender(options);
+    this.#now = now;
+    if (!isRealmName(options.realm)) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    const transitionLocal = options.transitionLocalLogons ?? false;
+    if (typeof transitionLocal !== 'boolean') fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+    this.#transitionLocal = transitionLocal;
+    if (transitionLocal) {
+      process.emitWarning(
+        'constrainedDelegation.transitionLocalLogons: users of local credential sources get the domain account of the same name',
+        { code: TRANSITION_LOCAL_LOGONS_WARNING },
+      );
+    }
+    const sendTo = kdcSender(options);
     this.realm = options.realm;
     const allowed = options.allowedServices;
     if (!Array.isArray(allowed) || allowed.length === 0) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
@@ -218,7 +214,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
     this.#etypes = offeredEnctypes(options.allowRc4 === true);
     this.#send = (request) => {
       this.kdcRequests += 1;
-      return send(request);
+      return sendTo(options.realm, request);
     };
     this.#tgt = new ServiceTgt({
       realm: options.realm,
@@ -227,7 +223,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
       keytab: this.#keytab,
       etypes: this.#etypes,
       send: this.#send,
-      now: Date.now,
+      now,
       ...(options.refreshBeforeMs === undefined
         ? {}
         : { refreshBeforeMs: options.refreshBeforeMs }),
@@ -257,11 +253,23 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
 
   /** The user's Kerberos name for S4U2Self, from however they logged on. */
   userName(principal: Principal): PrincipalName {
+    // Protocol transition vouches for a directory account: only logons the directory checked.
+    if (!this.#transitionLocal && checkedLocally(principal, this.realm)) {
+      throw new HttpAuthError('ERR_HTTPAUTH_DELEGATION_REFUSED', {
+        reason: `${principal.name}: a ${principal.mechanism} logon checked by a local credential source (constrainedDelegation.transitionLocalLogons)`,
+      });
+    }
     let account = principal.user;
     if (principal.mechanism === 'Kerberos' || account.includes('@')) {
       const parsed = parsePrincipal(principal.mechanism === 'Kerberos' ? principal.name : account);
       // Only users of this realm: cross-realm S4U2Self needs referrals (MS-SFU §3.1.5.1.1.1).
-      if (parsed.realm !== undefined && parsed.realm.toUpperCase() !== this.realm.toUpperCase()) {
+      // A ticket's realm is exact (MIT realms are case-sensitive: 'example.test' is another
+      // realm); a typed UPN suffix ('alice@example.test') is matched in any case.
+      const sameRealm =
+        principal.mechanism === 'Kerberos'
+          ? parsed.realm === this.realm
+          : parsed.realm?.toUpperCase() === this.realm.toUpperCase();
+      if (parsed.realm !== undefined && !sameRealm) {
         throw new HttpAuthError('ERR_HTTPAUTH_DELEGATION_REFUSED', {
           reason: `${principal.name} is not a user of ${this.realm}`,
         });
@@ -294,7 +302,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
     const service = this.checkService(spn);
     const user = this.userName(principal);
     const userKey = user.components.join('/');
-    const now = Date.now();
+    const now = this.#now();
     const own =
       clientTicket !== undefined && clientTicket.forwardable && principal.mechanism === 'Kerberos'
         ? clientTicket.ticket
@@ -307,7 +315,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
           target: service,
           etypes: this.#etypes,
           send: this.#send,
-          now: Date.now,
+          now: this.#now,
         });
         return { value: { ...delegated, service }, endtime: delegated.part.endtime };
       }
@@ -319,7 +327,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
             userRealm: this.realm,
             etypes: this.#etypes,
             send: this.#send,
-            now: Date.now,
+            now: this.#now,
             keyPrincipal: this.#keyPrincipal,
           },
           this.#currentKeytab(),
@@ -337,7 +345,7 @@ export class ConstrainedDelegation implements ConstrainedDelegationStatus {
         target: service,
         etypes: this.#etypes,
         send: this.#send,
-        now: Date.now,
+        now: this.#now,
       });
       return { value: { ...delegated, service }, endtime: delegated.part.endtime };
     });

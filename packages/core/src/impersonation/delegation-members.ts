@@ -18,7 +18,7 @@ import type {
 } from './constrained-delegation.js';
 import type { ImpersonationContext, ImpersonationReason } from './context.js';
 import { refusingActions } from './context.js';
-import { negotiateFetch, serviceForUrl, type DelegatedFetchInit } from './negotiate-fetch.js';
+import { delegatedTarget, negotiateFetch, type DelegatedFetchInit } from './negotiate-fetch.js';
 
 export interface DelegationMembers {
   fetch(url: string | URL, init?: DelegatedFetchInit): Promise<Response>;
@@ -76,14 +76,10 @@ export function delegationMembers(args: {
   return {
     async fetch(url, init = {}) {
       live();
-      const target = typeof url === 'string' ? new URL(url) : url;
-      const credential = await delegation.ticketFor(
-        principal,
-        serviceForUrl(target, init.service),
-        args.clientTicket,
-      );
+      const target = delegatedTarget(url, init);
+      const credential = await delegation.ticketFor(principal, target.service, args.clientTicket);
       live();
-      return negotiateFetch(target, init, credential);
+      return negotiateFetch(target.url, init, credential);
     },
     async credentialCacheFor(service) {
       live();

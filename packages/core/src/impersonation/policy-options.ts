@@ -5,6 +5,7 @@
 import { fail } from '../errors.js';
 import type { ImpersonationLevel } from './context.js';
 import type { ConstrainedDelegationOptions } from './constrained-delegation.js';
+import type { ForwardedTgtOptions } from './forwarded-fetch.js';
 import type { PrincipalMappingOptions } from './mapping.js';
 import type { SystemUserDatabaseOptions, UserDatabase } from './posix.js';
 import type { RunAsSettings } from './run-as.js';
@@ -64,6 +65,12 @@ export interface ImpersonationPolicy {
    * and `credentialCacheFor()` call the allowed backends as them. Needs maxLevel 'delegate'.
    */
   readonly constrainedDelegation?: ConstrainedDelegationOptions;
+  /**
+   * A client's forwarded TGT at level delegate (without constrainedDelegation): which backends
+   * its `fetch()` and `credentialCacheFor()` may get tickets for (`allowedServices`, default any
+   * service of the user's realm, never krbtgt/...) and how the realm's KDCs are reached.
+   */
+  readonly forwardedTgt?: ForwardedTgtOptions;
 }
 
 /** Refuses an impersonation policy that is not well-formed (ERR_HTTPAUTH_INVALID_OPTIONS). */
@@ -92,6 +99,14 @@ export function checkPolicy(policy: ImpersonationPolicy): void {
   if (policy.allowSystemUsers?.includes('root')) fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   // Delegation must be asked for twice: the S4U configuration alone does not raise the level.
   if (policy.constrainedDelegation !== undefined && policy.maxLevel !== 'delegate') {
+    fail('ERR_HTTPAUTH_INVALID_OPTIONS');
+  }
+  // forwardedTgt narrows what a forwarded TGT reaches; with constrainedDelegation no forwarded TGT
+  // is used for backends, so its allow list would silently mean nothing.
+  if (
+    policy.forwardedTgt !== undefined &&
+    (policy.maxLevel !== 'delegate' || policy.constrainedDelegation !== undefined)
+  ) {
     fail('ERR_HTTPAUTH_INVALID_OPTIONS');
   }
 }

@@ -27,7 +27,7 @@ import {
   type ConstrainedDelegationStatus,
 } from './constrained-delegation.js';
 import { delegationMembers, networkDelegateContext } from './delegation-members.js';
-import { forwardedTgtMembers } from './forwarded-fetch.js';
+import { forwardedTgtMembers, forwardedTgtSettings } from './forwarded-fetch.js';
 import { checkPolicy, type ImpersonationPolicy } from './policy-options.js';
 import type { ImpersonationContext, ImpersonationLevel, ImpersonationReason } from './context.js';
 import { levelAtLeast, minLevel, refusingActions } from './context.js';
@@ -100,6 +100,11 @@ export function createImpersonation(
     policy.constrainedDelegation === undefined
       ? undefined
       : new ConstrainedDelegation(policy.constrainedDelegation);
+  // Checked at start-up; one KDC sender for every context with a forwarded TGT.
+  const forwardedSettings =
+    constrained === undefined && levelAtLeast(maxLevel, 'delegate')
+      ? forwardedTgtSettings(policy.forwardedTgt)
+      : undefined;
 
   /** Without a local user, only the principal's own groups (PAC SIDs, source names) count. */
   function allowed(principal: Principal, identity: PosixIdentity | undefined): boolean {
@@ -256,8 +261,13 @@ export function createImpersonation(
     // Constrained delegation, when configured, rules every logon (its allowedServices); else a
     // forwarded TGT reaches backends itself (forwarded-fetch.ts).
     const forwarded =
-      constrained === undefined && level === 'delegate' && ccachePath !== undefined
-        ? forwardedTgtMembers({ ccache: ccache as Ccache, live, writeCcache: writeDelegatedCcache })
+      forwardedSettings !== undefined && level === 'delegate' && ccachePath !== undefined
+        ? forwardedTgtMembers({
+            ccache: ccache as Ccache,
+            live,
+            writeCcache: writeDelegatedCcache,
+            settings: forwardedSettings,
+          })
         : undefined;
     const members =
       forwarded ??

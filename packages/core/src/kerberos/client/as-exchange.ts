@@ -24,7 +24,7 @@ import type { Ticket } from '../messages/ticket.js';
 import type { EncKdcRepPart } from './enc-kdc-rep-part.js';
 import { KdcErrorCode, errorFromKrbError, replyMismatch } from './kdc-errors.js';
 import { checkReplyFitsRequest, decryptEncPart, readKdcReply } from './kdc-reply.js';
-import { MSG_TYPE_AS_REP } from './kdc-rep.js';
+import { MSG_TYPE_AS_REP, type KdcRep } from './kdc-rep.js';
 import { encodeKdcReqBody, KdcOptions } from './kdc-req-body.js';
 import { encodeKdcReq, MSG_TYPE_AS_REQ } from './kdc-req.js';
 import {
@@ -49,25 +49,30 @@ export interface ClientTicket {
 
 /**
  * The client's long-term key for an enctype and the KDC's salt and s2kparams for it: from a
- * password (string-to-key) or from a keytab (the salt is then irrelevant). Undefined: no key.
+ * password (string-to-key, asynchronous: PBKDF2 runs off the event loop) or from a keytab (the
+ * salt is then irrelevant). Undefined: no key.
  */
 export type LongTermKey = (
   etype: number,
   salt: string,
   s2kparams: Buffer | undefined,
-) => KerberosKey | undefined;
+) => KerberosKey | undefined | Promise<KerberosKey | undefined>;
 
 /**
- * The most PBKDF2 iterations a KDC may ask of a password logon. string-to-key runs on the event
- * loop, and the s2kparams come from whoever answers on the KDC's address (before the KDC is
- * verified): 2^24, which the crypto layer would allow, is seconds of stalled server per request.
+ * The most PBKDF2 iterations a KDC may ask of a password logon. The s2kparams come from whoever
+ * answers on the KDC's address (before the KDC is verified): 2^24, which the crypto layer would
+ * allow, is seconds of a libuv pool thread per request (four threads by default).
  * Real KDCs use 4096 (AES-SHA1, AD, Heimdal) or 32768 (MIT's AES-SHA2 default).
  */
 export const MAX_KDC_ITERATIONS = 0x40000;
 
-/** The LongTermKey of a password (RFC 3962 §4, RFC 8009 §4, RFC 4757 §2). */
+/**
+ * The LongTermKey of a password (RFC 3962 §4, RFC 8009 §4, RFC 4757 §2). AES's PBKDF2 (4096 to
+ * 32768 HMAC rounds) runs on libuv's thread pool, so a burst of Basic logons does not hold every
+ * other request on the event loop. Nothing is cached: the key lives as long as the logon.
+ */
 export function passwordKeys(password: string): LongTermKey {
-  return (etype, salt, s2kparams) => {
+  return async (etype, salt, s2kparams) => {
     const profile = encryptionProfile(etype);
     if (profile === undefined) return undefined;
     if (
@@ -78,7 +83,8 @@ export function passwordKeys(password: string): LongTermKey {
       throw replyMismatch('s2kparams ask for more PBKDF2 iterations than a KDC needs');
     }
     try {
-      return profile.stringToKey(password, salt, s2kparams);
+      return await (profile.stringToKeyAsync?.(password, salt, s2kparams) ??
+        profile.stringToKey(password, salt, s2kparams));
     } catch (error) {
       // Absurd s2kparams (an iteration count we refuse) come from the KDC, not the user.
       throw replyMismatch('string-to-key parameters refused', error);
@@ -143,16 +149,16 @@ export function etypeInfoFrom(padata: readonly PaData[]): EtypeInfo2Entry[] {
   }
 }
 
-export function clientKey(
+export async function clientKey(
   params: AsExchangeParams,
   entry: EtypeInfo2Entry | undefined,
   fallbackEtype: number,
-): KerberosKey {
+): Promise<KerberosKey> {
   const etype = entry?.etype ?? fallbackEtype;
   if (encryptionProfile(etype) === undefined)
     throw replyMismatch('KDC chose an unsupported enctype');
   const salt = entry?.salt ?? defaultSalt(params.realm, params.cname);
-  const key = params.key(etype, salt, entry?.s2kparams);
+  const key = await params.key(etype, salt, entry?.s2kparams);
   if (key === undefined) throw replyMismatch(`no client key of enctype ${etype}`);
   return key;
 }
@@ -188,6 +194,46 @@ function asRequest(params: AsExchangeParams, padata: readonly PaData[], requestN
   return encodeKdcReq(MSG_TYPE_AS_REQ, padata, asRequestBody(params, requestNonce));
 }
 
+/**
+ * The checks every AS-REP gets, armored or not (RFC 4120 §3.1.5): the enc-part decrypts with the
+ * reply key under key usage 3 (§7.5.1) or the password is wrong; the client is the one asked for
+ * (no canonicalization was requested, RFC 6806); nonce, service and session key enctype fit the
+ * request (kdc-reply.ts). Returns the TGT.
+ */
+export function acceptAsReply(
+  params: AsExchangeParams,
+  rep: KdcRep,
+  replyKey: KerberosKey,
+  requestNonce: number,
+  phase: string,
+): ClientTicket {
+  const part = decryptEncPart(rep, replyKey, KeyUsage.AS_REP_ENCPART);
+  if (part === undefined) {
+    throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+      reason: `${phase}: the AS-REP does not decrypt with the password`,
+    });
+  }
+  if (
+    rep.crealm !== params.realm ||
+    !sameComponents(rep.cname.components, params.cname.components)
+  ) {
+    throw replyMismatch('client name differs');
+  }
+  checkReplyFitsRequest(rep, part, {
+    nonce: requestNonce,
+    realm: params.realm,
+    sname: tgsName(params.realm),
+    etypes: params.etypes,
+  });
+  return {
+    crealm: rep.crealm,
+    cname: rep.cname,
+    ticket: rep.ticket,
+    sessionKey: makeKey(part.key.keytype, part.key.keyvalue),
+    part,
+  };
+}
+
 /** Gets a TGT for `cname` with its long-term key. Errors are HttpAuthErrors (kdc-errors.ts). */
 export async function requestInitialTicket(params: AsExchangeParams): Promise<ClientTicket> {
   let key: KerberosKey | undefined;
@@ -220,7 +266,7 @@ export async function requestInitialTicket(params: AsExchangeParams): Promise<Cl
         throw fastRequired('PA-ENC-TIMESTAMP not offered');
       }
       const entry = chooseEtypeInfo(etypeInfoFrom(methods), params.etypes);
-      key = clientKey(params, entry, params.etypes[0] as number);
+      key = await clientKey(params, entry, params.etypes[0] as number);
       padata = [encryptedTimestamp(key, params.now())];
       // RFC 6113 §5.2: a KDC that sent a cookie expects it back with the next request.
       const cookie = findPaData(methods, PaDataType.FX_COOKIE);
@@ -235,34 +281,9 @@ export async function requestInitialTicket(params: AsExchangeParams): Promise<Cl
       if (!params.etypes.includes(rep.encPart.etype)) {
         throw replyMismatch('AS-REP enctype not offered');
       }
-      key = clientKey(params, entry, rep.encPart.etype);
+      key = await clientKey(params, entry, rep.encPart.etype);
     }
-    const part = decryptEncPart(rep, key, KeyUsage.AS_REP_ENCPART);
-    if (part === undefined) {
-      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
-        reason: 'AS: the AS-REP does not decrypt with the password',
-      });
-    }
-    // No name canonicalization was asked for (RFC 6806): the client must come back unchanged.
-    if (
-      rep.crealm !== params.realm ||
-      !sameComponents(rep.cname.components, params.cname.components)
-    ) {
-      throw replyMismatch('client name differs');
-    }
-    checkReplyFitsRequest(rep, part, {
-      nonce: requestNonce,
-      realm: params.realm,
-      sname: tgsName(params.realm),
-      etypes: params.etypes,
-    });
-    return {
-      crealm: rep.crealm,
-      cname: rep.cname,
-      ticket: rep.ticket,
-      sessionKey: makeKey(part.key.keytype, part.key.keyvalue),
-      part,
-    };
+    return acceptAsReply(params, rep, key, requestNonce, 'AS');
   }
   throw replyMismatch('pre-authentication did not complete');
 }

@@ -11,26 +11,25 @@
  * "replykey"), §5.4.3), and KrbFastFinished's checksum over the ticket, under the armor key,
  * binds the outer, unprotected ticket and client name to the tunnel.
  */
-import { HttpAuthError } from '../../errors.js';
-import { encryptionProfile, KeyUsage, makeKey, verifyChecksum } from '../crypto/index.js';
+import { encryptionProfile, verifyChecksum } from '../crypto/index.js';
 import type { KerberosKey } from '../crypto/index.js';
 import { encodeEncryptedData } from '../messages/encrypted-data.js';
 import { decodeKrbError, type KrbError } from '../messages/krb-error.js';
 import { sameComponents } from '../messages/principal-name.js';
 import {
+  acceptAsReply,
   asRequestBody,
   chooseEtypeInfo,
   clientKey,
   etypeInfoFrom,
   nonce,
-  tgsName,
   type AsExchangeParams,
   type ClientTicket,
 } from './as-exchange.js';
 import { armoredRequest, FastKeyUsage, krbFxCf2, makeArmor, readFastResponse } from './fast.js';
 import type { Armor, FastResponse } from './fast.js';
 import { KdcErrorCode, errorFromKrbError, replyMismatch } from './kdc-errors.js';
-import { checkReplyFitsRequest, decryptEncPart, readKdcReply } from './kdc-reply.js';
+import { readKdcReply } from './kdc-reply.js';
 import { MSG_TYPE_AS_REP, type KdcRep } from './kdc-rep.js';
 import { encodeKdcReq, MSG_TYPE_AS_REQ } from './kdc-req.js';
 import {
@@ -135,39 +134,15 @@ export async function requestInitialTicketArmored(params: ArmoredAsParams): Prom
         throw errorFromKrbError(error, 'AS');
       }
       const entry = chooseEtypeInfo(etypeInfoFrom(fast.padata), params.etypes);
-      key = clientKey(params, entry, params.etypes[0] as number);
+      key = await clientKey(params, entry, params.etypes[0] as number);
       cookie = findPaData(fast.padata, PaDataType.FX_COOKIE);
       continue;
     }
     const { rep } = reply;
     // Without pre-authentication the first reply is the AS-REP; its ETYPE-INFO2 is in the tunnel.
-    key ??= clientKey(params, undefined, params.etypes[0] as number);
+    key ??= await clientKey(params, undefined, params.etypes[0] as number);
     const replyKey = fastReplyKey(params, rep, armor, key, requestNonce);
-    const part = decryptEncPart(rep, replyKey, KeyUsage.AS_REP_ENCPART);
-    if (part === undefined) {
-      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
-        reason: 'AS (FAST): the AS-REP does not decrypt with the password',
-      });
-    }
-    if (
-      rep.crealm !== params.realm ||
-      !sameComponents(rep.cname.components, params.cname.components)
-    ) {
-      throw replyMismatch('client name differs');
-    }
-    checkReplyFitsRequest(rep, part, {
-      nonce: requestNonce,
-      realm: params.realm,
-      sname: tgsName(params.realm),
-      etypes: params.etypes,
-    });
-    return {
-      crealm: rep.crealm,
-      cname: rep.cname,
-      ticket: rep.ticket,
-      sessionKey: makeKey(part.key.keytype, part.key.keyvalue),
-      part,
-    };
+    return acceptAsReply(params, rep, replyKey, requestNonce, 'AS (FAST)');
   }
   throw replyMismatch('pre-authentication did not complete');
 }

@@ -28,6 +28,8 @@ export interface KdcTransportOptions {
    * datagram is never fragmented on an Ethernet path).
    */
   readonly udpPreferenceLimit: number;
+  /** Told which KDC answered, and whether one before it in the list failed to. */
+  readonly onAnswer?: (kdc: KdcAddress, failedBefore: boolean) => void;
 }
 
 /** KRB_ERR_RESPONSE_TOO_BIG (RFC 4120 §7.5.9): "retry with TCP". */
@@ -42,15 +44,27 @@ function isResponseTooBig(reply: Buffer): boolean {
   }
 }
 
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** One datagram out, the first datagram back. Rejects on timeout or socket error. */
 export async function exchangeUdp(
   kdc: KdcAddress,
   request: Buffer,
   timeoutMs: number,
 ): Promise<Buffer> {
-  // A UDP socket has one address family: resolve first, so an IPv6-only KDC name works too.
+  const deadline = Date.now() + timeoutMs;
+  // A UDP socket has one address family: resolve first, so an IPv6-only KDC name works too. The
+  // name lookup counts against the attempt's timeout: a resolver that never answers is no hang.
   const { address, family } =
-    isIP(kdc.host) !== 0 ? { address: kdc.host, family: isIP(kdc.host) } : await lookup(kdc.host);
+    isIP(kdc.host) !== 0
+      ? { address: kdc.host, family: isIP(kdc.host) }
+      : await withTimeout(lookup(kdc.host), timeoutMs, 'KDC name lookup timeout');
   return new Promise((resolve, reject) => {
     const socket: UdpSocket = createSocket(family === 6 ? 'udp6' : 'udp4');
     let done = false;
@@ -62,7 +76,10 @@ export async function exchangeUdp(
       if (error !== undefined) reject(error);
       else resolve(reply as Buffer);
     };
-    const timer = setTimeout(() => finish(new Error('KDC timeout (udp)')), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error('KDC timeout (udp)')),
+      Math.max(1, deadline - Date.now()),
+    );
     socket.on('error', (error) => finish(error));
     // Connected: replies from any other address are dropped by the kernel, and an ICMP port
     // unreachable surfaces as an error at once instead of a timeout.
@@ -152,7 +169,9 @@ export async function sendToKdcs(
   const failures: string[] = [];
   for (const kdc of kdcs) {
     try {
-      return await exchangeWithKdc(kdc, request, options);
+      const reply = await exchangeWithKdc(kdc, request, options);
+      options.onAnswer?.(kdc, failures.length > 0);
+      return reply;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       failures.push(`${kdc.host}:${kdc.port}: ${message}`);

@@ -13,7 +13,7 @@ import { keyState, makeKey, secretKey, usageConstant, usageKeys } from './key.js
 import type { KerberosKey, KeyState } from './key.js';
 import { nfold } from './nfold.js';
 import type { EncryptionProfile } from './profile.js';
-import { iterationCount, saltBytes } from './string-to-key.js';
+import { iterationCount, pbkdf2Pooled, saltBytes } from './string-to-key.js';
 
 const ZERO_IV = Buffer.alloc(AES_BLOCK);
 const HMAC_BYTES = 12; // HMAC-SHA1-96: the first 96 bits (RFC 3962 §6)
@@ -122,6 +122,27 @@ class AesSha1Profile implements EncryptionProfile {
       this.keyBytes,
       'sha1',
     );
+    return this.#keyFromTkey(tkey);
+  }
+
+  /** stringToKey with PBKDF2 on libuv's thread pool (string-to-key.ts): the event loop runs on. */
+  async stringToKeyAsync(
+    password: string,
+    salt: string | Uint8Array,
+    params?: Uint8Array,
+  ): Promise<KerberosKey> {
+    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
+    const tkey = await pbkdf2Pooled(
+      Buffer.from(password, 'utf8'),
+      saltBytes(salt),
+      iterations,
+      this.keyBytes,
+      'sha1',
+    );
+    return this.#keyFromTkey(tkey);
+  }
+
+  #keyFromTkey(tkey: Buffer): KerberosKey {
     const keyBytes = deriveKeyBytes(tkey, Buffer.from('kerberos', 'ascii'), this.keyBytes);
     tkey.fill(0);
     const result = makeKey(this.enctype, keyBytes);

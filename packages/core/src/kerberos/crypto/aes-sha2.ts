@@ -14,7 +14,7 @@ import { ChecksumType, EncType } from './constants.js';
 import { keyState, makeKey, secretKey, usageConstant, usageKeys } from './key.js';
 import type { KerberosKey, KeyState } from './key.js';
 import type { EncryptionProfile } from './profile.js';
-import { iterationCount, saltBytes } from './string-to-key.js';
+import { iterationCount, pbkdf2Pooled, saltBytes } from './string-to-key.js';
 
 const ZERO_IV = Buffer.alloc(AES_BLOCK);
 const DEFAULT_ITERATIONS = 32768; // RFC 8009 §4: default s2kparams 00 00 80 00
@@ -121,18 +121,38 @@ class AesSha2Profile implements EncryptionProfile {
     const iterations = iterationCount(params, DEFAULT_ITERATIONS);
     // RFC 8009 §4: saltp = enctype name | 0x00 | salt; tkey = PBKDF2-HMAC-SHA2(password, saltp);
     // key = KDF-HMAC-SHA2(tkey, "kerberos", key length).
-    const saltp = Buffer.concat([
-      Buffer.from(this.name, 'ascii'),
-      Buffer.from([0]),
-      saltBytes(salt),
-    ]);
     const tkey = pbkdf2Sync(
       Buffer.from(password, 'utf8'),
-      saltp,
+      this.#saltp(salt),
       iterations,
       this.keyBytes,
       this.hash,
     );
+    return this.#keyFromTkey(tkey);
+  }
+
+  /** stringToKey with PBKDF2 on libuv's thread pool (string-to-key.ts): the event loop runs on. */
+  async stringToKeyAsync(
+    password: string,
+    salt: string | Uint8Array,
+    params?: Uint8Array,
+  ): Promise<KerberosKey> {
+    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
+    const tkey = await pbkdf2Pooled(
+      Buffer.from(password, 'utf8'),
+      this.#saltp(salt),
+      iterations,
+      this.keyBytes,
+      this.hash,
+    );
+    return this.#keyFromTkey(tkey);
+  }
+
+  #saltp(salt: string | Uint8Array): Buffer {
+    return Buffer.concat([Buffer.from(this.name, 'ascii'), Buffer.from([0]), saltBytes(salt)]);
+  }
+
+  #keyFromTkey(tkey: Buffer): KerberosKey {
     const keyBytes = kdfHmacSha2(
       this.hash,
       tkey,

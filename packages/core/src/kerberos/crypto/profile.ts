@@ -20,6 +20,15 @@ export interface EncryptionProfile {
   checksum(key: KerberosKey, usage: number, data: Uint8Array): Buffer;
   /** Password to key (RFC 3962 §4, RFC 8009 §4, RFC 4757 §2). `params` is the s2kparams octets. */
   stringToKey(password: string, salt: string | Uint8Array, params?: Uint8Array): KerberosKey;
+  /**
+   * The same key with the slow part (PBKDF2) off the event loop, where the profile has one
+   * (AES: thousands of HMAC rounds per logon). Absent: `stringToKey` is cheap (RC4's one MD4).
+   */
+  stringToKeyAsync?(
+    password: string,
+    salt: string | Uint8Array,
+    params?: Uint8Array,
+  ): Promise<KerberosKey>;
   /** Pseudo-random function (RFC 3961 §3 PRF). */
   prf?(key: KerberosKey, data: Uint8Array): Buffer;
 }

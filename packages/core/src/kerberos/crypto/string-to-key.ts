@@ -1,4 +1,6 @@
 /** Helpers shared by the PBKDF2-based string-to-key functions (RFC 3962 §4, RFC 8009 §4). */
+import { pbkdf2 } from 'node:crypto';
+
 import { fail } from '../../errors.js';
 
 // MIT krb5 refuses iteration counts of 2^24 and above; so do we (they would stall the event loop).
@@ -17,4 +19,45 @@ export function iterationCount(params: Uint8Array | undefined, defaultCount: num
 /** Salts are octet strings (RFC 4120 §5.2.9); text salts such as REALM+principal are UTF-8. */
 export function saltBytes(salt: string | Uint8Array): Buffer {
   return typeof salt === 'string' ? Buffer.from(salt, 'utf8') : Buffer.from(salt);
+}
+
+/**
+ * How many PBKDF2 derivations run on libuv's thread pool at once: half the pool (at least one),
+ * so a burst of password logons leaves threads for what else needs them (dns.lookup of a KDC's
+ * name, file reads) instead of queueing them behind every derivation.
+ */
+const POOL_SIZE = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
+export const PBKDF2_CONCURRENCY = Math.max(
+  1,
+  Math.floor((Number.isInteger(POOL_SIZE) && POOL_SIZE > 0 ? POOL_SIZE : 4) / 2),
+);
+// Process-wide, like the thread pool it rations; holds no client data.
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Derivations running now (for tests and metrics). */
+export function pbkdf2InFlight(): number {
+  return running;
+}
+
+/** PBKDF2 on the thread pool, at most PBKDF2_CONCURRENCY at a time; the rest wait in order. */
+export async function pbkdf2Pooled(
+  password: Buffer,
+  salt: Buffer,
+  iterations: number,
+  keyBytes: number,
+  digest: string,
+): Promise<Buffer> {
+  if (running >= PBKDF2_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  running += 1;
+  try {
+    return await new Promise<Buffer>((resolve, reject) =>
+      pbkdf2(password, salt, iterations, keyBytes, digest, (error, derived) =>
+        error === null ? resolve(derived) : reject(error),
+      ),
+    );
+  } finally {
+    running -= 1;
+    waiting.shift()?.();
+  }
 }
