@@ -88,6 +88,9 @@ async function frontApi(
       servicePrincipal: `${principal}@${REALM}`,
       krb5Conf: kdc.krb5Conf,
       allowedServices: [BACKEND, APACHE, OTHER],
+      // The Digest file's users are the realm's users here (carol in both): let Digest logons
+      // transition (off by default: a file user would otherwise vouch for a realm account).
+      transitionLocalLogons: true,
     },
   });
   impersonations.push(impersonation);
