@@ -81,7 +81,15 @@ export function startChild(
 
 export interface AppConfig {
   framework: 'node' | 'express' | 'fastify' | 'koa';
-  auth: 'none' | 'negotiate' | 'ntlm' | 'digest' | 'http-auth' | 'basic-kerberos';
+  auth:
+    | 'none'
+    | 'negotiate'
+    | 'ntlm'
+    | 'digest'
+    | 'http-auth'
+    | 'basic-kerberos'
+    | 'noop'
+    | 'digest-floor';
   workers?: number;
   keytab?: string;
   port?: number;

@@ -2,8 +2,10 @@
 // Runs in its own process (or a node:cluster of them) so the load generator never shares its
 // event loop. Configuration is one JSON argument:
 //   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'negotiate'|'ntlm'|'digest'|'http-auth'|
-//     'basic-kerberos', workers: 1, keytab, port: 0, staticBody?: string, redisUrl?: string,
-//     realm, kdcs (basic-kerberos) }
+//     'basic-kerberos'|'noop'|'digest-floor', workers: 1, keytab, port: 0, staticBody?: string,
+//     redisUrl?: string, realm, kdcs (basic-kerberos) }
+// 'noop' and 'digest-floor' are floors, not authentication (bench/servers/floors.mjs): the
+// framework's cost of one middleware, and the work RFC 7616 forces on any Digest server.
 // staticBody: answer every authenticated request with exactly these bytes (application/json), as
 // Apache serves its static file, instead of the per-user JSON. redisUrl: every worker keeps its
 // replay cache (and other shared state) in that Redis through @httpauth/redis, as
@@ -17,6 +19,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FLOOR_AUTH, floorStep } from './floors.mjs';
 
 const config = JSON.parse(process.argv[2]);
 export const BENCH_USER = 'alice';
@@ -108,7 +111,12 @@ async function sharedStore() {
 
 async function start() {
   const { framework, auth } = config;
-  const packages = auth === 'none' || auth === 'http-auth' ? undefined : await packagesFor(auth);
+  const packages =
+    auth === 'none' || auth === 'http-auth' || FLOOR_AUTH.has(auth)
+      ? undefined
+      : await packagesFor(auth);
+  // A floor: one synchronous step in the framework's own middleware form (floors.mjs).
+  const floor = FLOOR_AUTH.has(auth) ? floorStep(auth) : undefined;
   const shared = packages === undefined ? {} : await sharedStore();
   let server;
   if (framework === 'node') {
@@ -117,7 +125,15 @@ async function start() {
       res.setHeader('content-type', 'application/json');
       res.end(staticBody ?? JSON.stringify(body(user)));
     };
-    if (packages === undefined) {
+    if (floor !== undefined) {
+      server = createServer((req, res) => {
+        const auth = floor(req.headers.authorization, (name, value) => res.setHeader(name, value));
+        if (auth === undefined) {
+          res.statusCode = 401;
+          res.end();
+        } else send(res, auth.principal.name);
+      });
+    } else if (packages === undefined) {
       server = createServer((req, res) => send(res));
     } else {
       const { createHandler } = await import('@httpauth/core/node');
@@ -139,6 +155,17 @@ async function start() {
       const digestAuth = await httpAuthDigest();
       // http-auth's own checker, then on to the route, as its Express integration does.
       app.use((req, res, next) => digestAuth.check(() => next())(req, res));
+    } else if (floor !== undefined) {
+      app.use((req, res, next) => {
+        const auth = floor(req.headers.authorization, (name, value) => res.setHeader(name, value));
+        if (auth === undefined) {
+          res.statusCode = 401;
+          res.end();
+          return;
+        }
+        req.auth = auth;
+        next();
+      });
     } else if (packages !== undefined) {
       const { httpAuth } = await import('@httpauth/express');
       app.use(httpAuth({ packages, ...shared }));
@@ -158,7 +185,17 @@ async function start() {
         return fastifyServer;
       },
     });
-    if (packages !== undefined) {
+    if (floor !== undefined) {
+      // The adapter's form: an async onRequest hook and a request decoration.
+      app.decorateRequest('auth', null);
+      app.addHook('onRequest', async (request, reply) => {
+        const auth = floor(request.headers.authorization, (name, value) =>
+          reply.header(name, value),
+        );
+        if (auth === undefined) return reply.code(401).send();
+        request.auth = auth;
+      });
+    } else if (packages !== undefined) {
       const { httpAuth } = await import('@httpauth/fastify');
       await app.register(httpAuth, { packages, ...shared });
     }
@@ -172,7 +209,18 @@ async function start() {
   } else if (framework === 'koa') {
     const Koa = (await import('koa')).default;
     const app = new Koa();
-    if (packages !== undefined) {
+    if (floor !== undefined) {
+      // The adapter's form: an async middleware that awaits next().
+      app.use(async (ctx, next) => {
+        const auth = floor(ctx.req.headers.authorization, (name, value) => ctx.set(name, value));
+        if (auth === undefined) {
+          ctx.status = 401;
+          return;
+        }
+        ctx.state.auth = auth;
+        await next();
+      });
+    } else if (packages !== undefined) {
       const { httpAuth } = await import('@httpauth/koa');
       app.use(httpAuth({ packages, ...shared }));
     }

@@ -173,6 +173,18 @@ try {
         await startChild(process.execPath, [join(servers, 'proxy.mjs'), String(upstream.port)]),
         'none',
       );
+      // Floors (issue 16): the plain proxy plus only what the gateway must add per request.
+      for (const kind of ['floor', 'floor-identity']) {
+        await measure(
+          `proxy-${kind}`,
+          await startChild(process.execPath, [
+            join(servers, 'proxy.mjs'),
+            String(upstream.port),
+            kind,
+          ]),
+          'none',
+        );
+      }
       await measure(
         'gw-public',
         await startGateway(
@@ -207,6 +219,9 @@ try {
     await upstream.stop();
   }
   const proxy = 'plain Node reverse proxy (node:http, keep-alive pool), no auth';
+  const floorPublic =
+    'floor: the plain proxy + forwarding headers (RFC 7239, X-Forwarded-*) and an upstream timeout';
+  const floorIdentity = 'floor: the same + three identity headers (an authenticated request)';
   const nginx = 'nginx + auth_request → gateway auth endpoint, Negotiate per request';
   // Issue 16: the public path within 10% of the plain proxy, authenticated paths within 15%.
   const publicTarget = { min: 0.9, text: '≥ 0.9x' };
@@ -219,11 +234,29 @@ try {
     },
     { label: proxy, unit: 'req/s', samples: samples.get('proxy')! },
     {
+      label: floorPublic,
+      unit: 'req/s',
+      samples: samples.get('proxy-floor')!,
+      ratioTo: proxy,
+    },
+    {
+      label: floorIdentity,
+      unit: 'req/s',
+      samples: samples.get('proxy-floor-identity')!,
+      ratioTo: proxy,
+    },
+    {
       label: 'gateway, public path (no auth)',
       unit: 'req/s',
       samples: samples.get('gw-public')!,
       ratioTo: proxy,
       target: publicTarget,
+    },
+    {
+      label: 'gateway, public path vs the forwarding floor',
+      unit: 'req/s',
+      samples: samples.get('gw-public')!,
+      ratioTo: floorPublic,
     },
     {
       label: 'gateway, NTLM-authenticated keep-alive connection',
@@ -233,11 +266,23 @@ try {
       target,
     },
     {
+      label: 'gateway, NTLM-authenticated keep-alive connection vs the identity floor',
+      unit: 'req/s',
+      samples: samples.get('gw-ntlm')!,
+      ratioTo: floorIdentity,
+    },
+    {
       label: 'gateway, session cookie (after one Negotiate)',
       unit: 'req/s',
       samples: samples.get('gw-session')!,
       ratioTo: proxy,
       target,
+    },
+    {
+      label: 'gateway, session cookie vs the identity floor',
+      unit: 'req/s',
+      samples: samples.get('gw-session')!,
+      ratioTo: floorIdentity,
     },
     {
       label: 'gateway, Negotiate per request',
@@ -251,7 +296,7 @@ try {
     {
       id: 'gateway',
       title: 'Gateway (issue #7): @httpauth/gateway vs a plain Node proxy and nginx + auth_request',
-      note: `Same upstream process and route for all; autocannon ${connections} keep-alive connections, ${duration} s, ${rounds} rounds; nginx 1 worker, keep-alive to the upstream and to the gateway. Negotiate: one distinct SPNEGO token per request, the same ${tokens.length} tokens sent once to each setup.`,
+      note: `Same upstream process and route for all; autocannon ${connections} keep-alive connections, ${duration} s, ${rounds} rounds; nginx 1 worker, keep-alive to the upstream and to the gateway. Negotiate: one distinct SPNEGO token per request, the same ${tokens.length} tokens sent once to each setup. The floors (bench/servers/proxy.mjs) are the plain proxy doing only what the gateway must add to every forwarded request, without authentication.`,
       rows,
     },
   ]);
