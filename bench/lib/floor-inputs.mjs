@@ -1,5 +1,5 @@
-// The crypto floor's inputs, read from the benchmark's own tokens: the real ticket (enctype and
-// ciphertext), its service key from the keytab, the authenticator's ciphertext length, and the
+// The crypto floor's inputs, read from the benchmark's own tokens: the real ticket (enctype,
+// ciphertext and its whole DER), its service key from the keytab, the authenticator's ciphertext length, and the
 // length of the AP-REP enc-part the acceptor builds for them (one accept, before any timing).
 import { readFileSync } from 'node:fs';
 
@@ -25,6 +25,7 @@ export async function fromTokens(kerberosTokens, keytabPath) {
   return {
     enctype: etype,
     ticketCipher: cipher,
+    ticketDer: apReq.ticket.der,
     serviceKey: entry.key.bytes,
     authenticatorBytes: apReq.authenticator.cipher.length,
     apRepBytes: apRep.encPart.cipher.length,
