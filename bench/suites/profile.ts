@@ -79,9 +79,10 @@ function profileOnce(
   const dir = mkdtempSync(join(tmpdir(), 'httpauth-bench-prof-'));
   try {
     const args = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100', worker];
+    // One pass, as the per-accept figures below assume (no steady-state warm-up passes).
     const run = spawnSync(process.execPath, [...args, mode, tokens, keytab, String(WARMUP), '1'], {
       encoding: 'utf8',
-      env,
+      env: { ...env, BENCH_STEADY_STATE_PASSES: '0' },
     });
     if (run.status !== 0) throw new Error(`profiled ${mode} run failed: ${run.stderr}`);
     const file = join(
