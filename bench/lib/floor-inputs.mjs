@@ -9,6 +9,20 @@ export async function fromTokens(kerberosTokens, keytabPath) {
     await import('@httpauth/core/wire');
   const first = kerberosTokens[0];
   const apReq = decodeApReq(decodeGssToken(first).message);
+  // The "per token" floor assumes what the engine does with these tokens: one ticket, decrypted
+  // once and then found in its cache, and a distinct authenticator per token. Check both.
+  const tickets = new Set();
+  const authenticators = new Set();
+  for (const token of kerberosTokens) {
+    const { ticket, authenticator } = decodeApReq(decodeGssToken(token).message);
+    tickets.add(ticket.der.toString('base64'));
+    authenticators.add(authenticator.cipher.toString('base64'));
+  }
+  if (tickets.size !== 1 || authenticators.size !== kerberosTokens.length) {
+    throw new Error(
+      `crypto floor: expected one ticket and distinct authenticators, got ${tickets.size} tickets and ${authenticators.size} authenticators in ${kerberosTokens.length} tokens`,
+    );
+  }
   const { etype, cipher } = apReq.ticket.encPart;
   const entry = parseKeytab(readFileSync(keytabPath)).find((e) => e.enctype === etype);
   if (entry?.key === undefined) throw new Error(`crypto floor: no key of enctype ${etype}`);
