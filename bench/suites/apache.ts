@@ -8,6 +8,9 @@
  * redis-server per run), checked at start: a token accepted by one worker is refused by another,
  * or the suite fails. Both sides serve the same bytes: Apache its static file, Node the same
  * string. Every server is started afresh for each measurement, so each sees each token once.
+ * The frameworks' own floor: each Node cluster also serves the same route without auth, under
+ * the same load (the same number of requests), so a ratio to Apache can be read against what
+ * the framework alone allows on these cores.
  */
 import { availableParallelism } from 'node:os';
 import { startRedis } from '../../test/harness/redis.js';
@@ -37,6 +40,8 @@ try {
     fastify: [],
     express: [],
     fastifyPrivate: [],
+    fastifyNone: [],
+    expressNone: [],
   };
   const measure = async (key: string, server: Server & { errorLog?: string }) => {
     try {
@@ -44,7 +49,7 @@ try {
       const result = await runLoad({
         amount: tokens.length,
         port: server.port,
-        mode: 'negotiate',
+        mode: key.endsWith('None') ? 'none' : 'negotiate',
         connections,
         duration,
         tokens,
@@ -98,19 +103,36 @@ try {
         staticBody: STATIC_BODY,
       }),
     );
+    // The frameworks' floor: the same cluster and route, no auth.
+    for (const framework of ['fastify', 'express'] as const) {
+      await measure(
+        `${framework}None`,
+        await startApp({
+          framework,
+          auth: 'none',
+          workers: cores,
+          keytab,
+          staticBody: STATIC_BODY,
+        }),
+      );
+    }
   }
   const apache = 'Apache 2.4 mpm_event + mod_auth_gssapi (MIT, default replay cache)';
+  const fastifyShared = `httpauth + Fastify, cluster of ${cores}, replay cache shared in Redis`;
+  const expressShared = `httpauth + Express, cluster of ${cores}, replay cache shared in Redis`;
+  const fastifyNone = `Fastify, cluster of ${cores}, no auth, same route (the framework's floor)`;
+  const expressNone = `Express, cluster of ${cores}, no auth, same route (the framework's floor)`;
   const rows: Row[] = [
     { label: apache, unit: 'req/s', samples: samples.apache! },
     {
-      label: `httpauth + Fastify, cluster of ${cores}, replay cache shared in Redis`,
+      label: fastifyShared,
       unit: 'req/s',
       samples: samples.fastify!,
       ratioTo: apache,
       target: { min: 1, text: '≥ Apache' },
     },
     {
-      label: `httpauth + Express, cluster of ${cores}, replay cache shared in Redis`,
+      label: expressShared,
       unit: 'req/s',
       samples: samples.express!,
       ratioTo: apache,
@@ -122,12 +144,26 @@ try {
       samples: samples.fastifyPrivate!,
       ratioTo: apache,
     },
+    { label: fastifyNone, unit: 'req/s', samples: samples.fastifyNone!, ratioTo: apache },
+    { label: expressNone, unit: 'req/s', samples: samples.expressNone!, ratioTo: apache },
+    {
+      label: `${fastifyShared} vs the same cluster without auth`,
+      unit: 'req/s',
+      samples: samples.fastify!,
+      ratioTo: fastifyNone,
+    },
+    {
+      label: `${expressShared} vs the same cluster without auth`,
+      unit: 'req/s',
+      samples: samples.express!,
+      ratioTo: expressNone,
+    },
   ];
   emit([
     {
       id: 'apache',
       title: '3. Negotiate per request: httpauth vs Apache httpd + mod_auth_gssapi',
-      note: `${cores} cores for both: Apache ${cores} child processes × 25 threads (MIT's file replay cache, shared by its processes), Node ${cores} cluster workers sharing one replay cache in a local Redis (@httpauth/redis; checked at start: a token accepted by one worker is refused by another). Both answer with the same ${STATIC_BODY.length}-byte JSON body (Apache a static file). One distinct ${spnego ? 'SPNEGO' : 'raw Kerberos (RFC 4121)'} token per request, aes256-cts-hmac-sha1-96, autocannon ${connections} keep-alive connections (sharing the same cores), each server sent the same ${tokens.length} tokens once, ${rounds} rounds.`,
+      note: `${cores} cores for both: Apache ${cores} child processes × 25 threads (MIT's file replay cache, shared by its processes), Node ${cores} cluster workers sharing one replay cache in a local Redis (@httpauth/redis; checked at start: a token accepted by one worker is refused by another). Both answer with the same ${STATIC_BODY.length}-byte JSON body (Apache a static file). One distinct ${spnego ? 'SPNEGO' : 'raw Kerberos (RFC 4121)'} token per request, aes256-cts-hmac-sha1-96, autocannon ${connections} keep-alive connections (sharing the same cores), each server sent the same ${tokens.length} tokens once (the no-auth rows: as many plain requests), ${rounds} rounds.`,
       rows,
     },
   ]);

@@ -7,6 +7,9 @@
  *
  * BENCH_PROFILE_BEFORE=<path of another checkout's bench/suites/kerberos-worker.mjs> profiles that
  * checkout too, on the same tokens in the same run, for a before/after table.
+ *
+ * Then, with no profiler attached, each phase timed alone on the same tokens
+ * (bench/lib/kerberos-phases.mjs): what each step costs, next to the whole acceptor and engine.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -17,6 +20,7 @@ import { BENCH_ENCTYPES, startBenchRealm } from '../lib/realm.js';
 import { emit, type Section } from '../lib/suite.js';
 
 const WORKER = new URL('./kerberos-worker.mjs', import.meta.url).pathname;
+const PHASES = new URL('../lib/kerberos-phases.mjs', import.meta.url).pathname;
 const TOKENS = 12_200;
 const WARMUP = 200;
 
@@ -75,9 +79,10 @@ function profileOnce(
   const dir = mkdtempSync(join(tmpdir(), 'httpauth-bench-prof-'));
   try {
     const args = ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100', worker];
+    // One pass, as the per-accept figures below assume (no steady-state warm-up passes).
     const run = spawnSync(process.execPath, [...args, mode, tokens, keytab, String(WARMUP), '1'], {
       encoding: 'utf8',
-      env,
+      env: { ...env, BENCH_STEADY_STATE_PASSES: '0' },
     });
     if (run.status !== 0) throw new Error(`profiled ${mode} run failed: ${run.stderr}`);
     const file = join(
@@ -130,6 +135,23 @@ function profileOnce(
   }
 }
 
+/** Each phase timed alone (lib/kerberos-phases.mjs), as a markdown table. */
+function phaseTable(tokens: string, keytab: string): string[] {
+  const run = spawnSync(process.execPath, [PHASES, tokens, keytab], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`phase timing failed: ${run.stderr}`);
+  const { phases } = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+    phases: { label: string; us: number }[];
+  };
+  return [
+    '#### Each phase timed alone (no profiler; best of 5 passes over the tokens)',
+    '',
+    '| Phase | µs per accept |',
+    '|---|---:|',
+    ...phases.map((p) => `| ${p.label} | ${p.us.toFixed(2)} |`),
+    '',
+  ];
+}
+
 const sections: Section[] = [];
 for (const enctype of BENCH_ENCTYPES) {
   const realm = await startBenchRealm(enctype);
@@ -153,6 +175,7 @@ for (const enctype of BENCH_ENCTYPES) {
       lines.push(...profileOnce(worker!, 'ours', tokens, keytab, realm.kdc.env, ACCEPTOR_PHASES));
       lines.push(...profileOnce(worker!, 'engine', tokens, keytab, realm.kdc.env, ENGINE_PHASES));
     }
+    lines.push(...phaseTable(tokens, keytab));
     sections.push({
       id: `profile-${enctype}`,
       title: `Profile ${enctype}`,

@@ -64,6 +64,42 @@ describe('RFC 9110 §11 credentials grammar', () => {
     assert.equal(parseCredentials('Digest a=').token68, 'a=');
   });
 
+  it('tells token68 from params exactly as the character-by-character grammar does', () => {
+    // Reference: the token68 rule of RFC 9110 §11.2 walked one character at a time (the former
+    // implementation), on random values over token68 characters, "=", spaces, commas, quotes
+    // and non-ASCII.
+    const isT68 = (c: string) => /^[A-Za-z0-9\-._~+/]$/.test(c);
+    const reference = (value: string): string | undefined => {
+      let i = 0;
+      while (i < value.length && isT68(value[i]!)) i++;
+      if (i === 0) return undefined;
+      while (i < value.length && value[i] === '=') i++;
+      const end = i;
+      while (i < value.length && (value[i] === ' ' || value[i] === '\t')) i++;
+      if (i < value.length && value[i] === ',') return 'multiple';
+      return i === value.length ? value.slice(0, end) : undefined;
+    };
+    const chars = fc.constantFrom(...'aZ09-._~+/=  \t,"é\u0100;'.split(''));
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 40 }), (list) => {
+        const value = list.join('');
+        let outcome: { token68: string | undefined } | 'multiple' | 'error';
+        try {
+          outcome = { token68: parseCredentials(`Negotiate ${value}`).token68 };
+        } catch (error) {
+          const { code } = error as HttpAuthError;
+          outcome = code === 'ERR_HTTPAUTH_MULTIPLE_CREDENTIALS' ? 'multiple' : 'error';
+        }
+        const expected = reference(value.replace(/^[ \t]+/, ''));
+        if (expected === 'multiple') assert.equal(outcome, 'multiple', value);
+        else if (expected === undefined) {
+          assert.ok(outcome === 'error' || outcome === 'multiple' || outcome.token68 === undefined);
+        } else assert.deepEqual(outcome, { token68: expected }, value);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('treats a token68-looking value followed by params as params', () => {
     const c = parseCredentials('Digest realm=abc, nonce="n"');
     assert.equal(c.params?.get('realm'), 'abc');

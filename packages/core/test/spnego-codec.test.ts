@@ -18,7 +18,16 @@ import {
   NEG_STATE,
   decodeNegTokenResp,
   encodeNegTokenResp,
+  type NegTokenResp,
 } from '../src/negotiate/neg-token-resp.js';
+import {
+  contextTag,
+  encodeContextSequence,
+  encodeOctetString,
+  encodeOid,
+  encodeTlv,
+  Tag,
+} from '../src/asn1/der.js';
 import { KRB5_OID, MS_KRB5_OID, NTLMSSP_OID, SPNEGO_OID } from '../src/negotiate/oids.js';
 
 const fixtures = JSON.parse(
@@ -136,6 +145,47 @@ describe('SPNEGO NegTokenResp', () => {
     assert.deepEqual(
       encodeNegTokenResp({ negState: NEG_STATE.acceptCompleted, supportedMech: KRB5_OID }),
       expected,
+    );
+  });
+
+  it('writes the same DER as nesting the generic encoders, whatever the fields', () => {
+    // The pre-sized writer against the encoder it replaced (one TLV per field, then the
+    // SEQUENCE, then the [1] choice), on random fields, long DER lengths included.
+    const reference = (fields: NegTokenResp): Buffer =>
+      encodeTlv(
+        contextTag(1),
+        encodeContextSequence([
+          fields.negState === undefined
+            ? undefined
+            : encodeTlv(Tag.ENUMERATED, Buffer.from([fields.negState])),
+          fields.supportedMech === undefined ? undefined : encodeOid(fields.supportedMech),
+          fields.responseToken === undefined ? undefined : encodeOctetString(fields.responseToken),
+          fields.mechListMIC === undefined ? undefined : encodeOctetString(fields.mechListMIC),
+        ]),
+      );
+    const bytes = (maxLength: number) =>
+      fc.option(
+        fc.uint8Array({ maxLength }).map((b) => Buffer.from(b)),
+        { nil: undefined },
+      );
+    fc.assert(
+      fc.property(
+        fc.record({
+          negState: fc.option(fc.constantFrom(...Object.values(NEG_STATE)), { nil: undefined }),
+          supportedMech: fc.option(fc.constantFrom(KRB5_OID, MS_KRB5_OID, NTLMSSP_OID), {
+            nil: undefined,
+          }),
+          responseToken: bytes(70_000),
+          mechListMIC: bytes(300),
+        }),
+        (fields) => {
+          const clean = Object.fromEntries(
+            Object.entries(fields).filter(([, v]) => v !== undefined),
+          ) as NegTokenResp;
+          assert.deepEqual(encodeNegTokenResp(clean), reference(clean));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

@@ -12,6 +12,27 @@ function lengthOctets(length: number): number {
   return 1 + count;
 }
 
+/** Bytes of a whole TLV whose content is `length` bytes (X.690 §8.1.3 definite length). */
+export function tlvSize(length: number): number {
+  return 1 + lengthOctets(length) + length;
+}
+
+/**
+ * Writes a TLV's tag and definite length (X.690 §8.1.3, minimal) at `pos` of `out`; returns
+ * where its content starts. For writers that size a whole message first and fill one Buffer.
+ */
+export function writeTlvHeader(out: Buffer, pos: number, tag: number, length: number): number {
+  out[pos] = tag;
+  if (length < 0x80) {
+    out[pos + 1] = length;
+    return pos + 2;
+  }
+  const count = lengthOctets(length) - 1;
+  out[pos + 1] = 0x80 | count;
+  for (let i = count, v = length; i >= 1; i--, v = Math.floor(v / 256)) out[pos + 1 + i] = v & 0xff;
+  return pos + 2 + count;
+}
+
 /** One TLV from its parts, written into a single allocation (the AP-REP path runs per request). */
 export function encodeTlv(tag: number, ...contents: readonly Buffer[]): Buffer {
   let length = 0;
@@ -48,8 +69,8 @@ export function encodeContextSequence(fields: readonly (Buffer | undefined)[]): 
   return encodeTlv(Tag.SEQUENCE, ...parts);
 }
 
-/** Two's complement content octets of a 32-bit signed integer, minimal (X.690 §8.3.2). */
-function int32Content(value: number): Buffer {
+/** How many content octets the minimal two's complement of a 32-bit signed integer takes. */
+function int32Octets(value: number): number {
   let count = 4;
   // Drop a leading octet while the next one's top bit repeats it (0x00 before 0xxxxxxx, 0xff
   // before 1xxxxxxx): the same trimming as the general path below.
@@ -60,9 +81,29 @@ function int32Content(value: number): Buffer {
     if ((top === 0 && nextTop === 0) || (top === 0xff && nextTop !== 0)) count--;
     else break;
   }
+  return count;
+}
+
+/** Two's complement content octets of a 32-bit signed integer, minimal (X.690 §8.3.2). */
+function int32Content(value: number): Buffer {
+  const count = int32Octets(value);
   const out = Buffer.allocUnsafe(count);
   for (let i = 0; i < count; i++) out[i] = (value >> ((count - 1 - i) * 8)) & 0xff;
   return out;
+}
+
+/** Bytes of the INTEGER TLV of a 32-bit signed integer (`value` in -2^31..2^31-1). */
+export function int32TlvSize(value: number): number {
+  return 2 + int32Octets(value);
+}
+
+/** Writes the INTEGER TLV of a 32-bit signed integer at `pos`; returns the offset after it. */
+export function writeInt32Tlv(out: Buffer, pos: number, value: number): number {
+  const count = int32Octets(value);
+  out[pos] = Tag.INTEGER;
+  out[pos + 1] = count;
+  for (let i = 0; i < count; i++) out[pos + 2 + i] = (value >> ((count - 1 - i) * 8)) & 0xff;
+  return pos + 2 + count;
 }
 
 export function encodeInteger(value: number | bigint): Buffer {
@@ -100,17 +141,22 @@ export function encodeKerberosString(value: string): Buffer {
 
 /** KerberosTime from milliseconds (the sub-second part is dropped, as the type demands). */
 export function encodeKerberosTime(ms: number): Buffer {
+  return encodeTlv(Tag.GENERALIZED_TIME, Buffer.from(kerberosTimeText(ms), 'latin1'));
+}
+
+/** The GeneralizedTime text of a KerberosTime, "YYYYMMDDHHMMSSZ" (RFC 4120 §5.2.3). */
+export function kerberosTimeText(ms: number): string {
   const d = new Date(ms);
   const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
-  const text =
+  return (
     `${d.getUTCFullYear()}`.padStart(4, '0') +
     two(d.getUTCMonth() + 1) +
     two(d.getUTCDate()) +
     two(d.getUTCHours()) +
     two(d.getUTCMinutes()) +
     two(d.getUTCSeconds()) +
-    'Z';
-  return encodeTlv(Tag.GENERALIZED_TIME, Buffer.from(text, 'latin1'));
+    'Z'
+  );
 }
 
 /** KerberosFlags as a 32-bit BIT STRING (RFC 4120 §5.2.8 asks for at least 32 bits). */

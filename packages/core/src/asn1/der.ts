@@ -28,6 +28,11 @@ export {
   encodeOidContent,
   encodeSequence,
   encodeTlv,
+  int32TlvSize,
+  kerberosTimeText,
+  tlvSize,
+  writeInt32Tlv,
+  writeTlvHeader,
 } from './der-encode.js';
 import { Tag } from './tags.js';
 

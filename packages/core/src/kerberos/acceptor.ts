@@ -128,6 +128,14 @@ export type KerberosAcceptResult =
     }
   | { readonly ok: false; readonly error: HttpAuthError; readonly responseToken?: Buffer };
 
+/** A decrypted ticket with the names every request of it needs, computed once per ticket. */
+interface AcceptedTicket extends DecryptedTicket {
+  /** The ticket's service principal, 'HTTP/host@REALM'. */
+  readonly servicePrincipal: string;
+  /** The ticket's client, 'user@REALM' (krb5_unparse_name form). */
+  readonly clientName: string;
+}
+
 /** process.emitWarning code for an allowlist that separates names sharing a key. */
 export const KEYTAB_SHARED_KEY_WARNING = 'HTTPAUTH_KEYTAB_SHARED_KEY';
 
@@ -162,7 +170,7 @@ export class KerberosAcceptor {
   readonly #skewMs: number;
   readonly #enctypes: ReadonlySet<number>;
   readonly #bindingMode: ChannelBindingMode;
-  readonly #tickets: TicketCache<DecryptedTicket>;
+  readonly #tickets: TicketCache<AcceptedTicket>;
   readonly #configuredLocalRealms: ReadonlySet<string> | undefined;
   readonly #transitedRealms: ReadonlySet<string>;
   /** The keytab last checked for aliases and its realms (the default local realms). */
@@ -282,6 +290,19 @@ export class KerberosAcceptor {
     }
   };
 
+  /** Step 2 for a ticket not seen before: its service key, then the ticket and its PAC. */
+  #decryptTicket(apReq: ApReq, keytab: Keytab): AcceptedTicket {
+    const { ticket } = apReq;
+    const servicePrincipal = unparsePrincipal(ticket.sname, ticket.realm);
+    if (keytab.entriesFor(servicePrincipal).length === 0) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
+    this.#checkEnctype(ticket.encPart.etype);
+    const serviceKey = keytab.find(servicePrincipal, ticket.encPart.etype, ticket.encPart.kvno);
+    if (serviceKey === undefined) fail('ERR_HTTPAUTH_KRB_NO_KEY');
+    const decrypted = decryptTicket(apReq, serviceKey, this.#checkEnctype, this.#transitedRealms);
+    const { cname, crealm } = decrypted.encTicket;
+    return { ...decrypted, servicePrincipal, clientName: unparsePrincipal(cname, crealm) };
+  }
+
   async #verify(
     apReq: ApReq,
     mechOid: string,
@@ -292,27 +313,23 @@ export class KerberosAcceptor {
     // User-to-user tickets are encrypted in a TGT session key we do not hold.
     if ((apReq.apOptions & ApOptions.USE_SESSION_KEY) !== 0) fail('ERR_HTTPAUTH_KRB_NO_KEY');
 
-    // 1. The service key: principal allowed and in the keytab, enctype allowed (RFC 4120 §3.2.3).
+    // 1. The service principal allowed (RFC 4120 §3.2.3), and the keytab.
     if (!this.#accepts(ticket.sname, ticket.realm)) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
-    const servicePrincipal = unparsePrincipal(ticket.sname, ticket.realm);
     const keytab = this.keytab(ctx.now);
     progress.keytab = keytab;
     this.#inspectKeytab(keytab);
-    if (keytab.entriesFor(servicePrincipal).length === 0) fail('ERR_HTTPAUTH_KRB_WRONG_SERVICE');
-    this.#checkEnctype(ticket.encPart.etype);
-    const serviceKey = keytab.find(servicePrincipal, ticket.encPart.etype, ticket.encPart.kvno);
-    if (serviceKey === undefined) fail('ERR_HTTPAUTH_KRB_NO_KEY');
 
-    // 2. The ticket (usage 2, authenticated encryption) and its PAC, or the same ticket already
-    //    decrypted and verified by an earlier request.
+    // 2. The ticket (usage 2) and its PAC, or the same ticket decrypted and verified earlier: the
+    //    cache key covers its whole DER (sname, realm, etype, kvno, cipher) and the cache is
+    //    dropped when the keytab changes, so #decryptTicket's key checks would pass again.
     this.#tickets.bind(keytab);
     const cacheKey = TicketCache.keyOf(ticket.der);
     let decrypted = this.#tickets.get(cacheKey, ctx.now);
     if (decrypted === undefined) {
-      decrypted = decryptTicket(apReq, serviceKey, this.#checkEnctype, this.#transitedRealms);
+      decrypted = this.#decryptTicket(apReq, keytab);
       this.#tickets.set(cacheKey, decrypted, decrypted.encTicket.endtime + this.#skewMs);
     }
-    const { encTicket, sessionKey, pac } = decrypted;
+    const { encTicket, sessionKey, pac, servicePrincipal, clientName } = decrypted;
     progress.clientRealm = encTicket.crealm;
 
     // 3. The authenticator (usage 11): the ticket's client, within the skew, ticket valid now.
@@ -342,12 +359,7 @@ export class KerberosAcceptor {
 
     // 6. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3). Keyed on
     //    the authenticator ciphertext alone: the ticket's sname is cleartext (replay-cache.ts).
-    await recordAuthenticator(
-      ctx.store,
-      apReq.authenticator.cipher,
-      unparsePrincipal(encTicket.cname, encTicket.crealm),
-      2 * this.#skewMs,
-    );
+    await recordAuthenticator(ctx.store, apReq.authenticator.cipher, clientName, 2 * this.#skewMs);
 
     // 7. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
     const established = establishContext(
@@ -360,6 +372,7 @@ export class KerberosAcceptor {
     );
 
     const principal: Principal = clientPrincipal({
+      name: clientName,
       encTicket,
       pac,
       localRealm: this.#localRealms(keytab).has(encTicket.crealm),

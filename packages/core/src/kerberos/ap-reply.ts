@@ -8,11 +8,10 @@ import { randomBytesPooled } from '../crypto/random-pool.js';
 import type { ErrorCode, HttpAuthError } from '../errors.js';
 import { encryptionProfile, EncType, KeyUsage, makeKey, type KerberosKey } from './crypto/index.js';
 import { GssFlags } from './gss-checksum.js';
+import { encodeApRepGssToken, encodeEncApRepPartPresized } from './ap-rep-token.js';
 import { encodeGssToken, TokenId } from './gss-token.js';
 import type { KerberosAuthenticator } from './messages/ap-authenticator.js';
-import { encodeApRep } from './messages/ap-rep.js';
 import { ApOptions, type ApReq } from './messages/ap-req.js';
-import { encodeEncApRepPart } from './messages/enc-ap-rep-part.js';
 import { encodeKrbError, KrbErrorCode } from './messages/krb-error.js';
 
 /** The keys of an established context and the AP-REP that tells the client about ours. */
@@ -62,21 +61,17 @@ export function establishContext(
   }
   // MIT keeps sequence numbers below 2^30 so peers that treat them as signed agree.
   acceptorSeqNumber = random.readUInt32BE(keyBytes) & 0x3fffffff;
-  const encPart = encodeEncApRepPart({
+  // Both written into pre-sized Buffers (ap-rep-token.ts): this runs once per request.
+  const encPart = encodeEncApRepPartPresized({
     ctime: authenticator.ctime,
     cusec: authenticator.cusec,
     subkey: subkey === undefined ? undefined : { keytype: subkey.enctype, keyvalue: subkey.bytes },
     seqNumber: acceptorSeqNumber,
   });
-  const apRep = encodeApRep({
-    encPart: {
-      etype: sessionKey.enctype,
-      kvno: undefined,
-      cipher: sessionProfile.encrypt(sessionKey, KeyUsage.AP_REP_ENCPART, encPart),
-    },
-  });
+  const cipher = sessionProfile.encrypt(sessionKey, KeyUsage.AP_REP_ENCPART, encPart);
+  encPart.fill(0); // it held the subkey
   return {
-    responseToken: encodeGssToken(TokenId.AP_REP, apRep, mechOid),
+    responseToken: encodeApRepGssToken(sessionKey.enctype, cipher, mechOid),
     contextKey: subkey ?? contextKey,
     acceptorSubkey: subkey !== undefined,
     acceptorSeqNumber,

@@ -19,7 +19,6 @@ import type { LogonInfo, Principal } from '../principal.js';
 import type { KerberosKey } from './crypto/index.js';
 import { AdType, flattenAuthorizationData } from './messages/authorization-data.js';
 import { TicketFlags, type EncTicketPart } from './messages/enc-ticket-part.js';
-import { unparsePrincipal } from './messages/principal-name.js';
 import { decodeClientInfo } from './pac/client-info.js';
 import { decodeLogonInfo, type KerbValidationInfo } from './pac/logon-info.js';
 import { decodePac, pacBuffer, PacBufferType, verifyPacServerSignature } from './pac/pac.js';
@@ -127,6 +126,8 @@ export function verifiedUpn(upn: UpnDnsInfo | undefined, crealm: string): string
 }
 
 export interface ClientFacts {
+  /** The ticket's client in krb5_unparse_name form (unparsePrincipal of cname and crealm). */
+  readonly name: string;
   readonly encTicket: EncTicketPart;
   readonly pac: PacFacts | undefined;
   /** The client's realm is one of the acceptor's local realms. */
@@ -136,8 +137,7 @@ export interface ClientFacts {
 }
 
 export function clientPrincipal(facts: ClientFacts): Principal {
-  const { encTicket, pac, localRealm } = facts;
-  const name = unparsePrincipal(encTicket.cname, encTicket.crealm);
+  const { name, encTicket, pac, localRealm } = facts;
   const logon = pac?.logonInfo;
   const upn = pac?.upnDnsInfo;
   const sids = effectiveSids(logon, upn?.sid, localRealm);

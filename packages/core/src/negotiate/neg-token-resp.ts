@@ -21,14 +21,13 @@ import {
   contextFields,
   contextTag,
   content,
-  encodeContextSequence,
-  encodeOctetString,
   encodeOid,
-  encodeTlv,
   expectTag,
   readOctetString,
   readOid,
   readTlv,
+  tlvSize,
+  writeTlvHeader,
 } from '../asn1/der.js';
 import { fail } from '../errors.js';
 import { asSpnegoMalformed } from './der-errors.js';
@@ -98,16 +97,39 @@ export function decodeNegTokenResp(token: Buffer): NegTokenResp {
 
 /**
  * Encodes a NegTokenResp (RFC 4178 §4.2.2), as the server sends it in `WWW-Authenticate:
- * Negotiate`.
+ * Negotiate`. Sized from its fields and written into one Buffer: it wraps the AP-REP of every
+ * Kerberos request (the same DER as nesting the generic encoders; spnego-codec.test.ts checks).
  */
 export function encodeNegTokenResp(fields: NegTokenResp): Buffer {
-  const sequence = encodeContextSequence([
-    fields.negState === undefined
-      ? undefined
-      : encodeTlv(Tag.ENUMERATED, Buffer.from([fields.negState])),
-    fields.supportedMech === undefined ? undefined : encodeOid(fields.supportedMech),
-    fields.responseToken === undefined ? undefined : encodeOctetString(fields.responseToken),
-    fields.mechListMIC === undefined ? undefined : encodeOctetString(fields.mechListMIC),
-  ]);
-  return encodeTlv(NEG_TOKEN_RESP_TAG, sequence);
+  const { negState, responseToken, mechListMIC } = fields;
+  const mechOid = fields.supportedMech === undefined ? undefined : encodeOid(fields.supportedMech);
+  // Each field is [n] EXPLICIT around one TLV; negState's ENUMERATED is one octet (0..3).
+  const sequence =
+    (negState === undefined ? 0 : tlvSize(tlvSize(1))) +
+    (mechOid === undefined ? 0 : tlvSize(mechOid.length)) +
+    (responseToken === undefined ? 0 : tlvSize(tlvSize(responseToken.length))) +
+    (mechListMIC === undefined ? 0 : tlvSize(tlvSize(mechListMIC.length)));
+  const out = Buffer.allocUnsafe(tlvSize(tlvSize(sequence)));
+  let pos = writeTlvHeader(out, 0, NEG_TOKEN_RESP_TAG, tlvSize(sequence));
+  pos = writeTlvHeader(out, pos, Tag.SEQUENCE, sequence);
+  if (negState !== undefined) {
+    pos = writeTlvHeader(out, pos, contextTag(0), tlvSize(1));
+    pos = writeTlvHeader(out, pos, Tag.ENUMERATED, 1);
+    out[pos++] = negState;
+  }
+  if (mechOid !== undefined) {
+    pos = writeTlvHeader(out, pos, contextTag(1), mechOid.length);
+    pos += mechOid.copy(out, pos);
+  }
+  for (const [n, bytes] of [
+    [2, responseToken],
+    [3, mechListMIC],
+  ] as const) {
+    if (bytes === undefined) continue;
+    pos = writeTlvHeader(out, pos, contextTag(n), tlvSize(bytes.length));
+    pos = writeTlvHeader(out, pos, Tag.OCTET_STRING, bytes.length);
+    out.set(bytes, pos);
+    pos += bytes.length;
+  }
+  return out;
 }

@@ -163,7 +163,7 @@ export class SpnegoAcceptor {
     const micRequired = exchange.micRequired || step.completion.requiresMechListMic;
     return this.#micExchange(
       mech,
-      { ...exchange, micRequired },
+      micRequired === exchange.micRequired ? exchange : { ...exchange, micRequired },
       clientMic,
       step.token,
       supportedMech,
@@ -183,16 +183,16 @@ export class SpnegoAcceptor {
     supportedMech: { supportedMech?: string },
     context: AcceptContext,
   ): AcceptResult {
-    const answer = {
-      ...supportedMech,
-      ...(mechToken === undefined ? {} : { responseToken: mechToken }),
-    };
+    // Plain fields rather than spreads: this runs on every request. The encoder leaves out a
+    // field whose value is undefined.
+    const answer = { supportedMech: supportedMech.supportedMech, responseToken: mechToken };
     if (!exchange.micRequired && clientMic === undefined) {
-      return this.#mechanisms.completed(
-        mech,
-        resp({ negState: NEG_STATE.acceptCompleted, ...answer }),
-        false,
-      );
+      const fields = {
+        negState: NEG_STATE.acceptCompleted,
+        supportedMech: answer.supportedMech,
+        responseToken: answer.responseToken,
+      };
+      return this.#mechanisms.completed(mech, resp(fields), false);
     }
     const ourMic = mech.getMic(exchange.mechTypesDer);
     if (ourMic === undefined) fail('ERR_HTTPAUTH_SPNEGO_MIC_INVALID');
