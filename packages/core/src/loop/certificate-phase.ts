@@ -17,27 +17,13 @@ import type {
 } from '../certificate/client-certificate.js';
 import { HttpAuthError } from '../errors.js';
 import { publishWarning } from '../events.js';
-import type { Principal } from '../principal.js';
-import type { AuthRequest, SecurityContextData } from '../security-package.js';
+import type { AuthRequest } from '../security-package.js';
 import { complete } from './accept-phase.js';
 import type { AuthDecision } from './decision.js';
 import type { LoopState } from './options.js';
 import { admit } from './success.js';
 
 export const CERTIFICATE_SCHEME = 'Certificate';
-
-/**
- * A certificate logon kept for the rest of its TLS handshake (LoopState.keptCertificates, keyed
- * by `AuthRequest.tlsHandshake`): what the connection's later requests are admitted with, as an
- * NTLM connection keeps its authentication (connection-phase.ts).
- */
-export interface KeptCertificate {
-  /** The package's result it was built from: it holds while the package still answers with it. */
-  readonly result: ConnectionResult;
-  /** The principal as the first request got it (named by the directory, when configured). */
-  readonly principal: Principal;
-  readonly context: SecurityContextData | undefined;
-}
 
 /**
  * The decision for a request whose TLS handshake already completed a certificate logon, at once
