@@ -64,6 +64,14 @@ export interface AuthRequest {
    * certificate package caches its result per connection under it.
    */
   readonly tlsConnection?: object | undefined;
+  /**
+   * Stands for the TLS handshake the chain came from: the same object for every request on the
+   * connection until a new handshake (a TLS 1.2 renegotiation, which may bring another
+   * certificate), then a new one. The loop keeps a completed certificate logon under it, so the
+   * connection's later requests skip the certificate phase (they are answered at once, like an
+   * NTLM connection that stays authenticated). Without it every request runs the phase.
+   */
+  readonly tlsHandshake?: object | undefined;
   /** The request body, for Digest qop=auth-int; adapters supply it when configured to. */
   readonly body?: (() => Promise<Buffer>) | undefined;
 }

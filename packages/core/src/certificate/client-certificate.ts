@@ -125,6 +125,18 @@ export interface ConnectionSecurityPackage {
     now: number,
     connection?: object,
   ): Promise<ConnectionResult>;
+  /**
+   * The success `authenticateConnection` last answered for `connection`, at once, while it still
+   * holds (the same bounds as its cache: the certificates' validity, the revocation data's
+   * nextUpdate, the cache TTL, no CRL reload since); otherwise undefined, and the caller runs
+   * `authenticateConnection`. The leaf is not compared: the caller vouches that the connection
+   * has had no new handshake since (the loop asks only under the request's `tlsHandshake`).
+   * The same object while it holds, so a caller can keep what it built from it.
+   */
+  cachedConnectionResult?(
+    connection: object,
+    now: number,
+  ): Extract<ConnectionResult, { type: 'complete' }> | undefined;
 }
 
 type Outcome =
@@ -333,5 +345,13 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     return answer(outcome);
   }
 
-  return { name: 'Certificate', authenticateConnection };
+  function cachedConnectionResult(
+    connection: object,
+    now: number,
+  ): Extract<ConnectionResult, { type: 'complete' }> | undefined {
+    const entry = cache.forConnection(connection, now, `${crls.generation()}:${known.size}`);
+    return entry?.result.type === 'complete' ? entry.result : undefined;
+  }
+
+  return { name: 'Certificate', authenticateConnection, cachedConnectionResult };
 }

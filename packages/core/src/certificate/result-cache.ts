@@ -81,6 +81,16 @@ export class ResultCache<R> {
     return entry;
   }
 
+  /**
+   * The result kept for this connection while it is still valid, without the leaf comparison:
+   * for a caller that knows the connection has had no new handshake since (the loop's kept
+   * certificate logon, keyed by the handshake), so no chain needs to be built to ask.
+   */
+  forConnection(connection: object, now: number, generation: string): CachedResult<R> | undefined {
+    const entry = this.#byConnection.get(connection);
+    return this.#usable(entry, now, generation) ? entry : undefined;
+  }
+
   set(chain: readonly Buffer[], connection: object | undefined, entry: CachedResult<R>): void {
     const key = entry.success ? `leaf:${hash([entry.leaf])}` : `chain:${hash(chain)}`;
     this.#entries.delete(key);

@@ -3,7 +3,8 @@
  * translate a request into an AuthRequest and a decision into a response.
  *
  *   a client certificate    -> the certificate phase (certificate-phase.ts), when configured:
- *                              complete or reject here, none goes on below
+ *                              complete or reject here, none goes on below; a TLS handshake
+ *                              that completed a certificate logon answers at once after that
  *   no credentials          -> the connection's kept authentication, else a session cookie,
  *                              else 401 with every package's challenges, in the configured order
  *   credentials             -> the accept phase (accept-phase.ts): continue, complete or reject
@@ -18,7 +19,7 @@ import { HttpAuthError, isHttpAuthError } from '../errors.js';
 import { singleHeader } from '../grammar/http-auth.js';
 import type { AuthRequest, SecurityPackage } from '../security-package.js';
 import { acceptCredentials } from './accept-phase.js';
-import { certificatePhase } from './certificate-phase.js';
+import { certificatePhase, keptCertificate } from './certificate-phase.js';
 import type { ConnectionAuthentication } from './connections.js';
 import type { AuthDecision, Header } from './decision.js';
 import { isPromiseLike } from './decision.js';
@@ -127,16 +128,21 @@ async function handle(loop: LoopState, request: AuthRequest, now: number): Promi
 }
 
 /**
- * The decision when nothing in it has to wait: a request without credentials on a connection
- * that stays authenticated (no certificate package to ask first). Most of an NTLM deployment's
- * requests are these; answered here, they cost no promise. Undefined: take the full path.
+ * The decision when nothing in it has to wait: a request on a TLS handshake that already
+ * completed a certificate logon (the certificate phase comes first, so with a certificate package
+ * only that), or a request without credentials on a connection that stays authenticated. Most of
+ * a certificate or NTLM deployment's requests are these; answered here, they cost no promise.
+ * Undefined: take the full path.
  */
 function keptConnection(
   loop: LoopState,
   request: AuthRequest,
+  now: number,
 ): AuthDecision | Promise<AuthDecision> | undefined {
-  if (loop.certificate !== undefined || credentialsOf(loop, request) !== undefined)
-    return undefined;
+  if (loop.certificate !== undefined) {
+    return keptCertificate(loop, loop.certificate, request, now);
+  }
+  if (credentialsOf(loop, request) !== undefined) return undefined;
   const connection = loop.connections.connectionOf(request);
   if (connection === undefined) return undefined;
   const kept = loop.connections.persisted(request, connection);
@@ -173,7 +179,7 @@ function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<A
   const now = loop.clock();
   let quick: AuthDecision | PromiseLike<AuthDecision> | undefined;
   try {
-    quick = keptConnection(loop, request);
+    quick = keptConnection(loop, request, now);
   } catch (error) {
     quick = refusal(loop, request, now, error);
   }
@@ -199,7 +205,8 @@ const immediate = new WeakMap<
 
 /**
  * `authenticator.authenticate(request)`, but answered synchronously when the decision needs
- * nothing that waits (a request on a connection that stays authenticated): the adapters use it
+ * nothing that waits (a request on a connection that stays authenticated, or on a TLS handshake
+ * whose client certificate already logged on): the adapters use it
  * so that such a request goes on without a promise and a trip through the microtask queue. Any
  * other request, and any authenticator not made by createAuthenticator, gets the promise.
  */

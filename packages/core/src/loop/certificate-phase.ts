@@ -11,15 +11,74 @@
  * It is a separate option from `packages` because it has a different contract: it answers for the
  * connection, has no auth-scheme, no challenge and no Authorization token to accept.
  */
-import type { ConnectionSecurityPackage } from '../certificate/client-certificate.js';
+import type {
+  ConnectionResult,
+  ConnectionSecurityPackage,
+} from '../certificate/client-certificate.js';
 import { HttpAuthError } from '../errors.js';
 import { publishWarning } from '../events.js';
 import type { AuthRequest } from '../security-package.js';
 import { complete } from './accept-phase.js';
 import type { AuthDecision } from './decision.js';
 import type { LoopState } from './options.js';
+import { admit } from './success.js';
 
 export const CERTIFICATE_SCHEME = 'Certificate';
+
+/**
+ * The decision for a request whose TLS handshake already completed a certificate logon, at once
+ * (no chain, no promise), or undefined to run the certificate phase. It holds only while the
+ * package's own cache still holds for the connection (`cachedConnectionResult`: the
+ * certificates' validity, the revocation data's nextUpdate, the cache TTL, no CRL reload), so a
+ * revocation is seen exactly when the certificate phase would see it. The impersonation context
+ * is made per request, as for every admitted request; authorization rules run after, as ever.
+ */
+export function keptCertificate(
+  loop: LoopState,
+  certificate: ConnectionSecurityPackage,
+  request: AuthRequest,
+  now: number,
+): AuthDecision | Promise<AuthDecision> | undefined {
+  const handshake = request.tlsHandshake;
+  const connection = request.tlsConnection;
+  if (handshake === undefined || connection === undefined || request.viaTrustedProxy === true) {
+    return undefined;
+  }
+  const kept = loop.keptCertificates.get(handshake);
+  if (kept === undefined) return undefined;
+  if (certificate.cachedConnectionResult?.(connection, now) !== kept.result) {
+    loop.keptCertificates.delete(handshake);
+    return undefined;
+  }
+  return admit(loop.makeImpersonation, {
+    principal: kept.principal,
+    context: kept.context,
+    headers: [],
+    scheme: CERTIFICATE_SCHEME,
+    reused: true,
+  });
+}
+
+/** Keep a completed certificate logon for the rest of the request's TLS handshake. */
+function keep(
+  loop: LoopState,
+  certificate: ConnectionSecurityPackage,
+  request: AuthRequest,
+  result: ConnectionResult,
+  decision: AuthDecision,
+): void {
+  const handshake = request.tlsHandshake;
+  if (
+    handshake === undefined ||
+    request.tlsConnection === undefined ||
+    certificate.cachedConnectionResult === undefined ||
+    decision.type !== 'authenticated'
+  ) {
+    return;
+  }
+  const { principal, context } = decision.auth;
+  loop.keptCertificates.set(handshake, { result, principal, context });
+}
 
 /** The certificate package's decision, or undefined to go on with the HTTP packages. */
 export async function certificatePhase(
@@ -39,11 +98,13 @@ export async function certificatePhase(
   switch (result.type) {
     case 'complete': {
       const { peerCertificate, path } = result.context;
-      return complete(loop, request, now, CERTIFICATE_SCHEME, undefined, {
+      const decision = await complete(loop, request, now, CERTIFICATE_SCHEME, undefined, {
         type: 'complete',
         principal: result.principal,
         context: { peerCertificate, path },
       });
+      keep(loop, certificate, request, result, decision);
+      return decision;
     }
     case 'reject': {
       const refusal = loop.responder.refuse(request, now, result.error, CERTIFICATE_SCHEME);

@@ -9,6 +9,7 @@
  * the connection (IIS's default), so later requests on it are authenticated without a new
  * handshake.
  */
+import type { ConnectionResult } from '../certificate/client-certificate.js';
 import { HttpAuthError } from '../errors.js';
 import type { Connection, HandshakeSlot, SecurityContextData } from '../security-package.js';
 import type { Principal } from '../principal.js';
@@ -51,6 +52,19 @@ export interface ConnectionAuthentication {
   readonly principal: Principal;
   readonly context: SecurityContextData | undefined;
   readonly packageName: string;
+}
+
+/**
+ * A certificate logon kept for the rest of its TLS handshake (LoopState.keptCertificates, keyed
+ * by `AuthRequest.tlsHandshake`; certificate-phase.ts): what the connection's later requests are
+ * admitted with, as an NTLM connection keeps its authentication (above).
+ */
+export interface KeptCertificate {
+  /** The package's result it was built from: it holds while the package still answers with it. */
+  readonly result: ConnectionResult;
+  /** The principal as the first request got it (named by the directory, when configured). */
+  readonly principal: Principal;
+  readonly context: SecurityContextData | undefined;
 }
 
 interface PendingSlot {

@@ -14,7 +14,7 @@ import { MemoryStore } from '../store/memory.js';
 import type { KeyValueStore } from '../store/types.js';
 import { ChallengeResponder, challengeHeaders } from './challenge.js';
 import { ConnectionPhase } from './connection-phase.js';
-import type { ConnectionLimits } from './connections.js';
+import type { ConnectionLimits, KeptCertificate } from './connections.js';
 import { ConnectionRegistry } from './connections.js';
 import type { AuthenticatorSessionOptions } from './session-phase.js';
 import { SessionPhase } from './session-phase.js';
@@ -80,6 +80,8 @@ export interface LoopState {
   readonly sessions: SessionPhase | undefined;
   readonly makeImpersonation: ImpersonationFactory;
   readonly directory: PrincipalDirectory | undefined;
+  /** Completed certificate logons by TLS handshake (certificate-phase.ts). */
+  readonly keptCertificates: WeakMap<object, KeptCertificate>;
   /** The RFC 5929 tls-server-end-point channel binding for the request's connection, if known. */
   channelBindingFor(request: AuthRequest): Buffer | undefined;
 }
@@ -155,6 +157,7 @@ export function resolveOptions(options: AuthenticatorOptions): LoopState {
       options.sessions === undefined ? undefined : new SessionPhase(options.sessions, store),
     makeImpersonation: options.impersonation ?? identifyContext,
     directory,
+    keptCertificates: new WeakMap(),
     channelBindingFor: channelBindings(options.channelBindingCertificate),
   };
 }

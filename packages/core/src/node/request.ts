@@ -42,46 +42,77 @@ function tlsSocketOf(req: NodeRequest): Partial<TLSSocket> | undefined {
   return typeof socket.getPeerCertificate === 'function' ? socket : undefined;
 }
 
-/** The chain of a TLS socket, with the handshake it came from (its Finished message). */
-interface CachedPeerChain {
-  readonly finished: Buffer;
-  readonly chain: readonly Buffer[];
+/**
+ * What the glue knows of the current handshake of a TLS socket: the client's chain, read once,
+ * and the object that stands for the handshake (`AuthRequest.tlsHandshake`).
+ */
+interface TlsHandshake {
+  /**
+   * The handshake's Finished message (RFC 5246 §7.4.9), unique to it, so a TLS 1.2 renegotiation
+   * (which could bring another certificate) is seen as a new handshake. Undefined for TLS 1.3,
+   * which has no renegotiation (RFC 8446 §4.1.2: a ClientHello after the handshake ends the
+   * connection): its first handshake is its only one, and nothing needs comparing per request.
+   */
+  readonly finished: Buffer | undefined;
+  readonly key: object;
+  chain: readonly Buffer[] | undefined;
 }
 
-const peerChainCache = new WeakMap<object, CachedPeerChain>();
+const handshakes = new WeakMap<object, TlsHandshake>();
 
 /**
- * The client chain of a TLS socket, built once per handshake: `getPeerCertificate(true)` turns
- * every certificate of the chain into a JS object, too costly for each request of a kept-alive
- * connection. The Finished message (RFC 8446 §4.4.4, RFC 5246 §7.4.9) is unique to a handshake,
- * so a TLS 1.2 renegotiation, which could bring another certificate, gets a new chain.
+ * The socket's current handshake, or undefined while it is not done (no Finished message yet:
+ * nothing to key a result to). TLS 1.3 costs one WeakMap lookup per request; TLS 1.2 and below
+ * also compare the Finished message, which is how a renegotiation shows.
  */
-function peerChainOf(socket: Partial<TLSSocket>): readonly Buffer[] {
+function handshakeOf(socket: Partial<TLSSocket>): TlsHandshake | undefined {
+  const known = handshakes.get(socket);
+  if (known !== undefined && known.finished === undefined) return known;
   const finished = typeof socket.getFinished === 'function' ? socket.getFinished() : undefined;
-  const cached = peerChainCache.get(socket);
-  if (cached !== undefined && finished !== undefined && cached.finished.equals(finished)) {
-    return cached.chain;
-  }
+  if (finished === undefined) return undefined;
+  if (known?.finished?.equals(finished) === true) return known;
+  const final = typeof socket.getProtocol === 'function' && socket.getProtocol() === 'TLSv1.3';
+  const handshake = { finished: final ? undefined : finished, key: {}, chain: undefined };
+  handshakes.set(socket, handshake);
+  return handshake;
+}
+
+/**
+ * The client chain of a TLS handshake, built once: `getPeerCertificate(true)` turns every
+ * certificate of the chain into a JS object, too costly for each request of a kept-alive
+ * connection.
+ */
+function peerChainOf(socket: Partial<TLSSocket>, handshake: TlsHandshake | undefined) {
+  if (handshake?.chain !== undefined) return handshake.chain;
   const chain = peerChain(socket.getPeerCertificate!(true));
-  // Before the handshake is done there is no Finished message and nothing worth caching.
-  if (finished !== undefined) peerChainCache.set(socket, { finished, chain });
+  if (handshake !== undefined) handshake.chain = chain;
   return chain;
+}
+
+/** The client's certificate chain, as the glue hands it on (see peerCertificatesOf). */
+export interface PeerCertificates {
+  readonly chain: () => readonly Buffer[];
+  /** The TLS socket (HTTP/2: the session's). */
+  readonly socket: object;
+  /** Its current handshake (AuthRequest.tlsHandshake); undefined while it is not done. */
+  readonly handshake: object | undefined;
 }
 
 /**
  * The client's certificate chain, as a function (called only when a certificate package is
- * configured), and the TLS socket it belongs to. Nothing behind a trusted proxy: the peer of our
- * socket is then the proxy, whose certificate says nothing about the client (forwarded-certificate
- * headers are not trusted either).
+ * configured), the TLS socket it belongs to and the handshake it came from. Nothing behind a
+ * trusted proxy: the peer of our socket is then the proxy, whose certificate says nothing about
+ * the client (forwarded-certificate headers are not trusted either).
  */
 export function peerCertificatesOf(
   req: NodeRequest,
   options: ResolvedAdapterOptions,
-): { readonly chain: () => readonly Buffer[]; readonly socket: object } | undefined {
+): PeerCertificates | undefined {
   if (options.trustProxy) return undefined;
   const socket = tlsSocketOf(req);
   if (socket === undefined) return undefined;
-  return { chain: () => peerChainOf(socket), socket };
+  const handshake = handshakeOf(socket);
+  return { chain: () => peerChainOf(socket, handshake), socket, handshake: handshake?.key };
 }
 
 /**
@@ -170,7 +201,13 @@ export function toAuthRequest(
     httpVersionMajor,
     secure,
     localCertificate: socket === null ? undefined : localCertificateOf(socket),
-    ...(peer === undefined ? {} : { peerCertificateChain: peer.chain, tlsConnection: peer.socket }),
+    ...(peer === undefined
+      ? {}
+      : {
+          peerCertificateChain: peer.chain,
+          tlsConnection: peer.socket,
+          tlsHandshake: peer.handshake,
+        }),
     body: body === undefined ? undefined : () => body.load(),
     // Behind a trusted proxy the socket's peer is the proxy: the client is what it forwarded.
     clientAddress:
