@@ -27,6 +27,7 @@ import {
 } from '@httpauth/core';
 import { createTestPki, type TestPki } from '../packages/core/test/certificate-pki.js';
 import { startApacheGssapi, type ApacheGssapi } from './harness/apache-gssapi.js';
+import { chromiumNegotiate, jsonFromDom } from './harness/chromium.js';
 import {
   fixedUsers,
   startDelegatingApi,
@@ -43,6 +44,7 @@ const PASSWORDS: Record<string, string> = {
   alice: 'Alice-pw-1',
   carol: 'Carol-pw-1',
   frank: 'Frank-pw-1',
+  gina: 'Gina-pw-1',
   dave: 'Dave-pw-1',
 };
 const FRONT = 'HTTP/localhost';
@@ -116,6 +118,7 @@ before(async () => {
       { name: 'alice', password: PASSWORDS.alice, options: PREAUTH },
       { name: 'carol', password: PASSWORDS.carol, options: PREAUTH },
       { name: 'frank', password: PASSWORDS.frank, options: PREAUTH },
+      { name: 'gina', password: PASSWORDS.gina, options: PREAUTH },
       // MIT's "may not be delegated": its tickets are never forwardable.
       { name: 'dave', password: PASSWORDS.dave, options: [...PREAUTH, '-allow_forwardable'] },
       { name: FRONT, options: [...PREAUTH, '+ok_to_auth_as_delegate'] },
@@ -272,6 +275,24 @@ describe('S4U2Self + S4U2Proxy against MIT krb5 with the LDAP back end', () => {
     assertBackendSaw(await callAs('frank', { ccache }, backend.url, BACKEND), 'frank');
     assert.equal(delegation.kdcRequests - before.requests, 1, 'S4U2Proxy alone');
     assert.equal(delegation.cachedUsers, before.users, 'no S4U2Self ticket for frank');
+  });
+
+  test("a browser user: Chromium's Kerberos logon at the API, and the backend sees gina", async () => {
+    // What docs/delegation.md opens with: a browser (headless Chromium, Negotiate allowed for
+    // localhost) logs on to the API with gina's ticket; the API calls the backend as her with
+    // one S4U2Proxy, her own forwardable ticket to the API being the evidence.
+    const { ccache } = kdc.kinit('gina', PASSWORDS.gina!);
+    const delegation = impersonations[0]!.constrainedDelegation!;
+    const before = delegation.kdcRequests;
+    const query = `to=${encodeURIComponent(backend.url)}&service=${encodeURIComponent(BACKEND)}`;
+    const dom = await chromiumNegotiate(kdc.dir, `http://localhost:${front.port}/call?${query}`, {
+      ...kdc.env,
+      KRB5CCNAME: `FILE:${ccache}`,
+    });
+    const body = jsonFromDom(dom) as Record<string, unknown>;
+    assert.equal(body.logon, `gina@${REALM}`, dom);
+    assertBackendSaw({ status: 200, body }, 'gina');
+    assert.equal(delegation.kdcRequests - before, 1, 'S4U2Proxy alone');
   });
 
   test('certificate logon (curl --cert, mapped by its UPN alice@example.test): the backend sees alice', async () => {
