@@ -22,17 +22,34 @@ export interface A2Hashes {
 }
 
 export class A2Cache {
-  readonly #entries = new Map<string, A2Hashes>();
+  /** By hash, then method, then uri: found without building a key string per request. */
+  readonly #byHash = new Map<DigestHash, Map<string, Map<string, A2Hashes>>>();
+  #size = 0;
 
   get(hash: DigestHash, method: string, uri: string): A2Hashes {
     if (uri.length > MAX_URI_LENGTH) return compute(hash, method, uri);
-    // Neither a hash name nor a method (an HTTP token) holds a NUL.
-    const key = `${hash}\0${method}\0${uri}`;
-    let found = this.#entries.get(key);
+    let byMethod = this.#byHash.get(hash);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.#byHash.set(hash, byMethod);
+    }
+    let byUri = byMethod.get(method);
+    if (byUri === undefined) {
+      byUri = new Map();
+      byMethod.set(method, byUri);
+    }
+    let found = byUri.get(uri);
     if (found === undefined) {
       found = compute(hash, method, uri);
-      if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
-      this.#entries.set(key, found);
+      if (this.#size >= MAX_ENTRIES) {
+        // Cleared when full, as before: methods are tokens a client chooses, so the maps of
+        // methods are dropped too and nothing grows without bound.
+        this.#byHash.clear();
+        this.#size = 0;
+        return found;
+      }
+      byUri.set(uri, found);
+      this.#size++;
     }
     return found;
   }

@@ -89,6 +89,11 @@ export function hashHex(hash: DigestHash, ...parts: readonly (string | Buffer)[]
   return h.digest('hex');
 }
 
+/** H(text): lower-case hex of the hash of `text` as UTF-8, one one-shot hash. */
+export function hashText(hash: DigestHash, text: string): string {
+  return oneShotHash(OPENSSL_NAME[hash], text, 'hex');
+}
+
 /** True when `value` is a lower-case hex string of the right length for H under `hash`. */
 export function isHashHex(hash: DigestHash, value: string): boolean {
   return value.length === HEX_LENGTH[hash] && /^[0-9a-f]+$/.test(value);

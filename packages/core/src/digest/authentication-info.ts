@@ -21,15 +21,14 @@ export interface AuthenticationInfo {
   readonly nextnonce?: string | undefined;
 }
 
-/** Formats an Authentication-Info header value (RFC 7616 §3.5). */
+/** Formats an Authentication-Info header value (RFC 7616 §3.5), as one string without a list. */
 export function encodeAuthenticationInfo(info: AuthenticationInfo): string {
-  const parts: string[] = [];
-  if (info.nextnonce !== undefined) parts.push(`nextnonce=${quote(info.nextnonce)}`);
-  if (info.qop !== undefined) parts.push(`qop=${info.qop}`);
-  parts.push(`rspauth=${quote(info.rspauth)}`);
-  if (info.cnonce !== undefined) parts.push(`cnonce=${quote(info.cnonce)}`);
-  if (info.nc !== undefined) parts.push(`nc=${info.nc}`);
-  return parts.join(', ');
+  let value = `rspauth=${quote(info.rspauth)}`;
+  if (info.qop !== undefined) value = `qop=${info.qop}, ${value}`;
+  if (info.nextnonce !== undefined) value = `nextnonce=${quote(info.nextnonce)}, ${value}`;
+  if (info.cnonce !== undefined) value += `, cnonce=${quote(info.cnonce)}`;
+  if (info.nc !== undefined) value += `, nc=${info.nc}`;
+  return value;
 }
 
 /**

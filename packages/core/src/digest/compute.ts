@@ -13,7 +13,7 @@
  * Pure functions of their inputs: both the server's verifier and test clients use them.
  */
 import type { DigestHash } from './algorithms.js';
-import { hashHex } from './algorithms.js';
+import { hashHex, hashText } from './algorithms.js';
 
 /**
  * A Digest quality of protection (RFC 7616 §3.3): `auth`, or `auth-int`, which also hashes the
@@ -63,11 +63,27 @@ export interface ResponseInputs {
   readonly cnonce?: string | undefined;
 }
 
+/**
+ * What KD(H(A1), ...) hashes before H(A2): `H(A1):nonce:nc:cnonce:qop:`, or `H(A1):nonce:`
+ * without qop (RFC 2069). The request-digest and rspauth differ only in H(A2) (§3.5), so a
+ * server builds this once and hashes it with each.
+ */
+export function responsePrefix(
+  ha1: string,
+  nonce: string,
+  qop: DigestQop | undefined,
+  nc: string | undefined,
+  cnonce: string | undefined,
+): string {
+  return qop === undefined
+    ? `${ha1}:${nonce}:`
+    : `${ha1}:${nonce}:${nc ?? ''}:${cnonce ?? ''}:${qop}:`;
+}
+
 /** The request-digest (and, with an empty method in A2, rspauth). */
 export function computeResponse(inputs: ResponseInputs): string {
   const { hash, ha1, ha2, nonce, qop, nc, cnonce } = inputs;
-  if (qop === undefined) return hashHex(hash, ha1, nonce, ha2);
-  return hashHex(hash, ha1, nonce, nc ?? '', cnonce ?? '', qop, ha2);
+  return hashText(hash, responsePrefix(ha1, nonce, qop, nc, cnonce) + ha2);
 }
 
 /** userhash = H(username ":" realm), RFC 7616 §3.4.4. */

@@ -23,21 +23,51 @@ import type {
   Credentials,
   SecurityPackage,
 } from '../security-package.js';
-import { rejectRefusals } from '../security-package.js';
-import type { Principal } from '../principal.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
-import { HEX_LENGTH, algorithmInfo, isHashHex } from './algorithms.js';
+import { HEX_LENGTH, algorithmInfo, hashText, isHashHex } from './algorithms.js';
 import { A2Cache } from './a2-cache.js';
 import { encodeAuthenticationInfo } from './authentication-info.js';
 import { encodeChallenge } from './challenge.js';
 import type { DigestQop } from './compute.js';
-import { bodyHashHex, computeHa1, computeHa2, computeResponse, sessionHa1 } from './compute.js';
+import { bodyHashHex, computeHa1, computeHa2, responsePrefix, sessionHa1 } from './compute.js';
 import type { DigestCredentials } from './credentials.js';
 import { decodeCredentials } from './credentials.js';
 import { UserTags, recordNonceUse } from './nonce-use.js';
+import { DigestPrincipals } from './principals.js';
+import type { DigestSecret } from './sources.js';
+import { isThenable } from './sources.js';
 import type { DigestOptions } from './options.js';
 import { resolveDigestOptions } from './options.js';
 import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
+
+/** Whose H(A1) a request is checked with: the account's, or the dummy one (`user` undefined). */
+interface FoundSecret {
+  readonly user: string | undefined;
+  readonly ha1: string;
+}
+
+/** A refusal as the package's answer: a `reject` result with its own code. */
+function rejectionOf(error: unknown): AcceptResult {
+  if (!isHttpAuthError(error)) throw error;
+  return { type: 'reject', error };
+}
+
+/** A custom source's failure as the client may see it: a stable code, the cause kept for logs. */
+function sourceFailed(error: unknown): never {
+  if (isHttpAuthError(error)) throw error;
+  return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', error);
+}
+
+/** For the operator: who tried, with which algorithm (the name as sent, or that it was hashed). */
+function failureDetail(
+  creds: DigestCredentials,
+  info: AlgorithmInfo,
+): { user: string; algorithm: DigestAlgorithm } {
+  return {
+    user: creds.userhash ? '(userhash)' : attemptedName(creds.username),
+    algorithm: info.algorithm,
+  };
+}
 
 function sameHashes(a: readonly DigestHash[], b: readonly DigestHash[]): boolean {
   if (a.length !== b.length) return false;
@@ -50,6 +80,7 @@ export function digest(options: DigestOptions): SecurityPackage {
   const cfg = resolveDigestOptions(options);
   const a2Cache = new A2Cache();
   const userTags = new UserTags(cfg.realm, cfg.minter);
+  const principals = new DigestPrincipals(cfg.realm);
   // Dummy H(A1) per hash for unknown users: the same computation, a certain failure.
   const dummyHa1: Record<DigestHash, string> = {
     'SHA-256': randomBytes(HEX_LENGTH['SHA-256'] / 2).toString('hex'),
@@ -104,32 +135,48 @@ export function digest(options: DigestOptions): SecurityPackage {
       );
   }
 
-  /** Custom sources may throw anything; the client only ever sees a stable code. */
-  async function fromSource<T>(call: () => T | Promise<T>): Promise<T> {
+  /**
+   * Custom sources may throw anything; the client only ever sees a stable code. A source that
+   * answers at once is answered at once: no promise per request for a table in memory.
+   */
+  function fromSource<T>(call: () => T | Promise<T>): T | Promise<T> {
+    let answer: T | Promise<T>;
     try {
-      return await call();
+      answer = call();
     } catch (error) {
-      if (isHttpAuthError(error)) throw error;
-      return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', error);
+      return sourceFailed(error);
     }
+    return isThenable(answer) ? Promise.resolve(answer).catch(sourceFailed) : answer;
   }
 
-  async function findSecret(
+  /** H(A1) of the account behind the credentials, or the dummy one for an unknown user. */
+  function findSecret(
     creds: DigestCredentials,
     hash: DigestHash,
-  ): Promise<{ user: string | undefined; ha1: string }> {
-    let user: string | undefined = creds.username;
-    if (creds.userhash) {
-      user =
-        cfg.source.resolveUserhash === undefined
-          ? undefined
-          : await fromSource(() => cfg.source.resolveUserhash?.(creds.username, cfg.realm, hash));
-    }
-    const name = user;
-    const secret =
-      name === undefined
-        ? undefined
-        : await fromSource(() => cfg.source.lookup(name, cfg.realm, hash));
+  ): FoundSecret | Promise<FoundSecret> {
+    if (!creds.userhash) return secretOf(creds.username, hash);
+    const resolve = cfg.source.resolveUserhash;
+    if (resolve === undefined) return secretOf(undefined, hash);
+    const user = fromSource(() => resolve.call(cfg.source, creds.username, cfg.realm, hash));
+    return isThenable(user) ? user.then((name) => secretOf(name, hash)) : secretOf(user, hash);
+  }
+
+  function secretOf(
+    user: string | undefined,
+    hash: DigestHash,
+  ): FoundSecret | Promise<FoundSecret> {
+    if (user === undefined) return { user: undefined, ha1: dummyHa1[hash] };
+    const secret = fromSource(() => cfg.source.lookup(user, cfg.realm, hash));
+    return isThenable(secret)
+      ? secret.then((settled) => foundSecret(user, hash, settled))
+      : foundSecret(user, hash, secret);
+  }
+
+  function foundSecret(
+    user: string,
+    hash: DigestHash,
+    secret: DigestSecret | undefined | null,
+  ): FoundSecret {
     if (secret === undefined || secret === null) return { user: undefined, ha1: dummyHa1[hash] };
     if (typeof secret !== 'object') fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
     if ('ha1' in secret) {
@@ -138,7 +185,7 @@ export function digest(options: DigestOptions): SecurityPackage {
       return { user, ha1 };
     }
     if (typeof secret.password !== 'string') fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
-    return { user, ha1: computeHa1(hash, user as string, cfg.realm, secret.password) };
+    return { user, ha1: computeHa1(hash, user, cfg.realm, secret.password) };
   }
 
   async function readBody(request: AuthRequest): Promise<Buffer> {
@@ -185,7 +232,8 @@ export function digest(options: DigestOptions): SecurityPackage {
     if (nonce.status === 'invalid') fail('ERR_HTTPAUTH_DIGEST_NONCE_INVALID');
 
     const { hash } = info;
-    const found = await findSecret(creds, hash);
+    const pending = findSecret(creds, hash);
+    const found = isThenable(pending) ? await pending : pending;
     const ha1 = info.session
       ? sessionHa1(hash, found.ha1, creds.nonce, creds.cnonce ?? '')
       : found.ha1;
@@ -197,41 +245,24 @@ export function digest(options: DigestOptions): SecurityPackage {
             request: computeHa2(hash, request.method, creds.uri, bodyHash),
             rspauth: computeHa2(hash, '', creds.uri, bodyHash),
           };
-    const expected = computeResponse({
-      hash,
-      ha1,
-      ha2: a2.request,
-      nonce: creds.nonce,
-      qop,
-      nc: creds.nc,
-      cnonce: creds.cnonce,
-    });
-    const matches = digestsEqual(expected, creds.response);
-    // For the operator: who tried, with which algorithm (the name as sent, or that it was hashed).
-    const detail = {
-      user: creds.userhash ? '(userhash)' : attemptedName(creds.username),
-      algorithm: info.algorithm,
-    };
+    // Both digests hash `H(A1):nonce:nc:cnonce:qop:` (or `H(A1):nonce:` without qop) and then
+    // their own H(A2) (§3.4.1, §3.5): that prefix is built once.
+    const prefix = responsePrefix(ha1, creds.nonce, qop, creds.nc, creds.cnonce);
+    const matches = digestsEqual(hashText(hash, prefix + a2.request), creds.response);
     if (!matches || found.user === undefined) {
-      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', { detail });
+      throw new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS', {
+        detail: failureDetail(creds, info),
+      });
     }
     const user = found.user;
-
-    const staleResult = (): AcceptResult => ({
-      type: 'reject',
-      error: new HttpAuthError('ERR_HTTPAUTH_DIGEST_NONCE_STALE', {
-        detail: { ...detail, stale: true },
-      }),
-      challenges: buildChallenges(request, now, true),
-    });
-    if (nonce.status === 'stale') return staleResult();
+    if (nonce.status === 'stale') return staleResult(request, now, creds, info);
 
     let count: number | undefined;
     if (qop !== undefined) {
       count = Number.parseInt(creds.nc as string, 16);
       if (count < 1) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
     }
-    const use = await recordNonceUse(store, {
+    const recorded = recordNonceUse(store, {
       nonce: creds.nonce,
       // The account (its HA1), not the name as sent: see nonce-use.ts.
       userTag: userTags.of(found.ha1),
@@ -240,25 +271,20 @@ export function digest(options: DigestOptions): SecurityPackage {
       // Keep the replay records as long as the nonce itself is accepted.
       ttlMs: nonce.expiresAt - now + 1000,
     });
-    if (use === 'consumed') return staleResult();
-    if (use === 'replayed') throw new HttpAuthError('ERR_HTTPAUTH_DIGEST_NC_REPLAY', { detail });
+    const use = isThenable(recorded) ? await recorded : recorded;
+    if (use === 'consumed') return staleResult(request, now, creds, info);
+    if (use === 'replayed') {
+      throw new HttpAuthError('ERR_HTTPAUTH_DIGEST_NC_REPLAY', {
+        detail: failureDetail(creds, info),
+      });
+    }
 
-    // rspauth: the same digest with an empty method in A2 (RFC 7616 §3.5).
-    const rspauth = computeResponse({
-      hash,
-      ha1,
-      ha2: a2.rspauth,
-      nonce: creds.nonce,
-      qop,
-      nc: creds.nc,
-      cnonce: creds.cnonce,
-    });
-    const principal: Principal = { name: user, user, realm: cfg.realm, mechanism: 'Digest' };
     return {
       type: 'complete',
-      principal,
+      principal: principals.of(user),
       authenticationInfo: encodeAuthenticationInfo({
-        rspauth,
+        // rspauth: the same digest with an empty method in A2 (RFC 7616 §3.5).
+        rspauth: hashText(hash, prefix + a2.rspauth),
         qop,
         cnonce: creds.cnonce,
         nc: creds.nc,
@@ -267,11 +293,29 @@ export function digest(options: DigestOptions): SecurityPackage {
     };
   }
 
+  /** An expired or already consumed nonce: `stale=true` challenges (RFC 7616 §3.3). */
+  function staleResult(
+    request: AuthRequest,
+    now: number,
+    creds: DigestCredentials,
+    info: AlgorithmInfo,
+  ): AcceptResult {
+    return {
+      type: 'reject',
+      error: new HttpAuthError('ERR_HTTPAUTH_DIGEST_NONCE_STALE', {
+        detail: { ...failureDetail(creds, info), stale: true },
+      }),
+      challenges: buildChallenges(request, now, true),
+    };
+  }
+
   return {
     name: 'Digest',
     scheme: 'Digest',
     connectionBound: false,
     challenges: (request, now) => buildChallenges(request, now, false),
-    accept: (credentials, context) => rejectRefusals(() => verify(credentials, context)),
+    // verify() is async, so every refusal it throws arrives here as a rejection; an HttpAuthError
+    // becomes a `reject` result, anything else stays a bug for the loop (as rejectRefusals does).
+    accept: (credentials, context) => verify(credentials, context).catch(rejectionOf),
   };
 }

@@ -74,18 +74,28 @@ export function nonceUseKeys(nonce: string, userTag: string): { count: string; o
  * Record a use of a nonce by an authenticated account: 'consumed' when a one-time nonce was already
  * used (the client gets stale=true and retries with a fresh nonce), 'replayed' when the count did
  * not rise. The account owns the records, so the store's per-owner cap applies
- * (ERR_HTTPAUTH_STORE_QUOTA).
+ * (ERR_HTTPAUTH_STORE_QUOTA). Only the keys a use touches are built: a request with qop on a
+ * reusable nonce (nearly every request) touches the count alone.
  */
-export async function recordNonceUse(
+export function recordNonceUse(
   store: KeyValueStore,
   use: NonceUseRequest,
-): Promise<NonceUse> {
-  const userTag = use.userTag;
-  const owner = digestOwner(userTag);
-  const keys = nonceUseKeys(use.nonce, userTag);
-  if (use.consume && !(await store.add(keys.once, '1', use.ttlMs, owner))) return 'consumed';
-  if (use.count !== undefined && !(await store.advance(keys.count, use.count, use.ttlMs, owner))) {
-    return 'replayed';
-  }
-  return 'fresh';
+): NonceUse | Promise<NonceUse> {
+  const owner = digestOwner(use.userTag);
+  if (!use.consume) return advanceCount(store, use, owner);
+  return store
+    .add(digestNonceOnceKey(use.nonce, use.userTag), '1', use.ttlMs, owner)
+    .then((added) => (added ? advanceCount(store, use, owner) : 'consumed'));
+}
+
+/** The nc must rise strictly per nonce and account (RFC 7616 §3.3, §5.4). */
+function advanceCount(
+  store: KeyValueStore,
+  use: NonceUseRequest,
+  owner: string,
+): NonceUse | Promise<NonceUse> {
+  if (use.count === undefined) return 'fresh';
+  return store
+    .advance(digestNonceCountKey(use.nonce, use.userTag), use.count, use.ttlMs, owner)
+    .then((advanced) => (advanced ? 'fresh' : 'replayed'));
 }

@@ -65,6 +65,17 @@ export interface DigestCallbackOptions {
   readonly resolveUserhash?: DigestCredentialSource['resolveUserhash'];
 }
 
+/** A custom source's failure as the client may see it: a stable code, the cause kept for logs. */
+function sourceFailed(error: unknown): never {
+  if (isHttpAuthError(error)) throw error;
+  return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', error);
+}
+
+/** True for a promise or any thenable a callback may return. */
+export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
 function checkHashes(hashes: readonly DigestHash[]): readonly DigestHash[] {
   if (!Array.isArray(hashes) || hashes.length === 0 || !hashes.every(isDigestHash)) {
     throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
@@ -79,25 +90,36 @@ export function digestCallback(
 ): DigestCredentialSource {
   if (typeof callback !== 'function') throw new HttpAuthError('ERR_HTTPAUTH_INVALID_OPTIONS');
   const hashes = checkHashes(options.hashes ?? DIGEST_HASHES);
+  /** The callback's answer as a secret: checked, and normalised to `{ ha1 }` or `{ password }`. */
+  function secretOf(
+    answer: Awaited<ReturnType<DigestCredentialCallback>>,
+    hash: DigestHash,
+  ): DigestSecret | undefined {
+    if (answer === undefined || answer === null) return undefined;
+    if (typeof answer === 'string') answer = { ha1: answer };
+    if ('password' in answer && typeof answer.password === 'string') return answer;
+    if ('ha1' in answer && typeof answer.ha1 === 'string') {
+      const ha1 = answer.ha1.toLowerCase();
+      if (!isHashHex(hash, ha1)) fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
+      return { ha1 };
+    }
+    return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
+  }
   const source: DigestCredentialSource = {
     hashes: () => hashes,
-    async lookup(user, realm, hash) {
-      let answer: Awaited<ReturnType<DigestCredentialCallback>>;
+    // A callback that answers at once (a table in memory) gets its answer checked at once: no
+    // promise per request. A promise is checked when it settles; either way a throw or a
+    // rejection is ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED unless it is already an HttpAuthError.
+    lookup(user, realm, hash) {
+      let answer: ReturnType<DigestCredentialCallback>;
       try {
-        answer = await callback(user, realm, hash);
+        answer = callback(user, realm, hash);
       } catch (error) {
-        if (isHttpAuthError(error)) throw error;
-        return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED', error);
+        return sourceFailed(error);
       }
-      if (answer === undefined || answer === null) return undefined;
-      if (typeof answer === 'string') answer = { ha1: answer };
-      if ('password' in answer && typeof answer.password === 'string') return answer;
-      if ('ha1' in answer && typeof answer.ha1 === 'string') {
-        const ha1 = answer.ha1.toLowerCase();
-        if (!isHashHex(hash, ha1)) fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
-        return { ha1 };
-      }
-      return fail('ERR_HTTPAUTH_CREDENTIAL_SOURCE_FAILED');
+      return isThenable(answer)
+        ? Promise.resolve(answer).then((settled) => secretOf(settled, hash), sourceFailed)
+        : secretOf(answer, hash);
     },
   };
   if (options.resolveUserhash !== undefined) {

@@ -2,6 +2,7 @@
  * The Digest checks that are pure functions of their inputs, kept apart from parsing
  * (credentials.ts) and from the package's flow (digest.ts).
  */
+import { timingSafeEqual } from 'node:crypto';
 import { textEqual } from '../crypto/constant-time.js';
 import type { AuthRequest } from '../security-package.js';
 
@@ -68,7 +69,38 @@ export function uriMatchesTarget(uri: string, target: string, host: string | und
   return originForm(uri) === originForm(target);
 }
 
-/** Constant-time equality of two hex digests (lengths are public: they follow the algorithm). */
+/** The longest digest compared in the scratch buffer (SHA-256 and SHA-512-256: 64 hex digits). */
+const SCRATCH_DIGEST_LENGTH = 64;
+/** Both digests side by side, written over on every comparison (synchronous, one thread). */
+const scratch = Buffer.alloc(2 * SCRATCH_DIGEST_LENGTH);
+/** The two halves' views for each length, made once: a comparison allocates nothing. */
+const scratchViews = new Map<number, readonly [Buffer, Buffer]>();
+
+function viewsOf(length: number): readonly [Buffer, Buffer] {
+  let views = scratchViews.get(length);
+  if (views === undefined) {
+    views = [
+      scratch.subarray(0, length),
+      scratch.subarray(SCRATCH_DIGEST_LENGTH, SCRATCH_DIGEST_LENGTH + length),
+    ];
+    scratchViews.set(length, views);
+  }
+  return views;
+}
+
+/**
+ * Constant-time equality of two hex digests (lengths are public: they follow the algorithm), with
+ * node:crypto's timingSafeEqual as before. Digests of the usual lengths are copied into one
+ * scratch buffer instead of two new Buffers per request; anything else takes textEqual.
+ */
 export function digestsEqual(expected: string, received: string): boolean {
-  return textEqual(expected, received, 'latin1');
+  const length = expected.length;
+  if (length !== received.length || length > SCRATCH_DIGEST_LENGTH) {
+    return textEqual(expected, received, 'latin1');
+  }
+  const [a, b] = viewsOf(length);
+  // latin1 writes one byte per character, so each string fills its view exactly.
+  a.write(expected, 0, length, 'latin1');
+  b.write(received, 0, length, 'latin1');
+  return timingSafeEqual(a, b);
 }

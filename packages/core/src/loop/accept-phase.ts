@@ -21,6 +21,7 @@ import type {
 import { http11Required } from './challenge.js';
 import type { AuthDecision, Header } from './decision.js';
 import type { LoopState } from './options.js';
+import type { Principal } from '../principal.js';
 import { admit, withNames } from './success.js';
 
 /**
@@ -46,22 +47,35 @@ export async function runPackage(
 
 /**
  * A completed handshake (or a mapped client certificate, scheme 'Certificate'): the principal
- * named, kept on the connection and in a session.
+ * named, kept on the connection and in a session. Without a directory nothing here waits, so
+ * the decision comes without a promise of its own.
  */
-export async function complete(
+export function complete(
   loop: LoopState,
   request: AuthRequest,
   now: number,
   scheme: string,
   connection: Connection | undefined,
   result: Extract<AcceptResult, { type: 'complete' }>,
-): Promise<AuthDecision> {
+): AuthDecision | Promise<AuthDecision> {
+  if (loop.directory === undefined) {
+    return completeFor(loop, request, now, scheme, connection, result, result.principal);
+  }
+  return withNames(loop.directory, result.principal).then((principal) =>
+    completeFor(loop, request, now, scheme, connection, result, principal),
+  );
+}
+
+function completeFor(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  scheme: string,
+  connection: Connection | undefined,
+  result: Extract<AcceptResult, { type: 'complete' }>,
+  principal: Principal,
+): AuthDecision | Promise<AuthDecision> {
   const { responder } = loop;
-  // Without a directory there is nothing to wait for.
-  const principal =
-    loop.directory === undefined
-      ? result.principal
-      : await withNames(loop.directory, result.principal);
   const headers: Header[] = [];
   if (result.token !== undefined) {
     headers.push([responder.headers.challenge, `${scheme} ${result.token}`]);

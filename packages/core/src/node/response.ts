@@ -86,6 +86,15 @@ export function sendChallenge(
 export function applySuccessHeaders(res: NodeResponse, headers: readonly Header[]): void {
   // A kept connection or a session adds none: nothing to group on most authenticated requests.
   if (headers.length === 0) return;
+  // One header the response does not have yet (Digest's Authentication-Info, a Negotiate
+  // mutual-authentication token): set as it is, with no grouping.
+  if (headers.length === 1) {
+    const [name, value] = headers[0] as Header;
+    if (!res.hasHeader(name)) {
+      res.setHeader(name, value);
+      return;
+    }
+  }
   for (const [name, values] of groupHeaders(headers)) {
     const existing = res.getHeader(name);
     const merged: string[] = [];
