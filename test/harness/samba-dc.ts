@@ -195,6 +195,11 @@ async function releaseLock(): Promise<void> {
   await rm(LOCK_DIR, { recursive: true, force: true });
 }
 
+/**
+ * The DC's smb.conf. The RPC endpoints' dynamic ports (default 49152-65535) are kept above Linux's
+ * ephemeral range (32768-60999), where other tests' listeners and clients take their ports: a
+ * Samba 4.22 DC can exit at start-up when one of its endpoint ports is taken.
+ */
 function smbConf(dir: string, realm: string, domain: string): string {
   return `[global]
 \tworkgroup = ${domain}
@@ -215,6 +220,7 @@ function smbConf(dir: string, realm: string, domain: string): string {
 \tlog file = ${dir}/log.samba
 \tlog level = 1
 \tidmap_ldb:use rfc2307 = yes
+\trpc server dynamic port range = 61000-65000
 `;
 }
 
@@ -267,8 +273,11 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
   const dir = await mkdtemp(join(tmpdir(), 'httpauth-samba-'));
   let child: ChildProcess | undefined;
   let stopped = false;
+  // Set while killServer stops the DC on purpose (stop(), or a test's stopServer()).
+  let stopping = false;
 
   const killServer = async (): Promise<void> => {
+    stopping = true;
     const running = child;
     if (running !== undefined && running.exitCode === null && running.signalCode === null) {
       const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
@@ -426,15 +435,27 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
     delete env.KRB5CCNAME;
 
     let exitedEarly = false;
+    // The last lines samba printed, for the error when it exits during start-up.
+    let output = '';
     const spawnServer = (): void => {
       exitedEarly = false;
+      stopping = false;
+      output = '';
       const spawned = spawn('samba', ['-i', '-M', 'single', '-s', conf], {
-        stdio: ['pipe', 'ignore', 'ignore'],
+        stdio: ['pipe', 'pipe', 'pipe'],
         env: process.env,
       });
+      const keep = (chunk: Buffer) => {
+        output = (output + chunk.toString('utf8')).slice(-4000);
+      };
+      spawned.stdout?.on('data', keep);
+      spawned.stderr?.on('data', keep);
       child = spawned;
-      spawned.once('exit', () => {
+      spawned.once('exit', (code, signal) => {
         exitedEarly = true;
+        // A DC that dies under a running test leaves only "KDC unavailable" behind: say why.
+        if (!stopped && !stopping)
+          console.error(`samba-dc harness: samba exited (${code ?? signal}):\n${output}`);
       });
     };
     spawnServer();
@@ -453,8 +474,18 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
       // Readiness: the KDC answers a real AS exchange (every listener comes up before the KDC does).
       const firstUser = users.find((user) => user.state === undefined);
       const deadline = Date.now() + 180_000;
+      let restarts = 0;
       for (;;) {
-        if (exitedEarly) throw new Error('samba exited during start-up');
+        if (exitedEarly) {
+          // Again after a pause (a port still held by a DC that just stopped), then say why.
+          if (restarts++ < 2) {
+            await delay(2000);
+            spawnServer();
+            continue;
+          }
+          const log = await readFile(join(target, 'log.samba'), 'utf8').catch(() => '');
+          throw new Error(`samba exited during start-up:\n${output}\n${log.slice(-4000)}`);
+        }
         try {
           if (firstUser !== undefined) {
             await kinit(firstUser.name, firstUser.password, join(dir, 'ccache-readiness'));
