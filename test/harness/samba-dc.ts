@@ -195,11 +195,6 @@ async function releaseLock(): Promise<void> {
   await rm(LOCK_DIR, { recursive: true, force: true });
 }
 
-/**
- * The DC's smb.conf. The RPC endpoints' dynamic ports (default 49152-65535) are kept above Linux's
- * ephemeral range (32768-60999), where other tests' listeners and clients take their ports: a
- * Samba 4.22 DC can exit at start-up when one of its endpoint ports is taken.
- */
 function smbConf(dir: string, realm: string, domain: string): string {
   return `[global]
 \tworkgroup = ${domain}
@@ -220,7 +215,6 @@ function smbConf(dir: string, realm: string, domain: string): string {
 \tlog file = ${dir}/log.samba
 \tlog level = 1
 \tidmap_ldb:use rfc2307 = yes
-\trpc server dynamic port range = 61000-65000
 `;
 }
 
@@ -434,6 +428,10 @@ export async function startSambaDc(options: SambaDcOptions = {}): Promise<SambaD
     const env: NodeJS.ProcessEnv = { ...process.env, KRB5_CONFIG: krb5ConfPath };
     delete env.KRB5CCNAME;
 
+    // winbindd listens in its compiled-in /run/samba/winbindd (where libwbclient looks), and
+    // Samba 4.22's exits with status 1, taking the DC down, when /run/samba is missing: the
+    // package's tmpfiles/init scripts make it, which a fresh container or chroot never runs.
+    await mkdir('/run/samba', { recursive: true });
     let exitedEarly = false;
     // The last lines samba printed, for the error when it exits during start-up.
     let output = '';
