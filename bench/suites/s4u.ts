@@ -42,7 +42,8 @@ try {
   const principal = `HTTP/localhost@${dc.realm}`;
   const keytab = new KeytabFile(dc.keytabPath).current();
   const etypes = offeredEnctypes(false);
-  const send = kdcSender({ realm: dc.realm, krb5Conf: dc.krb5Conf });
+  const sendTo = kdcSender({ realm: dc.realm, krb5Conf: dc.krb5Conf });
+  const send = (request: Buffer) => sendTo(dc.realm, request);
   const tgts = new ServiceTgt({
     realm: dc.realm,
     servicePrincipal: principal,
