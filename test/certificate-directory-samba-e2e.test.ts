@@ -12,10 +12,12 @@
  * authentication"): curl without a certificate falls through to Kerberos with alice's ticket from
  * the DC and lands on the same account. The gateway does the same from its configuration
  * (`mapping: [{ type: directory, issuers }]` over `directory.ldap`): the upstream sees alice and her
- * groups by name.
+ * groups by name. With `issuers: 'ntauth'` the CAs allowed for logon are the DC's own NTAuth store:
+ * none until the users CA is published in CN=NTAuthCertificates, none again once it is replaced.
  */
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -68,6 +70,13 @@ const leaves = {
 /** FILETIME (100 ns since 1601, MS-DTYP §2.3.3) of a time in ms. */
 const filetime = (ms: number) => String(BigInt(ms) * 10_000n + 116_444_736_000_000_000n);
 
+/** Applies an LDIF change to the DC's database (ldbmodify), as an administrator would over LDAP. */
+async function changeDirectory(dc: SambaDc, ldif: string): Promise<void> {
+  const file = join(dc.dir, `change-${Date.now()}-${Math.random()}.ldif`);
+  await writeFile(file, `${ldif}\n`);
+  await run('ldbmodify', ['-H', join(dc.dir, 'dc', 'private', 'sam.ldb'), file]);
+}
+
 /** Changes an account in the DC's database (ldbmodify), as an administrator would over LDAP. */
 async function modifyAccount(dc: SambaDc, account: string, change: string): Promise<void> {
   const samLdb = join(dc.dir, 'dc', 'private', 'sam.ldb');
@@ -115,6 +124,7 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
   let dir: string;
   let server: Running;
   let lookups: { close(): Promise<void> }[] = [];
+  let ldapOptions: LdapSidLookupOptions;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'httpauth-cert-directory-'));
@@ -139,14 +149,14 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
     // The same certificate claimed by two accounts: the mapping names neither.
     await addAltSecurityIdentity(dc, 'alice', adIssuerSerial(pki, pki.certs.email));
     await addAltSecurityIdentity(dc, MALLORY.name, adIssuerSerial(pki, pki.certs.email));
-    const ldap: LdapSidLookupOptions = {
+    const ldap: LdapSidLookupOptions = (ldapOptions = {
       url: 'ldaps://127.0.0.1:636',
       tls: {
         ca: await readFile(join(dc.dir, 'dc', 'private', 'tls', 'ca.pem')),
         servername: `dc1.${dc.realm.toLowerCase()}`,
       },
       bind: { dn: `${READER.name}@${dc.realm.toLowerCase()}`, password: READER.password },
-    };
+    });
     const certificates = ldapCertificateLookup(ldap);
     const names = ldapSidLookup(ldap);
     lookups = [certificates, names];
@@ -235,6 +245,53 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
       assert.equal(answer.status, 401, JSON.stringify(answer.body));
       assert.equal(answer.body.error, code, cert.cert);
     }
+  });
+
+  it("issuers: 'ntauth' reads the CAs allowed for logon from the DC's NTAuthCertificates object", async () => {
+    const ntauth = ldapCertificateLookup(ldapOptions);
+    lookups.push(ntauth);
+    const pkg = clientCertificate({
+      ca: pki.rootPem,
+      revocation: { crlFiles: [pki.rootCrl, pki.intermediateCrl] },
+      mapping: [{ type: 'directory', lookup: ntauth, issuers: 'ntauth', cacheTtlMs: 0 }],
+    });
+    const logon = async () => {
+      const result = await pkg.authenticateConnection(pki.chain(pki.certs.subject), Date.now());
+      return result.type === 'complete'
+        ? result.principal.name
+        : result.type === 'reject'
+          ? result.error.code
+          : result.type;
+    };
+    // Samba provisions no NTAuth store: no CA is allowed for logon.
+    assert.deepEqual(await ntauth.ntAuthCertificates(), []);
+    assert.equal(await logon(), 'ERR_HTTPAUTH_CERT_ISSUER_NOT_ALLOWED');
+    // What `certutil -dspublish -f users-ca.crt NTAuthCA` writes: the users CA in cACertificate.
+    const usersCa = new X509Certificate(readFileSync(pki.intermediate.cert)).raw;
+    const rootCa = new X509Certificate(pki.rootPem).raw;
+    const baseDn = dc.realm
+      .toLowerCase()
+      .split('.')
+      .map((label) => `DC=${label}`)
+      .join(',');
+    const configuration = `CN=Configuration,${baseDn}`;
+    const dn = `CN=NTAuthCertificates,CN=Public Key Services,CN=Services,${configuration}`;
+    await changeDirectory(
+      dc,
+      `dn: ${dn}\nchangetype: add\nobjectClass: certificationAuthority\n` +
+        `cACertificate:: ${usersCa.toString('base64')}\n` +
+        // Mandatory for the class (MS-ADSC §2.16); certutil writes a single zero octet.
+        'certificateRevocationList:: AA==\nauthorityRevocationList:: AA==',
+    );
+    assert.deepEqual(await ntauth.ntAuthCertificates(), [usersCa]);
+    assert.equal(await logon(), `alice@${dc.realm}`);
+    // Only the root left in the store: the users CA that issued the leaf is no longer allowed.
+    await changeDirectory(
+      dc,
+      `dn: ${dn}\nchangetype: modify\nreplace: cACertificate\n` +
+        `cACertificate:: ${rootCa.toString('base64')}`,
+    );
+    assert.equal(await logon(), 'ERR_HTTPAUTH_CERT_ISSUER_NOT_ALLOWED');
   });
 
   it('no certificate: curl --negotiate falls through to Kerberos, as the same account', async () => {

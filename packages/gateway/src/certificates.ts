@@ -45,7 +45,11 @@ function mappingRule(
         type: 'directory',
         lookup: lookup(),
         byUpn: rule.byUpn,
-        ...(rule.anyIssuer ? { anyIssuer: true } : { issuers: issuersOf(rule.issuers, where) }),
+        ...(rule.anyIssuer
+          ? { anyIssuer: true }
+          : {
+              issuers: rule.issuers === 'ntauth' ? 'ntauth' : issuersOf(rule.issuers, where),
+            }),
         ...(rule.cacheTtlSec === undefined ? {} : { cacheTtlMs: rule.cacheTtlSec * 1000 }),
       };
     case 'upn':

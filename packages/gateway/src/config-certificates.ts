@@ -28,10 +28,12 @@ function parseIssuers(raw: unknown, read: ConfigReader): CertificateIssuerConfig
 /**
  * A `directory` rule: altSecurityIdentities through directory.ldap's connection (the section's
  * presence is checked with the whole configuration, config.ts). Without issuers or anyIssuer any
- * CA under `ca` could name an AD account: refused here, as core refuses it.
+ * CA under `ca` could name an AD account: refused here, as core refuses it. `issuers: ntauth`
+ * reads the directory's own NTAuth store.
  */
 function parseDirectoryRule(rule: Json, where: string, read: ConfigReader) {
-  const issuers = parseIssuers(rule['issuers'], read);
+  const issuers =
+    rule['issuers'] === 'ntauth' ? ('ntauth' as const) : parseIssuers(rule['issuers'], read);
   const anyIssuer = read.bool(
     rule['anyIssuer'],
     'listen.tls.clientCertificates.mapping[].anyIssuer',
@@ -87,6 +89,10 @@ function parseRule(raw: unknown, n: number, read: ConfigReader): CertificateMapp
   if (rule['issuers'] !== undefined && type !== 'upn')
     read.problems.push(`${where}: issuers belong to a directory or upn rule`);
   if (type === 'upn') {
+    if (rule['issuers'] === 'ntauth') {
+      read.problems.push(`${where}: issuers: ntauth belongs to a directory rule`);
+      return [];
+    }
     const issuers = parseIssuers(rule['issuers'], read);
     return [{ type, ...(issuers === undefined ? {} : { issuers }) }];
   }

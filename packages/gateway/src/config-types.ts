@@ -159,8 +159,11 @@ export type CertificateMappingConfig =
   | {
       /** altSecurityIdentities in Active Directory, through `directory.ldap`'s connection. */
       readonly type: 'directory';
-      /** The issuing CAs allowed to log on (NTAuth-like): PEM files or SHA-256 thumbprints. */
-      readonly issuers: readonly CertificateIssuerConfig[];
+      /**
+       * The issuing CAs allowed to log on (NTAuth-like): PEM files or SHA-256 thumbprints, or
+       * `ntauth`: the directory's own NTAuth store.
+       */
+      readonly issuers: readonly CertificateIssuerConfig[] | 'ntauth';
       readonly anyIssuer: boolean;
       readonly byUpn: boolean;
       readonly cacheTtlSec?: number;

@@ -288,6 +288,37 @@ describe('gateway.schema.json and validateConfig agree', () => {
       false,
     ],
     [
+      {
+        ...certificates({ mapping: [{ type: 'directory', issuers: 'ntauth', anyIssuer: true }] }),
+        directory: { ldap: ldapGood },
+      },
+      /give issuers or anyIssuer, not both/,
+      false,
+    ],
+    [
+      {
+        ...certificates({ mapping: [{ type: 'directory', issuers: 'all' }] }),
+        directory: { ldap: ldapGood },
+      },
+      /mapping\[0\]\.issuers must be ntauth/,
+      true,
+    ],
+    [
+      {
+        ...certificates({ mapping: [{ type: 'upn', issuers: 'ntauth' }], allowWeakMappings: true }),
+      },
+      /mapping\[0\]: issuers: ntauth belongs to a directory rule/,
+      false,
+    ],
+    [
+      {
+        ...certificates({ mapping: [{ type: 'directory', issuers: 7 }] }),
+        directory: { ldap: ldapGood },
+      },
+      /mapping\[0\]\.issuers must be a string or a list/,
+      true,
+    ],
+    [
       certificates({ mapping: [{ type: 'directory', issuers: ['/ca.pem'] }] }),
       /mapping\[0\]: a directory rule looks accounts up through directory\.ldap; configure it/,
       false,
@@ -508,6 +539,7 @@ describe('listen.tls.clientCertificates', () => {
           mapping: [
             { type: 'directory', issuers: ['ca/issuing.pem', thumbprint], cacheTtlSec: 30 },
             { type: 'directory', anyIssuer: true },
+            { type: 'directory', issuers: 'ntauth' },
             { type: 'upn', issuers: [thumbprint.replaceAll(':', '')] },
           ],
           allowWeakMappings: true,
@@ -526,6 +558,7 @@ describe('listen.tls.clientCertificates', () => {
         cacheTtlSec: 30,
       },
       { type: 'directory', issuers: [], anyIssuer: true, byUpn: false },
+      { type: 'directory', issuers: 'ntauth', anyIssuer: false, byUpn: false },
       { type: 'upn', issuers: [{ sha256: thumbprint.replaceAll(':', '') }] },
     ]);
   });

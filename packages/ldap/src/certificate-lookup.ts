@@ -17,12 +17,14 @@
  */
 import type { CertificateAccountLookup, DirectoryAccount } from '@httpauth/core';
 import { sidFromBytes } from '@httpauth/core/wire';
-import { AndFilter, EqualityFilter, OrFilter } from 'ldapts';
+import { AndFilter, EqualityFilter, NoSuchObjectError, OrFilter } from 'ldapts';
 import type { Entry, Filter } from 'ldapts';
 import { first, sharedConnection, type LdapSidLookupOptions, type Session } from './connection.js';
 
 /** The lookup {@link ldapCertificateLookup} returns. */
 export interface LdapCertificateLookup extends CertificateAccountLookup {
+  /** The forest's NTAuth store (for `issuers: 'ntauth'`): DER CA certificates, none if absent. */
+  ntAuthCertificates(): Promise<Buffer[]>;
   /** Unbinds and closes the shared LDAP connection. */
   close(): Promise<void>;
 }
@@ -171,6 +173,35 @@ async function accountsOf(
 }
 
 /**
+ * Where AD keeps the NTAuth store, under the configuration partition: a certificationAuthority
+ * object whose cACertificate values (MS-ADA1 §2.95, multi-valued octet strings) are the DER CA
+ * certificates trusted for logon (MS-WCCE, "NTAuthCertificates Object").
+ */
+const NTAUTH_RDNS = 'CN=NTAuthCertificates,CN=Public Key Services,CN=Services';
+
+/**
+ * The forest's NTAuth store: the `cACertificate` values (DER) of the NTAuthCertificates object,
+ * which `certutil -dspublish -f ca.crt NTAuthCA` writes; none when the object does not exist.
+ */
+async function ntAuthCertificates(session: Session): Promise<Buffer[]> {
+  if (session.configurationDn === '') {
+    throw new Error('the server named no configurationNamingContext');
+  }
+  try {
+    const { searchEntries } = await session.client.search(
+      `${NTAUTH_RDNS},${session.configurationDn}`,
+      { scope: 'base', attributes: ['cACertificate'], explicitBufferAttributes: ['cACertificate'] },
+    );
+    const raw = searchEntries[0]?.cACertificate;
+    const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+    return values.filter((value): value is Buffer => Buffer.isBuffer(value));
+  } catch (error) {
+    if (error instanceof NoSuchObjectError) return [];
+    throw error;
+  }
+}
+
+/**
  * Finds a certificate's accounts in Active Directory over LDAP (see above). Throws
  * `ERR_HTTPAUTH_INVALID_OPTIONS` on bad options; a lookup throws when the directory cannot answer.
  */
@@ -190,6 +221,7 @@ export function ldapCertificateLookup(options: LdapSidLookupOptions): LdapCertif
         return accountsOf(session, entries, 'upn');
       });
     },
+    ntAuthCertificates: () => connection.run(ntAuthCertificates),
     close: () => connection.close(),
   };
 }

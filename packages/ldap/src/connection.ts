@@ -50,6 +50,8 @@ export interface Session {
   readonly baseDn: string;
   /** The NetBIOS domain name (`SAMDOM`). */
   readonly domain: string;
+  /** The forest's configuration partition (`CN=Configuration,DC=samdom,DC=test`), if named. */
+  readonly configurationDn: string;
 }
 
 function invalid(): never {
@@ -128,7 +130,8 @@ export function sharedConnection(options: LdapSidLookupOptions): SharedConnectio
       const baseDn = options.baseDn ?? String(first(root?.defaultNamingContext) ?? '');
       if (baseDn === '') throw new Error('the server named no defaultNamingContext');
       const domain = options.domain ?? (await netbiosName(client, root, baseDn));
-      return { client, baseDn, domain };
+      const configurationDn = String(first(root?.configurationNamingContext) ?? '');
+      return { client, baseDn, domain, configurationDn };
     } catch (error) {
       await client.unbind().catch(() => undefined);
       throw error;

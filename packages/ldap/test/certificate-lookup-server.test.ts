@@ -2,7 +2,8 @@
  * ldapCertificateLookup against a scripted LDAP server (fake-ldap-server.ts): the account's realm
  * comes from its own DN, not the search base; its state attributes are read (an unreadable one
  * refuses); two accounts are both reported (of more, the two sizeLimit lets through); and the shared
- * connection survives one request's LDAP error, while a dropped connection is retried once.
+ * connection survives one request's LDAP error, while a dropped connection is retried once. The
+ * NTAuth store is read from the configuration partition; no such object is an empty store.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -184,5 +185,44 @@ describe('ldapCertificateLookup against an LDAP server', () => {
       ['grace@SAMDOM.TEST', 'grace@SAMDOM.TEST'],
     );
     assert.equal(server.connections, 2);
+  });
+});
+
+describe("ldapCertificateLookup's NTAuth store (issuers: 'ntauth')", () => {
+  const NTAUTH =
+    'CN=NTAuthCertificates,CN=Public Key Services,CN=Services,CN=Configuration,DC=samdom,DC=test';
+
+  it('reads every cACertificate value of the object in the configuration partition', async () => {
+    const ca1 = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]);
+    const ca2 = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x02]);
+    const seen: string[] = [];
+    const server = await startFakeLdap((search) => {
+      seen.push(search.base);
+      return search.base === NTAUTH && search.scope === 0
+        ? { entries: [{ dn: NTAUTH, attributes: { cACertificate: [ca1, ca2] } }] }
+        : { resultCode: 32 };
+    });
+    servers.push(server);
+    const lookup = lookupOf(server);
+    assert.deepEqual(await lookup.ntAuthCertificates(), [ca1, ca2]);
+    await lookup.close();
+    assert.ok(seen.includes(NTAUTH), seen.join(' | '));
+  });
+
+  it('no such object (32) is an empty store; any other LDAP error is thrown', async () => {
+    for (const [resultCode, expected] of [
+      [32, 'empty'],
+      [50, 'thrown'],
+    ] as const) {
+      const server = await startFakeLdap(() => ({ resultCode }));
+      servers.push(server);
+      const lookup = lookupOf(server);
+      const outcome = await lookup.ntAuthCertificates().then(
+        (store) => (store.length === 0 ? 'empty' : 'values'),
+        () => 'thrown',
+      );
+      await lookup.close();
+      assert.equal(outcome, expected, `resultCode ${resultCode}`);
+    }
   });
 });

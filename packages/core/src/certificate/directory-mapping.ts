@@ -74,6 +74,12 @@ export interface CertificateAccountLookup {
    * mapping is ambiguous (the rule then refuses the certificate).
    */
   findAccounts(query: CertificateAccountQuery): Promise<readonly DirectoryAccount[]>;
+  /**
+   * The CA certificates (DER) of the forest's NTAuth store: the `cACertificate` values of
+   * CN=NTAuthCertificates,CN=Public Key Services,CN=Services in the configuration partition;
+   * an empty list when the object is absent. Needed by a rule with `issuers: 'ntauth'`.
+   */
+  ntAuthCertificates?(): Promise<readonly Buffer[]>;
 }
 
 /** userAccountControl ACCOUNTDISABLE (MS-ADTS §2.2.16). */

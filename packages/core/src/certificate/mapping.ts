@@ -67,10 +67,12 @@ export type MappingRule =
       readonly byUpn?: boolean;
       /**
        * The CAs whose certificates may log on to an account, like AD's NTAuth store: PEM CA
-       * certificates, or their SHA-256 thumbprints (hex, colons optional). The rule applies only
-       * to a certificate one of them issued directly. Required unless `anyIssuer`.
+       * certificates, or their SHA-256 thumbprints (hex, colons optional); or `'ntauth'` to read
+       * the directory's own NTAuth store through `lookup.ntAuthCertificates()`, again after
+       * `cacheTtlMs`. The rule applies only to a certificate one of them issued directly.
+       * Required unless `anyIssuer`.
        */
-      readonly issuers?: readonly (string | Buffer)[];
+      readonly issuers?: readonly (string | Buffer)[] | 'ntauth';
       /**
        * Unsafe: honour the mapping for a certificate from any CA under the trust anchors (`ca`).
        * Any such CA can then issue a certificate that logs on as an AD account. Warns at start-up.
@@ -228,7 +230,7 @@ async function tryRule(
   const upn = single(f.names.upns);
   // Windows maps a certificate to an AD account only when its issuing CA is in NTAuth.
   const limited = rule.type === 'directory' || ('issuers' in rule && rule.issuers !== undefined);
-  if (limited && !issuerAllowed(rule, f.issuingCa)) return ISSUER_NOT_ALLOWED;
+  if (limited && !(await issuerAllowed(rule, f.issuingCa, f.now))) return ISSUER_NOT_ALLOWED;
   switch (rule.type) {
     case 'sid': {
       if (f.sid === undefined) return undefined;
