@@ -6,23 +6,19 @@
  * service ticket it issues does not decrypt with the real keytab, so the logon is refused.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { basic, createAuthenticator, type BasicKerberosOptions } from '@httpauth/core';
+import type { BasicKerberosOptions } from '@httpauth/core';
+import { curlBasic, listenBasicKerberos } from './harness/basic-kerberos.js';
 import { startMitKdc, type MitKdc } from './harness/mit-kdc.js';
+import { selfSignedCertificateFiles } from './support/tls.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-basic-krb-'));
@@ -41,52 +37,8 @@ let kdc: MitKdc;
 let spoof: MitKdc;
 let tls: { key: Buffer; cert: Buffer };
 
-function handler(kerberos: BasicKerberosOptions, allowInsecure = false) {
-  const auth = createAuthenticator({
-    packages: [basic({ realm: 'intranet', kerberos, allowInsecure })],
-  });
-  return async (req: IncomingMessage, res: ServerResponse) => {
-    const decision = await auth.authenticate({
-      method: req.method ?? 'GET',
-      target: req.url ?? '/',
-      headers: req.headers,
-      httpVersionMajor: req.httpVersionMajor,
-      secure: (req.socket as TLSSocket).encrypted === true,
-    });
-    for (const [name, value] of decision.headers) res.appendHeader(name, value);
-    if (decision.type === 'authenticated') {
-      res.end(JSON.stringify(decision.auth.principal));
-    } else {
-      refusals.push({ code: decision.error.code, reason: decision.error.reason });
-      res.statusCode = decision.status;
-      res.end(decision.error.code);
-    }
-  };
-}
-
-async function listenHttps(kerberos: BasicKerberosOptions): Promise<string> {
-  const server = createHttpsServer(tls, handler(kerberos));
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-}
-
-async function curlBasic(url: string, user: string, password: string) {
-  const { stdout } = await run('curl', [
-    '-sk',
-    '--max-time',
-    '30',
-    '--basic',
-    '-u',
-    `${user}:${password}`,
-    '-w',
-    '\n%{http_code}',
-    url,
-  ]);
-  const lines = stdout.split('\n');
-  const status = Number(lines.pop());
-  return { status, body: lines.join('\n') };
-}
+const listenHttps = (kerberos: BasicKerberosOptions) =>
+  listenBasicKerberos(tls, kerberos, servers, (refusal) => refusals.push(refusal));
 
 const PYTHON = `
 import json, sys, warnings
@@ -135,28 +87,7 @@ before(async () => {
       { name: 'HTTP/localhost' },
     ],
   });
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  tls = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  tls = selfSignedCertificateFiles(dir);
   const common = { realm: kdc.realm, keytab: kdc.keytabPath, timeoutMs: 1500 };
   realUrl = await listenHttps({ ...common, krb5Conf: kdc.krb5Conf });
   spoofUrl = await listenHttps({ ...common, kdcs: [`127.0.0.1:${spoof.port}`] });

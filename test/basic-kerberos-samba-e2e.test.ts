@@ -5,114 +5,45 @@
  * service key the KDC is verified with is the service account's, exported by samba-tool.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { basic, createAuthenticator } from '@httpauth/core';
+import { curlBasic, listenBasicKerberos } from './harness/basic-kerberos.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc, type SambaDc } from './harness/samba-dc.js';
+import { selfSignedCertificate } from './support/tls.js';
 
-const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), 'httpauth-basic-krb-ad-'));
 const alice = DEFAULT_SAMBA_USERS[0] as { name: string; password: string };
 const DISABLED = { name: 'dora', password: 'D0ra-Passw0rd!', state: 'disabled' as const };
 const EXPIRED = { name: 'ed', password: 'Ed-Passw0rd!1', state: 'passwordExpired' as const };
 const reasons: (string | undefined)[] = [];
 
 let dc: SambaDc;
-let server: ReturnType<typeof createHttpsServer> | undefined;
+const servers: { close(): unknown }[] = [];
 let url = '';
 
 before(async () => {
   dc = await startSambaDc({ users: [alice, DISABLED, EXPIRED] });
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  const auth = createAuthenticator({
-    packages: [
-      basic({
-        realm: 'intranet',
-        kerberos: {
-          realm: dc.realm,
-          keytab: dc.keytabPath,
-          servicePrincipal: `HTTP/localhost@${dc.realm}`,
-          krb5Conf: dc.krb5Conf,
-        },
-      }),
-    ],
-  });
-  server = createHttpsServer(
-    { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
-    async (req: IncomingMessage, res: ServerResponse) => {
-      const decision = await auth.authenticate({
-        method: req.method ?? 'GET',
-        target: req.url ?? '/',
-        headers: req.headers,
-        httpVersionMajor: req.httpVersionMajor,
-        secure: (req.socket as TLSSocket).encrypted === true,
-      });
-      if (decision.type === 'authenticated') {
-        res.end(JSON.stringify(decision.auth.principal));
-      } else {
-        reasons.push(decision.error.reason);
-        res.statusCode = decision.status;
-        res.end(decision.error.code);
-      }
+  url = await listenBasicKerberos(
+    selfSignedCertificate(),
+    {
+      realm: dc.realm,
+      keytab: dc.keytabPath,
+      servicePrincipal: `HTTP/localhost@${dc.realm}`,
+      krb5Conf: dc.krb5Conf,
     },
+    servers,
+    (refusal) => reasons.push(refusal.reason),
   );
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 });
 
 after(async () => {
-  server?.close();
+  for (const server of servers) server.close();
   await dc?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
-async function curlBasic(user: string, password: string) {
-  const { stdout } = await run('curl', [
-    '-sk',
-    '--max-time',
-    '30',
-    '-u',
-    `${user}:${password}`,
-    '-w',
-    '\n%{http_code}',
-    url,
-  ]);
-  const lines = stdout.split('\n');
-  const status = Number(lines.pop());
-  return { status, body: lines.join('\n') };
-}
+const curlDc = (user: string, password: string) => curlBasic(url, user, password);
 
 describe('Basic over Kerberos against the Samba AD DC', () => {
   test('alice logs on with her AD password; the KDC is verified with the service keytab', async () => {
-    const ok = await curlBasic(alice.name, alice.password);
+    const ok = await curlDc(alice.name, alice.password);
     assert.equal(ok.status, 200, ok.body);
     assert.deepEqual(JSON.parse(ok.body), {
       name: `alice@${dc.realm}`,
@@ -127,17 +58,17 @@ describe('Basic over Kerberos against the Samba AD DC', () => {
       [alice.name, 'Wr0ng-Passw0rd!'],
       ['nobody', 'Wr0ng-Passw0rd!'],
     ] as const) {
-      const answer = await curlBasic(user, password);
+      const answer = await curlDc(user, password);
       assert.equal(answer.status, 401);
       assert.equal(answer.body, 'ERR_HTTPAUTH_BAD_CREDENTIALS');
     }
   });
 
   test('a disabled account and an expired password get their own codes', async () => {
-    const disabled = await curlBasic(DISABLED.name, DISABLED.password);
+    const disabled = await curlDc(DISABLED.name, DISABLED.password);
     assert.equal(disabled.status, 401);
     assert.equal(disabled.body, 'ERR_HTTPAUTH_ACCOUNT_LOCKED', reasons.at(-1));
-    const expired = await curlBasic(EXPIRED.name, EXPIRED.password);
+    const expired = await curlDc(EXPIRED.name, EXPIRED.password);
     assert.equal(expired.status, 401);
     assert.equal(expired.body, 'ERR_HTTPAUTH_PASSWORD_EXPIRED', reasons.at(-1));
   });

@@ -20,9 +20,7 @@ import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -38,7 +36,7 @@ import type { AuthInfo } from '@httpauth/core';
 import { httpAuth } from '@httpauth/express';
 import { ldapCertificateLookup, ldapSidLookup } from '@httpauth/ldap';
 import type { LdapSidLookupOptions } from '@httpauth/ldap';
-import { createGateway, validateConfig, type Gateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
 import express from 'express';
 
 import {
@@ -46,6 +44,11 @@ import {
   createTestPki,
   type Issued,
 } from '../packages/core/test/certificate-pki.js';
+import {
+  certificateCurl,
+  startCertificateGateway,
+  startIdentityEcho,
+} from './harness/client-certificates.js';
 import { listen, type Running } from './harness/listen.js';
 import { curlNegotiate } from './harness/negotiate-clients.js';
 import { DEFAULT_SAMBA_USERS, startSambaDc, type SambaDc } from './harness/samba-dc.js';
@@ -97,27 +100,7 @@ function sha1Thumbprint(cert: Issued): string {
   return text.trim().replace(/^.*=/, '').replace(/:/g, '');
 }
 
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-async function curl(url: string, cert: Issued): Promise<Answer> {
-  const { stdout } = await run('curl', [
-    '-s',
-    '-w',
-    '\n%{http_code}',
-    '--cacert',
-    join(pki.dir, 'root', 'ca.pem'),
-    '--cert',
-    cert.fullChain,
-    '--key',
-    cert.key,
-    url,
-  ]);
-  const cut = stdout.lastIndexOf('\n');
-  return { status: Number(stdout.slice(cut + 1)), body: JSON.parse(stdout.slice(0, cut)) };
-}
+const curl = certificateCurl(join(pki.dir, 'root', 'ca.pem'));
 
 describe('client certificates mapped by altSecurityIdentities in the Samba AD DC', () => {
   let dc: SambaDc;
@@ -314,40 +297,22 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
   });
 
   describe('through the gateway: listen.tls.clientCertificates with a directory rule', () => {
-    let upstream: Server;
+    let upstream: { url: string; close(): void };
     let gateway: Gateway;
     let url: string;
 
     before(async () => {
-      // The upstream answers with the identity headers the gateway sent.
-      upstream = createHttpServer((req, res) => {
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            user: req.headers['x-remote-user'] ?? null,
-            groups: req.headers['x-remote-groups'] ?? null,
-            mechanism: req.headers['x-auth-mechanism'] ?? null,
-          }),
-        );
+      upstream = await startIdentityEcho({
+        user: 'x-remote-user',
+        groups: 'x-remote-groups',
+        mechanism: 'x-auth-mechanism',
       });
-      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
       await writeFile(join(dir, 'reader.password'), `${READER.password}\n`);
-      const config = validateConfig(
+      ({ gateway, url } = await startCertificateGateway(
+        pki,
+        // The users CA alone may log on to accounts (NTAuth); the root is an anchor.
+        { mapping: [{ type: 'directory', issuers: [pki.intermediate.cert] }] },
         {
-          listen: {
-            host: '127.0.0.1',
-            port: 0,
-            tls: {
-              cert: pki.server.cert,
-              key: pki.server.key,
-              clientCertificates: {
-                ca: join(pki.dir, 'root', 'ca.pem'),
-                crlFiles: [pki.rootCrl, pki.intermediateCrl],
-                // The users CA alone may log on to accounts (NTAuth); the root is an anchor.
-                mapping: [{ type: 'directory', issuers: [pki.intermediate.cert] }],
-              },
-            },
-          },
           directory: {
             ldap: {
               url: 'ldaps://127.0.0.1:636',
@@ -357,15 +322,10 @@ describe('client certificates mapped by altSecurityIdentities in the Samba AD DC
               servername: `dc1.${dc.realm.toLowerCase()}`,
             },
           },
-          upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
-          log: { level: 'silent' },
+          upstream: upstream.url,
         },
-        {},
         dir,
-      );
-      gateway = createGateway(config);
-      const { port } = await gateway.listen();
-      url = `https://127.0.0.1:${port}/app`;
+      ));
     });
 
     after(async () => {

@@ -30,6 +30,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import Koa from 'koa';
 import { TEST_SID, createTestPki, type Issued } from '../packages/core/test/certificate-pki.js';
+import { certificateCurl, type CurlAnswer } from './harness/client-certificates.js';
 import { demoRefusal, startDemo, stopDemo, type Demo } from './harness/demo.js';
 
 const run = promisify(execFile);
@@ -40,38 +41,7 @@ const pki = createTestPki();
 const rootCa = join(pki.dir, 'root', 'ca.pem');
 after(() => pki.remove());
 
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-  readonly challenges: readonly string[];
-}
-
-/** curl over HTTPS trusting the test root; `cert` presented with --cert/--key. */
-async function curl(url: string, cert: Issued | undefined, extra: string[] = []): Promise<Answer> {
-  const credentials = cert === undefined ? [] : ['--cert', cert.fullChain, '--key', cert.key];
-  const { stdout } = await run('curl', [
-    '-s',
-    '-D',
-    '-',
-    '--cacert',
-    rootCa,
-    ...credentials,
-    ...extra,
-    url,
-  ]);
-  // With --digest curl prints the 401's headers too: the last response is what counts.
-  const responses = stdout.split(/\r\n(?=HTTP\/)/);
-  const last = responses.at(-1) as string;
-  const [head, body = ''] = last.split('\r\n\r\n');
-  const lines = (head as string).split('\r\n');
-  return {
-    status: Number(/^HTTP\/\S+ (\d{3})/.exec(lines[0] as string)?.[1]),
-    body: JSON.parse(body) as Record<string, unknown>,
-    challenges: lines
-      .filter((line) => /^www-authenticate:/i.test(line))
-      .map((line) => line.slice(line.indexOf(':') + 1).trim()),
-  };
-}
+const curl = certificateCurl(rootCa);
 
 const PYTHON = `
 import json, sys, requests
@@ -82,9 +52,9 @@ print(json.dumps({"status": r.status_code, "body": r.json(),
 `;
 
 /** Python requests with a client certificate (`cert=(chain, key)`). */
-async function python(url: string, cert: Issued): Promise<Answer> {
+async function python(url: string, cert: Issued): Promise<CurlAnswer> {
   const { stdout } = await run('python3', ['-c', PYTHON, url, cert.fullChain, cert.key, rootCa]);
-  return JSON.parse(stdout) as Answer;
+  return JSON.parse(stdout) as CurlAnswer;
 }
 
 /** The scenarios every server (Express, the demo) passes; `url` is its /whoami. */

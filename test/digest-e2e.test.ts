@@ -4,9 +4,8 @@
  * 127.0.0.1, and the demo app itself.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +30,7 @@ import Fastify from 'fastify';
 import Koa from 'koa';
 import { demoRefusal, startDemo, stopDemo, type Demo } from './harness/demo.js';
 import { chromiumDump, jsonFromDom } from './harness/chromium.js';
+import { selfSignedCertificate } from './support/tls.js';
 import {
   curl,
   digestParam,
@@ -334,39 +334,13 @@ for (const framework of ['express', 'fastify', 'koa'] as const) {
 describe('Digest over HTTP/2 through Fastify (curl, TLS with ALPN h2)', () => {
   let app: { close(): Promise<unknown> } | undefined;
   let base = '';
-  let dir = '';
-
   before(async () => {
     // TLS rather than h2c: curl 7.88 cannot reuse an h2c prior-knowledge connection for the
     // second leg of an auth exchange (curl/curl#10634, fixed in 8.0).
-    dir = await mkdtemp(join(tmpdir(), 'httpauth-h2-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    const tls = selfSignedCertificate();
     const http2App = Fastify({
       http2: true,
-      https: {
-        key: await readFile(join(dir, 'key.pem')),
-        cert: await readFile(join(dir, 'cert.pem')),
-      },
+      https: { key: tls.key, cert: tls.cert },
     });
     await http2App.register(fastifyAuth, {
       packages: [
@@ -394,7 +368,6 @@ describe('Digest over HTTP/2 through Fastify (curl, TLS with ALPN h2)', () => {
   });
   after(async () => {
     await app?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('the 401 over HTTP/2 carries the Digest challenges, and NTLM', async () => {

@@ -7,7 +7,7 @@
  * down gives 503; plain HTTP without allowInsecure offers no Basic at all.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createGateway, loadConfig, type Gateway } from '@httpauth/gateway';
 import { startMitKdc, type MitKdc } from './harness/mit-kdc.js';
+import { selfSignedCertificateFiles } from './support/tls.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-gateway-basic-krb-'));
@@ -86,27 +87,7 @@ describe('gateway auth.basic.kerberos against MIT', () => {
         `    ${kdc.realm} = {\n        kdc = 127.0.0.1:${kdc.port}\n    }\n` +
         `    ${PARTNER} = {\n        kdc = 127.0.0.1:${partner.port}\n    }\n`,
     );
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        join(dir, 'tls.key'),
-        '-out',
-        join(dir, 'tls.crt'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificateFiles(dir, { key: 'tls.key', cert: 'tls.crt' });
     upstream = createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ headers: req.headers }));

@@ -9,14 +9,17 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { createGateway, validateConfig, type Gateway } from '@httpauth/gateway';
+import type { Gateway } from '@httpauth/gateway';
 import { createTestPki, type Issued } from '../packages/core/test/certificate-pki.js';
+import {
+  certificateCurl,
+  startCertificateGateway,
+  startIdentityEcho,
+} from './harness/client-certificates.js';
 
 const run = promisify(execFile);
 const DEMO_USERS = fileURLToPath(
@@ -24,22 +27,16 @@ const DEMO_USERS = fileURLToPath(
 );
 const pki = createTestPki();
 const rootCa = join(pki.dir, 'root', 'ca.pem');
-let upstream: Server;
+const curl = certificateCurl(rootCa);
+let upstream: { url: string; close(): void };
 const gateways: Gateway[] = [];
 
 before(async () => {
-  // The upstream answers with the identity headers it received.
-  upstream = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(
-      JSON.stringify({
-        user: req.headers['x-remote-user'] ?? null,
-        mechanism: req.headers['x-auth-mechanism'] ?? null,
-        fingerprint: req.headers['x-client-cert-sha256'] ?? null,
-      }),
-    );
+  upstream = await startIdentityEcho({
+    user: 'x-remote-user',
+    mechanism: 'x-auth-mechanism',
+    fingerprint: 'x-client-cert-sha256',
   });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 });
 
 after(async () => {
@@ -53,66 +50,18 @@ async function startGateway(
   clientCertificates: Record<string, unknown> = {},
   auth: Record<string, unknown> = { digest: { file: DEMO_USERS } },
 ): Promise<string> {
-  const config = validateConfig(
+  const { gateway, url } = await startCertificateGateway(
+    pki,
+    { mapping: [{ type: 'sid' }, { type: 'upn' }], allowWeakMappings: true, ...clientCertificates },
     {
-      listen: {
-        host: '127.0.0.1',
-        port: 0,
-        tls: {
-          cert: pki.server.cert,
-          key: pki.server.key,
-          clientCertificates: {
-            ca: rootCa,
-            crlFiles: [pki.rootCrl, pki.intermediateCrl],
-            mapping: [{ type: 'sid' }, { type: 'upn' }],
-            allowWeakMappings: true,
-            ...clientCertificates,
-          },
-        },
-      },
-      upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      upstream: upstream.url,
       auth: { realm: 'httpauth-demo', ...auth },
       identity: { certificateFingerprintHeader: 'X-Client-Cert-SHA256' },
-      log: { level: 'silent' },
     },
-    {},
     pki.dir,
   );
-  const gateway = createGateway(config);
   gateways.push(gateway);
-  const { port } = await gateway.listen();
-  return `https://127.0.0.1:${port}/app`;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-  readonly challenges: readonly string[];
-}
-
-async function curl(url: string, cert: Issued | undefined, extra: string[] = []): Promise<Answer> {
-  const credentials = cert === undefined ? [] : ['--cert', cert.fullChain, '--key', cert.key];
-  const { stdout } = await run('curl', [
-    '-s',
-    '-D',
-    '-',
-    '--cacert',
-    rootCa,
-    ...credentials,
-    ...extra,
-    url,
-  ]);
-  // With --digest curl prints the 401's headers too: the last response is what counts.
-  const last = stdout.split(/\r\n(?=HTTP\/)/).at(-1) as string;
-  const [head, body = ''] = last.split('\r\n\r\n');
-  const lines = (head as string).split('\r\n');
-  return {
-    status: Number(/^HTTP\/\S+ (\d{3})/.exec(lines[0] as string)?.[1]),
-    body: JSON.parse(body) as Record<string, unknown>,
-    challenges: lines
-      .filter((line) => /^www-authenticate:/i.test(line))
-      .map((line) => line.slice(line.indexOf(':') + 1).trim()),
-  };
+  return url;
 }
 
 const fingerprintOf = (cert: Issued) => new X509Certificate(cert.der).fingerprint256;

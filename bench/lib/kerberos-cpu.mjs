@@ -10,43 +10,29 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { kerberosAcceptor, kerberosMechTokens, negotiateEngine } from './negotiate-accept.mjs';
 
 const [dist, mode, tokenPath, keytab] = process.argv.slice(2);
 const core = await import(pathToFileURL(resolve(dist, 'index.js')).href);
 const wire = await import(pathToFileURL(resolve(dist, 'wire.js')).href);
 const tokens = readFileSync(tokenPath, 'utf8').trim().split('\n');
-const SKEW = 3_600_000;
 let runPass;
 if (mode === 'engine') {
   runPass = async (list) => {
-    const authenticator = core.createAuthenticator({
-      packages: [core.negotiate({ kerberos: { keytab, clockSkewMs: SKEW }, kerberosOnly: true })],
-    });
+    const authenticate = negotiateEngine(core, keytab);
     const connection = new EventEmitter();
     for (const token of list) {
-      const decision = await authenticator.authenticate({
-        method: 'GET',
-        target: '/api',
-        headers: { host: 'localhost', authorization: `Negotiate ${token}` },
-        connection,
-        httpVersionMajor: 1,
-        secure: false,
-        clientAddress: '127.0.0.1',
-      });
+      const decision = await authenticate(token, connection);
       const reply = decision.headers?.find(([name]) => name === 'www-authenticate');
       if (decision.type !== 'authenticated' || reply === undefined) throw new Error('refused');
     }
   };
 } else if (mode === 'acceptor') {
-  const mechTokens = new Map(
-    tokens.map((t) => [t, wire.decodeNegTokenInit(Buffer.from(t, 'base64')).mechToken]),
-  );
+  const mechTokens = new Map(kerberosMechTokens(wire, tokens).map((m, i) => [tokens[i], m]));
   runPass = async (list) => {
-    const acceptor = new core.KerberosAcceptor({ keytab, clockSkewMs: SKEW });
-    const store = new core.MemoryStore();
+    const accept = kerberosAcceptor(core, keytab);
     for (const token of list) {
-      const context = { store, now: Date.now(), channelBinding: undefined };
-      const result = await acceptor.accept(mechTokens.get(token), context);
+      const result = await accept(mechTokens.get(token));
       if (!result.ok || result.responseToken === undefined) throw new Error('refused');
     }
   };

@@ -17,16 +17,15 @@
 // from the realm's krb5.conf (clockskew = 3600).
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { kerberosAcceptor, kerberosMechTokens, negotiateEngine } from '../lib/negotiate-accept.mjs';
 
 const [mode, tokenPath, keytab, warmupText, inflightText] = process.argv.slice(2);
 const spnegoTokens = readFileSync(tokenPath, 'utf8').trim().split('\n');
 const warmup = Number(warmupText);
 const inflight = Number(inflightText ?? '1');
-const CLOCK_SKEW_MS = 3_600_000;
 
 async function kerberosTokens() {
-  const { decodeNegTokenInit } = await import('@httpauth/core/wire');
-  return spnegoTokens.map((token) => decodeNegTokenInit(Buffer.from(token, 'base64')).mechToken);
+  return kerberosMechTokens(await import('@httpauth/core/wire'), spnegoTokens);
 }
 
 let tokens = spnegoTokens;
@@ -35,24 +34,19 @@ let closeStore = async () => {};
 /** For the JavaScript modes: a fresh acceptor (and replay cache) for the steady-state warm-up. */
 let freshAcceptOne;
 if (mode === 'ours') {
-  const { KerberosAcceptor, MemoryStore } = await import('@httpauth/core');
+  const core = await import('@httpauth/core');
   tokens = await kerberosTokens();
   freshAcceptOne = () => {
-    const acceptor = new KerberosAcceptor({ keytab, clockSkewMs: CLOCK_SKEW_MS });
-    const store = new MemoryStore();
+    const accept = kerberosAcceptor(core, keytab);
     return async (token) => {
-      const result = await acceptor.accept(token, {
-        store,
-        now: Date.now(),
-        channelBinding: undefined,
-      });
+      const result = await accept(token);
       // An AP-REP must come back: the client asked for mutual authentication.
       return result.ok && result.responseToken !== undefined && result.responseToken.length > 0;
     };
   };
   acceptOne = freshAcceptOne();
 } else if (mode === 'engine') {
-  const { createAuthenticator, negotiate } = await import('@httpauth/core');
+  const core = await import('@httpauth/core');
   // BENCH_REDIS_URL: the replay cache in Redis (@httpauth/redis), as a cluster keeps it.
   let store;
   if (process.env.BENCH_REDIS_URL !== undefined) {
@@ -62,26 +56,13 @@ if (mode === 'ours') {
     closeStore = () => store.close();
   }
   const engine = (withStore) => {
-    const authenticator = createAuthenticator({
-      packages: [
-        negotiate({ kerberos: { keytab, clockSkewMs: CLOCK_SKEW_MS }, kerberosOnly: true }),
-      ],
-      ...(withStore === undefined ? {} : { store: withStore }),
-    });
+    const authenticate = negotiateEngine(core, keytab, withStore);
     // One keep-alive connection per lane, as an adapter passes its socket.
     const connections = new Map();
     return async (token, lane) => {
       let connection = connections.get(lane);
       if (connection === undefined) connections.set(lane, (connection = new EventEmitter()));
-      const decision = await authenticator.authenticate({
-        method: 'GET',
-        target: '/api',
-        headers: { host: 'localhost', authorization: `Negotiate ${token}` },
-        connection,
-        httpVersionMajor: 1,
-        secure: false,
-        clientAddress: '127.0.0.1',
-      });
+      const decision = await authenticate(token, connection);
       if (decision.type !== 'authenticated') return false;
       const reply = decision.headers.find(([name]) => name === 'www-authenticate');
       return reply !== undefined && /^Negotiate [A-Za-z0-9+/]{40,}=*$/.test(reply[1]);

@@ -1,11 +1,14 @@
 /**
- * Apache httpd with mod_auth_gssapi as a Kerberos-protected backend (Debian's apache2 and
- * libapache2-mod-auth-gssapi): its own config in a temp dir, loopback, one resource `/api` behind
- * `AuthType GSSAPI` with a keytab, and an access log whose first field is the authenticated user
- * (`%u`), so a test can see who Apache believed the client to be. As root, Apache drops to
- * www-data: it gets its own copies of the keytab and krb5.conf and a replay cache directory.
+ * Apache httpd with mod_auth_gssapi (Debian's apache2 and libapache2-mod-auth-gssapi): its own
+ * config in a temp dir, loopback, one resource `/api` behind `AuthType GSSAPI` with a keytab. As
+ * root, Apache drops to www-data: it gets its own copies of the keytab and krb5.conf and a replay
+ * cache directory (MIT's default replay cache, shared by the child processes).
+ *
+ * `startApacheGssapi` is the tests' Kerberos-protected backend, with an access log whose first
+ * field is the authenticated user (`%u`), so a test can see who Apache believed the client to be.
+ * `launchApacheGssapi` is the common start, also used by the benchmarks (bench/lib/apache.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -22,10 +25,28 @@ import { join } from 'node:path';
 
 const MODULES = '/usr/lib/apache2/modules';
 
-export interface ApacheGssapi {
-  readonly url: string;
-  /** Lines of the access log: '<user> <status> <path>'. */
-  accessLog(): string[];
+export interface ApacheGssapiLaunch {
+  readonly keytab: string;
+  readonly krb5Conf: string;
+  /** The temp dir's name prefix. */
+  readonly name: string;
+  /** The body of `/api`, a static JSON file. */
+  readonly apiBody: string;
+  readonly authName: string;
+  /** The directives inside `<Files api>` besides AuthType, GssapiCredStore and Require. */
+  readonly gssapiBlock: readonly string[];
+  /** Server-wide directives (process model, logs) given the temp dir. */
+  readonly serverDirectives: (dir: string) => string;
+  readonly logLevel: string;
+  /** apache2's environment; the KRB5_* variables of its own copies are set on top. */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface LaunchedApache {
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** The temp dir (config, logs, keytab copy); removed by stop(). */
+  readonly dir: string;
   stop(): Promise<void>;
 }
 
@@ -37,20 +58,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startApacheGssapi(keytab: string, krb5Conf: string): Promise<ApacheGssapi> {
-  const dir = mkdtempSync(join(tmpdir(), 'httpauth-apache-gssapi-'));
+/** Writes the temp dir (docroot, keytab and krb5.conf copies, replay cache, httpd.conf). */
+function writeServerRoot(
+  launch: ApacheGssapiLaunch,
+  port: number,
+): { dir: string; conf: string; env: NodeJS.ProcessEnv } {
+  const dir = mkdtempSync(join(tmpdir(), launch.name));
   chmodSync(dir, 0o755);
-  const port = await freePort();
   const docroot = join(dir, 'www');
   mkdirSync(docroot);
-  writeFileSync(join(docroot, 'api'), '{"backend":"apache"}');
+  writeFileSync(join(docroot, 'api'), launch.apiBody);
   writeFileSync(join(docroot, 'health'), 'ok');
   const ownKeytab = join(dir, 'http.keytab');
-  copyFileSync(keytab, ownKeytab);
+  copyFileSync(launch.keytab, ownKeytab);
   const rcache = join(dir, 'rcache');
   mkdirSync(rcache);
+  // The realm's krb5.conf may sit in a private directory www-data cannot read: hand it a copy.
   const ownConf = join(dir, 'krb5.conf');
-  copyFileSync(krb5Conf, ownConf);
+  copyFileSync(launch.krb5Conf, ownConf);
   chmodSync(ownConf, 0o644);
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
@@ -66,7 +91,7 @@ Listen 127.0.0.1:${port}
 PidFile ${dir}/httpd.pid
 DefaultRuntimeDir ${dir}
 ErrorLog ${dir}/error.log
-LogLevel warn
+LogLevel ${launch.logLevel}
 ${asRoot ? 'User www-data\nGroup www-data\n' : ''}
 LoadModule mpm_event_module ${MODULES}/mod_mpm_event.so
 LoadModule authn_core_module ${MODULES}/mod_authn_core.so
@@ -75,14 +100,7 @@ LoadModule authz_user_module ${MODULES}/mod_authz_user.so
 LoadModule mime_module ${MODULES}/mod_mime.so
 LoadModule auth_gssapi_module ${MODULES}/mod_auth_gssapi.so
 TypesConfig /dev/null
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 4
-MaxRequestWorkers 4
-MinSpareThreads 1
-MaxSpareThreads 4
-LogFormat "%u %>s %U" who
-CustomLog ${dir}/access.log who
+${launch.serverDirectives(dir)}
 DocumentRoot ${docroot}
 <Directory ${docroot}>
   Require all granted
@@ -90,20 +108,28 @@ DocumentRoot ${docroot}
 <Files api>
   ForceType application/json
   AuthType GSSAPI
-  AuthName "backend"
+  AuthName "${launch.authName}"
   GssapiCredStore keytab:${ownKeytab}
-  GssapiAllowedMech krb5
+${launch.gssapiBlock.map((line) => `  ${line}`).join('\n')}
   Require valid-user
 </Files>
 `,
   );
+  const env = {
+    ...launch.env,
+    KRB5_CONFIG: ownConf,
+    KRB5RCACHEDIR: rcache,
+    KRB5_KTNAME: `FILE:${ownKeytab}`,
+  };
+  return { dir, conf, env };
+}
+
+/** apache2 in the foreground on a free loopback port, once its /health answers. */
+export async function launchApacheGssapi(launch: ApacheGssapiLaunch): Promise<LaunchedApache> {
+  const port = await freePort();
+  const { dir, conf, env } = writeServerRoot(launch, port);
   const child = spawn('apache2', ['-f', conf, '-DFOREGROUND'], {
-    env: {
-      PATH: process.env.PATH,
-      KRB5_CONFIG: ownConf,
-      KRB5RCACHEDIR: rcache,
-      KRB5_KTNAME: `FILE:${ownKeytab}`,
-    },
+    env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -120,14 +146,12 @@ DocumentRoot ${docroot}
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`apache2 did not start: ${stderr}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
-    url: `http://127.0.0.1:${port}`,
-    accessLog: () =>
-      readFileSync(join(dir, 'access.log'), 'utf8')
-        .split('\n')
-        .filter((line) => line !== ''),
+    port,
+    child,
+    dir,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) {
@@ -139,8 +163,46 @@ DocumentRoot ${docroot}
           rmSync(dir, { recursive: true, force: true });
           resolve();
         });
+        // SIGTERM: the parent stops its children and exits.
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
+  };
+}
+
+export interface ApacheGssapi {
+  readonly url: string;
+  /** Lines of the access log: '<user> <status> <path>'. */
+  accessLog(): string[];
+  stop(): Promise<void>;
+}
+
+/** The tests' backend: Negotiate (krb5) only, a few threads, who logged on in the access log. */
+export async function startApacheGssapi(keytab: string, krb5Conf: string): Promise<ApacheGssapi> {
+  const apache = await launchApacheGssapi({
+    keytab,
+    krb5Conf,
+    name: 'httpauth-apache-gssapi-',
+    apiBody: '{"backend":"apache"}',
+    authName: 'backend',
+    gssapiBlock: ['GssapiAllowedMech krb5'],
+    logLevel: 'warn',
+    env: { PATH: process.env.PATH },
+    serverDirectives: (dir) => `StartServers 1
+ServerLimit 1
+ThreadsPerChild 4
+MaxRequestWorkers 4
+MinSpareThreads 1
+MaxSpareThreads 4
+LogFormat "%u %>s %U" who
+CustomLog ${dir}/access.log who`,
+  });
+  return {
+    url: `http://127.0.0.1:${apache.port}`,
+    accessLog: () =>
+      readFileSync(join(apache.dir, 'access.log'), 'utf8')
+        .split('\n')
+        .filter((line) => line !== ''),
+    stop: apache.stop,
   };
 }

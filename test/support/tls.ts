@@ -2,7 +2,7 @@
 // removed again: TLS servers on loopback and tls-server-end-point channel bindings (RFC 5929 §4).
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,4 +44,20 @@ export function selfSignedCertificate(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * selfSignedCertificate() also written to `dir` (as `key.pem` and `cert.pem` unless named), for
+ * servers configured with file paths.
+ */
+export function selfSignedCertificateFiles(
+  dir: string,
+  names: { key: string; cert: string } = { key: 'key.pem', cert: 'cert.pem' },
+): TestCertificate & { keyPath: string; certPath: string } {
+  const certificate = selfSignedCertificate();
+  const keyPath = join(dir, names.key);
+  const certPath = join(dir, names.cert);
+  writeFileSync(keyPath, certificate.key);
+  writeFileSync(certPath, certificate.cert);
+  return { ...certificate, keyPath, certPath };
 }

@@ -27,9 +27,9 @@ import { kdcSender } from '../src/kerberos/client/kdc-sender.js';
 import { exchangeTcp } from '../src/kerberos/client/kdc-transport.js';
 import { PBKDF2_CONCURRENCY, pbkdf2InFlight } from '../src/kerberos/crypto/string-to-key.js';
 import { encryptionProfile, EncType, makeKey } from '../src/kerberos/crypto/index.js';
-import { Keytab } from '../src/kerberos/keytab.js';
 import { NameType } from '../src/kerberos/messages/principal-name.js';
 import { MSG_TYPE_TGS_REQ } from '../src/kerberos/client/kdc-req.js';
+import { delegationWithoutKdc } from './fixtures/kerberos/delegation-service.js';
 import { startFakeKdc } from './fixtures/kerberos/fake-kdc.js';
 
 const REALM = 'EXAMPLE.TEST';
@@ -118,27 +118,9 @@ const fakeSettings = (
 });
 
 describe('where a delegated ticket may go', () => {
-  const keytab = new Keytab([
-    {
-      principal: `HTTP/web.example.test@${REALM}`,
-      realm: REALM,
-      components: ['HTTP', 'web.example.test'],
-      nameType: NameType.SRV_HST,
-      timestamp: 0,
-      kvno: 2,
-      enctype: AES256,
-      key: makeKey(AES256, randomBytes(32)),
-    },
-  ]);
-  // A KDC address nothing listens on: a request would fail, so kdcRequests shows it was made.
-  const s4u = () =>
-    new ConstrainedDelegation({
-      realm: REALM,
-      keytab,
-      kdcs: ['127.0.0.1:1'],
-      timeoutMs: 200,
-      allowedServices: ['HTTP/api.example.test', 'HTTP/db.example.test'],
-    });
+  // A request to the unreachable KDC fails, so kdcRequests shows whether one was made.
+  const options = delegationWithoutKdc(REALM, ['HTTP/api.example.test', 'HTTP/db.example.test']);
+  const s4u = () => new ConstrainedDelegation({ ...options, timeoutMs: 200 });
   const alice = { name: `alice@${REALM}`, user: 'alice', mechanism: 'NTLM' } as const;
   const s4uMembers = (delegation: ConstrainedDelegation) =>
     delegationMembers({
@@ -202,9 +184,7 @@ describe('where a delegated ticket may go', () => {
     assert.throws(
       () =>
         new ConstrainedDelegation({
-          realm: REALM,
-          keytab,
-          kdcs: ['127.0.0.1:1'],
+          ...options,
           allowedServices: ['HTTP/api.example.test', 'krbtgt/OTHER.TEST'],
         }),
       { code: 'ERR_HTTPAUTH_INVALID_OPTIONS' },
@@ -293,25 +273,7 @@ describe('where a delegated ticket may go', () => {
 });
 
 describe('protocol transition only for logons the directory checked', () => {
-  const keytab = new Keytab([
-    {
-      principal: `HTTP/web.example.test@${REALM}`,
-      realm: REALM,
-      components: ['HTTP', 'web.example.test'],
-      nameType: NameType.SRV_HST,
-      timestamp: 0,
-      kvno: 2,
-      enctype: AES256,
-      key: makeKey(AES256, randomBytes(32)),
-    },
-  ]);
-  const options = {
-    realm: REALM,
-    keytab,
-    kdcs: ['127.0.0.1:1'],
-    timeoutMs: 200,
-    allowedServices: ['HTTP/api.example.test'],
-  };
+  const options = { ...delegationWithoutKdc(REALM, ['HTTP/api.example.test']), timeoutMs: 200 };
   const digest = {
     name: 'administrator',
     user: 'administrator',

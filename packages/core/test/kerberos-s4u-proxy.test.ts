@@ -26,12 +26,12 @@ import {
 import { encryptionProfile, EncType, KeyUsage, makeKey } from '../src/kerberos/crypto/index.js';
 import { GssFlags } from '../src/kerberos/gss-checksum.js';
 import { decodeGssToken, encodeGssToken, KRB5_OID, TokenId } from '../src/kerberos/gss-token.js';
-import { Keytab } from '../src/kerberos/keytab.js';
 import { decodeKerberosAuthenticator } from '../src/kerberos/messages/ap-authenticator.js';
 import { decodeApReq } from '../src/kerberos/messages/ap-req.js';
 import { encodeKrbError } from '../src/kerberos/messages/krb-error.js';
 import { NameType } from '../src/kerberos/messages/principal-name.js';
 import { decodeTicket, encodeTicket } from '../src/kerberos/messages/ticket.js';
+import { delegationWithoutKdc } from './fixtures/kerberos/delegation-service.js';
 
 const REALM = 'EXAMPLE.TEST';
 const sessionKey = makeKey(EncType.AES256_CTS_HMAC_SHA1_96, randomBytes(32));
@@ -214,25 +214,11 @@ describe('the Negotiate challenge and the SPN of a URL', () => {
 });
 
 describe('constrained delegation: options and the local allow list', () => {
-  const keytab = new Keytab([
-    {
-      principal: `HTTP/web.example.test@${REALM}`,
-      realm: REALM,
-      components: ['HTTP', 'web.example.test'],
-      nameType: NameType.SRV_HST,
-      timestamp: 0,
-      kvno: 2,
-      enctype: EncType.AES256_CTS_HMAC_SHA1_96,
-      key: makeKey(EncType.AES256_CTS_HMAC_SHA1_96, randomBytes(32)),
-    },
+  // A request to the unreachable KDC would fail, but none must be made.
+  const options = delegationWithoutKdc(REALM, [
+    'HTTP/api.example.test',
+    'MSSQLSvc/db.example.test:1433@EXAMPLE.TEST',
   ]);
-  // A KDC address nothing listens on: a request would fail, but none must be made.
-  const options = {
-    realm: REALM,
-    keytab,
-    kdcs: ['127.0.0.1:1'],
-    allowedServices: ['HTTP/api.example.test', 'MSSQLSvc/db.example.test:1433@EXAMPLE.TEST'],
-  };
 
   test('a backend not in allowedServices is refused with no KDC request; the list ignores case', async () => {
     const delegation = new ConstrainedDelegation(options);
@@ -268,31 +254,14 @@ describe('constrained delegation: options and the local allow list', () => {
 });
 
 describe("constrainedDelegation: { localUser: 'optional' }: network delegation without a local user", () => {
-  const keytab = new Keytab([
-    {
-      principal: `HTTP/web.example.test@${REALM}`,
-      realm: REALM,
-      components: ['HTTP', 'web.example.test'],
-      nameType: NameType.SRV_HST,
-      timestamp: 0,
-      kvno: 2,
-      enctype: EncType.AES256_CTS_HMAC_SHA1_96,
-      key: makeKey(EncType.AES256_CTS_HMAC_SHA1_96, randomBytes(32)),
-    },
-  ]);
+  const delegation = delegationWithoutKdc(REALM, ['HTTP/api.example.test']);
   const nobodyHere = { lookup: async () => undefined };
   const policy = (localUser: 'required' | 'optional', allow: { principals?: string[] }) =>
     createImpersonation({
       maxLevel: 'delegate',
       allow,
       userDatabase: nobodyHere,
-      constrainedDelegation: {
-        realm: REALM,
-        keytab,
-        kdcs: ['127.0.0.1:1'],
-        allowedServices: ['HTTP/api.example.test'],
-        localUser,
-      },
+      constrainedDelegation: { ...delegation, localUser },
     });
   const alicePrincipal = { name: `alice@${REALM}`, user: 'alice', mechanism: 'Kerberos' } as const;
 

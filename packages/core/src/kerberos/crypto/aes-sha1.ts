@@ -9,11 +9,12 @@ import { randomBytesPooled } from '../../crypto/random-pool.js';
 import { fail } from '../../errors.js';
 import { AES_BLOCK, aesCtsDecrypt, aesCtsEncrypt } from './aes-cts.js';
 import { ChecksumType, EncType } from './constants.js';
-import { keyState, makeKey, secretKey, usageConstant, usageKeys } from './key.js';
+import { keyState, secretKey, usageConstant, usageKeys } from './key.js';
 import type { KerberosKey, KeyState } from './key.js';
 import { nfold } from './nfold.js';
 import type { EncryptionProfile } from './profile.js';
-import { iterationCount, pbkdf2Pooled, saltBytes } from './string-to-key.js';
+import { passwordKey, pbkdf2Pooled, saltBytes } from './string-to-key.js';
+import type { PasswordKeyRecipe } from './string-to-key.js';
 
 const ZERO_IV = Buffer.alloc(AES_BLOCK);
 const HMAC_BYTES = 12; // HMAC-SHA1-96: the first 96 bits (RFC 3962 §6)
@@ -54,13 +55,25 @@ function deriveKeyBytes(
 class AesSha1Profile implements EncryptionProfile {
   readonly confounderBytes = AES_BLOCK;
   readonly overheadBytes = AES_BLOCK + HMAC_BYTES;
+  readonly #passwordKeyRecipe: PasswordKeyRecipe;
 
   constructor(
     readonly enctype: number,
     readonly name: string,
     readonly keyBytes: number,
     readonly checksumType: number,
-  ) {}
+  ) {
+    // RFC 3962 §4: tkey = random-to-key(PBKDF2-HMAC-SHA1(password, salt, iterations, keylength));
+    // key = DK(tkey, "kerberos").
+    this.#passwordKeyRecipe = {
+      enctype,
+      digest: 'sha1',
+      keyBytes,
+      defaultIterations: DEFAULT_ITERATIONS,
+      pbkdf2Salt: saltBytes,
+      keyBytesFromTkey: (tkey) => deriveKeyBytes(tkey, Buffer.from('kerberos', 'ascii'), keyBytes),
+    };
+  }
 
   #encryptionKeys(state: KeyState, usage: number): { encryption: KeyObject; integrity: KeyObject } {
     const keys = usageKeys(state, usage);
@@ -112,17 +125,7 @@ class AesSha1Profile implements EncryptionProfile {
   }
 
   stringToKey(password: string, salt: string | Uint8Array, params?: Uint8Array): KerberosKey {
-    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
-    // RFC 3962 §4: tkey = random-to-key(PBKDF2-HMAC-SHA1(password, salt, iterations, keylength));
-    // key = DK(tkey, "kerberos").
-    const tkey = pbkdf2Sync(
-      Buffer.from(password, 'utf8'),
-      saltBytes(salt),
-      iterations,
-      this.keyBytes,
-      'sha1',
-    );
-    return this.#keyFromTkey(tkey);
+    return passwordKey(pbkdf2Sync, this.#passwordKeyRecipe, password, salt, params);
   }
 
   /** stringToKey with PBKDF2 on libuv's thread pool (string-to-key.ts): the event loop runs on. */
@@ -131,23 +134,7 @@ class AesSha1Profile implements EncryptionProfile {
     salt: string | Uint8Array,
     params?: Uint8Array,
   ): Promise<KerberosKey> {
-    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
-    const tkey = await pbkdf2Pooled(
-      Buffer.from(password, 'utf8'),
-      saltBytes(salt),
-      iterations,
-      this.keyBytes,
-      'sha1',
-    );
-    return this.#keyFromTkey(tkey);
-  }
-
-  #keyFromTkey(tkey: Buffer): KerberosKey {
-    const keyBytes = deriveKeyBytes(tkey, Buffer.from('kerberos', 'ascii'), this.keyBytes);
-    tkey.fill(0);
-    const result = makeKey(this.enctype, keyBytes);
-    keyBytes.fill(0);
-    return result;
+    return passwordKey(pbkdf2Pooled, this.#passwordKeyRecipe, password, salt, params);
   }
 
   prf(key: KerberosKey, data: Uint8Array): Buffer {

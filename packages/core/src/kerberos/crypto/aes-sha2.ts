@@ -11,10 +11,11 @@ import type { KeyObject } from 'node:crypto';
 import { fail } from '../../errors.js';
 import { AES_BLOCK, aesCtsDecrypt, aesCtsEncrypt } from './aes-cts.js';
 import { ChecksumType, EncType } from './constants.js';
-import { keyState, makeKey, secretKey, usageConstant, usageKeys } from './key.js';
+import { keyState, secretKey, usageConstant, usageKeys } from './key.js';
 import type { KerberosKey, KeyState } from './key.js';
 import type { EncryptionProfile } from './profile.js';
-import { iterationCount, pbkdf2Pooled, saltBytes } from './string-to-key.js';
+import { passwordKey, pbkdf2Pooled, saltBytes } from './string-to-key.js';
+import type { PasswordKeyRecipe } from './string-to-key.js';
 
 const ZERO_IV = Buffer.alloc(AES_BLOCK);
 const DEFAULT_ITERATIONS = 32768; // RFC 8009 §4: default s2kparams 00 00 80 00
@@ -47,6 +48,7 @@ export function kdfHmacSha2(
 class AesSha2Profile implements EncryptionProfile {
   readonly confounderBytes = AES_BLOCK;
   readonly overheadBytes: number;
+  readonly #passwordKeyRecipe: PasswordKeyRecipe;
 
   /**
    * @param macBytes HMAC output kept and the Kc/Ki length: 16 for SHA-256, 24 for SHA-384 (§5).
@@ -60,6 +62,18 @@ class AesSha2Profile implements EncryptionProfile {
     private readonly macBytes: number,
   ) {
     this.overheadBytes = AES_BLOCK + macBytes;
+    // RFC 8009 §4: saltp = enctype name | 0x00 | salt; tkey = PBKDF2-HMAC-SHA2(password, saltp);
+    // key = KDF-HMAC-SHA2(tkey, "kerberos", key length).
+    const namePrefix = Buffer.concat([Buffer.from(name, 'ascii'), Buffer.from([0])]);
+    this.#passwordKeyRecipe = {
+      enctype,
+      digest: hash,
+      keyBytes,
+      defaultIterations: DEFAULT_ITERATIONS,
+      pbkdf2Salt: (salt) => Buffer.concat([namePrefix, saltBytes(salt)]),
+      keyBytesFromTkey: (tkey) =>
+        kdfHmacSha2(hash, tkey, Buffer.from('kerberos', 'ascii'), keyBytes * 8),
+    };
   }
 
   #encryptionKeys(state: KeyState, usage: number): { encryption: KeyObject; integrity: KeyObject } {
@@ -118,17 +132,7 @@ class AesSha2Profile implements EncryptionProfile {
   }
 
   stringToKey(password: string, salt: string | Uint8Array, params?: Uint8Array): KerberosKey {
-    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
-    // RFC 8009 §4: saltp = enctype name | 0x00 | salt; tkey = PBKDF2-HMAC-SHA2(password, saltp);
-    // key = KDF-HMAC-SHA2(tkey, "kerberos", key length).
-    const tkey = pbkdf2Sync(
-      Buffer.from(password, 'utf8'),
-      this.#saltp(salt),
-      iterations,
-      this.keyBytes,
-      this.hash,
-    );
-    return this.#keyFromTkey(tkey);
+    return passwordKey(pbkdf2Sync, this.#passwordKeyRecipe, password, salt, params);
   }
 
   /** stringToKey with PBKDF2 on libuv's thread pool (string-to-key.ts): the event loop runs on. */
@@ -137,32 +141,7 @@ class AesSha2Profile implements EncryptionProfile {
     salt: string | Uint8Array,
     params?: Uint8Array,
   ): Promise<KerberosKey> {
-    const iterations = iterationCount(params, DEFAULT_ITERATIONS);
-    const tkey = await pbkdf2Pooled(
-      Buffer.from(password, 'utf8'),
-      this.#saltp(salt),
-      iterations,
-      this.keyBytes,
-      this.hash,
-    );
-    return this.#keyFromTkey(tkey);
-  }
-
-  #saltp(salt: string | Uint8Array): Buffer {
-    return Buffer.concat([Buffer.from(this.name, 'ascii'), Buffer.from([0]), saltBytes(salt)]);
-  }
-
-  #keyFromTkey(tkey: Buffer): KerberosKey {
-    const keyBytes = kdfHmacSha2(
-      this.hash,
-      tkey,
-      Buffer.from('kerberos', 'ascii'),
-      this.keyBytes * 8,
-    );
-    tkey.fill(0);
-    const result = makeKey(this.enctype, keyBytes);
-    keyBytes.fill(0);
-    return result;
+    return passwordKey(pbkdf2Pooled, this.#passwordKeyRecipe, password, salt, params);
   }
 
   prf(key: KerberosKey, data: Uint8Array): Buffer {

@@ -2,6 +2,8 @@
 import { pbkdf2 } from 'node:crypto';
 
 import { fail } from '../../errors.js';
+import { makeKey } from './key.js';
+import type { KerberosKey } from './key.js';
 
 // MIT krb5 refuses iteration counts of 2^24 and above; so do we (they would stall the event loop).
 const MAX_ITERATIONS = 0x1000000;
@@ -19,6 +21,78 @@ export function iterationCount(params: Uint8Array | undefined, defaultCount: num
 /** Salts are octet strings (RFC 4120 §5.2.9); text salts such as REALM+principal are UTF-8. */
 export function saltBytes(salt: string | Uint8Array): Buffer {
   return typeof salt === 'string' ? Buffer.from(salt, 'utf8') : Buffer.from(salt);
+}
+
+/** A PBKDF2 with node:crypto's argument order: `pbkdf2Sync` (blocks) or `pbkdf2Pooled` (below). */
+type Pbkdf2<Result> = (
+  password: Buffer,
+  salt: Buffer,
+  iterations: number,
+  keyBytes: number,
+  digest: string,
+) => Result;
+
+/**
+ * One enctype's PBKDF2-based string-to-key. RFC 3962 §4 and RFC 8009 §4 share its shape:
+ * tkey = PBKDF2(password, salt', iterations, key length); key = KDF(tkey, "kerberos").
+ */
+export interface PasswordKeyRecipe {
+  readonly enctype: number;
+  readonly digest: string;
+  readonly keyBytes: number;
+  /** The iteration count when the KDC sends no s2kparams. */
+  readonly defaultIterations: number;
+  /** salt' from the salt: RFC 3962 uses it as is, RFC 8009 prefixes the enctype name. */
+  pbkdf2Salt(salt: string | Uint8Array): Buffer;
+  /** The key's bytes from tkey: KDF(tkey, "kerberos"). */
+  keyBytesFromTkey(tkey: Buffer): Buffer;
+}
+
+/** The key from tkey; wipes tkey and the derived bytes (the key holds its own copy). */
+function keyFromTkey(recipe: PasswordKeyRecipe, tkey: Buffer): KerberosKey {
+  const keyBytes = recipe.keyBytesFromTkey(tkey);
+  tkey.fill(0);
+  const key = makeKey(recipe.enctype, keyBytes);
+  keyBytes.fill(0);
+  return key;
+}
+
+/**
+ * The string-to-key of `recipe`, with PBKDF2 run by `pbkdf2`: synchronously, or on the thread pool
+ * (then the key comes as a promise), so each enctype states its derivation once for both.
+ */
+export function passwordKey(
+  pbkdf2: Pbkdf2<Buffer>,
+  recipe: PasswordKeyRecipe,
+  password: string,
+  salt: string | Uint8Array,
+  params?: Uint8Array,
+): KerberosKey;
+export function passwordKey(
+  pbkdf2: Pbkdf2<Promise<Buffer>>,
+  recipe: PasswordKeyRecipe,
+  password: string,
+  salt: string | Uint8Array,
+  params?: Uint8Array,
+): Promise<KerberosKey>;
+export function passwordKey(
+  pbkdf2: Pbkdf2<Buffer | Promise<Buffer>>,
+  recipe: PasswordKeyRecipe,
+  password: string,
+  salt: string | Uint8Array,
+  params?: Uint8Array,
+): KerberosKey | Promise<KerberosKey> {
+  const iterations = iterationCount(params, recipe.defaultIterations);
+  const tkey = pbkdf2(
+    Buffer.from(password, 'utf8'),
+    recipe.pbkdf2Salt(salt),
+    iterations,
+    recipe.keyBytes,
+    recipe.digest,
+  );
+  return tkey instanceof Promise
+    ? tkey.then((derived) => keyFromTkey(recipe, derived))
+    : keyFromTkey(recipe, tkey);
 }
 
 /**
