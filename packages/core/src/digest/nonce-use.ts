@@ -89,7 +89,7 @@ export function recordNonceUse(
     .then((added) => (added ? advanceCount(store, use, owner) : 'consumed'));
 }
 
-// eslint-disable-next-line @typescript-eslint/unbound-method -- compared, never called
+/** Compared with a store's advance, never called unbound. */
 const MEMORY_ADVANCE = MemoryStore.prototype.advance;
 
 /** The nc must rise strictly per nonce and account (RFC 7616 §3.3, §5.4). */
