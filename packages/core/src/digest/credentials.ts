@@ -6,7 +6,7 @@
  *
  * decode() checks presence and syntax only; whether the values are right for this server is the
  * verifier's job (verify.ts). The header grammar itself (quoted-strings, repeated parameters) was
- * already enforced by grammar/http-auth.ts.
+ * already enforced by grammar/http-auth.ts, or by scan.ts, which accepts a subset of it.
  */
 import { fail } from '../errors.js';
 import { quote } from '../grammar/http-auth.js';
