@@ -6,10 +6,15 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { DigestCredentials } from '../src/digest/credentials.js';
+import { decodeChallenge } from '../src/digest/challenge.js';
+import { clientResponse } from '../src/digest/compute.js';
 import { decodeCredentials, decodeFields, encodeCredentials } from '../src/digest/credentials.js';
+import { digest } from '../src/digest/digest.js';
 import { scanDigestFields } from '../src/digest/scan.js';
 import { HttpAuthError, isHttpAuthError } from '../src/errors.js';
 import { parseCredentials, readScheme } from '../src/grammar/http-auth.js';
+import { createAuthenticator } from '../src/loop/authenticator.js';
+import type { Credentials, SecurityPackage } from '../src/security-package.js';
 
 type Reading = { ok: DigestCredentials } | { code: string };
 
@@ -193,5 +198,62 @@ describe('the Digest single-pass reader', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('the Digest reader in the loop', () => {
+  it("hands the package credentials whose params are still the general parser's", async () => {
+    const pkg = digest({
+      realm: 'api@example.org',
+      algorithms: ['SHA-256'],
+      credentials: (user) => (user === 'Mufasa' ? { password: 'Circle of Life' } : undefined),
+    });
+    const seen: Credentials[] = [];
+    // A package that wraps Digest and hands it a copy of what it got.
+    const wrapped: SecurityPackage = {
+      ...pkg,
+      accept: (credentials, context) => {
+        seen.push(credentials);
+        return pkg.accept({ ...credentials }, context);
+      },
+    };
+    const auth = createAuthenticator({ packages: [wrapped] });
+    const request = (authorization?: string) => ({
+      method: 'GET',
+      target: '/x',
+      headers: authorization === undefined ? {} : { authorization },
+      httpVersionMajor: 1,
+      secure: false,
+    });
+    const first = await auth.authenticate(request());
+    const challenge = decodeChallenge(first.headers[0]?.[1] ?? '');
+    const header = encodeCredentials({
+      username: 'Mufasa',
+      realm: 'api@example.org',
+      uri: '/x',
+      algorithm: 'SHA-256',
+      nonce: challenge.nonce,
+      opaque: challenge.opaque,
+      qop: 'auth',
+      nc: '00000001',
+      cnonce: 'abc',
+      response: clientResponse({
+        hash: 'SHA-256',
+        username: 'Mufasa',
+        realm: 'api@example.org',
+        password: 'Circle of Life',
+        method: 'GET',
+        uri: '/x',
+        nonce: challenge.nonce,
+        qop: 'auth',
+        nc: '00000001',
+        cnonce: 'abc',
+      }),
+    });
+    const decision = await auth.authenticate(request(header));
+    assert.equal(decision.type, 'authenticated');
+    assert.equal(seen.length, 1);
+    assert.deepEqual(seen[0]?.params, parseCredentials(header).params);
+    assert.equal(seen[0]?.scheme, 'Digest');
   });
 });

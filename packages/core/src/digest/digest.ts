@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { attemptedName, HttpAuthError, fail, isHttpAuthError } from '../errors.js';
-import { ScannedCredentials } from '../grammar/http-auth.js';
+import type { ScannedCredentials } from '../grammar/http-auth.js';
 import type {
   AcceptContext,
   AcceptResult,
@@ -78,9 +78,9 @@ function failureDetail(
  * loop's single-pass reading (scan.ts) when it made one, else from the RFC 9110 parser's Map.
  */
 function digestCredentialsOf(credentials: Credentials): DigestCredentials {
-  if (credentials instanceof ScannedCredentials && credentials.scanner === scanDigestFields) {
-    return decodeFields(credentials.scanned as DigestFields);
-  }
+  // By its own properties rather than its class, so a copy (`{ ...credentials }`) still reads.
+  const read = credentials as Partial<ScannedCredentials>;
+  if (read.scanner === scanDigestFields) return decodeFields(read.scanned as DigestFields);
   if (credentials.params === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
   return decodeCredentials(credentials.params);
 }
