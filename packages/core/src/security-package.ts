@@ -181,6 +181,28 @@ export interface SecurityPackage {
 }
 
 /**
+ * Internal to core (not in any public entry point): a package's own single-pass reader of its
+ * auth-params, which the loop calls instead of the RFC 9110 parser's Map when the package has
+ * one. It takes the header and where the parameters start (grammar/http-auth.ts readScheme), and
+ * answers its own reading of them, or undefined to have the loop run the general parser. A
+ * reader accepts only what that parser accepts: the reading goes to the package's accept() in
+ * ScannedCredentials, which still parses `params` when asked. Digest has one (digest/scan.ts).
+ */
+export const scanParams: unique symbol = Symbol('httpauth.scanParams');
+
+export type ParamScanner = (header: string, rest: number) => unknown;
+
+/** A package with its own parameter reader (see scanParams). */
+export interface ScanningPackage extends SecurityPackage {
+  readonly [scanParams]: ParamScanner;
+}
+
+/** The package's own parameter reader, when it has one. */
+export function scannerOf(pkg: SecurityPackage): ParamScanner | undefined {
+  return (pkg as Partial<ScanningPackage>)[scanParams];
+}
+
+/**
  * One way to refuse: run a package's checks, which stop at the first failed one with
  * `fail(code)` (an HttpAuthError), and answer such a refusal as a `reject` result. Anything else
  * thrown is a bug and propagates (the loop answers it with ERR_HTTPAUTH_INTERNAL).

@@ -44,6 +44,26 @@ describe('MemoryStore', () => {
     assert.equal(await store.get('nc'), '3');
   });
 
+  it('advanceNow answers advance at once: forward only, the expiry renewed, the owner kept', () => {
+    const c = clock();
+    const store = new MemoryStore({ now: c.now, maxEntriesPerOwner: 1 });
+    assert.equal(store.advanceNow('nc', 1, 1000, 'alice'), true);
+    assert.equal(store.advanceNow('nc', 1, 1000, 'alice'), false);
+    c.advance(900);
+    // Raising a live counter renews its lifetime and counts no new entry against the owner.
+    assert.equal(store.advanceNow('nc', 2, 1000, 'alice'), true);
+    c.advance(900);
+    assert.equal(store.advanceNow('nc', 2, 1000, 'alice'), false);
+    assert.throws(
+      () => store.advanceNow('other', 1, 1000, 'alice'),
+      (error: unknown) =>
+        error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_STORE_QUOTA',
+    );
+    c.advance(100);
+    // Expired: the count starts again.
+    assert.equal(store.advanceNow('nc', 1, 1000, 'alice'), true);
+  });
+
   it('is bounded: a full store of live entries refuses instead of evicting', async () => {
     const c = clock();
     const store = new MemoryStore({ maxEntries: 3, now: c.now });

@@ -94,7 +94,18 @@ export function hashText(hash: DigestHash, text: string): string {
   return oneShotHash(OPENSSL_NAME[hash], text, 'hex');
 }
 
+/**
+ * The last value isHashHex accepted, per hash. An account's H(A1) comes back request after
+ * request, checked by the callback source and again by the package; the answer is a pure function
+ * of the hash and the string, so an equal string needs no second look. It holds an H(A1) the
+ * credential source holds anyway ('' is never one).
+ */
+const lastHashHex: Record<DigestHash, string> = { MD5: '', 'SHA-256': '', 'SHA-512-256': '' };
+
 /** True when `value` is a lower-case hex string of the right length for H under `hash`. */
 export function isHashHex(hash: DigestHash, value: string): boolean {
-  return value.length === HEX_LENGTH[hash] && /^[0-9a-f]+$/.test(value);
+  if (value === lastHashHex[hash]) return true;
+  if (value.length !== HEX_LENGTH[hash] || !/^[0-9a-f]+$/.test(value)) return false;
+  lastHashHex[hash] = value;
+  return true;
 }

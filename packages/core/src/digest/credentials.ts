@@ -6,7 +6,7 @@
  *
  * decode() checks presence and syntax only; whether the values are right for this server is the
  * verifier's job (verify.ts). The header grammar itself (quoted-strings, repeated parameters) was
- * already enforced by grammar/http-auth.ts.
+ * already enforced by grammar/http-auth.ts, or by scan.ts, which accepts a subset of it.
  */
 import { fail } from '../errors.js';
 import { quote } from '../grammar/http-auth.js';
@@ -18,6 +18,8 @@ const MAX_PARAM_LENGTH = 4096;
 const MAX_URI_LENGTH = 32 * 1024;
 /** The longest response: 64 hex digits (SHA-256, SHA-512-256). */
 const MAX_RESPONSE_LENGTH = 128;
+/** Lower-case hex digits, 1 to MAX_RESPONSE_LENGTH of them. */
+const RESPONSE_HEX = new RegExp(`^[0-9a-f]{1,${MAX_RESPONSE_LENGTH}}$`);
 
 /**
  * The parameters of an `Authorization: Digest` header (RFC 7616 §3.4), checked for presence and
@@ -43,17 +45,63 @@ export interface DigestCredentials {
   readonly opaque: string | undefined;
 }
 
-function param(params: ReadonlyMap<string, string>, name: string): string | undefined {
-  const value = params.get(name);
-  const limit = name === 'uri' ? MAX_URI_LENGTH : MAX_PARAM_LENGTH;
+/**
+ * The Digest parameters as sent, one field each (names lower-cased, values unquoted): what the
+ * RFC 9110 parser's Map holds for them, or what scan.ts reads in one pass. Unknown parameters
+ * are not kept: RFC 7616 §3.4 has the server ignore them.
+ */
+export class DigestFields {
+  username: string | undefined = undefined;
+  usernameExt: string | undefined = undefined;
+  realm: string | undefined = undefined;
+  nonce: string | undefined = undefined;
+  uri: string | undefined = undefined;
+  response: string | undefined = undefined;
+  algorithm: string | undefined = undefined;
+  qop: string | undefined = undefined;
+  nc: string | undefined = undefined;
+  cnonce: string | undefined = undefined;
+  opaque: string | undefined = undefined;
+  userhash: string | undefined = undefined;
+}
+
+/** The fields of a parsed parameter Map (grammar/http-auth.ts). */
+export function fieldsOf(params: ReadonlyMap<string, string>): DigestFields {
+  const fields = new DigestFields();
+  fields.username = params.get('username');
+  fields.usernameExt = params.get('username*');
+  fields.realm = params.get('realm');
+  fields.nonce = params.get('nonce');
+  fields.uri = params.get('uri');
+  fields.response = params.get('response');
+  fields.algorithm = params.get('algorithm');
+  fields.qop = params.get('qop');
+  fields.nc = params.get('nc');
+  fields.cnonce = params.get('cnonce');
+  fields.opaque = params.get('opaque');
+  fields.userhash = params.get('userhash');
+  return fields;
+}
+
+function bounded(value: string | undefined, limit = MAX_PARAM_LENGTH): string | undefined {
   if (value !== undefined && value.length > limit) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
   return value;
 }
 
-function required(params: ReadonlyMap<string, string>, name: string): string {
-  const value = param(params, name);
+function required(value: string | undefined, limit = MAX_PARAM_LENGTH): string {
   if (value === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
-  return value;
+  return bounded(value, limit) as string;
+}
+
+/** Exactly 8 hex digits, either case (§3.4 nc). */
+function isNonceCount(value: string): boolean {
+  if (value.length !== 8) return false;
+  for (let i = 0; i < 8; i++) {
+    const c = value.charCodeAt(i);
+    const digit = c >= 0x30 && c <= 0x39;
+    if (!digit && !(c >= 0x41 && c <= 0x46) && !(c >= 0x61 && c <= 0x66)) return false;
+  }
+  return true;
 }
 
 /**
@@ -63,12 +111,17 @@ function required(params: ReadonlyMap<string, string>, name: string): string {
  * right for this server is the package's check, not this one.
  */
 export function decodeCredentials(params: ReadonlyMap<string, string>): DigestCredentials {
-  const plainName = param(params, 'username');
-  const extName = param(params, 'username*');
+  return decodeFields(fieldsOf(params));
+}
+
+/** decodeCredentials on the fields themselves: the one set of checks both readers share. */
+export function decodeFields(fields: DigestFields): DigestCredentials {
+  const plainName = bounded(fields.username);
+  const extName = bounded(fields.usernameExt);
   // §3.4.4: exactly one of username and username*; username* never with userhash.
   if ((plainName === undefined) === (extName === undefined)) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
 
-  const userhashRaw = param(params, 'userhash')?.toLowerCase();
+  const userhashRaw = bounded(fields.userhash)?.toLowerCase();
   if (userhashRaw !== undefined && userhashRaw !== 'true' && userhashRaw !== 'false') {
     fail('ERR_HTTPAUTH_DIGEST_PARAMS');
   }
@@ -78,22 +131,16 @@ export function decodeCredentials(params: ReadonlyMap<string, string>): DigestCr
   const username =
     extName !== undefined ? decodeExtValue(extName) : decodeHeaderText(plainName ?? '');
 
-  const response = required(params, 'response').toLowerCase();
-  if (
-    response.length === 0 ||
-    response.length > MAX_RESPONSE_LENGTH ||
-    !/^[0-9a-f]+$/.test(response)
-  ) {
-    fail('ERR_HTTPAUTH_DIGEST_PARAMS');
-  }
+  const response = required(fields.response).toLowerCase();
+  if (!RESPONSE_HEX.test(response)) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
 
-  const qop = param(params, 'qop');
-  const nc = param(params, 'nc');
-  const cnonce = param(params, 'cnonce');
+  const qop = bounded(fields.qop);
+  const nc = bounded(fields.nc);
+  const cnonce = bounded(fields.cnonce);
   if (qop !== undefined) {
     // §3.4: with qop, cnonce and nc are mandatory; nc is exactly 8 hex digits.
     if (nc === undefined || cnonce === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
-    if (!/^[0-9A-Fa-f]{8}$/.test(nc)) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+    if (!isNonceCount(nc)) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
   } else if (nc !== undefined || cnonce !== undefined) {
     fail('ERR_HTTPAUTH_DIGEST_PARAMS');
   }
@@ -102,15 +149,15 @@ export function decodeCredentials(params: ReadonlyMap<string, string>): DigestCr
     username,
     userhash,
     extendedUsername: extName !== undefined,
-    realm: decodeHeaderText(required(params, 'realm')),
-    nonce: required(params, 'nonce'),
-    uri: required(params, 'uri'),
+    realm: decodeHeaderText(required(fields.realm)),
+    nonce: required(fields.nonce),
+    uri: required(fields.uri, MAX_URI_LENGTH),
     response,
-    algorithm: param(params, 'algorithm'),
+    algorithm: bounded(fields.algorithm),
     qop,
     nc,
     cnonce,
-    opaque: param(params, 'opaque'),
+    opaque: bounded(fields.opaque),
   };
 }
 

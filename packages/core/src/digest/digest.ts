@@ -16,13 +16,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { attemptedName, HttpAuthError, fail, isHttpAuthError } from '../errors.js';
+import type { ScannedCredentials } from '../grammar/http-auth.js';
 import type {
   AcceptContext,
   AcceptResult,
   AuthRequest,
   Credentials,
+  ScanningPackage,
   SecurityPackage,
 } from '../security-package.js';
+import { scanParams } from '../security-package.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
 import { HEX_LENGTH, algorithmInfo, hashText, isHashHex } from './algorithms.js';
 import { A2Cache } from './a2-cache.js';
@@ -30,10 +33,11 @@ import { encodeAuthenticationInfo } from './authentication-info.js';
 import { encodeChallenge } from './challenge.js';
 import type { DigestQop } from './compute.js';
 import { bodyHashHex, computeHa1, computeHa2, responsePrefix, sessionHa1 } from './compute.js';
-import type { DigestCredentials } from './credentials.js';
-import { decodeCredentials } from './credentials.js';
+import type { DigestCredentials, DigestFields } from './credentials.js';
+import { decodeCredentials, decodeFields } from './credentials.js';
 import { UserTags, recordNonceUse } from './nonce-use.js';
 import { DigestPrincipals } from './principals.js';
+import { scanDigestFields } from './scan.js';
 import type { DigestSecret } from './sources.js';
 import { isThenable } from './sources.js';
 import type { DigestOptions } from './options.js';
@@ -67,6 +71,18 @@ function failureDetail(
     user: creds.userhash ? '(userhash)' : attemptedName(creds.username),
     algorithm: info.algorithm,
   };
+}
+
+/**
+ * The credentials' Digest parameters, checked for presence and syntax (credentials.ts): from the
+ * loop's single-pass reading (scan.ts) when it made one, else from the RFC 9110 parser's Map.
+ */
+function digestCredentialsOf(credentials: Credentials): DigestCredentials {
+  // By its own properties rather than its class, so a copy (`{ ...credentials }`) still reads.
+  const read = credentials as Partial<ScannedCredentials>;
+  if (read.scanner === scanDigestFields) return decodeFields(read.scanned as DigestFields);
+  if (credentials.params === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
+  return decodeCredentials(credentials.params);
 }
 
 function sameHashes(a: readonly DigestHash[], b: readonly DigestHash[]): boolean {
@@ -203,8 +219,7 @@ export function digest(options: DigestOptions): SecurityPackage {
   /** The checks of accept(), in order; the first that fails throws its HttpAuthError. */
   async function verify(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
     const { request, now, store } = context;
-    if (credentials.params === undefined) fail('ERR_HTTPAUTH_DIGEST_PARAMS');
-    const creds = decodeCredentials(credentials.params);
+    const creds = digestCredentialsOf(credentials);
 
     const info = algorithmInfo(creds.algorithm ?? 'MD5');
     if (info === undefined || !offeredAlgorithms().includes(info.algorithm)) {
@@ -309,7 +324,7 @@ export function digest(options: DigestOptions): SecurityPackage {
     };
   }
 
-  return {
+  const pkg: ScanningPackage = {
     name: 'Digest',
     scheme: 'Digest',
     connectionBound: false,
@@ -317,5 +332,7 @@ export function digest(options: DigestOptions): SecurityPackage {
     // verify() is async, so every refusal it throws arrives here as a rejection; an HttpAuthError
     // becomes a `reject` result, anything else stays a bug for the loop (as rejectRefusals does).
     accept: (credentials, context) => verify(credentials, context).catch(rejectionOf),
+    [scanParams]: scanDigestFields,
   };
+  return pkg;
 }

@@ -74,8 +74,16 @@ export function singleHeader(
   return text;
 }
 
-/** Parse one credentials value. Throws HttpAuthError on anything outside the grammar. */
-export function parseCredentials(header: string): Credentials {
+/** Where a credentials value's auth-scheme is, and where what follows it starts. */
+export interface SchemeSpan {
+  /** The auth-scheme as the client spelled it. */
+  readonly scheme: string;
+  /** The first octet after the scheme and its whitespace (the header's length when none). */
+  readonly rest: number;
+}
+
+/** The auth-scheme of one credentials value (RFC 9110 §11.4). Throws on a malformed one. */
+export function readScheme(header: string): SchemeSpan {
   const s = header;
   const n = s.length;
   let i = 0;
@@ -84,16 +92,50 @@ export function parseCredentials(header: string): Credentials {
   while (i < n && isTchar(s.charCodeAt(i))) i++;
   if (i === schemeStart) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
   const scheme = s.slice(schemeStart, i);
-  if (i === n) return { scheme };
-  if (!isWs(s.charCodeAt(i))) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
+  if (i < n && !isWs(s.charCodeAt(i))) fail('ERR_HTTPAUTH_HEADER_MALFORMED');
   while (i < n && isWs(s.charCodeAt(i))) i++;
-  if (i === n) return { scheme };
+  return { scheme, rest: i };
+}
 
+/** Parse one credentials value. Throws HttpAuthError on anything outside the grammar. */
+export function parseCredentials(header: string): Credentials {
+  return parseCredentialsAfter(header, readScheme(header));
+}
+
+/** parseCredentials once readScheme has read the scheme. */
+export function parseCredentialsAfter(header: string, span: SchemeSpan): Credentials {
+  const { scheme, rest } = span;
+  if (rest === header.length) return { scheme };
   // token68: the rest (up to trailing whitespace) is token68 chars then "=" padding only.
-  const token68 = matchToken68(s, i);
+  const token68 = matchToken68(header, rest);
   if (token68 !== undefined) return { scheme, token68 };
+  return { scheme, params: parseParams(header, rest) };
+}
 
-  return { scheme, params: parseParams(s, i) };
+/**
+ * Credentials a package read itself in one pass (SecurityPackage's internal `scanParams`), as
+ * strictly as parseCredentials would have. `scanned` is that package's result, `scanner` the
+ * function that made it (so a package only ever trusts its own); `params` is still there, parsed
+ * when first asked for, for any other reader.
+ */
+export class ScannedCredentials implements Credentials {
+  readonly scheme: string;
+  readonly scanned: unknown;
+  readonly scanner: unknown;
+  readonly #header: string;
+  #params: ReadonlyMap<string, string> | undefined;
+
+  constructor(scheme: string, header: string, scanner: unknown, scanned: unknown) {
+    this.scheme = scheme;
+    this.#header = header;
+    this.scanner = scanner;
+    this.scanned = scanned;
+  }
+
+  get params(): ReadonlyMap<string, string> | undefined {
+    this.#params ??= parseCredentials(this.#header).params;
+    return this.#params;
+  }
 }
 
 function matchToken68(s: string, start: number): string | undefined {

@@ -8,7 +8,8 @@
  *   reject   -> 401 + challenges (denied), 400 (malformed), 403, 503, under the package's scheme
  */
 import { HttpAuthError, isHttpAuthError } from '../errors.js';
-import { parseCredentials } from '../grammar/http-auth.js';
+import type { SchemeSpan } from '../grammar/http-auth.js';
+import { ScannedCredentials, parseCredentialsAfter, readScheme } from '../grammar/http-auth.js';
 import type {
   AcceptContext,
   AcceptResult,
@@ -18,6 +19,7 @@ import type {
   HandshakeSlot,
   SecurityPackage,
 } from '../security-package.js';
+import { scannerOf } from '../security-package.js';
 import { http11Required } from './challenge.js';
 import type { AuthDecision, Header } from './decision.js';
 import type { LoopState } from './options.js';
@@ -102,6 +104,23 @@ function completeFor(
   });
 }
 
+/**
+ * The credentials, read by the package's own single-pass reader when it has one and can (Digest,
+ * digest/scan.ts), else by the RFC 9110 parser, which also gives every malformed header its code.
+ */
+function credentialsFor(
+  pkg: SecurityPackage | undefined,
+  raw: string,
+  span: SchemeSpan,
+): Credentials {
+  const scan = pkg === undefined ? undefined : scannerOf(pkg);
+  if (scan !== undefined) {
+    const scanned = scan(raw, span.rest);
+    if (scanned !== undefined) return new ScannedCredentials(span.scheme, raw, scan, scanned);
+  }
+  return parseCredentialsAfter(raw, span);
+}
+
 /** Authenticate a request that carries credentials (`raw`, the one header value). */
 export async function acceptCredentials(
   loop: LoopState,
@@ -110,8 +129,9 @@ export async function acceptCredentials(
   raw: string,
 ): Promise<AuthDecision> {
   const { responder } = loop;
-  const credentials = parseCredentials(raw);
-  const pkg = loop.byScheme.get(credentials.scheme.toLowerCase());
+  const span = readScheme(raw);
+  const pkg = loop.byScheme.get(span.scheme.toLowerCase());
+  const credentials = credentialsFor(pkg, raw, span);
   if (pkg === undefined) {
     return responder.refuse(
       request,

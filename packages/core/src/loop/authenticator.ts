@@ -108,6 +108,10 @@ async function withoutCredentials(
   return decision;
 }
 
+/** The credentials header not read yet (a certificate package decides first). */
+const UNREAD = Symbol('unread');
+type HeaderRead = string | undefined | typeof UNREAD;
+
 /** The request's credentials header, or undefined when it carries none (throws on a repeat). */
 function credentialsOf(loop: LoopState, request: AuthRequest): string | undefined {
   const raw = singleHeader(
@@ -117,32 +121,38 @@ function credentialsOf(loop: LoopState, request: AuthRequest): string | undefine
   return raw === undefined || raw.trim() === '' ? undefined : raw;
 }
 
-async function handle(loop: LoopState, request: AuthRequest, now: number): Promise<AuthDecision> {
+/**
+ * The full path. Without a certificate package, decide() has already read the credentials header
+ * (`read`), and it is not read twice; with one, the certificate phase comes first, then the header.
+ */
+async function handle(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  read: HeaderRead,
+): Promise<AuthDecision> {
   if (loop.certificate !== undefined) {
     const decided = await certificatePhase(loop, loop.certificate, request, now);
     if (decided !== undefined) return decided;
   }
-  const raw = credentialsOf(loop, request);
+  const raw = read === UNREAD ? credentialsOf(loop, request) : read;
   if (raw === undefined) return withoutCredentials(loop, request, now);
   return acceptCredentials(loop, request, now, raw);
 }
 
 /**
- * The decision when nothing in it has to wait: a request on a TLS handshake that already
- * completed a certificate logon (the certificate phase comes first, so with a certificate package
- * only that), or a request without credentials on a connection that stays authenticated. Most of
- * a certificate or NTLM deployment's requests are these; answered here, they cost no promise.
- * Undefined: take the full path.
+ * The decision when nothing in it has to wait: a request without credentials (`raw`) on a
+ * connection that stays authenticated (decide() asks keptCertificate instead when a certificate
+ * package is configured: its phase comes first). Most of an NTLM deployment's requests are these;
+ * answered here, they cost no promise. Undefined: take the full path.
  */
 function keptConnection(
   loop: LoopState,
   request: AuthRequest,
   now: number,
+  raw: string | undefined,
 ): AuthDecision | Promise<AuthDecision> | undefined {
-  if (loop.certificate !== undefined) {
-    return keptCertificate(loop, loop.certificate, request, now);
-  }
-  if (credentialsOf(loop, request) !== undefined) return undefined;
+  if (raw !== undefined) return undefined;
   const connection = loop.connections.connectionOf(request);
   if (connection === undefined) return undefined;
   const kept = loop.connections.persisted(request, connection);
@@ -162,10 +172,11 @@ async function decideLater(
   request: AuthRequest,
   now: number,
   startedAt: number,
+  read: HeaderRead,
 ): Promise<AuthDecision> {
   let decision: AuthDecision;
   try {
-    decision = await handle(loop, request, now);
+    decision = await handle(loop, request, now, read);
   } catch (error) {
     decision = refusal(loop, request, now, error);
   }
@@ -178,12 +189,18 @@ function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<A
   const startedAt = performance.now();
   const now = loop.clock();
   let quick: AuthDecision | PromiseLike<AuthDecision> | undefined;
+  let read: HeaderRead = UNREAD;
   try {
-    quick = keptConnection(loop, request, now);
+    if (loop.certificate !== undefined) {
+      quick = keptCertificate(loop, loop.certificate, request, now);
+    } else {
+      read = credentialsOf(loop, request);
+      quick = keptConnection(loop, request, now, read);
+    }
   } catch (error) {
     quick = refusal(loop, request, now, error);
   }
-  if (quick === undefined) return decideLater(loop, request, now, startedAt);
+  if (quick === undefined) return decideLater(loop, request, now, startedAt, read);
   if (isPromiseLike(quick)) {
     // An impersonation factory that answers later: the same decision, once it has answered.
     return Promise.resolve(quick)

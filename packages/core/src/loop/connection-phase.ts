@@ -7,7 +7,7 @@
  */
 import type { AuthRequest, Connection, HandshakeSlot } from '../security-package.js';
 import { connectionUsable } from './challenge.js';
-import { cameThroughProxy, clientAddressOf } from './client-address.js';
+import { cameThroughProxy } from './client-address.js';
 import type { ConnectionAuthentication, ConnectionRegistry } from './connections.js';
 
 export class ConnectionPhase {
@@ -59,6 +59,6 @@ export class ConnectionPhase {
     packageName: string,
     now: number,
   ): HandshakeSlot {
-    return this.#registry.slot(connection, packageName, now, clientAddressOf(request, connection));
+    return this.#registry.slot(connection, packageName, now, request);
   }
 }

@@ -11,7 +11,13 @@
  */
 import type { ConnectionResult } from '../certificate/client-certificate.js';
 import { HttpAuthError } from '../errors.js';
-import type { Connection, HandshakeSlot, SecurityContextData } from '../security-package.js';
+import type {
+  AuthRequest,
+  Connection,
+  HandshakeSlot,
+  SecurityContextData,
+} from '../security-package.js';
+import { clientAddressOf } from './client-address.js';
 import type { Principal } from '../principal.js';
 
 /**
@@ -171,39 +177,52 @@ export class ConnectionRegistry {
 
   /**
    * The handshake slot of `packageName` on this connection; a handshake started in it counts
-   * against `clientAddress` ('' when unknown).
+   * against the request's client address (client-address.ts, found only when one starts). One small
+   * object per request, its methods on the prototype: most requests that get one (Digest, a
+   * Kerberos logon) never start a handshake, so nothing else is made for them.
    */
   slot(
     connection: Connection,
     packageName: string,
     now: number,
-    clientAddress: string,
+    request: AuthRequest,
   ): HandshakeSlot {
-    return {
-      get: () => {
-        const entry = this.#entries.get(connection);
-        const pending = entry?.pending;
-        if (entry === undefined || pending === undefined) return undefined;
-        if (pending.packageName !== packageName) return undefined;
-        if (pending.slot.expiresAt <= now) {
-          this.#clearPending(entry);
-          return undefined;
-        }
-        return pending.slot.value;
-      },
-      set: (value: unknown) => {
-        const entry = this.#entry(connection);
-        // A handshake already pending here keeps its place (and its client): HTTP/1.1 legs on
-        // one connection are sequential, so this is the next leg of the same client.
-        const client = entry.pending?.slot.client ?? clientAddress;
-        if (entry.pending === undefined) this.#admit(client, now);
-        entry.pending = { packageName, slot: { value, expiresAt: now + this.#timeoutMs, client } };
-      },
-      clear: () => {
-        const entry = this.#entries.get(connection);
-        if (entry !== undefined) this.#clearPending(entry);
-      },
-    };
+    return new ConnectionSlot(this, connection, packageName, now, request);
+  }
+
+  /** The value pending for `packageName` on the connection, or undefined (expired ones drop). */
+  pendingValue(connection: Connection, packageName: string, now: number): unknown {
+    const entry = this.#entries.get(connection);
+    const pending = entry?.pending;
+    if (entry === undefined || pending === undefined) return undefined;
+    if (pending.packageName !== packageName) return undefined;
+    if (pending.slot.expiresAt <= now) {
+      this.#clearPending(entry);
+      return undefined;
+    }
+    return pending.slot.value;
+  }
+
+  /** Start or continue `packageName`'s handshake on the connection with `value`. */
+  setPending(
+    connection: Connection,
+    packageName: string,
+    now: number,
+    request: AuthRequest,
+    value: unknown,
+  ): void {
+    const entry = this.#entry(connection);
+    // A handshake already pending here keeps its place (and its client): HTTP/1.1 legs on
+    // one connection are sequential, so this is the next leg of the same client.
+    const client = entry.pending?.slot.client ?? clientAddressOf(request, connection);
+    if (entry.pending === undefined) this.#admit(client, now);
+    entry.pending = { packageName, slot: { value, expiresAt: now + this.#timeoutMs, client } };
+  }
+
+  /** Drop whatever handshake is pending on the connection. */
+  clearPending(connection: Connection): void {
+    const entry = this.#entries.get(connection);
+    if (entry !== undefined) this.#clearPending(entry);
   }
 
   authenticated(connection: Connection): ConnectionAuthentication | undefined {
@@ -217,5 +236,40 @@ export class ConnectionRegistry {
       return;
     }
     this.#entry(connection).authenticated = value;
+  }
+}
+
+/** A package's handshake slot on one connection for one request (ConnectionRegistry.slot). */
+class ConnectionSlot implements HandshakeSlot {
+  readonly #registry: ConnectionRegistry;
+  readonly #connection: Connection;
+  readonly #packageName: string;
+  readonly #now: number;
+  readonly #request: AuthRequest;
+
+  constructor(
+    registry: ConnectionRegistry,
+    connection: Connection,
+    packageName: string,
+    now: number,
+    request: AuthRequest,
+  ) {
+    this.#registry = registry;
+    this.#connection = connection;
+    this.#packageName = packageName;
+    this.#now = now;
+    this.#request = request;
+  }
+
+  get(): unknown {
+    return this.#registry.pendingValue(this.#connection, this.#packageName, this.#now);
+  }
+
+  set(value: unknown): void {
+    this.#registry.setPending(this.#connection, this.#packageName, this.#now, this.#request, value);
+  }
+
+  clear(): void {
+    this.#registry.clearPending(this.#connection);
   }
 }

@@ -154,10 +154,25 @@ export class MemoryStore implements KeyValueStore {
   }
 
   async advance(key: string, value: number, ttlMs: number, owner?: string): Promise<boolean> {
+    return this.advanceNow(key, value, ttlMs, owner);
+  }
+
+  /**
+   * {@link advance}, answered at once: for a caller in this process that can go on without a
+   * promise (the Digest nonce count, one per request). Throws where advance rejects.
+   */
+  advanceNow(key: string, value: number, ttlMs: number, owner?: string): boolean {
     const now = this.#now();
     const current = this.#live(key, now);
-    if (current !== undefined && Number(current.value) >= value) return false;
-    this.#put(key, String(value), ttlMs, now, owner);
+    if (current === undefined) {
+      this.#put(key, String(value), ttlMs, now, owner);
+      return true;
+    }
+    if (Number(current.value) >= value) return false;
+    // Rewritten in place (a #put of a live key changes neither counts nor bounds, and keeps its
+    // first owner): the sweep walks every entry, so no order needs keeping.
+    current.value = String(value);
+    current.expiresAt = now + Math.max(1, ttlMs);
     return true;
   }
 
