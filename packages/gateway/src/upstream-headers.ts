@@ -6,10 +6,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { AuthInfo, Principal } from '@httpauth/core';
 import type { GatewayConfig } from './config.js';
-import { forwardingHeaders } from './forwarded.js';
+import { setForwardingHeaders } from './forwarded.js';
 import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
 import { identityValues, signIdentity } from './identity.js';
 import { ProxyTrust } from './proxy-trust.js';
+import type { ClientView } from './proxy-trust.js';
 import type { IdentityValues } from './identity.js';
 
 export class UpstreamHeaders {
@@ -46,7 +47,12 @@ export class UpstreamHeaders {
   }
 
   /** Request headers for the upstream: hop-by-hop, identity copies and credentials removed. */
-  request(req: IncomingMessage, auth: AuthInfo | undefined, target: string): OutgoingHttpHeaders {
+  request(
+    req: IncomingMessage,
+    auth: AuthInfo | undefined,
+    target: string,
+    view: ClientView = this.#trust.view(req),
+  ): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = {};
     const incoming = req.headers;
     const connectionTokens = RequestHeaderFilter.connectionTokens(incoming.connection);
@@ -72,7 +78,7 @@ export class UpstreamHeaders {
       }
       headers[name] = value;
     }
-    Object.assign(headers, forwardingHeaders(req, this.#trust.view(req)));
+    setForwardingHeaders(headers, view);
     if (auth !== undefined) {
       this.setIdentity(headers, this.#identityOf(auth.principal), req.method ?? 'GET', target);
       this.setCertificateFingerprint(headers, auth.principal);
