@@ -79,6 +79,7 @@ abstract class Family<Series> {
 
 /** One series of a {@link Counter}, from `child(labels)`. */
 export interface CounterChild {
+  /** Adds `by` (default 1) to the series. */
   inc(by?: number): void;
 }
 
