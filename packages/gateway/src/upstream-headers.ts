@@ -63,17 +63,8 @@ export class UpstreamHeaders {
       if (!this.#filter.allows(name, connectionTokens)) continue;
       if (name === 'authorization' && !this.#config.identity.forwardAuthorization) continue;
       if (name === 'cookie' && this.#sessionCookie !== undefined) {
-        const kept = String(value)
-          .split(';')
-          .map((c) => c.trim())
-          // Over TLS the session cookie carries the __Host- prefix (see SessionCookies).
-          .filter(
-            (c) =>
-              c !== '' &&
-              !c.startsWith(this.#sessionCookie + '=') &&
-              !c.startsWith('__Host-' + this.#sessionCookie + '='),
-          );
-        if (kept.length > 0) headers['cookie'] = kept.join('; ');
+        const kept = this.#withoutSessionCookie(String(value), this.#sessionCookie);
+        if (kept !== '') headers['cookie'] = kept;
         continue;
       }
       headers[name] = value;
@@ -84,6 +75,25 @@ export class UpstreamHeaders {
       this.setCertificateFingerprint(headers, auth.principal);
     }
     return headers;
+  }
+
+  /**
+   * The client's Cookie header without the gateway's session cookie (over TLS it carries the
+   * __Host- prefix, see SessionCookies): the upstream never sees it. '' when nothing is left.
+   */
+  #withoutSessionCookie(cookies: string, sessionCookie: string): string {
+    const isSession = (c: string) =>
+      c.startsWith(sessionCookie + '=') || c.startsWith('__Host-' + sessionCookie + '=');
+    // One cookie (a session-only client sends just the session cookie): no split and join.
+    if (!cookies.includes(';')) {
+      const only = cookies.trim();
+      return isSession(only) ? '' : only;
+    }
+    return cookies
+      .split(';')
+      .map((c) => c.trim())
+      .filter((c) => c !== '' && !isSession(c))
+      .join('; ');
   }
 
   /**
