@@ -60,4 +60,9 @@ export {
   PROMETHEUS_CONTENT_TYPE,
   renderFamilies,
 } from './metrics/exposition.js';
-export type { HistogramSeries, Labels } from './metrics/exposition.js';
+export type {
+  CounterChild,
+  HistogramChild,
+  HistogramSeries,
+  Labels,
+} from './metrics/exposition.js';

@@ -212,4 +212,41 @@ describe('exposition', () => {
       'h_seconds_count{op="a"} 3',
     ]);
   });
+
+  it('a child counts into the series of its labels, within the same bound as inc', () => {
+    const counter = new Counter('c_total', 'help');
+    const child = counter.child({ code: '200' });
+    child.inc();
+    counter.inc({ code: '200' });
+    child.inc(2);
+    for (let i = 1; i < MAX_SERIES; i++) counter.inc({ code: `x${i}` });
+    // The family is full: a child of a new label set counts under `other`, as inc does.
+    const late = counter.child({ code: 'late' });
+    late.inc();
+    counter.inc({ code: 'later' });
+    const lines: string[] = [];
+    counter.render(lines);
+    assert.ok(lines.includes('c_total{code="200"} 4'));
+    assert.ok(lines.includes('c_total{code="other"} 2'));
+    assert.ok(!lines.some((line) => line.includes('late')));
+  });
+
+  it('a histogram child observes into its series and ignores what observe ignores', () => {
+    const histogram = new Histogram('h_seconds', 'help', [0.1, 1]);
+    const child = histogram.child({ op: 'a' });
+    child.observe(0.05);
+    histogram.observe(0.5, { op: 'a' });
+    child.observe(5);
+    child.observe(Number.NaN);
+    child.observe(-1);
+    const lines: string[] = [];
+    histogram.render(lines);
+    assert.deepEqual(lines.slice(2), [
+      'h_seconds_bucket{op="a",le="0.1"} 1',
+      'h_seconds_bucket{op="a",le="1"} 2',
+      'h_seconds_bucket{op="a",le="+Inf"} 3',
+      'h_seconds_sum{op="a"} 5.55',
+      'h_seconds_count{op="a"} 3',
+    ]);
+  });
 });

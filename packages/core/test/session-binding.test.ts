@@ -137,6 +137,20 @@ describe('session cookies are bound to their issuer', () => {
     }
   });
 
+  it('a cookie already opened for one host does not open for another host of the same app', async () => {
+    const site = app({ keys: [keyA] });
+    for (const secure of [false, true]) {
+      const cookie = cookieOf(await site.login('app.example.com', 'alice', secure));
+      // Opened once here: the app now remembers it, under this host (the issuer) and name.
+      assert.equal(userOf(await site.visit('app.example.com', cookie, secure)), 'alice');
+      const elsewhere = await site.visit('other.example.com', cookie, secure);
+      assert.equal(userOf(elsewhere), undefined, `secure=${secure}`);
+      assert.match(setCookie(elsewhere), /Max-Age=0/);
+      // And the other host's refusal did not forget it where it belongs.
+      assert.equal(userOf(await site.visit('app.example.com', cookie, secure)), 'alice');
+    }
+  });
+
   it('to the issuer option when set, e.g. applications sharing keys and a Domain', async () => {
     const one = app({ keys: [keyA], domain: 'example.com', issuer: 'app-one' });
     const two = app({ keys: [keyA], domain: 'example.com', issuer: 'app-two' });

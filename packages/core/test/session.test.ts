@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HttpAuthError } from '../src/errors.js';
-import { createAuthenticator } from '../src/loop/authenticator.js';
+import { authenticateNow, createAuthenticator } from '../src/loop/authenticator.js';
+import { isPromiseLike } from '../src/loop/decision.js';
 import type { AuthDecision } from '../src/loop/authenticator.js';
 import type { AuthRequest, SecurityPackage } from '../src/security-package.js';
 import { SessionCookies } from '../src/session/session-cookie.js';
@@ -163,6 +164,44 @@ describe('authentication sessions', () => {
     );
     await auth.revokeSession(first.auth.session!.id);
     assert.equal((await auth.authenticate(req({ cookie: cookieOf(first)! }))).type, 'respond');
+  });
+
+  it('a valid cookie is decided without a promise (authenticateNow), expiry and revocation still checked', async () => {
+    let now = 1_000_000;
+    const auth = createAuthenticator({
+      packages: [testPackage()],
+      sessions: { keys: [keyA] },
+      now: () => now,
+    });
+    const first = await auth.authenticate(
+      req({ authorization: `Test user=alice, expires=${now + 120_000}` }),
+    );
+    const cookie = cookieOf(first)!;
+    const kept = authenticateNow(auth, req({ cookie }));
+    assert.ok(!isPromiseLike(kept), 'a session that needs no store read is answered at once');
+    assert.equal(kept.type === 'authenticated' && kept.auth.session?.reused, true);
+    assert.equal(kept.type === 'authenticated' && kept.scheme, 'Session');
+    // Past the principal's end time the same cookie (already opened once) no longer counts.
+    now += 120_000;
+    const expired = await Promise.resolve(authenticateNow(auth, req({ cookie })));
+    assert.equal(expired.type, 'respond');
+    assert.match(expired.headers.find(([n]) => n === 'set-cookie')?.[1] ?? '', /Max-Age=0/);
+
+    // Revocable sessions need the store read: a promise, and a revoked session is refused.
+    const revocable = createAuthenticator({
+      packages: [testPackage()],
+      sessions: { keys: [keyA], revocable: true },
+    });
+    const issued = await revocable.authenticate(req({ authorization: 'Test user=alice' }));
+    if (issued.type !== 'authenticated') throw new Error('no session');
+    const pending = authenticateNow(revocable, req({ cookie: cookieOf(issued)! }));
+    assert.ok(isPromiseLike(pending));
+    assert.equal((await pending).type, 'authenticated');
+    await revocable.revokeSession(issued.auth.session!.id);
+    const revoked = await Promise.resolve(
+      authenticateNow(revocable, req({ cookie: cookieOf(issued)! })),
+    );
+    assert.equal(revoked.type, 'respond');
   });
 
   it('validate options', () => {

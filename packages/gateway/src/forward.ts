@@ -12,6 +12,7 @@ import type { GatewayConfig } from './config-types.js';
 import { applyFraming, guardClientBody, retireUpstreamSocket } from './framing.js';
 import type { BodyFraming } from './framing.js';
 import type { Logger } from './logger.js';
+import type { ClientView } from './proxy-trust.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { RequestOutcomes } from './outcomes.js';
 import { errorJson, json } from './responses.js';
@@ -46,17 +47,33 @@ export class Upstream {
     headers: RequestOptions['headers'],
     pooled: boolean,
   ): ClientRequest {
-    return this.#send({
-      agent: pooled ? this.#agent : false,
-      protocol: this.url.protocol,
-      hostname: this.url.hostname,
-      port: this.url.port,
-      method,
-      path: this.basePath + target,
-      headers,
-      ...(pooled ? { timeout: this.timeoutMs } : {}),
-      insecureHTTPParser: false,
-    });
+    // One object literal per case: Node's agent copies these options for every request.
+    const path = this.basePath + target;
+    const { protocol, hostname, port } = this.url;
+    return this.#send(
+      pooled
+        ? {
+            agent: this.#agent,
+            protocol,
+            hostname,
+            port,
+            method,
+            path,
+            headers,
+            timeout: this.timeoutMs,
+            insecureHTTPParser: false,
+          }
+        : {
+            agent: false,
+            protocol,
+            hostname,
+            port,
+            method,
+            path,
+            headers,
+            insecureHTTPParser: false,
+          },
+    );
   }
 
   close(): void {
@@ -71,6 +88,8 @@ export interface Route {
   /** The canonical target forwarded (and signed). */
   readonly target: string;
   readonly framing: BodyFraming;
+  /** The client as the gateway takes it (proxy-trust.ts), for the forwarding headers. */
+  readonly view: ClientView;
 }
 
 export interface ForwardContext {
@@ -92,7 +111,7 @@ export function forward(
 ): void {
   const { upstream, exchangeHeaders, metrics, logger, outcomes } = context;
   const method = req.method ?? 'GET';
-  const headers = exchangeHeaders.request(req, auth, route.target);
+  const headers = exchangeHeaders.request(req, auth, route.target, route.view);
   applyFraming(headers, route.framing, method);
   const upstreamReq = upstream.request(method, route.target, headers, true);
   guardClientBody(req, upstreamReq, route.framing);

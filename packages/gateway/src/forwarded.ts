@@ -12,6 +12,8 @@ import type { ResolvedAdapterOptions } from '@httpauth/core/adapter';
 import { ProxyTrust } from './proxy-trust.js';
 import type { ClientView } from './proxy-trust.js';
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** The last comma-separated member of a header (all copies joined), trimmed; undefined if none. */
 export function lastListMember(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -43,16 +45,26 @@ export function forwardingHeaders(
 ): OutgoingHttpHeaders {
   const view =
     typeof trust === 'object' && !(trust instanceof ProxyTrust) ? trust : trustOf(trust).view(req);
-  const host = view.host;
-  const headers: OutgoingHttpHeaders = {
-    forwarded:
-      `for=${forNode(view.address)};proto=${view.proto}` +
-      (host === undefined ? '' : `;host="${host.replace(/["\\]/g, '')}"`),
-    'x-forwarded-for': view.chain.join(', '),
-    'x-forwarded-proto': view.proto,
-  };
-  if (host !== undefined) headers['x-forwarded-host'] = host;
+  const headers: OutgoingHttpHeaders = {};
+  setForwardingHeaders(headers, view);
   return headers;
+}
+
+/** A quoted-string host without `"` and `\\` (RFC 7239 §4: the value is a quoted-string). */
+const QUOTE_BREAKING = /["\\]/;
+
+/** The forwarding headers for `view`, written into `headers` (the proxy path's own object). */
+export function setForwardingHeaders(headers: OutgoingHttpHeaders, view: ClientView): void {
+  const host = view.host;
+  headers['forwarded'] =
+    `for=${forNode(view.address)};proto=${view.proto}` +
+    (host === undefined
+      ? ''
+      : `;host="${QUOTE_BREAKING.test(host) ? host.replace(/["\\]/g, '') : host}"`);
+  const { chain } = view;
+  headers['x-forwarded-for'] = chain.length === 1 ? (chain[0] as string) : chain.join(', ');
+  headers['x-forwarded-proto'] = view.proto;
+  if (host !== undefined) headers['x-forwarded-host'] = host;
 }
 
 /**
@@ -65,10 +77,10 @@ export function authRequestOf(
   options: ResolvedAdapterOptions,
   view: ClientView = trustOf(options.trustProxy).view(req),
 ): AuthRequest {
-  return {
-    ...toAuthRequest(req, options),
-    secure: view.proto === 'https',
-    clientAddress: view.address,
-    viaTrustedProxy: view.viaProxy,
-  };
+  // toAuthRequest's object is fresh and has these members already: set them rather than copy it.
+  const request: Mutable<AuthRequest> = toAuthRequest(req, options);
+  request.secure = view.proto === 'https';
+  request.clientAddress = view.address;
+  request.viaTrustedProxy = view.viaProxy;
+  return request;
 }

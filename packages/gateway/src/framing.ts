@@ -43,6 +43,15 @@ export function bodyFraming(req: IncomingMessage): BodyFraming {
   return { kind: 'none' };
 }
 
+/** Methods for which Node's client opens no body of its own. */
+const BODYLESS_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+]);
+
 /** Set the upstream framing headers (after the header filter removed the client's). */
 export function applyFraming(
   headers: OutgoingHttpHeaders,
@@ -54,10 +63,7 @@ export function applyFraming(
   if (framing.kind === 'length') headers['content-length'] = String(framing.length);
   else if (framing.kind === 'chunked') headers['transfer-encoding'] = 'chunked';
   // A body-less POST, PUT or PATCH says so: Node would otherwise open a chunked body for them.
-  else if (
-    framing.kind === 'none' &&
-    !['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE'].includes(method)
-  )
+  else if (framing.kind === 'none' && !BODYLESS_METHODS.has(method))
     headers['content-length'] = '0';
 }
 

@@ -6,7 +6,6 @@
  * is closed once its last request has ended. A configuration that fails to build leaves the
  * current generation serving.
  */
-import type { ServerResponse } from 'node:http';
 import { createAuthenticator } from '@httpauth/core';
 import type { Authenticator, AuthenticatorOptions, KeyValueStore } from '@httpauth/core';
 import { resolveAdapterOptions } from '@httpauth/core/adapter';
@@ -35,8 +34,9 @@ export interface Generation {
   readonly authenticator: Authenticator;
   readonly proxy: ProxyContext;
   readonly upgrade: UpgradeContext;
-  /** Count a request against this generation until its response closes. */
-  track(res: ServerResponse): void;
+  /** Count a request against this generation; `release` once its response has closed. */
+  enter(): void;
+  release(): void;
   /** Count an upgrade until it is admitted or refused (then the tunnel needs nothing of it). */
   hold<T>(work: Promise<T>): Promise<T>;
   /**
@@ -208,10 +208,10 @@ export function buildGeneration(config: GatewayConfig, shared: Shared): Generati
     authenticator,
     proxy,
     upgrade,
-    track(res) {
+    enter() {
       running++;
-      res.once('close', release);
     },
+    release,
     hold(work) {
       running++;
       return work.finally(release);

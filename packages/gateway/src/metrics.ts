@@ -10,9 +10,13 @@
  */
 import { ERROR_CODES } from '@httpauth/core';
 import { bounded, Counter, Gauge, Histogram, renderFamilies } from '@httpauth/core/adapter';
+import type { CounterChild, HistogramChild, Labels } from '@httpauth/core/adapter';
 import { MECHANISMS } from './config-types.js';
 
 export { MAX_SERIES, PROMETHEUS_CONTENT_TYPE } from '@httpauth/core/adapter';
+
+/** Mechanism names whose success series are kept (a principal's mechanism is one of a few). */
+const SUCCESS_SERIES_KEPT = 32;
 
 const UPSTREAM_ERROR_KINDS = new Set([
   'ECONNREFUSED',
@@ -77,21 +81,54 @@ export class GatewayMetrics {
     this.#mechanisms = new Set([...mechanisms, 'kerberos', 'session', 'none']);
   }
 
+  /**
+   * The series counted for every request, kept rather than found by their label text each time:
+   * one per status code (at most 501 of them and `other`), one per success mechanism.
+   */
+  readonly #byStatus = new Map<number, CounterChild>();
+  readonly #successes = new Map<string, CounterChild>();
+  /** Made on the first request, so an idle gateway renders no duration series (as before). */
+  #durationSeries: HistogramChild | undefined;
+
   /** Counts one answered request by status code and records its duration in seconds. */
   request(status: number, seconds: number): void {
-    const code =
-      Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
-    this.#requests.inc({ code });
-    this.#duration.observe(seconds);
+    let series = this.#byStatus.get(status);
+    if (series === undefined) {
+      const known = Number.isInteger(status) && status >= 100 && status <= 599;
+      series = this.#requests.child({ code: known ? String(status) : 'other' });
+      // Only the closed set is kept: any other number counts under `other` without a new entry.
+      if (known) this.#byStatus.set(status, series);
+    }
+    series.inc();
+    (this.#durationSeries ??= this.#duration.child()).observe(seconds);
   }
 
   /** outcome: success | challenge | failure; reason: the stable error code, or "ok". */
   auth(outcome: 'success' | 'challenge' | 'failure', mechanism: string, reason: string): void {
-    this.#auth.inc({
+    if (outcome === 'success' && reason === 'ok') {
+      this.#success(mechanism).inc();
+      return;
+    }
+    this.#auth.inc(this.#authLabels(outcome, mechanism, reason));
+  }
+
+  #authLabels(outcome: string, mechanism: string, reason: string): Labels {
+    return {
       outcome,
       mechanism: this.#mechanisms.has(mechanism.toLowerCase()) ? mechanism : 'other',
       reason: bounded(reason, this.#codes),
-    });
+    };
+  }
+
+  /** A success's series by the principal's mechanism (a handful of names; bounded anyway). */
+  #success(mechanism: string): CounterChild {
+    let series = this.#successes.get(mechanism);
+    if (series === undefined) {
+      series = this.#auth.child(this.#authLabels('success', mechanism, 'ok'));
+      if (this.#successes.size >= SUCCESS_SERIES_KEPT) this.#successes.clear();
+      this.#successes.set(mechanism, series);
+    }
+    return series;
   }
 
   /**

@@ -4,7 +4,7 @@
  * authenticate, authorize with the path's rule, forward.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Authenticator } from '@httpauth/core';
+import type { AuthDecision, Authenticator, AuthRequest } from '@httpauth/core';
 import {
   applySuccessHeaders,
   authenticateNow,
@@ -26,6 +26,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { errorJson, json } from './responses.js';
 import type { Site, SiteMap } from './routes.js';
+import type { RuleMatch } from './rules.js';
 
 /** The counters the server and the handler share (shutdown answers 503 on health). */
 export interface ServingState {
@@ -74,7 +75,7 @@ function routeOf(
   req: IncomingMessage,
   res: ServerResponse,
   started: bigint,
-) {
+): Route | undefined {
   const { outcomes } = context.forwarding;
   const canonical = canonicalTarget(req.url ?? '/');
   if (!canonical.ok) {
@@ -86,8 +87,14 @@ function routeOf(
     outcomes.badRequest(req, res, 'ERR_HTTPAUTH_BODY_FRAMING', started);
     return undefined;
   }
-  const route: Route = { path: canonical.path, target: canonical.target, framing };
-  return route;
+  // The client as the gateway takes it, worked out once: routing, authentication and the
+  // forwarding headers all read this one view.
+  return {
+    path: canonical.path,
+    target: canonical.target,
+    framing,
+    view: context.trust.clientOf(req),
+  };
 }
 
 /** Health and metrics; true when the request was one of them (and is answered). */
@@ -106,32 +113,57 @@ function answerOwnEndpoint(context: ProxyContext, path: string, res: ServerRespo
   return false;
 }
 
-export async function handleRequest(
+/**
+ * One request. Undefined when it was answered or forwarded without waiting for anything (public
+ * paths, the gateway's own endpoints, a connection that stays authenticated); otherwise the
+ * promise of the rest, so the server turns a failure into its coded 503 either way.
+ */
+export function handleRequest(
   context: ProxyContext,
   req: IncomingMessage,
   res: ServerResponse,
-): Promise<void> {
+): Promise<void> | undefined {
   const started = process.hrtime.bigint();
   const route = routeOf(context, req, res, started);
-  if (route === undefined) return;
+  if (route === undefined) return undefined;
   const { path } = route;
-  if (answerOwnEndpoint(context, path, res)) return;
+  if (answerOwnEndpoint(context, path, res)) return undefined;
   if (context.config.authRequest !== undefined && path === context.config.authRequest.path) {
-    await answerAuthRequest(context.authRequest, req, res, started);
-    return;
+    return answerAuthRequest(context.authRequest, req, res, started);
   }
-  const site = context.sites.pick(context.trust.view(req).host, path);
+  const site = context.sites.pick(route.view.host, path);
   const forwarding = forwardingFor(context, site);
-  const { outcomes } = forwarding;
   const rule = site.rules.match(path);
   if (rule.public) {
     forward(forwarding, req, res, undefined, [], started, route);
-    return;
+    return undefined;
   }
-  const request = authRequestOf(req, context.adapterOptions, context.trust.view(req));
+  const request = authRequestOf(req, context.adapterOptions, route.view);
   // A connection that stays authenticated is decided at once (no promise to wait for).
   const pending = authenticateNow(context.authenticator, request);
-  const decision = isPromiseLike(pending) ? await pending : pending;
+  if (isPromiseLike(pending)) {
+    return Promise.resolve(pending).then((decision) => {
+      decided(context, forwarding, rule, req, res, request, decision, started, route);
+    });
+  }
+  decided(context, forwarding, rule, req, res, request, pending, started, route);
+  return undefined;
+}
+
+/** After the decision: the challenge, a 403 from the path's rule, or the forwarded request. */
+function decided(
+  context: ProxyContext,
+  forwarding: ForwardContext,
+  rule: RuleMatch,
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: AuthRequest,
+  decision: AuthDecision,
+  started: bigint,
+  route: Route,
+): void {
+  const { outcomes } = forwarding;
+  const { path } = route;
   outcomes.recordDecision(decision, request, started);
   if (decision.type === 'respond') {
     sendChallenge(req, res, decision, context.adapterOptions);

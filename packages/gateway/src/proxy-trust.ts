@@ -148,13 +148,17 @@ export class ProxyTrust {
   view(req: IncomingMessage): ClientView {
     let view = this.#views.get(req);
     if (view === undefined) {
-      view = this.#viewOf(req);
+      view = this.clientOf(req);
       this.#views.set(req, view);
     }
     return view;
   }
 
-  #viewOf(req: IncomingMessage): ClientView {
+  /**
+   * The client of this request, worked out anew (not remembered): for a caller that works it out
+   * once and hands the same view to every step (the proxy path).
+   */
+  clientOf(req: IncomingMessage): ClientView {
     const peer = req.socket.remoteAddress ?? 'unknown';
     const socketProto = (req.socket as Partial<TLSSocket>).encrypted === true ? 'https' : 'http';
     const direct: ClientView = {

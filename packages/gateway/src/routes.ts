@@ -100,6 +100,8 @@ export class SiteMap {
 
   /** The site for a request's host and canonical path. */
   pick(host: string | undefined, canonicalPath: string): Site {
+    // No routes (the usual configuration): nothing to compare the path with.
+    if (this.#routes.length === 0) return this.defaultSite;
     const key = matchKey(canonicalPath, this.#policy);
     let best: RouteEntry | undefined;
     let bestScore = -1;

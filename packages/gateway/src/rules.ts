@@ -87,11 +87,34 @@ export class PathRules {
       this.#policy === 'insensitive'
         ? this.#entries.find((entry) => matches(entry.rule.prefix, canonicalPath))
         : folded;
-    const both = folded === exact ? [folded] : [folded, exact];
-    return {
-      public: both.every((entry) => entry?.rule.public === true),
-      allows: (subject) => both.every((entry) => admits(entry, subject)),
-    };
+    return this.#matchOf(folded, exact);
+  }
+
+  /**
+   * The verdict of a pair of entries depends on nothing else, so it is made once per pair (at
+   * most (rules + 1)^2 of them) rather than for every request.
+   */
+  readonly #matches = new Map<
+    CompiledEntry | undefined,
+    Map<CompiledEntry | undefined, RuleMatch>
+  >();
+
+  #matchOf(folded: CompiledEntry | undefined, exact: CompiledEntry | undefined): RuleMatch {
+    let byExact = this.#matches.get(folded);
+    if (byExact === undefined) {
+      byExact = new Map();
+      this.#matches.set(folded, byExact);
+    }
+    let made = byExact.get(exact);
+    if (made === undefined) {
+      const both = folded === exact ? [folded] : [folded, exact];
+      made = {
+        public: both.every((entry) => entry?.rule.public === true),
+        allows: (subject) => both.every((entry) => admits(entry, subject)),
+      };
+      byExact.set(exact, made);
+    }
+    return made;
   }
 }
 

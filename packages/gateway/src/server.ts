@@ -24,7 +24,9 @@ const HEADER_SLACK_BYTES = 16 * 1024;
 export interface Serving {
   readonly proxy: ProxyContext;
   readonly upgrade: UpgradeContext;
-  track(res: ServerResponse): void;
+  /** Count a request against this generation; `release` when its response has closed. */
+  enter(): void;
+  release(): void;
   hold<T>(work: Promise<T>): Promise<T>;
 }
 
@@ -53,19 +55,34 @@ export function createGatewayServer(
   state: ServingState,
   current: () => Serving,
 ): Server {
+  /** Anything thrown while serving: a coded 503 if nothing was sent yet, else the socket ends. */
+  const internalError = (res: ServerResponse, error: unknown): void => {
+    logger.log('error', 'internal error', {
+      error: error instanceof Error ? error.name : 'unknown',
+    });
+    if (!res.headersSent) json(res, 503, errorJson('ERR_HTTPAUTH_INTERNAL'));
+    else res.destroy();
+  };
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     state.inFlight++;
-    res.once('close', () => state.inFlight--);
-    if (state.closing) res.setHeader('connection', 'close');
     const serving = current();
-    serving.track(res);
-    handleRequest(serving.proxy, req, res).catch((error: unknown) => {
-      logger.log('error', 'internal error', {
-        error: error instanceof Error ? error.name : 'unknown',
-      });
-      if (!res.headersSent) json(res, 503, errorJson('ERR_HTTPAUTH_INTERNAL'));
-      else res.destroy();
+    serving.enter();
+    // One listener for both counters ('close' is emitted once per response).
+    res.on('close', () => {
+      state.inFlight--;
+      serving.release();
     });
+    if (state.closing) res.setHeader('connection', 'close');
+    // Most requests (public paths, kept connections) are handled without a promise; one that
+    // waits for its authentication returns it, and a failure either way becomes the coded 503.
+    let pending: Promise<void> | undefined;
+    try {
+      pending = handleRequest(serving.proxy, req, res);
+    } catch (error) {
+      internalError(res, error);
+      return;
+    }
+    if (pending !== undefined) pending.catch((error: unknown) => internalError(res, error));
   };
 
   const serverOptions = {

@@ -6,10 +6,11 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { AuthInfo, Principal } from '@httpauth/core';
 import type { GatewayConfig } from './config.js';
-import { forwardingHeaders } from './forwarded.js';
+import { setForwardingHeaders } from './forwarded.js';
 import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
 import { identityValues, signIdentity } from './identity.js';
 import { ProxyTrust } from './proxy-trust.js';
+import type { ClientView } from './proxy-trust.js';
 import type { IdentityValues } from './identity.js';
 
 export class UpstreamHeaders {
@@ -46,7 +47,12 @@ export class UpstreamHeaders {
   }
 
   /** Request headers for the upstream: hop-by-hop, identity copies and credentials removed. */
-  request(req: IncomingMessage, auth: AuthInfo | undefined, target: string): OutgoingHttpHeaders {
+  request(
+    req: IncomingMessage,
+    auth: AuthInfo | undefined,
+    target: string,
+    view: ClientView = this.#trust.view(req),
+  ): OutgoingHttpHeaders {
     const headers: OutgoingHttpHeaders = {};
     const incoming = req.headers;
     const connectionTokens = RequestHeaderFilter.connectionTokens(incoming.connection);
@@ -57,27 +63,37 @@ export class UpstreamHeaders {
       if (!this.#filter.allows(name, connectionTokens)) continue;
       if (name === 'authorization' && !this.#config.identity.forwardAuthorization) continue;
       if (name === 'cookie' && this.#sessionCookie !== undefined) {
-        const kept = String(value)
-          .split(';')
-          .map((c) => c.trim())
-          // Over TLS the session cookie carries the __Host- prefix (see SessionCookies).
-          .filter(
-            (c) =>
-              c !== '' &&
-              !c.startsWith(this.#sessionCookie + '=') &&
-              !c.startsWith('__Host-' + this.#sessionCookie + '='),
-          );
-        if (kept.length > 0) headers['cookie'] = kept.join('; ');
+        const kept = this.#withoutSessionCookie(String(value), this.#sessionCookie);
+        if (kept !== '') headers['cookie'] = kept;
         continue;
       }
       headers[name] = value;
     }
-    Object.assign(headers, forwardingHeaders(req, this.#trust.view(req)));
+    setForwardingHeaders(headers, view);
     if (auth !== undefined) {
       this.setIdentity(headers, this.#identityOf(auth.principal), req.method ?? 'GET', target);
       this.setCertificateFingerprint(headers, auth.principal);
     }
     return headers;
+  }
+
+  /**
+   * The client's Cookie header without the gateway's session cookie (over TLS it carries the
+   * __Host- prefix, see SessionCookies): the upstream never sees it. '' when nothing is left.
+   */
+  #withoutSessionCookie(cookies: string, sessionCookie: string): string {
+    const isSession = (c: string) =>
+      c.startsWith(sessionCookie + '=') || c.startsWith('__Host-' + sessionCookie + '=');
+    // One cookie (a session-only client sends just the session cookie): no split and join.
+    if (!cookies.includes(';')) {
+      const only = cookies.trim();
+      return isSession(only) ? '' : only;
+    }
+    return cookies
+      .split(';')
+      .map((c) => c.trim())
+      .filter((c) => c !== '' && !isSession(c))
+      .join('; ');
   }
 
   /**

@@ -20,6 +20,7 @@ import { singleHeader } from '../grammar/http-auth.js';
 import type { AuthRequest, SecurityPackage } from '../security-package.js';
 import { acceptCredentials } from './accept-phase.js';
 import { certificatePhase, keptCertificate } from './certificate-phase.js';
+import type { SessionData } from '../session/session-cookie.js';
 import type { ConnectionAuthentication } from './connections.js';
 import type { AuthDecision, Header } from './decision.js';
 import { isPromiseLike } from './decision.js';
@@ -69,6 +70,18 @@ function admitKept(
   });
 }
 
+/** A request that a valid session cookie authenticates (no handshake ran). */
+function admitSession(loop: LoopState, data: SessionData): AuthDecision | Promise<AuthDecision> {
+  return admit(loop.makeImpersonation, {
+    principal: data.principal,
+    context: undefined,
+    headers: [],
+    scheme: 'Session',
+    reused: true,
+    session: { id: data.id, expiresAt: data.expiresAt, reused: true },
+  });
+}
+
 /**
  * A request without credentials: the connection may still be authenticated (NTLM, as IIS keeps
  * it), or a session cookie may carry the principal; otherwise the client is challenged.
@@ -83,17 +96,7 @@ async function withoutCredentials(
     connection === undefined ? undefined : loop.connections.persisted(request, connection);
   if (persisted !== undefined) return admitKept(loop, persisted);
   const session = await loop.sessions?.lookup(request, now);
-  if (session?.type === 'valid') {
-    const { data } = session;
-    return admit(loop.makeImpersonation, {
-      principal: data.principal,
-      context: undefined,
-      headers: [],
-      scheme: 'Session',
-      reused: true,
-      session: { id: data.id, expiresAt: data.expiresAt, reused: true },
-    });
-  }
+  if (session?.type === 'valid') return admitSession(loop, session.data);
   const decision = loop.responder.refuse(
     request,
     now,
@@ -142,9 +145,10 @@ async function handle(
 
 /**
  * The decision when nothing in it has to wait: a request without credentials (`raw`) on a
- * connection that stays authenticated (decide() asks keptCertificate instead when a certificate
- * package is configured: its phase comes first). Most of an NTLM deployment's requests are these;
- * answered here, they cost no promise. Undefined: take the full path.
+ * connection that stays authenticated, or with a session cookie that opens (sessions that are not
+ * revocable). decide() asks keptCertificate instead when a certificate package is configured: its
+ * phase comes first. Most of an NTLM or session deployment's requests are these; answered here,
+ * they cost no promise. Undefined: take the full path.
  */
 function keptConnection(
   loop: LoopState,
@@ -154,9 +158,14 @@ function keptConnection(
 ): AuthDecision | Promise<AuthDecision> | undefined {
   if (raw !== undefined) return undefined;
   const connection = loop.connections.connectionOf(request);
-  if (connection === undefined) return undefined;
-  const kept = loop.connections.persisted(request, connection);
-  return kept === undefined ? undefined : admitKept(loop, kept);
+  const kept =
+    connection === undefined ? undefined : loop.connections.persisted(request, connection);
+  if (kept !== undefined) return admitKept(loop, kept);
+  // A session cookie opens without waiting unless revocation needs a store read; expiry is
+  // checked as on the full path. No cookie, or one that did not open: the full path (which
+  // challenges, and clears a bad cookie).
+  const session = loop.sessions?.lookupNow(request, now);
+  return session?.type === 'valid' ? admitSession(loop, session.data) : undefined;
 }
 
 /** A malformed or repeated header, or a store that failed: refused with its own code. */
@@ -222,8 +231,9 @@ const immediate = new WeakMap<
 
 /**
  * `authenticator.authenticate(request)`, but answered synchronously when the decision needs
- * nothing that waits (a request on a connection that stays authenticated, or on a TLS handshake
- * whose client certificate already logged on): the adapters use it
+ * nothing that waits (a request on a connection that stays authenticated, on a TLS handshake
+ * whose client certificate already logged on, or with a valid cookie of sessions that are not
+ * revocable): the adapters use it
  * so that such a request goes on without a promise and a trip through the microtask queue. Any
  * other request, and any authenticator not made by createAuthenticator, gets the promise.
  */

@@ -29,6 +29,8 @@ export type SessionLookup =
   | { readonly type: 'invalid' };
 
 const DEFAULT_SESSION_MAX_AGE_MS = 3_600_000;
+const NO_SESSION: SessionLookup = { type: 'none' };
+const INVALID_SESSION: SessionLookup = { type: 'invalid' };
 
 export class SessionPhase {
   readonly #cookies: SessionCookies;
@@ -44,13 +46,28 @@ export class SessionPhase {
   }
 
   async lookup(request: AuthRequest, now: number): Promise<SessionLookup> {
-    const value = this.#cookies.find(request);
-    if (value === undefined) return { type: 'none' };
-    const data = this.#cookies.open(value, now, request);
-    if (data === undefined) return { type: 'invalid' };
-    if (this.#revocable && (await this.#store.get(sessionRevokedKey(data.id))) !== undefined) {
+    const opened = this.#open(request, now);
+    if (opened.type !== 'valid' || !this.#revocable) return opened;
+    if ((await this.#store.get(sessionRevokedKey(opened.data.id))) !== undefined) {
       return { type: 'invalid' };
     }
+    return opened;
+  }
+
+  /**
+   * The same lookup without waiting, when nothing has to be read from the store (sessions that
+   * are not revocable): the cookie is opened (or found among those already opened) and its
+   * expiry checked exactly as `lookup` does. Undefined when revocation needs the store read.
+   */
+  lookupNow(request: AuthRequest, now: number): SessionLookup | undefined {
+    return this.#revocable ? undefined : this.#open(request, now);
+  }
+
+  #open(request: AuthRequest, now: number): SessionLookup {
+    const value = this.#cookies.find(request);
+    if (value === undefined) return NO_SESSION;
+    const data = this.#cookies.open(value, now, request);
+    if (data === undefined) return INVALID_SESSION;
     return { type: 'valid', data };
   }
 

@@ -77,6 +77,12 @@ abstract class Family<Series> {
   abstract render(lines: string[]): void;
 }
 
+/** One series of a {@link Counter}, from `child(labels)`. */
+export interface CounterChild {
+  /** Adds `by` (default 1) to the series. */
+  inc(by?: number): void;
+}
+
 /**
  * A Prometheus counter family: one monotonically increasing value per label set, the number of
  * label sets bounded.
@@ -85,6 +91,20 @@ export class Counter extends Family<{ value: number }> {
   /** Adds `by` (default 1) to the series of these labels. */
   inc(labels: Labels = {}, by = 1): void {
     this.seriesFor(labels, () => ({ value: 0 }))[1].value += by;
+  }
+
+  /**
+   * The series of these labels, to count into without building its label text for every event
+   * (a caller that counts the same label set often keeps it). Past MAX_SERIES it is the `other`
+   * series, as `inc` would count it.
+   */
+  child(labels: Labels = {}): CounterChild {
+    const [, series] = this.seriesFor(labels, () => ({ value: 0 }));
+    return {
+      inc: (by = 1) => {
+        series.value += by;
+      },
+    };
   }
 
   /** Appends the family in the Prometheus text exposition format. */
@@ -123,6 +143,12 @@ export interface HistogramSeries {
   sum: number;
 }
 
+/** One series of a {@link Histogram}, from `child(labels)`. */
+export interface HistogramChild {
+  /** Records one observation; a negative or non-finite value is ignored. */
+  observe(value: number): void;
+}
+
 /**
  * A Prometheus histogram family: observations counted into cumulative buckets (latency buckets in
  * seconds by default), with their count and sum per label set.
@@ -144,6 +170,24 @@ export class Histogram extends Family<HistogramSeries> {
       count: 0,
       sum: 0,
     }));
+    this.#record(series, value);
+  }
+
+  /** The series of these labels, to observe into without building its label text each time. */
+  child(labels: Labels = {}): HistogramChild {
+    const [, series] = this.seriesFor(labels, () => ({
+      buckets: new Array<number>(this.bounds.length).fill(0),
+      count: 0,
+      sum: 0,
+    }));
+    return {
+      observe: (value) => {
+        if (Number.isFinite(value) && value >= 0) this.#record(series, value);
+      },
+    };
+  }
+
+  #record(series: HistogramSeries, value: number): void {
     series.count++;
     series.sum += value;
     for (let i = 0; i < this.bounds.length; i++) {

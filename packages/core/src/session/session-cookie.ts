@@ -81,6 +81,13 @@ export interface SessionData {
   readonly expiresAt: number;
 }
 
+/** A cookie value that opened, under the name and issuer it opened with. */
+interface OpenedCookie {
+  readonly name: string;
+  readonly issuer: string;
+  readonly data: SessionData;
+}
+
 interface DerivedKey {
   readonly id: string;
   readonly idBytes: Buffer;
@@ -127,7 +134,7 @@ export class SessionCookies {
    * exact values that authenticated are kept; expiry is still checked on every use; the map is
    * bounded and simply cleared when full.
    */
-  readonly #opened = new Map<string, SessionData>();
+  readonly #opened = new Map<string, OpenedCookie>();
 
   constructor(options: SessionOptions) {
     if (typeof options !== 'object' || options === null) invalid();
@@ -267,18 +274,19 @@ export class SessionCookies {
   open(value: string, now: number, request: SessionRequest): SessionData | undefined {
     const name = this.nameFor(request);
     const issuer = this.#issuerFor(request);
-    // The cache remembers what opened under which name and issuer, not just the value.
-    const cacheKey = `${name}\0${issuer}\0${value}`;
-    const known = this.#opened.get(cacheKey);
-    if (known !== undefined) {
-      if (known.expiresAt > now) return known;
-      this.#opened.delete(cacheKey);
+    // The cache remembers what opened under which name and issuer, not just the value: under
+    // another name or issuer the value is decrypted again (and fails, its additional data
+    // binds both). Keyed by the value alone, a request builds no key string of ~300 characters.
+    const known = this.#opened.get(value);
+    if (known !== undefined && known.name === name && known.issuer === issuer) {
+      if (known.data.expiresAt > now) return known.data;
+      this.#opened.delete(value);
       return undefined;
     }
     const data = this.#decrypt(value, now, name, issuer);
     if (data !== undefined) {
       if (this.#opened.size >= OPENED_CACHE_SIZE) this.#opened.clear();
-      this.#opened.set(cacheKey, data);
+      this.#opened.set(value, { name, issuer, data });
     }
     return data;
   }
