@@ -55,7 +55,11 @@ interface TlsHandshake {
    */
   readonly finished: Buffer | undefined;
   readonly key: object;
-  chain: readonly Buffer[] | undefined;
+  /**
+   * The client's chain as AuthRequest.peerCertificateChain wants it: a function made once per
+   * handshake (not per request), building the chain on its first call and keeping it.
+   */
+  readonly chain: () => readonly Buffer[];
 }
 
 const handshakes = new WeakMap<object, TlsHandshake>();
@@ -72,47 +76,31 @@ function handshakeOf(socket: Partial<TLSSocket>): TlsHandshake | undefined {
   if (finished === undefined) return undefined;
   if (known?.finished?.equals(finished) === true) return known;
   const final = typeof socket.getProtocol === 'function' && socket.getProtocol() === 'TLSv1.3';
-  const handshake = { finished: final ? undefined : finished, key: {}, chain: undefined };
+  const handshake = { finished: final ? undefined : finished, key: {}, chain: chainOnce(socket) };
   handshakes.set(socket, handshake);
   return handshake;
 }
 
 /**
- * The client chain of a TLS handshake, built once: `getPeerCertificate(true)` turns every
- * certificate of the chain into a JS object, too costly for each request of a kept-alive
- * connection.
+ * The client chain of a TLS handshake, built on first use and kept: `getPeerCertificate(true)`
+ * turns every certificate of the chain into a JS object, too costly for each request of a
+ * kept-alive connection.
  */
-function peerChainOf(socket: Partial<TLSSocket>, handshake: TlsHandshake | undefined) {
-  if (handshake?.chain !== undefined) return handshake.chain;
-  const chain = peerChain(socket.getPeerCertificate!(true));
-  if (handshake !== undefined) handshake.chain = chain;
-  return chain;
-}
-
-/** The client's certificate chain, as the glue hands it on (see peerCertificatesOf). */
-export interface PeerCertificates {
-  readonly chain: () => readonly Buffer[];
-  /** The TLS socket (HTTP/2: the session's). */
-  readonly socket: object;
-  /** Its current handshake (AuthRequest.tlsHandshake); undefined while it is not done. */
-  readonly handshake: object | undefined;
+function chainOnce(socket: Partial<TLSSocket>): () => readonly Buffer[] {
+  let chain: readonly Buffer[] | undefined;
+  return () => (chain ??= peerChain(socket.getPeerCertificate!(true)));
 }
 
 /**
- * The client's certificate chain, as a function (called only when a certificate package is
- * configured), the TLS socket it belongs to and the handshake it came from. Nothing behind a
- * trusted proxy: the peer of our socket is then the proxy, whose certificate says nothing about
- * the client (forwarded-certificate headers are not trusted either).
+ * The TLS socket whose client certificate speaks for the request (HTTP/2: the session's). None
+ * behind a trusted proxy: the peer of our socket is then the proxy, whose certificate says
+ * nothing about the client (forwarded-certificate headers are not trusted either).
  */
-export function peerCertificatesOf(
+function peerTlsOf(
   req: NodeRequest,
   options: ResolvedAdapterOptions,
-): PeerCertificates | undefined {
-  if (options.trustProxy) return undefined;
-  const socket = tlsSocketOf(req);
-  if (socket === undefined) return undefined;
-  const handshake = handshakeOf(socket);
-  return { chain: () => peerChainOf(socket, handshake), socket, handshake: handshake?.key };
+): Partial<TLSSocket> | undefined {
+  return options.trustProxy ? undefined : tlsSocketOf(req);
 }
 
 /**
@@ -189,7 +177,12 @@ export function toAuthRequest(
   const httpVersionMajor = req.httpVersionMajor;
   const socket = req.socket as object | null;
   const secure = isSecure(req, options);
-  const peer = peerCertificatesOf(req, options);
+  const tls = peerTlsOf(req, options);
+  const handshake = tls === undefined ? undefined : handshakeOf(tls);
+  // One object shape for every request, the TLS fields undefined without a peer: the engine's
+  // property reads stay monomorphic, and no spread copies them in. The chain is a function
+  // (called only when a certificate package is configured), made once per handshake; a
+  // handshake not done yet has nothing to key it to, and reads it for this request alone.
   return {
     method: req.method ?? 'GET',
     // The raw request-target, not a router's rewritten path: Digest compares its uri to it.
@@ -201,13 +194,9 @@ export function toAuthRequest(
     httpVersionMajor,
     secure,
     localCertificate: socket === null ? undefined : localCertificateOf(socket),
-    ...(peer === undefined
-      ? {}
-      : {
-          peerCertificateChain: peer.chain,
-          tlsConnection: peer.socket,
-          tlsHandshake: peer.handshake,
-        }),
+    peerCertificateChain: tls === undefined ? undefined : (handshake?.chain ?? chainOnce(tls)),
+    tlsConnection: tls,
+    tlsHandshake: handshake?.key,
     body: body === undefined ? undefined : () => body.load(),
     // Behind a trusted proxy the socket's peer is the proxy: the client is what it forwarded.
     clientAddress:
