@@ -35,9 +35,18 @@ export function localCertificateOf(socket: object): Buffer | undefined {
  * as `req.socket`; the connection itself is `req.stream.session.socket`, and a client certificate
  * belongs to the connection (RFC 9113 §9.2.3 forbids renegotiation), so all streams share it.
  */
-function tlsSocketOf(req: NodeRequest): Partial<TLSSocket> | undefined {
-  const stream = (req as { stream?: { session?: { socket?: unknown } } }).stream;
-  const socket = (stream?.session?.socket ?? req.socket) as Partial<TLSSocket> | null | undefined;
+function tlsSocketOf(
+  req: NodeRequest,
+  requestSocket: Partial<TLSSocket> | null,
+  httpVersionMajor: number,
+): Partial<TLSSocket> | undefined {
+  // HTTP/1.x: the request's socket is the connection (Express's requests make every extra
+  // property read cost, a missing one most: `stream` is read only where it exists).
+  const stream =
+    httpVersionMajor >= 2
+      ? (req as { stream?: { session?: { socket?: unknown } } }).stream
+      : undefined;
+  const socket = (stream?.session?.socket ?? requestSocket) as Partial<TLSSocket> | null;
   if (socket === null || socket === undefined || socket.encrypted !== true) return undefined;
   return typeof socket.getPeerCertificate === 'function' ? socket : undefined;
 }
@@ -89,18 +98,6 @@ function handshakeOf(socket: Partial<TLSSocket>): TlsHandshake | undefined {
 function chainOnce(socket: Partial<TLSSocket>): () => readonly Buffer[] {
   let chain: readonly Buffer[] | undefined;
   return () => (chain ??= peerChain(socket.getPeerCertificate!(true)));
-}
-
-/**
- * The TLS socket whose client certificate speaks for the request (HTTP/2: the session's). None
- * behind a trusted proxy: the peer of our socket is then the proxy, whose certificate says
- * nothing about the client (forwarded-certificate headers are not trusted either).
- */
-function peerTlsOf(
-  req: NodeRequest,
-  options: ResolvedAdapterOptions,
-): Partial<TLSSocket> | undefined {
-  return options.trustProxy ? undefined : tlsSocketOf(req);
 }
 
 /**
@@ -174,10 +171,17 @@ export function toAuthRequest(
   /** The request-target as received, when a router has rewritten `req.url` (Express mounts). */
   target?: string,
 ): AuthRequest {
+  // Each property of `req` is read once: an Express request is a slow object to read from.
   const httpVersionMajor = req.httpVersionMajor;
-  const socket = req.socket as object | null;
-  const secure = isSecure(req, options);
-  const tls = peerTlsOf(req, options);
+  const socket = req.socket as (Partial<TLSSocket> & object) | null;
+  const encrypted = socket !== null && socket.encrypted === true;
+  const secure = options.trustProxy ? isSecure(req, options) : encrypted;
+  // Behind a trusted proxy the peer of our socket is the proxy, whose certificate says nothing
+  // about the client (forwarded-certificate headers are not trusted either): no chain.
+  const tls =
+    options.trustProxy || (!encrypted && httpVersionMajor < 2)
+      ? undefined
+      : tlsSocketOf(req, socket, httpVersionMajor);
   const handshake = tls === undefined ? undefined : handshakeOf(tls);
   // One object shape for every request, the TLS fields undefined without a peer: the engine's
   // property reads stay monomorphic, and no spread copies them in. The chain is a function
@@ -193,7 +197,7 @@ export function toAuthRequest(
       httpVersionMajor < 2 && socket !== null ? (socket as unknown as Connection) : undefined,
     httpVersionMajor,
     secure,
-    localCertificate: socket === null ? undefined : localCertificateOf(socket),
+    localCertificate: encrypted ? localCertificateOf(socket) : undefined,
     peerCertificateChain: tls === undefined ? undefined : (handshake?.chain ?? chainOnce(tls)),
     tlsConnection: tls,
     tlsHandshake: handshake?.key,
@@ -201,7 +205,7 @@ export function toAuthRequest(
     // Behind a trusted proxy the socket's peer is the proxy: the client is what it forwarded.
     clientAddress:
       (options.trustProxy ? lastForwardedFor(req.headers['x-forwarded-for']) : undefined) ??
-      req.socket?.remoteAddress,
+      socket?.remoteAddress,
     viaTrustedProxy: options.trustProxy,
   };
 }
