@@ -99,6 +99,41 @@ describe('the peer certificate chain on AuthRequest', () => {
     assert.deepEqual(without.chain, []);
   });
 
+  it('is one function per TLS handshake, shared by the requests of a kept-alive connection', async () => {
+    // A kept-alive request must not allocate a chain reader of its own (issue 17's benchmark):
+    // the function, and the chain it gives, belong to the handshake.
+    const seen: Seen[] = [];
+    const port = await https1(false, seen);
+    const agent = new Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      ca: pki.rootPem,
+      cert: readFileSync(pki.certs.sid.fullChain),
+      key: readFileSync(pki.certs.sid.key),
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        await new Promise<void>((resolve, reject) => {
+          httpsRequest({ host: '127.0.0.1', port, path: '/', agent }, (res) =>
+            res.resume().on('end', resolve),
+          )
+            .on('error', reject)
+            .end();
+        });
+      }
+    } finally {
+      agent.destroy();
+    }
+    const [first, , third] = seen;
+    assert.ok(first !== undefined && third !== undefined);
+    assert.equal(third.socket, first.socket, 'one kept-alive connection');
+    assert.equal(typeof first.request.peerCertificateChain, 'function');
+    assert.equal(third.request.peerCertificateChain, first.request.peerCertificateChain);
+    assert.equal(third.request.tlsHandshake, first.request.tlsHandshake);
+    assert.equal(third.chain, first.chain);
+    assert.ok(first.chain?.[0]?.equals(pki.certs.sid.der));
+  });
+
   it('is absent behind a trusted proxy, and over plain HTTP', async () => {
     const seen: Seen[] = [];
     const port = await https1(true, seen);

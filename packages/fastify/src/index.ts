@@ -11,14 +11,16 @@
  * Fastify's content-type parsers, so `request.body` works as usual.
  */
 import { Readable } from 'node:stream';
-import type { AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
+import type { AuthDecision, AuthenticatorOptions, AuthInfo, Authenticator } from '@httpauth/core';
 import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
   authenticateAndLog,
+  authenticateAndLogNow,
   challengeResponse,
   createBodyLoader,
   drainRequestBody,
+  isPromiseLike,
   keepsConnection,
   passesAnonymously,
   refusalError,
@@ -156,6 +158,16 @@ const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, option
       adapter,
       request.log,
     );
+    return answer(request, reply, body, decision);
+  }
+
+  /** The decision onto the reply; false when the request may not go on (answered here). */
+  async function answer(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: BodyLoader | undefined,
+    decision: AuthDecision,
+  ): Promise<boolean> {
     if (decision.type === 'respond') {
       if (passesAnonymously(decision, seams)) {
         for (const [name, value] of anonymousHeaders(decision)) reply.header(name, value);
@@ -191,9 +203,42 @@ const plugin: FastifyPluginAsync<HttpAuthPluginOptions> = async (fastify, option
     request.routeOptions.config?.httpauth === false || seams.unless?.(request) === true;
 
   if (adapter.integrityBodyMaxBytes === 0) {
-    fastify.addHook('onRequest', async (request, reply) => {
-      if (optedOut(request)) return;
-      if (!(await authenticate(request, reply, undefined))) return reply;
+    // A callback hook, not an async one: a request on a connection that stays authenticated (a
+    // kept NTLM connection, a kept certificate logon) is decided synchronously
+    // (authenticateAndLogNow) and goes on at once, with no promise in between. Anything else
+    // waits for its decision; a request answered here (a challenge, a refusal) never calls done.
+    fastify.addHook('onRequest', (request, reply, done) => {
+      let pending: AuthDecision | Promise<AuthDecision>;
+      try {
+        if (optedOut(request)) {
+          done();
+          return;
+        }
+        pending = authenticateAndLogNow(
+          authenticator,
+          toAuthRequest(request.raw, adapter, undefined, request.raw.url),
+          adapter,
+          request.log,
+        );
+        if (!isPromiseLike(pending) && pending.type === 'authenticated') {
+          applyAuthenticated(request, reply, pending, property);
+        }
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      if (!isPromiseLike(pending) && pending.type === 'authenticated') {
+        done();
+        return;
+      }
+      Promise.resolve(pending)
+        .then((decision) => answer(request, reply, undefined, decision))
+        .then(
+          (goOn) => {
+            if (goOn) done();
+          },
+          (error: unknown) => done(error as Error),
+        );
     });
     return;
   }

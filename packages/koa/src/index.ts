@@ -7,7 +7,7 @@
  * Everything protocol-related happens in @httpauth/core; this file only maps a Koa context
  * onto the engine and the decision back onto the context.
  */
-import type { Authenticator } from '@httpauth/core';
+import type { AuthDecision, Authenticator } from '@httpauth/core';
 import { HttpAuthError } from '@httpauth/core';
 import {
   anonymousHeaders,
@@ -83,11 +83,59 @@ export function httpAuth(
   const { seams, onRefused, passErrors } = seamsFrom(source, adapterOptions);
   const { authenticator } = resolveAuthenticator(source);
 
-  const middleware: Middleware<HttpAuthState> = async (ctx, next) => {
-    if (seams.unless?.(ctx) === true) {
+  /** A refusal, a challenge or an anonymous pass onto the context. */
+  const respond = async (
+    ctx: Parameters<Middleware<HttpAuthState>>[0],
+    next: () => Promise<unknown>,
+    body: BodyLoader | undefined,
+    decision: AuthDecision & { type: 'respond' },
+  ): Promise<void> => {
+    if (passesAnonymously(decision, seams)) {
+      for (const [name, value] of anonymousHeaders(decision)) ctx.append(name, value);
       await next();
       return;
     }
+    if (resetForHttp11(ctx.req, decision)) {
+      // NTLM on an HTTP/2 stream: the stream is reset with HTTP_1_1_REQUIRED, nothing is sent.
+      ctx.respond = false;
+      return;
+    }
+    const response = challengeResponse(ctx.req, decision, options, body);
+    drainRequestBody(ctx.req, ctx.res, response, options, keepsConnection(decision));
+    if (passErrors) throw refusalError(decision, response);
+    ctx.status = response.status;
+    if (onRefused === undefined) ctx.body = response.body;
+    for (const [name, values] of response.headers) {
+      if (name === 'content-type' && onRefused !== undefined) continue;
+      ctx.set(name, values.length === 1 ? (values[0] as string) : [...values]);
+    }
+    if (onRefused !== undefined) await onRefused(refusalError(decision, response), ctx);
+  };
+
+  /** The decision onto the context: on to the next middleware, or answered here. */
+  const answer = (
+    ctx: Parameters<Middleware<HttpAuthState>>[0],
+    next: () => Promise<unknown>,
+    body: BodyLoader | undefined,
+    decision: AuthDecision,
+  ): Promise<unknown> => {
+    if (decision.type === 'respond') return respond(ctx, next, body, decision);
+    for (const [name, value] of decision.headers) ctx.append(name, value);
+    // The error callback is only made when there is something to dispose of.
+    if (decision.auth.impersonation.needsDispose !== false) {
+      disposeWhenDone(ctx.res, decision.auth, (error) => ctx.app.emit('error', error, ctx));
+    }
+    if (seams.property === 'auth') ctx.state.auth = decision.auth;
+    else (ctx.state as unknown as Record<string, unknown>)[seams.property] = decision.auth;
+    if (body?.body !== undefined) ctx.state.rawBody = body.body;
+    return next();
+  };
+
+  // Not an async function: a request on a connection that stays authenticated is decided
+  // synchronously (authenticateAndLogNow) and hands Koa next()'s promise, with none of its own.
+  // Koa's dispatcher turns what this throws into a rejection, as for an async middleware.
+  const middleware: Middleware<HttpAuthState> = (ctx, next) => {
+    if (seams.unless?.(ctx) === true) return next();
     const body: BodyLoader | undefined =
       options.integrityBodyMaxBytes > 0
         ? createBodyLoader(ctx.req, ctx.req, options.integrityBodyMaxBytes)
@@ -98,36 +146,9 @@ export function httpAuth(
       toAuthRequest(ctx.req, options, body, ctx.originalUrl),
       options,
     );
-    // A connection that stays authenticated is answered at once: nothing to wait for.
-    const decision = isPromiseLike(pending) ? await pending : pending;
-    if (decision.type === 'respond') {
-      if (passesAnonymously(decision, seams)) {
-        for (const [name, value] of anonymousHeaders(decision)) ctx.append(name, value);
-        await next();
-        return;
-      }
-      if (resetForHttp11(ctx.req, decision)) {
-        // NTLM on an HTTP/2 stream: the stream is reset with HTTP_1_1_REQUIRED, nothing is sent.
-        ctx.respond = false;
-        return;
-      }
-      const response = challengeResponse(ctx.req, decision, options, body);
-      drainRequestBody(ctx.req, ctx.res, response, options, keepsConnection(decision));
-      if (passErrors) throw refusalError(decision, response);
-      ctx.status = response.status;
-      if (onRefused === undefined) ctx.body = response.body;
-      for (const [name, values] of response.headers) {
-        if (name === 'content-type' && onRefused !== undefined) continue;
-        ctx.set(name, values.length === 1 ? (values[0] as string) : [...values]);
-      }
-      if (onRefused !== undefined) await onRefused(refusalError(decision, response), ctx);
-      return;
-    }
-    for (const [name, value] of decision.headers) ctx.append(name, value);
-    disposeWhenDone(ctx.res, decision.auth, (error) => ctx.app.emit('error', error, ctx));
-    (ctx.state as unknown as Record<string, unknown>)[seams.property] = decision.auth;
-    if (body?.body !== undefined) ctx.state.rawBody = body.body;
-    await next();
+    return isPromiseLike(pending)
+      ? pending.then((decision) => answer(ctx, next, body, decision))
+      : answer(ctx, next, body, pending);
   };
   return Object.assign(middleware, { authenticator });
 }

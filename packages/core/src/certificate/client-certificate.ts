@@ -223,6 +223,22 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
       }
     }
   }
+  /**
+   * The state results depend on besides the certificate (the CRL files' generation, the
+   * intermediates known) as one number, which changes whenever either does: a kept-alive
+   * request compares it to its cached result's without building a string.
+   */
+  let seenCrlGeneration = -1;
+  let seenKnown = -1;
+  let state = 0;
+  function stateOf(crlGeneration: number): number {
+    if (crlGeneration !== seenCrlGeneration || known.size !== seenKnown) {
+      seenCrlGeneration = crlGeneration;
+      seenKnown = known.size;
+      state++;
+    }
+    return state;
+  }
   const revocation = options.revocation;
   const crls = new CrlSource(revocation.crlFiles, {
     checkIntervalMs: revocation.checkIntervalMs ?? 10_000,
@@ -327,7 +343,7 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     }
     // A CRL reload or a newly learned intermediate can change any verdict.
     const crlGeneration = crls.generation();
-    const cached = cache.get(chain, connection, now, `${crlGeneration}:${known.size}`);
+    const cached = cache.get(chain, connection, now, stateOf(crlGeneration));
     if (cached !== undefined) return answer(cached.result);
     const { outcome, validUntil } = await evaluate(chain, now);
     if (outcome.type === 'complete' || !TRANSIENT.has(outcome.error.code)) {
@@ -337,7 +353,7 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
         evaluatedAt: now,
         validUntil,
         // Read after the evaluation, which may have learned the chain's intermediates.
-        generation: `${crlGeneration}:${known.size}`,
+        generation: stateOf(crlGeneration),
         leaf: chain[0] as Buffer,
       };
       cache.set(chain, connection, entry);
@@ -349,7 +365,7 @@ export function clientCertificate(options: ClientCertificateOptions): Connection
     connection: object,
     now: number,
   ): Extract<ConnectionResult, { type: 'complete' }> | undefined {
-    const entry = cache.forConnection(connection, now, `${crls.generation()}:${known.size}`);
+    const entry = cache.forConnection(connection, now, stateOf(crls.generation()));
     return entry?.result.type === 'complete' ? entry.result : undefined;
   }
 

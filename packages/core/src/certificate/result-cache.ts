@@ -20,7 +20,7 @@ export interface CachedResult<R> {
   readonly evaluatedAt: number;
   readonly validUntil: number;
   /** The state of what results depend on besides the certificate (CRLs, known intermediates). */
-  readonly generation: string;
+  readonly generation: number;
   readonly leaf: Buffer;
 }
 
@@ -43,7 +43,7 @@ export class ResultCache<R> {
     this.#maxEntries = maxEntries;
   }
 
-  #usable(entry: CachedResult<R> | undefined, now: number, generation: string): boolean {
+  #usable(entry: CachedResult<R> | undefined, now: number, generation: number): boolean {
     return (
       entry !== undefined &&
       entry.evaluatedAt <= now &&
@@ -52,7 +52,7 @@ export class ResultCache<R> {
     );
   }
 
-  #lookup(key: string, now: number, generation: string): CachedResult<R> | undefined {
+  #lookup(key: string, now: number, generation: number): CachedResult<R> | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
     this.#entries.delete(key);
@@ -66,7 +66,7 @@ export class ResultCache<R> {
     chain: readonly Buffer[],
     connection: object | undefined,
     now: number,
-    generation: string,
+    generation: number,
   ): CachedResult<R> | undefined {
     const leaf = chain[0] as Buffer;
     if (connection !== undefined) {
@@ -86,7 +86,7 @@ export class ResultCache<R> {
    * for a caller that knows the connection has had no new handshake since (the loop's kept
    * certificate logon, keyed by the handshake), so no chain needs to be built to ask.
    */
-  forConnection(connection: object, now: number, generation: string): CachedResult<R> | undefined {
+  forConnection(connection: object, now: number, generation: number): CachedResult<R> | undefined {
     const entry = this.#byConnection.get(connection);
     return this.#usable(entry, now, generation) ? entry : undefined;
   }

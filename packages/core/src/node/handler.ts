@@ -206,6 +206,52 @@ export function createHandler<
     }
   };
 
+  /** `run` for the application itself, without a closure per request. */
+  const runHandler = (req: Req, res: Res, auth: AuthInfo | undefined): void => {
+    let result: unknown;
+    try {
+      result = handler(req, res, auth);
+    } catch (error) {
+      fail(res, error);
+      return;
+    }
+    if (isPromiseLike(result)) {
+      Promise.resolve(result).catch((error: unknown) => fail(res, error));
+    }
+  };
+
+  /**
+   * The decision onto the response: the refusal, or the application. Made once, not per request:
+   * a kept connection's request calls it at once, with no closure of its own.
+   */
+  const answer = (
+    req: Req,
+    res: Res,
+    body: BodyLoader | undefined,
+    decision: AuthDecision,
+  ): void => {
+    if (decision.type === 'respond') {
+      if (passesAnonymously(decision, seams)) {
+        applySuccessHeaders(res, anonymousHeaders(decision));
+        run(() => handler(req, res, undefined), res);
+      } else if (onRefused === undefined) {
+        sendChallenge(req, res, decision, adapterOptions, body);
+      } else if (resetForHttp11(req, decision)) {
+        // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
+      } else {
+        const response = prepareRefusal(req, res, decision, adapterOptions, body);
+        run(() => onRefused(refusalError(decision, response), req, res), res);
+      }
+      return;
+    }
+    applySuccessHeaders(res, decision.headers);
+    disposeWhenDone(res, decision.auth, onError);
+    const authed = req as AuthenticatedRequest<Req>;
+    authed.auth = decision.auth;
+    if (body?.body !== undefined) authed.rawBody = body.body;
+    runHandler(authed, res, decision.auth);
+  };
+
   const listener = (req: Req, res: Res): void => {
     try {
       if (seams.unless?.(req) === true) {
@@ -221,28 +267,6 @@ export function createHandler<
       adapterOptions.integrityBodyMaxBytes > 0
         ? createBodyLoader(req, req, adapterOptions.integrityBodyMaxBytes)
         : undefined;
-    const answer = (decision: AuthDecision): void => {
-      if (decision.type === 'respond') {
-        if (passesAnonymously(decision, seams)) {
-          applySuccessHeaders(res, anonymousHeaders(decision));
-          run(() => handler(req, res, undefined), res);
-        } else if (onRefused === undefined) {
-          sendChallenge(req, res, decision, adapterOptions, body);
-        } else if (resetForHttp11(req, decision)) {
-          // NTLM on an HTTP/2 stream: reset with HTTP_1_1_REQUIRED, the client retries on 1.1.
-        } else {
-          const response = prepareRefusal(req, res, decision, adapterOptions, body);
-          run(() => onRefused(refusalError(decision, response), req, res), res);
-        }
-        return;
-      }
-      applySuccessHeaders(res, decision.headers);
-      disposeWhenDone(res, decision.auth, onError);
-      const authed = req as AuthenticatedRequest<Req>;
-      authed.auth = decision.auth;
-      if (body?.body !== undefined) authed.rawBody = body.body;
-      run(() => handler(authed, res, decision.auth), res);
-    };
     let pending: AuthDecision | Promise<AuthDecision>;
     try {
       pending = authenticateAndLogNow(
@@ -256,11 +280,13 @@ export function createHandler<
     }
     // A connection that stays authenticated is answered at once: no promise in between.
     if (isPromiseLike(pending)) {
-      pending.then(answer).catch((error: unknown) => fail(res, error));
+      pending
+        .then((decision) => answer(req, res, body, decision))
+        .catch((error: unknown) => fail(res, error));
       return;
     }
     try {
-      answer(pending);
+      answer(req, res, body, pending);
     } catch (error) {
       fail(res, error);
     }

@@ -35,9 +35,18 @@ export function localCertificateOf(socket: object): Buffer | undefined {
  * as `req.socket`; the connection itself is `req.stream.session.socket`, and a client certificate
  * belongs to the connection (RFC 9113 §9.2.3 forbids renegotiation), so all streams share it.
  */
-function tlsSocketOf(req: NodeRequest): Partial<TLSSocket> | undefined {
-  const stream = (req as { stream?: { session?: { socket?: unknown } } }).stream;
-  const socket = (stream?.session?.socket ?? req.socket) as Partial<TLSSocket> | null | undefined;
+function tlsSocketOf(
+  req: NodeRequest,
+  requestSocket: Partial<TLSSocket> | null,
+  httpVersionMajor: number,
+): Partial<TLSSocket> | undefined {
+  // HTTP/1.x: the request's socket is the connection (Express's requests make every extra
+  // property read cost, a missing one most: `stream` is read only where it exists).
+  const stream =
+    httpVersionMajor >= 2
+      ? (req as { stream?: { session?: { socket?: unknown } } }).stream
+      : undefined;
+  const socket = (stream?.session?.socket ?? requestSocket) as Partial<TLSSocket> | null;
   if (socket === null || socket === undefined || socket.encrypted !== true) return undefined;
   return typeof socket.getPeerCertificate === 'function' ? socket : undefined;
 }
@@ -55,7 +64,11 @@ interface TlsHandshake {
    */
   readonly finished: Buffer | undefined;
   readonly key: object;
-  chain: readonly Buffer[] | undefined;
+  /**
+   * The client's chain as AuthRequest.peerCertificateChain wants it: a function made once per
+   * handshake (not per request), building the chain on its first call and keeping it.
+   */
+  readonly chain: () => readonly Buffer[];
 }
 
 const handshakes = new WeakMap<object, TlsHandshake>();
@@ -72,47 +85,19 @@ function handshakeOf(socket: Partial<TLSSocket>): TlsHandshake | undefined {
   if (finished === undefined) return undefined;
   if (known?.finished?.equals(finished) === true) return known;
   const final = typeof socket.getProtocol === 'function' && socket.getProtocol() === 'TLSv1.3';
-  const handshake = { finished: final ? undefined : finished, key: {}, chain: undefined };
+  const handshake = { finished: final ? undefined : finished, key: {}, chain: chainOnce(socket) };
   handshakes.set(socket, handshake);
   return handshake;
 }
 
 /**
- * The client chain of a TLS handshake, built once: `getPeerCertificate(true)` turns every
- * certificate of the chain into a JS object, too costly for each request of a kept-alive
- * connection.
+ * The client chain of a TLS handshake, built on first use and kept: `getPeerCertificate(true)`
+ * turns every certificate of the chain into a JS object, too costly for each request of a
+ * kept-alive connection.
  */
-function peerChainOf(socket: Partial<TLSSocket>, handshake: TlsHandshake | undefined) {
-  if (handshake?.chain !== undefined) return handshake.chain;
-  const chain = peerChain(socket.getPeerCertificate!(true));
-  if (handshake !== undefined) handshake.chain = chain;
-  return chain;
-}
-
-/** The client's certificate chain, as the glue hands it on (see peerCertificatesOf). */
-export interface PeerCertificates {
-  readonly chain: () => readonly Buffer[];
-  /** The TLS socket (HTTP/2: the session's). */
-  readonly socket: object;
-  /** Its current handshake (AuthRequest.tlsHandshake); undefined while it is not done. */
-  readonly handshake: object | undefined;
-}
-
-/**
- * The client's certificate chain, as a function (called only when a certificate package is
- * configured), the TLS socket it belongs to and the handshake it came from. Nothing behind a
- * trusted proxy: the peer of our socket is then the proxy, whose certificate says nothing about
- * the client (forwarded-certificate headers are not trusted either).
- */
-export function peerCertificatesOf(
-  req: NodeRequest,
-  options: ResolvedAdapterOptions,
-): PeerCertificates | undefined {
-  if (options.trustProxy) return undefined;
-  const socket = tlsSocketOf(req);
-  if (socket === undefined) return undefined;
-  const handshake = handshakeOf(socket);
-  return { chain: () => peerChainOf(socket, handshake), socket, handshake: handshake?.key };
+function chainOnce(socket: Partial<TLSSocket>): () => readonly Buffer[] {
+  let chain: readonly Buffer[] | undefined;
+  return () => (chain ??= peerChain(socket.getPeerCertificate!(true)));
 }
 
 /**
@@ -186,10 +171,22 @@ export function toAuthRequest(
   /** The request-target as received, when a router has rewritten `req.url` (Express mounts). */
   target?: string,
 ): AuthRequest {
+  // Each property of `req` is read once: an Express request is a slow object to read from.
   const httpVersionMajor = req.httpVersionMajor;
-  const socket = req.socket as object | null;
-  const secure = isSecure(req, options);
-  const peer = peerCertificatesOf(req, options);
+  const socket = req.socket as (Partial<TLSSocket> & object) | null;
+  const encrypted = socket !== null && socket.encrypted === true;
+  const secure = options.trustProxy ? isSecure(req, options) : encrypted;
+  // Behind a trusted proxy the peer of our socket is the proxy, whose certificate says nothing
+  // about the client (forwarded-certificate headers are not trusted either): no chain.
+  const tls =
+    options.trustProxy || (!encrypted && httpVersionMajor < 2)
+      ? undefined
+      : tlsSocketOf(req, socket, httpVersionMajor);
+  const handshake = tls === undefined ? undefined : handshakeOf(tls);
+  // One object shape for every request, the TLS fields undefined without a peer: the engine's
+  // property reads stay monomorphic, and no spread copies them in. The chain is a function
+  // (called only when a certificate package is configured), made once per handshake; a
+  // handshake not done yet has nothing to key it to, and reads it for this request alone.
   return {
     method: req.method ?? 'GET',
     // The raw request-target, not a router's rewritten path: Digest compares its uri to it.
@@ -200,19 +197,15 @@ export function toAuthRequest(
       httpVersionMajor < 2 && socket !== null ? (socket as unknown as Connection) : undefined,
     httpVersionMajor,
     secure,
-    localCertificate: socket === null ? undefined : localCertificateOf(socket),
-    ...(peer === undefined
-      ? {}
-      : {
-          peerCertificateChain: peer.chain,
-          tlsConnection: peer.socket,
-          tlsHandshake: peer.handshake,
-        }),
+    localCertificate: encrypted ? localCertificateOf(socket) : undefined,
+    peerCertificateChain: tls === undefined ? undefined : (handshake?.chain ?? chainOnce(tls)),
+    tlsConnection: tls,
+    tlsHandshake: handshake?.key,
     body: body === undefined ? undefined : () => body.load(),
     // Behind a trusted proxy the socket's peer is the proxy: the client is what it forwarded.
     clientAddress:
       (options.trustProxy ? lastForwardedFor(req.headers['x-forwarded-for']) : undefined) ??
-      req.socket?.remoteAddress,
+      socket?.remoteAddress,
     viaTrustedProxy: options.trustProxy,
   };
 }
