@@ -117,11 +117,37 @@ function credentialsOf(loop: LoopState, request: AuthRequest): string | undefine
   return raw === undefined || raw.trim() === '' ? undefined : raw;
 }
 
-async function handle(loop: LoopState, request: AuthRequest, now: number): Promise<AuthDecision> {
-  if (loop.certificate !== undefined) {
-    const decided = await certificatePhase(loop, loop.certificate, request, now);
-    if (decided !== undefined) return decided;
-  }
+function handle(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+): AuthDecision | Promise<AuthDecision> {
+  if (loop.certificate !== undefined)
+    return handleAfterCertificate(loop, loop.certificate, request, now);
+  return handleCredentials(loop, request, now);
+}
+
+/** With a certificate package: its phase first, the credentials header only when it passed. */
+async function handleAfterCertificate(
+  loop: LoopState,
+  certificate: NonNullable<LoopState['certificate']>,
+  request: AuthRequest,
+  now: number,
+): Promise<AuthDecision> {
+  const decided = await certificatePhase(loop, certificate, request, now);
+  if (decided !== undefined) return decided;
+  return handleCredentials(loop, request, now);
+}
+
+/**
+ * The credentials header's phase: at once when the package answered at once (Negotiate with an
+ * in-process replay cache, no promise on the way), else by a promise.
+ */
+function handleCredentials(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+): AuthDecision | Promise<AuthDecision> {
   const raw = credentialsOf(loop, request);
   if (raw === undefined) return withoutCredentials(loop, request, now);
   return acceptCredentials(loop, request, now, raw);
@@ -157,20 +183,30 @@ function refusal(loop: LoopState, request: AuthRequest, now: number, error: unkn
   return loop.responder.refuse(request, now, typed, undefined);
 }
 
-async function decideLater(
+/** The full path (credentials, sessions, challenges): a promise only where something waits. */
+function decideFully(
   loop: LoopState,
   request: AuthRequest,
   now: number,
   startedAt: number,
-): Promise<AuthDecision> {
-  let decision: AuthDecision;
+): AuthDecision | Promise<AuthDecision> {
+  let decided: AuthDecision | Promise<AuthDecision>;
   try {
-    decision = await handle(loop, request, now);
+    decided = handle(loop, request, now);
   } catch (error) {
-    decision = refusal(loop, request, now, error);
+    decided = refusal(loop, request, now, error);
   }
-  publishDecision(decision, request, startedAt);
-  return decision;
+  if (isPromiseLike(decided)) {
+    // An impersonation factory may answer with any thenable.
+    return Promise.resolve(decided)
+      .catch((error: unknown) => refusal(loop, request, now, error))
+      .then((decision) => {
+        publishDecision(decision, request, startedAt);
+        return decision;
+      });
+  }
+  publishDecision(decided, request, startedAt);
+  return decided;
 }
 
 /** One request through the loop: the decision at once when it can be had (keptConnection). */
@@ -183,7 +219,7 @@ function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<A
   } catch (error) {
     quick = refusal(loop, request, now, error);
   }
-  if (quick === undefined) return decideLater(loop, request, now, startedAt);
+  if (quick === undefined) return decideFully(loop, request, now, startedAt);
   if (isPromiseLike(quick)) {
     // An impersonation factory that answers later: the same decision, once it has answered.
     return Promise.resolve(quick)
