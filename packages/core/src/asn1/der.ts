@@ -213,9 +213,10 @@ export function readOctetString(node: DerNode): Buffer {
  */
 export function readKerberosString(node: DerNode): string {
   expectTag(node, Tag.GENERAL_STRING);
-  const bytes = content(node);
-  if (bytes.includes(0)) malformed();
-  return bytes.toString('utf8');
+  // Read in place: no Buffer view per string (names are short; this runs several times a request).
+  const { buf, contentStart, end } = node;
+  for (let i = contentStart; i < end; i++) if (buf[i] === 0) malformed();
+  return buf.toString('utf8', contentStart, end);
 }
 
 /** Days per month of a non-leap year; February of a leap year is checked apart. */
@@ -273,17 +274,23 @@ export function readKerberosFlags(node: DerNode): number {
   return flags >>> 0;
 }
 
-/** An OBJECT IDENTIFIER in dotted form. */
-export function readOid(node: DerNode): string {
-  expectTag(node, Tag.OID);
-  return decodeOidContent(content(node));
-}
-
 // Every SPNEGO token carries the same few OIDs (SPNEGO, Kerberos, MS Kerberos, NTLMSSP): their
 // decoded text is remembered by content octets. Only well-formed OIDs are stored, and the map is
 // bounded (a client sending arbitrary OIDs only empties it).
 const decodedOids = new Map<string, string>();
 const MAX_DECODED_OIDS = 64;
+
+/** An OBJECT IDENTIFIER in dotted form. */
+export function readOid(node: DerNode): string {
+  expectTag(node, Tag.OID);
+  // A remembered OID is found by its content octets without a Buffer view of them.
+  const length = node.end - node.contentStart;
+  if (length > 0 && length <= 64) {
+    const known = decodedOids.get(node.buf.toString('latin1', node.contentStart, node.end));
+    if (known !== undefined) return known;
+  }
+  return decodeOidContent(content(node));
+}
 
 export function decodeOidContent(bytes: Buffer): string {
   if (bytes.length === 0 || bytes.length > 64) malformed();

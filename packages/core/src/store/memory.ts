@@ -147,8 +147,8 @@ export class MemoryStore implements KeyValueStore {
       }
       this.#count(owner, 1);
     }
-    // Re-insert so iteration order follows the latest write.
-    this.#entries.delete(key);
+    // Re-insert so iteration order follows the latest write (a new key has nothing to move).
+    if (previous !== undefined) this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: now + Math.max(1, ttlMs), owner: entryOwner });
   }
 
