@@ -38,11 +38,27 @@ export function recordAuthenticator(
   // client minting fresh authenticators cannot fill the cache every other client needs
   // (ERR_HTTPAUTH_STORE_QUOTA).
   const key = kerberosReplayKey(authenticatorCipher);
-  const owner = kerberosReplayOwner(client);
+  const owner = ownerOf(client);
   const fresh = addWithoutWaiting(store, key, '1', ttlMs, owner);
   if (fresh === undefined) return store.add(key, '1', ttlMs, owner).then(freshOrReplay);
   freshOrReplay(fresh);
   return undefined;
+}
+
+/**
+ * The owner string of the last client, kept: a cached ticket hands the same client name to every
+ * request, and the same owner string object keeps its computed hash for the store's Map lookups
+ * instead of a new concatenation hashed again per request.
+ */
+let lastClient: string | undefined;
+let lastOwner = '';
+
+function ownerOf(client: string): string {
+  if (client !== lastClient) {
+    lastOwner = kerberosReplayOwner(client);
+    lastClient = client;
+  }
+  return lastOwner;
 }
 
 function freshOrReplay(fresh: boolean): void {
