@@ -69,8 +69,11 @@ export type MechanismStep =
 
 export interface MechanismContext {
   readonly mechanism: MechanismName;
-  /** Accept the client's next token (GSS_Accept_sec_context). Never throws. */
-  step(token: Buffer, facts: MechanismStepFacts): Promise<MechanismStep>;
+  /**
+   * Accept the client's next token (GSS_Accept_sec_context). Never throws or rejects; answers at
+   * once when nothing waits (Kerberos with an in-process replay cache), else by a promise.
+   */
+  step(token: Buffer, facts: MechanismStepFacts): MechanismStep | Promise<MechanismStep>;
   /** The completion facts once step() returned 'complete'; undefined before. */
   readonly completion: MechanismCompletion | undefined;
   /**

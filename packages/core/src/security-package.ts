@@ -173,11 +173,13 @@ export interface SecurityPackage {
    */
   challenges(request: AuthRequest, now: number): readonly string[];
   /**
-   * AcceptSecurityContext. Resolves for every client input: bad credentials, a failing credential
-   * source or a missing body are a `reject` with a stable code. A throw or a rejected promise is
-   * a bug; the loop answers it with ERR_HTTPAUTH_INTERNAL under this package's scheme.
+   * AcceptSecurityContext. Answers every client input: bad credentials, a failing credential
+   * source or a missing body are a `reject` with a stable code. The answer may come at once when
+   * nothing in it waits (Negotiate with an in-process replay cache), else as a promise; callers
+   * `await` it either way. A throw or a rejected promise is a bug; the loop answers it with
+   * ERR_HTTPAUTH_INTERNAL under this package's scheme.
    */
-  accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult>;
+  accept(credentials: Credentials, context: AcceptContext): AcceptResult | Promise<AcceptResult>;
 }
 
 /**

@@ -170,6 +170,39 @@ describe('primitive types', () => {
     }
   });
 
+  test('KerberosTime: accepts exactly the calendar dates a Date-based reference accepts', () => {
+    // The reference: the digits as numbers, then Date.UTC must give back the same day.
+    const reference = (digits: string): number | undefined => {
+      const n = (from: number, count: number) => Number(digits.slice(from, from + count));
+      const [year, month, day] = [n(0, 4), n(4, 2), n(6, 2)];
+      const [hour, minute, second] = [n(8, 2), n(10, 2), n(12, 2)];
+      if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) return;
+      if (second > 60 || year < 1970) return;
+      if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return;
+      return Date.UTC(year, month - 1, day, hour, minute, second);
+    };
+    const digit = fc.constantFrom(...'0123456789');
+    const field = (count: number) => fc.array(digit, { minLength: count, maxLength: count });
+    fc.assert(
+      fc.property(
+        fc.constantFrom('1900', '1970', '2000', '2024', '2100', '2400', '2026', '9999'),
+        fc.oneof(fc.constantFrom('0229', '0230', '0431', '0228', '1231', '0001', '1301')),
+        field(6),
+        (year, monthDay, time) => {
+          const digits = year + monthDay + time.join('');
+          const der = encodeTlv(Tag.GENERALIZED_TIME, Buffer.from(digits + 'Z'));
+          const expected = reference(digits);
+          if (expected === undefined) {
+            assert.throws(() => readKerberosTime(decodeDer(der, Tag.GENERALIZED_TIME)), malformed);
+          } else {
+            assert.equal(readKerberosTime(decodeDer(der, Tag.GENERALIZED_TIME)), expected);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   test('KerberosFlags: bit 0 is the top bit; short and long bit strings', () => {
     assert.equal(
       readKerberosFlags(decodeDer(encodeKerberosFlags(0x40810000), Tag.BIT_STRING)),

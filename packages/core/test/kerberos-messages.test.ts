@@ -314,3 +314,39 @@ describe('MIC tokens', () => {
     );
   });
 });
+
+describe('AP-REQ: the same ticket on every request', () => {
+  const ticket = (realm: string, cipherByte: number) => ({
+    realm,
+    sname: { nameType: 2, components: ['HTTP', 'web.example.test'] },
+    encPart: { etype: 18, kvno: 3, cipher: Buffer.alloc(40, cipherByte) },
+  });
+  const apReq = (t: ReturnType<typeof ticket>, authenticatorByte: number) =>
+    encodeApReq({
+      apOptions: 0x20000000,
+      ticket: t,
+      authenticator: { etype: 18, kvno: undefined, cipher: Buffer.alloc(60, authenticatorByte) },
+    });
+
+  test('a byte-identical ticket decodes to the same frozen Ticket; any other byte decodes anew', () => {
+    const first = decodeApReq(apReq(ticket('EXAMPLE.TEST', 1), 7));
+    const second = decodeApReq(apReq(ticket('EXAMPLE.TEST', 1), 8));
+    assert.equal(second.ticket, first.ticket);
+    assert.ok(Object.isFrozen(first.ticket) && Object.isFrozen(first.ticket.sname.components));
+    assert.notDeepEqual(second.authenticator.cipher, first.authenticator.cipher);
+    // One byte of the cipher, or the realm, differs: a fresh decode with the new values.
+    const otherCipher = decodeApReq(apReq(ticket('EXAMPLE.TEST', 2), 8));
+    assert.notEqual(otherCipher.ticket, first.ticket);
+    assert.deepEqual(otherCipher.ticket.encPart.cipher, Buffer.alloc(40, 2));
+    const otherRealm = decodeApReq(apReq(ticket('EXAMPLE.TESU', 2), 8));
+    assert.equal(otherRealm.ticket.realm, 'EXAMPLE.TESU');
+    // The kept ticket's bytes are its own: overwriting the token it came from changes nothing.
+    const token = apReq(ticket('OWN.TEST', 5), 1);
+    const kept = decodeApReq(token).ticket;
+    token.fill(0);
+    assert.equal(kept.realm, 'OWN.TEST');
+    assert.deepEqual(kept.encPart.cipher, Buffer.alloc(40, 5));
+    assert.equal(decodeApReq(apReq(ticket('OWN.TEST', 5), 2)).ticket, kept);
+    assert.equal(decodeApReq(apReq(ticket('OWN.TEST', 5), 3)).ticket.der, kept.der);
+  });
+});

@@ -122,7 +122,7 @@ describe('MemoryStore', () => {
     await recordAuthenticator(store, cipher(1), 'mallory@EXAMPLE.ORG', 600_000);
     await recordAuthenticator(store, cipher(2), 'mallory@EXAMPLE.ORG', 600_000);
     await assert.rejects(
-      recordAuthenticator(store, cipher(3), 'mallory@EXAMPLE.ORG', 600_000),
+      async () => recordAuthenticator(store, cipher(3), 'mallory@EXAMPLE.ORG', 600_000),
       (error: unknown) =>
         error instanceof HttpAuthError && error.code === 'ERR_HTTPAUTH_STORE_QUOTA',
     );

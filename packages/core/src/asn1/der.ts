@@ -213,24 +213,28 @@ export function readOctetString(node: DerNode): Buffer {
  */
 export function readKerberosString(node: DerNode): string {
   expectTag(node, Tag.GENERAL_STRING);
-  const bytes = content(node);
-  if (bytes.includes(0)) malformed();
-  return bytes.toString('utf8');
+  // Read in place: no Buffer view per string (names are short; this runs several times a request).
+  const { buf, contentStart, end } = node;
+  for (let i = contentStart; i < end; i++) if (buf[i] === 0) malformed();
+  return buf.toString('utf8', contentStart, end);
 }
+
+/** Days per month of a non-leap year; February of a leap year is checked apart. */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** KerberosTime ::= GeneralizedTime "YYYYMMDDHHMMSSZ" exactly (RFC 4120 §5.2.3). In ms. */
 export function readKerberosTime(node: DerNode): number {
   expectTag(node, Tag.GENERALIZED_TIME);
-  if (node.end - node.contentStart !== 15 || node.buf[node.end - 1] !== 0x5a) malformed();
-  const digits: number[] = [];
-  for (let i = node.contentStart; i < node.end - 1; i++) {
-    const d = (node.buf[i] as number) - 0x30;
-    if (d < 0 || d > 9) malformed();
-    digits.push(d);
-  }
+  const { buf, contentStart } = node;
+  if (node.end - contentStart !== 15 || buf[node.end - 1] !== 0x5a) malformed();
+  // The 14 digits read in place (this runs for every authenticator's ctime).
   const n = (from: number, count: number): number => {
     let v = 0;
-    for (let i = from; i < from + count; i++) v = v * 10 + (digits[i] as number);
+    for (let i = contentStart + from; i < contentStart + from + count; i++) {
+      const d = (buf[i] as number) - 0x30;
+      if (d < 0 || d > 9) malformed();
+      v = v * 10 + d;
+    }
     return v;
   };
   const year = n(0, 4);
@@ -246,7 +250,9 @@ export function readKerberosTime(node: DerNode): number {
   // timestamps count them); Date.UTC would also read years 0-99 as 1900-1999.
   if (year < 1970) malformed();
   // A day past the end of its month (February 31st) would silently roll into the next month.
-  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) malformed();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const monthDays = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+  if (day > monthDays) malformed();
   return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
@@ -268,17 +274,23 @@ export function readKerberosFlags(node: DerNode): number {
   return flags >>> 0;
 }
 
-/** An OBJECT IDENTIFIER in dotted form. */
-export function readOid(node: DerNode): string {
-  expectTag(node, Tag.OID);
-  return decodeOidContent(content(node));
-}
-
 // Every SPNEGO token carries the same few OIDs (SPNEGO, Kerberos, MS Kerberos, NTLMSSP): their
 // decoded text is remembered by content octets. Only well-formed OIDs are stored, and the map is
 // bounded (a client sending arbitrary OIDs only empties it).
 const decodedOids = new Map<string, string>();
 const MAX_DECODED_OIDS = 64;
+
+/** An OBJECT IDENTIFIER in dotted form. */
+export function readOid(node: DerNode): string {
+  expectTag(node, Tag.OID);
+  // A remembered OID is found by its content octets without a Buffer view of them.
+  const length = node.end - node.contentStart;
+  if (length > 0 && length <= 64) {
+    const known = decodedOids.get(node.buf.toString('latin1', node.contentStart, node.end));
+    if (known !== undefined) return known;
+  }
+  return decodeOidContent(content(node));
+}
 
 export function decodeOidContent(bytes: Buffer): string {
   if (bytes.length === 0 || bytes.length > 64) malformed();

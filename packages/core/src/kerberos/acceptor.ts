@@ -16,7 +16,6 @@
 import { type ChannelBindingMode } from '../channel-binding.js';
 import { fail, HttpAuthError, isHttpAuthError } from '../errors.js';
 import type { Principal } from '../principal.js';
-import type { KeyValueStore } from '../store/types.js';
 import { establishContext, krbErrorReply } from './ap-reply.js';
 import {
   checkAuthenticatorAndTimes,
@@ -24,13 +23,13 @@ import {
   decryptAuthenticator,
   gssChecksumOf,
 } from './authenticator-checks.js';
-import { encryptionProfile, EncType, type KerberosKey } from './crypto/index.js';
+import { encryptionProfile, EncType } from './crypto/index.js';
 import { GssFlags } from './gss-checksum.js';
 import { decodeGssToken, KRB5_OID, TokenId } from './gss-token.js';
 import { Keytab, KeytabFile } from './keytab.js';
+import type { KerberosAuthenticator } from './messages/ap-authenticator.js';
 import { ApOptions, AP_REQ_TAG, decodeApReq, type ApReq } from './messages/ap-req.js';
 import { TicketFlags } from './messages/enc-ticket-part.js';
-import type { Ticket } from './messages/ticket.js';
 import {
   parsePrincipal,
   sameComponents,
@@ -46,87 +45,16 @@ import { decodeDelegation, type DelegatedCredential } from './delegation.js';
 import { kerberosFailure, type AcceptProgress } from './failure-detail.js';
 
 export type { DelegatedCredential, DelegatedTicket, KerberosPrincipalName } from './delegation.js';
-
-/**
- * Options of {@link KerberosAcceptor} and the Kerberos part of `negotiate()`'s: keytab (default
- * `KRB5_KTNAME`, then `/etc/krb5.keytab`), allowed service principals, clock skew (default 5 min),
- * RC4 (off: AES only), channel binding (default `allow`), ticket cache, local realms.
- */
-export interface KerberosAcceptorOptions {
-  /** Path ('FILE:' allowed) or a Keytab; default KRB5_KTNAME, else /etc/krb5.keytab (re-read when it changes). */
-  readonly keytab?: string | Keytab;
-  /** Accepted service principals ('HTTP/host@REALM', or 'HTTP/host' for any realm); default any in the keytab. */
-  readonly principals?: readonly string[];
-  /** Allowed clock difference (RFC 4120 §1.6), default 300_000 ms. */
-  readonly clockSkewMs?: number;
-  /** RC4-HMAC tickets and session keys only when true (RFC 8429); DES never. */
-  readonly allowRc4?: boolean;
-  /** TLS channel binding in the authenticator's checksum: 'none' | 'allow' (default) | 'require'. */
-  readonly channelBinding?: { readonly mode: ChannelBindingMode };
-  /**
-   * Decrypted tickets kept for reuse (ticket-cache.ts), default 10_000; 0 disables. Clients reuse
-   * a service ticket for hours, so this skips the ticket decryption and PAC verification on all
-   * but the first request of each ticket.
-   */
-  readonly ticketCacheSize?: number;
-  /**
-   * The realms whose users are this server's own (compared exactly: Kerberos realms are
-   * case-sensitive). Only their principals get a bare `user` ('alice'); a client of any other
-   * realm the KDC trusts keeps its full name ('alice@PARTNER.TEST') and its PAC's SIDs are
-   * filtered as across a trust (pac/sid-filter.ts). Default: the realms of the keytab's keys.
-   */
-  readonly localRealms?: readonly string[];
-  /**
-   * Realms trusted as intermediates on a ticket's transited path when no KDC checked it
-   * (TRANSITED-POLICY-CHECKED unset, RFC 4120 §3.3.3.2), compared exactly. Default none: such a
-   * ticket with a non-empty path is refused (ERR_HTTPAUTH_KRB_TRANSITED_UNCHECKED).
-   */
-  readonly transitedRealms?: readonly string[];
-}
-
-/**
- * What {@link KerberosAcceptor.accept} needs besides the token: the replay-cache store (RFC 4120
- * §3.2.3), the current time and the connection's TLS channel binding.
- */
-export interface KerberosAcceptContext {
-  readonly store: KeyValueStore;
-  /** Current time in ms (injectable for tests). */
-  readonly now: number;
-  /** RFC 5929 tls-server-end-point application data of this connection, when known. */
-  readonly channelBinding: Buffer | undefined;
-}
-
-/**
- * The outcome of {@link KerberosAcceptor.accept}. On success: the client {@link Principal} (with
- * the PAC's groups when the KDC sent one), the session key and sequence numbers for per-message
- * tokens, a delegated credential when the client forwarded a TGT, and the AP-REP to return when the
- * client asked for mutual authentication. On failure: the error and, when the client can act on it
- * (clock skew, replay, expired ticket, unknown key or service), a KRB-ERROR (RFC 4120 §5.9.1) to
- * send back as the response token.
- */
-export type KerberosAcceptResult =
-  | {
-      readonly ok: true;
-      readonly principal: Principal;
-      readonly mechOid: string;
-      readonly responseToken: Buffer | undefined;
-      readonly sessionKey: KerberosKey;
-      readonly acceptorSubkey: boolean;
-      readonly gssFlags: number;
-      readonly delegatedCredential?: DelegatedCredential;
-      /** The client's ticket and its FORWARDABLE flag: S4U2Proxy's evidence (MS-SFU §3.2.5.2). */
-      readonly clientTicket: { readonly ticket: Ticket; readonly forwardable: boolean };
-      /** The accepted service principal ('HTTP/host@REALM'). */
-      readonly servicePrincipal: string;
-      /**
-       * The acceptor's first sequence number for per-message tokens (RFC 4121 §4.2.6.1 SND_SEQ):
-       * the seq-number of our AP-REP, or without one the initiator's (as MIT's acceptor does).
-       */
-      readonly acceptorSeqNumber: number;
-      /** The initiator's first sequence number (the authenticator's seq-number), when it sent one. */
-      readonly initiatorSeqNumber: number | undefined;
-    }
-  | { readonly ok: false; readonly error: HttpAuthError; readonly responseToken?: Buffer };
+export type {
+  KerberosAcceptContext,
+  KerberosAcceptorOptions,
+  KerberosAcceptResult,
+} from './acceptor-types.js';
+import type {
+  KerberosAcceptContext,
+  KerberosAcceptorOptions,
+  KerberosAcceptResult,
+} from './acceptor-types.js';
 
 /** A decrypted ticket with the names every request of it needs, computed once per ticket. */
 interface AcceptedTicket extends DecryptedTicket {
@@ -134,6 +62,36 @@ interface AcceptedTicket extends DecryptedTicket {
   readonly servicePrincipal: string;
   /** The ticket's client, 'user@REALM' (krb5_unparse_name form). */
   readonly clientName: string;
+}
+
+type Accepted = KerberosAcceptResult & { readonly ok: true };
+
+/** What step 7 needs from the checks before it (RFC 4120 §3.2.3 steps 1-6). */
+interface CheckedRequest {
+  readonly apReq: ApReq;
+  readonly mechOid: string;
+  readonly keytab: Keytab;
+  readonly ticket: AcceptedTicket;
+  readonly authenticator: KerberosAuthenticator;
+  readonly gssFlags: number;
+  readonly channelBound: boolean;
+  readonly delegatedCredential: DelegatedCredential | undefined;
+}
+
+/** A failed accept as its result: the error, and the KRB-ERROR when the client can act on it. */
+function refused(
+  error: unknown,
+  progress: AcceptProgress,
+  mechOid: string,
+  now: number,
+): KerberosAcceptResult {
+  const httpError = isHttpAuthError(error)
+    ? kerberosFailure(error, progress)
+    : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+  const responseToken = krbErrorReply(httpError, progress.apReq, mechOid, now);
+  return responseToken === undefined
+    ? { ok: false, error: httpError }
+    : { ok: false, error: httpError, responseToken };
 }
 
 /** process.emitWarning code for an allowlist that separates names sharing a key. */
@@ -249,8 +207,19 @@ export class KerberosAcceptor {
 
   /** Verifies a GSS-framed token or a bare AP-REQ; a refusal is `{ ok: false }`, not a throw. */
   async accept(token: Buffer, ctx: KerberosAcceptContext): Promise<KerberosAcceptResult> {
+    return this.acceptNow(token, ctx);
+  }
+
+  /**
+   * {@link accept}, answered at once when nothing in it waits: with an in-process MemoryStore as
+   * the replay cache the result comes without a promise (the engine's hot path); with any other
+   * store (Redis) it is a promise that settles once the store answered. Never throws or rejects.
+   */
+  acceptNow(
+    token: Buffer,
+    ctx: KerberosAcceptContext,
+  ): KerberosAcceptResult | Promise<KerberosAcceptResult> {
     let mechOid = KRB5_OID;
-    let apReq: ApReq | undefined;
     const progress: AcceptProgress = {};
     try {
       let message = token;
@@ -260,17 +229,15 @@ export class KerberosAcceptor {
         mechOid = gss.mechOid;
         message = gss.message;
       }
-      apReq = decodeApReq(message);
+      const apReq = decodeApReq(message);
       progress.apReq = apReq;
-      return await this.#verify(apReq, mechOid, ctx, progress);
+      const verified = this.#verify(apReq, mechOid, ctx, progress);
+      if (verified instanceof Promise) {
+        return verified.catch((error: unknown) => refused(error, progress, mechOid, ctx.now));
+      }
+      return verified;
     } catch (error) {
-      const httpError = isHttpAuthError(error)
-        ? kerberosFailure(error, progress)
-        : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
-      const responseToken = krbErrorReply(httpError, apReq, mechOid, ctx.now);
-      return responseToken === undefined
-        ? { ok: false, error: httpError }
-        : { ok: false, error: httpError, responseToken };
+      return refused(error, progress, mechOid, ctx.now);
     }
   }
 
@@ -303,12 +270,13 @@ export class KerberosAcceptor {
     return { ...decrypted, servicePrincipal, clientName: unparsePrincipal(cname, crealm) };
   }
 
-  async #verify(
+  /** Steps 1-6 of RFC 4120 §3.2.3, then #establish; a promise only when the replay store waits. */
+  #verify(
     apReq: ApReq,
     mechOid: string,
     ctx: KerberosAcceptContext,
     progress: AcceptProgress,
-  ): Promise<KerberosAcceptResult> {
+  ): Accepted | Promise<Accepted> {
     const { ticket } = apReq;
     // User-to-user tickets are encrypted in a TGT session key we do not hold.
     if ((apReq.apOptions & ApOptions.USE_SESSION_KEY) !== 0) fail('ERR_HTTPAUTH_KRB_NO_KEY');
@@ -329,7 +297,7 @@ export class KerberosAcceptor {
       decrypted = this.#decryptTicket(apReq, keytab);
       this.#tickets.set(cacheKey, decrypted, decrypted.encTicket.endtime + this.#skewMs);
     }
-    const { encTicket, sessionKey, pac, servicePrincipal, clientName } = decrypted;
+    const { encTicket, sessionKey, clientName } = decrypted;
     progress.clientRealm = encTicket.crealm;
 
     // 3. The authenticator (usage 11): the ticket's client, within the skew, ticket valid now.
@@ -359,7 +327,32 @@ export class KerberosAcceptor {
 
     // 6. Replay cache, last, so that failed attempts do not fill it (RFC 4120 §3.2.3). Keyed on
     //    the authenticator ciphertext alone: the ticket's sname is cleartext (replay-cache.ts).
-    await recordAuthenticator(ctx.store, apReq.authenticator.cipher, clientName, 2 * this.#skewMs);
+    //    An in-process store answers at once; a shared one (Redis) is awaited before step 7.
+    const checked: CheckedRequest = {
+      apReq,
+      mechOid,
+      keytab,
+      ticket: decrypted,
+      authenticator,
+      gssFlags,
+      channelBound,
+      delegatedCredential,
+    };
+    const recorded = recordAuthenticator(
+      ctx.store,
+      apReq.authenticator.cipher,
+      clientName,
+      2 * this.#skewMs,
+    );
+    if (recorded === undefined) return this.#establish(checked);
+    return recorded.then(() => this.#establish(checked));
+  }
+
+  /** Step 7 and the result, once every check passed and the authenticator is recorded. */
+  #establish(checked: CheckedRequest): Accepted {
+    const { apReq, mechOid, keytab, authenticator, gssFlags, channelBound, delegatedCredential } =
+      checked;
+    const { encTicket, sessionKey, pac, servicePrincipal, clientName } = checked.ticket;
 
     // 7. Mutual authentication: AP-REP with our subkey and sequence number (RFC 4121 §4.1).
     const established = establishContext(
@@ -380,7 +373,7 @@ export class KerberosAcceptor {
       channelBound,
     });
     return {
-      ok: true,
+      ok: true as const,
       principal,
       mechOid,
       responseToken: established.responseToken,

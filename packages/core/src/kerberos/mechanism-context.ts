@@ -30,32 +30,39 @@ class KerberosMechanismContext implements MechanismContext {
     return this.#completion;
   }
 
-  async step(token: Buffer, facts: MechanismStepFacts): Promise<MechanismStep> {
+  step(token: Buffer, facts: MechanismStepFacts): MechanismStep | Promise<MechanismStep> {
     // Kerberos is one leg: a second AP-REQ on the same context would be a new context.
     this.#accepted = undefined;
     this.#completion = undefined;
-    const result = await this.#acceptor.accept(token, facts);
+    // Without a promise when the acceptor answered at once (an in-process replay cache).
+    const result = this.#acceptor.acceptNow(token, facts);
+    return result instanceof Promise ? result.then((r) => this.#stepped(r)) : this.#stepped(result);
+  }
+
+  #stepped(result: KerberosAcceptResult): MechanismStep {
     if (!result.ok) return { type: 'reject', error: result.error, token: result.responseToken };
     this.#accepted = result;
     const key: KerberosKey = result.sessionKey;
+    // A plain object filled in place (no spread per request), frozen by its readonly type.
+    const contextData: Record<string, unknown> = {
+      sessionKey: Buffer.from(key.bytes),
+      /** The context key's enctype (RFC 3961 number): the ticket's session key or a subkey. */
+      enctype: key.enctype,
+      gssFlags: result.gssFlags,
+      mechanism: 'Kerberos',
+      mechOid: result.mechOid,
+      servicePrincipal: result.servicePrincipal,
+      // S4U2Proxy's evidence for a Kerberos logon (constrained delegation, MS-SFU §3.2.5.2).
+      clientTicket: result.clientTicket,
+    };
+    if (result.delegatedCredential !== undefined) {
+      contextData.delegatedCredential = result.delegatedCredential;
+    }
     this.#completion = {
       principal: result.principal,
       sessionKey: Buffer.from(key.bytes),
       flags: result.gssFlags,
-      contextData: {
-        sessionKey: Buffer.from(key.bytes),
-        /** The context key's enctype (RFC 3961 number): the ticket's session key or a subkey. */
-        enctype: key.enctype,
-        gssFlags: result.gssFlags,
-        mechanism: 'Kerberos',
-        mechOid: result.mechOid,
-        servicePrincipal: result.servicePrincipal,
-        // S4U2Proxy's evidence for a Kerberos logon (constrained delegation, MS-SFU §3.2.5.2).
-        clientTicket: result.clientTicket,
-        ...(result.delegatedCredential === undefined
-          ? {}
-          : { delegatedCredential: result.delegatedCredential }),
-      },
+      contextData,
       requiresMechListMic: false,
     };
     return { type: 'complete', token: result.responseToken, completion: this.#completion };

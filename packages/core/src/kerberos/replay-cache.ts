@@ -15,6 +15,7 @@
  */
 import { fail } from '../errors.js';
 import { kerberosReplayKey, kerberosReplayOwner } from '../store/keys.js';
+import { addWithoutWaiting } from '../store/memory.js';
 import type { KeyValueStore } from '../store/types.js';
 
 /** The store key for one authenticator (the layout lives in store/keys.ts). */
@@ -23,22 +24,43 @@ export { kerberosReplayKey as replayKey } from '../store/keys.js';
 /**
  * Record the authenticator; throws ERR_HTTPAUTH_KRB_REPLAY when it was seen within the TTL.
  * A store failure propagates (ERR_HTTPAUTH_STORE_UNAVAILABLE, ERR_HTTPAUTH_STORE_QUOTA): replay
- * checks fail closed.
+ * checks fail closed. The in-process MemoryStore answers at once (undefined returned, nothing to
+ * await); any other store (Redis, shared by several nodes) is asked through its async `add` and
+ * the returned promise settles when it has answered, rejecting the same way.
  */
-export async function recordAuthenticator(
+export function recordAuthenticator(
   store: KeyValueStore,
   authenticatorCipher: Buffer,
   client: string,
   ttlMs: number,
-): Promise<void> {
+): Promise<void> | undefined {
   // The client principal owns the entry: a bounded store caps the live entries of one client, so a
   // client minting fresh authenticators cannot fill the cache every other client needs
   // (ERR_HTTPAUTH_STORE_QUOTA).
-  const fresh = await store.add(
-    kerberosReplayKey(authenticatorCipher),
-    '1',
-    ttlMs,
-    kerberosReplayOwner(client),
-  );
+  const key = kerberosReplayKey(authenticatorCipher);
+  const owner = ownerOf(client);
+  const fresh = addWithoutWaiting(store, key, '1', ttlMs, owner);
+  if (fresh === undefined) return store.add(key, '1', ttlMs, owner).then(freshOrReplay);
+  freshOrReplay(fresh);
+  return undefined;
+}
+
+/**
+ * The owner string of the last client, kept: a cached ticket hands the same client name to every
+ * request, and the same owner string object keeps its computed hash for the store's Map lookups
+ * instead of a new concatenation hashed again per request.
+ */
+let lastClient: string | undefined;
+let lastOwner = '';
+
+function ownerOf(client: string): string {
+  if (client !== lastClient) {
+    lastOwner = kerberosReplayOwner(client);
+    lastClient = client;
+  }
+  return lastOwner;
+}
+
+function freshOrReplay(fresh: boolean): void {
   if (!fresh) fail('ERR_HTTPAUTH_KRB_REPLAY');
 }

@@ -21,7 +21,7 @@ import type {
 } from '../security-package.js';
 import { scannerOf } from '../security-package.js';
 import { http11Required } from './challenge.js';
-import type { AuthDecision, Header } from './decision.js';
+import { isPromiseLike, type AuthDecision, type Header } from './decision.js';
 import type { LoopState } from './options.js';
 import type { Principal } from '../principal.js';
 import { admit, withNames } from './success.js';
@@ -31,20 +31,27 @@ import { admit, withNames } from './success.js';
  * rejection (ERR_HTTPAUTH_INTERNAL unless it is an HttpAuthError) so the decision and the
  * failure event still name the package's scheme.
  */
-export async function runPackage(
+export function runPackage(
   pkg: SecurityPackage,
   credentials: Credentials,
   context: AcceptContext,
-): Promise<AcceptResult> {
+): AcceptResult | Promise<AcceptResult> {
   try {
-    return await pkg.accept(credentials, context);
+    const answer = pkg.accept(credentials, context);
+    // A package that answered at once (Negotiate with an in-process replay cache) costs no promise.
+    if (!isPromiseLike(answer)) return answer;
+    return Promise.resolve(answer).catch((error: unknown) => packageFailure(error, context));
   } catch (error) {
-    context.handshake?.clear();
-    const typed = isHttpAuthError(error)
-      ? error
-      : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
-    return { type: 'reject', error: typed };
+    return packageFailure(error, context);
   }
+}
+
+function packageFailure(error: unknown, context: AcceptContext): AcceptResult {
+  context.handshake?.clear();
+  const typed = isHttpAuthError(error)
+    ? error
+    : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+  return { type: 'reject', error: typed };
 }
 
 /**
@@ -121,13 +128,16 @@ function credentialsFor(
   return parseCredentialsAfter(raw, span);
 }
 
-/** Authenticate a request that carries credentials (`raw`, the one header value). */
-export async function acceptCredentials(
+/**
+ * Authenticate a request that carries credentials (`raw`, the one header value). The decision
+ * comes at once when the package answered at once, else by a promise.
+ */
+export function acceptCredentials(
   loop: LoopState,
   request: AuthRequest,
   now: number,
   raw: string,
-): Promise<AuthDecision> {
+): AuthDecision | Promise<AuthDecision> {
   const { responder } = loop;
   const span = readScheme(raw);
   const pkg = loop.byScheme.get(span.scheme.toLowerCase());
@@ -155,14 +165,36 @@ export async function acceptCredentials(
     connection === undefined
       ? undefined
       : loop.connections.slot(request, connection, pkg.name, now);
-  const result = await runPackage(pkg, credentials, {
+  const result = runPackage(pkg, credentials, {
     request,
     handshake,
     channelBinding: loop.channelBindingFor(request),
     store: loop.store,
     now,
   });
+  const accepted: Accepted = { loop, request, now, pkg, connection, handshake };
+  return result instanceof Promise
+    ? result.then((answer) => decideAnswer(accepted, answer))
+    : decideAnswer(accepted, result);
+}
 
+/** What decideAnswer needs of the request whose credentials the package answered. */
+interface Accepted {
+  readonly loop: LoopState;
+  readonly request: AuthRequest;
+  readonly now: number;
+  readonly pkg: SecurityPackage;
+  readonly connection: Connection | undefined;
+  readonly handshake: HandshakeSlot | undefined;
+}
+
+/** The package's answer as the decision. */
+function decideAnswer(
+  accepted: Accepted,
+  result: AcceptResult,
+): AuthDecision | Promise<AuthDecision> {
+  const { loop, request, now, pkg, connection, handshake } = accepted;
+  const { responder } = loop;
   switch (result.type) {
     case 'continue':
       return responder.continueHandshake(pkg, result.token);

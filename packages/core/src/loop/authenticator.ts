@@ -128,17 +128,45 @@ function credentialsOf(loop: LoopState, request: AuthRequest): string | undefine
  * The full path. Without a certificate package, decide() has already read the credentials header
  * (`read`), and it is not read twice; with one, the certificate phase comes first, then the header.
  */
-async function handle(
+function handle(
   loop: LoopState,
   request: AuthRequest,
   now: number,
   read: HeaderRead,
-): Promise<AuthDecision> {
+): AuthDecision | Promise<AuthDecision> {
   if (loop.certificate !== undefined) {
-    const decided = await certificatePhase(loop, loop.certificate, request, now);
-    if (decided !== undefined) return decided;
+    return handleAfterCertificate(loop, loop.certificate, request, now);
   }
-  const raw = read === UNREAD ? credentialsOf(loop, request) : read;
+  return handleCredentials(
+    loop,
+    request,
+    now,
+    read === UNREAD ? credentialsOf(loop, request) : read,
+  );
+}
+
+/** With a certificate package: its phase first, the credentials header only when it passed. */
+async function handleAfterCertificate(
+  loop: LoopState,
+  certificate: NonNullable<LoopState['certificate']>,
+  request: AuthRequest,
+  now: number,
+): Promise<AuthDecision> {
+  const decided = await certificatePhase(loop, certificate, request, now);
+  if (decided !== undefined) return decided;
+  return handleCredentials(loop, request, now, credentialsOf(loop, request));
+}
+
+/**
+ * The credentials header's phase: at once when the package answered at once (Negotiate with an
+ * in-process replay cache, no promise on the way), else by a promise.
+ */
+function handleCredentials(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  raw: string | undefined,
+): AuthDecision | Promise<AuthDecision> {
   if (raw === undefined) return withoutCredentials(loop, request, now);
   return acceptCredentials(loop, request, now, raw);
 }
@@ -176,21 +204,31 @@ function refusal(loop: LoopState, request: AuthRequest, now: number, error: unkn
   return loop.responder.refuse(request, now, typed, undefined);
 }
 
-async function decideLater(
+/** The full path (credentials, sessions, challenges): a promise only where something waits. */
+function decideFully(
   loop: LoopState,
   request: AuthRequest,
   now: number,
   startedAt: number,
   read: HeaderRead,
-): Promise<AuthDecision> {
-  let decision: AuthDecision;
+): AuthDecision | Promise<AuthDecision> {
+  let decided: AuthDecision | Promise<AuthDecision>;
   try {
-    decision = await handle(loop, request, now, read);
+    decided = handle(loop, request, now, read);
   } catch (error) {
-    decision = refusal(loop, request, now, error);
+    decided = refusal(loop, request, now, error);
   }
-  publishDecision(decision, request, startedAt);
-  return decision;
+  if (isPromiseLike(decided)) {
+    // An impersonation factory may answer with any thenable.
+    return Promise.resolve(decided)
+      .catch((error: unknown) => refusal(loop, request, now, error))
+      .then((decision) => {
+        publishDecision(decision, request, startedAt);
+        return decision;
+      });
+  }
+  publishDecision(decided, request, startedAt);
+  return decided;
 }
 
 /** One request through the loop: the decision at once when it can be had (keptConnection). */
@@ -209,7 +247,7 @@ function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<A
   } catch (error) {
     quick = refusal(loop, request, now, error);
   }
-  if (quick === undefined) return decideLater(loop, request, now, startedAt, read);
+  if (quick === undefined) return decideFully(loop, request, now, startedAt, read);
   if (isPromiseLike(quick)) {
     // An impersonation factory that answers later: the same decision, once it has answered.
     return Promise.resolve(quick)

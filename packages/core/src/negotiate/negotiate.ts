@@ -22,7 +22,7 @@ import type {
   Credentials,
   SecurityPackage,
 } from '../security-package.js';
-import type { MechanismContext, MechanismName } from '../mechanism.js';
+import type { MechanismContext, MechanismName, MechanismStep } from '../mechanism.js';
 import { MAX_DER_BYTES } from '../asn1/der.js';
 import { decodeStrictBase64 } from '../grammar/base64.js';
 import { KerberosAcceptor } from '../kerberos/acceptor.js';
@@ -182,9 +182,18 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
   });
 
   /** A raw Kerberos GSS token: one leg, answered with a raw AP-REP or KRB-ERROR. */
-  async function acceptRawKerberos(token: Buffer, context: AcceptContext): Promise<AcceptResult> {
+  function acceptRawKerberos(
+    token: Buffer,
+    context: AcceptContext,
+  ): AcceptResult | Promise<AcceptResult> {
     const mech = create('kerberos');
-    const step = await mech.step(token, stepFacts(context));
+    const step = mech.step(token, stepFacts(context));
+    return step instanceof Promise
+      ? step.then((s) => rawKerberosAnswer(mech, s))
+      : rawKerberosAnswer(mech, step);
+  }
+
+  function rawKerberosAnswer(mech: MechanismContext, step: MechanismStep): AcceptResult {
     if (step.type === 'reject') return rejectedResult(step, undefined);
     if (step.type === 'continue') fail('ERR_HTTPAUTH_GSS_MALFORMED');
     return completed(mech, step.token?.toString('base64'), false);
@@ -216,31 +225,45 @@ export function negotiate(options: NegotiateOptions = {}): NegotiatePackage {
     challenges(_request: AuthRequest): readonly string[] {
       return ['Negotiate'];
     },
-    async accept(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
+    accept(credentials: Credentials, context: AcceptContext): AcceptResult | Promise<AcceptResult> {
+      // Answered at once when nothing waits (Kerberos with an in-process replay cache): no
+      // promise on the engine's hot path. A refusal thrown now or rejected later is the same
+      // `reject` (refusedAnswer).
       try {
-        const token = decodeToken(credentials.token68);
-        switch (classifyNegotiateToken(token)) {
-          case 'kerberos':
-            context.handshake?.clear();
-            return await acceptRawKerberos(token, context);
-          case 'ntlm':
-            return await acceptRawNtlm(token, context);
-          case 'spnego-init':
-            context.handshake?.clear();
-            return await spnego.init(token, context);
-          case 'spnego-resp':
-            return await spnego.next(token, context);
-        }
+        const answer = acceptToken(decodeToken(credentials.token68), context);
+        return answer instanceof Promise
+          ? answer.catch((error: unknown) => refusedAnswer(error, context))
+          : answer;
       } catch (error) {
-        context.handshake?.clear();
-        if (!isHttpAuthError(error)) {
-          return {
-            type: 'reject',
-            error: new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error }),
-          };
-        }
-        return { type: 'reject', error };
+        return refusedAnswer(error, context);
       }
     },
   };
+
+  function acceptToken(
+    token: Buffer,
+    context: AcceptContext,
+  ): AcceptResult | Promise<AcceptResult> {
+    switch (classifyNegotiateToken(token)) {
+      case 'kerberos':
+        context.handshake?.clear();
+        return acceptRawKerberos(token, context);
+      case 'ntlm':
+        return acceptRawNtlm(token, context);
+      case 'spnego-init':
+        context.handshake?.clear();
+        return spnego.init(token, context);
+      case 'spnego-resp':
+        return spnego.next(token, context);
+    }
+  }
+}
+
+/** A refusal while accepting a token: the connection's pending handshake ends with it. */
+function refusedAnswer(error: unknown, context: AcceptContext): AcceptResult {
+  context.handshake?.clear();
+  if (!isHttpAuthError(error)) {
+    return { type: 'reject', error: new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error }) };
+  }
+  return { type: 'reject', error };
 }

@@ -65,8 +65,12 @@ export class SpnegoAcceptor {
     this.#mechanisms = mechanisms;
   }
 
-  /** Phase 1, init: a NegTokenInit starts a new negotiation. */
-  async init(token: Buffer, context: AcceptContext): Promise<AcceptResult> {
+  /**
+   * Phase 1, init: a NegTokenInit starts a new negotiation. Answers at once when the mechanism
+   * did (Kerberos with an in-process replay cache), else by a promise; throws or rejects on a
+   * refusal (the package turns either into its `reject`).
+   */
+  init(token: Buffer, context: AcceptContext): AcceptResult | Promise<AcceptResult> {
     const init = decodeNegTokenInit(token);
     const { mechanism, mechOid, index } = this.#select(init, context);
     const exchange: SpnegoExchange = {
@@ -91,7 +95,7 @@ export class SpnegoAcceptor {
   }
 
   /** A NegTokenResp: the chosen mechanism's next token, or the client's last mechListMIC. */
-  async next(token: Buffer, context: AcceptContext): Promise<AcceptResult> {
+  next(token: Buffer, context: AcceptContext): AcceptResult | Promise<AcceptResult> {
     const message = decodeNegTokenResp(token);
     // MIT initiators answer our reject (a KRB-ERROR) with a reject of their own: the end of
     // that negotiation, whether or not any state is left for it.
@@ -131,15 +135,30 @@ export class SpnegoAcceptor {
   }
 
   /** Phase 2, mech token: one step of the chosen mechanism, answered in a NegTokenResp. */
-  async #mechToken(
+  #mechToken(
     mech: MechanismContext,
     token: Buffer,
     exchange: SpnegoExchange,
     clientMic: Buffer | undefined,
     firstReply: boolean,
     context: AcceptContext,
-  ): Promise<AcceptResult> {
-    const step = await mech.step(token, stepFacts(context));
+  ): AcceptResult | Promise<AcceptResult> {
+    const step = mech.step(token, stepFacts(context));
+    if (step instanceof Promise) {
+      return step.then((s) => this.#stepped(mech, s, exchange, clientMic, firstReply, context));
+    }
+    return this.#stepped(mech, step, exchange, clientMic, firstReply, context);
+  }
+
+  /** Phase 2's answer once the mechanism stepped. */
+  #stepped(
+    mech: MechanismContext,
+    step: MechanismStep,
+    exchange: SpnegoExchange,
+    clientMic: Buffer | undefined,
+    firstReply: boolean,
+    context: AcceptContext,
+  ): AcceptResult {
     const supportedMech = supported(firstReply ? exchange.mechOid : undefined);
     if (step.type === 'reject') {
       context.handshake?.clear();

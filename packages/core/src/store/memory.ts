@@ -38,6 +38,31 @@ function positiveInteger(value: number | undefined, fallback: number): number {
   return chosen;
 }
 
+let addInProcess: (
+  store: MemoryStore,
+  key: string,
+  value: string,
+  ttlMs: number,
+  owner: string | undefined,
+) => boolean;
+
+/**
+ * `store.add` answered synchronously when `store` is a MemoryStore whose `add` is MemoryStore's
+ * own (nothing in it waits), so a hot path such as the Kerberos replay cache needs no promise;
+ * undefined for any other store (Redis, or a subclass that overrides `add`), which the caller
+ * then awaits as usual. Same effect, same errors (thrown here instead of rejected).
+ */
+export function addWithoutWaiting(
+  store: KeyValueStore,
+  key: string,
+  value: string,
+  ttlMs: number,
+  owner: string | undefined,
+): boolean | undefined {
+  if (!(store instanceof MemoryStore) || store.add !== MemoryStore.prototype.add) return undefined;
+  return addInProcess(store, key, value, ttlMs, owner);
+}
+
 /**
  * The default single-process store: a Map with per-entry expiry. Entries are kept in insertion
  * order with their expiry, and a sweep drops the expired ones lazily, so memory stays bounded by
@@ -122,17 +147,25 @@ export class MemoryStore implements KeyValueStore {
       }
       this.#count(owner, 1);
     }
-    // Re-insert so iteration order follows the latest write.
-    this.#entries.delete(key);
+    // Re-insert so iteration order follows the latest write (a new key has nothing to move).
+    if (previous !== undefined) this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt: now + Math.max(1, ttlMs), owner: entryOwner });
   }
 
   async add(key: string, value: string, ttlMs: number, owner?: string): Promise<boolean> {
+    return this.#add(key, value, ttlMs, owner);
+  }
+
+  #add(key: string, value: string, ttlMs: number, owner: string | undefined): boolean {
     const now = this.#now();
     this.#sweep(now, false);
     if (this.#live(key, now) !== undefined) return false;
     this.#put(key, value, ttlMs, now, owner);
     return true;
+  }
+
+  static {
+    addInProcess = (store, key, value, ttlMs, owner) => store.#add(key, value, ttlMs, owner);
   }
 
   async get(key: string): Promise<string | undefined> {

@@ -47,6 +47,50 @@ export interface ApReq {
 }
 
 /**
+ * The last Ticket decoded and a copy of its exact DER. A client sends the same service ticket
+ * with every request for hours (only the authenticator changes), and decoding is a pure function
+ * of the bytes: a byte-identical ticket gets the same frozen Ticket back instead of its realm,
+ * sname and EncryptedData decoded again. Anything that differs in one byte is decoded afresh.
+ * Nothing here trusts the ticket: every check (the ticket cache's SHA-256 key over these bytes,
+ * the decryption, the allowlist) still runs per request on the result.
+ */
+let lastTicket: Ticket | undefined;
+
+function ticketOf(node: DerNode): Ticket {
+  const last = lastTicket;
+  const length = node.end - node.start;
+  if (
+    last !== undefined &&
+    last.der.length === length &&
+    node.buf.compare(last.der, 0, length, node.start, node.end) === 0
+  ) {
+    return last;
+  }
+  const decoded = decodeTicketNode(node);
+  // Its own copy of the bytes (not a view that keeps this request's whole token alive), and
+  // frozen: the same object now serves later requests.
+  const der = Buffer.allocUnsafeSlow(length);
+  decoded.der.copy(der);
+  const cipherOffset = decoded.encPart.cipher.byteOffset - decoded.der.byteOffset;
+  const ticket: Ticket = Object.freeze({
+    realm: decoded.realm,
+    sname: Object.freeze({
+      nameType: decoded.sname.nameType,
+      components: Object.freeze([...decoded.sname.components]),
+    }),
+    encPart: Object.freeze({
+      etype: decoded.encPart.etype,
+      kvno: decoded.encPart.kvno,
+      // The same bytes, as a view into the copy.
+      cipher: der.subarray(cipherOffset, cipherOffset + decoded.encPart.cipher.length),
+    }),
+    der,
+  });
+  lastTicket = ticket;
+  return ticket;
+}
+
+/**
  * Decodes a KRB_AP_REQ (RFC 4120 §5.5.1). Throws `ERR_HTTPAUTH_ASN1_MALFORMED` on bad DER, a wrong
  * pvno or msg-type, or a ticket that is not a Ticket.
  */
@@ -58,7 +102,7 @@ export function decodeApReq(der: Buffer): ApReq {
   if (ticketNode.tag !== TICKET_TAG) fail('ERR_HTTPAUTH_ASN1_MALFORMED');
   return {
     apOptions: readKerberosFlags(f[2] as DerNode),
-    ticket: decodeTicketNode(ticketNode),
+    ticket: ticketOf(ticketNode),
     authenticator: decodeEncryptedData(f[4] as DerNode),
   };
 }
