@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
+import { runInNewContext } from 'node:vm';
 import { createAuthenticator } from '../src/loop/authenticator.js';
 import { authenticateNow } from '../src/loop/authenticator.js';
 import type { AuthRequest } from '../src/security-package.js';
@@ -192,6 +193,48 @@ describe('the engine path (createAuthenticator + negotiate())', () => {
     await new Promise((resolve) => setImmediate(resolve));
     store.release();
     const replay = await again;
+    assert.notEqual(replay.type, 'authenticated');
+    if (replay.type !== 'authenticated')
+      assert.equal(replay.error?.code, 'ERR_HTTPAUTH_KRB_REPLAY');
+  });
+});
+
+/**
+ * A store whose add answers with a promise of another realm (a store built in a vm context, or
+ * on a promise library): a thenable, but not `instanceof Promise` here. It is still an async
+ * store: the acceptor must wait for it, and refuse the replay it reports.
+ */
+class ForeignPromiseStore extends DeferredStore {
+  override add(key: string, value: string, ttlMs: number, owner?: string): Promise<boolean> {
+    const ForeignPromise = runInNewContext('Promise') as PromiseConstructor;
+    return new ForeignPromise<boolean>((resolve, reject) => {
+      this.inner.add(key, value, ttlMs, owner).then(resolve, reject);
+    });
+  }
+}
+
+describe('a store whose promises come from another realm', () => {
+  it('the acceptor waits for it, and refuses the replay without rejecting', async () => {
+    const now = Date.now();
+    const acceptor = new KerberosAcceptor({ keytab });
+    const ctx = { store: new ForeignPromiseStore(), now, channelBinding: undefined };
+    const token = forge(now);
+    const first = await acceptor.acceptNow(token, ctx);
+    assert.equal(first.ok, true);
+    const replay = await acceptor.acceptNow(token, ctx);
+    assert.equal(replay.ok, false);
+    if (!replay.ok) assert.equal(replay.error.code, 'ERR_HTTPAUTH_KRB_REPLAY');
+  });
+
+  it('the engine authenticates the first request and refuses the replay', async () => {
+    const authenticator = createAuthenticator({
+      store: new ForeignPromiseStore(),
+      packages: [negotiate({ kerberos: { keytab }, kerberosOnly: true })],
+    });
+    const token = forge(Date.now());
+    const first = await authenticator.authenticate(request(token));
+    assert.equal(first.type, 'authenticated');
+    const replay = await authenticator.authenticate(request(token));
     assert.notEqual(replay.type, 'authenticated');
     if (replay.type !== 'authenticated')
       assert.equal(replay.error?.code, 'ERR_HTTPAUTH_KRB_REPLAY');

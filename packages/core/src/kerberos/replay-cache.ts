@@ -40,7 +40,10 @@ export function recordAuthenticator(
   const key = kerberosReplayKey(authenticatorCipher);
   const owner = ownerOf(client);
   const fresh = addWithoutWaiting(store, key, '1', ttlMs, owner);
-  if (fresh === undefined) return store.add(key, '1', ttlMs, owner).then(freshOrReplay);
+  // Promise.resolve: a store's promise may be of another realm or library (a thenable that is
+  // not `instanceof Promise`), and the acceptor tells a waiting answer from a ready one by that.
+  if (fresh === undefined)
+    return Promise.resolve(store.add(key, '1', ttlMs, owner)).then(freshOrReplay);
   freshOrReplay(fresh);
   return undefined;
 }
