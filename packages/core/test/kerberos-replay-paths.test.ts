@@ -19,7 +19,7 @@ import { negotiate } from '../src/negotiate/negotiate.js';
 import { KRB5_OID } from '../src/negotiate/oids.js';
 import { addWithoutWaiting, MemoryStore } from '../src/store/memory.js';
 import type { KeyValueStore } from '../src/store/types.js';
-import { forgeApReq, randomKey } from './fixtures/kerberos/forge.js';
+import { forgeApReq, randomKey, reuseTicket } from './fixtures/kerberos/forge.js';
 
 const HOUR = 3600_000;
 const serviceKey = randomKey(18);
@@ -109,6 +109,36 @@ describe('KerberosAcceptor.acceptNow', () => {
     assert.ok(!(again instanceof Promise));
     assert.equal(again.ok, false);
     if (!again.ok) assert.equal(again.error.code, 'ERR_HTTPAUTH_KRB_REPLAY');
+  });
+
+  it("gives each logon its own copy of the client's ticket: one application's write reaches no other", () => {
+    const now = Date.now();
+    const acceptor = new KerberosAcceptor({ keytab });
+    const ctx = { store: new MemoryStore(), now, channelBinding: undefined };
+    const { token, sessionKey } = forgeApReq({
+      serviceKey,
+      kvno: 2,
+      authtime: now - HOUR,
+      endtime: now + HOUR,
+      ctime: now,
+      gssFlags: 0x02,
+    });
+    const first = acceptor.acceptNow(token, ctx);
+    assert.ok(!(first instanceof Promise) && first.ok);
+    const original = Buffer.from(first.clientTicket.ticket.der);
+    // An application that scribbles on the ticket it was given (the S4U evidence ticket).
+    first.clientTicket.ticket.der.fill(0);
+    first.clientTicket.ticket.encPart.cipher.fill(0);
+    const second = acceptor.acceptNow(
+      reuseTicket(token, sessionKey, { ctime: now, cusec: 2 }),
+      ctx,
+    );
+    assert.ok(!(second instanceof Promise));
+    assert.equal(second.ok, true, 'the same ticket still logs on');
+    if (second.ok) {
+      assert.deepEqual(second.clientTicket.ticket.der, original);
+      assert.notEqual(second.clientTicket.ticket.der, first.clientTicket.ticket.der);
+    }
   });
 
   it('with a store that answers later waits for it before the AP-REP, and refuses the replay', async () => {

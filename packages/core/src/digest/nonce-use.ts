@@ -84,9 +84,11 @@ export function recordNonceUse(
 ): NonceUse | Promise<NonceUse> {
   const owner = digestOwner(use.userTag);
   if (!use.consume) return advanceCount(store, use, owner);
-  return store
-    .add(digestNonceOnceKey(use.nonce, use.userTag), '1', use.ttlMs, owner)
-    .then((added) => (added ? advanceCount(store, use, owner) : 'consumed'));
+  // A native promise around the store's answer: a thenable whose then() returns nothing must not
+  // read as an answer (the callers tell "answered" from "waiting" by the type).
+  return Promise.resolve(
+    store.add(digestNonceOnceKey(use.nonce, use.userTag), '1', use.ttlMs, owner),
+  ).then((added) => (added ? advanceCount(store, use, owner) : 'consumed'));
 }
 
 /** Compared with a store's advance, never called unbound. */
@@ -104,7 +106,7 @@ function advanceCount(
   if (store instanceof MemoryStore && store.advance === MEMORY_ADVANCE) {
     return store.advanceNow(key, use.count, use.ttlMs, owner) ? 'fresh' : 'replayed';
   }
-  return store
-    .advance(key, use.count, use.ttlMs, owner)
-    .then((advanced) => (advanced ? 'fresh' : 'replayed'));
+  return Promise.resolve(store.advance(key, use.count, use.ttlMs, owner)).then((advanced) =>
+    advanced ? 'fresh' : 'replayed',
+  );
 }
