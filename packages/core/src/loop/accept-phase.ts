@@ -19,9 +19,10 @@ import type {
   HandshakeSlot,
   SecurityPackage,
 } from '../security-package.js';
-import { scannerOf } from '../security-package.js';
+import { acceptNowOf, scannerOf } from '../security-package.js';
 import { http11Required } from './challenge.js';
 import type { AuthDecision, Header } from './decision.js';
+import { isPromiseLike } from './decision.js';
 import type { LoopState } from './options.js';
 import type { Principal } from '../principal.js';
 import { admit, withNames } from './success.js';
@@ -29,22 +30,32 @@ import { admit, withNames } from './success.js';
 /**
  * Run the package. Packages reject by returning `reject`; a throw is a bug, refused like a
  * rejection (ERR_HTTPAUTH_INTERNAL unless it is an HttpAuthError) so the decision and the
- * failure event still name the package's scheme.
+ * failure event still name the package's scheme. A package whose accept has a synchronous form
+ * (acceptNowOf: Digest) is answered without a promise when nothing in it waits.
  */
-export async function runPackage(
+export function runPackage(
   pkg: SecurityPackage,
   credentials: Credentials,
   context: AcceptContext,
-): Promise<AcceptResult> {
+): AcceptResult | Promise<AcceptResult> {
+  const now = acceptNowOf(pkg);
+  let answer: AcceptResult | PromiseLike<AcceptResult>;
   try {
-    return await pkg.accept(credentials, context);
+    answer = now === undefined ? pkg.accept(credentials, context) : now(credentials, context);
   } catch (error) {
-    context.handshake?.clear();
-    const typed = isHttpAuthError(error)
-      ? error
-      : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
-    return { type: 'reject', error: typed };
+    return packageFailed(context, error);
   }
+  return isPromiseLike(answer)
+    ? Promise.resolve(answer).then(undefined, (error: unknown) => packageFailed(context, error))
+    : answer;
+}
+
+function packageFailed(context: AcceptContext, error: unknown): AcceptResult {
+  context.handshake?.clear();
+  const typed = isHttpAuthError(error)
+    ? error
+    : new HttpAuthError('ERR_HTTPAUTH_INTERNAL', { cause: error });
+  return { type: 'reject', error: typed };
 }
 
 /**
@@ -121,13 +132,17 @@ function credentialsFor(
   return parseCredentialsAfter(raw, span);
 }
 
-/** Authenticate a request that carries credentials (`raw`, the one header value). */
-export async function acceptCredentials(
+/**
+ * Authenticate a request that carries credentials (`raw`, the one header value): the decision at
+ * once when the package answered at once (runPackage), else once it has. Throws only what the
+ * caller refuses (a malformed header's HttpAuthError, a failing store).
+ */
+export function acceptCredentials(
   loop: LoopState,
   request: AuthRequest,
   now: number,
   raw: string,
-): Promise<AuthDecision> {
+): AuthDecision | Promise<AuthDecision> {
   const { responder } = loop;
   const span = readScheme(raw);
   const pkg = loop.byScheme.get(span.scheme.toLowerCase());
@@ -155,14 +170,29 @@ export async function acceptCredentials(
     connection === undefined
       ? undefined
       : loop.connections.slot(request, connection, pkg.name, now);
-  const result = await runPackage(pkg, credentials, {
+  const result = runPackage(pkg, credentials, {
     request,
     handshake,
     channelBinding: loop.channelBindingFor(request),
     store: loop.store,
     now,
   });
+  return isPromiseLike(result)
+    ? result.then((settled) => decideOn(loop, request, now, pkg, connection, handshake, settled))
+    : decideOn(loop, request, now, pkg, connection, handshake, result);
+}
 
+/** The package's answer as the decision: the next leg, authenticated, or refused. */
+function decideOn(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  pkg: SecurityPackage,
+  connection: Connection | undefined,
+  handshake: HandshakeSlot | undefined,
+  result: AcceptResult,
+): AuthDecision | Promise<AuthDecision> {
+  const { responder } = loop;
   switch (result.type) {
     case 'continue':
       return responder.continueHandshake(pkg, result.token);
