@@ -327,17 +327,17 @@ export function digest(options: DigestOptions): SecurityPackage {
       // Keep the replay records as long as the nonce itself is accepted.
       ttlMs: nonce.expiresAt - now + 1000,
     });
-    const rspauth = (): string => hashText(hash, prefix + a2.rspauth);
     return isThenable(recorded)
-      ? recorded.then((use) => afterNonceUse(attempt, user, rspauth, use))
-      : afterNonceUse(attempt, user, rspauth, recorded);
+      ? recorded.then((use) => afterNonceUse(attempt, user, prefix, a2.rspauth, use))
+      : afterNonceUse(attempt, user, prefix, a2.rspauth, recorded);
   }
 
   /** A first use of the nc: authenticated, with Authentication-Info (RFC 7616 §3.5). */
   function afterNonceUse(
     attempt: Attempt,
     user: string,
-    rspauth: () => string,
+    prefix: string,
+    rspauthHa2: string,
     use: NonceUse,
   ): AcceptResult {
     const { context, creds, info, qop } = attempt;
@@ -353,7 +353,7 @@ export function digest(options: DigestOptions): SecurityPackage {
       principal: principals.of(user),
       authenticationInfo: encodeAuthenticationInfo({
         // rspauth: the same digest with an empty method in A2 (RFC 7616 §3.5).
-        rspauth: rspauth(),
+        rspauth: hashText(info.hash, prefix + rspauthHa2),
         qop,
         cnonce: creds.cnonce,
         nc: creds.nc,
