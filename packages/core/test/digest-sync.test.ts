@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { algorithmInfo } from '../src/digest/algorithms.js';
 import type { DigestChallenge } from '../src/digest/challenge.js';
@@ -14,6 +15,7 @@ import { clientResponse, computeUserhash } from '../src/digest/compute.js';
 import { encodeCredentials } from '../src/digest/credentials.js';
 import { digest } from '../src/digest/digest.js';
 import type { DigestCredentialCallback } from '../src/digest/sources.js';
+import { CHANNEL_CHALLENGE, CHANNEL_FAILURE, CHANNEL_SUCCESS } from '../src/events.js';
 import type { AuthDecision, Authenticator } from '../src/loop/authenticator.js';
 import { authenticateNow, createAuthenticator } from '../src/loop/authenticator.js';
 import { isPromiseLike } from '../src/loop/decision.js';
@@ -152,18 +154,45 @@ function comparable(decision: AuthDecision): unknown {
   };
 }
 
-/** Each step's request through every variant; all must decide alike. Returns the first's. */
-async function step(all: Variant[], req: () => AuthRequest): Promise<AuthDecision[]> {
-  const decisions: AuthDecision[] = [];
-  for (const { auth } of all) {
-    const pending = authenticateNow(auth, req());
-    decisions.push(isPromiseLike(pending) ? await pending : pending);
+const CHANNELS = [CHANNEL_SUCCESS, CHANNEL_FAILURE, CHANNEL_CHALLENGE];
+
+/** The events one call publishes, without their timing (the one thing that may differ). */
+async function decideRecording(
+  auth: Authenticator,
+  req: AuthRequest,
+): Promise<{ decision: AuthDecision; events: unknown[] }> {
+  const events: unknown[] = [];
+  const listeners = CHANNELS.map((channel) => {
+    const listener = (message: unknown) => {
+      const { durationMs: _timing, ...rest } = message as { durationMs?: number };
+      events.push({ channel, ...rest });
+    };
+    subscribe(channel, listener);
+    return listener;
+  });
+  try {
+    const pending = authenticateNow(auth, req);
+    return { decision: isPromiseLike(pending) ? await pending : pending, events };
+  } finally {
+    CHANNELS.forEach((channel, i) => unsubscribe(channel, listeners[i] as (m: unknown) => void));
   }
-  const first = comparable(decisions[0] as AuthDecision);
-  all.forEach(({ name }, i) =>
-    assert.deepEqual(comparable(decisions[i] as AuthDecision), first, name),
-  );
-  return decisions;
+}
+
+/**
+ * Each step's request through every variant; all must decide alike and publish the same events
+ * (failure codes, statuses and details, successes, challenges). Returns the decisions.
+ */
+async function step(all: Variant[], req: () => AuthRequest): Promise<AuthDecision[]> {
+  const runs = [];
+  for (const { auth } of all) runs.push(await decideRecording(auth, req()));
+  const first = runs[0] as { decision: AuthDecision; events: unknown[] };
+  assert.equal(first.events.length, 1, 'one event per decision');
+  all.forEach(({ name }, i) => {
+    const run = runs[i] as { decision: AuthDecision; events: unknown[] };
+    assert.deepEqual(comparable(run.decision), comparable(first.decision), name);
+    assert.deepEqual(run.events, first.events, name);
+  });
+  return runs.map((run) => run.decision);
 }
 
 describe('Digest: the synchronous and the promise paths decide alike', () => {
