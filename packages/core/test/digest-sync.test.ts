@@ -157,10 +157,7 @@ function comparable(decision: AuthDecision): unknown {
 const CHANNELS = [CHANNEL_SUCCESS, CHANNEL_FAILURE, CHANNEL_CHALLENGE];
 
 /** The events one call publishes, without their timing (the one thing that may differ). */
-async function decideRecording(
-  auth: Authenticator,
-  req: AuthRequest,
-): Promise<{ decision: AuthDecision; events: unknown[] }> {
+async function decideRecording(auth: Authenticator, req: AuthRequest): Promise<Recorded> {
   const events: unknown[] = [];
   const listeners = CHANNELS.map((channel) => {
     const listener = (message: unknown) => {
@@ -182,13 +179,18 @@ async function decideRecording(
  * Each step's request through every variant; all must decide alike and publish the same events
  * (failure codes, statuses and details, successes, challenges). Returns the decisions.
  */
+interface Recorded {
+  readonly decision: AuthDecision;
+  readonly events: unknown[];
+}
+
 async function step(all: Variant[], req: () => AuthRequest): Promise<AuthDecision[]> {
-  const runs = [];
+  const runs: Recorded[] = [];
   for (const { auth } of all) runs.push(await decideRecording(auth, req()));
-  const first = runs[0] as { decision: AuthDecision; events: unknown[] };
+  const first = runs[0] as Recorded;
   assert.equal(first.events.length, 1, 'one event per decision');
   all.forEach(({ name }, i) => {
-    const run = runs[i] as { decision: AuthDecision; events: unknown[] };
+    const run = runs[i] as Recorded;
     assert.deepEqual(comparable(run.decision), comparable(first.decision), name);
     assert.deepEqual(run.events, first.events, name);
   });
