@@ -204,6 +204,33 @@ export function scannerOf(pkg: SecurityPackage): ParamScanner | undefined {
   return (pkg as Partial<ScanningPackage>)[scanParams];
 }
 
+/** accept() with the same contract, answered without a promise when nothing in it waits. */
+export type AcceptNow = (
+  credentials: Credentials,
+  context: AcceptContext,
+) => AcceptResult | Promise<AcceptResult>;
+
+/**
+ * Internal to core (not in any public entry point): the synchronous form of a package's accept(),
+ * keyed by that accept function itself, so a wrapper that replaces `accept` (a copy of the
+ * package with its own accept) loses it and is called through its own accept as before.
+ */
+const synchronousAccepts = new WeakMap<SecurityPackage['accept'], AcceptNow>();
+
+/** Pair an accept() with its synchronous form (the same checks, in the same order). */
+export function withAcceptNow(
+  accept: SecurityPackage['accept'],
+  now: AcceptNow,
+): SecurityPackage['accept'] {
+  synchronousAccepts.set(accept, now);
+  return accept;
+}
+
+/** The synchronous form of the package's accept(), when its accept has one. */
+export function acceptNowOf(pkg: SecurityPackage): AcceptNow | undefined {
+  return synchronousAccepts.get(pkg.accept);
+}
+
 /**
  * One way to refuse: run a package's checks, which stop at the first failed one with
  * `fail(code)` (an HttpAuthError), and answer such a refusal as a `reject` result. Anything else

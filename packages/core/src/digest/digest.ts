@@ -1,3 +1,4 @@
+// size: one closure over the resolved options; verify() is split into its phases (withSecret, checkResponse, afterNonceUse) so it can answer without a promise.
 /**
  * The Digest security package (RFC 7616, with RFC 2617 and, opt-in, RFC 2069 clients).
  *
@@ -25,7 +26,7 @@ import type {
   ScanningPackage,
   SecurityPackage,
 } from '../security-package.js';
-import { scanParams } from '../security-package.js';
+import { scanParams, withAcceptNow } from '../security-package.js';
 import type { AlgorithmInfo, DigestAlgorithm, DigestHash } from './algorithms.js';
 import { HEX_LENGTH, algorithmInfo, hashText, isHashHex } from './algorithms.js';
 import { A2Cache } from './a2-cache.js';
@@ -35,7 +36,9 @@ import type { DigestQop } from './compute.js';
 import { bodyHashHex, computeHa1, computeHa2, responsePrefix, sessionHa1 } from './compute.js';
 import type { DigestCredentials, DigestFields } from './credentials.js';
 import { decodeCredentials, decodeFields } from './credentials.js';
+import type { NonceUse } from './nonce-use.js';
 import { UserTags, recordNonceUse } from './nonce-use.js';
+import type { NonceCheck } from './nonce.js';
 import { DigestPrincipals } from './principals.js';
 import { scanDigestFields } from './scan.js';
 import type { DigestSecret } from './sources.js';
@@ -48,6 +51,15 @@ import { digestsEqual, hostOf, uriMatchesTarget } from './verify.js';
 interface FoundSecret {
   readonly user: string | undefined;
   readonly ha1: string;
+}
+
+/** One request's credentials, checked up to its H(A1): what the later checks need. */
+interface Attempt {
+  readonly context: AcceptContext;
+  readonly creds: DigestCredentials;
+  readonly info: AlgorithmInfo;
+  readonly qop: DigestQop | undefined;
+  readonly nonce: Exclude<NonceCheck, { status: 'invalid' }>;
 }
 
 /** A refusal as the package's answer: a `reject` result with its own code. */
@@ -216,9 +228,16 @@ export function digest(options: DigestOptions): SecurityPackage {
     }
   }
 
-  /** The checks of accept(), in order; the first that fails throws its HttpAuthError. */
-  async function verify(credentials: Credentials, context: AcceptContext): Promise<AcceptResult> {
-    const { request, now, store } = context;
+  /**
+   * The checks of accept(), in order; the first that fails throws its HttpAuthError. Answered at
+   * once when nothing waits (a source that answers at once, the memory store's nc record, no body
+   * to read); otherwise the same checks, in the same order, continue when it has answered.
+   */
+  function verify(
+    credentials: Credentials,
+    context: AcceptContext,
+  ): AcceptResult | Promise<AcceptResult> {
+    const { request, now } = context;
     const creds = digestCredentialsOf(credentials);
 
     const info = algorithmInfo(creds.algorithm ?? 'MD5');
@@ -246,13 +265,35 @@ export function digest(options: DigestOptions): SecurityPackage {
     const nonce = cfg.minter.check(creds.nonce, now);
     if (nonce.status === 'invalid') fail('ERR_HTTPAUTH_DIGEST_NONCE_INVALID');
 
-    const { hash } = info;
-    const pending = findSecret(creds, hash);
-    const found = isThenable(pending) ? await pending : pending;
+    const attempt: Attempt = { context, creds, info, qop, nonce };
+    const pending = findSecret(creds, info.hash);
+    return isThenable(pending)
+      ? pending.then((found) => withSecret(attempt, found))
+      : withSecret(attempt, pending);
+  }
+
+  /** The account's H(A1) found: H(entity-body) for auth-int (the body is read), then the response. */
+  function withSecret(attempt: Attempt, found: FoundSecret): AcceptResult | Promise<AcceptResult> {
+    const { creds, info } = attempt;
     const ha1 = info.session
-      ? sessionHa1(hash, found.ha1, creds.nonce, creds.cnonce ?? '')
+      ? sessionHa1(info.hash, found.ha1, creds.nonce, creds.cnonce ?? '')
       : found.ha1;
-    const bodyHash = qop === 'auth-int' ? bodyHashHex(hash, await readBody(request)) : undefined;
+    if (attempt.qop !== 'auth-int') return checkResponse(attempt, found, ha1, undefined);
+    return readBody(attempt.context.request).then((body) =>
+      checkResponse(attempt, found, ha1, bodyHashHex(info.hash, body)),
+    );
+  }
+
+  /** The response compared in constant time, then the nonce's age and its nc record. */
+  function checkResponse(
+    attempt: Attempt,
+    found: FoundSecret,
+    ha1: string,
+    bodyHash: string | undefined,
+  ): AcceptResult | Promise<AcceptResult> {
+    const { context, creds, info, qop, nonce } = attempt;
+    const { request, now, store } = context;
+    const { hash } = info;
     const a2 =
       bodyHash === undefined
         ? a2Cache.get(hash, request.method, creds.uri)
@@ -286,26 +327,56 @@ export function digest(options: DigestOptions): SecurityPackage {
       // Keep the replay records as long as the nonce itself is accepted.
       ttlMs: nonce.expiresAt - now + 1000,
     });
-    const use = isThenable(recorded) ? await recorded : recorded;
+    return isThenable(recorded)
+      ? recorded.then((use) => afterNonceUse(attempt, user, prefix, a2.rspauth, use))
+      : afterNonceUse(attempt, user, prefix, a2.rspauth, recorded);
+  }
+
+  /** A first use of the nc: authenticated, with Authentication-Info (RFC 7616 §3.5). */
+  function afterNonceUse(
+    attempt: Attempt,
+    user: string,
+    prefix: string,
+    rspauthHa2: string,
+    use: NonceUse,
+  ): AcceptResult {
+    const { context, creds, info, qop } = attempt;
+    const { request, now } = context;
     if (use === 'consumed') return staleResult(request, now, creds, info);
     if (use === 'replayed') {
       throw new HttpAuthError('ERR_HTTPAUTH_DIGEST_NC_REPLAY', {
         detail: failureDetail(creds, info),
       });
     }
-
     return {
       type: 'complete',
       principal: principals.of(user),
       authenticationInfo: encodeAuthenticationInfo({
         // rspauth: the same digest with an empty method in A2 (RFC 7616 §3.5).
-        rspauth: hashText(hash, prefix + a2.rspauth),
+        rspauth: hashText(info.hash, prefix + rspauthHa2),
         qop,
         cnonce: creds.cnonce,
         nc: creds.nc,
         nextnonce: cfg.nextnonce ? cfg.minter.mint(now) : undefined,
       }),
     };
+  }
+
+  /**
+   * accept() without a promise when verify() needs none. Every refusal verify throws (at once, or
+   * as its promise's rejection) becomes a `reject` result; anything else stays a bug for the loop.
+   */
+  function acceptNow(
+    credentials: Credentials,
+    context: AcceptContext,
+  ): AcceptResult | Promise<AcceptResult> {
+    let answer: AcceptResult | Promise<AcceptResult>;
+    try {
+      answer = verify(credentials, context);
+    } catch (error) {
+      return rejectionOf(error);
+    }
+    return isThenable(answer) ? Promise.resolve(answer).catch(rejectionOf) : answer;
   }
 
   /** An expired or already consumed nonce: `stale=true` challenges (RFC 7616 §3.3). */
@@ -329,9 +400,11 @@ export function digest(options: DigestOptions): SecurityPackage {
     scheme: 'Digest',
     connectionBound: false,
     challenges: (request, now) => buildChallenges(request, now, false),
-    // verify() is async, so every refusal it throws arrives here as a rejection; an HttpAuthError
-    // becomes a `reject` result, anything else stays a bug for the loop (as rejectRefusals does).
-    accept: (credentials, context) => verify(credentials, context).catch(rejectionOf),
+    // The promise form for every caller; the loop calls acceptNow (acceptNowOf), the same checks.
+    accept: withAcceptNow(
+      async (credentials, context) => acceptNow(credentials, context),
+      acceptNow,
+    ),
     [scanParams]: scanDigestFields,
   };
   return pkg;

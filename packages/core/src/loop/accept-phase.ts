@@ -19,7 +19,7 @@ import type {
   HandshakeSlot,
   SecurityPackage,
 } from '../security-package.js';
-import { scannerOf } from '../security-package.js';
+import { acceptNowOf, scannerOf } from '../security-package.js';
 import { http11Required } from './challenge.js';
 import { isPromiseLike, type AuthDecision, type Header } from './decision.js';
 import type { LoopState } from './options.js';
@@ -29,24 +29,27 @@ import { admit, withNames } from './success.js';
 /**
  * Run the package. Packages reject by returning `reject`; a throw is a bug, refused like a
  * rejection (ERR_HTTPAUTH_INTERNAL unless it is an HttpAuthError) so the decision and the
- * failure event still name the package's scheme.
+ * failure event still name the package's scheme. A package whose accept has a synchronous form
+ * (acceptNowOf: Digest) is answered without a promise when nothing in it waits.
  */
 export function runPackage(
   pkg: SecurityPackage,
   credentials: Credentials,
   context: AcceptContext,
 ): AcceptResult | Promise<AcceptResult> {
+  const now = acceptNowOf(pkg);
+  let answer: AcceptResult | PromiseLike<AcceptResult>;
   try {
-    const answer = pkg.accept(credentials, context);
-    // A package that answered at once (Negotiate with an in-process replay cache) costs no promise.
-    if (!isPromiseLike(answer)) return answer;
-    return Promise.resolve(answer).catch((error: unknown) => packageFailure(error, context));
+    answer = now === undefined ? pkg.accept(credentials, context) : now(credentials, context);
   } catch (error) {
-    return packageFailure(error, context);
+    return packageFailed(context, error);
   }
+  return isPromiseLike(answer)
+    ? Promise.resolve(answer).then(undefined, (error: unknown) => packageFailed(context, error))
+    : answer;
 }
 
-function packageFailure(error: unknown, context: AcceptContext): AcceptResult {
+function packageFailed(context: AcceptContext, error: unknown): AcceptResult {
   context.handshake?.clear();
   const typed = isHttpAuthError(error)
     ? error
@@ -129,8 +132,9 @@ function credentialsFor(
 }
 
 /**
- * Authenticate a request that carries credentials (`raw`, the one header value). The decision
- * comes at once when the package answered at once, else by a promise.
+ * Authenticate a request that carries credentials (`raw`, the one header value): the decision at
+ * once when the package answered at once (runPackage), else once it has. Throws only what the
+ * caller refuses (a malformed header's HttpAuthError, a failing store).
  */
 export function acceptCredentials(
   loop: LoopState,
@@ -172,28 +176,21 @@ export function acceptCredentials(
     store: loop.store,
     now,
   });
-  const accepted: Accepted = { loop, request, now, pkg, connection, handshake };
-  return result instanceof Promise
-    ? result.then((answer) => decideAnswer(accepted, answer))
-    : decideAnswer(accepted, result);
+  return isPromiseLike(result)
+    ? result.then((settled) => decideOn(loop, request, now, pkg, connection, handshake, settled))
+    : decideOn(loop, request, now, pkg, connection, handshake, result);
 }
 
-/** What decideAnswer needs of the request whose credentials the package answered. */
-interface Accepted {
-  readonly loop: LoopState;
-  readonly request: AuthRequest;
-  readonly now: number;
-  readonly pkg: SecurityPackage;
-  readonly connection: Connection | undefined;
-  readonly handshake: HandshakeSlot | undefined;
-}
-
-/** The package's answer as the decision. */
-function decideAnswer(
-  accepted: Accepted,
+/** The package's answer as the decision: the next leg, authenticated, or refused. */
+function decideOn(
+  loop: LoopState,
+  request: AuthRequest,
+  now: number,
+  pkg: SecurityPackage,
+  connection: Connection | undefined,
+  handshake: HandshakeSlot | undefined,
   result: AcceptResult,
 ): AuthDecision | Promise<AuthDecision> {
-  const { loop, request, now, pkg, connection, handshake } = accepted;
   const { responder } = loop;
   switch (result.type) {
     case 'continue':

@@ -231,7 +231,10 @@ function decideFully(
   return decided;
 }
 
-/** One request through the loop: the decision at once when it can be had (keptConnection). */
+/**
+ * One request through the loop: the decision at once when it can be had (keptConnection, a
+ * package that answers at once).
+ */
 function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<AuthDecision> {
   const startedAt = performance.now();
   const now = loop.clock();
@@ -242,7 +245,12 @@ function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<A
       quick = keptCertificate(loop, loop.certificate, request, now);
     } else {
       read = credentialsOf(loop, request);
-      quick = keptConnection(loop, request, now, read);
+      // Credentials go straight to the accept phase, which answers at once when the package
+      // does (Digest with a source and a store that answer at once); handle() would do the same.
+      quick =
+        read === undefined
+          ? keptConnection(loop, request, now, read)
+          : acceptCredentials(loop, request, now, read);
     }
   } catch (error) {
     quick = refusal(loop, request, now, error);
@@ -271,7 +279,9 @@ const immediate = new WeakMap<
  * `authenticator.authenticate(request)`, but answered synchronously when the decision needs
  * nothing that waits (a request on a connection that stays authenticated, on a TLS handshake
  * whose client certificate already logged on, or with a valid cookie of sessions that are not
- * revocable): the adapters use it
+ * revocable; a Negotiate token checked against the in-process replay cache; Digest credentials
+ * checked against a source and a nc store that answer at once; in each case with no directory or
+ * impersonation that waits): the adapters use it
  * so that such a request goes on without a promise and a trip through the microtask queue. Any
  * other request, and any authenticator not made by createAuthenticator, gets the promise.
  */
