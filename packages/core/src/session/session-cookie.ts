@@ -20,6 +20,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { HttpAuthError } from '../errors.js';
+import { findCookieValue } from './cookie-find.js';
 import type { Principal } from '../principal.js';
 
 /** 2: the issuer joined the additional data; version 1 cookies are refused (the user re-authenticates). */
@@ -259,10 +260,8 @@ export class SessionCookies {
     const prefix = this.nameFor(request) + '=';
     for (const header of headers) {
       if (header.length > 64 * 1024) continue;
-      for (const part of header.split(';')) {
-        const trimmed = part.trim();
-        if (trimmed.startsWith(prefix)) return trimmed.slice(prefix.length);
-      }
+      const value = findCookieValue(header, prefix);
+      if (value !== undefined) return value;
     }
     return undefined;
   }
