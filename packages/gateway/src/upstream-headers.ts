@@ -10,6 +10,8 @@ import { setForwardingHeaders } from './forwarded.js';
 import { HOP_BY_HOP, RequestHeaderFilter } from './header-filter.js';
 import { identityValues, signIdentity } from './identity.js';
 import { ProxyTrust } from './proxy-trust.js';
+import { sessionCookieNames, withoutSessionCookie } from './session-cookie-strip.js';
+import type { SessionCookieNames } from './session-cookie-strip.js';
 import type { ClientView } from './proxy-trust.js';
 import type { IdentityValues } from './identity.js';
 
@@ -18,7 +20,7 @@ export class UpstreamHeaders {
   readonly #signatureSecret: Buffer | undefined;
   readonly #filter: RequestHeaderFilter;
   /** The gateway's session cookie, removed from what the upstream sees (undefined: no sessions). */
-  readonly #sessionCookie: string | undefined;
+  readonly #sessionCookie: SessionCookieNames | undefined;
 
   readonly #trust: ProxyTrust;
 
@@ -43,7 +45,8 @@ export class UpstreamHeaders {
         ...alsoDropped,
       ].filter((h): h is string => h !== undefined),
     );
-    this.#sessionCookie = config.sessions?.cookieName;
+    this.#sessionCookie =
+      config.sessions === undefined ? undefined : sessionCookieNames(config.sessions.cookieName);
   }
 
   /** Request headers for the upstream: hop-by-hop, identity copies and credentials removed. */
@@ -63,7 +66,8 @@ export class UpstreamHeaders {
       if (!this.#filter.allows(name, connectionTokens)) continue;
       if (name === 'authorization' && !this.#config.identity.forwardAuthorization) continue;
       if (name === 'cookie' && this.#sessionCookie !== undefined) {
-        const kept = this.#withoutSessionCookie(String(value), this.#sessionCookie);
+        // Over TLS the cookie carries the __Host- prefix (see SessionCookies): both are removed.
+        const kept = withoutSessionCookie(String(value), this.#sessionCookie);
         if (kept !== '') headers['cookie'] = kept;
         continue;
       }
@@ -75,25 +79,6 @@ export class UpstreamHeaders {
       this.setCertificateFingerprint(headers, auth.principal);
     }
     return headers;
-  }
-
-  /**
-   * The client's Cookie header without the gateway's session cookie (over TLS it carries the
-   * __Host- prefix, see SessionCookies): the upstream never sees it. '' when nothing is left.
-   */
-  #withoutSessionCookie(cookies: string, sessionCookie: string): string {
-    const isSession = (c: string) =>
-      c.startsWith(sessionCookie + '=') || c.startsWith('__Host-' + sessionCookie + '=');
-    // One cookie (a session-only client sends just the session cookie): no split and join.
-    if (!cookies.includes(';')) {
-      const only = cookies.trim();
-      return isSession(only) ? '' : only;
-    }
-    return cookies
-      .split(';')
-      .map((c) => c.trim())
-      .filter((c) => c !== '' && !isSession(c))
-      .join('; ');
   }
 
   /**
