@@ -26,6 +26,11 @@ export function sessionCookieNames(cookieName: string): SessionCookieNames {
 
 /** The header without the session cookie's pairs, normalised to "; " separators; '' if empty. */
 export function withoutSessionCookie(cookies: string, names: SessionCookieNames): string {
+  // One cookie (a client that sends only the session cookie): no form check, no walk.
+  if (!cookies.includes(';')) {
+    const only = cookies.trim();
+    return only.startsWith(names.plain) || only.startsWith(names.prefixed) ? '' : only;
+  }
   if (!CANONICAL_COOKIE_HEADER.test(cookies)) return splitWithoutSessionCookie(cookies, names);
   let kept = '';
   let start = 0;
