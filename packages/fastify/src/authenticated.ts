@@ -23,8 +23,12 @@ export function applyAuthenticated(
         : [...(Array.isArray(existing) ? existing : [existing]), value],
     );
   }
-  disposeWhenDone(reply.raw, decision.auth, (error) =>
-    request.log.warn({ err: error }, 'httpauth dispose failed'),
-  );
+  // An identify context (Digest, Basic, a kept NTLM connection) has nothing to revert: no
+  // listener and no closure per request for it (disposeWhenDone checks the same flag).
+  if (decision.auth.impersonation.needsDispose !== false) {
+    disposeWhenDone(reply.raw, decision.auth, (error) =>
+      request.log.warn({ err: error }, 'httpauth dispose failed'),
+    );
+  }
   (request as unknown as Record<string, unknown>)[property] = decision.auth;
 }
