@@ -90,6 +90,14 @@ export function hasEventSubscribers(kind: 'success' | 'failure' | 'challenge'): 
   return target.hasSubscribers;
 }
 
+/**
+ * Whether anyone listens for decisions at all: the loop reads the clock for an event's
+ * `durationMs` only then (a clock read is a measurable share of a kept-alive request).
+ */
+export function hasDecisionSubscribers(): boolean {
+  return success.hasSubscribers || failure.hasSubscribers || challenge.hasSubscribers;
+}
+
 export function publishSuccess(event: SuccessEvent): void {
   if (success.hasSubscribers) success.publish(event);
 }

@@ -411,6 +411,47 @@ describe('authenticator', () => {
     assert.equal((challenge!.path as string).length, 1024);
   });
 
+  it("an event's duration covers a decision that waits, and is 0 for a subscriber that came during it", async () => {
+    let release = (): void => {};
+    const slow: SecurityPackage = {
+      ...oneLeg,
+      async accept() {
+        await new Promise<void>((resolve) => (release = resolve));
+        return {
+          type: 'reject',
+          error: new HttpAuthError('ERR_HTTPAUTH_BAD_CREDENTIALS'),
+        };
+      },
+    };
+    const auth = createAuthenticator({ packages: [slow] });
+    const events: Record<string, unknown>[] = [];
+    const listener = (message: unknown) => events.push(message as Record<string, unknown>);
+    // Listening before the request: the loop reads the clock when the decision starts.
+    subscribe(CHANNEL_FAILURE, listener);
+    try {
+      const pending = auth.authenticate(request('One user=slow'));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      release();
+      await pending;
+    } finally {
+      unsubscribe(CHANNEL_FAILURE, listener);
+    }
+    assert.equal(events.length, 1);
+    assert.ok((events[0]!.durationMs as number) >= 25, `durationMs ${events[0]!.durationMs}`);
+    // Nobody listening when the decision started, somebody by the time it ends: no start was
+    // read, so the event says 0 rather than NaN or a time since the epoch.
+    const late = auth.authenticate(request('One user=late'));
+    subscribe(CHANNEL_FAILURE, listener);
+    try {
+      release();
+      await late;
+    } finally {
+      unsubscribe(CHANNEL_FAILURE, listener);
+    }
+    assert.equal(events.length, 2);
+    assert.equal(events[1]!.durationMs, 0);
+  });
+
   it('an operator-only reason reaches the failure event, not the response', async () => {
     const locked: SecurityPackage = {
       ...oneLeg,

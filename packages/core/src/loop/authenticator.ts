@@ -14,7 +14,7 @@
  * once), challenge.ts (respond), connection-phase.ts, session-phase.ts, accept-phase.ts and
  * success.ts.
  */
-import { publishDecision } from './publish.js';
+import { decisionStart, publishDecision } from './publish.js';
 import { HttpAuthError, isHttpAuthError } from '../errors.js';
 import { singleHeader } from '../grammar/http-auth.js';
 import type { AuthRequest, SecurityPackage } from '../security-package.js';
@@ -236,7 +236,7 @@ function decideFully(
  * package that answers at once).
  */
 function decide(loop: LoopState, request: AuthRequest): AuthDecision | Promise<AuthDecision> {
-  const startedAt = performance.now();
+  const startedAt = decisionStart();
   const now = loop.clock();
   let quick: AuthDecision | PromiseLike<AuthDecision> | undefined;
   let read: HeaderRead = UNREAD;

@@ -5,6 +5,7 @@
  * client could use to guess a secret: no token, no query string, no header value.
  */
 import {
+  hasDecisionSubscribers,
   hasEventSubscribers,
   publishChallenge,
   publishFailure,
@@ -83,6 +84,14 @@ export function decisionEvent(
   };
 }
 
+/**
+ * When a decision started, for its event's `durationMs`: NaN when nobody listens for decisions,
+ * so a request without metrics or audit reads no clock for it.
+ */
+export function decisionStart(): number {
+  return hasDecisionSubscribers() ? performance.now() : Number.NaN;
+}
+
 export function publishDecision(
   decision: AuthDecision,
   request: AuthRequest,
@@ -90,7 +99,9 @@ export function publishDecision(
 ): void {
   // Nobody listening (the common case without metrics or audit): no event is built at all.
   if (!hasEventSubscribers(decisionKind(decision))) return;
-  const made = decisionEvent(decision, request, performance.now() - startedAt);
+  // A subscriber that came while this request was decided has no start to measure from: 0.
+  const durationMs = Number.isNaN(startedAt) ? 0 : performance.now() - startedAt;
+  const made = decisionEvent(decision, request, durationMs);
   if (made.type === 'success') publishSuccess(made.event);
   else if (made.type === 'failure') publishFailure(made.event);
   else publishChallenge(made.event);
