@@ -1,11 +1,17 @@
 // A benchmark target for client certificates (issue 17): the small JSON route of app.mjs over
 // HTTPS, behind node:http's handler, Express, Fastify or Koa. Configuration is one JSON argument:
-//   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'request'|'certificate',
+//   { framework: 'node'|'express'|'fastify'|'koa', auth: 'none'|'request'|'certificate'|...,
 //     key, cert, ca, crlFiles }   (file paths)
 // 'none' is TLS without client authentication (no CertificateRequest); 'request' asks for a
 // client certificate in the handshake but runs no httpauth (what TLS client authentication costs
 // by itself); 'certificate' asks for one and authenticates with clientCertificate() alone
-// (packages: []), mapping by the SID extension. Prints `{"port":N}` on stdout when it listens.
+// (packages: []), mapping by the SID extension. node:http only, the parts of the certificate row,
+// each over 'request': 'translate' builds the engine's request (toAuthRequest) and nothing more;
+// 'engine' also asks the authenticator (authenticateNow) without createHandler; 'engine-twice'
+// asks it twice per request, so the second, warm call's cost shows beside the first's;
+// 'minimal' is a hand-written kept-connection check (one WeakMap lookup per socket, the expiry,
+// the identity objects made per request), what the smallest such check costs in place.
+// Prints `{"port":N}` on stdout when it listens.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 
@@ -19,8 +25,8 @@ function tlsOptions() {
   return { ...base, ca: readFileSync(config.ca), requestCert: true, rejectUnauthorized: false };
 }
 
-async function authenticatorOptions() {
-  if (config.auth !== 'certificate') return undefined;
+async function authenticatorOptions(always = false) {
+  if (config.auth !== 'certificate' && !always) return undefined;
   const { clientCertificate } = await import('@httpauth/core');
   return {
     packages: [],
@@ -29,6 +35,89 @@ async function authenticatorOptions() {
       revocation: { crlFiles: config.crlFiles },
       mapping: [{ type: 'sid' }],
     }),
+  };
+}
+
+const SID_NAME = 'S-1-5-21-1-2-3-1104';
+
+/** The engine as the glue calls it, without createHandler (the decomposition's servers). */
+async function engineParts() {
+  const { createAuthenticator } = await import('@httpauth/core');
+  const { authenticateNow, resolveAdapterOptions, toAuthRequest } =
+    await import('@httpauth/core/adapter');
+  const authenticator = createAuthenticator(await authenticatorOptions(true));
+  return { authenticator, authenticateNow, options: resolveAdapterOptions({}), toAuthRequest };
+}
+
+/** The decomposition's request listeners (node:http only), by `auth`. */
+const PARTS = {
+  async translate(send) {
+    const { options, toAuthRequest } = await engineParts();
+    return (req, res) => {
+      if (toAuthRequest(req, options).tlsConnection === undefined) throw new Error('no TLS');
+      send(res, SID_NAME);
+    };
+  },
+  engine: (send) => engineListener(send, 1),
+  'engine-twice': (send) => engineListener(send, 2),
+  minimal(send) {
+    const kept = new WeakMap();
+    const noop = () => {};
+    return (req, res) => {
+      const socket = req.socket;
+      let logon = kept.get(socket);
+      if (logon === undefined) {
+        const principal = { name: SID_NAME, userSid: SID_NAME, groupSids: [] };
+        logon = { principal, validUntil: Date.now() + 3_600_000 };
+        kept.set(socket, logon);
+      }
+      if (Date.now() >= logon.validUntil) throw new Error('expired');
+      const { principal } = logon;
+      const impersonation = {
+        level: 'identify',
+        principal,
+        userSid: principal.userSid,
+        groupSids: principal.groupSids,
+        delegated: false,
+        reason: 'disabled',
+        needsDispose: false,
+        spawn: noop,
+        execFile: noop,
+        access: noop,
+        credentialCache: noop,
+        dispose: noop,
+        toJSON: noop,
+      };
+      const auth = { principal, impersonation, context: undefined };
+      const decision = {
+        type: 'authenticated',
+        scheme: 'Certificate',
+        reused: true,
+        auth,
+        headers: [],
+      };
+      req.auth = decision.auth;
+      send(res, decision.auth.principal.name);
+    };
+  },
+};
+
+/** authenticateNow `times` times per request (the first logon of a connection waits once). */
+async function engineListener(send, times) {
+  const { authenticator, authenticateNow, options, toAuthRequest } = await engineParts();
+  return (req, res) => {
+    const request = toAuthRequest(req, options);
+    let decision = authenticateNow(authenticator, request);
+    for (let i = 1; i < times && typeof decision.then !== 'function'; i++) {
+      decision = authenticateNow(authenticator, request);
+    }
+    const answer = (made) => {
+      if (made.type !== 'authenticated') throw new Error(made.type);
+      req.auth = made.auth;
+      send(res, made.auth.principal.name);
+    };
+    if (typeof decision.then === 'function') decision.then(answer);
+    else answer(decision);
   };
 }
 
@@ -41,6 +130,7 @@ async function start() {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(body(user)));
     };
+    if (config.auth in PARTS) return createServer(tls, await PARTS[config.auth](send));
     if (auth === undefined) return createServer(tls, (req, res) => send(res));
     const { createHandler } = await import('@httpauth/core/node');
     return createServer(

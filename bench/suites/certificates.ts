@@ -200,7 +200,28 @@ const record = (key: string, value: number) => {
   samples.get(key)!.push(value);
 };
 
-/** One measurement; every request must succeed (a refused certificate would be a 403). */
+/**
+ * A process's CPU time so far (user + system, µs), from /proc: the server's own work, whatever
+ * the load generator beside it on this machine's cores costs. Undefined where /proc is missing.
+ */
+function processCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: what /proc/PID/stat counts CPU time in (100 on Linux's every architecture). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * One measurement; every request must succeed (a refused certificate would be a 403). A
+ * kept-alive measurement also records the server's CPU per request under `${key}/cpu`.
+ */
 async function measure(
   key: string,
   start: () => Promise<Server>,
@@ -212,13 +233,19 @@ async function measure(
     // Warm-up, not measured: the JIT compiles the request path (far more code with httpauth
     // than without), and the package validates the certificate once.
     await load(server.port, withCertificate, WARM_UP_REQUESTS);
+    const cpuBefore = newConnectionEach ? undefined : processCpuMicros(server.child.pid);
     const result = newConnectionEach
       ? await handshakes(server.port)
       : await load(server.port, withCertificate);
+    const cpuAfter = cpuBefore === undefined ? undefined : processCpuMicros(server.child.pid);
     if (result.errors > 0 || result.non2xx > 0 || result.ok === 0) {
       throw new Error(`${key}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors`);
     }
     record(key, result.rps);
+    if (cpuBefore !== undefined && cpuAfter !== undefined) {
+      // Every request the load sent, answered or not in the window: autocannon's total.
+      record(`${key}/cpu`, (cpuAfter - cpuBefore) / (result.ok + result.non2xx + result.errors));
+    }
   } finally {
     await server.stop();
   }
@@ -266,8 +293,16 @@ async function inProcessMicros(): Promise<number> {
   return micros;
 }
 
-const app = (framework: string, auth: 'none' | 'request' | 'certificate') => () =>
+type AppAuth = 'none' | 'request' | 'certificate' | (typeof PARTS)[number];
+/** The node:http certificate row taken apart (servers/tls-app.mjs says what each one runs). */
+const PARTS = ['translate', 'engine', 'engine-twice', 'minimal'] as const;
+
+const app = (framework: string, auth: AppAuth) => () =>
   startChild(process.execPath, [serverScript, JSON.stringify({ framework, auth, ...files })]);
+
+/** Round by round, a minus b. */
+const minus = (a: readonly number[], b: readonly number[]) =>
+  a.map((value, round) => value - (b[round] as number));
 
 try {
   for (let round = 0; round < rounds; round++) {
@@ -276,6 +311,7 @@ try {
       await measure(`${framework}/request`, app(framework, 'request'), true, false);
       await measure(`${framework}/certificate`, app(framework, 'certificate'), true, false);
     }
+    for (const part of PARTS) await measure(`node/${part}`, app('node', part), true, false);
     record('in-process', await inProcessMicros());
     await measure('handshake/httpauth', app('node', 'certificate'), true, true);
     await measure('handshake/nginx', startNginx, true, true);
@@ -301,6 +337,29 @@ try {
         target: { min: 0.95, text: 'mapping adds < 5%' },
       },
     ];
+    const cpu = (key: string) => samples.get(`${framework}/${key}/cpu`);
+    if (
+      cpu('tls') !== undefined &&
+      cpu('request') !== undefined &&
+      cpu('certificate') !== undefined
+    ) {
+      const cpuBase = `${name}: server CPU per request, client certificate, no httpauth`;
+      rows.push(
+        {
+          label: `${name}: server CPU per request, no client authentication`,
+          unit: 'µs',
+          samples: cpu('tls')!,
+        },
+        { label: cpuBase, unit: 'µs', samples: cpu('request')! },
+        {
+          label: `${name}: server CPU per request, client certificate mapped`,
+          unit: 'µs',
+          samples: cpu('certificate')!,
+          ratioTo: cpuBase,
+          target: { max: 1.05, text: 'mapping adds < 5%' },
+        },
+      );
+    }
     return {
       id: `certificates-${framework}`,
       title: `#17. Client certificates on a kept-alive connection, ${name}`,
@@ -335,6 +394,50 @@ try {
       },
     ],
   });
+  const part = (key: string) => samples.get(`node/${key}/cpu`);
+  if (part('request') !== undefined && PARTS.every((key) => part(key) !== undefined)) {
+    const base = 'client certificate, no httpauth';
+    const translate = 'toAuthRequest() only';
+    const engine = 'toAuthRequest() + authenticateNow(), no createHandler';
+    sections.push({
+      id: 'certificates-parts',
+      title: '#17. The node:http certificate row taken apart: server CPU per kept-alive request',
+      note: `The same HTTPS route, load and client certificate as the node:http rows, in the same rounds; each server adds one part of the certificate row to the no-httpauth server (bench/servers/tls-app.mjs). The engine's second call on the same request runs with its code and data already in the CPU's caches: the difference between its cost and the first call's is what bringing them back costs on every request. The hand-written check (a WeakMap lookup per socket, an expiry, the identity objects per request) is what the smallest such check costs in place. CPU is the server process's user + system time from /proc over the measured load.`,
+      rows: [
+        { label: base, unit: 'µs', samples: part('request')! },
+        { label: translate, unit: 'µs', samples: part('translate')!, ratioTo: base },
+        { label: engine, unit: 'µs', samples: part('engine')!, ratioTo: base },
+        {
+          label: 'the same, authenticateNow() twice per request',
+          unit: 'µs',
+          samples: part('engine-twice')!,
+          ratioTo: base,
+        },
+        {
+          label: 'createHandler() + clientCertificate() (the certificate row)',
+          unit: 'µs',
+          samples: samples.get('node/certificate/cpu')!,
+          ratioTo: base,
+        },
+        {
+          label: 'a hand-written kept-connection check, no httpauth',
+          unit: 'µs',
+          samples: part('minimal')!,
+          ratioTo: base,
+        },
+        {
+          label: "authenticateNow()'s first call on a request (engine − toAuthRequest only)",
+          unit: 'µs',
+          samples: minus(part('engine')!, part('translate')!),
+        },
+        {
+          label: 'its second call on the same request (twice − once)',
+          unit: 'µs',
+          samples: minus(part('engine-twice')!, part('engine')!),
+        },
+      ],
+    });
+  }
   sections.push({
     id: 'certificates-handshakes',
     title: '#17. TLS handshakes with client certificates: httpauth vs nginx ssl_verify_client',
