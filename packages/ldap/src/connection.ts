@@ -37,6 +37,12 @@ export interface LdapSidLookupOptions {
   readonly baseDn?: string;
   /** NetBIOS domain name for names (default: the crossRef of the naming context says it). */
   readonly domain?: string;
+  /**
+   * The forest's configuration partition, where the NTAuth store and the partitions' crossRefs
+   * are read (default: the server's configurationNamingContext). For a server whose root DSE
+   * does not name it, such as an LDAP proxy in front of the domain controllers.
+   */
+  readonly configurationDn?: string;
   /** Per-operation timeout (default 5 s). */
   readonly timeoutMs?: number;
   /** TCP/TLS connect timeout (default 5 s). */
@@ -84,6 +90,9 @@ export function checkOptions(options: LdapSidLookupOptions): {
       { code: 'HTTPAUTH_LDAP_INSECURE_BIND' },
     );
   }
+  for (const dn of [options.baseDn, options.domain, options.configurationDn]) {
+    if (dn !== undefined && (typeof dn !== 'string' || dn === '')) invalid();
+  }
   for (const ms of [options.timeoutMs, options.connectTimeoutMs]) {
     if (ms !== undefined && !(typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) invalid();
   }
@@ -129,8 +138,9 @@ export function sharedConnection(options: LdapSidLookupOptions): SharedConnectio
       const root = searchEntries[0];
       const baseDn = options.baseDn ?? String(first(root?.defaultNamingContext) ?? '');
       if (baseDn === '') throw new Error('the server named no defaultNamingContext');
-      const domain = options.domain ?? (await netbiosName(client, root, baseDn));
-      const configurationDn = String(first(root?.configurationNamingContext) ?? '');
+      const configurationDn =
+        options.configurationDn ?? String(first(root?.configurationNamingContext) ?? '');
+      const domain = options.domain ?? (await netbiosName(client, configurationDn, baseDn));
       return { client, baseDn, domain, configurationDn };
     } catch (error) {
       await client.unbind().catch(() => undefined);
@@ -139,8 +149,7 @@ export function sharedConnection(options: LdapSidLookupOptions): SharedConnectio
   }
 
   /** MS-ADTS §6.1.1.2.1.1.2.1: the crossRef of a domain NC holds its nETBIOSName. */
-  async function netbiosName(client: Client, root: Entry | undefined, baseDn: string) {
-    const configuration = String(first(root?.configurationNamingContext) ?? '');
+  async function netbiosName(client: Client, configuration: string, baseDn: string) {
     if (configuration === '') throw new Error('the server named no configurationNamingContext');
     const { searchEntries } = await client.search(`CN=Partitions,${configuration}`, {
       scope: 'one',

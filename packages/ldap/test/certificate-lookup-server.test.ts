@@ -209,6 +209,59 @@ describe("ldapCertificateLookup's NTAuth store (issuers: 'ntauth')", () => {
     assert.ok(seen.includes(NTAUTH), seen.join(' | '));
   });
 
+  it('configurationDn names the partition when the root DSE does not', async () => {
+    const partition = 'CN=Configuration,DC=forest,DC=test';
+    const store = `CN=NTAuthCertificates,CN=Public Key Services,CN=Services,${partition}`;
+    const ca = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x07]);
+    const answer = (search: { base: string; scope: number }) =>
+      search.base === store && search.scope === 0
+        ? { entries: [{ dn: store, attributes: { cACertificate: [ca] } }] }
+        : { resultCode: 32 };
+    // An LDAP proxy's root DSE: the naming context only.
+    const rootDse = { defaultNamingContext: ['DC=samdom,DC=test'] };
+    const unnamed = await startFakeLdap(answer, 'DC=samdom,DC=test', rootDse);
+    servers.push(unnamed);
+    const without = lookupOf(unnamed);
+    await assert.rejects(without.ntAuthCertificates(), /configurationNamingContext/);
+    await without.close();
+    const named = await startFakeLdap(answer, 'DC=samdom,DC=test', rootDse);
+    servers.push(named);
+    const lookup = ldapCertificateLookup({
+      url: named.url,
+      bind,
+      startTls: false,
+      allowInsecureBind: true,
+      domain: 'SAMDOM',
+      configurationDn: partition,
+    });
+    assert.deepEqual(await lookup.ntAuthCertificates(), [ca]);
+    await lookup.close();
+    assert.deepEqual(
+      named.searches.map((search) => search.base),
+      [store],
+    );
+  });
+
+  it('configurationDn, baseDn and domain must be non-empty strings', () => {
+    for (const bad of [
+      { configurationDn: '' },
+      { configurationDn: 7 },
+      { baseDn: '' },
+      { domain: '' },
+    ]) {
+      assert.throws(
+        () =>
+          ldapCertificateLookup({
+            url: 'ldaps://dc.samdom.test',
+            bind,
+            ...(bad as Record<string, unknown>),
+          }),
+        { code: 'ERR_HTTPAUTH_INVALID_OPTIONS' },
+        JSON.stringify(bad),
+      );
+    }
+  });
+
   it('no such object (32) is an empty store; any other LDAP error is thrown', async () => {
     for (const [resultCode, expected] of [
       [32, 'empty'],

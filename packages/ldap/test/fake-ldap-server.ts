@@ -102,10 +102,18 @@ export interface FakeLdapServer {
   close(): Promise<void>;
 }
 
-/** Starts the server; `answer` is asked for every search but the root DSE's. */
+/**
+ * Starts the server; `answer` is asked for every search but the root DSE's. `rootDse` replaces
+ * the root DSE's attributes (the default names the naming context and the configuration
+ * partition under `baseDn`).
+ */
 export async function startFakeLdap(
   answer: (search: SearchSeen) => SearchAnswer,
   baseDn = 'DC=samdom,DC=test',
+  rootDse: Record<string, string[]> = {
+    defaultNamingContext: [baseDn],
+    configurationNamingContext: [`CN=Configuration,${baseDn}`],
+  },
 ): Promise<FakeLdapServer> {
   const sockets = new Set<Socket>();
   const state: FakeLdapServer = {
@@ -129,17 +137,7 @@ export async function startFakeLdap(
     };
     let reply: SearchAnswer;
     if (seen.base === '' && seen.scope === 0) {
-      reply = {
-        entries: [
-          {
-            dn: '',
-            attributes: {
-              defaultNamingContext: [baseDn],
-              configurationNamingContext: [`CN=Configuration,${baseDn}`],
-            },
-          },
-        ],
-      };
+      reply = { entries: [{ dn: '', attributes: rootDse }] };
     } else {
       state.searches.push(seen);
       reply = answer(seen);
