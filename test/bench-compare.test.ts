@@ -73,6 +73,46 @@ describe('bench --compare', () => {
     );
   });
 
+  it('a row that says lower is better (or has only a maximum) is judged that way, ratio included', () => {
+    const cpu = (scale: number) => [
+      {
+        title: 'CPU',
+        rows: [
+          { label: 'base', unit: 'µs', samples: [10, 10, 10] },
+          {
+            label: 'with auth',
+            unit: 'µs',
+            samples: [11 * scale, 11 * scale, 11 * scale],
+            ratioTo: 'base',
+            target: { max: 1.05, text: 'adds < 5%' },
+          },
+          {
+            label: 'share',
+            unit: '',
+            samples: [0.04 * scale],
+            target: { max: 0.05, text: '< 5%' },
+          },
+          {
+            label: 'part',
+            unit: 'µs',
+            samples: [12 * scale],
+            ratioTo: 'base',
+            better: 'lower' as const,
+          },
+        ],
+      },
+    ];
+    const earlier = suiteData('certificates', cpu(1));
+    assert.equal(earlier.find((row) => row.label === 'share')?.better, 'lower');
+    const faster = compareResults(earlier, suiteData('certificates', cpu(0.75)));
+    for (const row of faster.matched) assert.equal(row.worse, false, row.label);
+    const slower = compareResults(earlier, suiteData('certificates', cpu(1.25)));
+    assert.deepEqual(
+      slower.matched.filter((row) => row.worse).map((row) => row.label),
+      ['with auth', 'share', 'part'],
+    );
+  });
+
   it('reads a results file written before the data comment from its tables', () => {
     const old = [
       '# httpauth benchmark results (full run)',

@@ -7,6 +7,8 @@ export interface DataRow {
   readonly median: number;
   readonly ratio?: number;
   readonly ratioTo?: string;
+  /** Which way the figure (the ratio, when there is one) improves, when the row says. */
+  readonly better?: 'lower' | 'higher';
 }
 export interface SuiteSection {
   readonly title: string;
@@ -15,6 +17,8 @@ export interface SuiteSection {
     readonly unit: string;
     readonly samples: readonly number[];
     readonly ratioTo?: string;
+    readonly target?: { readonly min?: number; readonly max?: number; readonly text: string };
+    readonly better?: 'lower' | 'higher';
   }[];
 }
 export interface ComparedRow {

@@ -14,6 +14,16 @@ const MARKER = 'httpauth-bench-data';
 /** Units where a smaller figure is better: a rise is a regression. */
 const LOWER_IS_BETTER = /^(µs|us|ms|s|KiB|MiB|B|bytes)\b/;
 
+/**
+ * Which way a row's figure (its ratio when it has one) improves, when the row says so: `better`
+ * itself, or a target that is only a maximum (a share, a CPU ratio to a baseline).
+ */
+function betterOf(row) {
+  if (row.better === 'lower' || row.better === 'higher') return row.better;
+  if (row.target?.max !== undefined && row.target.min === undefined) return 'lower';
+  return undefined;
+}
+
 /** The figures of one suite's sections, as the results file keeps them. */
 export function suiteData(suiteId, sections) {
   return sections
@@ -31,6 +41,7 @@ export function suiteData(suiteId, sections) {
           unit: row.unit,
           median: s.median,
           ...(ratio === undefined ? {} : { ratio, ratioTo: row.ratioTo }),
+          ...(betterOf(row) === undefined ? {} : { better: betterOf(row) }),
         };
       });
     });
@@ -118,11 +129,10 @@ export function compareResults(earlier, current, { tolerance = 0.1 } = {}) {
         ? row.ratio / before.ratio
         : undefined;
     // Judge on the ratio when there is one (it pairs the row with its peer in the same run).
+    // Which way is better: what the row says, else a unit of time or size on its own figure.
     const judged = ratioChange ?? medianChange;
-    const worse =
-      lowerIsBetter && ratioChange === undefined
-        ? judged > 1 + tolerance
-        : judged < 1 / (1 + tolerance);
+    const better = row.better ?? (lowerIsBetter && ratioChange === undefined ? 'lower' : 'higher');
+    const worse = better === 'lower' ? judged > 1 + tolerance : judged < 1 / (1 + tolerance);
     matched.push({
       suite: row.suite,
       label: row.label,

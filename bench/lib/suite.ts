@@ -13,8 +13,13 @@ export interface Row {
   readonly ratioTo?: string;
   /** Target on the ratio (or on the value itself when there is no ratioTo). */
   readonly target?: { readonly min?: number; readonly max?: number; readonly text: string };
-  /** Lower is better (memory): only changes how the target is read. */
   readonly note?: string;
+  /**
+   * Which way the figure (the ratio, when there is one) improves, for `--compare`'s regression
+   * mark; a target that is only a maximum says 'lower' by itself. Default: higher, except a
+   * time or size without a ratio.
+   */
+  readonly better?: 'lower' | 'higher';
 }
 
 export interface Section {

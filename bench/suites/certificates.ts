@@ -405,25 +405,34 @@ try {
       note: `The same HTTPS route, load and client certificate as the node:http rows, in the same rounds; each server adds one part of the certificate row to the no-httpauth server (bench/servers/tls-app.mjs). The engine's second call on the same request runs with its code and data already in the CPU's caches: the difference between its cost and the first call's is what bringing them back costs on every request. The hand-written check (a WeakMap lookup per socket, an expiry, the identity objects per request) is what the smallest such check costs in place. CPU is the server process's user + system time from /proc over the measured load.`,
       rows: [
         { label: base, unit: 'µs', samples: part('request')! },
-        { label: translate, unit: 'µs', samples: part('translate')!, ratioTo: base },
-        { label: engine, unit: 'µs', samples: part('engine')!, ratioTo: base },
+        {
+          label: translate,
+          unit: 'µs',
+          samples: part('translate')!,
+          ratioTo: base,
+          better: 'lower',
+        },
+        { label: engine, unit: 'µs', samples: part('engine')!, ratioTo: base, better: 'lower' },
         {
           label: 'the same, authenticateNow() twice per request',
           unit: 'µs',
           samples: part('engine-twice')!,
           ratioTo: base,
+          better: 'lower',
         },
         {
           label: 'createHandler() + clientCertificate() (the certificate row)',
           unit: 'µs',
           samples: samples.get('node/certificate/cpu')!,
           ratioTo: base,
+          better: 'lower',
         },
         {
           label: 'a hand-written kept-connection check, no httpauth',
           unit: 'µs',
           samples: part('minimal')!,
           ratioTo: base,
+          better: 'lower',
         },
         {
           label: "authenticateNow()'s first call on a request (engine − toAuthRequest only)",
