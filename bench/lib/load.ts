@@ -11,6 +11,7 @@
  * Every response is checked: a 2xx count that does not match the requests is an error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { hash, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 // The load generator is a client: it uses the published codecs (`npm run bench` builds first), so
@@ -34,6 +35,23 @@ export interface Server {
   readonly port: number;
   readonly child: ChildProcess;
   stop(): Promise<void>;
+}
+
+/** USER_HZ: what /proc/PID/stat counts CPU time in (100 on Linux's every architecture). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * A process's CPU time so far (user + system, µs), from /proc: a server's own work, whatever
+ * the load generator beside it on the same cores costs. Undefined where /proc is missing.
+ */
+export function processCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Start a child that prints {"port":N} when ready (bench/servers/app.mjs or any other). */

@@ -20,7 +20,7 @@ import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createTestPki } from '../../packages/core/test/certificate-pki.js';
-import { startChild, type Server } from '../lib/load.js';
+import { processCpuMicros, startChild, type Server } from '../lib/load.js';
 import { emit, quick, type Row, type Section } from '../lib/suite.js';
 
 const require = createRequire(import.meta.url);
@@ -199,24 +199,6 @@ const record = (key: string, value: number) => {
   if (!samples.has(key)) samples.set(key, []);
   samples.get(key)!.push(value);
 };
-
-/**
- * A process's CPU time so far (user + system, µs), from /proc: the server's own work, whatever
- * the load generator beside it on this machine's cores costs. Undefined where /proc is missing.
- */
-function processCpuMicros(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
-/** USER_HZ: what /proc/PID/stat counts CPU time in (100 on Linux's every architecture). */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * One measurement; every request must succeed (a refused certificate would be a 403). A
