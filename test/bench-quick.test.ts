@@ -36,6 +36,9 @@ describe('benchmarks, quick mode', () => {
       'Gateway (issue #7)',
       'NTLM pass-through to a Samba AD DC',
       'Redis store',
+      'Client certificates on a kept-alive connection',
+      'The node:http certificate row taken apart',
+      'The engine in place, Express',
     ]) {
       assert.ok(table.includes(section), `the quick run has no "${section}" section`);
     }
