@@ -8,6 +8,7 @@
 //              calls find the engine's code and data in the CPU's caches, the first does not
 // Prints `{"port":N}` on stdout when it listens.
 import { createServer } from 'node:http';
+import { engineStep } from './engine-step.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const USER = 'alice';
@@ -27,22 +28,6 @@ const options = {
   ],
 };
 
-/** The engine asked `times` times for one request: a decision, or a promise of one. */
-async function engineStep(times) {
-  const { authenticateNow, resolveAdapterOptions, toAuthRequest } =
-    await import('@httpauth/core/adapter');
-  const authenticator = core.createAuthenticator(options);
-  const adapterOptions = resolveAdapterOptions({});
-  return (req, target) => {
-    const request = toAuthRequest(req, adapterOptions, undefined, target);
-    let decision = authenticateNow(authenticator, request);
-    for (let i = 1; i < times && typeof decision.then !== 'function'; i++) {
-      decision = authenticateNow(authenticator, request);
-    }
-    return decision;
-  };
-}
-
 /** A handshake leg's answer (401 and its challenge), in any framework: the raw response. */
 function refuse(res, decision) {
   res.statusCode = decision.status;
@@ -57,7 +42,7 @@ const settle = (decision, go) =>
 async function start() {
   const { framework, variant } = config;
   const times = variant === 'ten' ? 10 : 1;
-  const step = variant === 'once' || variant === 'ten' ? await engineStep(times) : undefined;
+  const step = variant === 'once' || variant === 'ten' ? engineStep(options, times) : undefined;
   if (framework === 'node') {
     const send = (res, user) => {
       res.setHeader('content-type', 'application/json');

@@ -40,21 +40,13 @@ async function authenticatorOptions(always = false) {
 
 const SID_NAME = 'S-1-5-21-1-2-3-1104';
 
-/** The engine as the glue calls it, without createHandler (the decomposition's servers). */
-async function engineParts() {
-  const { createAuthenticator } = await import('@httpauth/core');
-  const { authenticateNow, resolveAdapterOptions, toAuthRequest } =
-    await import('@httpauth/core/adapter');
-  const authenticator = createAuthenticator(await authenticatorOptions(true));
-  return { authenticator, authenticateNow, options: resolveAdapterOptions({}), toAuthRequest };
-}
-
 /** The decomposition's request listeners (node:http only), by `auth`. */
 const PARTS = {
   async translate(send) {
-    const { options, toAuthRequest } = await engineParts();
+    const { translateStep } = await import('./engine-step.mjs');
+    const translate = translateStep();
     return (req, res) => {
-      if (toAuthRequest(req, options).tlsConnection === undefined) throw new Error('no TLS');
+      if (translate(req).tlsConnection === undefined) throw new Error('no TLS');
       send(res, SID_NAME);
     };
   },
@@ -104,13 +96,10 @@ const PARTS = {
 
 /** authenticateNow `times` times per request (the first logon of a connection waits once). */
 async function engineListener(send, times) {
-  const { authenticator, authenticateNow, options, toAuthRequest } = await engineParts();
+  const { engineStep } = await import('./engine-step.mjs');
+  const step = engineStep(await authenticatorOptions(true), times);
   return (req, res) => {
-    const request = toAuthRequest(req, options);
-    let decision = authenticateNow(authenticator, request);
-    for (let i = 1; i < times && typeof decision.then !== 'function'; i++) {
-      decision = authenticateNow(authenticator, request);
-    }
+    const decision = step(req);
     const answer = (made) => {
       if (made.type !== 'authenticated') throw new Error(made.type);
       req.auth = made.auth;
