@@ -172,6 +172,8 @@ const SUITES = [
   // bench/redis.mjs (issues #8 and 16): the Redis store against the memory store.
   { id: 'redis', script: 'redis.mjs', timeoutMs: 15 * 60_000 },
   { id: 'profile', script: 'suites/profile.ts', timeoutMs: 10 * 60_000, fullOnly: true },
+  // issue 16: profiles of the HTTP rows that miss a target, each beside its floor
+  { id: 'profile-http', script: 'suites/profile-http.ts', timeoutMs: 15 * 60_000, fullOnly: true },
 ];
 
 function renderSection(section) {

@@ -28,6 +28,8 @@ export interface Section {
   readonly note?: string;
   readonly rows: readonly Row[];
   readonly warnings?: readonly string[];
+  /** Written as is instead of the rows' table (profiles); such a section has no rows. */
+  readonly markdown?: string;
 }
 
 export function emit(sections: readonly Section[]): void {

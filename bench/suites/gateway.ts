@@ -6,26 +6,17 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ntowfv1 } from '@httpauth/core/wire';
 import { startBenchRealm } from '../lib/realm.js';
-import {
-  BENCH_PASSWORD,
-  BENCH_USER,
-  runLoad,
-  startChild,
-  type LoadMode,
-  type Server,
-} from '../lib/load.js';
+import { startGatewaySetup, type AuthConfig } from '../lib/gateway-setup.js';
+import { runLoad, type LoadMode, type Server } from '../lib/load.js';
 import { emit, quick, type Row } from '../lib/suite.js';
 
 const rounds = quick ? 2 : 3;
 const duration = quick ? 1 : 5;
 const connections = quick ? 8 : 16;
-const servers = new URL('../servers/', import.meta.url).pathname;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -115,33 +106,9 @@ const realm = await startBenchRealm('aes256-cts-hmac-sha1-96');
 const dir = mkdtempSync(join(tmpdir(), 'httpauth-bench-gateway-'));
 try {
   const tokens = realm.tokens(quick ? 2000 : 20000, 'spnego');
-  const smbpasswd = join(dir, 'smbpasswd');
-  writeFileSync(
-    smbpasswd,
-    `${BENCH_USER}:1001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:${ntowfv1(BENCH_PASSWORD).toString('hex').toUpperCase()}:[U          ]:LCT-00000000:\n`,
-  );
-  const sessionKey = join(dir, 'session.key');
-  writeFileSync(sessionKey, randomBytes(32));
-  const upstream = await startChild(process.execPath, [join(servers, 'upstream.mjs')]);
-  const gatewayConfig = (auth: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-    config: {
-      listen: { host: '127.0.0.1', port: 0 },
-      upstream: `http://127.0.0.1:${upstream.port}`,
-      auth: { realm: 'bench', ...auth },
-      log: { level: 'silent' },
-      ...extra,
-    },
-    baseDir: dir,
-  });
-  const startGateway = (auth: Record<string, unknown>, extra?: Record<string, unknown>) =>
-    startChild(process.execPath, [
-      join(servers, 'gateway.mjs'),
-      JSON.stringify(gatewayConfig(auth, extra)),
-    ]);
-  const negotiateAuth = {
-    mechanisms: ['negotiate'],
-    negotiate: { keytab: realm.kdc.keytabPath, kerberosOnly: true, clockSkewSec: 3600 },
-  };
+  const setup = await startGatewaySetup(dir, realm.kdc.keytabPath);
+  const { upstream, ntlmAuth, negotiateAuth } = setup;
+  const startGateway = (auth: AuthConfig, extra?: AuthConfig) => setup.startGateway(auth, extra);
   const samples = new Map<string, number[]>();
   const measure = async (key: string, server: Server, mode: LoadMode, own = true) => {
     try {
@@ -168,41 +135,20 @@ try {
   try {
     for (let round = 0; round < rounds; round++) {
       await measure('direct', upstream, 'none', false);
-      await measure(
-        'proxy',
-        await startChild(process.execPath, [join(servers, 'proxy.mjs'), String(upstream.port)]),
-        'none',
-      );
+      await measure('proxy', await setup.startProxy(), 'none');
       // Floors (issue 16): the plain proxy plus only what the gateway must add per request.
-      for (const kind of ['floor', 'floor-identity']) {
-        await measure(
-          `proxy-${kind}`,
-          await startChild(process.execPath, [
-            join(servers, 'proxy.mjs'),
-            String(upstream.port),
-            kind,
-          ]),
-          'none',
-        );
+      for (const kind of ['floor', 'floor-identity'] as const) {
+        await measure(`proxy-${kind}`, await setup.startProxy(kind), 'none');
       }
       await measure(
         'gw-public',
-        await startGateway(
-          { mechanisms: ['ntlm'], ntlm: { smbpasswd, domain: 'EXAMPLE' } },
-          { rules: [{ prefix: '/', public: true }] },
-        ),
+        await startGateway(ntlmAuth, { rules: [{ prefix: '/', public: true }] }),
         'none',
       );
-      await measure(
-        'gw-ntlm',
-        await startGateway({ mechanisms: ['ntlm'], ntlm: { smbpasswd, domain: 'EXAMPLE' } }),
-        'ntlm',
-      );
+      await measure('gw-ntlm', await startGateway(ntlmAuth), 'ntlm');
       await measure(
         'gw-session',
-        await startGateway(negotiateAuth, {
-          sessions: { keys: [{ id: 'k1', secretFile: sessionKey }] },
-        }),
+        await startGateway(negotiateAuth, { sessions: setup.sessions }),
         'cookie',
       );
       await measure('gw-negotiate', await startGateway(negotiateAuth), 'negotiate');

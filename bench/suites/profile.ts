@@ -181,7 +181,7 @@ for (const enctype of BENCH_ENCTYPES) {
       title: `Profile ${enctype}`,
       rows: [],
       markdown: lines.join('\n'),
-    } as Section);
+    });
   } finally {
     await realm.kdc.stop();
   }
