@@ -4,7 +4,7 @@
  * NTLM connection, the Digest floor and httpauth's Digest (Express also http-auth's MD5), and the
  * gateway's session cookie and kept NTLM connection beside the plain proxy's identity floor. One
  * profiled run per server, the same load as the `http` and `gateway` suites. Full runs only; the
- * tables feed bench/README.md ("Where the time goes").
+ * tables feed bench/README.md ("Each miss: its floor, and where the time goes").
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
