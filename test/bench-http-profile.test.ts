@@ -120,7 +120,7 @@ describe('differenceTable', () => {
       lines[0]!,
       /^\*\*Digest over floor: \+100\.0 µs per request\*\* \(auth step \+75\.0;/,
     );
-    assert.match(lines[0]!, /route or proxy \+25\.0;/);
+    assert.match(lines[0]!, /route, proxy or driver \+25\.0;/);
     assert.equal(lines[4], '| `hash` | 50.0 | 0.0 | 50.0 |');
   });
 });

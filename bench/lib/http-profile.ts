@@ -19,9 +19,9 @@ import { runLoad, type LoadMode, type Server } from './load.js';
  * (Express's `next()` runs under it).
  */
 const OWNERS = {
-  auth: "the auth step: httpauth's engine and adapter (or http-auth, or the floor), with the Node and V8 work it calls",
-  deps: 'the framework and other dependencies, with what they call',
-  app: "the route or the proxy (bench/servers, @httpauth/gateway's forwarding), with what it calls",
+  auth: "the auth step: httpauth's engine, adapter and store (or http-auth, or the floor's step), with the Node and V8 work it calls",
+  deps: 'the framework and other dependencies (ioredis too), with what they call',
+  app: "the route, proxy or driver (bench/, @httpauth/gateway's forwarding), with what it calls",
   node: 'Node alone, no application frame on the stack (HTTP parser callbacks, socket writes, timers)',
   gc: 'garbage collector',
   program: 'outside JavaScript (libuv, the profiler)',
@@ -30,7 +30,7 @@ type Owner = keyof typeof OWNERS;
 const SHORT: Readonly<Record<Owner, string>> = {
   auth: 'auth step',
   deps: 'framework',
-  app: 'route or proxy',
+  app: 'route, proxy or driver',
   node: 'Node alone',
   gc: 'GC',
   program: 'outside JavaScript',
