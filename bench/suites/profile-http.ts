@@ -9,13 +9,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  differenceTable,
-  profileServer,
-  profileTable,
-  type ProfileTarget,
-  type ServerProfile,
-} from '../lib/http-profile.js';
+import { differenceTable, profileTable, type ServerProfile } from '../lib/http-profile.js';
+import { profileServer, type ProfileTarget } from '../lib/profile-server.js';
 import { startGatewaySetup } from '../lib/gateway-setup.js';
 import { startApp, type AppConfig, type LoadMode } from '../lib/load.js';
 import { startBenchRealm } from '../lib/realm.js';
