@@ -1,10 +1,10 @@
 /**
- * Profiles of HTTP servers under the benchmarks' own load (issue 16), summarised: a server's
- * samples (taken by bench/lib/profile-server.ts while `runLoad` drives it, or in process by
- * bench/lib/redis-profile.mjs) split by whose code they are in, per request. Two servers of a pair (a configuration and the
- * floor it is measured against) then say where the microseconds between them go: in the auth
- * step's own code (with the node:crypto calls it makes), or in the framework's and Node's code
- * that both run.
+ * Profiles of servers under the benchmarks' own load (issue 16), summarised: the samples (taken
+ * by bench/lib/profile-server.ts while `runLoad` drives a server, or in process by
+ * bench/lib/redis-profile.mjs) split per request by whose code they are in. Two profiles of a
+ * pair (a configuration and the floor it is measured against) then say where the microseconds
+ * between them go: in the auth step's own code (with the node:crypto calls it makes), or in the
+ * framework's and Node's code that both run.
  */
 import { readFileSync } from 'node:fs';
 

@@ -225,6 +225,18 @@ async function digestNonces(
   return contexts;
 }
 
+/**
+ * Throws unless the load was answered: no socket errors, at least one 2xx, and no more refusals
+ * than `allowedRefusals` (the 401s a run's handshakes and nonces need).
+ */
+export function assertAnswered(label: string, result: LoadResult, allowedRefusals: number): void {
+  if (result.errors > 0 || result.non2xx > allowedRefusals || result.ok === 0) {
+    throw new Error(
+      `${label}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+}
+
 export async function runLoad(
   options: LoadOptions & { digestMd5?: boolean; digestPool?: number },
 ): Promise<LoadResult> {

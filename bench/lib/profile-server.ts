@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summariseServerProfile, type ServerProfile } from './http-profile.js';
-import { runLoad, type LoadMode, type Server } from './load.js';
+import { assertAnswered, runLoad, type LoadMode, type Server } from './load.js';
 
 export interface ProfileTarget {
   readonly label: string;
@@ -45,11 +45,7 @@ export async function profileServer(
         ...(target.tokens === undefined ? {} : { tokens: target.tokens }),
         ...(target.digestMd5 === true ? { digestMd5: true } : {}),
       });
-      if (result.errors > 0 || result.non2xx > options.connections * 3 || result.ok === 0) {
-        throw new Error(
-          `${target.label}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors`,
-        );
-      }
+      assertAnswered(target.label, result, options.connections * 3);
       return result.ok + result.non2xx;
     };
     const nowUs = () => Number(process.hrtime.bigint() / 1000n);

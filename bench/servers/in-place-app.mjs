@@ -9,6 +9,7 @@
 // Prints `{"port":N}` on stdout when it listens.
 import { createServer } from 'node:http';
 import { engineStep } from './engine-step.mjs';
+import { serveForBench } from './serve.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const USER = 'alice';
@@ -126,8 +127,4 @@ async function start() {
   throw new Error(`unknown framework ${framework}`);
 }
 
-const server = await start();
-server.keepAliveTimeout = 120_000;
-server.headersTimeout = 121_000;
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
-process.on('SIGTERM', () => process.exit(0));
+serveForBench(await start());

@@ -14,6 +14,7 @@
 // Prints `{"port":N}` on stdout when it listens.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
+import { serveForBench } from './serve.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const body = (user) => ({ hello: 'world', user: user ?? null });
@@ -169,8 +170,4 @@ async function start() {
   throw new Error(`unknown framework ${framework}`);
 }
 
-const server = await start();
-server.keepAliveTimeout = 120_000;
-server.headersTimeout = 121_000;
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
-process.on('SIGTERM', () => process.exit(0));
+serveForBench(await start());

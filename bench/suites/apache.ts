@@ -17,7 +17,7 @@ import { startRedis } from '../../test/harness/redis.js';
 import { startApache } from '../lib/apache.js';
 import { startBenchRealm } from '../lib/realm.js';
 import { assertReplayRefusedAcrossWorkers } from '../lib/replay-check.js';
-import { runLoad, startApp, type Server } from '../lib/load.js';
+import { assertAnswered, runLoad, startApp, type Server } from '../lib/load.js';
 import { emit, quick, type Row } from '../lib/suite.js';
 
 const rounds = quick ? 2 : 3;
@@ -54,11 +54,7 @@ try {
         duration,
         tokens,
       });
-      if (result.errors > 0 || result.non2xx > connections * 3 || result.ok === 0) {
-        throw new Error(
-          `${key}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors`,
-        );
-      }
+      assertAnswered(key, result, connections * 3);
       samples[key]!.push(result.rps);
     } finally {
       await server.stop();

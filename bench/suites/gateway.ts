@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBenchRealm } from '../lib/realm.js';
 import { startGatewaySetup, type AuthConfig } from '../lib/gateway-setup.js';
-import { runLoad, type LoadMode, type Server } from '../lib/load.js';
+import { assertAnswered, runLoad, type LoadMode, type Server } from '../lib/load.js';
 import { emit, quick, type Row } from '../lib/suite.js';
 
 const rounds = quick ? 2 : 3;
@@ -121,11 +121,7 @@ try {
         tokens,
         ...(mode === 'negotiate' ? { amount: tokens.length } : {}),
       });
-      if (result.errors > 0 || result.non2xx > connections * 3 || result.ok === 0) {
-        throw new Error(
-          `${key}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors`,
-        );
-      }
+      assertAnswered(key, result, connections * 3);
       if (!samples.has(key)) samples.set(key, []);
       samples.get(key)!.push(result.rps);
     } finally {

@@ -11,7 +11,7 @@
  * (user + system from /proc over the measured load), not req/s: the load generator shares this
  * machine's two cores.
  */
-import { processCpuMicros, runLoad, startChild } from '../lib/load.js';
+import { assertAnswered, processCpuMicros, runLoad, startChild } from '../lib/load.js';
 import { emit, quick, type Row, type Section } from '../lib/suite.js';
 
 const rounds = quick ? 2 : 3;
@@ -36,11 +36,7 @@ async function measure(framework: string, variant: string): Promise<void> {
     const result = await runLoad({ port: server.port, mode, connections, duration });
     const after = processCpuMicros(server.child.pid);
     // Only the handshake's legs (two per connection) may be refused.
-    if (result.errors > 0 || result.non2xx > 2 * connections || result.ok === 0) {
-      throw new Error(
-        `${framework}/${variant}: ${result.ok} ok, ${result.non2xx} non-2xx, ${result.errors} errors`,
-      );
-    }
+    assertAnswered(`${framework}/${variant}`, result, 2 * connections);
     const key = `${framework}/${variant}`;
     if (!samples.has(key)) samples.set(key, []);
     if (before === undefined || after === undefined) throw new Error('no /proc: no CPU figure');
